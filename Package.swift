@@ -1,0 +1,128 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "sealgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sealgate", targets: ["sealgate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+    ],
+    targets: [
+        // Domain values, reason codes, errors and ports. No I/O.
+        .target(name: "SealgateCore", swiftSettings: strict),
+        // Envelope encryption: DEKs, KEK wrapping, AAD-bound chunk sealing.
+        .target(
+            name: "Sealing",
+            dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        // Evidence, verifiers, appraisal, attestation results, the mock TEE.
+        .target(
+            name: "Attestation",
+            dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        // The key broker: KEK hierarchy, release policy, attestation-gated release.
+        .target(
+            name: "KeyBroker",
+            dependencies: ["SealgateCore", "Attestation", "Sealing", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        // Gateway side of key release: attest, hold leases, renew.
+        .target(
+            name: "KeyLease",
+            dependencies: [
+                "SealgateCore", "Attestation", "KeyBroker",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+        // Chunking, the built-in embedder, tenant-scoped in-memory index.
+        .target(name: "Retrieval", dependencies: ["SealgateCore"], swiftSettings: strict),
+        // Output redaction: detectors, validators, profiles, streaming.
+        .target(name: "Redaction", dependencies: ["SealgateCore"], swiftSettings: strict),
+        // Audit records and the durable audit sink.
+        .target(
+            name: "Audit",
+            dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        // The built-in extractive model.
+        .target(name: "Models", dependencies: ["SealgateCore", "Retrieval"], swiftSettings: strict),
+        // Configuration file and embedded defaults.
+        .target(
+            name: "SealgateConfig",
+            dependencies: ["SealgateCore", "Yams", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        // Adapters: one I/O stack each.
+        .target(
+            name: "StorageSQLite",
+            dependencies: [
+                "SealgateCore", "KeyBroker",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "ModelClientOpenAI",
+            dependencies: [
+                "SealgateCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        // The request pipeline over ports.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "SealgateCore", "Sealing", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict),
+        // Composition root: HTTP, adapters, services.
+        .target(
+            name: "SealgateServer",
+            dependencies: [
+                "Gateway", "StorageSQLite", "ModelClientOpenAI", "KeyBroker", "KeyLease", "Attestation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "sealgate",
+            dependencies: [
+                "SealgateServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "SealgateUnitTests",
+            dependencies: ["Sealing", "Attestation", "KeyBroker", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "SealgateServerTests",
+            dependencies: [
+                "SealgateServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,96 @@
+import Foundation
+
+/// Turns verified evidence and reference values into an ``AttestationResult``.
+public struct Appraiser: Sendable {
+    public let referenceValues: ReferenceValues
+    let verifiers: [TEEType: any AttestationVerifier]
+
+    /// Creates an appraiser over the given verifiers (one per evidence type).
+    public init(referenceValues: ReferenceValues, verifiers: [any AttestationVerifier]) {
+        self.referenceValues = referenceValues
+        var map = [TEEType: any AttestationVerifier]()
+        for verifier in verifiers { map[verifier.tee] = verifier }
+        self.verifiers = map
+    }
+
+    /// Verifies and appraises evidence. Never throws: every problem becomes a failure in the result.
+    /// - Parameters:
+    ///   - reportData: what REPORT_DATA must equal (the KBS binding of nonce and TEE key).
+    ///   - initDataDigest: the init-data digest the evidence must carry, when the caller supplied init-data.
+    public func appraise(
+        _ evidence: Evidence, reportData: ReportDataExpectation, initDataDigest: Data? = nil, now: Date
+    ) -> AttestationResult {
+        var result = AttestationResult(
+            status: .contraindicated, tee: evidence.tee,
+            trustworthiness: TrustworthinessVector(instanceIdentity: 96, configuration: 0, executables: 0, hardware: 0),
+            referenceValueSet: nil, evidenceDigest: evidence.digest, measurement: "", debug: false, svn: 0,
+            failures: [], issuedAt: Int(now.timeIntervalSince1970))
+        guard let verifier = verifiers[evidence.tee] else {
+            result.failures = [AttestationFailure(.unsupportedEvidence, "no verifier for evidence type \(evidence.tee)")]
+            return result
+        }
+        if evidence.tee == .mock && !referenceValues.acceptMockEvidence {
+            result.failures = [AttestationFailure(.mockEvidenceNotAccepted, "mock evidence under a policy that refuses it")]
+            return result
+        }
+        let claims: VerifiedClaims
+        switch verifier.verify(evidence, now: now) {
+        case .rejected(let failures):
+            result.failures = failures
+            return result
+        case .verified(let verified):
+            claims = verified
+        }
+        var failures = [AttestationFailure]()
+        var vector = TrustworthinessVector(
+            instanceIdentity: 2, configuration: 2, executables: 2, hardware: evidence.tee == .mock ? 32 : 2)
+        if evidence.tee == .mock { vector.configuration = 32 }
+        result.measurement = claims.measurement
+        result.debug = claims.debug
+        result.svn = claims.svn
+
+        switch reportData {
+        case .equals(let expected) where expected != claims.reportData:
+            failures.append(AttestationFailure(.reportDataMismatch, "REPORT_DATA does not bind the expected runtime data"))
+            vector.configuration = 96
+        default:
+            break
+        }
+        if let expectedInit = initDataDigest, claims.initDataDigest != expectedInit {
+            failures.append(AttestationFailure(.initDataMismatch, "init-data digest differs from the evidence"))
+            vector.configuration = 96
+        }
+
+        let candidates = referenceValues.sets.filter { $0.tee == evidence.tee }
+        let measurement = claims.measurement.lowercased()
+        let matching = candidates.filter { set in set.measurements.contains { $0.lowercased() == measurement } }
+        if let set = matching.first {
+            if claims.debug && !set.insecureAllowDebug {
+                failures.append(AttestationFailure(.debugEnabled, "TEE runs with debug enabled"))
+                vector.configuration = 96
+            }
+            if claims.svn < set.minSVN {
+                failures.append(AttestationFailure(.tcbOutOfDate, "SVN \(claims.svn) below minimum \(set.minSVN)"))
+                vector.executables = 96
+            }
+            result.referenceValueSet = set.id
+        } else {
+            failures.append(AttestationFailure(.measurementUnknown, "measurement matches no reference value set"))
+            vector.executables = 33
+            if claims.debug {
+                failures.append(AttestationFailure(.debugEnabled, "TEE runs with debug enabled"))
+                vector.configuration = 96
+            }
+        }
+        result.trustworthiness = vector
+        result.failures = failures
+        if !failures.isEmpty {
+            result.status = .contraindicated
+        } else if evidence.tee == .mock {
+            result.status = .warning
+        } else {
+            result.status = .affirming
+        }
+        return result
+    }
+}

@@ -1,0 +1,45 @@
+/// The attestation module's error: thrown only for malformed input or local failures.
+///
+/// A rejected piece of evidence is not an error; it is a ``VerificationOutcome`` carrying its reasons.
+public struct AttestationError: Error, Sendable, CustomStringConvertible {
+    /// The reason, comparable.
+    public let reason: AttestationReason
+    /// An operator-facing message without secrets.
+    public let message: String
+
+    /// Creates an error.
+    public init(_ reason: AttestationReason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    public var description: String { "\(reason.rawValue): \(message)" }
+}
+
+/// Stable reason codes for attestation failures.
+public struct AttestationReason: Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public static let malformedEvidence = AttestationReason("malformed_evidence")
+    public static let signatureInvalid = AttestationReason("signature_invalid")
+    public static let unknownSigner = AttestationReason("unknown_signer")
+    public static let unsupportedEvidence = AttestationReason("unsupported_evidence")
+    public static let measurementUnknown = AttestationReason("measurement_unknown")
+    public static let debugEnabled = AttestationReason("debug_enabled")
+    public static let tcbOutOfDate = AttestationReason("tcb_out_of_date")
+    public static let reportDataMismatch = AttestationReason("report_data_mismatch")
+    public static let initDataMismatch = AttestationReason("init_data_mismatch")
+    public static let mockEvidenceNotAccepted = AttestationReason("mock_evidence_not_accepted")
+    public static let evidenceExpired = AttestationReason("evidence_expired")
+}

@@ -1,0 +1,67 @@
+import Crypto
+import Foundation
+
+/// Overall appraisal status, as in the IETF RATS EAR (`ear.status`).
+public enum AppraisalStatus: String, Sendable, Codable, Equatable {
+    case affirming, warning, contraindicated
+}
+
+/// An AR4SI trustworthiness vector (draft-ietf-rats-ar4si): each claim an integer tier.
+///
+/// Tiers: 0 no claim; 2–31 affirming; 32–95 warning; 96–127 contraindicated.
+public struct TrustworthinessVector: Sendable, Codable, Equatable {
+    /// 2: a recognised signer produced the evidence; 96: unknown signer or bad signature.
+    public var instanceIdentity: Int
+    /// 2: approved configuration; 32: mock (software) TEE; 96: debug enabled or binding mismatch.
+    public var configuration: Int
+    /// 2: measurement matches a reference set; 33: unrecognised measurement; 96: TCB below minimum.
+    public var executables: Int
+    /// 2: genuine hardware; 32: no hardware root (mock).
+    public var hardware: Int
+
+    enum CodingKeys: String, CodingKey {
+        case instanceIdentity = "instance-identity"
+        case configuration, executables, hardware
+    }
+
+    public init(instanceIdentity: Int, configuration: Int, executables: Int, hardware: Int) {
+        self.instanceIdentity = instanceIdentity
+        self.configuration = configuration
+        self.executables = executables
+        self.hardware = hardware
+    }
+}
+
+/// The outcome of appraising evidence: EAR-shaped, and the input of every release decision.
+public struct AttestationResult: Sendable, Codable, Equatable {
+    public var status: AppraisalStatus
+    public var tee: TEEType
+    public var trustworthiness: TrustworthinessVector
+    /// The id of the reference value set that matched, if any.
+    public var referenceValueSet: String?
+    /// `sha-256:<hex>` of the evidence bytes.
+    public var evidenceDigest: String
+    /// The measurement claimed by the evidence (empty when it could not be read).
+    public var measurement: String
+    public var debug: Bool
+    public var svn: Int
+    /// Every failed check.
+    public var failures: [AttestationFailure]
+    /// Seconds since 1970.
+    public var issuedAt: Int
+
+    enum CodingKeys: String, CodingKey {
+        case status, tee, trustworthiness, measurement, debug, svn, failures
+        case referenceValueSet = "reference_value_set"
+        case evidenceDigest = "evidence_digest"
+        case issuedAt = "iat"
+    }
+
+    /// `sha-256:<hex>` of the result's sorted-key JSON; audit records carry it.
+    public var digest: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(self)) ?? Data()
+        return "sha-256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,118 @@
+import Crypto
+import Foundation
+import SealgateCore
+
+/// The claims a mock TEE signs. The format is documented in `docs/protocol.md`.
+public struct MockEvidenceClaims: Codable, Sendable, Equatable {
+    /// Always `"mock"`.
+    public var tee: String
+    /// Hex SHA-384 over the executable digest and the policy digest.
+    public var measurement: String
+    /// Hex SHA-384 of the running executable.
+    public var executableDigest: String
+    /// Hex SHA-256 of the policy bundle.
+    public var policyDigest: String
+    /// Base64url of the 64-byte REPORT_DATA.
+    public var reportData: String
+    public var debug: Bool
+    public var svn: Int
+    /// Hex of the init-data digest, or empty.
+    public var initDataDigest: String
+    /// Seconds since 1970.
+    public var iat: Int
+
+    enum CodingKeys: String, CodingKey {
+        case tee, measurement, debug, svn, iat
+        case executableDigest = "executable_digest"
+        case policyDigest = "policy_digest"
+        case reportData = "report_data"
+        case initDataDigest = "init_data_digest"
+    }
+}
+
+/// A development TEE: signs evidence with a software key (`InsecureMockEvidence`), measuring the running
+/// executable and the policy bundle so that changing either changes the measurement, as on hardware.
+public struct MockTEE: Sendable {
+    /// The development signing key; whoever holds it can forge evidence, which is why production policies
+    /// refuse mock evidence.
+    public let signingKey: P256.Signing.PrivateKey
+    public let measurement: MockMeasurement
+    public let debug: Bool
+    public let svn: Int
+
+    public init(signingKey: P256.Signing.PrivateKey, measurement: MockMeasurement, debug: Bool = false, svn: Int = 1) {
+        self.signingKey = signingKey
+        self.measurement = measurement
+        self.debug = debug
+        self.svn = svn
+    }
+
+    /// The key id verifiers use to find the trusted signer.
+    public var signerID: String { CompactJWS.thumbprint(signingKey.publicKey) }
+
+    /// Produces evidence binding `reportData` (64 bytes) and an optional init-data digest.
+    /// - Throws: ``AttestationError`` if `reportData` is not 64 bytes or signing fails.
+    public func evidence(reportData: Data, initDataDigest: Data? = nil, now: Date) throws -> Evidence {
+        guard reportData.count == 64 else { throw AttestationError(.malformedEvidence, "REPORT_DATA must be 64 bytes") }
+        let claims = MockEvidenceClaims(
+            tee: "mock", measurement: measurement.measurement, executableDigest: measurement.executableDigest,
+            policyDigest: measurement.policyDigest, reportData: Base64URL.encode(reportData), debug: debug, svn: svn,
+            initDataDigest: initDataDigest.map { Hex.encode($0) } ?? "", iat: Int(now.timeIntervalSince1970))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let payload: Data
+        do { payload = try encoder.encode(claims) } catch {
+            throw AttestationError(.malformedEvidence, "mock claims could not be encoded")
+        }
+        let token = try CompactJWS.sign(
+            payload: payload, header: ["typ": "sealgate-mock-evidence+jws", "kid": signerID], key: signingKey)
+        return Evidence(tee: .mock, bytes: Data(token.utf8))
+    }
+}
+
+/// Verifies mock evidence against a set of trusted development signers.
+public struct MockEvidenceVerifier: AttestationVerifier {
+    public let tee = TEEType.mock
+    let trusted: [String: P256.Signing.PublicKey]
+    /// Evidence older than this is rejected.
+    public let maxAge: TimeInterval
+
+    public init(trustedSigners: [P256.Signing.PublicKey], maxAge: TimeInterval = 300) {
+        var map = [String: P256.Signing.PublicKey]()
+        for key in trustedSigners { map[CompactJWS.thumbprint(key)] = key }
+        self.trusted = map
+        self.maxAge = maxAge
+    }
+
+    public func verify(_ evidence: Evidence, now: Date) -> VerificationOutcome {
+        guard evidence.tee == .mock else {
+            return .rejected([AttestationFailure(.unsupportedEvidence, "not mock evidence")])
+        }
+        guard let text = String(data: evidence.bytes, encoding: .utf8), let parsed = try? CompactJWS.parse(text) else {
+            return .rejected([AttestationFailure(.malformedEvidence, "mock evidence is not a compact ES256 JWS")])
+        }
+        guard let kid = parsed.header["kid"], let key = trusted[kid] else {
+            return .rejected([AttestationFailure(.unknownSigner, "mock evidence signed by an untrusted key")])
+        }
+        guard CompactJWS.isValid(parsed, key: key) else {
+            return .rejected([AttestationFailure(.signatureInvalid, "mock evidence signature does not verify")])
+        }
+        guard let claims = try? JSONDecoder().decode(MockEvidenceClaims.self, from: parsed.payload),
+            claims.tee == "mock", let reportData = Base64URL.decode(claims.reportData), reportData.count == 64
+        else { return .rejected([AttestationFailure(.malformedEvidence, "mock claims are malformed")]) }
+        let age = now.timeIntervalSince1970 - Double(claims.iat)
+        guard age <= maxAge, age >= -60 else {
+            return .rejected([AttestationFailure(.evidenceExpired, "mock evidence is outside its freshness window")])
+        }
+        let recomputed = MockMeasurement.combine(
+            executableDigest: claims.executableDigest, policyDigest: claims.policyDigest)
+        guard recomputed == claims.measurement else {
+            return .rejected([AttestationFailure(.malformedEvidence, "measurement does not match its components")])
+        }
+        let initData: Data? = claims.initDataDigest.isEmpty ? nil : Hex.decode(claims.initDataDigest)
+        return .verified(
+            VerifiedClaims(
+                tee: .mock, measurement: claims.measurement, reportData: reportData, initDataDigest: initData,
+                debug: claims.debug, svn: claims.svn, signerID: kid))
+    }
+}

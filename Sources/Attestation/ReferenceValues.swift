@@ -1,0 +1,70 @@
+import Foundation
+
+/// One named set of acceptable values for one evidence type.
+public struct ReferenceValueSet: Sendable, Codable, Equatable {
+    /// The set's id, reported in attestation results and audit records.
+    public var id: String
+    /// The evidence type it applies to (`mock`, `snp`, `tdx`, `nitro`).
+    public var tee: TEEType
+    /// Allowed measurements, hex (case-insensitive).
+    public var measurements: [String]
+    /// Minimum SVN / TCB level.
+    public var minSVN: Int
+    /// Whether debug-enabled TEEs are acceptable. Loudly named so nobody sets it by accident.
+    public var insecureAllowDebug: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case id, tee, measurements
+        case minSVN = "min_svn"
+        case insecureAllowDebug = "insecure_allow_debug"
+    }
+
+    public init(id: String, tee: TEEType, measurements: [String], minSVN: Int = 0, insecureAllowDebug: Bool = false) {
+        self.id = id
+        self.tee = tee
+        self.measurements = measurements
+        self.minSVN = minSVN
+        self.insecureAllowDebug = insecureAllowDebug
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        tee = try c.decode(TEEType.self, forKey: .tee)
+        measurements = try c.decode([String].self, forKey: .measurements)
+        minSVN = try c.decodeIfPresent(Int.self, forKey: .minSVN) ?? 0
+        insecureAllowDebug = try c.decodeIfPresent(Bool.self, forKey: .insecureAllowDebug) ?? false
+    }
+}
+
+/// The reference values an appraisal compares evidence against.
+public struct ReferenceValues: Sendable, Codable, Equatable {
+    /// The sets; evidence matches the first set of its type whose checks all pass.
+    public var sets: [ReferenceValueSet]
+    /// Whether mock evidence may appraise at all. Off in production; mock results are at best `warning`.
+    public var acceptMockEvidence: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case sets
+        case acceptMockEvidence = "accept_mock_evidence"
+    }
+
+    public init(sets: [ReferenceValueSet], acceptMockEvidence: Bool) {
+        self.sets = sets
+        self.acceptMockEvidence = acceptMockEvidence
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sets = try c.decodeIfPresent([ReferenceValueSet].self, forKey: .sets) ?? []
+        acceptMockEvidence = try c.decodeIfPresent(Bool.self, forKey: .acceptMockEvidence) ?? false
+    }
+}
+
+/// What REPORT_DATA must be. Skipping the check is possible only by this loudly named case.
+public enum ReportDataExpectation: Sendable, Equatable {
+    /// REPORT_DATA must equal these 64 bytes.
+    case equals(Data)
+    /// No binding check: evidence could be replayed. Only for offline inspection of vectors.
+    case insecureSkipBindingCheck
+}

@@ -1,0 +1,53 @@
+import Foundation
+import KeyBroker
+import Logging
+import ServiceLifecycle
+
+/// Keeps the lease fresh: renews at two thirds of its life, retries failures with backoff and jitter, and
+/// drops the keys when it cannot renew before expiry.
+public struct LeaseRenewalService: Service {
+    let manager: LeaseManager
+    let resources: @Sendable () -> [ResourcePath]
+    let lease: TimeInterval
+    let logger: Logger
+
+    public init(manager: LeaseManager, lease: TimeInterval, logger: Logger, resources: @escaping @Sendable () -> [ResourcePath]) {
+        self.manager = manager
+        self.resources = resources
+        self.lease = lease
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var failures = 0
+        while !Task.isCancelledOrShuttingDown {
+            let ok = await manager.acquire(resources: resources())
+            let delay: TimeInterval
+            if ok {
+                failures = 0
+                delay = max(1, lease * 2 / 3)
+            } else {
+                failures += 1
+                let base = min(30, pow(2, Double(min(failures, 5))) * 0.5)
+                delay = base * Double.random(in: 0.5...1.0)
+                if await manager.expiry == nil { await manager.drop() }
+            }
+            do {
+                try await gracefulShutdownAwareSleep(seconds: delay)
+            } catch {
+                break
+            }
+        }
+        await manager.drop()
+    }
+
+    private func gracefulShutdownAwareSleep(seconds: TimeInterval) async throws {
+        try await cancelWhenGracefulShutdown {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+        }
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    static var isCancelledOrShuttingDown: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+}

@@ -1,0 +1,90 @@
+/// A stable, machine-readable reason for a denial or failure.
+///
+/// Reason codes appear in problem responses (`urn:sealgate:problem:<code>`), metric labels and audit
+/// records. They never change meaning once published; new ones may be added.
+public struct ReasonCode: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The code's text, `snake_case`.
+    public let rawValue: String
+
+    /// Creates a reason code from its text.
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+extension ReasonCode {
+    // Authentication
+    /// No `Authorization: Bearer` credential was sent.
+    public static let missingCredentials = ReasonCode("missing_credentials")
+    /// The credential is not known.
+    public static let invalidCredentials = ReasonCode("invalid_credentials")
+    // Request shape
+    /// The body is not valid JSON of the expected shape.
+    public static let malformedRequest = ReasonCode("malformed_request")
+    /// The body exceeds the configured limit.
+    public static let bodyTooLarge = ReasonCode("body_too_large")
+    /// The question is empty.
+    public static let emptyQuestion = ReasonCode("empty_question")
+    /// The document text is empty.
+    public static let emptyDocument = ReasonCode("empty_document")
+    // Policy
+    /// The data class is not defined.
+    public static let unknownDataClass = ReasonCode("unknown_data_class")
+    /// The principal may not use this data class.
+    public static let dataClassNotPermitted = ReasonCode("data_class_not_permitted")
+    /// The model profile is not defined.
+    public static let unknownModelProfile = ReasonCode("unknown_model_profile")
+    /// The model profile may not see this data class.
+    public static let modelNotPermitted = ReasonCode("model_not_permitted")
+    /// The retrieval scope names a collection the principal may not read.
+    public static let scopeNotPermitted = ReasonCode("scope_not_permitted")
+    /// The principal may not write to this collection.
+    public static let writeNotPermitted = ReasonCode("write_not_permitted")
+    // Keys and attestation
+    /// The gateway holds no valid key lease for this tenant and data class.
+    public static let keyLeaseUnavailable = ReasonCode("key_lease_unavailable")
+    /// The broker refused to release a key.
+    public static let releaseDenied = ReasonCode("release_denied")
+    /// Attestation evidence did not appraise as affirming.
+    public static let attestationFailed = ReasonCode("attestation_failed")
+    // Resources and dependencies
+    /// The document does not exist (or belongs to someone else).
+    public static let documentNotFound = ReasonCode("document_not_found")
+    /// The route does not exist.
+    public static let notFound = ReasonCode("not_found")
+    /// The model failed or timed out.
+    public static let modelUnavailable = ReasonCode("model_unavailable")
+    /// The embedder failed or timed out.
+    public static let embedderUnavailable = ReasonCode("embedder_unavailable")
+    /// The audit log could not record the request, so no answer is given.
+    public static let auditUnavailable = ReasonCode("audit_unavailable")
+    /// The document store failed.
+    public static let storeUnavailable = ReasonCode("store_unavailable")
+    /// Stored ciphertext failed authentication.
+    public static let integrityFailure = ReasonCode("integrity_failure")
+    /// Anything else.
+    public static let internalError = ReasonCode("internal_error")
+}
+
+/// A refusal: the value every pipeline stage returns when it says no.
+public struct Denial: Error, Sendable, Equatable {
+    /// Why, as a stable code.
+    public let reason: ReasonCode
+    /// A short, public explanation; never contains request content, keys or internal causes.
+    public let detail: String
+
+    /// Creates a denial.
+    public init(_ reason: ReasonCode, _ detail: String) {
+        self.reason = reason
+        self.detail = detail
+    }
+}
