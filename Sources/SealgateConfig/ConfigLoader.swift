@@ -1,0 +1,222 @@
+import Crypto
+import Foundation
+import SealgateCore
+import Yams
+
+/// One problem in a configuration file, with where it is.
+public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
+    /// The key path, e.g. `tenants[0].principals[1].api_key_sha256`.
+    public let path: String
+    /// The 1-based line in the file, when known.
+    public let line: Int?
+    public let message: String
+
+    public var description: String {
+        let location = line.map { "line \($0), " } ?? ""
+        return "\(location)\(path.isEmpty ? "<root>" : path): \(message)"
+    }
+}
+
+/// The configuration module's error: the file is unreadable or invalid; carries every issue found.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public let issues: [ConfigIssue]
+    public init(_ issues: [ConfigIssue]) { self.issues = issues }
+    public var description: String { issues.map(\.description).joined(separator: "\n") }
+}
+
+/// Reads and validates `sealgate.yaml`.
+public enum ConfigLoader {
+    /// Parses and validates YAML text.
+    /// - Parameter knownRedactionProfiles: profile names a data class may name.
+    /// - Throws: ``ConfigError`` with every issue, each with its key path and line.
+    public static func parse(_ yaml: String, knownRedactionProfiles: Set<String>) throws -> Configuration {
+        let root: Node
+        do {
+            root = try Yams.compose(yaml: yaml) ?? Node.mapping(.init([]))
+        } catch let error as YamlError {
+            throw ConfigError([ConfigIssue(path: "", line: line(of: error), message: "not valid YAML: \(summary(error))")])
+        } catch {
+            throw ConfigError([ConfigIssue(path: "", line: nil, message: "not valid YAML")])
+        }
+        let config: Configuration
+        do {
+            config = try YAMLDecoder().decode(Configuration.self, from: yaml)
+        } catch let error as DecodingError {
+            let (path, message) = describe(error)
+            throw ConfigError([ConfigIssue(path: path, line: locate(path, in: root), message: message)])
+        } catch {
+            throw ConfigError([ConfigIssue(path: "", line: nil, message: "cannot decode configuration")])
+        }
+        let issues = validate(config, knownRedactionProfiles: knownRedactionProfiles).map {
+            ConfigIssue(path: $0.path, line: locate($0.path, in: root), message: $0.message)
+        }
+        guard issues.isEmpty else { throw ConfigError(issues) }
+        return config
+    }
+
+    /// Reads a file and parses it.
+    public static func load(path: String, knownRedactionProfiles: Set<String>) throws -> Configuration {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError([ConfigIssue(path: "", line: nil, message: "cannot read \(path) as UTF-8")])
+        }
+        return try parse(text, knownRedactionProfiles: knownRedactionProfiles)
+    }
+
+    /// Semantic checks over a decoded configuration; every issue found, not just the first.
+    public static func validate(_ c: Configuration, knownRedactionProfiles: Set<String>) -> [(path: String, message: String)] {
+        var issues: [(path: String, message: String)] = []
+        func issue(_ path: String, _ message: String) { issues.append((path, message)) }
+        if !(1...65535).contains(c.server.port) { issue("server.port", "must be between 1 and 65535") }
+        if c.server.bodyLimitBytes < 1024 { issue("server.body_limit_bytes", "must be at least 1024") }
+        if c.lease.ttlSeconds < 5 { issue("lease.ttl_seconds", "must be at least 5 seconds") }
+        if c.attestation.tee != "mock" { issue("attestation.tee", "unsupported attester '\(c.attestation.tee)'; this build attests with 'mock'") }
+        let r = c.retrieval
+        if !(64...8000).contains(r.chunkCharacters) { issue("retrieval.chunk_characters", "must be between 64 and 8000") }
+        if r.chunkOverlap < 0 || r.chunkOverlap * 2 > r.chunkCharacters {
+            issue("retrieval.chunk_overlap", "must be between 0 and half of chunk_characters")
+        }
+        if !(1...50).contains(r.topK) { issue("retrieval.top_k", "must be between 1 and 50") }
+        if r.maxDocumentBytes < 1 { issue("retrieval.max_document_bytes", "must be positive") }
+        if r.embedder.type == .openai {
+            if r.embedder.baseURL.flatMap(httpURL) == nil { issue("retrieval.embedder.base_url", "an http(s) URL is required for type openai") }
+            if (r.embedder.model ?? "").isEmpty { issue("retrieval.embedder.model", "required for type openai") }
+        }
+        if !(16...8192).contains(r.embedder.dimensions) { issue("retrieval.embedder.dimensions", "must be between 16 and 8192") }
+        for (i, name) in r.embedder.allowedDataClasses.enumerated() where c.dataClass(name) == nil {
+            issue("retrieval.embedder.allowed_data_classes[\(i)]", "unknown data class '\(name)'")
+        }
+
+        if c.dataClasses.isEmpty { issue("data_classes", "at least one data class is required") }
+        var classNames = Set<DataClass>()
+        for (i, rule) in c.dataClasses.enumerated() {
+            if !classNames.insert(rule.name).inserted { issue("data_classes[\(i)].name", "duplicate data class '\(rule.name)'") }
+            if rule.models.isEmpty { issue("data_classes[\(i)].models", "list at least one model profile") }
+            for (j, model) in rule.models.enumerated() where c.model(model) == nil {
+                issue("data_classes[\(i)].models[\(j)]", "unknown model profile '\(model)'")
+            }
+            if !knownRedactionProfiles.contains(rule.redactionProfile) {
+                issue("data_classes[\(i)].redaction_profile", "unknown redaction profile '\(rule.redactionProfile)' (known: \(knownRedactionProfiles.sorted().joined(separator: ", ")))")
+            }
+        }
+        var modelIDs = Set<ModelProfileID>()
+        for (i, model) in c.models.enumerated() {
+            if !modelIDs.insert(model.id).inserted { issue("models[\(i)].id", "duplicate model profile '\(model.id)'") }
+            if model.type == .openai {
+                if model.baseURL.flatMap(httpURL) == nil { issue("models[\(i)].base_url", "an http(s) URL is required for type openai") }
+                if (model.model ?? "").isEmpty { issue("models[\(i)].model", "required for type openai") }
+            }
+            if !(1...3600).contains(model.timeoutSeconds) { issue("models[\(i)].timeout_seconds", "must be between 1 and 3600") }
+            if model.maxResponseBytes < 1024 { issue("models[\(i)].max_response_bytes", "must be at least 1024") }
+            if !(0...5).contains(model.retries) { issue("models[\(i)].retries", "must be between 0 and 5") }
+        }
+        var tenantIDs = Set<TenantID>()
+        var keyHashes = Set<String>()
+        for (i, tenant) in c.tenants.enumerated() {
+            if !tenantIDs.insert(tenant.id).inserted { issue("tenants[\(i)].id", "duplicate tenant '\(tenant.id)'") }
+            var principalIDs = Set<PrincipalID>()
+            for (j, p) in tenant.principals.enumerated() {
+                let base = "tenants[\(i)].principals[\(j)]"
+                if !principalIDs.insert(p.id).inserted { issue("\(base).id", "duplicate principal '\(p.id)'") }
+                let hash = p.apiKeySHA256.lowercased()
+                if hash.count != 64 || Hex.decode(hash) == nil {
+                    issue("\(base).api_key_sha256", "must be the 64-character hex SHA-256 of the API key, never the key")
+                } else if !keyHashes.insert(hash).inserted {
+                    issue("\(base).api_key_sha256", "the same API key is configured twice")
+                }
+                for (field, list) in [("read", p.read), ("write", p.write)] {
+                    for (k, entry) in list.enumerated() where entry != "*" && CollectionName(entry) == nil {
+                        issue("\(base).\(field)[\(k)]", "'\(entry)' is neither '*' nor a collection name")
+                    }
+                }
+                for (k, entry) in p.dataClasses.enumerated()
+                where entry != "*" && !classNames.contains(DataClass(unchecked: entry)) {
+                    issue("\(base).data_classes[\(k)]", "unknown data class '\(entry)'")
+                }
+            }
+        }
+        return issues
+    }
+
+    /// SHA-256 (hex) of the policy bundle: everything that decides what the gateway may do — data classes,
+    /// models, tenants and grants, attestation, retrieval and lease settings — but not where it listens.
+    public static func policyDigest(_ c: Configuration) -> String {
+        var bundle = c
+        bundle.server = ServerSettings()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(bundle)) ?? Data()
+        return Hex.encode(SHA256.hash(data: data))
+    }
+
+    static func httpURL(_ text: String) -> URL? {
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil
+        else { return nil }
+        return url
+    }
+
+    static func describe(_ error: DecodingError) -> (String, String) {
+        func path(_ keys: [any CodingKey]) -> String {
+            var out = ""
+            for key in keys {
+                if let index = key.intValue { out += "[\(index)]" } else { out += (out.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return out
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context.codingPath)
+            return (parent.isEmpty ? key.stringValue : parent + "." + key.stringValue, "required key is missing")
+        case .typeMismatch(let type, let context):
+            return (path(context.codingPath), "expected \(type)")
+        case .valueNotFound(let type, let context):
+            return (path(context.codingPath), "expected a value of type \(type)")
+        case .dataCorrupted(let context):
+            return (path(context.codingPath), context.debugDescription)
+        @unknown default:
+            return ("", "invalid configuration")
+        }
+    }
+
+    /// The line of the node at `path`, or of its nearest existing ancestor.
+    static func locate(_ path: String, in root: Node) -> Int? {
+        var node = root
+        var best = root.mark?.line
+        var token = ""
+        var tokens: [String] = []
+        for c in path {
+            if c == "." || c == "[" || c == "]" {
+                if !token.isEmpty { tokens.append(token) }
+                token = ""
+            } else {
+                token.append(c)
+            }
+        }
+        if !token.isEmpty { tokens.append(token) }
+        for t in tokens {
+            let next: Node?
+            if let index = Int(t), case .sequence(let seq) = node {
+                next = index < seq.count ? seq[index] : nil
+            } else {
+                next = node[t]
+            }
+            guard let found = next else { break }
+            node = found
+            if let line = found.mark?.line { best = line }
+        }
+        return best
+    }
+
+    static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+
+    static func summary(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): return problem
+        default: return "malformed"
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import SealgateCore
+
+/// The whole gateway configuration (`sealgate.yaml`). Every key is documented in `docs/configuration.md`.
+public struct Configuration: Sendable, Codable, Equatable {
+    public var server: ServerSettings
+    public var lease: LeaseSettings
+    public var attestation: AttestationSettings
+    public var retrieval: RetrievalSettings
+    /// Data classes, lowest sensitivity first: a request at a class may retrieve chunks of that class or lower.
+    public var dataClasses: [DataClassRule]
+    public var models: [ModelProfile]
+    public var tenants: [TenantSettings]
+
+    enum CodingKeys: String, CodingKey {
+        case server, lease, attestation, retrieval, models, tenants
+        case dataClasses = "data_classes"
+    }
+
+    public init(
+        server: ServerSettings = .init(), lease: LeaseSettings = .init(), attestation: AttestationSettings = .init(),
+        retrieval: RetrievalSettings = .init(), dataClasses: [DataClassRule], models: [ModelProfile],
+        tenants: [TenantSettings]
+    ) {
+        self.server = server
+        self.lease = lease
+        self.attestation = attestation
+        self.retrieval = retrieval
+        self.dataClasses = dataClasses
+        self.models = models
+        self.tenants = tenants
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        server = try c.decodeIfPresent(ServerSettings.self, forKey: .server) ?? .init()
+        lease = try c.decodeIfPresent(LeaseSettings.self, forKey: .lease) ?? .init()
+        attestation = try c.decodeIfPresent(AttestationSettings.self, forKey: .attestation) ?? .init()
+        retrieval = try c.decodeIfPresent(RetrievalSettings.self, forKey: .retrieval) ?? .init()
+        dataClasses = try c.decodeIfPresent([DataClassRule].self, forKey: .dataClasses) ?? Configuration.defaultDataClasses
+        models = try c.decodeIfPresent([ModelProfile].self, forKey: .models) ?? Configuration.defaultModels
+        tenants = try c.decodeIfPresent([TenantSettings].self, forKey: .tenants) ?? []
+    }
+
+    /// The embedded default: four data classes, the built-in model, no tenants.
+    public static var embeddedDefault: Configuration {
+        Configuration(dataClasses: defaultDataClasses, models: defaultModels, tenants: [])
+    }
+
+    /// `public`, `internal`, `confidential`, `restricted`, all answered by the built-in model.
+    public static let defaultDataClasses: [DataClassRule] = [
+        DataClassRule(name: DataClass(unchecked: "public"), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "basic", allowMockEvidence: true),
+        DataClassRule(name: DataClass(unchecked: "internal"), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "basic", allowMockEvidence: true),
+        DataClassRule(name: DataClass(unchecked: "confidential"), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "all", allowMockEvidence: true),
+        DataClassRule(name: DataClass(unchecked: "restricted"), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "all", allowMockEvidence: true),
+    ]
+
+    /// The built-in extractive model.
+    public static let defaultModels: [ModelProfile] = [
+        ModelProfile(id: ModelProfileID(unchecked: "extractive"), type: .builtin)
+    ]
+
+    /// The rule of a data class.
+    public func dataClass(_ name: DataClass) -> DataClassRule? { dataClasses.first { $0.name == name } }
+
+    /// The rank of a data class (0 = least sensitive).
+    public func rank(of name: DataClass) -> Int? { dataClasses.firstIndex { $0.name == name } }
+
+    /// The model profile with this id.
+    public func model(_ id: ModelProfileID) -> ModelProfile? { models.first { $0.id == id } }
+
+    /// The tenant with this id.
+    public func tenant(_ id: TenantID) -> TenantSettings? { tenants.first { $0.id == id } }
+}
+
+/// Where and how the HTTP server listens.
+public struct ServerSettings: Sendable, Codable, Equatable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// Largest accepted request body; larger bodies get 413.
+    public var bodyLimitBytes: Int = 1 << 20
+
+    enum CodingKeys: String, CodingKey {
+        case host, port
+        case bodyLimitBytes = "body_limit_bytes"
+    }
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        host = try c.decodeIfPresent(String.self, forKey: .host) ?? host
+        port = try c.decodeIfPresent(Int.self, forKey: .port) ?? port
+        bodyLimitBytes = try c.decodeIfPresent(Int.self, forKey: .bodyLimitBytes) ?? bodyLimitBytes
+    }
+}
+
+/// Key lease timing.
+public struct LeaseSettings: Sendable, Codable, Equatable {
+    /// How long released keys stay in memory before they must be renewed.
+    public var ttlSeconds: Double = 300
+
+    enum CodingKeys: String, CodingKey { case ttlSeconds = "ttl_seconds" }
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        ttlSeconds = try c.decodeIfPresent(Double.self, forKey: .ttlSeconds) ?? ttlSeconds
+    }
+}
+
+/// How the gateway attests and which reference values the in-process broker uses.
+public struct AttestationSettings: Sendable, Codable, Equatable {
+    /// `mock` (the only attester in this build).
+    public var tee: String = "mock"
+    /// A reference-values file for the in-process broker. When absent, the broker enrols the measurement of
+    /// the binary it runs in (development only; it still checks evidence against it).
+    public var referenceValues: String?
+
+    enum CodingKeys: String, CodingKey {
+        case tee
+        case referenceValues = "reference_values"
+    }
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tee = try c.decodeIfPresent(String.self, forKey: .tee) ?? tee
+        referenceValues = try c.decodeIfPresent(String.self, forKey: .referenceValues)
+    }
+}
+
+/// Chunking, embedding and search settings.
+public struct RetrievalSettings: Sendable, Codable, Equatable {
+    public var chunkCharacters: Int = 800
+    public var chunkOverlap: Int = 160
+    public var topK: Int = 5
+    /// Largest accepted document text in bytes.
+    public var maxDocumentBytes: Int = 1 << 20
+    public var embedder: EmbedderSettings = .init()
+
+    enum CodingKeys: String, CodingKey {
+        case embedder
+        case chunkCharacters = "chunk_characters"
+        case chunkOverlap = "chunk_overlap"
+        case topK = "top_k"
+        case maxDocumentBytes = "max_document_bytes"
+    }
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        chunkCharacters = try c.decodeIfPresent(Int.self, forKey: .chunkCharacters) ?? chunkCharacters
+        chunkOverlap = try c.decodeIfPresent(Int.self, forKey: .chunkOverlap) ?? chunkOverlap
+        topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? topK
+        maxDocumentBytes = try c.decodeIfPresent(Int.self, forKey: .maxDocumentBytes) ?? maxDocumentBytes
+        embedder = try c.decodeIfPresent(EmbedderSettings.self, forKey: .embedder) ?? embedder
+    }
+}
+
+/// The embedder: `builtin` (hashed features) or `openai` (an OpenAI-compatible `/v1/embeddings`).
+public struct EmbedderSettings: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable { case builtin, openai }
+    public var type: Kind = .builtin
+    public var dimensions: Int = 1024
+    public var baseURL: String?
+    public var model: String?
+    /// The environment variable holding the upstream API key (never the key itself).
+    public var apiKeyEnv: String?
+    public var timeoutSeconds: Double = 30
+    /// Data classes whose text may be sent to this (remote) embedder. Ignored for `builtin`.
+    public var allowedDataClasses: [DataClass] = []
+
+    enum CodingKeys: String, CodingKey {
+        case type, dimensions, model
+        case baseURL = "base_url"
+        case apiKeyEnv = "api_key_env"
+        case timeoutSeconds = "timeout_seconds"
+        case allowedDataClasses = "allowed_data_classes"
+    }
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decodeIfPresent(Kind.self, forKey: .type) ?? type
+        dimensions = try c.decodeIfPresent(Int.self, forKey: .dimensions) ?? dimensions
+        baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        apiKeyEnv = try c.decodeIfPresent(String.self, forKey: .apiKeyEnv)
+        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
+        allowedDataClasses = try c.decodeIfPresent([DataClass].self, forKey: .allowedDataClasses) ?? []
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import SealgateCore
+
+/// The rules of one data class.
+public struct DataClassRule: Sendable, Codable, Equatable {
+    public var name: DataClass
+    /// Model profiles allowed to see plaintext of this class.
+    public var models: [ModelProfileID]
+    /// The redaction profile applied to answers at this class (`none`, `basic`, `all`).
+    public var redactionProfile: String
+    /// Whether keys of this class may be released on mock (software) evidence. Development only.
+    public var allowMockEvidence: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case name, models
+        case redactionProfile = "redaction_profile"
+        case allowMockEvidence = "allow_mock_evidence"
+    }
+
+    public init(name: DataClass, models: [ModelProfileID], redactionProfile: String, allowMockEvidence: Bool) {
+        self.name = name
+        self.models = models
+        self.redactionProfile = redactionProfile
+        self.allowMockEvidence = allowMockEvidence
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(DataClass.self, forKey: .name)
+        models = try c.decodeIfPresent([ModelProfileID].self, forKey: .models) ?? []
+        redactionProfile = try c.decodeIfPresent(String.self, forKey: .redactionProfile) ?? "all"
+        allowMockEvidence = try c.decodeIfPresent(Bool.self, forKey: .allowMockEvidence) ?? false
+    }
+}
+
+/// A model profile: the built-in model or an OpenAI-compatible upstream.
+public struct ModelProfile: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable { case builtin, openai }
+    public var id: ModelProfileID
+    public var type: Kind
+    public var baseURL: String?
+    /// The upstream model name.
+    public var model: String?
+    /// The environment variable holding the upstream API key (never the key itself).
+    public var apiKeyEnv: String?
+    public var timeoutSeconds: Double
+    public var maxResponseBytes: Int
+    public var retries: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, model, retries
+        case baseURL = "base_url"
+        case apiKeyEnv = "api_key_env"
+        case timeoutSeconds = "timeout_seconds"
+        case maxResponseBytes = "max_response_bytes"
+    }
+
+    public init(
+        id: ModelProfileID, type: Kind, baseURL: String? = nil, model: String? = nil, apiKeyEnv: String? = nil,
+        timeoutSeconds: Double = 60, maxResponseBytes: Int = 1 << 20, retries: Int = 1
+    ) {
+        self.id = id
+        self.type = type
+        self.baseURL = baseURL
+        self.model = model
+        self.apiKeyEnv = apiKeyEnv
+        self.timeoutSeconds = timeoutSeconds
+        self.maxResponseBytes = maxResponseBytes
+        self.retries = retries
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(ModelProfileID.self, forKey: .id)
+        type = try c.decode(Kind.self, forKey: .type)
+        baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        apiKeyEnv = try c.decodeIfPresent(String.self, forKey: .apiKeyEnv)
+        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? 60
+        maxResponseBytes = try c.decodeIfPresent(Int.self, forKey: .maxResponseBytes) ?? (1 << 20)
+        retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? 1
+    }
+}
+
+/// A tenant and its principals.
+public struct TenantSettings: Sendable, Codable, Equatable {
+    public var id: TenantID
+    public var principals: [PrincipalSettings]
+
+    public init(id: TenantID, principals: [PrincipalSettings]) {
+        self.id = id
+        self.principals = principals
+    }
+}
+
+/// A principal: an API key (stored only as its SHA-256) and what it may do.
+public struct PrincipalSettings: Sendable, Codable, Equatable {
+    public var id: PrincipalID
+    /// Hex SHA-256 of the API key.
+    public var apiKeySHA256: String
+    /// Collections it may read (`*` for all of its tenant's).
+    public var read: [String]
+    /// Collections it may write (`*` for all of its tenant's).
+    public var write: [String]
+    /// Data classes it may use (`*` for all).
+    public var dataClasses: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case id, read, write
+        case apiKeySHA256 = "api_key_sha256"
+        case dataClasses = "data_classes"
+    }
+
+    public init(id: PrincipalID, apiKeySHA256: String, read: [String], write: [String], dataClasses: [String]) {
+        self.id = id
+        self.apiKeySHA256 = apiKeySHA256
+        self.read = read
+        self.write = write
+        self.dataClasses = dataClasses
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(PrincipalID.self, forKey: .id)
+        apiKeySHA256 = try c.decode(String.self, forKey: .apiKeySHA256)
+        read = try c.decodeIfPresent([String].self, forKey: .read) ?? []
+        write = try c.decodeIfPresent([String].self, forKey: .write) ?? []
+        dataClasses = try c.decodeIfPresent([String].self, forKey: .dataClasses) ?? ["*"]
+    }
+
+    /// Whether it may read `collection`.
+    public func mayRead(_ collection: CollectionName) -> Bool { read.contains("*") || read.contains(collection.rawValue) }
+    /// Whether it may write `collection`.
+    public func mayWrite(_ collection: CollectionName) -> Bool { write.contains("*") || write.contains(collection.rawValue) }
+    /// Whether it may use `dataClass`.
+    public func mayUse(_ dataClass: DataClass) -> Bool {
+        dataClasses.contains("*") || dataClasses.contains(dataClass.rawValue)
+    }
+}
