@@ -98,8 +98,10 @@ let package = Package(
         .target(
             name: "SealgateServer",
             dependencies: [
-                "Gateway", "StorageSQLite", "ModelClientOpenAI", "KeyBroker", "KeyLease", "Attestation",
+                "Gateway", "StorageSQLite", "ModelClientOpenAI", "KeyBroker", "KeyLease", "Attestation", "Audit",
+                "Models", "Redaction", "Retrieval", "SealgateConfig", "Yams",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

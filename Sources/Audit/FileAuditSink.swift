@@ -18,7 +18,7 @@ public actor FileAuditSink: AuditSink {
     var nextIndex: UInt64
     var previous: Data
     /// How many bytes of a torn tail were cut when the file was opened.
-    public let recoveredBytes: Int
+    public nonisolated let recoveredBytes: Int
 
     /// Opens (or creates) the audit file.
     /// - Throws: ``SealgateError`` with `audit_unavailable` when the file cannot be opened or is corrupt before its tail.

@@ -10,9 +10,16 @@ public struct LeaseRenewalService: Service {
     let resources: @Sendable () -> [ResourcePath]
     let lease: TimeInterval
     let logger: Logger
+    let initialDelay: TimeInterval
 
-    public init(manager: LeaseManager, lease: TimeInterval, logger: Logger, resources: @escaping @Sendable () -> [ResourcePath]) {
+    /// Creates the service.
+    /// - Parameter initialDelay: how long to wait before the first renewal (the composition root attests at start-up).
+    public init(
+        manager: LeaseManager, lease: TimeInterval, logger: Logger, initialDelay: TimeInterval = 0,
+        resources: @escaping @Sendable () -> [ResourcePath]
+    ) {
         self.manager = manager
+        self.initialDelay = initialDelay
         self.resources = resources
         self.lease = lease
         self.logger = logger
@@ -20,6 +27,9 @@ public struct LeaseRenewalService: Service {
 
     public func run() async throws {
         var failures = 0
+        if initialDelay > 0 {
+            do { try await gracefulShutdownAwareSleep(seconds: initialDelay) } catch { return }
+        }
         while !Task.isCancelledOrShuttingDown {
             let ok = await manager.acquire(resources: resources())
             let delay: TimeInterval

@@ -1,0 +1,213 @@
+import Crypto
+import Foundation
+import KeyBroker
+import KeyLease
+import Logging
+import Retrieval
+import SealgateConfig
+import SealgateCore
+
+/// A refusal on its way to the client, with the index of the audit record that recorded it.
+public struct GatewayFailure: Error, Sendable {
+    public let denial: Denial
+    public let auditIndex: UInt64?
+}
+
+/// Everything the pipeline needs, built once by the composition root.
+public struct GatewayDependencies: Sendable {
+    public var configuration: Configuration
+    public var store: any DocumentStore
+    public var leases: LeaseManager
+    public var embedder: any Embedder
+    public var embeddingDimensions: Int
+    public var models: [ModelProfileID: any ChatModel]
+    public var redactor: any OutputRedactor
+    public var audit: any AuditSink
+    public var metrics: any MetricsRecorder
+    public var logger: Logger
+    public var now: @Sendable () -> Date
+
+    public init(
+        configuration: Configuration, store: any DocumentStore, leases: LeaseManager, embedder: any Embedder,
+        embeddingDimensions: Int, models: [ModelProfileID: any ChatModel], redactor: any OutputRedactor,
+        audit: any AuditSink, metrics: any MetricsRecorder, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.leases = leases
+        self.embedder = embedder
+        self.embeddingDimensions = embeddingDimensions
+        self.models = models
+        self.redactor = redactor
+        self.audit = audit
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+    }
+}
+
+/// The confidential request pipeline: authenticate → decide → key lease → retrieve → decrypt → model →
+/// redact → audit. Every stage can deny; every denial is audited, counted and returned as a value.
+public final class Gateway: Sendable {
+    let deps: GatewayDependencies
+    let config: Configuration
+    let policyDigest: String
+    let credentials: [String: (Principal, PrincipalSettings)]
+    let index: VectorIndex
+    let chunker: Chunker
+
+    public init(_ deps: GatewayDependencies) {
+        self.deps = deps
+        self.config = deps.configuration
+        self.policyDigest = ConfigLoader.policyDigest(deps.configuration)
+        var credentials: [String: (Principal, PrincipalSettings)] = [:]
+        for tenant in deps.configuration.tenants {
+            for principal in tenant.principals {
+                credentials[principal.apiKeySHA256.lowercased()] = (Principal(tenant: tenant.id, id: principal.id), principal)
+            }
+        }
+        self.credentials = credentials
+        self.index = VectorIndex(dimensions: deps.embeddingDimensions, idfWeighting: deps.embedder.wantsIDFWeighting)
+        self.chunker = Chunker(
+            targetCharacters: deps.configuration.retrieval.chunkCharacters,
+            overlap: deps.configuration.retrieval.chunkOverlap)
+    }
+
+    /// The KEK resources this gateway needs: every configured tenant × data class.
+    public var resources: [ResourcePath] {
+        config.tenants.flatMap { tenant in config.dataClasses.map { ResourcePath(tenant: tenant.id, dataClass: $0.name) } }
+    }
+
+    /// Whether the gateway holds a valid key lease.
+    public func isReady() async -> Bool { await deps.leases.isValid }
+
+    /// When the lease ends, if one is held.
+    public func leaseExpiry() async -> Date? { await deps.leases.expiry }
+
+    // MARK: Authentication
+
+    /// Resolves a bearer credential to a principal.
+    public func authenticate(authorization: String?) -> Result<(Principal, PrincipalSettings), Denial> {
+        guard let header = authorization, header.lowercased().hasPrefix("bearer ") else {
+            return .failure(Denial(.missingCredentials, "Send an API key as 'Authorization: Bearer <key>'."))
+        }
+        let key = header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
+        guard !key.isEmpty else { return .failure(Denial(.missingCredentials, "The bearer credential is empty.")) }
+        let digest = Gateway.hashAPIKey(key)
+        guard let found = credentials[digest] else {
+            return .failure(Denial(.invalidCredentials, "The API key is not valid."))
+        }
+        return .success(found)
+    }
+
+    /// Hex SHA-256 of an API key: the only form in which keys are stored.
+    public static func hashAPIKey(_ key: String) -> String {
+        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The model profiles a principal may use at some data class it may use.
+    public func models(for principal: PrincipalSettings) -> [ModelProfileID] {
+        var out: [ModelProfileID] = []
+        for rule in config.dataClasses where principal.mayUse(rule.name) {
+            for model in rule.models where !out.contains(model) { out.append(model) }
+        }
+        return out
+    }
+
+    // MARK: Denials and audit
+
+    /// Records a denial (audit record, metric, log) and returns it as a failure.
+    public func deny(
+        _ denial: Denial, kind: String, requestID: String, principal: Principal?, dataClass: String? = nil,
+        model: String? = nil, rule: String? = nil
+    ) async -> GatewayFailure {
+        var record = AuditRecord(
+            kind: kind, time: deps.now(), requestID: requestID, tenant: principal?.tenant.rawValue ?? "-",
+            principal: principal?.id.rawValue ?? "-", outcome: "denied", reason: denial.reason.rawValue)
+        record.dataClass = dataClass
+        record.model = model
+        record.rule = rule
+        record.policyDigest = policyDigest
+        let index = try? await deps.audit.append(record)
+        deps.metrics.increment(
+            "sealgate_denials_total",
+            labels: [
+                ("reason", denial.reason.rawValue), ("tenant", principal?.tenant.rawValue ?? "-"),
+                ("data_class", dataClass ?? "-"), ("route", kind),
+            ])
+        deps.logger.notice(
+            "request denied",
+            metadata: [
+                "request.id": "\(requestID)", "tenant.id": "\(principal?.tenant.rawValue ?? "-")",
+                "policy.reason": "\(denial.reason.rawValue)", "request.kind": "\(kind)",
+            ])
+        return GatewayFailure(denial: denial, auditIndex: index)
+    }
+
+    /// Appends a success record; a failure to audit turns the request into a denial (no answer without a record).
+    func commit(_ record: AuditRecord) async -> Result<UInt64, GatewayFailure> {
+        var record = record
+        record.policyDigest = policyDigest
+        do {
+            let index = try await deps.audit.append(record)
+            deps.metrics.increment("sealgate_requests_total", labels: [("route", record.kind), ("outcome", "allowed")])
+            return .success(index)
+        } catch {
+            deps.logger.error("audit append failed", metadata: ["request.id": "\(record.requestID)"])
+            deps.metrics.increment(
+                "sealgate_denials_total",
+                labels: [("reason", ReasonCode.auditUnavailable.rawValue), ("tenant", record.tenant), ("data_class", record.dataClass ?? "-"), ("route", record.kind)])
+            return .failure(GatewayFailure(denial: Denial(.auditUnavailable, "The audit log is unavailable; the request was refused."), auditIndex: nil))
+        }
+    }
+
+    /// A random request id.
+    public static func newRequestID() -> String {
+        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    static func digest(_ items: [String]) -> String {
+        "sha-256:" + SHA256.hash(data: Data(items.sorted().joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Records key-lease decisions (attestation and release) as audit records and metrics.
+///
+/// Separate from ``Gateway`` because the lease manager exists before the gateway that uses it.
+public struct LeaseAuditor: Sendable {
+    let audit: any AuditSink
+    let metrics: any MetricsRecorder
+    let policyDigest: String
+    let now: @Sendable () -> Date
+
+    public init(audit: any AuditSink, metrics: any MetricsRecorder, configuration: Configuration, now: @escaping @Sendable () -> Date) {
+        self.audit = audit
+        self.metrics = metrics
+        self.policyDigest = ConfigLoader.policyDigest(configuration)
+        self.now = now
+    }
+
+    /// Appends the decision's audit record and counts it in `sealgate_key_release_total`.
+    public func record(_ event: LeaseEvent) async {
+        let tenant = event.resource?.tenant.rawValue ?? "-"
+        var record = AuditRecord(
+            kind: "key_lease", time: now(), requestID: Gateway.newRequestID(), tenant: tenant, principal: "gateway",
+            outcome: event.decision.allowed ? "allowed" : "denied",
+            reason: event.decision.allowed ? nil : event.decision.reason.rawValue)
+        record.dataClass = event.resource?.dataClass.rawValue
+        record.rule = event.decision.rule
+        record.attestationStatus = event.decision.result?.status.rawValue
+        record.attestationResultDigest = event.decision.result?.digest
+        record.referenceValueSet = event.decision.result?.referenceValueSet
+        record.policyDigest = policyDigest
+        if let resource = event.resource, event.decision.allowed { record.keyIDs = [resource.description] }
+        _ = try? await audit.append(record)
+        metrics.increment(
+            "sealgate_key_release_total",
+            labels: [
+                ("tenant", tenant), ("resource_type", event.resource == nil ? "attestation" : "kek"),
+                ("decision", event.decision.allowed ? "granted" : "denied"), ("reason", event.decision.reason.rawValue),
+                ("tee", event.tee.rawValue),
+            ])
+    }
+}

@@ -1,0 +1,36 @@
+import Prometheus
+import SealgateCore
+
+/// ``MetricsRecorder`` backed by a Prometheus registry owned by one gateway instance (no global bootstrap).
+public struct PrometheusRecorder: MetricsRecorder {
+    public let registry: PrometheusCollectorRegistry
+
+    /// HELP text of every metric the gateway emits.
+    static let help: [String: String] = [
+        "sealgate_requests_total": "Requests that completed, by route and outcome.",
+        "sealgate_denials_total": "Requests refused, by reason code, tenant, data class and route.",
+        "sealgate_key_release_total": "Key lease decisions (attestation and KEK release), by tenant, resource type, decision, reason and TEE.",
+        "sealgate_redactions_total": "Spans redacted from model output, by tenant and label.",
+    ]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+    }
+
+    func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: Self.help[name] ?? name)
+    }
+
+    public func increment(_ name: String, labels: [(String, String)], by amount: Int) {
+        registry.makeCounter(descriptor: descriptor(name), labels: labels).increment(by: Int64(amount))
+    }
+
+    public func observe(_ name: String, value: Double, labels: [(String, String)]) {
+        registry.makeValueHistogram(
+            descriptor: descriptor(name), labels: labels, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+        ).record(value)
+    }
+
+    /// The exposition text.
+    public func render() -> String { registry.emitToString() }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SealgateConfig
+import SealgateCore
+
+extension SealgateAPI {
+    static let dataClassHeader = HTTPField.Name("Sealgate-Data-Class")!
+    static let modelPolicyHeader = HTTPField.Name("Sealgate-Model-Policy")!
+    static let scopeHeader = HTTPField.Name("Sealgate-Scope")!
+
+    /// `POST /v1/chat/completions`, OpenAI-compatible; the Sealgate context comes from headers.
+    func chat(_ request: Request) async -> Response {
+        let requestID = Gateway.newRequestID()
+        let principal: Principal
+        let grants: PrincipalSettings
+        switch await authenticate(request, kind: "chat", requestID: requestID) {
+        case .failure(let response): return response
+        case .success(let found): (principal, grants) = found
+        }
+        let data: Data
+        switch await readBody(request, principal: principal, kind: "chat", requestID: requestID) {
+        case .failure(let response): return response
+        case .success(let value): data = value
+        }
+        let body: API.ChatBody
+        switch await decode(API.ChatBody.self, data, principal: principal, kind: "chat", requestID: requestID) {
+        case .failure(let response): return response
+        case .success(let value): body = value
+        }
+        let question = body.messages.last { $0.role == "user" }?.text ?? ""
+        let scope = (request.headers[Self.scopeHeader] ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        let input = QueryRequest(
+            question: question, dataClass: request.headers[Self.dataClassHeader],
+            model: request.headers[Self.modelPolicyHeader] ?? body.model, scope: scope, maxTokens: body.maxTokens)
+        let id = "chatcmpl-\(requestID)"
+        let created = Int(Date().timeIntervalSince1970)
+        if body.stream == true {
+            switch await gateway.stream(input, principal: principal, grants: grants, requestID: requestID) {
+            case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
+            case .success(let answer):
+                return streamResponse(answer, id: id, created: created)
+            }
+        }
+        switch await gateway.query(input, principal: principal, grants: grants, requestID: requestID, kind: "chat") {
+        case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
+        case .success(let result):
+            let promptTokens = question.split(whereSeparator: { $0.isWhitespace }).count
+            let completionTokens = result.answer.split(whereSeparator: { $0.isWhitespace }).count
+            return json(
+                API.ChatCompletion(
+                    id: id, created: created, model: result.model.rawValue,
+                    choices: [API.ChatChoice(index: 0, message: .init(role: "assistant", content: result.answer), finishReason: "stop")],
+                    usage: API.Usage(promptTokens: promptTokens, completionTokens: completionTokens, totalTokens: promptTokens + completionTokens),
+                    sealgate: API.SealgateInfo(
+                        citations: result.citations.map(API.CitationBody.init), redactions: result.redactions,
+                        audit: API.AuditRef(index: result.auditIndex))),
+                auditIndex: result.auditIndex)
+        }
+    }
+
+    /// Server-sent events in OpenAI's chunk format, ending with `data: [DONE]`.
+    func streamResponse(_ answer: StreamedAnswer, id: String, created: Int) -> Response {
+        let model = answer.model.rawValue
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        @Sendable func event(_ chunk: API.ChatChunk) -> ByteBuffer {
+            let data = (try? encoder.encode(chunk)) ?? Data("{}".utf8)
+            var buffer = ByteBuffer(string: "data: ")
+            buffer.writeBytes(data)
+            buffer.writeString("\n\n")
+            return buffer
+        }
+        let deltas = answer.deltas
+        let body = ResponseBody { writer in
+            try await writer.write(event(API.ChatChunk(id: id, created: created, model: model, choices: [API.ChunkChoice(delta: API.Delta(role: "assistant", content: ""))])))
+            do {
+                for try await delta in deltas {
+                    try await writer.write(event(API.ChatChunk(id: id, created: created, model: model, choices: [API.ChunkChoice(delta: API.Delta(content: delta))])))
+                }
+                try await writer.write(event(API.ChatChunk(id: id, created: created, model: model, choices: [API.ChunkChoice(delta: API.Delta(), finishReason: "stop")])))
+                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            } catch {
+                let problem = "{\"error\":{\"type\":\"urn:sealgate:problem:model_unavailable\",\"message\":\"The model stream failed.\"}}"
+                try await writer.write(ByteBuffer(string: "data: \(problem)\n\n"))
+            }
+            try await writer.finish(nil)
+        }
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream", .cacheControl: "no-cache", Problem.auditIndexHeader: String(answer.auditIndex),
+        ]
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}

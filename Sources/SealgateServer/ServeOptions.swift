@@ -1,0 +1,46 @@
+import Attestation
+import Foundation
+import Logging
+
+/// How to run a gateway: the command line of `sealgate serve`, plus injection points for tests.
+public struct ServeOptions: Sendable {
+    public var host: String?
+    public var port: Int?
+    /// Where state lives: SQLite files, audit log, broker keys, mock TEE key.
+    public var dataDir: String
+    /// A `sealgate.yaml`; when absent, `<data-dir>/sealgate.yaml` if it exists, else the embedded default.
+    public var configPath: String?
+    /// Seed the demo tenants and documents (idempotent).
+    public var demo: Bool
+    /// The clock for leases, tokens and audit times.
+    public var now: @Sendable () -> Date
+    /// Reference values for the in-process broker, overriding configuration and development enrolment.
+    public var referenceValues: ReferenceValues?
+    /// The file whose SHA-384 is the mock measurement's executable digest.
+    public var executablePath: String
+    /// The logger for the gateway and its libraries.
+    public var logger: Logger
+    /// Lease length override (seconds).
+    public var leaseSeconds: Double?
+    /// Whether to run the background lease renewal service.
+    public var renewLeases: Bool
+
+    public init(
+        dataDir: String = ".sealgate", host: String? = nil, port: Int? = nil, configPath: String? = nil, demo: Bool = false,
+        now: @escaping @Sendable () -> Date = { Date() }, referenceValues: ReferenceValues? = nil,
+        executablePath: String = MockMeasurement.runningExecutablePath, logger: Logger = Logger(label: "sealgate"),
+        leaseSeconds: Double? = nil, renewLeases: Bool = true
+    ) {
+        self.dataDir = dataDir
+        self.host = host
+        self.port = port
+        self.configPath = configPath
+        self.demo = demo
+        self.now = now
+        self.referenceValues = referenceValues
+        self.executablePath = executablePath
+        self.logger = logger
+        self.leaseSeconds = leaseSeconds
+        self.renewLeases = renewLeases
+    }
+}
