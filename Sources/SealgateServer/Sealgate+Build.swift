@@ -85,8 +85,9 @@ public enum Sealgate {
             verifiers: [MockEvidenceVerifier(trustedSigners: [tee.signingKey.publicKey])])
         let classRules = Dictionary(uniqueKeysWithValues: config.dataClasses.map { ($0.name, $0.allowMockEvidence) })
         let tenantIDs = Set(config.tenants.map(\.id))
+        let kekStore = try await SQLiteKEKStore(path: dataDir + "/broker/broker.sqlite", logger: logger)
         let broker = KeyBroker(
-            appraiser: appraiser, store: try await SQLiteKEKStore(path: dataDir + "/broker/broker.sqlite", logger: logger),
+            appraiser: appraiser, store: kekStore,
             masterKey: try MasterKey.loadOrCreate(path: dataDir + "/broker/master.key"), tokenKey: P256.Signing.PrivateKey(),
             tokenTTL: config.lease.ttlSeconds, now: options.now,
             rules: { tenant, dataClass in
@@ -131,7 +132,13 @@ public enum Sealgate {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware(metrics: metrics))
         SealgateAPI(gateway: gateway, metrics: metrics, bodyLimit: config.server.bodyLimitBytes).register(on: router)
-        var services: [any Service] = []
+        var services: [any Service] = [
+            ShutdownService(logger: logger) {
+                await leases.drop()
+                await store.close()
+                await kekStore.close()
+            }
+        ]
         if options.renewLeases {
             services.append(
                 LeaseRenewalService(manager: leases, lease: config.lease.ttlSeconds, logger: logger, initialDelay: config.lease.ttlSeconds * 2 / 3) {

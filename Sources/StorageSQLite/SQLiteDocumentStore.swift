@@ -30,6 +30,9 @@ public struct SQLiteDocumentStore: DocumentStore {
         db = try await SQLiteDatabaseFile(path: path, schema: Self.schema, logger: logger)
     }
 
+    /// Closes the database; call once at shutdown.
+    public func close() async { await db.close() }
+
     public func put(_ document: StoredDocument, chunks: [StoredChunk]) async throws {
         var statements: [(String, [SQLiteData])] = [
             (

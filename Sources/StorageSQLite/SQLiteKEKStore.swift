@@ -21,6 +21,9 @@ public struct SQLiteKEKStore: KEKStore {
         db = try await SQLiteDatabaseFile(path: path, schema: Self.schema, logger: logger)
     }
 
+    /// Closes the database; call once at shutdown.
+    public func close() async { await db.close() }
+
     public func keks(tenant: TenantID, dataClass: DataClass) async throws -> [StoredKEK] {
         try await db.query(
             "SELECT * FROM keks WHERE tenant = ? AND data_class = ? ORDER BY version",

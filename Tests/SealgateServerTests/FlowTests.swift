@@ -1,0 +1,140 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+@testable import SealgateServer
+
+@Suite("End-to-end request path over HTTP")
+struct FlowTests {
+    @Test("Demo mode seeds both tenants idempotently and writes their credentials")
+    func demoSeedIsIdempotent() async throws {
+        let fixture = try Fixture(config: "")
+        try FileManager.default.removeItem(atPath: fixture.dir + "/sealgate.yaml")
+        defer { fixture.remove() }
+        try await withLiveGateway(fixture, options: fixture.options(demo: true)) { _, client in
+            let creds = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture.dir + "/demo-credentials.json"))) as? [String: Any]
+            let tenants = creds?["tenants"] as? [String: [String: String]]
+            let acme = try #require(tenants?["acme"]?["api_key"])
+            #expect(tenants?["globex"]?["api_key"] != nil)
+            let listing = try await client.send(.get, "/v1/collections/handbook/documents", key: acme)
+            #expect(listing.status == .ok)
+            #expect((listing.object["documents"] as? [[String: Any]])?.count == 2)
+            let answer = try await client.send(.post, "/v1/query", key: acme, json: queryJSON("How many remote days per week?"))
+            #expect(answer.status == .ok)
+            #expect((answer.object["answer"] as? String)?.contains("three days per week") == true)
+        }
+        // A second start seeds nothing new and keeps the same keys.
+        let before = try String(contentsOfFile: fixture.dir + "/demo-credentials.json", encoding: .utf8)
+        try await withLiveGateway(fixture, options: fixture.options(demo: true)) { instance, _ in
+            let docs = await instance.gateway.hasDocument(tenant: .init(unchecked: "acme"), collection: .init(unchecked: "clinical"), id: .init(unchecked: "sepsis-protocol"))
+            #expect(docs)
+        }
+        #expect(try String(contentsOfFile: fixture.dir + "/demo-credentials.json", encoding: .utf8) == before)
+        let ingests = try fixture.auditRecords().filter { ($0["record"] as? [String: Any])?["kind"] as? String == "ingest" }
+        #expect(ingests.count == 5)
+    }
+
+    @Test("Ingest, list, query with citations and audit index, delete")
+    func documentLifecycle() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        try await withLiveGateway(fixture) { _, client in
+            let text = "The cafeteria opens at 7:30 and serves vegetarian lunch every Thursday. Parking permits are issued by facilities."
+            let created = try await client.send(.post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(id: "cafeteria", title: "Cafeteria", text: text))
+            #expect(created.status == .created)
+            #expect(created.object["chunks"] as? Int == 1)
+            #expect(created.object["kek_version"] as? Int == 1)
+            #expect(created.auditIndex != nil)
+
+            let listing = try await client.send(.get, "/v1/collections/handbook/documents", key: Keys.acme)
+            let docs = listing.object["documents"] as? [[String: Any]]
+            #expect(docs?.map { $0["id"] as? String } == ["cafeteria"])
+            #expect(docs?.first?["title"] as? String == "Cafeteria")
+
+            let answer = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("When is vegetarian lunch served?"))
+            #expect(answer.status == .ok)
+            #expect((answer.object["answer"] as? String)?.contains("vegetarian lunch every Thursday") == true)
+            let citations = answer.object["citations"] as? [[String: Any]]
+            #expect(citations?.first?["document_id"] as? String == "cafeteria")
+            #expect(citations?.first?["chunk_index"] as? Int == 0)
+            let index = try #require(answer.auditIndex)
+            #expect((answer.object["audit"] as? [String: Any])?["index"] as? Int == index)
+            let record = try #require(try fixture.auditRecord(index))
+            #expect(record["kind"] as? String == "query")
+            #expect(record["outcome"] as? String == "allowed")
+            #expect(record["keyIDs"] as? [String] == ["acme/kek/internal#1"])
+            #expect(record["attestationStatus"] as? String == "warning")
+
+            let none = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("Which submarine colour is preferred?"))
+            #expect((none.object["answer"] as? String)?.hasPrefix("I found nothing relevant") == true)
+
+            let deleted = try await client.send(.delete, "/v1/collections/handbook/documents/cafeteria", key: Keys.acme)
+            #expect(deleted.status == .noContent)
+            let after = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("When is vegetarian lunch served?"))
+            #expect((after.object["citations"] as? [Any])?.isEmpty == true)
+            let again = try await client.send(.delete, "/v1/collections/handbook/documents/cafeteria", key: Keys.acme)
+            #expect(again.problemType == "urn:sealgate:problem:document_not_found")
+        }
+    }
+
+    @Test("Chat completions answer in OpenAI's shape, streamed and not, with redaction")
+    func chatCompletions() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        try await withLiveGateway(fixture) { _, client in
+            let text = "Badge problems are handled by the front desk. Write to frontdesk@acme.example or call +1 415 555 0188 for a replacement badge."
+            try await client.send(.post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(id: "badges", text: text))
+            let body = #"{"model":"extractive","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"Who handles a replacement badge?"}]}"#
+            let headers: HTTPFields = [HTTPField.Name("Sealgate-Data-Class")!: "internal", HTTPField.Name("Sealgate-Scope")!: "handbook"]
+            let plain = try await client.send(.post, "/v1/chat/completions", key: Keys.acme, json: body, headers: headers)
+            #expect(plain.status == .ok)
+            #expect(plain.object["object"] as? String == "chat.completion")
+            let choice = (plain.object["choices"] as? [[String: Any]])?.first
+            let content = try #require((choice?["message"] as? [String: Any])?["content"] as? String)
+            #expect(content.contains("[EMAIL]") && content.contains("[PHONE]"))
+            #expect(!content.contains("frontdesk@acme.example"))
+            #expect(plain.auditIndex != nil)
+            let sealgate = plain.object["sealgate"] as? [String: Any]
+            #expect((sealgate?["redactions"] as? [String: Int])?["EMAIL"] == 1)
+
+            let streamBody = body.replacingOccurrences(of: #""messages""#, with: #""stream":true,"messages""#)
+            let streamed = try await client.send(.post, "/v1/chat/completions", key: Keys.acme, json: streamBody, headers: headers)
+            #expect(streamed.status == .ok)
+            #expect(streamed.headers[.contentType] == "text/event-stream")
+            #expect(streamed.auditIndex != nil)
+            let events = streamed.text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            #expect(events.last == "data: [DONE]")
+            var joined = ""
+            for event in events.dropLast() {
+                let payload = try #require(event.hasPrefix("data: ") ? String(event.dropFirst(6)) : nil)
+                let chunk = try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any]
+                #expect(chunk?["object"] as? String == "chat.completion.chunk")
+                let delta = (chunk?["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any]
+                joined += delta?["content"] as? String ?? ""
+            }
+            #expect(joined == content)
+            let records = try fixture.auditRecords().compactMap { $0["record"] as? [String: Any] }
+            #expect(records.contains { $0["kind"] as? String == "chat_completion" && ($0["redactions"] as? [String: Int])?["PHONE"] == 1 })
+
+            let models = try await client.send(.get, "/v1/models", key: Keys.acme)
+            #expect((models.object["data"] as? [[String: Any]])?.map { $0["id"] as? String } == ["extractive"])
+        }
+    }
+
+    @Test("Health, readiness and Prometheus metrics")
+    func probes() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        try await withLiveGateway(fixture) { _, client in
+            #expect(try await client.send(.get, "/healthz", key: nil).status == .ok)
+            let ready = try await client.send(.get, "/readyz", key: nil)
+            #expect(ready.status == .ok)
+            #expect(ready.object["status"] as? String == "ready")
+            try await client.send(.post, "/v1/query", key: "wrong", json: queryJSON("x"))
+            let metrics = try await client.send(.get, "/metrics", key: nil)
+            #expect(metrics.text.contains(#"sealgate_denials_total{reason="invalid_credentials""#))
+            #expect(metrics.text.contains(#"sealgate_key_release_total{tenant="acme",resource_type="kek",decision="granted",reason="granted",tee="mock"}"#))
+        }
+    }
+}
