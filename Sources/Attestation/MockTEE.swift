@@ -21,6 +21,22 @@ public struct MockEvidenceClaims: Codable, Sendable, Equatable {
     /// Seconds since 1970.
     public var iat: Int
 
+    /// Creates claims (other tools producing mock evidence use this shape).
+    public init(
+        tee: String, measurement: String, executableDigest: String, policyDigest: String, reportData: String, debug: Bool,
+        svn: Int, initDataDigest: String, iat: Int
+    ) {
+        self.tee = tee
+        self.measurement = measurement
+        self.executableDigest = executableDigest
+        self.policyDigest = policyDigest
+        self.reportData = reportData
+        self.debug = debug
+        self.svn = svn
+        self.initDataDigest = initDataDigest
+        self.iat = iat
+    }
+
     enum CodingKeys: String, CodingKey {
         case tee, measurement, debug, svn, iat
         case executableDigest = "executable_digest"

@@ -10,7 +10,7 @@ import Darwin
 
 /// An append-only audit file: one JSON line per record, hash-chained, fsynced before ``append(_:)`` returns.
 ///
-/// On open, a torn last line (no newline, or not valid JSON) is cut back to the last complete record and
+/// On open, a torn last line (bytes after the last newline) is cut back to the last complete record and
 /// reported. Any write or sync failure throws `audit_unavailable`, so the caller refuses to answer.
 public actor FileAuditSink: AuditSink {
     let path: String
@@ -40,7 +40,8 @@ public actor FileAuditSink: AuditSink {
             guard let entry = try? decoder.decode(AuditFileEntry.self, from: line), entry.index == index,
                 let canonical = try? AuditEncoding.canonical(entry.record), entry.prev == Hex.encode(previous)
             else {
-                if newline + 1 >= bytes.count { break }
+                // A write is one line ending in its newline, so a torn write never leaves a complete line:
+                // a complete line that does not parse or chain is tampering or corruption, never recovered silently.
                 throw SealgateError(.auditUnavailable, "audit file \(path) is corrupt at entry \(index)")
             }
             previous = AuditEncoding.chainHash(previous: previous, canonical: canonical)

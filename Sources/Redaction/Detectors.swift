@@ -36,8 +36,9 @@ public struct EmailDetector: Detector {
     public init() {}
 
     public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
-        func isLocal(_ s: Unicode.Scalar) -> Bool { isASCIIAlnum(s) || "._%+-'".unicodeScalars.contains(s) }
-        func isDomain(_ s: Unicode.Scalar) -> Bool { isASCIIAlnum(s) || s == "-" || s == "." }
+        // Internationalised addresses (RFC 6531) may use any letters in both parts.
+        func isLocal(_ s: Unicode.Scalar) -> Bool { isWordScalar(s) || "._%+-'".unicodeScalars.contains(s) }
+        func isDomain(_ s: Unicode.Scalar) -> Bool { isWordScalar(s) || s == "-" || s == "." }
         var spans: [DetectedSpan] = []
         var lastEnd = 0
         for at in t.indices where t[at] == "@" && at >= lastEnd {
@@ -51,7 +52,7 @@ public struct EmailDetector: Detector {
             let domain = t[(at + 1)..<end]
             guard let lastDot = domain.lastIndex(of: "."), lastDot > at + 1 else { continue }
             let tld = t[(lastDot + 1)..<end]
-            guard tld.count >= 2, tld.allSatisfy({ !isDigit($0) && isASCIIAlnum($0) }) else { continue }
+            guard tld.count >= 2, tld.allSatisfy({ !isDigit($0) && isWordScalar($0) }) else { continue }
             spans.append(DetectedSpan(start: start, end: end, label: label))
             lastEnd = end
         }
