@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "SealgateServerTests",
             dependencies: [
-                "SealgateServer",
+                "SealgateServer", "StorageSQLite",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -138,15 +138,24 @@ extension Gateway {
         }
         do {
             var out: [DocumentSummary] = []
+            var unreadable = 0
             for document in try await deps.store.documents(tenant: principal.tenant, collection: collection)
             where grants.mayUse(document.dataClass) {
-                let dek = try await self.dek(for: document)
-                let title = try Envelope.open(document.sealedTitle, key: dek, context: Self.context(document).with(field: .title))
+                let title: Data
+                do {
+                    let dek = try await self.dek(for: document)
+                    title = try Envelope.open(document.sealedTitle, key: dek, context: Self.context(document).with(field: .title))
+                } catch let error as SealgateError where error.code == .integrityFailure {
+                    // A row that does not authenticate in this place was moved or altered: never shown, always reported.
+                    unreadable += 1
+                    continue
+                }
                 out.append(
                     DocumentSummary(
                         id: document.id, title: String(decoding: title, as: UTF8.self), dataClass: document.dataClass,
                         chunks: document.chunkCount, createdAt: document.createdAt))
             }
+            if unreadable > 0 { reportIntegrityFailures(unreadable, tenant: principal.tenant, requestID: requestID) }
             var record = AuditRecord(kind: "list", time: deps.now(), requestID: requestID, tenant: principal.tenant.rawValue, principal: principal.id.rawValue, outcome: "allowed")
             record.scopeDigest = Gateway.digest([collection.rawValue])
             record.chunkCount = out.count
@@ -185,5 +194,15 @@ extension Gateway {
     /// Whether a document exists (metadata lookup only; used by idempotent seeding).
     public func hasDocument(tenant: TenantID, collection: CollectionName, id: DocumentID) async -> Bool {
         ((try? await deps.store.document(tenant: tenant, collection: collection, id: id)) ?? nil) != nil
+    }
+}
+
+extension Gateway {
+    /// Logs and counts stored values that failed authentication (moved or altered ciphertext).
+    func reportIntegrityFailures(_ count: Int, tenant: TenantID, requestID: String) {
+        deps.logger.warning(
+            "stored ciphertext failed authentication",
+            metadata: ["tenant.id": "\(tenant)", "request.id": "\(requestID)", "integrity.failures": "\(count)"])
+        deps.metrics.increment("sealgate_integrity_failures_total", labels: [("tenant", tenant.rawValue)], by: count)
     }
 }

@@ -40,6 +40,7 @@ extension Gateway {
         for document in documents { byKey["\(document.collection)/\(document.id)"] = document }
         var deks: [String: SymmetricKey] = [:]
         var entries: [IndexEntry] = []
+        var unreadable = 0
         for chunk in try await deps.store.chunks(tenant: tenant) {
             let key = "\(chunk.collection)/\(chunk.documentID)"
             guard let document = byKey[key], document.embedder == deps.embedder.identifier else { continue }
@@ -47,17 +48,26 @@ extension Gateway {
             if let cached = deks[key] {
                 dek = cached
             } else {
-                guard let unwrapped = try? await self.dek(for: document) else { continue }
+                guard let unwrapped = try? await self.dek(for: document) else {
+                    unreadable += 1
+                    continue
+                }
                 deks[key] = unwrapped
                 dek = unwrapped
             }
             let context = Self.context(document).with(field: .embedding, chunkIndex: chunk.index)
-            let vector = try Envelope.decodeVector(try Envelope.open(chunk.sealedEmbedding, key: dek, context: context))
+            guard let opened = try? Envelope.open(chunk.sealedEmbedding, key: dek, context: context),
+                let vector = try? Envelope.decodeVector(opened)
+            else {
+                unreadable += 1
+                continue
+            }
             entries.append(
                 IndexEntry(
                     collection: chunk.collection, documentID: chunk.documentID, chunkIndex: chunk.index,
                     dataClass: document.dataClass, vector: vector))
         }
+        if unreadable > 0 { reportIntegrityFailures(unreadable, tenant: tenant, requestID: "index-build") }
         await index.replace(tenant: tenant, entries: entries, epoch: epoch)
         deps.logger.info("tenant index built", metadata: ["tenant.id": "\(tenant)", "index.chunks": "\(entries.count)"])
     }

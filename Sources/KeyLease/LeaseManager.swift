@@ -111,6 +111,11 @@ public actor LeaseManager {
             case .token(let value, let appraised):
                 token = value
                 attestation = appraised
+                await onEvent(
+                    LeaseEvent(
+                        resource: nil,
+                        decision: ReleaseDecision(allowed: true, reason: .granted, rule: "appraisal", result: appraised),
+                        tee: attester.tee))
             }
             var newKeys: [ResourcePath: [LeasedKey]] = [:]
             for resource in resources {

@@ -51,8 +51,9 @@ enum Keys {
 
 /// A configuration with a full-access principal per tenant, a restricted reader, a small body limit,
 /// and optional extra model profiles.
-func testConfiguration(bodyLimit: Int = 4096, extraModels: String = "", extraClassModels: String = "") -> String {
+func testConfiguration(bodyLimit: Int = 4096, extraModels: String = "", extraClassModels: String = "", retrieval: String = "") -> String {
     """
+    \(retrieval)
     server:
       body_limit_bytes: \(bodyLimit)
     data_classes:

@@ -1,0 +1,141 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Synchronization
+import Testing
+
+@testable import SealgateServer
+
+/// A fake OpenAI-compatible upstream on loopback: chat completions (plain and streamed) and embeddings.
+/// Request bodies the fake upstream received.
+final class Seen: Sendable {
+    let bodies = Mutex<[String]>([])
+    var last: String? { bodies.withLock { $0.last } }
+}
+
+func fakeUpstream(seen: Seen) -> some ApplicationProtocol {
+    let router = Router()
+    router.post("/v1/chat/completions") { request, _ -> Response in
+        let body = try await request.body.collect(upTo: 1 << 20)
+        let text = String(buffer: body)
+        seen.bodies.withLock { $0.append(text) }
+        let reply = "Reach jane.doe@example.com for help."
+        if text.contains("\"stream\":true") {
+            let pieces = ["Reach ", "jane.d", "oe@exam", "ple.com", " for help."]
+            var out = ""
+            for piece in pieces {
+                out += "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\(piece)\"}}]}\n\n"
+            }
+            out += "data: [DONE]\n\n"
+            return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init(byteBuffer: ByteBuffer(string: out)))
+        }
+        let json = "{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"\(reply)\"},\"finish_reason\":\"stop\"}]}"
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+    router.post("/v1/embeddings") { request, _ -> Response in
+        let body = try await request.body.collect(upTo: 1 << 20)
+        let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
+        let inputs = object?["input"] as? [String] ?? []
+        // Deterministic 16-dimensional bag-of-letters vectors.
+        let data = inputs.enumerated().map { i, text -> [String: Any] in
+            var v = [Double](repeating: 0, count: 16)
+            for scalar in text.lowercased().unicodeScalars where scalar.properties.isAlphabetic { v[Int(scalar.value % 16)] += 1 }
+            return ["index": i, "embedding": v, "object": "embedding"]
+        }
+        let json = try JSONSerialization.data(withJSONObject: ["object": "list", "data": data])
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+    return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+}
+
+@Suite("OpenAI-compatible upstream model and embedder over real HTTP")
+struct UpstreamTests {
+    static func config(port: Int, embedder: Bool) -> String {
+        testConfiguration(
+            extraModels: """
+              - id: upstream
+                type: openai
+                base_url: http://127.0.0.1:\(port)/v1
+                model: fake-llm
+                timeout_seconds: 5
+                retries: 0
+              - id: broken
+                type: openai
+                base_url: http://127.0.0.1:1/v1
+                model: nothing-listens-here
+                timeout_seconds: 2
+                retries: 1
+            """,
+            extraClassModels: ", upstream, broken",
+            retrieval: embedder ? """
+                retrieval:
+                  embedder:
+                    type: openai
+                    base_url: http://127.0.0.1:\(port)/v1
+                    model: fake-embed
+                    dimensions: 16
+                    allowed_data_classes: [public, internal]
+                """ : "")
+    }
+
+    @Test("Upstream answers pass through redaction, streamed or not, and the upstream sees only retrieved passages")
+    func upstreamModel() async throws {
+        let seen = Seen()
+        try await fakeUpstream(seen: seen).test(.live) { upstream in
+            let port = try #require(upstream.port)
+            let fixture = try Fixture(config: Self.config(port: port, embedder: false))
+            defer { fixture.remove() }
+            try await withLiveGateway(fixture) { _, client in
+                try await client.send(.post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(text: "Help desk questions go to the service team on floor two."))
+                let answer = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("Where do help desk questions go?", model: "upstream"))
+                #expect(answer.status == .ok)
+                #expect(answer.object["answer"] as? String == "Reach [EMAIL] for help.")
+                #expect(answer.object["model"] as? String == "upstream")
+                #expect(seen.last?.contains("service team on floor two") == true)
+
+                let headers: HTTPFields = [HTTPField.Name("Sealgate-Data-Class")!: "internal", HTTPField.Name("Sealgate-Scope")!: "handbook", HTTPField.Name("Sealgate-Model-Policy")!: "upstream"]
+                let body = #"{"model":"ignored-when-header-set","stream":true,"messages":[{"role":"user","content":"Where do help desk questions go?"}]}"#
+                let streamed = try await client.send(.post, "/v1/chat/completions", key: Keys.acme, json: body, headers: headers)
+                #expect(streamed.status == .ok)
+                #expect(!streamed.text.contains("jane"))
+                #expect(!streamed.text.contains("oe@exam"))
+                var joined = ""
+                for event in streamed.text.components(separatedBy: "\n\n") where event.hasPrefix("data: {") {
+                    let chunk = try JSONSerialization.jsonObject(with: Data(event.dropFirst(6).utf8)) as? [String: Any]
+                    joined += ((chunk?["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String ?? ""
+                }
+                #expect(joined == "Reach [EMAIL] for help.")
+
+                // The restricted class does not allow the upstream profile.
+                let refused = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("x", dataClass: "restricted", model: "upstream"))
+                #expect(refused.problemType == "urn:sealgate:problem:model_not_permitted")
+
+                // An upstream that is down gives 502 model_unavailable, audited.
+                let down = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("Where do help desk questions go?", model: "broken"))
+                #expect(down.status == .badGateway)
+                #expect(down.problemType == "urn:sealgate:problem:model_unavailable")
+                #expect(try fixture.auditRecord(try #require(down.auditIndex))?["reason"] as? String == "model_unavailable")
+            }
+        }
+    }
+
+    @Test("An OpenAI-compatible embedder indexes permitted classes and is refused the others")
+    func upstreamEmbedder() async throws {
+        let seen = Seen()
+        try await fakeUpstream(seen: seen).test(.live) { upstream in
+            let port = try #require(upstream.port)
+            let fixture = try Fixture(config: Self.config(port: port, embedder: true))
+            defer { fixture.remove() }
+            try await withLiveGateway(fixture) { _, client in
+                let created = try await client.send(.post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(id: "zoo", text: "Zebras and zebus live in the zoo."))
+                #expect(created.status == .created)
+                let answer = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("Which animals live in the zoo?"))
+                #expect((answer.object["citations"] as? [[String: Any]])?.first?["document_id"] as? String == "zoo")
+                let refused = try await client.send(.post, "/v1/collections/clinical/documents", key: Keys.acme, json: documentJSON(text: "Restricted notes.", dataClass: "restricted"))
+                #expect(refused.problemType == "urn:sealgate:problem:model_not_permitted")
+            }
+        }
+    }
+}
