@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import SealgateCore
 
 #if canImport(Glibc)
@@ -82,6 +81,7 @@ public actor FileAuditSink: AuditSink {
         } catch {
             throw SealgateError(.auditUnavailable, "audit record could not be encoded")
         }
+        let startLength = currentLength()
         let written = line.withUnsafeBytes { raw -> Int in
             guard let base = raw.baseAddress else { return -1 }
             var done = 0
@@ -96,8 +96,8 @@ public actor FileAuditSink: AuditSink {
             return done
         }
         guard written == line.count, fsync(descriptor) == 0 else {
-            // Remove a partial line so the file stays parseable.
-            _ = ftruncate(descriptor, off_t(currentLength() - max(0, written)))
+            // Remove a partial line so the file stays parseable and the next start does not see corruption.
+            _ = ftruncate(descriptor, off_t(startLength))
             throw SealgateError(.auditUnavailable, "audit record could not be made durable")
         }
         previous = AuditEncoding.chainHash(previous: previous, canonical: canonical)

@@ -70,6 +70,7 @@ extension Gateway {
             return await fail(.modelNotPermitted, "The configured embedder may not see this data class.", rule: "retrieval.embedder.allowed_data_classes")
         }
         guard let kek = await keks(principal.tenant, dataClass)?.last else {
+            await clearIndexIfLeaseLost()
             return await fail(.keyLeaseUnavailable, "No key lease is held for this tenant and data class.")
         }
         let id = request.id ?? DocumentID(unchecked: Gateway.newRequestID())
@@ -100,15 +101,10 @@ extension Gateway {
                         sealedEmbedding: try Envelope.seal(
                             Envelope.encode(vector: vectors[i]), key: dek, context: base.with(field: .embedding, chunkIndex: i))))
             }
-            try await deps.store.put(stored, chunks: chunks)
         } catch {
-            return await fail(.storeUnavailable, "The document could not be stored.")
+            return await fail(.internalError, "The document could not be sealed.")
         }
-        await index.upsert(
-            tenant: principal.tenant, collection: collection, documentID: id,
-            entries: vectors.enumerated().map {
-                IndexEntry(collection: collection, documentID: id, chunkIndex: $0.offset, dataClass: dataClass, vector: $0.element)
-            })
+        // Record first, then write: a change the audit log does not know about never happens.
         var record = AuditRecord(
             kind: "ingest", time: deps.now(), requestID: requestID, tenant: principal.tenant.rawValue,
             principal: principal.id.rawValue, outcome: "allowed")
@@ -118,12 +114,21 @@ extension Gateway {
         record.chunkCount = pieces.count
         record.keyIDs = [kek.keyID]
         record.rule = "principals.write"
+        let auditIndex: UInt64
         switch await commit(record) {
         case .failure(let failure): return .failure(failure)
-        case .success(let index):
-            return .success(
-                IngestResult(id: id, collection: collection, dataClass: dataClass, chunks: pieces.count, kekVersion: kek.version, auditIndex: index))
+        case .success(let index): auditIndex = index
         }
+        do { try await deps.store.put(stored, chunks: chunks) } catch {
+            return await fail(.storeUnavailable, "The document could not be stored.")
+        }
+        await index.upsert(
+            tenant: principal.tenant, collection: collection, documentID: id,
+            entries: vectors.enumerated().map {
+                IndexEntry(collection: collection, documentID: id, chunkIndex: $0.offset, dataClass: dataClass, vector: $0.element)
+            })
+        return .success(
+            IngestResult(id: id, collection: collection, dataClass: dataClass, chunks: pieces.count, kekVersion: kek.version, auditIndex: auditIndex))
     }
 
     /// Lists a collection's documents whose class the principal may use, titles decrypted in memory.
@@ -134,6 +139,7 @@ extension Gateway {
             return .failure(await deny(Denial(.scopeNotPermitted, "You may not read this collection."), kind: "list", requestID: requestID, principal: principal, rule: "principals.read"))
         }
         guard await deps.leases.isValid else {
+            await clearIndexIfLeaseLost()
             return .failure(await deny(Denial(.keyLeaseUnavailable, "No key lease is held."), kind: "list", requestID: requestID, principal: principal))
         }
         do {
@@ -175,18 +181,27 @@ extension Gateway {
         guard grants.mayWrite(collection) else {
             return .failure(await deny(Denial(.writeNotPermitted, "You may not write to this collection."), kind: "delete", requestID: requestID, principal: principal, rule: "principals.write"))
         }
-        let existed: Bool
-        do { existed = try await deps.store.delete(tenant: principal.tenant, collection: collection, id: id) } catch {
+        let existing: StoredDocument?
+        do { existing = try await deps.store.document(tenant: principal.tenant, collection: collection, id: id) } catch {
             return .failure(await deny(Denial(.storeUnavailable, "The store failed."), kind: "delete", requestID: requestID, principal: principal))
         }
-        guard existed else {
+        guard let existing else {
             return .failure(await deny(Denial(.documentNotFound, "No such document."), kind: "delete", requestID: requestID, principal: principal))
         }
-        await index.remove(tenant: principal.tenant, collection: collection, documentID: id)
         var record = AuditRecord(kind: "delete", time: deps.now(), requestID: requestID, tenant: principal.tenant.rawValue, principal: principal.id.rawValue, outcome: "allowed")
+        record.dataClass = existing.dataClass.rawValue
         record.scopeDigest = Gateway.digest([collection.rawValue])
         record.chunkIDsDigest = Gateway.digest(["\(collection)/\(id)"])
-        return await commit(record)
+        let auditIndex: UInt64
+        switch await commit(record) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let index): auditIndex = index
+        }
+        do { _ = try await deps.store.delete(tenant: principal.tenant, collection: collection, id: id) } catch {
+            return .failure(await deny(Denial(.storeUnavailable, "The store failed."), kind: "delete", requestID: requestID, principal: principal))
+        }
+        await index.remove(tenant: principal.tenant, collection: collection, documentID: id)
+        return .success(auditIndex)
     }
 }
 
@@ -204,5 +219,12 @@ extension Gateway {
             "stored ciphertext failed authentication",
             metadata: ["tenant.id": "\(tenant)", "request.id": "\(requestID)", "integrity.failures": "\(count)"])
         deps.metrics.increment("sealgate_integrity_failures_total", labels: [("tenant", tenant.rawValue)], by: count)
+    }
+}
+
+extension Gateway {
+    /// Drops every decrypted embedding from memory when no valid lease is held.
+    public func clearIndexIfLeaseLost() async {
+        if await !deps.leases.isValid { await index.clear() }
     }
 }

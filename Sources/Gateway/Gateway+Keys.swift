@@ -48,7 +48,11 @@ extension Gateway {
             if let cached = deks[key] {
                 dek = cached
             } else {
-                guard let unwrapped = try? await self.dek(for: document) else {
+                // Classes without a leased KEK are simply not indexed; a leased KEK that fails to unwrap is an
+                // integrity failure (a moved or altered row).
+                guard let kek = await keks(document.tenant, document.dataClass)?.first(where: { $0.version == document.kekVersion })
+                else { continue }
+                guard let unwrapped = try? Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: Self.context(document)) else {
                     unreadable += 1
                     continue
                 }

@@ -99,10 +99,10 @@ extension Gateway {
     /// Retrieval inside the boundary: embed the question, search the tenant's index, decrypt the hits.
     func retrieve(_ decision: Decision, question: String) async throws -> (passages: [ContextPassage], keyIDs: [String]) {
         let tenant = decision.context.tenant
+        try await ensureIndex(tenant: tenant)
         guard await keks(tenant, decision.context.dataClass) != nil else {
             throw SealgateError(.keyLeaseUnavailable, "no lease for the request's class")
         }
-        try await ensureIndex(tenant: tenant)
         let query: [Float]
         do { query = try await deps.embedder.embed([question]).first ?? [] } catch {
             throw SealgateError(.embedderUnavailable, "the embedder failed")

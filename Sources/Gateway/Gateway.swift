@@ -121,11 +121,14 @@ public final class Gateway: Sendable {
         _ denial: Denial, kind: String, requestID: String, principal: Principal?, dataClass: String? = nil,
         model: String? = nil, rule: String? = nil
     ) async -> GatewayFailure {
+        // Only configured names reach audit records and metric labels; request text never does.
+        let classLabel = dataClass.map { DataClass($0).flatMap { config.dataClass($0) }?.name.rawValue ?? "unknown" }
+        let modelLabel = model.map { ModelProfileID($0).flatMap { config.model($0) }?.id.rawValue ?? "unknown" }
         var record = AuditRecord(
             kind: kind, time: deps.now(), requestID: requestID, tenant: principal?.tenant.rawValue ?? "-",
             principal: principal?.id.rawValue ?? "-", outcome: "denied", reason: denial.reason.rawValue)
-        record.dataClass = dataClass
-        record.model = model
+        record.dataClass = classLabel
+        record.model = modelLabel
         record.rule = rule
         record.policyDigest = policyDigest
         let index = try? await deps.audit.append(record)
@@ -133,7 +136,7 @@ public final class Gateway: Sendable {
             "sealgate_denials_total",
             labels: [
                 ("reason", denial.reason.rawValue), ("tenant", principal?.tenant.rawValue ?? "-"),
-                ("data_class", dataClass ?? "-"), ("route", kind),
+                ("data_class", classLabel ?? "-"), ("route", kind),
             ])
         deps.logger.notice(
             "request denied",
@@ -150,7 +153,7 @@ public final class Gateway: Sendable {
         record.policyDigest = policyDigest
         do {
             let index = try await deps.audit.append(record)
-            deps.metrics.increment("sealgate_requests_total", labels: [("route", record.kind), ("outcome", "allowed")])
+            deps.metrics.increment("sealgate_requests_total", labels: [("route", record.kind), ("outcome", record.outcome)])
             return .success(index)
         } catch {
             deps.logger.error("audit append failed", metadata: ["request.id": "\(record.requestID)"])

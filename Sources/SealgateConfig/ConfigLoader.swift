@@ -38,6 +38,8 @@ public enum ConfigLoader {
         } catch {
             throw ConfigError([ConfigIssue(path: "", line: nil, message: "not valid YAML")])
         }
+        let unknown = unknownKeys(in: root)
+        guard unknown.isEmpty else { throw ConfigError(unknown) }
         let config: Configuration
         do {
             config = try YAMLDecoder().decode(Configuration.self, from: yaml)

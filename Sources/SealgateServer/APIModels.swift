@@ -190,12 +190,20 @@ enum API {
         }
     }
 
+    /// Sealgate's extension to a stream chunk: citations and audit index on the first, redactions on the last.
+    struct StreamInfo: Encodable {
+        var citations: [CitationBody]?
+        var redactions: [String: Int]?
+        var audit: AuditRef?
+    }
+
     struct ChatChunk: Encodable {
         var id: String
         var object = "chat.completion.chunk"
         var created: Int
         var model: String
         var choices: [ChunkChoice]
+        var sealgate: StreamInfo?
     }
 
     struct ModelItem: Encodable {

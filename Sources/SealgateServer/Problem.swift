@@ -61,8 +61,6 @@ struct ProblemMiddleware<Context: Hummingbird.RequestContext>: RouterMiddleware 
         } catch let error as HTTPError where error.status == .notFound {
             metrics.increment("sealgate_requests_total", labels: [("route", "unknown"), ("outcome", "not_found")])
             return Problem.response(Denial(.notFound, "No such endpoint."))
-        } catch let error as HTTPError where error.status == .methodNotAllowed {
-            return Problem.response(Denial(.notFound, "This endpoint does not accept that method."))
         } catch let error as HTTPError where error.status == .contentTooLarge {
             return Problem.response(Denial(.bodyTooLarge, "The request body exceeds the limit."))
         } catch {

@@ -121,7 +121,8 @@ public enum Sealgate {
                 models: models, redactor: RedactionEngine(), audit: audit, metrics: metrics, logger: logger, now: options.now))
 
         let resources = gateway.resources
-        if await leases.acquire(resources: resources) == false {
+        let leased = await leases.acquire(resources: resources)
+        if !leased {
             logger.error("no key lease at start-up: queries are refused until attestation succeeds")
         }
         if options.demo {
@@ -141,7 +142,7 @@ public enum Sealgate {
         ]
         if options.renewLeases {
             services.append(
-                LeaseRenewalService(manager: leases, lease: config.lease.ttlSeconds, logger: logger, initialDelay: config.lease.ttlSeconds * 2 / 3) {
+                LeaseRenewalService(manager: leases, lease: config.lease.ttlSeconds, logger: logger, initialDelay: leased ? config.lease.ttlSeconds * 2 / 3 : 0) {
                     resources
                 })
         }

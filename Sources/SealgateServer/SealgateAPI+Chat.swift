@@ -76,8 +76,14 @@ extension SealgateAPI {
             return buffer
         }
         let deltas = answer.deltas
+        let citations = answer.citations.map(API.CitationBody.init)
+        let auditIndex = answer.auditIndex
         let body = ResponseBody { writer in
-            try await writer.write(event(API.ChatChunk(id: id, created: created, model: model, choices: [API.ChunkChoice(delta: API.Delta(role: "assistant", content: ""))])))
+            try await writer.write(
+                event(
+                    API.ChatChunk(
+                        id: id, created: created, model: model, choices: [API.ChunkChoice(delta: API.Delta(role: "assistant", content: ""))],
+                        sealgate: API.StreamInfo(citations: citations, audit: API.AuditRef(index: auditIndex)))))
             do {
                 for try await delta in deltas {
                     try await writer.write(event(API.ChatChunk(id: id, created: created, model: model, choices: [API.ChunkChoice(delta: API.Delta(content: delta))])))

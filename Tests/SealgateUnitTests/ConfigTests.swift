@@ -58,6 +58,18 @@ struct ConfigTests {
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("a: [unclosed\n", knownRedactionProfiles: profiles) }
     }
 
+    @Test("Misspelt keys are errors with a suggestion, not silently ignored")
+    func unknownKeys() {
+        do {
+            _ = try ConfigLoader.parse("server:\n  prot: 9000\ndata_classes:\n  - name: public\n    models: [extractive]\n    alow_mock_evidence: true\n", knownRedactionProfiles: profiles)
+            Issue.record("a misspelt key was accepted")
+        } catch let error as ConfigError {
+            #expect(error.issues.map(\.path) == ["server.prot", "data_classes[0].alow_mock_evidence"])
+            #expect(error.issues.map(\.line) == [2, 6])
+            #expect(error.issues.first?.message.contains("did you mean 'port'") == true)
+        } catch { Issue.record("unexpected \(error)") }
+    }
+
     @Test("The policy digest changes with policy, not with the listening address")
     func policyDigest() throws {
         var a = Configuration.embeddedDefault
