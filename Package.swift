@@ -10,6 +10,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sealgate", targets: ["sealgate"]),
+        // For the out-of-graph benchmark package only.
+        .library(name: "SealgateSealing", targets: ["Sealing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),

@@ -39,7 +39,8 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
 
 /// The reference values an appraisal compares evidence against.
 public struct ReferenceValues: Sendable, Codable, Equatable {
-    /// The sets; evidence matches the first set of its type whose checks all pass.
+    /// The sets; evidence is appraised against the first set of its type that lists its measurement, whose
+    /// debug and SVN rules then apply.
     public var sets: [ReferenceValueSet]
     /// Whether mock evidence may appraise at all. Off in production; mock results are at best `warning`.
     public var acceptMockEvidence: Bool

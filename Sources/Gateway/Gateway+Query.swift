@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Retrieval
 import SealgateConfig
@@ -112,16 +113,17 @@ extension Gateway {
             query: query, topK: decision.topK)
         var passages: [ContextPassage] = []
         var keyIDs = Set<String>()
-        var documents: [String: (StoredDocument, [StoredChunk])] = [:]
+        var documents: [String: (StoredDocument, SymmetricKey)] = [:]
         for hit in hits {
             let key = "\(hit.collection)/\(hit.documentID)"
             if documents[key] == nil,
                 let document = try await deps.store.document(tenant: tenant, collection: hit.collection, id: hit.documentID)
             {
-                documents[key] = (document, try await deps.store.chunks(tenant: tenant, collection: hit.collection, documentID: hit.documentID))
+                documents[key] = (document, try await self.dek(for: document))
             }
-            guard let (document, chunks) = documents[key], let chunk = chunks.first(where: { $0.index == hit.chunkIndex }) else { continue }
-            let dek = try await self.dek(for: document)
+            guard let (document, dek) = documents[key],
+                let chunk = try await deps.store.chunk(tenant: tenant, collection: hit.collection, documentID: hit.documentID, index: hit.chunkIndex)
+            else { continue }
             let text = try Envelope.open(chunk.sealedText, key: dek, context: Self.context(document).with(field: .text, chunkIndex: chunk.index))
             keyIDs.insert("\(tenant)/kek/\(document.dataClass)#\(document.kekVersion)")
             passages.append(

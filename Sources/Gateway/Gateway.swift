@@ -203,7 +203,7 @@ public struct LeaseAuditor: Sendable {
         record.attestationResultDigest = event.decision.result?.digest
         record.referenceValueSet = event.decision.result?.referenceValueSet
         record.policyDigest = policyDigest
-        if let resource = event.resource, event.decision.allowed { record.keyIDs = [resource.description] }
+        if event.decision.allowed && !event.keyIDs.isEmpty { record.keyIDs = event.keyIDs }
         _ = try? await audit.append(record)
         metrics.increment(
             "sealgate_key_release_total",

@@ -4,7 +4,7 @@ import SealgateCore
 
 /// The broker's master key: it seals every KEK at rest.
 ///
-/// Loaded from a file that must be readable by its owner only (mode 0600), or from an environment variable.
+/// Loaded from a file that must be readable by its owner only (mode 0600).
 public struct MasterKey: Sendable {
     let key: SymmetricKey
 

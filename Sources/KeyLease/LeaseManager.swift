@@ -10,6 +10,8 @@ public struct LeaseEvent: Sendable {
     public let resource: ResourcePath?
     public let decision: ReleaseDecision
     public let tee: TEEType
+    /// `<tenant>/kek/<class>#<version>` of every key released by this decision.
+    public var keyIDs: [String] = []
 }
 
 /// A KEK held in memory under a lease.
@@ -136,7 +138,10 @@ public actor LeaseManager {
                         return LeasedKey(
                             version: item.version, key: SymmetricKey(data: raw), keyID: "\(resource)#\(item.version)")
                     }
-                    await onEvent(LeaseEvent(resource: resource, decision: decision, tee: attester.tee))
+                    await onEvent(
+                        LeaseEvent(
+                            resource: resource, decision: decision, tee: attester.tee,
+                            keyIDs: newKeys[resource]?.map(\.keyID) ?? []))
                 }
             }
             guard !newKeys.isEmpty else {

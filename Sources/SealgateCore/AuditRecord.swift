@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Every field is a digest, a count, an identifier or a code. `audit-format.md` documents the encoding.
 public struct AuditRecord: Sendable, Codable, Equatable {
-    /// What kind of event: `query`, `chat`, `ingest`, `list`, `delete`, `key_lease`, `denied_request`.
+    /// What kind of event: `query`, `chat`, `chat_completion`, `ingest`, `list`, `delete`, `models` or `key_lease`.
+    /// A denial carries the kind of the route it refused, with `outcome` `denied`.
     public var kind: String
     /// RFC 3339 time with milliseconds.
     public var time: String

@@ -75,6 +75,8 @@ public protocol DocumentStore: Sendable {
     func chunks(tenant: TenantID) async throws -> [StoredChunk]
     /// The chunks of one document, ordered by index.
     func chunks(tenant: TenantID, collection: CollectionName, documentID: DocumentID) async throws -> [StoredChunk]
+    /// One chunk of a document, if it exists.
+    func chunk(tenant: TenantID, collection: CollectionName, documentID: DocumentID, index: Int) async throws -> StoredChunk?
     /// Deletes a document and its chunks; returns whether it existed.
     func delete(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> Bool
 }

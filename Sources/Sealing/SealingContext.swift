@@ -44,17 +44,27 @@ public struct SealingContext: Sendable, Hashable {
     /// bytes, in the order tenant, collection, document id, chunk index (decimal, `-` for none), data class,
     /// KEK version (decimal), field.
     public var canonicalAAD: Data {
-        var out = Data("sealgate-aad-v1".utf8)
-        let parts = [
-            tenant.rawValue, collection.rawValue, documentID.rawValue, chunkIndex.map(String.init) ?? "-",
-            dataClass.rawValue, String(kekVersion), field.rawValue,
-        ]
-        for part in parts {
-            let bytes = Data(part.utf8)
-            var length = UInt32(bytes.count).bigEndian
-            withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
-            out.append(bytes)
+        var out = [UInt8]()
+        out.reserveCapacity(96 + tenant.rawValue.utf8.count + collection.rawValue.utf8.count + documentID.rawValue.utf8.count)
+        out.append(contentsOf: "sealgate-aad-v1".utf8)
+        func append(_ part: String) {
+            var part = part
+            part.withUTF8 { bytes in
+                let n = UInt32(bytes.count)
+                out.append(UInt8(truncatingIfNeeded: n >> 24))
+                out.append(UInt8(truncatingIfNeeded: n >> 16))
+                out.append(UInt8(truncatingIfNeeded: n >> 8))
+                out.append(UInt8(truncatingIfNeeded: n))
+                out.append(contentsOf: bytes)
+            }
         }
-        return out
+        append(tenant.rawValue)
+        append(collection.rawValue)
+        append(documentID.rawValue)
+        append(chunkIndex.map(String.init) ?? "-")
+        append(dataClass.rawValue)
+        append(String(kekVersion))
+        append(field.rawValue)
+        return Data(out)
     }
 }

@@ -101,6 +101,13 @@ public struct SQLiteDocumentStore: DocumentStore {
         ).compactMap(Self.chunk)
     }
 
+    public func chunk(tenant: TenantID, collection: CollectionName, documentID: DocumentID, index: Int) async throws -> StoredChunk? {
+        try await db.query(
+            "SELECT * FROM chunks WHERE tenant = ? AND collection = ? AND document_id = ? AND idx = ?",
+            [.text(tenant.rawValue), .text(collection.rawValue), .text(documentID.rawValue), .integer(index)]
+        ).compactMap(Self.chunk).first
+    }
+
     public func delete(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> Bool {
         let binds: [SQLiteData] = [.text(tenant.rawValue), .text(collection.rawValue), .text(id.rawValue)]
         let existing = try await db.query(

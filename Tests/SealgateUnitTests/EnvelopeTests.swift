@@ -64,8 +64,12 @@ struct EnvelopeTests {
     func canonicalAAD() {
         let aad = Self.origin.canonicalAAD
         #expect(String(decoding: aad.prefix(15), as: UTF8.self) == "sealgate-aad-v1")
-        // Golden: field boundaries cannot be shifted ("ab"+"c" ≠ "a"+"bc").
-        #expect(Hex.encode(SHA256.hash(data: aad)) == Hex.encode(SHA256.hash(data: Self.origin.canonicalAAD)))
+        // Golden bytes, computed independently (Python struct.pack('>I', len) + utf-8 per field).
+        #expect(
+            Hex.encode(aad)
+                == "7365616c676174652d6161642d76310000000461636d650000000868616e64626f6f6b00000005646f632d3100000001"
+                + "3300000008696e7465726e616c00000001310000000474657874")
+        // Field boundaries cannot be shifted ("ab"+"c" ≠ "a"+"bc").
         let shifted = SealingContext(tenant: TenantID(unchecked: "acmeh"), collection: CollectionName(unchecked: "andbook"), documentID: Self.origin.documentID, chunkIndex: 3, dataClass: Self.origin.dataClass, kekVersion: 1, field: .text)
         #expect(shifted.canonicalAAD != aad)
     }

@@ -1,0 +1,20 @@
+// swift-tools-version:6.2
+// Benchmarks live outside the main build graph; build them in release: `swift build -c release --package-path Benchmarks`.
+import PackageDescription
+
+let package = Package(
+    name: "sealgate-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "sealgate", path: ".."),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "SealBench",
+            dependencies: [
+                .product(name: "SealgateSealing", package: "sealgate"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ])
+    ]
+)

@@ -1,0 +1,20 @@
+-- wrk script: POST /v1/chat/completions (built-in model) with a rotating question. Needs SEALGATE_KEY in the environment.
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("SEALGATE_KEY")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Sealgate-Data-Class"] = "internal"
+wrk.headers["Sealgate-Scope"] = "bench"
+local questions = {
+  "Who approves the invoice request?", "When does finance review the payroll case?",
+  "Which team escalates the security request?", "How long does the warehouse shipment take?",
+  "Who records the vendor contract?", "When is the laptop request archived?",
+}
+request = function()
+  local q = questions[math.random(#questions)]
+  return wrk.format(nil, nil, nil, '{"model":"extractive","messages":[{"role":"user","content":"' .. q .. '"}]}')
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT p50_ms=%.2f p99_ms=%.2f rps=%.1f requests=%d errors=%d\n",
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests / (summary.duration / 1e6), summary.requests, errors))
+end
