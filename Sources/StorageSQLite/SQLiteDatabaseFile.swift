@@ -25,8 +25,27 @@ public actor SQLiteDatabaseFile {
         }
     }
 
+    // Actor methods are reentrant across `await`: without this lock a second call could run its statements
+    // in the middle of another call's transaction on the same connection.
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    private func acquire() async {
+        if busy {
+            await withCheckedContinuation { waiters.append($0) }
+        } else {
+            busy = true
+        }
+    }
+
+    private func release() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+
     /// Runs one statement.
     public func query(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        await acquire()
+        defer { release() }
         do { return try await connection.query(sql, binds) } catch {
             throw SealgateError(.storeUnavailable, "SQLite statement failed")
         }
@@ -34,6 +53,8 @@ public actor SQLiteDatabaseFile {
 
     /// Runs statements in one `BEGIN IMMEDIATE` transaction, rolling back on failure.
     public func transaction(_ statements: [(String, [SQLiteData])]) async throws {
+        await acquire()
+        defer { release() }
         do {
             _ = try await connection.query("BEGIN IMMEDIATE")
             do {

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import HTTPTypes
 import HummingbirdTesting
 import Testing
@@ -135,6 +137,36 @@ struct FlowTests {
             let metrics = try await client.send(.get, "/metrics", key: nil)
             #expect(metrics.text.contains(#"sealgate_denials_total{reason="invalid_credentials""#))
             #expect(metrics.text.contains(#"sealgate_key_release_total{tenant="acme",resource_type="kek",decision="granted",reason="granted",tee="mock"}"#))
+        }
+    }
+}
+
+@Suite("Concurrency")
+struct ConcurrencyTests {
+    @Test("Concurrent ingests and queries all succeed and every document is stored")
+    func concurrentIngest() async throws {
+        let fixture = try Fixture(config: testConfiguration(bodyLimit: 1 << 20))
+        defer { fixture.remove() }
+        try await withLiveGateway(fixture) { instance, client in
+            let port = try #require(client.port)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<24 {
+                    group.addTask {
+                        let text = String(repeating: "Item \(n) is stored in aisle \(n) next to the loading dock. ", count: 40)
+                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/collections/stock/documents")
+                        request.method = .POST
+                        request.headers.add(name: "Authorization", value: "Bearer \(Keys.acme)")
+                        request.body = .bytes(ByteBuffer(string: documentJSON(id: "item-\(n)", text: text)))
+                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                        _ = try await response.body.collect(upTo: 1 << 20)
+                        #expect(response.status.code == 201)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let listing = try await client.send(.get, "/v1/collections/stock/documents", key: Keys.acme)
+            #expect((listing.object["documents"] as? [Any])?.count == 24)
+            _ = instance
         }
     }
 }
