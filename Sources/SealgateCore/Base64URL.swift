@@ -19,7 +19,9 @@ public enum Base64URL {
         let remainder = base.count % 4
         if remainder == 1 { return nil }
         if remainder > 0 { base += String(repeating: "=", count: 4 - remainder) }
-        return Data(base64Encoded: base)
+        // Only the canonical encoding is accepted, so one byte string has exactly one text form (no malleability).
+        guard let data = Data(base64Encoded: base), encode(data) == text else { return nil }
+        return data
     }
 }
 

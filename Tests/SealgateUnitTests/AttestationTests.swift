@@ -51,6 +51,7 @@ struct AttestationTests {
         Vector(name: "stale evidence", reason: "evidence_expired"),
         Vector(name: "forged signature", reason: "signature_invalid"),
         Vector(name: "not a JWS", reason: "malformed_evidence"),
+        Vector(name: "non-canonical base64 in the signature", reason: "malformed_evidence"),
     ]
 
     @Test("Rejected evidence is contraindicated with its reason", arguments: rejects)
@@ -67,11 +68,19 @@ struct AttestationTests {
         case "mock evidence under a production policy": appraiser = Self.appraiser(accept: false)
         case "stale evidence": evidence = try Self.evidence(at: Self.now.addingTimeInterval(-3600))
         case "forged signature":
-            var token = String(decoding: evidence.bytes, as: UTF8.self)
-            let last = token.removeLast()
-            token.append(last == "A" ? "B" : "A")
-            evidence = Evidence(tee: .mock, bytes: Data(token.utf8))
+            // Change a character in the middle of the signature (the last one may carry only padding bits).
+            var chars = Array(String(decoding: evidence.bytes, as: UTF8.self))
+            let i = chars.count - 20
+            chars[i] = chars[i] == "A" ? "B" : "A"
+            evidence = Evidence(tee: .mock, bytes: Data(String(chars).utf8))
         case "not a JWS": evidence = Evidence(tee: .mock, bytes: Data("garbage".utf8))
+        case "non-canonical base64 in the signature":
+            // Same signature bytes, different text: set padding bits in the last character.
+            var chars = Array(String(decoding: evidence.bytes, as: UTF8.self))
+            let last = chars.count - 1
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+            if let v = alphabet.firstIndex(of: chars[last]) { chars[last] = alphabet[v | 1] == chars[last] ? alphabet[v | 2] : alphabet[v | 1] }
+            evidence = Evidence(tee: .mock, bytes: Data(String(chars).utf8))
         default: Issue.record("unhandled vector")
         }
         let result = appraiser.appraise(evidence, reportData: expected, now: Self.now)
