@@ -117,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealgateServer",
+                "SealgateServer", "SealgateConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,13 +126,20 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "SealgateUnitTests",
-            dependencies: ["Sealing", "Attestation", "KeyBroker", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig"],
+            dependencies: [
+                "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
+                "SealgateCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "SealgateServerTests",
             dependencies: [
-                "SealgateServer", "StorageSQLite",
+                "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict),

@@ -62,6 +62,8 @@ def check(name, template, method, path, body=None, auth=True, headers=None, expe
         for hname, hspec in (response.get("headers") or {}).items():
             if resolve(hspec).get("required") and hname.lower() not in {k.lower() for k in hdrs}:
                 problems.append(f"missing required header {hname}")
+        if template.startswith("/v1/") and template != "/v1/models" and "sealgate-audit-index" not in {k.lower() for k in hdrs}:
+            problems.append("missing Sealgate-Audit-Index (every /v1 request except models is audited)")
         ctype = (hdrs.get("Content-Type") or hdrs.get("content-type") or "").split(";")[0].strip()
         content = response.get("content") or {}
         if content and ctype not in content:

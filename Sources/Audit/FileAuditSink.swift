@@ -97,7 +97,7 @@ public actor FileAuditSink: AuditSink {
         }
         guard written == line.count, fsync(descriptor) == 0 else {
             // Remove a partial line so the file stays parseable and the next start does not see corruption.
-            _ = ftruncate(descriptor, off_t(startLength))
+            if startLength >= 0 { _ = ftruncate(descriptor, off_t(startLength)) }
             throw SealgateError(.auditUnavailable, "audit record could not be made durable")
         }
         previous = AuditEncoding.chainHash(previous: previous, canonical: canonical)
@@ -108,7 +108,7 @@ public actor FileAuditSink: AuditSink {
 
     private func currentLength() -> Int {
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return 0 }
+        guard fstat(descriptor, &info) == 0 else { return -1 }
         return Int(info.st_size)
     }
 }

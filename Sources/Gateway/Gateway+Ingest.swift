@@ -133,7 +133,7 @@ extension Gateway {
 
     /// Lists a collection's documents whose class the principal may use, titles decrypted in memory.
     public func list(collection: CollectionName, principal: Principal, grants: PrincipalSettings, requestID: String) async
-        -> Result<[DocumentSummary], GatewayFailure>
+        -> Result<(documents: [DocumentSummary], auditIndex: UInt64), GatewayFailure>
     {
         guard grants.mayRead(collection) else {
             return .failure(await deny(Denial(.scopeNotPermitted, "You may not read this collection."), kind: "list", requestID: requestID, principal: principal, rule: "principals.read"))
@@ -147,6 +147,8 @@ extension Gateway {
             var unreadable = 0
             for document in try await deps.store.documents(tenant: principal.tenant, collection: collection)
             where grants.mayUse(document.dataClass) {
+                // A class whose KEK is not leased (for example refused by its release policy) cannot be shown.
+                guard await keks(document.tenant, document.dataClass) != nil else { continue }
                 let title: Data
                 do {
                     let dek = try await self.dek(for: document)
@@ -165,8 +167,10 @@ extension Gateway {
             var record = AuditRecord(kind: "list", time: deps.now(), requestID: requestID, tenant: principal.tenant.rawValue, principal: principal.id.rawValue, outcome: "allowed")
             record.scopeDigest = Gateway.digest([collection.rawValue])
             record.chunkCount = out.count
-            if case .failure(let failure) = await commit(record) { return .failure(failure) }
-            return .success(out)
+            switch await commit(record) {
+            case .failure(let failure): return .failure(failure)
+            case .success(let index): return .success((out, index))
+            }
         } catch let error as SealgateError {
             return .failure(await deny(Denial(error.code, "The collection could not be listed."), kind: "list", requestID: requestID, principal: principal))
         } catch {
@@ -223,6 +227,12 @@ extension Gateway {
 }
 
 extension Gateway {
+    /// How many decrypted embeddings the tenant's in-memory index holds.
+    public func indexedChunks(tenant: TenantID) async -> Int { await index.count(tenant: tenant) }
+
+    /// Drops every decrypted embedding from memory (the lease was lost).
+    public func clearIndex() async { await index.clear() }
+
     /// Drops every decrypted embedding from memory when no valid lease is held.
     public func clearIndexIfLeaseLost() async {
         if await !deps.leases.isValid { await index.clear() }

@@ -104,6 +104,11 @@ extension Gateway {
         guard await keks(tenant, decision.context.dataClass) != nil else {
             throw SealgateError(.keyLeaseUnavailable, "no lease for the request's class")
         }
+        let embedderSettings = config.retrieval.embedder
+        if embedderSettings.type == .openai && !embedderSettings.allowedDataClasses.contains(decision.context.dataClass) {
+            // The question is request plaintext: a remote embedder sees it only for classes that allow it.
+            throw SealgateError(.modelNotPermitted, "the embedder may not see this data class")
+        }
         let query: [Float]
         do { query = try await deps.embedder.embed([question]).first ?? [] } catch {
             throw SealgateError(.embedderUnavailable, "the embedder failed")
@@ -159,6 +164,7 @@ extension Gateway {
         case .embedderUnavailable: return Denial(code, "The embedder failed.")
         case .integrityFailure: return Denial(code, "Stored ciphertext failed authentication.")
         case .storeUnavailable: return Denial(code, "The document store failed.")
+        case .modelNotPermitted: return Denial(code, "The configured embedder may not see this data class.")
         default: return Denial(.internalError, "The request failed.")
         }
     }

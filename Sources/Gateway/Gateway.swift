@@ -153,7 +153,11 @@ public final class Gateway: Sendable {
         record.policyDigest = policyDigest
         do {
             let index = try await deps.audit.append(record)
-            deps.metrics.increment("sealgate_requests_total", labels: [("route", record.kind), ("outcome", record.outcome)])
+            if record.kind != "chat_completion" {
+                deps.metrics.increment("sealgate_requests_total", labels: [("route", record.kind), ("outcome", record.outcome)])
+            } else if record.outcome != "allowed" {
+                deps.metrics.increment("sealgate_stream_failures_total", labels: [("tenant", record.tenant)])
+            }
             return .success(index)
         } catch {
             deps.logger.error("audit append failed", metadata: ["request.id": "\(record.requestID)"])

@@ -69,24 +69,30 @@ public actor LeaseManager {
     public var expiry: Date? { isValid ? expiresAt : nil }
 
     /// The KEK versions for a resource while the lease is valid; the newest last.
-    public func keys(for resource: ResourcePath) -> [LeasedKey]? {
+    public func keys(for resource: ResourcePath) async -> [LeasedKey]? {
         guard isValid else {
-            dropIfExpired()
+            await dropIfExpired()
             return nil
         }
         return keys[resource]
     }
 
-    /// Forgets every key (failed renewal, shutdown).
-    public func drop() {
+    var onDrop: (@Sendable () async -> Void)?
+
+    /// Sets what must be forgotten with the keys (the plaintext-derived index), run on every drop.
+    public func setOnDrop(_ action: @escaping @Sendable () async -> Void) { onDrop = action }
+
+    /// Forgets every key (failed renewal, shutdown) and everything derived from them.
+    public func drop() async {
         if !keys.isEmpty { logger.warning("key lease dropped", metadata: ["lease.keys": "\(keys.count)"]) }
         keys = [:]
         expiresAt = nil
         result = nil
+        await onDrop?()
     }
 
-    private func dropIfExpired() {
-        if let expiresAt, now() >= expiresAt { drop() }
+    private func dropIfExpired() async {
+        if let expiresAt, now() >= expiresAt { await drop() }
     }
 
     /// Attests and obtains leases for `resources`. Returns whether at least one key was released.
@@ -108,7 +114,7 @@ public actor LeaseManager {
                 logger.error(
                     "attestation denied",
                     metadata: ["attestation.tee": "\(attester.tee)", "policy.reason": "\(decision.reason)"])
-                drop()
+                await drop()
                 return false
             case .token(let value, let appraised):
                 token = value
@@ -145,7 +151,7 @@ public actor LeaseManager {
                 }
             }
             guard !newKeys.isEmpty else {
-                drop()
+                await drop()
                 return false
             }
             keys = newKeys
@@ -163,7 +169,7 @@ public actor LeaseManager {
             logger.error("key lease acquisition failed", metadata: ["error.type": "\(type(of: error))"])
             let decision = ReleaseDecision(allowed: false, reason: BrokerReason("broker_unavailable"), rule: "transport", result: nil)
             await onEvent(LeaseEvent(resource: nil, decision: decision, tee: attester.tee))
-            dropIfExpired()
+            await dropIfExpired()
             return false
         }
     }

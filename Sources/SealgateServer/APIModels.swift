@@ -190,7 +190,8 @@ enum API {
         }
     }
 
-    /// Sealgate's extension to a stream chunk: citations and audit index on the first, redactions on the last.
+    /// Sealgate's extension to a stream chunk, on the first chunk only: the retrieved passages' citations and the
+    /// audit index (redaction counts of a stream are known only at its end and go to its `chat_completion` record).
     struct StreamInfo: Encodable {
         var citations: [CitationBody]?
         var redactions: [String: Int]?

@@ -11,6 +11,7 @@ public struct PrometheusRecorder: MetricsRecorder {
         "sealgate_denials_total": "Requests refused, by reason code, tenant, data class and route.",
         "sealgate_key_release_total": "Key lease decisions (attestation and KEK release), by tenant, resource type, decision, reason and TEE.",
         "sealgate_redactions_total": "Spans redacted from model output, by tenant and label.",
+        "sealgate_stream_failures_total": "Streamed answers that failed after their headers were sent, by tenant.",
         "sealgate_integrity_failures_total": "Stored values that failed authentication (moved or altered ciphertext), by tenant.",
     ]
 

@@ -120,6 +120,7 @@ public enum Sealgate {
                 configuration: config, store: store, leases: leases, embedder: embedder, embeddingDimensions: dimensions,
                 models: models, redactor: RedactionEngine(), audit: audit, metrics: metrics, logger: logger, now: options.now))
 
+        await leases.setOnDrop { await gateway.clearIndex() }
         let resources = gateway.resources
         let leased = await leases.acquire(resources: resources)
         if !leased {

@@ -150,7 +150,7 @@ struct SealgateAPI: Sendable {
         }
         switch await gateway.list(collection: collection, principal: principal, grants: grants, requestID: requestID) {
         case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
-        case .success(let documents):
+        case .success(let (documents, auditIndex)):
             return json(
                 API.DocumentList(
                     collection: collection.rawValue,
@@ -158,7 +158,8 @@ struct SealgateAPI: Sendable {
                         API.DocumentItem(
                             id: $0.id.rawValue, title: $0.title, dataClass: $0.dataClass.rawValue, chunks: $0.chunks,
                             createdAt: AuditRecord.timestamp($0.createdAt))
-                    }))
+                    }),
+                auditIndex: auditIndex)
         }
     }
 

@@ -60,6 +60,9 @@ struct LeaseTests {
             #expect(query.status == .serviceUnavailable)
             #expect(query.problemType == "urn:sealgate:problem:key_lease_unavailable")
             #expect(await instance.leases.isValid == false)
+            // Dropping the lease forgets the plaintext-derived index too.
+            await instance.leases.drop()
+            #expect(await instance.gateway.indexedChunks(tenant: .init(unchecked: "acme")) == 0)
             // Renewal brings the gateway back.
             #expect(await instance.leases.acquire(resources: instance.gateway.resources))
             #expect(try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("When does the gym close?")).status == .ok)

@@ -36,6 +36,7 @@ func fakeUpstream(seen: Seen) -> some ApplicationProtocol {
     }
     router.post("/v1/embeddings") { request, _ -> Response in
         let body = try await request.body.collect(upTo: 1 << 20)
+        seen.bodies.withLock { $0.append(String(buffer: body)) }
         let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
         let inputs = object?["input"] as? [String] ?? []
         // Deterministic 16-dimensional bag-of-letters vectors.
@@ -135,6 +136,11 @@ struct UpstreamTests {
                 #expect((answer.object["citations"] as? [[String: Any]])?.first?["document_id"] as? String == "zoo")
                 let refused = try await client.send(.post, "/v1/collections/clinical/documents", key: Keys.acme, json: documentJSON(text: "Restricted notes.", dataClass: "restricted"))
                 #expect(refused.problemType == "urn:sealgate:problem:model_not_permitted")
+                // A question at a class the remote embedder may not see never leaves for it.
+                let before = seen.bodies.withLock { $0.count }
+                let question = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("secret restricted question", dataClass: "restricted", scope: ["handbook"]))
+                #expect(question.problemType == "urn:sealgate:problem:model_not_permitted")
+                #expect(seen.bodies.withLock { $0.count } == before)
             }
         }
     }
