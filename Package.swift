@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "SealgateServerTests",
             dependencies: [
-                "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore",
+                "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore", "Audit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

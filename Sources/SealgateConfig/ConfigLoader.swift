@@ -88,6 +88,15 @@ public enum ConfigLoader {
             issue("retrieval.embedder.allowed_data_classes[\(i)]", "unknown data class '\(name)'")
         }
 
+        let origin = c.audit.origin
+        if origin.isEmpty || origin.contains(where: { $0.isWhitespace || $0 == "+" }) {
+            issues.append(("audit.origin", "must be non-empty, without spaces or '+'"))
+        }
+        if c.audit.checkpointEveryRecords < 1 { issues.append(("audit.checkpoint_every_records", "must be at least 1")) }
+        if c.audit.checkpointIntervalSeconds < 0.1 { issues.append(("audit.checkpoint_interval_seconds", "must be at least 0.1")) }
+        for (i, hash) in c.audit.auditorAPIKeySHA256.enumerated() where hash.count != 64 || Hex.decode(hash) == nil {
+            issues.append(("audit.auditor_api_key_sha256[\(i)]", "must be the 64-character hex SHA-256 of the auditor key"))
+        }
         if c.dataClasses.isEmpty { issue("data_classes", "at least one data class is required") }
         var classNames = Set<DataClass>()
         for (i, rule) in c.dataClasses.enumerated() {

@@ -7,21 +7,23 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var lease: LeaseSettings
     public var attestation: AttestationSettings
     public var retrieval: RetrievalSettings
+    public var audit: AuditSettings
     /// Data classes, lowest sensitivity first: a request at a class may retrieve chunks of that class or lower.
     public var dataClasses: [DataClassRule]
     public var models: [ModelProfile]
     public var tenants: [TenantSettings]
 
     enum CodingKeys: String, CodingKey {
-        case server, lease, attestation, retrieval, models, tenants
+        case server, lease, attestation, retrieval, models, tenants, audit
         case dataClasses = "data_classes"
     }
 
     public init(
         server: ServerSettings = .init(), lease: LeaseSettings = .init(), attestation: AttestationSettings = .init(),
-        retrieval: RetrievalSettings = .init(), dataClasses: [DataClassRule], models: [ModelProfile],
-        tenants: [TenantSettings]
+        retrieval: RetrievalSettings = .init(), audit: AuditSettings = .init(), dataClasses: [DataClassRule],
+        models: [ModelProfile], tenants: [TenantSettings]
     ) {
+        self.audit = audit
         self.server = server
         self.lease = lease
         self.attestation = attestation
@@ -37,6 +39,7 @@ public struct Configuration: Sendable, Codable, Equatable {
         lease = try c.decodeIfPresent(LeaseSettings.self, forKey: .lease) ?? .init()
         attestation = try c.decodeIfPresent(AttestationSettings.self, forKey: .attestation) ?? .init()
         retrieval = try c.decodeIfPresent(RetrievalSettings.self, forKey: .retrieval) ?? .init()
+        audit = try c.decodeIfPresent(AuditSettings.self, forKey: .audit) ?? .init()
         dataClasses = try c.decodeIfPresent([DataClassRule].self, forKey: .dataClasses) ?? Configuration.defaultDataClasses
         models = try c.decodeIfPresent([ModelProfile].self, forKey: .models) ?? Configuration.defaultModels
         tenants = try c.decodeIfPresent([TenantSettings].self, forKey: .tenants) ?? []
@@ -185,5 +188,34 @@ public struct EmbedderSettings: Sendable, Codable, Equatable {
         apiKeyEnv = try c.decodeIfPresent(String.self, forKey: .apiKeyEnv)
         timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
         allowedDataClasses = try c.decodeIfPresent([DataClass].self, forKey: .allowedDataClasses) ?? []
+    }
+}
+
+/// The tamper-evident audit log.
+public struct AuditSettings: Sendable, Codable, Equatable {
+    /// The checkpoint origin and signing key name; unique per log.
+    public var origin: String = "sealgate.local/audit"
+    /// Sign a checkpoint after this many new records.
+    public var checkpointEveryRecords: Int = 1000
+    /// Sign a checkpoint at least this often while records arrive.
+    public var checkpointIntervalSeconds: Double = 10
+    /// SHA-256 (hex) of the bearer keys that may read entries, tiles and proofs (`/audit/...`).
+    public var auditorAPIKeySHA256: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case origin
+        case checkpointEveryRecords = "checkpoint_every_records"
+        case checkpointIntervalSeconds = "checkpoint_interval_seconds"
+        case auditorAPIKeySHA256 = "auditor_api_key_sha256"
+    }
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        origin = try c.decodeIfPresent(String.self, forKey: .origin) ?? origin
+        checkpointEveryRecords = try c.decodeIfPresent(Int.self, forKey: .checkpointEveryRecords) ?? checkpointEveryRecords
+        checkpointIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .checkpointIntervalSeconds) ?? checkpointIntervalSeconds
+        auditorAPIKeySHA256 = try c.decodeIfPresent([String].self, forKey: .auditorAPIKeySHA256) ?? []
     }
 }

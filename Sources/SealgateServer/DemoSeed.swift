@@ -13,6 +13,8 @@ enum DemoSeed {
             enum CodingKeys: String, CodingKey { case apiKey = "api_key" }
         }
         var tenants: [String: Entry]
+        /// A key that may read the audit log's entries, tiles and proofs.
+        var auditor: Entry?
     }
 
     /// Loads `<dir>/demo-credentials.json`, creating keys (mode 0600) on first use.
@@ -26,7 +28,8 @@ enum DemoSeed {
         func newKey() -> String {
             "sg_" + Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
         }
-        let created = Credentials(tenants: ["acme": .init(apiKey: newKey()), "globex": .init(apiKey: newKey())])
+        let created = Credentials(
+            tenants: ["acme": .init(apiKey: newKey()), "globex": .init(apiKey: newKey())], auditor: .init(apiKey: newKey()))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         guard FileManager.default.createFile(atPath: path, contents: try encoder.encode(created), attributes: [.posixPermissions: 0o600])
@@ -37,6 +40,7 @@ enum DemoSeed {
     /// The demo configuration: default classes and models plus one principal per demo tenant (key hashes only).
     static func configuration(_ credentials: Credentials) -> Configuration {
         var config = Configuration.embeddedDefault
+        if let auditor = credentials.auditor { config.audit.auditorAPIKeySHA256 = [Gateway.hashAPIKey(auditor.apiKey)] }
         config.tenants = credentials.tenants.keys.sorted().compactMap { name in
             guard let tenant = TenantID(name), let key = credentials.tenants[name]?.apiKey else { return nil }
             return TenantSettings(

@@ -26,6 +26,7 @@ public struct SealgateInstance: Sendable {
     public let measurement: MockMeasurement
     public let dataDir: String
     public let metrics: PrometheusRecorder
+    public let auditLog: AuditLog
 }
 
 /// The composition root: reads configuration, builds every adapter, attests, seeds the demo, wires HTTP.
@@ -68,7 +69,8 @@ public enum Sealgate {
         if let host = options.host { config.server.host = host }
         if let port = options.port { config.server.port = port }
         let metrics = PrometheusRecorder()
-        let audit = try FileAuditSink(path: dataDir + "/audit/audit.log")
+        let audit = try AuditLog(
+            directory: dataDir + "/audit", origin: config.audit.origin, checkpointEvery: config.audit.checkpointEveryRecords)
         if audit.recoveredBytes > 0 {
             logger.warning("audit log had a torn tail; cut back to the last complete record", metadata: ["audit.cut_bytes": "\(audit.recoveredBytes)"])
         }
@@ -133,8 +135,13 @@ public enum Sealgate {
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware(metrics: metrics))
-        SealgateAPI(gateway: gateway, metrics: metrics, bodyLimit: config.server.bodyLimitBytes).register(on: router)
+        let api = SealgateAPI(
+            gateway: gateway, metrics: metrics, bodyLimit: config.server.bodyLimitBytes, auditLog: audit,
+            auditorKeys: Set(config.audit.auditorAPIKeySHA256.map { $0.lowercased() }))
+        api.register(on: router)
+        api.registerAudit(on: router)
         var services: [any Service] = [
+            CheckpointService(log: audit, interval: config.audit.checkpointIntervalSeconds, logger: logger),
             ShutdownService(logger: logger) {
                 await leases.drop()
                 await store.close()
@@ -153,7 +160,7 @@ public enum Sealgate {
             services: services, logger: logger)
         return SealgateInstance(
             application: application, gateway: gateway, leases: leases, configuration: config, measurement: measurement,
-            dataDir: dataDir, metrics: metrics)
+            dataDir: dataDir, metrics: metrics, auditLog: audit)
     }
 
     static func makeEmbedder(_ settings: EmbedderSettings) -> (any Embedder, Int) {

@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import Gateway
 import HTTPTypes
@@ -11,6 +12,9 @@ struct SealgateAPI: Sendable {
     let gateway: Gateway
     let metrics: PrometheusRecorder
     let bodyLimit: Int
+    let auditLog: AuditLog
+    /// SHA-256 of the bearer keys that may read the audit log's entries, tiles and proofs.
+    let auditorKeys: Set<String>
 
     typealias Context = BasicRequestContext
 

@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import Gateway
 import HTTPTypes
@@ -117,11 +118,11 @@ struct Fixture {
             leaseSeconds: leaseSeconds, renewLeases: false)
     }
 
-    /// The audit records, parsed.
+    /// The audit leaves (`{"index", "record"}`), parsed from the log's entries file.
     func auditRecords() throws -> [[String: Any]] {
-        let text = try String(contentsOfFile: dir + "/audit/audit.log", encoding: .utf8)
-        return text.split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/audit/entries")))
+        return AuditEncoding.splitEntries(raw).entries.compactMap {
+            (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any]
         }
     }
 

@@ -1,60 +1,173 @@
 import Audit
+import Crypto
 import Foundation
 import SealgateCore
 import Testing
 
-@Suite("Audit file: durable, hash-chained, torn tails recovered")
+@Suite("Audit log: durable Merkle log, torn tails, checkpoints, offline verification")
 struct AuditTests {
-    func tempPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)/audit.log").path
+    func tempDir() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
     }
 
     func record(_ n: Int) -> AuditRecord {
         AuditRecord(kind: "query", time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "acme", principal: "app", outcome: "allowed")
     }
 
-    @Test("Indices continue across reopen and each line chains the previous one")
-    func reopen() async throws {
-        let path = tempPath()
+    @Test("Concurrent appends get distinct indices; the log reopens with the same root")
+    func appendAndReopen() async throws {
+        let dir = tempDir()
+        let root: Data
         do {
-            let sink = try FileAuditSink(path: path)
-            #expect(try await sink.append(record(0)) == 0)
-            #expect(try await sink.append(record(1)) == 1)
+            let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 10)
+            let indices = try await withThrowingTaskGroup(of: UInt64.self) { group in
+                for n in 0..<50 { group.addTask { try await log.append(self.record(n)) } }
+                return try await group.reduce(into: [UInt64]()) { $0.append($1) }
+            }
+            #expect(Set(indices) == Set(0..<50))
+            try await log.checkpointIfNeeded()
+            root = try #require(await log.latestCheckpoint?.root)
         }
-        let sink = try FileAuditSink(path: path)
-        #expect(try await sink.append(record(2)) == 2)
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 3)
-        #expect(lines[0].contains("\"prev\":\"" + String(repeating: "0", count: 64) + "\""))
+        let reopened = try AuditLog(directory: dir, origin: "test.example/log")
+        #expect(await reopened.size == 50)
+        #expect(await reopened.latestCheckpoint?.root == root)
+        #expect(try await reopened.append(record(50)) == 50)
+        let report = try AuditVerifier.verify(directory: dir, verifier: reopened.verifier)
+        #expect(report.isValid, "\(report.failures)")
+        #expect(report.entries == 51)
     }
 
-    @Test("A torn last line is cut back on open; earlier records stay")
+    @Test("A torn last entry is cut back on open; earlier entries stay and the log verifies")
     func tornTail() async throws {
-        let path = tempPath()
+        let dir = tempDir()
         do {
-            let sink = try FileAuditSink(path: path)
-            _ = try await sink.append(record(0))
-            _ = try await sink.append(record(1))
+            let log = try AuditLog(directory: dir, origin: "test.example/log")
+            for n in 0..<3 { _ = try await log.append(record(n)) }
+            try await log.checkpointIfNeeded()
         }
-        let handle = try #require(FileHandle(forWritingAtPath: path))
+        let handle = try #require(FileHandle(forWritingAtPath: dir + "/entries"))
         handle.seekToEndOfFile()
-        handle.write(Data("{\"index\":2,\"prev\":\"ab".utf8))
+        handle.write(Data([0, 0, 1, 0]) + Data("{\"index\":3,\"rec".utf8))
         try handle.close()
-        let sink = try FileAuditSink(path: path)
-        #expect(sink.recoveredBytes > 0)
-        #expect(await sink.count == 2)
-        #expect(try await sink.append(record(2)) == 2)
+        let log = try AuditLog(directory: dir, origin: "test.example/log")
+        #expect(log.recoveredBytes == 19)
+        #expect(await log.size == 3)
+        #expect(try await log.append(record(3)) == 3)
     }
 
-    @Test("A modified record before the tail makes the file refuse to open")
-    func tamperedMiddle() async throws {
-        let path = tempPath()
+    @Test("A log whose entries contradict its own checkpoint refuses to open")
+    func refusesTampered() async throws {
+        let dir = tempDir()
         do {
-            let sink = try FileAuditSink(path: path)
-            for n in 0..<3 { _ = try await sink.append(record(n)) }
+            let log = try AuditLog(directory: dir, origin: "test.example/log")
+            for n in 0..<5 { _ = try await log.append(record(n)) }
+            try await log.checkpointIfNeeded()
         }
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        try text.replacingOccurrences(of: "\"requestID\":\"r1\"", with: "\"requestID\":\"rX\"").write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: SealgateError.self) { try FileAuditSink(path: path) }
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/entries"))
+        let target = try #require(bytes.range(of: Data("\"r2\"".utf8)))
+        bytes[target.lowerBound + 2] = UInt8(ascii: "9")
+        try bytes.write(to: URL(fileURLWithPath: dir + "/entries"))
+        #expect(throws: AuditError.self) { try AuditLog(directory: dir, origin: "test.example/log") }
+    }
+
+    struct Tamper: Sendable, CustomTestStringConvertible {
+        let name: String
+        let expected: String
+        var testDescription: String { name }
+    }
+
+    static let tampers: [Tamper] = [
+        Tamper(name: "one modified byte keeping valid JSON", expected: "checkpoint 1 (size 6): root differs — an entry in 3..<6"),
+        Tamper(name: "one modified byte breaking the leaf", expected: "entry 3: "),
+        Tamper(name: "a dropped record", expected: "entry 2: carries index 3"),
+        Tamper(name: "two swapped records", expected: "entry 1: carries index 2"),
+        Tamper(name: "a forged checkpoint", expected: "checkpoint 1: signature does not verify"),
+        Tamper(name: "a replayed older checkpoint", expected: "checkpoint 2: tree size went back from 6 to 3"),
+        Tamper(name: "a checkpoint from another origin", expected: "checkpoint 1: origin 'other.example/log'"),
+    ]
+
+    @Test("Offline verification fails on tampering and names the position", arguments: tampers)
+    func verifyNamesPosition(_ t: Tamper) async throws {
+        let dir = tempDir()
+        let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 1000)
+        for n in 0..<3 { _ = try await log.append(record(n)) }
+        try await log.checkpointIfNeeded()
+        for n in 3..<6 { _ = try await log.append(record(n)) }
+        try await log.checkpointIfNeeded()
+        let verifier = log.verifier
+        #expect(try AuditVerifier.verify(directory: dir, verifier: verifier).isValid)
+        let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/entries")))
+        var entries = AuditEncoding.splitEntries(raw).entries
+        var notes = try String(contentsOfFile: dir + "/checkpoints", encoding: .utf8).split(separator: "\n").map {
+            try #require((try JSONDecoder().decode([String: String].self, from: Data($0.utf8)))["note"])
+        }
+        switch t.name {
+        case "one modified byte keeping valid JSON":
+            entries[4] = Data(String(decoding: entries[4], as: UTF8.self).replacingOccurrences(of: "\"r4\"", with: "\"r5\"").utf8)
+        case "one modified byte breaking the leaf":
+            entries[3][entries[3].startIndex + 1] = UInt8(ascii: "X")
+        case "a dropped record":
+            entries.remove(at: 2)
+        case "two swapped records":
+            entries.swapAt(1, 2)
+        case "a forged checkpoint":
+            let forger = NoteSigner(name: "test.example/log", key: Curve25519.Signing.PrivateKey())
+            notes[1] = try forger.sign(Checkpoint(origin: "test.example/log", size: 6, root: Data(repeating: 1, count: 32)).body)
+        case "a replayed older checkpoint":
+            notes.append(notes[0])
+        case "a checkpoint from another origin":
+            let other = NoteSigner(name: "test.example/log", key: try #require(Self.keyOf(dir)))
+            notes[1] = try other.sign(Checkpoint(origin: "other.example/log", size: 6, root: Data(repeating: 2, count: 32)).body)
+        default:
+            Issue.record("unhandled")
+        }
+        let report = AuditVerifier.verify(entries: entries, notes: notes, verifier: verifier)
+        #expect(!report.isValid)
+        #expect(report.failures.first?.hasPrefix(t.expected) == true, "\(report.failures) notes=\(notes.map { $0.split(separator: "\n")[1] })")
+    }
+
+    static func keyOf(_ dir: String) -> Curve25519.Signing.PrivateKey? {
+        guard let data = FileManager.default.contents(atPath: dir + "/checkpoint.key"),
+            let seed = Hex.decode(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return nil }
+        return try? Curve25519.Signing.PrivateKey(rawRepresentation: seed)
+    }
+
+    @Test("Checkpoints are C2SP signed notes with the spec's key id and verifier key format")
+    func signedNotes() throws {
+        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: Data(repeating: 7, count: 32))
+        let signer = NoteSigner(name: "example.com/log", key: key)
+        let note = try signer.sign(Checkpoint(origin: "example.com/log", size: 3, root: Data(repeating: 0xab, count: 32)).body)
+        let lines = note.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines[0] == "example.com/log")
+        #expect(lines[1] == "3")
+        #expect(lines[3] == "")
+        #expect(lines[4].hasPrefix("\u{2014} example.com/log "))
+        let parsed = try NoteVerifier(encoded: signer.verifier.encoded)
+        #expect(try Checkpoint(body: parsed.open(note)).size == 3)
+        // Key id: SHA-256(name ‖ "\n" ‖ 0x01 ‖ key)[0..<4], computed here independently of NoteVerifier.
+        var input = Data("example.com/log\n".utf8)
+        input.append(1)
+        input.append(key.publicKey.rawRepresentation)
+        #expect(signer.verifier.encoded.split(separator: "+")[1] == Hex.encode(Data(SHA256.hash(data: input).prefix(4))))
+        let tampered = note.replacingOccurrences(of: "\n3\n", with: "\n4\n")
+        #expect(throws: AuditError.self) { try parsed.open(tampered) }
+    }
+}
+
+@Suite("Audit checkpoint cadence")
+struct AuditCadenceTests {
+    @Test("A checkpoint is signed every N records, each size once")
+    func everyN() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
+        let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 3)
+        for n in 0..<7 {
+            _ = try await log.append(AuditRecord(kind: "query", time: Date(), requestID: "r\(n)", tenant: "t", principal: "p", outcome: "allowed"))
+        }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let sizes = try String(contentsOfFile: dir + "/checkpoints", encoding: .utf8).split(separator: "\n").map {
+            String(try #require((try JSONDecoder().decode([String: String].self, from: Data($0.utf8)))["note"]).split(separator: "\n")[1])
+        }
+        #expect(sizes == ["3", "6"])
     }
 }

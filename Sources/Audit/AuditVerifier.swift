@@ -1,0 +1,103 @@
+import Foundation
+import SealgateCore
+
+/// The outcome of verifying a whole audit log.
+public struct AuditVerification: Sendable {
+    public var entries = 0
+    public var checkpoints = 0
+    /// The root of all entries.
+    public var root = MerkleHash.emptyRoot
+    /// Problems found, first one first; each names its position.
+    public var failures: [String] = []
+    /// Bytes after the last complete entry (a torn tail the gateway cuts on its next start).
+    public var tornTailBytes = 0
+
+    /// Whether the log verified.
+    public var isValid: Bool { failures.isEmpty }
+}
+
+/// Offline verification of an audit log: every leaf, every signed checkpoint, consistency between checkpoints.
+public enum AuditVerifier {
+    /// Verifies leaves and checkpoint notes against a verifier key.
+    public static func verify(entries: [Data], notes: [String], verifier: NoteVerifier) -> AuditVerification {
+        var report = AuditVerification()
+        report.entries = entries.count
+        report.checkpoints = notes.count
+        func fail(_ message: String) { if report.failures.count < 20 { report.failures.append(message) } }
+        let decoder = JSONDecoder()
+        for (i, entry) in entries.enumerated() {
+            guard let leaf = try? decoder.decode(AuditLeaf.self, from: entry) else {
+                fail("entry \(i): not a valid audit leaf (bytes were modified)")
+                continue
+            }
+            if leaf.index != UInt64(i) {
+                fail("entry \(i): carries index \(leaf.index) — a record was dropped, inserted or reordered at position \(i)")
+            } else if (try? AuditEncoding.canonical(leaf)) != entry {
+                fail("entry \(i): not in canonical form (bytes were modified)")
+            }
+        }
+        let tree = MerkleTree(leafHashes: entries.map(MerkleHash.leaf))
+        report.root = tree.root
+        var previous: Checkpoint?
+        for (k, note) in notes.enumerated() {
+            guard let text = try? verifier.open(note) else {
+                fail("checkpoint \(k): signature does not verify with \(verifier.name) (forged, or signed by another key)")
+                continue
+            }
+            guard let checkpoint = try? Checkpoint(body: text) else {
+                fail("checkpoint \(k): not a checkpoint")
+                continue
+            }
+            guard checkpoint.origin == verifier.name else {
+                fail("checkpoint \(k): origin '\(checkpoint.origin)' is not this log's ('\(verifier.name)')")
+                continue
+            }
+            if let previous, checkpoint.size < previous.size {
+                fail("checkpoint \(k): tree size went back from \(previous.size) to \(checkpoint.size) (replayed or out of order)")
+                continue
+            }
+            guard checkpoint.size <= tree.size else {
+                fail("checkpoint \(k) covers \(checkpoint.size) entries but the log has \(tree.size): entries from index \(tree.size) on were dropped")
+                continue
+            }
+            guard let root = try? tree.root(size: checkpoint.size), root == checkpoint.root else {
+                let from = previous?.size ?? 0
+                fail("checkpoint \(k) (size \(checkpoint.size)): root differs — an entry in \(from)..<\(checkpoint.size) was modified, dropped or reordered")
+                continue
+            }
+            if let previous, let proof = try? tree.consistencyProof(from: previous.size, to: checkpoint.size),
+                !MerkleProof.verifyConsistency(oldSize: previous.size, newSize: checkpoint.size, oldRoot: previous.root, newRoot: checkpoint.root, proof: proof)
+            {
+                fail("checkpoints \(k - 1) and \(k) are inconsistent: the log signed two histories")
+            }
+            previous = checkpoint
+        }
+        return report
+    }
+
+    /// Reads a log directory and verifies it. Without `verifier`, the directory's own key is used (which proves
+    /// integrity against later edits, not against whoever holds that key).
+    public static func verify(directory: String, verifier: NoteVerifier?) throws -> AuditVerification {
+        let raw = [UInt8](FileManager.default.contents(atPath: directory + "/entries") ?? Data())
+        let (entries, complete) = AuditEncoding.splitEntries(raw)
+        let key: NoteVerifier
+        if let verifier {
+            key = verifier
+        } else {
+            guard let origin = originFromNotes(directory) ?? nil else {
+                throw AuditError(.badRequest, "no checkpoint in \(directory): pass the verifier key")
+            }
+            key = try NoteSigner.load(path: directory + "/checkpoint.key", name: origin).verifier
+        }
+        var report = verify(entries: entries, notes: AuditLog.readNotes(directory + "/checkpoints"), verifier: key)
+        report.tornTailBytes = raw.count - complete
+        return report
+    }
+
+    static func originFromNotes(_ directory: String) -> String?? {
+        guard let note = AuditLog.readNotes(directory + "/checkpoints").first,
+            let firstLine = note.split(separator: "\n").first
+        else { return nil }
+        return String(firstLine)
+    }
+}
