@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "sealgate", targets: ["sealgate"]),
         // For the out-of-graph benchmark package only.
         .library(name: "SealgateSealing", targets: ["Sealing"]),
+        .library(name: "SealgateRedaction", targets: ["Redaction"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -117,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealgateServer", "SealgateConfig",
+                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -131,6 +132,7 @@ let package = Package(
                 "SealgateCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        .testTarget(name: "RedactionTests", dependencies: ["Redaction", "SealgateCore"], swiftSettings: strict),
         .testTarget(
             name: "SealgateServerTests",
             dependencies: [

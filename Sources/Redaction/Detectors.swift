@@ -1,9 +1,16 @@
 /// A detected span of sensitive text, in Unicode scalar offsets of the input.
+///
+/// Callers hand the engine Swift `String`s, which are always valid Unicode: bytes that are not valid UTF-8 must be
+/// decoded lossily (`String(decoding: bytes, as: UTF8.self)`, which substitutes U+FFFD) before redaction.
 public struct DetectedSpan: Sendable, Equatable {
+    /// First scalar of the span.
     public let start: Int
+    /// One past the last scalar of the span.
     public let end: Int
+    /// What was found (`EMAIL`, `SECRET`, ...).
     public let label: String
 
+    /// A span of `label` over scalars `start..<end`.
     public init(start: Int, end: Int, label: String) {
         self.start = start
         self.end = end
@@ -11,7 +18,7 @@ public struct DetectedSpan: Sendable, Equatable {
     }
 }
 
-/// Finds one kind of entity in text. Implementations scan in linear time.
+/// Finds one kind of entity in text. Implementations scan in linear time (bounded work per input scalar).
 public protocol Detector: Sendable {
     /// The label of what it finds (`EMAIL`, ...).
     var label: String { get }
@@ -19,147 +26,117 @@ public protocol Detector: Sendable {
     var priority: Int { get }
     /// The spans it finds.
     func detect(_ text: [Unicode.Scalar]) -> [DetectedSpan]
+    /// For streaming: the start of a match still in progress at the end of `text` that may grow longer than the
+    /// engine's holdback (a PEM block before its END line), or `nil`. The stream holds text from there on, up to
+    /// the detector's own hard cap. The default is `nil`: every match fits in the holdback.
+    func unfinishedMatchStart(in text: [Unicode.Scalar]) -> Int?
 }
 
-@inline(__always) func isDigit(_ s: Unicode.Scalar) -> Bool { s.value >= 48 && s.value <= 57 }
-@inline(__always) func isASCIIAlnum(_ s: Unicode.Scalar) -> Bool {
-    isDigit(s) || (s.value >= 65 && s.value <= 90) || (s.value >= 97 && s.value <= 122)
+extension Detector {
+    /// No match of this detector outgrows the holdback.
+    public func unfinishedMatchStart(in text: [Unicode.Scalar]) -> Int? { nil }
 }
+
+// MARK: - Scalar classes (ASCII fast paths; no String indexing in hot loops)
+
+@inline(__always) func isDigit(_ s: Unicode.Scalar) -> Bool { s.value &- 48 < 10 }
+@inline(__always) func isUpper(_ s: Unicode.Scalar) -> Bool { s.value &- 65 < 26 }
+@inline(__always) func isLower(_ s: Unicode.Scalar) -> Bool { s.value &- 97 < 26 }
+@inline(__always) func isASCIIAlpha(_ s: Unicode.Scalar) -> Bool { (s.value | 0x20) &- 97 < 26 }
+@inline(__always) func isASCIIAlnum(_ s: Unicode.Scalar) -> Bool { isDigit(s) || isASCIIAlpha(s) }
+@inline(__always) func isHex(_ s: Unicode.Scalar) -> Bool { isDigit(s) || (s.value | 0x20) &- 97 < 6 }
 @inline(__always) func isWordScalar(_ s: Unicode.Scalar) -> Bool {
-    isASCIIAlnum(s) || (s.value > 127 && s.properties.isAlphabetic)
+    s.value < 128 ? isASCIIAlnum(s) : s.properties.isAlphabetic
+}
+@inline(__always) func isSpace(_ s: Unicode.Scalar) -> Bool {
+    s == " " || s == "\t" || s == "\n" || s == "\r" || s.value == 0xA0
+}
+@inline(__always) func lowerASCII(_ s: Unicode.Scalar) -> UInt32 { isUpper(s) ? s.value | 0x20 : s.value }
+@inline(__always) func digitValue(_ s: Unicode.Scalar) -> Int { Int(s.value) - 48 }
+
+/// Whether `t[i...]` starts with `word` (ASCII), optionally ignoring case.
+@inline(__always)
+func hasPrefix(_ t: [Unicode.Scalar], at i: Int, _ word: [UInt8], ignoringCase: Bool = false) -> Bool {
+    guard i >= 0, i + word.count <= t.count else { return false }
+    for k in 0..<word.count {
+        let c = ignoringCase ? lowerASCII(t[i + k]) : t[i + k].value
+        if c != UInt32(word[k]) { return false }
+    }
+    return true
 }
 
-/// E-mail addresses: `local@domain.tld`, with a dotted domain whose last label is alphabetic.
-public struct EmailDetector: Detector {
-    public let label = "EMAIL"
-    public let priority = 30
-    public init() {}
+/// Whether `t[i...]` starts with the ASCII literal `word`, optionally ignoring case (no allocation).
+@inline(__always)
+func hasPrefix(_ t: [Unicode.Scalar], at i: Int, _ word: StaticString, ignoringCase: Bool = false) -> Bool {
+    let count = word.utf8CodeUnitCount
+    guard i >= 0, i + count <= t.count else { return false }
+    let p = word.utf8Start
+    for k in 0..<count {
+        let c = ignoringCase ? lowerASCII(t[i + k]) : t[i + k].value
+        if c != UInt32(p[k]) { return false }
+    }
+    return true
+}
 
-    public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
-        // Internationalised addresses (RFC 6531) may use any letters in both parts.
-        func isLocal(_ s: Unicode.Scalar) -> Bool { isWordScalar(s) || "._%+-'".unicodeScalars.contains(s) }
-        func isDomain(_ s: Unicode.Scalar) -> Bool { isWordScalar(s) || s == "-" || s == "." }
-        var spans: [DetectedSpan] = []
-        var lastEnd = 0
-        for at in t.indices where t[at] == "@" && at >= lastEnd {
-            var start = at
-            while start > lastEnd, isLocal(t[start - 1]), at - start < 64 { start -= 1 }
-            while start < at, t[start] == "." { start += 1 }
-            guard start < at else { continue }
-            var end = at + 1
-            while end < t.count, isDomain(t[end]), end - at < 255 { end += 1 }
-            while end > at + 1, t[end - 1] == "." || t[end - 1] == "-" { end -= 1 }
-            let domain = t[(at + 1)..<end]
-            guard let lastDot = domain.lastIndex(of: "."), lastDot > at + 1 else { continue }
-            let tld = t[(lastDot + 1)..<end]
-            guard tld.count >= 2, tld.allSatisfy({ !isDigit($0) && isWordScalar($0) }) else { continue }
-            spans.append(DetectedSpan(start: start, end: end, label: label))
-            lastEnd = end
+/// Whether the scalar before `i` (if any) is not a letter or digit.
+@inline(__always) func leftBoundary(_ t: [Unicode.Scalar], _ i: Int) -> Bool { i == 0 || !isWordScalar(t[i - 1]) }
+/// Whether the scalar at `i` (if any) is not a letter or digit.
+@inline(__always) func rightBoundary(_ t: [Unicode.Scalar], _ i: Int) -> Bool { i >= t.count || !isWordScalar(t[i]) }
+
+/// The number of decimal digits in `t[i...]`, at most `limit`.
+@inline(__always) func digitRun(_ t: [Unicode.Scalar], _ i: Int, limit: Int = 32) -> Int {
+    var j = i
+    while j < t.count, j - i < limit, isDigit(t[j]) { j += 1 }
+    return j - i
+}
+
+/// The integer value of `t[i..<i+n]`, which must be digits.
+@inline(__always) func number(_ t: [Unicode.Scalar], _ i: Int, _ n: Int) -> Int {
+    var v = 0
+    for k in i..<(i + n) { v = v * 10 + digitValue(t[k]) }
+    return v
+}
+
+/// ASCII bytes of a literal, for `hasPrefix`.
+@inline(__always) func ascii(_ s: StaticString) -> [UInt8] {
+    Array(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+}
+
+/// A set of 64-bit hashes with open addressing: cheap lookups for dictionary words (no String hashing).
+struct HashSet64: Sendable {
+    private var slots: [UInt64]
+    private let mask: Int
+
+    init(_ keys: some Sequence<UInt64>) {
+        let keys = Array(keys)
+        var size = 16
+        while size < keys.count * 4 { size *= 2 }
+        mask = size - 1
+        slots = [UInt64](repeating: 0, count: size)
+        for key in keys where key != 0 {
+            var i = Int(truncatingIfNeeded: key ^ (key >> 29)) & mask
+            while slots[i] != 0, slots[i] != key { i = (i + 1) & mask }
+            slots[i] = key
         }
-        return spans
+    }
+
+    @inline(__always) func contains(_ key: UInt64) -> Bool {
+        var i = Int(truncatingIfNeeded: key ^ (key >> 29)) & mask
+        while true {
+            let v = slots[i]
+            if v == key { return key != 0 }
+            if v == 0 { return false }
+            i = (i + 1) & mask
+        }
     }
 }
 
-/// Payment card numbers: 13–19 digits, optionally grouped by single spaces or hyphens, passing Luhn.
-public struct CardNumberDetector: Detector {
-    public let label = "CREDIT_CARD"
-    public let priority = 50
-    public init() {}
-
-    public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
-        var spans: [DetectedSpan] = []
-        var i = 0
-        while i < t.count {
-            guard isDigit(t[i]), i == 0 || !isWordScalar(t[i - 1]) else {
-                i += 1
-                continue
-            }
-            var digits: [UInt8] = []
-            var j = i
-            var end = i
-            while j < t.count {
-                if isDigit(t[j]) {
-                    digits.append(UInt8(t[j].value - 48))
-                    j += 1
-                    end = j
-                } else if (t[j] == " " || t[j] == "-"), j + 1 < t.count, isDigit(t[j + 1]), !digits.isEmpty {
-                    j += 1
-                } else {
-                    break
-                }
-                if digits.count > 19 { break }
-            }
-            let bounded = end >= t.count || !isWordScalar(t[end])
-            if bounded, (13...19).contains(digits.count), Self.luhn(digits) {
-                spans.append(DetectedSpan(start: i, end: end, label: label))
-            }
-            i = max(end, i + 1)
-        }
-        return spans
-    }
-
-    /// The Luhn (mod 10) check.
-    public static func luhn(_ digits: [UInt8]) -> Bool {
-        var sum = 0
-        for (n, digit) in digits.reversed().enumerated() {
-            var d = Int(digit)
-            if n % 2 == 1 {
-                d *= 2
-                if d > 9 { d -= 9 }
-            }
-            sum += d
-        }
-        return sum % 10 == 0
-    }
-}
-
-/// Phone numbers: 10–15 digits with separators (space, `-`, `.`, parentheses), or `+` and 8–15 digits.
-public struct PhoneDetector: Detector {
-    public let label = "PHONE"
-    public let priority = 20
-    public init() {}
-
-    public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
-        var spans: [DetectedSpan] = []
-        var i = 0
-        while i < t.count {
-            let starts = t[i] == "+" || t[i] == "(" || isDigit(t[i])
-            guard starts, i == 0 || !isWordScalar(t[i - 1]) else {
-                i += 1
-                continue
-            }
-            let plus = t[i] == "+"
-            var j = plus ? i + 1 : i
-            var digits = 0
-            var end = j
-            var separatorsInRow = 0
-            while j < t.count {
-                let s = t[j]
-                if isDigit(s) {
-                    digits += 1
-                    separatorsInRow = 0
-                    j += 1
-                    end = j
-                } else if s == ")" {
-                    separatorsInRow = 0
-                    j += 1
-                } else if (s == " " || s == "-" || s == "." || s == "(") && separatorsInRow < 2 {
-                    separatorsInRow += 1
-                    j += 1
-                } else {
-                    break
-                }
-                if digits > 15 { break }
-            }
-            let bounded = end >= t.count || !isWordScalar(t[end])
-            let enough = plus ? (8...15).contains(digits) : (10...15).contains(digits)
-            if bounded && enough {
-                spans.append(DetectedSpan(start: i, end: end, label: label))
-                i = end
-            } else {
-                i = max(i + 1, plus ? i + 1 : end)
-            }
-        }
-        return spans
+/// The first index at or after `i` whose scalar value satisfies `hit`, or `t.count`.
+@inline(__always) func skip(_ t: [Unicode.Scalar], _ i: Int, _ hit: (UInt32) -> Bool) -> Int {
+    t.withUnsafeBufferPointer { b in
+        var j = i
+        let n = b.count
+        while j < n, !hit(b[j].value) { j &+= 1 }
+        return j
     }
 }

@@ -1,121 +1,213 @@
 import SealgateCore
 
-/// A named set of labels to redact; each span is replaced by `[LABEL]`.
-public struct RedactionProfile: Sendable, Equatable {
-    public let name: String
-    public let labels: Set<String>
-
-    public init(name: String, labels: Set<String>) {
-        self.name = name
-        self.labels = labels
-    }
-}
-
-/// The redaction engine: detectors, overlap resolution and profiles, over Unicode scalars.
+/// The redaction engine: detectors, overlap resolution, profiles and actions, over Unicode scalars.
+///
+/// All detectors run on every text; overlapping spans are resolved (higher priority, then longer, then earlier
+/// wins) before the profile picks the labels it redacts, so that a profile without `IBAN` does not redact the
+/// digits of an IBAN as a phone number. Work is linear in the input: each detector does bounded work per scalar.
+///
+/// Input is a Swift `String`, hence valid Unicode; callers holding raw bytes decode them lossily first
+/// (`String(decoding:as:)` replaces invalid UTF-8 by U+FFFD).
 public struct RedactionEngine: OutputRedactor {
     let detectors: [any Detector]
     let profiles: [String: RedactionProfile]
-    /// The most scalars a streaming session holds back.
+    let tokenizer: (any RedactionTokenizer)?
+    /// Every label the detectors produce.
+    let allLabels: Set<String>
+    /// The most scalars a streaming session holds back when no long match (a PEM block) is in progress.
     public let holdback: Int
 
     /// The built-in detectors.
-    public static let builtInDetectors: [any Detector] = [EmailDetector(), CardNumberDetector(), PhoneDetector()]
+    public static let builtInDetectors: [any Detector] = [
+        EmailDetector(), CardNumberDetector(), PhoneDetector(), IBANDetector(), SSNDetector(), IPAddressDetector(),
+        URLDetector(), DateDetector(), SecretDetector(), PersonDetector(),
+    ]
 
-    /// The built-in profiles: `none`, `basic` (e-mail, cards, phones) and `all` (every built-in label).
+    /// The built-in profiles: `none`, `basic` (e-mail, cards, phones) and `all` (every label, masked).
     public static let builtInProfiles: [RedactionProfile] = [
         RedactionProfile(name: "none", labels: []),
         RedactionProfile(name: "basic", labels: ["EMAIL", "CREDIT_CARD", "PHONE"]),
         RedactionProfile(name: "all", labels: Set(builtInDetectors.map(\.label))),
     ]
 
+    /// An engine over `detectors` with `profiles`.
+    ///
+    /// - Parameters:
+    ///   - detectors: the detectors; defaults to the built-in ones.
+    ///   - extraDetectors: tenant detectors added to `detectors` (`CustomDictionaryDetector`, `PatternDetector`).
+    ///   - profiles: the profiles by name. The built-in `all` profile is widened to mask every label of the engine's
+    ///     detectors, including the extra ones.
+    ///   - tokenizer: the keyed digest for `RedactionAction.hashToken`; without one, that action masks.
+    ///   - holdback: the streaming holdback in scalars (at least 16).
     public init(
-        detectors: [any Detector] = RedactionEngine.builtInDetectors,
-        profiles: [RedactionProfile] = RedactionEngine.builtInProfiles, holdback: Int = 64
+        detectors: [any Detector] = RedactionEngine.builtInDetectors, extraDetectors: [any Detector] = [],
+        profiles: [RedactionProfile] = RedactionEngine.builtInProfiles, tokenizer: (any RedactionTokenizer)? = nil,
+        holdback: Int = 64
     ) {
-        self.detectors = detectors.sorted { $0.priority > $1.priority }
+        let all = detectors + extraDetectors
+        self.detectors = all.sorted { $0.priority > $1.priority }
+        self.allLabels = Set(all.map(\.label))
+        let builtInAll = Self.builtInProfiles.last
         var map: [String: RedactionProfile] = [:]
-        for profile in profiles { map[profile.name] = profile }
+        for profile in profiles {
+            if profile.name == "all", profile == builtInAll {
+                map["all"] = RedactionProfile(name: "all", labels: allLabels)
+            } else {
+                map[profile.name] = profile
+            }
+        }
         self.profiles = map
+        self.tokenizer = tokenizer
         self.holdback = max(16, holdback)
+    }
+
+    /// An engine with the built-in detectors plus `extraDetectors`, and the built-in profiles plus `profiles`.
+    public init(extraDetectors: [any Detector], profiles: [RedactionProfile] = [], tokenizer: (any RedactionTokenizer)? = nil) {
+        self.init(
+            detectors: Self.builtInDetectors, extraDetectors: extraDetectors, profiles: Self.builtInProfiles + profiles,
+            tokenizer: tokenizer)
     }
 
     public func hasProfile(_ name: String) -> Bool { profiles[name] != nil }
 
-    /// The non-overlapping spans of a profile's labels; higher-priority, then longer, spans win.
+    /// The actions of a profile; an unknown profile masks every label (fail closed).
+    func actions(for profile: String) -> [String: RedactionAction] {
+        if let known = profiles[profile] { return known.actions }
+        var actions: [String: RedactionAction] = [:]
+        for label in allLabels { actions[label] = .mask }
+        return actions
+    }
+
+    /// The non-overlapping spans of a profile's labels, in order.
     public func spans(in scalars: [Unicode.Scalar], profile: String) -> [DetectedSpan] {
-        // An unknown profile redacts everything rather than nothing: fail closed.
-        let labels = profiles[profile]?.labels ?? Set(detectors.map(\.label))
-        var taken: [DetectedSpan] = []
-        for detector in detectors where labels.contains(detector.label) {
-            for span in detector.detect(scalars) {
-                if !taken.contains(where: { $0.start < span.end && span.start < $0.end }) { taken.append(span) }
+        let actions = actions(for: profile)
+        guard !actions.isEmpty else { return [] }
+        return filter(resolve(scalars), actions)
+    }
+
+    /// All detectors' spans with overlaps resolved: higher priority, then longer, then earlier wins.
+    /// Linear in the text plus the spans: a bitmap marks taken scalars (no quadratic interval insertion).
+    func resolve(_ scalars: [Unicode.Scalar]) -> [DetectedSpan] {
+        guard !scalars.isEmpty else { return [] }
+        var covered = [UInt64](repeating: 0, count: scalars.count / 64 + 1)
+        var accepted: [DetectedSpan] = []
+        var group: [DetectedSpan] = []
+        var d = 0
+        while d < detectors.count {
+            // Detectors of equal priority compete on length, then position.
+            let priority = detectors[d].priority
+            group.removeAll(keepingCapacity: true)
+            var members = 0
+            while d < detectors.count, detectors[d].priority == priority {
+                for span in detectors[d].detect(scalars) where span.start >= 0 && span.start < span.end && span.end <= scalars.count {
+                    group.append(span)
+                }
+                d += 1
+                members += 1
+            }
+            // One detector's spans do not compete with each other; several detectors' spans do.
+            if members > 1 {
+                group.sort {
+                    let l0 = $0.end - $0.start
+                    let l1 = $1.end - $1.start
+                    return l0 != l1 ? l0 > l1 : $0.start < $1.start
+                }
+            }
+            for span in group {
+                var free = true
+                for k in span.start..<span.end where covered[k >> 6] & (1 << UInt64(k & 63)) != 0 {
+                    free = false
+                    break
+                }
+                guard free else { continue }
+                for k in span.start..<span.end { covered[k >> 6] |= 1 << UInt64(k & 63) }
+                accepted.append(span)
             }
         }
-        return taken.sorted { $0.start < $1.start }
+        // Sort by start through integer keys (cheaper than moving spans with their label strings).
+        var order = accepted.indices.map { (accepted[$0].start, $0) }
+        order.sort { $0.0 < $1.0 }
+        return order.map { accepted[$0.1] }
     }
 
     public func redact(_ text: String, profile: String) -> RedactionResult {
-        let scalars = Array(text.unicodeScalars)
-        let found = spans(in: scalars, profile: profile)
-        return Self.apply(found, to: scalars)
+        let scalars = Self.scalars(of: text)
+        let actions = actions(for: profile)
+        let found = actions.isEmpty ? [] : filter(resolve(scalars), actions)
+        return apply(found, to: scalars[...], actions: actions)
     }
 
-    /// Replaces each span by `[LABEL]` and counts labels.
-    static func apply(_ spans: [DetectedSpan], to scalars: [Unicode.Scalar]) -> RedactionResult {
-        var out = String.UnicodeScalarView()
-        var counts: [String: Int] = [:]
-        var cursor = 0
+    /// Replaces each span per its action and counts labels.
+    func apply(_ spans: [DetectedSpan], to scalars: ArraySlice<Unicode.Scalar>, actions: [String: RedactionAction]) -> RedactionResult {
+        var out: [UInt8] = []
+        out.reserveCapacity(scalars.count + 16)
+        // Labels are few: a linear table avoids hashing a String per span.
+        var labels: [String] = []
+        var labelActions: [RedactionAction] = []
+        var labelCounts: [Int] = []
+        let base = scalars.startIndex
+        var cursor = base
         for span in spans {
-            out.append(contentsOf: scalars[cursor..<span.start])
-            out.append(contentsOf: "[\(span.label)]".unicodeScalars)
-            counts[span.label, default: 0] += 1
-            cursor = span.end
+            var index = labels.firstIndex(of: span.label) ?? -1
+            if index < 0 {
+                labels.append(span.label)
+                labelActions.append(actions[span.label] ?? .mask)
+                labelCounts.append(0)
+                index = labels.count - 1
+            }
+            appendUTF8(scalars[cursor..<(base + span.start)], to: &out)
+            appendReplacement(
+                scalars[(base + span.start)..<(base + span.end)], label: span.label, action: labelActions[index], to: &out)
+            labelCounts[index] += 1
+            cursor = base + span.end
         }
-        out.append(contentsOf: scalars[cursor...])
-        return RedactionResult(text: String(out), counts: counts)
+        appendUTF8(scalars[cursor...], to: &out)
+        var counts: [String: Int] = [:]
+        for (k, label) in labels.enumerated() { counts[label] = labelCounts[k] }
+        return RedactionResult(text: String(decoding: out, as: UTF8.self), counts: counts)
+    }
+
+    /// The spans whose labels the profile redacts.
+    func filter(_ spans: [DetectedSpan], _ actions: [String: RedactionAction]) -> [DetectedSpan] {
+        if actions.count >= allLabels.count, allLabels.allSatisfy({ actions[$0] != nil }) { return spans }
+        var known: [String] = []
+        var wanted: [Bool] = []
+        return spans.filter { span in
+            if let k = known.firstIndex(of: span.label) { return wanted[k] }
+            known.append(span.label)
+            wanted.append(actions[span.label] != nil)
+            return wanted[wanted.count - 1]
+        }
+    }
+
+    /// The Unicode scalars of `text`, decoded from its UTF-8 with an ASCII fast path.
+    static func scalars(of text: String) -> [Unicode.Scalar] {
+        var text = text
+        return text.withUTF8 { bytes in
+            var out: [Unicode.Scalar] = []
+            out.reserveCapacity(bytes.count)
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                let b = bytes[i]
+                if b < 0x80 {
+                    out.append(Unicode.Scalar(b))
+                    i += 1
+                    continue
+                }
+                // Valid UTF-8 (a String's storage): decode a multi-byte sequence.
+                var v: UInt32
+                var len: Int
+                if b >= 0xF0 { (v, len) = (UInt32(b & 0x07), 4) } else if b >= 0xE0 { (v, len) = (UInt32(b & 0x0F), 3) } else { (v, len) = (UInt32(b & 0x1F), 2) }
+                for k in 1..<len where i + k < n { v = (v << 6) | UInt32(bytes[i + k] & 0x3F) }
+                out.append(Unicode.Scalar(v) ?? "\u{FFFD}")
+                i += len
+            }
+            return out
+        }
     }
 
     public func streaming(profile: String) -> any StreamingRedaction {
         StreamRedactor(engine: self, profile: profile)
-    }
-}
-
-/// Stream-safe redaction: holds back the tail that a match could still extend into, at most `holdback` scalars
-/// (plus any match that started inside it), so a secret split across deltas is still caught.
-public struct StreamRedactor: StreamingRedaction {
-    let engine: RedactionEngine
-    let profile: String
-    var pending: [Unicode.Scalar] = []
-    public private(set) var counts: [String: Int] = [:]
-
-    init(engine: RedactionEngine, profile: String) {
-        self.engine = engine
-        self.profile = profile
-    }
-
-    public mutating func feed(_ delta: String) -> String {
-        pending.append(contentsOf: delta.unicodeScalars)
-        guard pending.count > engine.holdback else { return "" }
-        let spans = engine.spans(in: pending, profile: profile)
-        var cut = pending.count - engine.holdback
-        // Never cut inside or right after a match: it could still grow.
-        for span in spans where span.start < cut && span.end >= cut { cut = span.start }
-        // Never cut inside a word, so that word-boundary rules see the same context as in the whole text.
-        let floor = max(0, cut - engine.holdback)
-        while cut > floor, cut < pending.count, isWordScalar(pending[cut - 1]), isWordScalar(pending[cut]) { cut -= 1 }
-        guard cut > 0 else { return "" }
-        let emitted = spans.filter { $0.end <= cut }
-        let result = RedactionEngine.apply(emitted, to: Array(pending[0..<cut]))
-        for (label, n) in result.counts { counts[label, default: 0] += n }
-        pending.removeFirst(cut)
-        return result.text
-    }
-
-    public mutating func finish() -> String {
-        let spans = engine.spans(in: pending, profile: profile)
-        let result = RedactionEngine.apply(spans, to: pending)
-        for (label, n) in result.counts { counts[label, default: 0] += n }
-        pending = []
-        return result.text
     }
 }

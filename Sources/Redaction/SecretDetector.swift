@@ -1,0 +1,375 @@
+/// Credentials and keys:
+/// - AWS access key ids (`AKIA`/`ASIA`/`AGPA`/`AIDA`/`AROA`/`ANPA`/`ANVA`/`AIPA` + 16 upper-case letters/digits),
+/// - GitHub tokens (`ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` + 36+ alphanumerics, `github_pat_…`),
+/// - Slack tokens (`xoxa-`/`xoxb-`/`xoxp-`/`xoxr-`/`xoxs-…`), Stripe secret and restricted keys
+///   (`sk_live_`/`sk_test_`/`rk_live_`/`rk_test_`), Google API keys (`AIza` + 35),
+/// - JWTs (`eyJ…​.​…​.​…`), PEM private-key blocks (`-----BEGIN … PRIVATE KEY-----` to the END line),
+/// - passwords in URLs (`scheme://user:PASSWORD@host`),
+/// - values assigned to key-like names (`password`, `secret`, `token`, `key`, `credential`, `auth`…) with `=`, `:`,
+///   `=>` or `:=`: any non-placeholder value for password-like names, high-entropy values (16+ scalars, Shannon
+///   entropy ≥ 3 bits, mixed character classes) for the others.
+///
+/// Limits: a high-entropy string with no key-like name before it (a bare random token) is not detected; neither are
+/// passwords in prose without an assignment (`my password is hunter2`).
+public struct SecretDetector: Detector {
+    public let label = "SECRET"
+    public let priority = 100
+    /// The longest PEM block, in scalars. A block with no END line within it is redacted from BEGIN over its base64
+    /// body, up to this cap (fail closed); a stream holds an unfinished block at most this long.
+    public static let pemCap = 8192
+    /// The longest token a stream holds back while it may still become a secret (a long JWT).
+    public static let tokenCap = 4096
+    public init() {}
+
+    public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
+        var spans: [DetectedSpan] = []
+        let n = t.count
+        var i = 0
+        var lastEnd = 0
+        while i < n {
+            // Anchors: `_` (gh?_, sk_, rk_, github_pat_), `-` (xox?-, -----BEGIN), `J` (eyJ), `A` (AKIA, AIza), `=`, `:`.
+            i = skip(t, i) { v in v == 95 || v == 45 || v == 74 || v == 65 || v == 61 || v == 58 }
+            guard i < n else { break }
+            var start = -1
+            var end = 0
+            switch t[i] {
+            case "_":
+                if i >= 3, t[i - 3] == "g", t[i - 2] == "h" {
+                    start = i - 3
+                } else if i >= 2, t[i - 2] == "s" || t[i - 2] == "r", t[i - 1] == "k" {
+                    start = i - 2
+                } else if i >= 6, hasPrefix(t, at: i - 6, "github") {
+                    start = i - 6
+                }
+            case "-":
+                if i >= 4, hasPrefix(t, at: i - 4, "xox") {
+                    start = i - 4
+                } else if i >= lastEnd, hasPrefix(t, at: i, "-----BEGIN ") {
+                    end = pem(t, i)
+                    if end > i {
+                        spans.append(DetectedSpan(start: i, end: end, label: label))
+                        i = end
+                        lastEnd = end
+                        continue
+                    }
+                }
+            case "J":
+                if i >= 2, t[i - 2] == "e", t[i - 1] == "y" { start = i - 2 }
+            case "A":
+                start = i
+            default:
+                if i >= lastEnd, let value = assignedValue(t, i) ?? (t[i] == ":" ? urlPassword(t, i) : nil) {
+                    spans.append(DetectedSpan(start: value.lowerBound, end: value.upperBound, label: label))
+                    i = value.upperBound
+                    lastEnd = i
+                    continue
+                }
+            }
+            if start >= lastEnd, leftBoundary(t, start), start == 0 || t[start - 1] != "_" {
+                end = token(t, start)
+                if end > i {
+                    spans.append(DetectedSpan(start: start, end: end, label: label))
+                    i = end
+                    lastEnd = end
+                    continue
+                }
+            }
+            i += 1
+        }
+        return spans
+    }
+
+    /// A PEM block in progress, or a long token at the end of the text.
+    public func unfinishedMatchStart(in t: [Unicode.Scalar]) -> Int? {
+        let n = t.count
+        // The last BEGIN line, if its block has not ended.
+        var k = n - 11
+        while k >= 0, n - k < Self.pemCap {
+            if t[k] == "-", hasPrefix(t, at: k, "-----BEGIN ") {
+                if pem(t, k) == n { return k }
+                break
+            }
+            k -= 1
+        }
+        // A long run of token characters touching the end.
+        var j = n
+        while j > 0, n - j < Self.tokenCap, Self.isTokenChar(t[j - 1]) { j -= 1 }
+        if n - j >= 32, n - j < Self.tokenCap { return j }
+        return nil
+    }
+
+    @inline(__always) static func isTokenChar(_ s: Unicode.Scalar) -> Bool {
+        isASCIIAlnum(s) || s == "_" || s == "-" || s == "." || s == "+" || s == "/" || s == "=" || s == "~" || s == "%"
+    }
+    @inline(__always) static func isBase64URL(_ s: Unicode.Scalar) -> Bool { isASCIIAlnum(s) || s == "_" || s == "-" }
+
+    /// Length of a run from `i` whose scalars satisfy `ok`, at most `limit`.
+    @inline(__always) func run(_ t: [Unicode.Scalar], _ i: Int, limit: Int, _ ok: (Unicode.Scalar) -> Bool) -> Int {
+        var j = i
+        while j < t.count, j - i < limit, ok(t[j]) { j += 1 }
+        return j - i
+    }
+
+    /// The end of a prefixed token starting at `i`, or 0.
+    func token(_ t: [Unicode.Scalar], _ i: Int) -> Int {
+        let n = t.count
+        func bounded(_ end: Int) -> Int { end >= n || !(isASCIIAlnum(t[end]) || t[end] == "_") ? end : 0 }
+        switch t[i] {
+        case "A":
+            for p in Self.awsPrefixes where hasPrefix(t, at: i, p) {
+                let r = run(t, i + 4, limit: 17) { isUpper($0) || isDigit($0) }
+                return r == 16 ? bounded(i + 20) : 0
+            }
+            if hasPrefix(t, at: i, "AIza") {
+                let r = run(t, i + 4, limit: 36, Self.isBase64URL)
+                return r == 35 ? bounded(i + 39) : 0
+            }
+        case "g":
+            if hasPrefix(t, at: i, "github_pat_") {
+                let r = run(t, i + 11, limit: 256) { isASCIIAlnum($0) || $0 == "_" }
+                return r >= 22 ? bounded(i + 11 + r) : 0
+            }
+            if i + 4 < n, t[i + 1] == "h", (t[i + 2] == "p" || t[i + 2] == "o" || t[i + 2] == "u" || t[i + 2] == "s" || t[i + 2] == "r"), t[i + 3] == "_" {
+                let r = run(t, i + 4, limit: 256, isASCIIAlnum)
+                return r >= 36 ? bounded(i + 4 + r) : 0
+            }
+        case "x":
+            if hasPrefix(t, at: i, "xox"), i + 4 < n, ["a", "b", "p", "r", "s"].contains(t[i + 3]), t[i + 4] == "-" {
+                let r = run(t, i + 5, limit: 256) { isASCIIAlnum($0) || $0 == "-" }
+                return r >= 10 ? bounded(i + 5 + r) : 0
+            }
+        case "s", "r":
+            if hasPrefix(t, at: i + 1, "k_live_") || hasPrefix(t, at: i + 1, "k_test_") {
+                let r = run(t, i + 8, limit: 256, isASCIIAlnum)
+                return r >= 10 ? bounded(i + 8 + r) : 0
+            }
+        case "e":
+            if hasPrefix(t, at: i, "eyJ") { return jwt(t, i) }
+        default:
+            break
+        }
+        return 0
+    }
+
+    /// `header.payload.signature` in base64url, header starting `eyJ`; the signature may be empty (`alg: none`).
+    func jwt(_ t: [Unicode.Scalar], _ i: Int) -> Int {
+        let n = t.count
+        let h = run(t, i, limit: Self.tokenCap, Self.isBase64URL)
+        guard h >= 10, i + h < n, t[i + h] == "." else { return 0 }
+        let p = run(t, i + h + 1, limit: Self.tokenCap, Self.isBase64URL)
+        guard p >= 10, i + h + 1 + p < n, t[i + h + 1 + p] == "." else { return 0 }
+        let sigStart = i + h + p + 2
+        let s = run(t, sigStart, limit: Self.tokenCap, Self.isBase64URL)
+        return sigStart + s
+    }
+
+    /// The end of a PEM private-key block at `i` (through its END line, or over its body up to the cap), or 0.
+    func pem(_ t: [Unicode.Scalar], _ i: Int) -> Int {
+        let n = t.count
+        var j = i + 11
+        // Header label: upper-case words, ending in PRIVATE KEY (or PRIVATE KEY BLOCK), then `-----`.
+        let labelStart = j
+        while j < n, j - labelStart < 64, isUpper(t[j]) || isDigit(t[j]) || t[j] == " " { j += 1 }
+        guard hasPrefix(t, at: j, "-----") else { return 0 }
+        var isPrivate = false
+        var k = labelStart
+        while k + 7 <= j {
+            if hasPrefix(t, at: k, "PRIVATE") { isPrivate = true }
+            k += 1
+        }
+        guard isPrivate else { return 0 }
+        j += 5
+        let cap = min(n, i + Self.pemCap)
+        // The body: base64 lines and `Key: value` headers, then the END line.
+        while j < cap {
+            let s = t[j]
+            if s == "-" {
+                if hasPrefix(t, at: j, "-----END ") {
+                    var e = j + 9
+                    while e < cap, e - j < 80, t[e] != "\n" {
+                        if hasPrefix(t, at: e, "-----") { return min(e + 5, cap) }
+                        e += 1
+                    }
+                    return e
+                }
+                j += 1
+            } else if isASCIIAlnum(s) || s == "+" || s == "/" || s == "=" || s == ":" || s == "," || isSpace(s) {
+                j += 1
+            } else {
+                break
+            }
+        }
+        return j
+    }
+
+    /// The value assigned to a key-like name by the operator at `i` (`=`, `:`, `=>`, `:=`).
+    func assignedValue(_ t: [Unicode.Scalar], _ op: Int) -> Range<Int>? {
+        let n = t.count
+        // Not a time (`14:20`), the second scalar of `==`, `:=`, `::`, nor a URL scheme `://`.
+        if t[op] == ":", op > 0, op + 1 < n, isDigit(t[op - 1]), isDigit(t[op + 1]) { return nil }
+        if op == 0 || !(isASCIIAlnum(t[op - 1]) || t[op - 1] == " " || t[op - 1] == "\"" || t[op - 1] == "'" || t[op - 1] == "_") {
+            return nil
+        }
+        if op + 1 < n, t[op + 1] == "=" || t[op + 1] == ":" || t[op + 1] == "/" { return nil }
+        if op > 0, t[op - 1] == "=" || t[op - 1] == "!" || t[op - 1] == "<" || t[op - 1] == ">" { return nil }
+        // The name before it: `name =`, `"name":`, `NAME=`.
+        var k = op - 1
+        if k >= 0, t[k] == ":" { k -= 1 }  // `:=`
+        while k >= 0, op - k < 4, t[k] == " " { k -= 1 }
+        if k >= 0, t[k] == "\"" || t[k] == "'" { k -= 1 }
+        let nameEnd = k + 1
+        while k >= 0, nameEnd - k <= 48, isASCIIAlnum(t[k]) || t[k] == "_" || t[k] == "-" || t[k] == "." { k -= 1 }
+        let nameStart = k + 1
+        guard nameEnd - nameStart >= 3, nameEnd - nameStart <= 48 else { return nil }
+        var passwordLike = false
+        var keyLike = false
+        for k in nameStart..<nameEnd {
+            switch lowerASCII(t[k]) {
+            case 112:  // p
+                if hasPrefix(t, at: k, "password", ignoringCase: true) || hasPrefix(t, at: k, "passwd", ignoringCase: true)
+                    || hasPrefix(t, at: k, "pwd", ignoringCase: true) || hasPrefix(t, at: k, "passphrase", ignoringCase: true) {
+                    passwordLike = true
+                }
+            case 115:  // s
+                if hasPrefix(t, at: k, "secret", ignoringCase: true) { passwordLike = true }
+                if hasPrefix(t, at: k, "signature", ignoringCase: true) || hasPrefix(t, at: k, "session", ignoringCase: true) {
+                    keyLike = true
+                }
+            case 107: if hasPrefix(t, at: k, "key", ignoringCase: true) { keyLike = true }  // k
+            case 116: if hasPrefix(t, at: k, "token", ignoringCase: true) { keyLike = true }  // t
+            case 99:  // c
+                if hasPrefix(t, at: k, "credential", ignoringCase: true) || hasPrefix(t, at: k, "cookie", ignoringCase: true) {
+                    keyLike = true
+                }
+            case 97: if hasPrefix(t, at: k, "auth", ignoringCase: true) { keyLike = true }  // a
+            default: break
+            }
+        }
+        guard passwordLike || keyLike else { return nil }
+        // The value after it.
+        var v = op + 1
+        if v < n, t[v] == ">" { v += 1 }
+        while v < n, v - op < 4, t[v] == " " || t[v] == "\t" { v += 1 }
+        var quote: Unicode.Scalar? = nil
+        if v < n, t[v] == "\"" || t[v] == "'" || t[v] == "`" {
+            quote = t[v]
+            v += 1
+        }
+        // `Bearer`/`token`/`Basic` schemes before the value.
+        for scheme in ["Bearer ", "bearer ", "token ", "Token ", "Basic "] where hasPrefix(t, at: v, Array(scheme.utf8)) {
+            v += scheme.utf8.count
+        }
+        var e = v
+        while e < n, e - v < 512, !isSpace(t[e]), t[e] != quote, quote != nil || (t[e] != "," && t[e] != ";") {
+            if quote == nil, t[e] == "\"" || t[e] == "'" { break }
+            e += 1
+        }
+        while e > v, t[e - 1] == "," || t[e - 1] == ";" || t[e - 1] == ")" || (quote == nil && t[e - 1] == ".") { e -= 1 }
+        let length = e - v
+        guard length >= 4, length < 512, !placeholder(t, v, e), !looksLikeCode(t, v, e) else { return nil }
+        if passwordLike { return v..<e }
+        return length >= 16 && highEntropy(t, v, e) ? v..<e : nil
+    }
+
+    static let nonValues: [[UInt8]] = ["null", "none", "nil", "true", "false", "undefined", "redacted", "required"].map { Array($0.utf8) }
+    static let awsPrefixes: [[UInt8]] = ["AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"].map { Array($0.utf8) }
+    /// Values that name a secret rather than being one: `${VAR}`, `<token>`, `os.environ[…]`, `****`, `null`.
+    func placeholder(_ t: [Unicode.Scalar], _ v: Int, _ e: Int) -> Bool {
+        let first = t[v]
+        if first == "$" || first == "{" || first == "<" || first == "%" || first == "[" || first == "(" { return true }
+        var stars = 0
+        for k in v..<e where t[k] == "*" || t[k] == "x" || t[k] == "X" || t[k] == "." { stars += 1 }
+        if stars == e - v { return true }
+        // References to where the secret lives.
+        if hasPrefix(t, at: v, "os.", ignoringCase: true) || hasPrefix(t, at: v, "process.", ignoringCase: true)
+            || hasPrefix(t, at: v, "env", ignoringCase: true) || hasPrefix(t, at: v, "getenv", ignoringCase: true) {
+            return true
+        }
+        // Literal non-values.
+        for word in Self.nonValues where e - v == word.count && hasPrefix(t, at: v, word, ignoringCase: true) { return true }
+        // A plain lower-case word or identifier (`token: string`, `password: required`) is not a value.
+        var letters = 0
+        for k in v..<e where isLower(t[k]) || t[k] == "_" { letters += 1 }
+        return letters == e - v && e - v < 12
+    }
+
+    /// Expressions rather than literals: calls, interpolations, dotted identifiers (`request.token`), type names
+    /// (`String`, `Data?`).
+    func looksLikeCode(_ t: [Unicode.Scalar], _ v: Int, _ e: Int) -> Bool {
+        var digits = 0
+        var dots = 0
+        var other = 0
+        for k in v..<e {
+            let s = t[k]
+            if s == "(" || s == ")" || s == "\\" || s == "[" || s == "]" { return true }
+            if isDigit(s) { digits += 1 } else if s == "." { dots += 1 } else if !isASCIIAlpha(s) && s != "_" && s != "?" { other += 1 }
+        }
+        if digits == 0, other == 0, dots > 0 { return true }  // a.b.c
+        if digits == 0, other == 0, isUpper(t[v]), e - v <= 16 {
+            var lowerRest = true
+            for k in (v + 1)..<e where isUpper(t[k]) && isUpper(t[k - 1]) { lowerRest = false }
+            return lowerRest  // `String`, `URLSession` stays; `PASSWORD`-like all-caps words are not types
+        }
+        return false
+    }
+
+    /// Mixed character classes and Shannon entropy of at least 3 bits per scalar.
+    func highEntropy(_ t: [Unicode.Scalar], _ v: Int, _ e: Int) -> Bool {
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 128) { counts in
+            counts.initialize(repeating: 0)
+            return entropy(t, v, e, counts)
+        }
+    }
+
+    func entropy(_ t: [Unicode.Scalar], _ v: Int, _ e: Int, _ counts: UnsafeMutableBufferPointer<Int>) -> Bool {
+        var upper = 0
+        var lower = 0
+        var digit = 0
+        for k in v..<e {
+            let s = t[k]
+            guard s.value < 128 else { return false }
+            counts[Int(s.value)] += 1
+            if isUpper(s) { upper += 1 } else if isLower(s) { lower += 1 } else if isDigit(s) { digit += 1 }
+        }
+        let classes = (upper > 0 ? 1 : 0) + (lower > 0 ? 1 : 0) + (digit > 0 ? 1 : 0)
+        // Generated keys almost always contain digits; identifiers (`maxTokensPerRequest`) rarely do.
+        guard classes >= 2, digit >= 2 else { return false }
+        let total = Double(e - v)
+        var h = 0.0
+        for c in counts where c > 0 {
+            let p = Double(c) / total
+            h -= p * log2(p)
+        }
+        return h >= 3.0
+    }
+
+    /// `scheme://user:PASSWORD@host`: the password, given the `:` after the user.
+    func urlPassword(_ t: [Unicode.Scalar], _ colon: Int) -> Range<Int>? {
+        // The user part back to `://`.
+        var k = colon - 1
+        while k >= 2, colon - k <= 64, t[k] != "/", t[k] != "@", !isSpace(t[k]), t[k] != ":" { k -= 1 }
+        guard k >= 2, k < colon - 1, t[k] == "/", t[k - 1] == "/", t[k - 2] == ":" else { return nil }
+        var e = colon + 1
+        while e < t.count, e - colon <= 128, t[e] != "@", t[e] != "/", !isSpace(t[e]) { e += 1 }
+        guard e < t.count, t[e] == "@", e - colon > 1, e + 1 < t.count, isASCIIAlnum(t[e + 1]) || t[e + 1] == "[" else { return nil }
+        return (colon + 1)..<e
+    }
+}
+
+/// Base-2 logarithm without Foundation.
+@inline(__always) func log2(_ x: Double) -> Double {
+    // log2(x) = exponent + log2(mantissa), mantissa in [1, 2); series for ln around 1.
+    let e = Double(x.exponent)
+    let m = x.significand
+    let y = (m - 1) / (m + 1)
+    let y2 = y * y
+    var term = y
+    var sum = 0.0
+    var k = 1.0
+    for _ in 0..<8 {
+        sum += term / k
+        term *= y2
+        k += 2
+    }
+    return e + 2 * sum / 0.6931471805599453
+}

@@ -1,0 +1,177 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Audit
+import Foundation
+import NIOCore
+import SealgateCore
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Verify, prove and read the tamper-evident audit log.",
+        subcommands: [Verify.self, Proof.self, Tail.self, Key.self, Load.self])
+
+    /// Where the log is: a data directory (offline) or a running gateway.
+    struct Source: ParsableArguments {
+        @Option(name: .customLong("data-dir"), help: "Gateway data directory (reads <data-dir>/audit offline).")
+        var dataDir: String?
+        @Option(help: "Gateway base URL (reads the served checkpoint and tiles).") var url: String?
+        @Option(name: .customLong("api-key"), help: "Auditor key for --url (or SEALGATE_AUDITOR_KEY).") var apiKey: String?
+        @Option(name: .customLong("key"), help: "Verifier key (name+id+key); default: the log's own key.") var verifierKey: String?
+
+        func validate() throws {
+            guard (dataDir == nil) != (url == nil) else { throw ValidationError("give exactly one of --data-dir or --url") }
+        }
+
+        var auditorKey: String? { apiKey ?? ProcessInfo.processInfo.environment["SEALGATE_AUDITOR_KEY"] }
+
+        func verifier() throws -> NoteVerifier? { try verifierKey.map { try NoteVerifier(encoded: $0) } }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the tree, check every checkpoint's signature and their consistency; name the first bad position.")
+        @OptionGroup var source: Source
+
+        func run() async throws {
+            let report: AuditVerification
+            if let dir = source.dataDir {
+                report = try AuditVerifier.verify(directory: dir + "/audit", verifier: try source.verifier())
+            } else {
+                report = try await RemoteLog(base: source.url ?? "", key: source.auditorKey).verify(verifier: try source.verifier())
+            }
+            print("entries: \(report.entries)  checkpoints: \(report.checkpoints)  root: \(report.root.base64EncodedString())")
+            if report.tornTailBytes > 0 { print("torn tail: \(report.tornTailBytes) bytes after the last complete entry (cut on next start)") }
+            if report.isValid {
+                print("audit log verifies")
+            } else {
+                for failure in report.failures { print("FAIL \(failure)") }
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Proof: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print and check the inclusion proof of one entry against the latest checkpoint.")
+        @OptionGroup var source: Source
+        @Option(help: "Entry index.") var index: Int
+
+        func run() async throws {
+            let entries: [Data]
+            let note: String
+            let verifier: NoteVerifier
+            if let dir = source.dataDir {
+                let log = try AuditLog(directory: dir + "/audit", origin: try originOf(dir + "/audit"))
+                note = try await log.checkpointNote()
+                entries = await log.entries(0..<(await log.size))
+                verifier = try source.verifier() ?? log.verifier
+            } else {
+                let remote = RemoteLog(base: source.url ?? "", key: source.auditorKey)
+                (note, verifier) = try await remote.checkpoint(verifier: try source.verifier())
+                entries = try await remote.entries(size: try Checkpoint(body: verifier.open(note)).size)
+            }
+            let checkpoint = try Checkpoint(body: try verifier.open(note))
+            guard index >= 0, index < checkpoint.size else {
+                throw ValidationError("index \(index) is not covered by the latest checkpoint (size \(checkpoint.size))")
+            }
+            let tree = MerkleTree(leafHashes: entries.prefix(checkpoint.size).map(MerkleHash.leaf))
+            let proof = try tree.inclusionProof(index: index, size: checkpoint.size)
+            let ok = MerkleProof.verifyInclusion(
+                index: index, size: checkpoint.size, leafHash: MerkleHash.leaf(entries[index]), proof: proof, root: checkpoint.root)
+            print(String(decoding: entries[index], as: UTF8.self))
+            print("tree size \(checkpoint.size), root \(checkpoint.root.base64EncodedString())")
+            for hash in proof { print("  \(hash.base64EncodedString())") }
+            print(ok ? "inclusion proof verifies against the signed checkpoint" : "INCLUSION PROOF DOES NOT VERIFY")
+            if !ok { throw ExitCode(1) }
+        }
+    }
+
+    struct Tail: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the latest audit records (digests and counts only; never content).")
+        @Option(name: .customLong("data-dir")) var dataDir = ".sealgate"
+        @Option(name: .shortAndLong, help: "How many records.") var lines = 20
+        @Flag(help: "Keep printing new records.") var follow = false
+        @Flag(help: "Print raw JSON leaves.") var json = false
+
+        func run() async throws {
+            var printed = 0
+            let path = dataDir + "/audit/entries"
+            repeat {
+                let raw = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+                let entries = AuditEncoding.splitEntries(raw).entries
+                let start = printed == 0 ? max(0, entries.count - lines) : printed
+                for entry in entries[min(start, entries.count)...] {
+                    if json {
+                        print(String(decoding: entry, as: UTF8.self))
+                    } else if let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: entry) {
+                        let r = leaf.record
+                        let reason = r.reason.map { " reason=\($0)" } ?? ""
+                        print("#\(leaf.index) \(r.time) \(r.kind) tenant=\(r.tenant) principal=\(r.principal) class=\(r.dataClass ?? "-") outcome=\(r.outcome)\(reason)")
+                    }
+                }
+                printed = entries.count
+                if follow { try await Task.sleep(nanoseconds: 500_000_000) }
+            } while follow
+        }
+    }
+
+    struct Key: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the checkpoint verifier key (C2SP signed-note format).")
+        @Option(name: .customLong("data-dir")) var dataDir = ".sealgate"
+
+        func run() async throws {
+            let dir = dataDir + "/audit"
+            print(try NoteSigner.load(path: dir + "/checkpoint.key", name: try originOf(dir)).verifier.encoded)
+        }
+    }
+
+    struct Load: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Append synthetic records with N concurrent writers and report durable appends per second.",
+            discussion: "A durability and throughput check on a scratch directory; never point it at a production log.")
+        @Option(name: .customLong("dir"), help: "Scratch audit directory.") var dir: String
+        @Option(help: "Records to append.") var records = 20_000
+        @Option(help: "Concurrent writers.") var writers = 16
+        @Flag(name: .customLong("print-acks"), help: "Print each acknowledged index as it is acknowledged.") var printAcks = false
+
+        func run() async throws {
+            let log = try AuditLog(directory: dir, origin: "load.sealgate.local/audit", checkpointEvery: 10_000)
+            let start = ContinuousClock.now
+            let perWriter = max(1, records / max(1, writers))
+            let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+                for w in 0..<writers {
+                    group.addTask {
+                        var failed = 0
+                        for n in 0..<perWriter {
+                            let record = AuditRecord(kind: "load", time: Date(), requestID: "w\(w)-\(n)", tenant: "load", principal: "load", outcome: "allowed")
+                            do {
+                                let index = try await log.append(record)
+                                if printAcks { print(index) }
+                            } catch {
+                                failed += 1
+                            }
+                        }
+                        return failed
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            let elapsed = start.duration(to: .now)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let done = perWriter * writers - failures
+            if !printAcks {
+                print("writers=\(writers) appended=\(done) failed=\(failures) seconds=\(String(format: "%.2f", seconds)) appends_per_s=\(Int(Double(done) / seconds))")
+            }
+            if failures > 0 { throw ExitCode(3) }
+        }
+    }
+}
+
+/// The origin of a log, from its first checkpoint (or the default).
+func originOf(_ dir: String) throws -> String {
+    guard let text = FileManager.default.contents(atPath: dir + "/checkpoints"),
+        let line = String(decoding: text, as: UTF8.self).split(separator: "\n").first,
+        let note = (try? JSONDecoder().decode([String: String].self, from: Data(line.utf8)))?["note"],
+        let origin = note.split(separator: "\n").first
+    else { throw ValidationError("no checkpoint in \(dir) yet") }
+    return String(origin)
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Redaction
+
+struct RedactCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redact",
+        abstract: "Redact JSON lines {\"text\": ...} from stdin; write {\"text\", \"spans\": [{start, end, label}]} per line.",
+        discussion: """
+            Offsets are Unicode scalar values of the input text (as Python counts code points), so the output can be \
+            scored against a labelled corpus with scripts/redaction_eval.py. A line that is not a JSON object with a \
+            string "text" gets {"error": ...} in its place, and the command exits 1 at the end.
+            """)
+
+    @Option(help: "Redaction profile: none, basic, all.") var profile = "all"
+
+    func run() async throws {
+        let engine = RedactionEngine()
+        guard engine.hasProfile(profile) else { throw ValidationError("unknown profile '\(profile)'") }
+        var bad = 0
+        var lineNumber = 0
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        struct Span: Encodable {
+            let start: Int
+            let end: Int
+            let label: String
+        }
+        struct Output: Encodable {
+            let text: String
+            let spans: [Span]
+        }
+        while let line = readLine(strippingNewline: true) {
+            lineNumber += 1
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let text = object["text"] as? String
+            else {
+                bad += 1
+                print("{\"error\":\"line \(lineNumber) is not a JSON object with a string text field\"}")
+                continue
+            }
+            let spans = engine.spans(in: Array(text.unicodeScalars), profile: profile)
+            let output = Output(
+                text: engine.redact(text, profile: profile).text,
+                spans: spans.map { Span(start: $0.start, end: $0.end, label: $0.label) })
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+        }
+        if bad > 0 { throw ExitCode(1) }
+    }
+}

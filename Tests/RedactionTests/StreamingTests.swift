@@ -1,0 +1,121 @@
+import Foundation
+import Redaction
+import SealgateCore
+import Testing
+
+/// A small deterministic generator (SplitMix64) for reproducible random splits.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Streams `text` in random pieces of 1...maxPiece scalars; returns the output and the largest holdback seen.
+func stream(_ engine: RedactionEngine, _ text: String, profile: String, seed: UInt64, maxPiece: Int) -> (String, [String: Int], Int) {
+    var rng = SplitMix(state: seed)
+    var session = engine.streaming(profile: profile)
+    let scalars = Array(text.unicodeScalars)
+    var out = ""
+    var i = 0
+    var fed = 0
+    var emittedScalars = 0
+    var maxHeld = 0
+    while i < scalars.count {
+        let k = min(scalars.count - i, Int.random(in: 1...maxPiece, using: &rng))
+        var piece = String.UnicodeScalarView()
+        piece.append(contentsOf: scalars[i..<(i + k)])
+        let chunk = session.feed(String(piece))
+        out += chunk
+        fed += k
+        emittedScalars += chunk.unicodeScalars.count
+        if let redactor = session as? StreamRedactor { maxHeld = max(maxHeld, redactor.pendingCount) }
+        i += k
+    }
+    out += session.finish()
+    return (out, session.counts, maxHeld)
+}
+
+let sampleTexts = [
+    "Contact ops at oncall@acme.example or +1 415 555 0142; card 5555 5555 5555 4444 expires soon. Thanks!",
+    "From: Timothy Preston <pestes@example.com>\nHello, I was charged twice on Jul 1, 2024 using 2278550593511772. Call 206-648-3358.\nThanks,\nTimothy\n",
+    "GITHUB_TOKEN=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\nDATABASE_URL = \"postgresql://app:pzCXOICF152!UFV@192.168.185.11:5432/orders\"\nIBAN DE15 4148 2811 9045 1533 37, SSN 423-33-1186, host e42c:77d1:6569:732:b534:1c27:c9bc:a8a4.\n",
+    "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4NjAzMjc4MiIsImlhdCI6MTc5MjYxOTIyOSwicm9sZSI6ImFkbWluIn0.C9jC11yXpxcj3OOdt6EFcc-Nw7lHJznNryr_54QnBHN and https://www.example.com/a/very/long/path/that/keeps/going/on/and/on/for/more/than/sixty-four/scalars?x=1.\n",
+    "KEY = '''-----BEGIN OPENSSH PRIVATE KEY-----\n" + String(repeating: "MyKTRpbMubLRm677C/rDtx/sXO+xAHQrqQqYuPyX9tRmN0rLyHi0C67jMPT+Aycd\n", count: 12) + "-----END OPENSSH PRIVATE KEY-----'''\nDone. Grüße 👋 — jürgen@example.com ✅\n",
+]
+
+@Suite("Streaming equals whole-text redaction; holdback is bounded")
+struct StreamingTests {
+    let engine = RedactionEngine()
+
+    @Test("Random splits of sample texts, every profile", arguments: ["all", "basic", "none"])
+    func randomSplits(_ profile: String) {
+        for (n, text) in sampleTexts.enumerated() {
+            let whole = engine.redact(text, profile: profile)
+            for seed in 0..<40 {
+                let (out, counts, _) = stream(engine, text, profile: profile, seed: UInt64(seed * 31 + n), maxPiece: 1 + seed % 17)
+                #expect(out == whole.text, "text \(n) seed \(seed)")
+                #expect(counts == whole.counts)
+            }
+        }
+    }
+
+    @Test("Random splits of the development corpus, when present")
+    func corpus() throws {
+        guard let data = FileManager_contents("/work/shared/data/pii-dev.jsonl") else { return }
+        var failures = 0
+        for (n, text) in data.prefix(300).enumerated() {
+            let whole = engine.redact(text, profile: "all")
+            let (out, _, _) = stream(engine, text, profile: "all", seed: UInt64(n), maxPiece: 1 + n % 40)
+            if out != whole.text { failures += 1 }
+        }
+        #expect(failures == 0)
+    }
+
+    @Test("Holdback: plain text flows out with at most the configured bound held")
+    func holdback() {
+        var session = engine.streaming(profile: "all")
+        var emitted = 0
+        for _ in 0..<200 {
+            emitted += session.feed("plain words flowing along ").unicodeScalars.count
+            if let redactor = session as? StreamRedactor { #expect(redactor.pendingCount <= 64 + 26) }
+        }
+        #expect(200 * 26 - emitted <= 64 + 26)
+        #expect(!session.finish().isEmpty)
+    }
+
+    @Test("A PEM block is held until its END line, then redacted; an unterminated one is redacted at the end")
+    func pem() {
+        let body = String(repeating: "MIIEowIBAAKCAQEA1234abcdEFGH5678ijklMNOP9012qrstUVWX3456yzAB+/==\n", count: 20)
+        var session = engine.streaming(profile: "all")
+        var out = session.feed("key:\n-----BEGIN RSA PRIVATE KEY-----\n")
+        out += session.feed(body)
+        #expect(!out.contains("MIIE"))
+        out += session.feed("-----END RSA PRIVATE KEY-----\nbye " + String(repeating: "x ", count: 60))
+        out += session.finish()
+        #expect(out.hasPrefix("key:\n[SECRET]\nbye"))
+        // A stream that ends inside the block flushes it redacted (fail closed).
+        var cut = engine.streaming(profile: "all")
+        let partial = cut.feed("-----BEGIN PRIVATE KEY-----\n" + body) + cut.finish()
+        #expect(!partial.contains("MIIE") && partial.contains("[SECRET]"))
+    }
+
+    @Test("A stream that ends mid-holdback flushes redacted text")
+    func flush() {
+        var session = engine.streaming(profile: "basic")
+        #expect(session.feed("write to a@b.example") == "")
+        #expect(session.finish() == "write to [EMAIL]")
+    }
+}
+
+/// The "text" fields of a JSON-lines file, or nil if it is missing.
+func FileManager_contents(_ path: String) -> [String]? {
+    guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    return data.split(separator: UInt8(ascii: "\n")).compactMap { line in
+        (try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])?["text"] as? String
+    }
+}
