@@ -112,7 +112,7 @@ public struct NoteVerifier: Sendable, Equatable {
     /// Parses a verifier key string.
     /// - Throws: ``AuditError`` `bad_signature` when it is malformed or its key id does not match.
     public init(encoded: String) throws {
-        let parts = encoded.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", omittingEmptySubsequences: false)
+        let parts = encoded.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, let id = Hex.decode(String(parts[1])), id.count == 4,
             let key = Data(base64Encoded: String(parts[2])), key.count == 33, key.first == 0x01,
             let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: key.dropFirst())

@@ -1,0 +1,124 @@
+import Audit
+import Foundation
+import Gateway
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+@testable import SealgateServer
+
+/// The `sealgate` executable built next to this test bundle.
+func sealgateBinary() throws -> String {
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for candidate in [dir, dir.deletingLastPathComponent()] {
+        let path = candidate.appendingPathComponent("sealgate").path
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    throw AuditError(.badRequest, "sealgate binary not found next to \(dir.path); run `swift build` first")
+}
+
+@Suite("Audit log over HTTP and across crashes")
+struct AuditLogTests {
+    @Test("Tile round trip: the entry bundles served over HTTP recompute the root of the served, signed checkpoint")
+    func tileRoundTrip() async throws {
+        let auditor = "sg_test_auditor_key_0123456789"
+        var config = testConfiguration()
+        config += "\naudit:\n  origin: test.sealgate/audit\n  checkpoint_every_records: 5\n  auditor_api_key_sha256: [\(Gateway.hashAPIKey(auditor))]\n"
+        let fixture = try Fixture(config: config)
+        defer { fixture.remove() }
+        try await withLiveGateway(fixture) { instance, client in
+            for n in 0..<300 {
+                try await client.send(.post, "/v1/query", key: n % 2 == 0 ? Keys.acme : "wrong-key", json: queryJSON("question \(n)"))
+            }
+            try await instance.auditLog.checkpointIfNeeded()
+            let note = try await client.send(.get, "/audit/checkpoint", key: nil).text
+            let key = try NoteVerifier(encoded: try await client.send(.get, "/audit/key", key: nil).text)
+            let checkpoint = try Checkpoint(body: try key.open(note))
+            #expect(checkpoint.origin == "test.sealgate/audit")
+            #expect(checkpoint.size >= 300)
+            #expect(try await client.send(.get, "/audit/tile/entries/000", key: nil).status == .unauthorized)
+            var entries: [Data] = []
+            var tile = 0
+            while entries.count < checkpoint.size {
+                let width = min(256, checkpoint.size - tile * 256)
+                let suffix = width == 256 ? "" : ".p/\(width)"
+                let bundle = try await client.send(.get, "/audit/tile/entries/\(TlogTiles.encodeIndex(tile))\(suffix)", key: auditor)
+                #expect(bundle.status == .ok)
+                entries += try TlogTiles.parseBundle(Data(buffer: bundle.body))
+                tile += 1
+            }
+            let tree = MerkleTree(leafHashes: entries.map(MerkleHash.leaf))
+            #expect(tree.root == checkpoint.root)
+            // The level-0 hash tile equals the leaf hashes.
+            let hashes = try await client.send(.get, "/audit/tile/0/000", key: auditor)
+            #expect(Data(buffer: hashes.body) == entries.prefix(256).map(MerkleHash.leaf).reduce(Data(), +))
+            // An inclusion proof for a query's own audit index verifies against the checkpoint.
+            let proof = try await client.send(.get, "/audit/proof/inclusion?index=7&size=\(checkpoint.size)", key: auditor).object
+            let path = (proof["proof"] as? [String] ?? []).compactMap { Data(base64Encoded: $0) }
+            #expect(MerkleProof.verifyInclusion(index: 7, size: checkpoint.size, leafHash: MerkleHash.leaf(entries[7]), proof: path, root: checkpoint.root))
+            let entry = try await client.send(.get, "/audit/entries/7", key: auditor).object
+            #expect(entry["inclusion"] != nil)
+        }
+        let report = try AuditVerifier.verify(directory: fixture.dir + "/audit", verifier: nil)
+        #expect(report.isValid, "\(report.failures)")
+    }
+
+    @Test("Killed mid-append many times, every acknowledged record survives and the log verifies")
+    func crashRecovery() async throws {
+        let binary = try sealgateBinary()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var acknowledged = Set<Int>()
+        for round in 0..<12 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["audit", "load", "--dir", dir, "--records", "100000", "--writers", "8", "--print-acks"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            try await Task.sleep(nanoseconds: UInt64(150 + (round * 37) % 200) * 1_000_000)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            // The last line may itself be torn by the kill; only complete lines count as acknowledged.
+            let lines = output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            acknowledged.formUnion(lines.compactMap { Int($0) })
+        }
+        #expect(acknowledged.count > 100)
+        let log = try AuditLog(directory: dir, origin: "load.sealgate.local/audit")
+        let size = await log.size
+        #expect(acknowledged.allSatisfy { $0 < size }, "an acknowledged record is missing")
+        try await log.checkpointIfNeeded()
+        let report = try AuditVerifier.verify(directory: dir, verifier: log.verifier)
+        #expect(report.isValid, "\(report.failures)")
+    }
+
+    @Test("A full disk fails appends closed; they succeed again when space returns")
+    func fullDisk() async throws {
+        let binary = try sealgateBinary()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("full-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func run(_ limitKB: Int?) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            let limit = limitKB.map { "ulimit -f \($0); trap '' XFSZ; " } ?? ""
+            process.arguments = ["-c", "\(limit)exec '\(binary)' audit load --dir '\(dir)' --records 2000 --writers 4"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        // `ulimit -f` (in 1 KiB blocks here) makes writes past 64 KiB fail like a full disk.
+        let (full, fullOutput) = try run(64)
+        #expect(full != 0, "appends beyond the limit must fail: \(fullOutput)")
+        #expect(fullOutput.contains("failed="))
+        let (ok, okOutput) = try run(nil)
+        #expect(ok == 0, "\(okOutput)")
+        let log = try AuditLog(directory: dir, origin: "load.sealgate.local/audit")
+        try await log.checkpointIfNeeded()
+        let report = try AuditVerifier.verify(directory: dir, verifier: log.verifier)
+        #expect(report.isValid, "\(report.failures)")
+        #expect(report.entries >= 2000)
+    }
+}
