@@ -31,6 +31,9 @@ def main():
     ap.add_argument("--data", default="/work/shared/data/pii-dev.jsonl")
     ap.add_argument("--errors", type=int, default=0, help="print up to N false positives/negatives per label")
     ap.add_argument("--label", default=None, help="only print errors for this label")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 unless the issue's targets hold: F1 >= 0.95 and leak <= 0.5%% on EMAIL, PHONE, "
+                         "CREDIT_CARD, IBAN, US_SSN, IP_ADDRESS, SECRET; F1 >= 0.85 on URL and DATE")
     ap.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     cmd = [c for c in args.command if c != "--"] if args.command else []
@@ -80,12 +83,14 @@ def main():
                                   [(g[2], text[g[0]:g[1]]) for g in gold if overlaps(p, g)]))
 
     labels = sorted(set(n_gold) | set(n_pred))
+    scores = {}
     print(f"{'label':<12} {'gold':>5} {'pred':>5} {'P':>6} {'R':>6} {'F1':>6} {'leak':>7}")
     for label in labels:
         p = tp_pred[label] / n_pred[label] if n_pred[label] else 0.0
         r = tp_gold[label] / n_gold[label] if n_gold[label] else 0.0
         f = 2 * p * r / (p + r) if p + r else 0.0
         leak = leaked_chars[label] / gold_chars[label] if gold_chars[label] else 0.0
+        scores[label] = (f, leak)
         print(f"{label:<12} {n_gold[label]:>5} {n_pred[label]:>5} {p:>6.3f} {r:>6.3f} {f:>6.3f} {leak * 100:>6.2f}%")
     total = sum(gold_chars.values())
     print(f"{'overall':<12} {sum(n_gold.values()):>5} {sum(n_pred.values()):>5} {'':>6} {'':>6} {'':>6} "
@@ -98,6 +103,18 @@ def main():
             for kind, items in (("FP", fps[label]), ("FN", fns[label])):
                 for item in items[: args.errors]:
                     print(f"{kind} {label} {item[0]}: {item[1]!r} overlaps={item[2]}")
+
+
+    if args.check:
+        targets = {l: (0.95, 0.005) for l in ["EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS", "SECRET"]}
+        targets.update({"URL": (0.85, 1.0), "DATE": (0.85, 1.0)})
+        missed = [f"{l}: F1 {scores.get(l, (0, 1))[0]:.3f} (>= {f1}), leak {scores.get(l, (0, 1))[1] * 100:.2f}% (<= {leak * 100:.1f}%)"
+                  for l, (f1, leak) in targets.items()
+                  if scores.get(l, (0.0, 1.0))[0] < f1 or scores.get(l, (0.0, 1.0))[1] > leak]
+        for line in missed:
+            print("TARGET MISSED " + line)
+        print("redaction targets: " + ("met" if not missed else f"{len(missed)} missed"))
+        sys.exit(1 if missed else 0)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,12 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let report: AuditVerification
             if let dir = source.dataDir {
+                let start = ContinuousClock.now
                 report = try AuditVerifier.verify(directory: dir + "/audit", verifier: try source.verifier())
+                let elapsed = start.duration(to: .now)
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let bytes = (try? FileManager.default.attributesOfItem(atPath: dir + "/audit/entries")[.size] as? Int) ?? 0
+                print("verified \(bytes) bytes in \(String(format: "%.3f", seconds)) s: \(String(format: "%.1f", Double(bytes) / max(seconds, 1e-9) / 1e6)) MB/s")
             } else {
                 report = try await RemoteLog(base: source.url ?? "", key: source.auditorKey).verify(verifier: try source.verifier())
             }
