@@ -64,6 +64,17 @@ let package = Package(
             name: "Audit",
             dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
+        // Security event stream: CloudEvents JSON lines to stdout, a file or a webhook.
+        .target(
+            name: "SecurityEvents",
+            dependencies: [
+                "SealgateCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
         // The built-in extractive model.
         .target(name: "Models", dependencies: ["SealgateCore", "Retrieval"], swiftSettings: strict),
         // Configuration file and embedded defaults.
@@ -104,7 +115,7 @@ let package = Package(
             name: "SealgateServer",
             dependencies: [
                 "Gateway", "StorageSQLite", "ModelClientOpenAI", "KeyBroker", "KeyLease", "Attestation", "Audit",
-                "Models", "Redaction", "Retrieval", "SealgateConfig", "Yams",
+                "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -136,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "SealgateServerTests",
             dependencies: [
-                "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore", "Audit",
+                "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore", "Audit", "SecurityEvents",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

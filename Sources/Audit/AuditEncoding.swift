@@ -31,15 +31,53 @@ public enum AuditEncoding {
     /// Splits the entries file into entries: each is a 4-byte big-endian length and that many bytes.
     /// Returns the entries and the length of the complete prefix (anything after it is a torn tail).
     public static func splitEntries(_ bytes: [UInt8]) -> (entries: [Data], completeLength: Int) {
-        var entries: [Data] = []
+        let (ranges, complete) = entryRanges(bytes)
+        return (ranges.map { Data(bytes[$0]) }, complete)
+    }
+
+    /// The byte ranges of the entries in an entries file, and the length of the complete prefix.
+    public static func entryRanges(_ bytes: [UInt8]) -> (ranges: [Range<Int>], completeLength: Int) {
+        var ranges: [Range<Int>] = []
         var offset = 0
         while bytes.count - offset >= 4 {
             let length = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
             guard length > 0, bytes.count - offset - 4 >= length else { break }
-            entries.append(Data(bytes[(offset + 4)..<(offset + 4 + length)]))
+            ranges.append((offset + 4)..<(offset + 4 + length))
             offset += 4 + length
         }
-        return (entries, offset)
+        return (ranges, offset)
+    }
+
+    /// Whether the bytes start with `{"index":<index>,"record":`, as the canonical leaf at `index` does.
+    static let leafHead = Array(#"{"index":"#.utf8)
+    static let leafTail = Array(#","record":"#.utf8)
+
+    static func hasLeafPrefix(_ bytes: UnsafeRawBufferPointer, index: Int) -> Bool {
+        let head = leafHead
+        let tail = leafTail
+        var digitCount = 1
+        var power = 10
+        while index >= power, digitCount < 19 {
+            digitCount += 1
+            power *= 10
+        }
+        guard bytes.count >= head.count + digitCount + tail.count else { return false }
+        var k = 0
+        for byte in head {
+            guard bytes[k] == byte else { return false }
+            k += 1
+        }
+        var n = index
+        for d in stride(from: digitCount - 1, through: 0, by: -1) {
+            guard bytes[k + d] == UInt8(48 + n % 10) else { return false }
+            n /= 10
+        }
+        k += digitCount
+        for byte in tail {
+            guard bytes[k] == byte else { return false }
+            k += 1
+        }
+        return true
     }
 
     /// The framing of one entry in the entries file.

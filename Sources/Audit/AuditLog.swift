@@ -23,6 +23,7 @@ public actor AuditLog: AuditSink {
     var flushing = false
     var latestNote: String?
     var latest: Checkpoint?
+    let checkpointLock = AsyncMutex()
 
     /// Opens or creates the log.
     /// - Parameters:
@@ -45,7 +46,7 @@ public actor AuditLog: AuditSink {
         if complete < raw.count { try entriesFile.truncate(to: complete) }
         recoveredBytes = raw.count - complete
         self.entries = entries
-        tree = MerkleTree(leafHashes: entries.map(MerkleHash.leaf))
+        tree = MerkleTree(leaves: entries.map { $0.withUnsafeBytes(MerkleHash.leaf32) })
         checkpointsFile = try LogFile(path: directory + "/checkpoints")
         let notes = AuditLog.readNotes(directory + "/checkpoints")
         if let last = notes.last {
@@ -110,7 +111,7 @@ public actor AuditLog: AuditSink {
             do {
                 try await entriesFile.appendDurably(buffer)
                 for (entry, continuation) in encoded {
-                    tree.append(leafHash: MerkleHash.leaf(entry))
+                    tree.append(entry.withUnsafeBytes(MerkleHash.leaf32))
                     entries.append(entry)
                     continuation.resume(returning: UInt64(tree.size - 1))
                 }
@@ -127,21 +128,27 @@ public actor AuditLog: AuditSink {
     /// Signs and stores a checkpoint of the current size if it grew since the last one; returns the latest note.
     @discardableResult
     public func checkpointIfNeeded() async throws -> String? {
+        // One checkpoint at a time, so a caller never returns while another caller's write of the same size is
+        // still in flight (it would believe a checkpoint durable that is not yet).
+        await checkpointLock.lock()
+        do {
+            let note = try await signCheckpoint()
+            await checkpointLock.unlock()
+            return note
+        } catch {
+            await checkpointLock.unlock()
+            throw error
+        }
+    }
+
+    private func signCheckpoint() async throws -> String? {
         guard tree.size > (latest?.size ?? 0) || latest == nil else { return latestNote }
         let checkpoint = Checkpoint(origin: origin, size: tree.size, root: tree.root)
         let note = try signer.sign(checkpoint.body)
         let line = try JSONEncoder().encode(["note": note]) + Data("\n".utf8)
-        // Claim the size before suspending, so a concurrent call (reentrancy) never signs it twice; writes reach
-        // the file in call order because they share one serial queue.
-        let previous = (latest, latestNote)
+        try await checkpointsFile.appendDurably(line)
         latest = checkpoint
         latestNote = note
-        do {
-            try await checkpointsFile.appendDurably(line)
-        } catch {
-            if latest == checkpoint { (latest, latestNote) = previous }
-            throw error
-        }
         return note
     }
 
@@ -165,7 +172,7 @@ public actor AuditLog: AuditSink {
     /// Inclusion proof of `index` in the tree of `size`.
     public func inclusionProof(index: Int, size: Int) throws -> (leafHash: Data, proof: [Data], root: Data) {
         let proof = try tree.inclusionProof(index: index, size: size)
-        return (tree.levels[0][index], proof, try tree.root(size: size))
+        return (tree.leafHash(index) ?? Data(), proof, try tree.root(size: size))
     }
 
     /// Consistency proof between two sizes.

@@ -20,20 +20,40 @@ public struct AuditVerification: Sendable {
 public enum AuditVerifier {
     /// Verifies leaves and checkpoint notes against a verifier key.
     public static func verify(entries: [Data], notes: [String], verifier: NoteVerifier) -> AuditVerification {
+        var raw: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for entry in entries {
+            ranges.append(raw.count..<(raw.count + entry.count))
+            raw.append(contentsOf: entry)
+        }
+        return verify(raw: raw, ranges: ranges, notes: notes, verifier: verifier)
+    }
+
+    /// Verifies entries given as ranges of one buffer (the entries file), hashing them in place.
+    static func verify(raw: [UInt8], ranges: [Range<Int>], notes: [String], verifier: NoteVerifier) -> AuditVerification {
         var report = AuditVerification()
-        report.entries = entries.count
+        report.entries = ranges.count
         report.checkpoints = notes.count
         func fail(_ message: String) { if report.failures.count < 20 { report.failures.append(message) } }
-        // Fast pass: every canonical leaf starts with `{"index":<i>,"record":` (sorted keys). Only entries that do
-        // not, or that lie in a range a checkpoint disowns, are parsed in full to say what is wrong.
-        for (i, entry) in entries.enumerated() where !entry.starts(with: Data("{\"index\":\(i),\"record\":".utf8)) {
-            if let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: entry), leaf.index != UInt64(i) {
-                fail("entry \(i): carries index \(leaf.index) — a record was dropped, inserted or reordered at position \(i)")
-            } else {
-                fail("entry \(i): not a valid audit leaf (bytes were modified)")
+        var leaves: [Hash32] = []
+        leaves.reserveCapacity(ranges.count)
+        // Fast pass: hash every leaf in place and check it starts with `{"index":<i>,"record":` (sorted keys).
+        // Only entries that do not, or that lie in a range a checkpoint disowns, are parsed in full.
+        raw.withUnsafeBytes { buffer in
+            for (i, range) in ranges.enumerated() {
+                let bytes = UnsafeRawBufferPointer(rebasing: buffer[range])
+                if !AuditEncoding.hasLeafPrefix(bytes, index: i) {
+                    if let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: Data(bytes)), leaf.index != UInt64(i) {
+                        fail("entry \(i): carries index \(leaf.index) — a record was dropped, inserted or reordered at position \(i)")
+                    } else {
+                        fail("entry \(i): not a valid audit leaf (bytes were modified)")
+                    }
+                }
+                leaves.append(MerkleHash.leaf32(bytes))
             }
         }
-        let tree = MerkleTree(leafHashes: entries.map(MerkleHash.leaf))
+        let entries = LazyEntries(raw: raw, ranges: ranges)
+        let tree = MerkleTree(leaves: leaves)
         report.root = tree.root
         var previous: Checkpoint?
         for (k, note) in notes.enumerated() {
@@ -60,7 +80,7 @@ public enum AuditVerifier {
             guard let root = try? tree.root(size: checkpoint.size), root == checkpoint.root else {
                 let from = previous?.size ?? 0
                 fail("checkpoint \(k) (size \(checkpoint.size)): root differs — an entry in \(from)..<\(min(checkpoint.size, tree.size)) was modified, dropped or reordered")
-                if let j = firstNonCanonical(entries, from..<min(checkpoint.size, entries.count)) {
+                if let j = firstNonCanonical(entries, from..<min(checkpoint.size, ranges.count)) {
                     fail("entry \(j): not in canonical form (bytes were modified)")
                 }
                 continue
@@ -76,19 +96,27 @@ public enum AuditVerifier {
     }
 
     /// The first entry in `range` whose bytes are not the canonical encoding of the leaf they decode to.
-    static func firstNonCanonical(_ entries: [Data], _ range: Range<Int>) -> Int? {
+    static func firstNonCanonical(_ entries: LazyEntries, _ range: Range<Int>) -> Int? {
         let decoder = JSONDecoder()
         return range.first { i in
-            guard let leaf = try? decoder.decode(AuditLeaf.self, from: entries[i]) else { return true }
-            return (try? AuditEncoding.canonical(leaf)) != entries[i]
+            let entry = entries[i]
+            guard let leaf = try? decoder.decode(AuditLeaf.self, from: entry) else { return true }
+            return (try? AuditEncoding.canonical(leaf)) != entry
         }
+    }
+
+    /// Entries materialised only when a failure needs them.
+    struct LazyEntries {
+        let raw: [UInt8]
+        let ranges: [Range<Int>]
+        subscript(i: Int) -> Data { Data(raw[ranges[i]]) }
     }
 
     /// Reads a log directory and verifies it. Without `verifier`, the directory's own key is used (which proves
     /// integrity against later edits, not against whoever holds that key).
     public static func verify(directory: String, verifier: NoteVerifier?) throws -> AuditVerification {
         let raw = [UInt8](FileManager.default.contents(atPath: directory + "/entries") ?? Data())
-        let (entries, complete) = AuditEncoding.splitEntries(raw)
+        let (ranges, complete) = AuditEncoding.entryRanges(raw)
         let key: NoteVerifier
         if let verifier {
             key = verifier
@@ -98,7 +126,7 @@ public enum AuditVerifier {
             }
             key = try NoteSigner.load(path: directory + "/checkpoint.key", name: origin).verifier
         }
-        var report = verify(entries: entries, notes: AuditLog.readNotes(directory + "/checkpoints"), verifier: key)
+        var report = verify(raw: raw, ranges: ranges, notes: AuditLog.readNotes(directory + "/checkpoints"), verifier: key)
         report.tornTailBytes = raw.count - complete
         return report
     }

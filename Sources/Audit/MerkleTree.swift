@@ -1,23 +1,67 @@
 import Crypto
 import Foundation
 
+/// A 32-byte hash held inline (no heap allocation), so trees of millions of nodes stay cheap.
+public struct Hash32: Hashable, Sendable {
+    var a: UInt64, b: UInt64, c: UInt64, d: UInt64
+
+    /// Reads 32 bytes.
+    init(_ bytes: UnsafeRawBufferPointer) {
+        a = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+        b = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        c = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+        d = bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+    }
+
+    init(_ digest: SHA256Digest) {
+        self = digest.withUnsafeBytes { Hash32($0) }
+    }
+
+    /// The hash of 32 bytes of data, or `nil` for any other length.
+    public init?(data: Data) {
+        guard data.count == 32 else { return nil }
+        self = data.withUnsafeBytes { Hash32($0) }
+    }
+
+    /// The bytes.
+    public var data: Data { withUnsafeBytes(of: self) { Data($0) } }
+}
+
 /// RFC 6962 / RFC 9162 hashing: leaves are `SHA-256(0x00 ‖ data)`, interior nodes `SHA-256(0x01 ‖ left ‖ right)`.
 public enum MerkleHash {
+    static let leafPrefix: [UInt8] = [0]
+    static let nodePrefix: [UInt8] = [1]
+
     /// The hash of a leaf's data.
     public static func leaf(_ data: Data) -> Data {
-        var hasher = SHA256()
-        hasher.update(data: Data([0]))
-        hasher.update(data: data)
-        return Data(hasher.finalize())
+        data.withUnsafeBytes { leaf32($0) }.data
     }
 
     /// The hash of an interior node.
     public static func node(_ left: Data, _ right: Data) -> Data {
+        guard let l = Hash32(data: left), let r = Hash32(data: right) else {
+            var hasher = SHA256()
+            hasher.update(data: nodePrefix)
+            hasher.update(data: left)
+            hasher.update(data: right)
+            return Data(hasher.finalize())
+        }
+        return node32(l, r).data
+    }
+
+    static func leaf32(_ bytes: UnsafeRawBufferPointer) -> Hash32 {
         var hasher = SHA256()
-        hasher.update(data: Data([1]))
-        hasher.update(data: left)
-        hasher.update(data: right)
-        return Data(hasher.finalize())
+        hasher.update(data: leafPrefix)
+        hasher.update(bufferPointer: bytes)
+        return Hash32(hasher.finalize())
+    }
+
+    static func node32(_ left: Hash32, _ right: Hash32) -> Hash32 {
+        var hasher = SHA256()
+        hasher.update(data: nodePrefix)
+        withUnsafeBytes(of: left) { hasher.update(bufferPointer: $0) }
+        withUnsafeBytes(of: right) { hasher.update(bufferPointer: $0) }
+        return Hash32(hasher.finalize())
     }
 
     /// The root of the empty tree: `SHA-256("")`.
@@ -29,26 +73,35 @@ public enum MerkleHash {
 /// It keeps the hash of every complete subtree (`levels[h][i]` covers leaves `i·2^h ..< (i+1)·2^h`), so
 /// roots, proofs and C2SP tiles of any size cost O(log n) lookups.
 public struct MerkleTree: Sendable {
-    /// `levels[0]` are the leaf hashes; `levels[h]` the complete subtrees of 2^h leaves.
-    public private(set) var levels: [[Data]] = [[]]
+    var levels: [[Hash32]] = [[]]
 
     public init() {}
 
-    /// Builds a tree from leaf hashes.
+    /// Builds a tree from leaf hashes (32 bytes each; others are ignored).
     public init(leafHashes: [Data]) {
-        for hash in leafHashes { append(leafHash: hash) }
+        levels[0].reserveCapacity(leafHashes.count)
+        for hash in leafHashes { if let h = Hash32(data: hash) { append(h) } }
+    }
+
+    init(leaves: [Hash32]) {
+        levels[0].reserveCapacity(leaves.count)
+        for leaf in leaves { append(leaf) }
     }
 
     /// Number of leaves.
     public var size: Int { levels[0].count }
 
-    /// Appends a leaf hash, completing every subtree it closes.
+    /// Appends a leaf hash (32 bytes), completing every subtree it closes.
     public mutating func append(leafHash: Data) {
-        levels[0].append(leafHash)
+        if let h = Hash32(data: leafHash) { append(h) }
+    }
+
+    mutating func append(_ leaf: Hash32) {
+        levels[0].append(leaf)
         var height = 0
         var index = levels[0].count - 1
         while index % 2 == 1 {
-            let parent = MerkleHash.node(levels[height][index - 1], levels[height][index])
+            let parent = MerkleHash.node32(levels[height][index - 1], levels[height][index])
             if levels.count == height + 1 { levels.append([]) }
             levels[height + 1].append(parent)
             height += 1
@@ -57,21 +110,21 @@ public struct MerkleTree: Sendable {
     }
 
     /// The leaf hash at `index`.
-    public func leafHash(_ index: Int) -> Data? { index >= 0 && index < size ? levels[0][index] : nil }
+    public func leafHash(_ index: Int) -> Data? { index >= 0 && index < size ? levels[0][index].data : nil }
 
     /// The hash of the complete subtree at `height` and `index`, if the tree has it.
     public func completeSubtree(height: Int, index: Int) -> Data? {
         guard height < levels.count, index >= 0, index < levels[height].count else { return nil }
-        return levels[height][index]
+        return levels[height][index].data
     }
 
     /// MTH of leaves `start ..< start + count` (count ≥ 1).
-    func subtreeHash(start: Int, count: Int) -> Data {
+    func subtreeHash(start: Int, count: Int) -> Hash32 {
         if count & (count - 1) == 0 && start % count == 0 {
             return levels[count.trailingZeroBitCount][start / count]
         }
         let k = Self.largestPowerOfTwo(below: count)
-        return MerkleHash.node(subtreeHash(start: start, count: k), subtreeHash(start: start + k, count: count - k))
+        return MerkleHash.node32(subtreeHash(start: start, count: k), subtreeHash(start: start + k, count: count - k))
     }
 
     /// The largest power of two strictly smaller than `n` (n ≥ 2).
@@ -83,11 +136,11 @@ public struct MerkleTree: Sendable {
     /// - Throws: ``AuditError`` when `size` exceeds the tree.
     public func root(size n: Int) throws -> Data {
         guard n >= 0, n <= size else { throw AuditError(.badRequest, "tree size \(n) exceeds the log (\(size))") }
-        return n == 0 ? MerkleHash.emptyRoot : subtreeHash(start: 0, count: n)
+        return n == 0 ? MerkleHash.emptyRoot : subtreeHash(start: 0, count: n).data
     }
 
     /// The root of the whole tree.
-    public var root: Data { size == 0 ? MerkleHash.emptyRoot : subtreeHash(start: 0, count: size) }
+    public var root: Data { size == 0 ? MerkleHash.emptyRoot : subtreeHash(start: 0, count: size).data }
 
     /// The inclusion proof of leaf `index` in the tree of the first `size` leaves (RFC 9162 §2.1.3.1).
     public func inclusionProof(index: Int, size n: Int) throws -> [Data] {
@@ -97,8 +150,8 @@ public struct MerkleTree: Sendable {
         func path(_ m: Int, _ start: Int, _ n: Int) -> [Data] {
             guard n > 1 else { return [] }
             let k = Self.largestPowerOfTwo(below: n)
-            if m < k { return path(m, start, k) + [subtreeHash(start: start + k, count: n - k)] }
-            return path(m - k, start + k, n - k) + [subtreeHash(start: start, count: k)]
+            if m < k { return path(m, start, k) + [subtreeHash(start: start + k, count: n - k).data] }
+            return path(m - k, start + k, n - k) + [subtreeHash(start: start, count: k).data]
         }
         return path(index, 0, n)
     }
@@ -110,10 +163,10 @@ public struct MerkleTree: Sendable {
         }
         guard old > 0, old < new else { return [] }
         func subproof(_ m: Int, _ start: Int, _ n: Int, _ complete: Bool) -> [Data] {
-            if m == n { return complete ? [] : [subtreeHash(start: start, count: n)] }
+            if m == n { return complete ? [] : [subtreeHash(start: start, count: n).data] }
             let k = Self.largestPowerOfTwo(below: n)
-            if m <= k { return subproof(m, start, k, complete) + [subtreeHash(start: start + k, count: n - k)] }
-            return subproof(m - k, start + k, n - k, false) + [subtreeHash(start: start, count: k)]
+            if m <= k { return subproof(m, start, k, complete) + [subtreeHash(start: start + k, count: n - k).data] }
+            return subproof(m - k, start + k, n - k, false) + [subtreeHash(start: start, count: k).data]
         }
         return subproof(old, 0, new, true)
     }

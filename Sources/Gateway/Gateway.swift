@@ -24,14 +24,17 @@ public struct GatewayDependencies: Sendable {
     public var redactor: any OutputRedactor
     public var audit: any AuditSink
     public var metrics: any MetricsRecorder
+    public var events: any SecurityEventSink
     public var logger: Logger
     public var now: @Sendable () -> Date
 
     public init(
         configuration: Configuration, store: any DocumentStore, leases: LeaseManager, embedder: any Embedder,
         embeddingDimensions: Int, models: [ModelProfileID: any ChatModel], redactor: any OutputRedactor,
-        audit: any AuditSink, metrics: any MetricsRecorder, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        audit: any AuditSink, metrics: any MetricsRecorder, events: any SecurityEventSink = NoSecurityEvents(), logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.events = events
         self.configuration = configuration
         self.store = store
         self.leases = leases
@@ -138,6 +141,12 @@ public final class Gateway: Sendable {
                 ("reason", denial.reason.rawValue), ("tenant", principal?.tenant.rawValue ?? "-"),
                 ("data_class", classLabel ?? "-"), ("route", kind),
             ])
+        if [.invalidCredentials, .integrityFailure].contains(denial.reason) {
+            deps.events.emit(
+                SecurityEvent(
+                    type: "dev.sealgate.request.denied", subject: principal?.tenant.rawValue, time: deps.now(),
+                    data: ["reason": denial.reason.rawValue, "route": kind, "request_id": requestID]))
+        }
         deps.logger.notice(
             "request denied",
             metadata: [
@@ -186,8 +195,13 @@ public struct LeaseAuditor: Sendable {
     let metrics: any MetricsRecorder
     let policyDigest: String
     let now: @Sendable () -> Date
+    let events: any SecurityEventSink
 
-    public init(audit: any AuditSink, metrics: any MetricsRecorder, configuration: Configuration, now: @escaping @Sendable () -> Date) {
+    public init(
+        audit: any AuditSink, metrics: any MetricsRecorder, events: any SecurityEventSink = NoSecurityEvents(),
+        configuration: Configuration, now: @escaping @Sendable () -> Date
+    ) {
+        self.events = events
         self.audit = audit
         self.metrics = metrics
         self.policyDigest = ConfigLoader.policyDigest(configuration)
@@ -208,7 +222,32 @@ public struct LeaseAuditor: Sendable {
         record.referenceValueSet = event.decision.result?.referenceValueSet
         record.policyDigest = policyDigest
         if event.decision.allowed && !event.keyIDs.isEmpty { record.keyIDs = event.keyIDs }
-        _ = try? await audit.append(record)
+        let index = try? await audit.append(record)
+        var data = [
+            "tee": event.tee.rawValue, "decision": event.decision.allowed ? "granted" : "denied",
+            "reason": event.decision.reason.rawValue, "rule": event.decision.rule,
+        ]
+        if let result = event.decision.result {
+            data["status"] = result.status.rawValue
+            data["result_digest"] = result.digest
+            data["reference_value_set"] = result.referenceValueSet ?? ""
+            data["measurement"] = result.measurement
+        }
+        if let index { data["audit_index"] = String(index) }
+        if let resource = event.resource {
+            data["resource"] = resource.description
+            if !event.keyIDs.isEmpty { data["key_ids"] = event.keyIDs.joined(separator: ",") }
+            events.emit(
+                SecurityEvent(type: event.decision.allowed ? "dev.sealgate.key.granted" : "dev.sealgate.key.denied", subject: tenant, time: now(), data: data))
+        } else {
+            events.emit(SecurityEvent(type: "dev.sealgate.attestation.result", time: now(), data: data))
+            if event.tee.rawValue == "mock" {
+                events.emit(
+                    SecurityEvent(
+                        type: "dev.sealgate.attestation.mock_evidence", time: now(),
+                        data: ["note": "mock (software-signed) evidence was presented; acceptable for development only", "decision": data["decision"] ?? ""]))
+            }
+        }
         metrics.increment(
             "sealgate_key_release_total",
             labels: [

@@ -3,7 +3,8 @@ import Yams
 extension ConfigLoader {
     /// The keys each section of `sealgate.yaml` accepts; anything else is a misspelling to report, not ignore.
     static let schema: [String: Set<String>] = [
-        "": ["server", "lease", "attestation", "retrieval", "audit", "data_classes", "models", "tenants"],
+        "": ["server", "lease", "attestation", "retrieval", "audit", "events", "data_classes", "models", "tenants"],
+        "events": ["sink", "path", "url", "queue_capacity"],
         "audit": ["origin", "checkpoint_every_records", "checkpoint_interval_seconds", "auditor_api_key_sha256"],
         "server": ["host", "port", "body_limit_bytes"],
         "lease": ["ttl_seconds"],

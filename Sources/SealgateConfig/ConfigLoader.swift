@@ -92,6 +92,10 @@ public enum ConfigLoader {
         if origin.isEmpty || origin.contains(where: { $0.isWhitespace || $0 == "+" }) {
             issues.append(("audit.origin", "must be non-empty, without spaces or '+'"))
         }
+        if c.events.sink == .webhook && c.events.url.flatMap(httpURL) == nil {
+            issues.append(("events.url", "an http(s) URL is required for sink webhook"))
+        }
+        if c.events.queueCapacity < 1 { issues.append(("events.queue_capacity", "must be at least 1")) }
         if c.audit.checkpointEveryRecords < 1 { issues.append(("audit.checkpoint_every_records", "must be at least 1")) }
         if c.audit.checkpointIntervalSeconds < 0.1 { issues.append(("audit.checkpoint_interval_seconds", "must be at least 0.1")) }
         for (i, hash) in c.audit.auditorAPIKeySHA256.enumerated() where hash.count != 64 || Hex.decode(hash) == nil {

@@ -8,13 +8,14 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var attestation: AttestationSettings
     public var retrieval: RetrievalSettings
     public var audit: AuditSettings
+    public var events: EventSettings
     /// Data classes, lowest sensitivity first: a request at a class may retrieve chunks of that class or lower.
     public var dataClasses: [DataClassRule]
     public var models: [ModelProfile]
     public var tenants: [TenantSettings]
 
     enum CodingKeys: String, CodingKey {
-        case server, lease, attestation, retrieval, models, tenants, audit
+        case server, lease, attestation, retrieval, models, tenants, audit, events
         case dataClasses = "data_classes"
     }
 
@@ -24,6 +25,7 @@ public struct Configuration: Sendable, Codable, Equatable {
         models: [ModelProfile], tenants: [TenantSettings]
     ) {
         self.audit = audit
+        self.events = EventSettings()
         self.server = server
         self.lease = lease
         self.attestation = attestation
@@ -40,6 +42,7 @@ public struct Configuration: Sendable, Codable, Equatable {
         attestation = try c.decodeIfPresent(AttestationSettings.self, forKey: .attestation) ?? .init()
         retrieval = try c.decodeIfPresent(RetrievalSettings.self, forKey: .retrieval) ?? .init()
         audit = try c.decodeIfPresent(AuditSettings.self, forKey: .audit) ?? .init()
+        events = try c.decodeIfPresent(EventSettings.self, forKey: .events) ?? .init()
         dataClasses = try c.decodeIfPresent([DataClassRule].self, forKey: .dataClasses) ?? Configuration.defaultDataClasses
         models = try c.decodeIfPresent([ModelProfile].self, forKey: .models) ?? Configuration.defaultModels
         tenants = try c.decodeIfPresent([TenantSettings].self, forKey: .tenants) ?? []
@@ -217,5 +220,33 @@ public struct AuditSettings: Sendable, Codable, Equatable {
         checkpointEveryRecords = try c.decodeIfPresent(Int.self, forKey: .checkpointEveryRecords) ?? checkpointEveryRecords
         checkpointIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .checkpointIntervalSeconds) ?? checkpointIntervalSeconds
         auditorAPIKeySHA256 = try c.decodeIfPresent([String].self, forKey: .auditorAPIKeySHA256) ?? []
+    }
+}
+
+/// The security event stream (CloudEvents 1.0 JSON lines).
+public struct EventSettings: Sendable, Codable, Equatable {
+    public enum Sink: String, Sendable, Codable { case none, stdout, file, webhook }
+    /// Where events go; default a file in the data directory.
+    public var sink: Sink = .file
+    /// For `file`: the path (default `<data-dir>/security-events.jsonl`).
+    public var path: String?
+    /// For `webhook`: the URL events are POSTed to.
+    public var url: String?
+    /// For `webhook`: events held while the receiver is unreachable; the oldest are dropped beyond it.
+    public var queueCapacity: Int = 10_000
+
+    enum CodingKeys: String, CodingKey {
+        case sink, path, url
+        case queueCapacity = "queue_capacity"
+    }
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sink = try c.decodeIfPresent(Sink.self, forKey: .sink) ?? sink
+        path = try c.decodeIfPresent(String.self, forKey: .path)
+        url = try c.decodeIfPresent(String.self, forKey: .url)
+        queueCapacity = try c.decodeIfPresent(Int.self, forKey: .queueCapacity) ?? queueCapacity
     }
 }

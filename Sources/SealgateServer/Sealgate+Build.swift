@@ -14,6 +14,7 @@ import Redaction
 import Retrieval
 import SealgateConfig
 import SealgateCore
+import SecurityEvents
 import ServiceLifecycle
 import StorageSQLite
 
@@ -69,10 +70,15 @@ public enum Sealgate {
         if let host = options.host { config.server.host = host }
         if let port = options.port { config.server.port = port }
         let metrics = PrometheusRecorder()
+        let (events, eventService) = try makeEventSink(config, dataDir: dataDir, logger: logger)
         let audit = try AuditLog(
             directory: dataDir + "/audit", origin: config.audit.origin, checkpointEvery: config.audit.checkpointEveryRecords)
         if audit.recoveredBytes > 0 {
             logger.warning("audit log had a torn tail; cut back to the last complete record", metadata: ["audit.cut_bytes": "\(audit.recoveredBytes)"])
+            events.emit(
+                SecurityEvent(
+                    type: "dev.sealgate.audit.recovered", time: options.now(),
+                    data: ["cut_bytes": String(audit.recoveredBytes), "entries": String(await audit.size)]))
         }
         let store = try await SQLiteDocumentStore(path: dataDir + "/sealgate.sqlite", logger: logger)
 
@@ -99,7 +105,15 @@ public enum Sealgate {
         for tenant in config.tenants {
             for rule in config.dataClasses { try await broker.provision(tenant: tenant.id, dataClass: rule.name) }
         }
-        let auditor = LeaseAuditor(audit: audit, metrics: metrics, configuration: config, now: options.now)
+        events.emit(
+            SecurityEvent(
+                type: "dev.sealgate.policy.loaded", time: options.now(),
+                data: [
+                    "policy_digest": measurement.policyDigest, "measurement": measurement.measurement,
+                    "tenants": String(config.tenants.count), "data_classes": config.dataClasses.map(\.name.rawValue).joined(separator: ","),
+                    "reference_values": config.attestation.referenceValues ?? (options.referenceValues == nil ? "development enrolment" : "given"),
+                ]))
+        let auditor = LeaseAuditor(audit: audit, metrics: metrics, events: events, configuration: config, now: options.now)
         let leases = LeaseManager(
             client: InProcessBrokerClient(broker: broker), attester: tee, maxLease: config.lease.ttlSeconds,
             now: options.now, logger: logger, onEvent: { await auditor.record($0) })
@@ -120,7 +134,8 @@ public enum Sealgate {
         let gateway = Gateway(
             GatewayDependencies(
                 configuration: config, store: store, leases: leases, embedder: embedder, embeddingDimensions: dimensions,
-                models: models, redactor: RedactionEngine(), audit: audit, metrics: metrics, logger: logger, now: options.now))
+                models: models, redactor: RedactionEngine(), audit: audit, metrics: metrics, events: events, logger: logger,
+                now: options.now))
 
         await leases.setOnDrop { await gateway.clearIndex() }
         let resources = gateway.resources
@@ -140,7 +155,8 @@ public enum Sealgate {
             auditorKeys: Set(config.audit.auditorAPIKeySHA256.map { $0.lowercased() }))
         api.register(on: router)
         api.registerAudit(on: router)
-        var services: [any Service] = [
+        var services: [any Service] = eventService.map { [$0] } ?? []
+        services += [
             CheckpointService(log: audit, interval: config.audit.checkpointIntervalSeconds, logger: logger),
             ShutdownService(logger: logger) {
                 await leases.drop()
@@ -161,6 +177,19 @@ public enum Sealgate {
         return SealgateInstance(
             application: application, gateway: gateway, leases: leases, configuration: config, measurement: measurement,
             dataDir: dataDir, metrics: metrics, auditLog: audit)
+    }
+
+    /// The security event sink of the configuration, and its delivery service for webhooks.
+    static func makeEventSink(_ config: Configuration, dataDir: String, logger: Logger) throws -> (any SecurityEventSink, (any Service)?) {
+        let source = "/sealgate/" + config.audit.origin
+        switch config.events.sink {
+        case .none: return (NoSecurityEvents(), nil)
+        case .stdout: return (LineEventSink.standardOutput(source: source), nil)
+        case .file: return (try LineEventSink.file(path: config.events.path ?? dataDir + "/security-events.jsonl", source: source), nil)
+        case .webhook:
+            let sink = WebhookEventSink(url: config.events.url ?? "", source: source, capacity: config.events.queueCapacity, logger: logger)
+            return (sink, sink)
+        }
     }
 
     static func makeEmbedder(_ settings: EmbedderSettings) -> (any Embedder, Int) {

@@ -27,34 +27,23 @@ public actor SQLiteDatabaseFile {
 
     // Actor methods are reentrant across `await`: without this lock a second call could run its statements
     // in the middle of another call's transaction on the same connection.
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    private func acquire() async {
-        if busy {
-            await withCheckedContinuation { waiters.append($0) }
-        } else {
-            busy = true
-        }
-    }
-
-    private func release() {
-        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
-    }
+    private let serial = AsyncMutex()
 
     /// Runs one statement.
     public func query(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-        await acquire()
-        defer { release() }
-        do { return try await connection.query(sql, binds) } catch {
-            throw SealgateError(.storeUnavailable, "SQLite statement failed")
+        await serial.lock()
+        let result: Result<[SQLiteRow], any Error>
+        do { result = .success(try await connection.query(sql, binds)) } catch {
+            result = .failure(SealgateError(.storeUnavailable, "SQLite statement failed"))
         }
+        await serial.unlock()
+        return try result.get()
     }
 
     /// Runs statements in one `BEGIN IMMEDIATE` transaction, rolling back on failure.
     public func transaction(_ statements: [(String, [SQLiteData])]) async throws {
-        await acquire()
-        defer { release() }
+        await serial.lock()
+        var failure: (any Error)?
         do {
             _ = try await connection.query("BEGIN IMMEDIATE")
             do {
@@ -65,8 +54,10 @@ public actor SQLiteDatabaseFile {
                 throw error
             }
         } catch {
-            throw SealgateError(.storeUnavailable, "SQLite transaction failed")
+            failure = SealgateError(.storeUnavailable, "SQLite transaction failed")
         }
+        await serial.unlock()
+        if let failure { throw failure }
     }
 
     /// Closes the connection.

@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import SealgateCore
+import ServiceLifecycle
+import Synchronization
+
+/// Posts events to an HTTP webhook as `application/cloudevents+json`, from a bounded queue, with bounded retry.
+///
+/// `emit` only enqueues; when the queue is full the oldest event is dropped and counted. The delivery loop is a
+/// `Service`: it retries each event up to `attempts` times with exponential backoff, then drops it and counts it.
+public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
+    struct State {
+        var queue: [Data] = []
+        var dropped = 0
+        var delivered = 0
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    let url: String
+    let source: String
+    let capacity: Int
+    let attempts: Int
+    let client: HTTPClient
+    let logger: Logger
+    let state = Mutex(State())
+
+    public init(url: String, source: String, client: HTTPClient = .shared, capacity: Int = 10_000, attempts: Int = 5, logger: Logger) {
+        self.url = url
+        self.source = source
+        self.client = client
+        self.capacity = max(1, capacity)
+        self.attempts = max(1, attempts)
+        self.logger = logger
+    }
+
+    /// Events dropped (queue full or undeliverable) and delivered so far.
+    public var counts: (dropped: Int, delivered: Int) { state.withLock { ($0.dropped, $0.delivered) } }
+
+    public func emit(_ event: SecurityEvent) {
+        let body = CloudEvent.encode(event, source: source)
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if s.queue.count >= capacity {
+                s.queue.removeFirst()
+                s.dropped += 1
+            }
+            s.queue.append(body)
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume()
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled {
+            let next = state.withLock { s -> Data? in s.queue.isEmpty ? nil : s.queue.removeFirst() }
+            guard let body = next else {
+                if Task.isShuttingDownGracefully { return }
+                try? await cancelWhenGracefulShutdown { await self.waitForEvent() }
+                if Task.isShuttingDownGracefully && state.withLock({ $0.queue.isEmpty }) { return }
+                continue
+            }
+            await deliver(body)
+        }
+    }
+
+    /// Suspends until an event is queued or the task is cancelled; exactly one party resumes the continuation.
+    func waitForEvent() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { s -> Bool in
+                    if s.queue.isEmpty && !Task.isCancelled {
+                        s.waiter = continuation
+                        return false
+                    }
+                    return true
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume()
+        }
+    }
+
+    func deliver(_ body: Data) async {
+        for attempt in 0..<attempts {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/cloudevents+json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            if let response = try? await client.execute(request, timeout: .seconds(10)),
+                (200..<300).contains(Int(response.status.code))
+            {
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                state.withLock { $0.delivered += 1 }
+                return
+            }
+            try? await Task.sleep(nanoseconds: UInt64(200_000_000) << UInt64(min(attempt, 5)))
+        }
+        state.withLock { $0.dropped += 1 }
+        logger.warning("security event dropped after retries", metadata: ["events.url": "\(url)"])
+    }
+}
