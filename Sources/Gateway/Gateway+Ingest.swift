@@ -109,8 +109,8 @@ extension Gateway {
             kind: "ingest", time: deps.now(), requestID: requestID, tenant: principal.tenant.rawValue,
             principal: principal.id.rawValue, outcome: "allowed")
         record.dataClass = dataClass.rawValue
-        record.scopeDigest = Gateway.digest([collection.rawValue])
-        record.chunkIDsDigest = Gateway.digest((0..<pieces.count).map { "\(collection)/\(id)#\($0)" })
+        record.scopeDigest = await auditDigest([collection.rawValue], tenant: principal.tenant)
+        record.chunkIDsDigest = await auditDigest((0..<pieces.count).map { "\(collection)/\(id)#\($0)" }, tenant: principal.tenant)
         record.chunkCount = pieces.count
         record.keyIDs = [kek.keyID]
         record.rule = "principals.write"
@@ -165,7 +165,7 @@ extension Gateway {
             }
             if unreadable > 0 { reportIntegrityFailures(unreadable, tenant: principal.tenant, requestID: requestID) }
             var record = AuditRecord(kind: "list", time: deps.now(), requestID: requestID, tenant: principal.tenant.rawValue, principal: principal.id.rawValue, outcome: "allowed")
-            record.scopeDigest = Gateway.digest([collection.rawValue])
+            record.scopeDigest = await auditDigest([collection.rawValue], tenant: principal.tenant)
             record.chunkCount = out.count
             switch await commit(record) {
             case .failure(let failure): return .failure(failure)
@@ -194,8 +194,8 @@ extension Gateway {
         }
         var record = AuditRecord(kind: "delete", time: deps.now(), requestID: requestID, tenant: principal.tenant.rawValue, principal: principal.id.rawValue, outcome: "allowed")
         record.dataClass = existing.dataClass.rawValue
-        record.scopeDigest = Gateway.digest([collection.rawValue])
-        record.chunkIDsDigest = Gateway.digest(["\(collection)/\(id)"])
+        record.scopeDigest = await auditDigest([collection.rawValue], tenant: principal.tenant)
+        record.chunkIDsDigest = await auditDigest(["\(collection)/\(id)"], tenant: principal.tenant)
         let auditIndex: UInt64
         switch await commit(record) {
         case .failure(let failure): return .failure(failure)

@@ -144,8 +144,8 @@ extension Gateway {
         var record = AuditRecord(kind: kind, time: deps.now(), requestID: c.requestID, tenant: c.tenant.rawValue, principal: c.principal.id.rawValue, outcome: "allowed")
         record.dataClass = c.dataClass.rawValue
         record.model = c.model.rawValue
-        record.scopeDigest = Gateway.digest(c.scope.collections.map(\.rawValue))
-        record.chunkIDsDigest = Gateway.digest(passages.map { "\($0.citation.collection)/\($0.citation.documentID)#\($0.citation.chunkIndex)" })
+        record.scopeDigest = await auditDigest(c.scope.collections.map(\.rawValue), tenant: c.tenant)
+        record.chunkIDsDigest = await auditDigest(passages.map { "\($0.citation.collection)/\($0.citation.documentID)#\($0.citation.chunkIndex)" }, tenant: c.tenant)
         record.chunkCount = passages.count
         record.keyIDs = keyIDs
         record.rule = "data_classes.\(c.dataClass).models"
@@ -186,11 +186,12 @@ extension Gateway {
         guard let model = deps.models[c.model] else {
             return .failure(await deny(Denial(.unknownModelProfile, "The model profile is not available."), kind: kind, requestID: requestID, principal: principal))
         }
+        let prompt = await modelPrompt(request, retrieved.passages, decision)
         let answer: ModelAnswer
-        do { answer = try await model.answer(ModelPrompt(question: request.question, passages: retrieved.passages, maxTokens: request.maxTokens)) } catch {
+        do { answer = try await model.answer(prompt) } catch {
             return .failure(await deny(Denial(.modelUnavailable, "The model failed or timed out."), kind: kind, requestID: requestID, principal: principal, dataClass: c.dataClass.rawValue, model: c.model.rawValue))
         }
-        let redacted = deps.redactor.redact(answer.text, profile: decision.rule.redactionProfile)
+        let redacted = await redactor(for: c.tenant).redact(answer.text, profile: decision.rule.redactionProfile)
         countRedactions(redacted.counts, tenant: c.tenant)
         var record = await baseRecord(kind, decision, retrieved.passages, retrieved.keyIDs)
         record.redactions = redacted.counts
@@ -226,8 +227,8 @@ extension Gateway {
         case .failure(let failure): return .failure(failure)
         case .success(let value): index = value
         }
-        let upstream = model.stream(ModelPrompt(question: request.question, passages: retrieved.passages, maxTokens: request.maxTokens))
-        let redactor = deps.redactor
+        let upstream = model.stream(await modelPrompt(request, retrieved.passages, decision))
+        let redactor = await redactor(for: c.tenant)
         let profile = decision.rule.redactionProfile
         let deltas = AsyncThrowingStream<String, any Error> { continuation in
             let task = Task {
@@ -263,6 +264,20 @@ extension Gateway {
         }
         let citations = retrieved.passages.map(\.citation)
         return .success(StreamedAnswer(model: c.model, citations: citations, auditIndex: index, deltas: deltas))
+    }
+
+    /// The prompt for the model; for profiles with `redact_prompt`, the question and passages are redacted with the
+    /// data class's profile first, so that model never sees those entities.
+    func modelPrompt(_ request: QueryRequest, _ passages: [ContextPassage], _ decision: Decision) async -> ModelPrompt {
+        guard config.model(decision.context.model)?.redactPrompt == true else {
+            return ModelPrompt(question: request.question, passages: passages, maxTokens: request.maxTokens)
+        }
+        let redactor = await redactor(for: decision.context.tenant)
+        let profile = decision.rule.redactionProfile
+        return ModelPrompt(
+            question: redactor.redact(request.question, profile: profile).text,
+            passages: passages.map { ContextPassage(citation: $0.citation, text: redactor.redact($0.text, profile: profile).text) },
+            maxTokens: request.maxTokens)
     }
 
     func countRedactions(_ counts: [String: Int], tenant: TenantID) {

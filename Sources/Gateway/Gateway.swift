@@ -21,7 +21,7 @@ public struct GatewayDependencies: Sendable {
     public var embedder: any Embedder
     public var embeddingDimensions: Int
     public var models: [ModelProfileID: any ChatModel]
-    public var redactor: any OutputRedactor
+    public var redactors: any RedactorFactory
     public var audit: any AuditSink
     public var metrics: any MetricsRecorder
     public var events: any SecurityEventSink
@@ -30,7 +30,7 @@ public struct GatewayDependencies: Sendable {
 
     public init(
         configuration: Configuration, store: any DocumentStore, leases: LeaseManager, embedder: any Embedder,
-        embeddingDimensions: Int, models: [ModelProfileID: any ChatModel], redactor: any OutputRedactor,
+        embeddingDimensions: Int, models: [ModelProfileID: any ChatModel], redactors: any RedactorFactory,
         audit: any AuditSink, metrics: any MetricsRecorder, events: any SecurityEventSink = NoSecurityEvents(), logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -41,7 +41,7 @@ public struct GatewayDependencies: Sendable {
         self.embedder = embedder
         self.embeddingDimensions = embeddingDimensions
         self.models = models
-        self.redactor = redactor
+        self.redactors = redactors
         self.audit = audit
         self.metrics = metrics
         self.logger = logger
@@ -180,6 +180,28 @@ public final class Gateway: Sendable {
     /// A random request id.
     public static func newRequestID() -> String {
         (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    /// A per-tenant secret derived from the tenant's first KEK (HKDF-SHA256, `info` names its use): it exists only
+    /// while the key is leased, and crypto-shredding the tenant's KEKs destroys it.
+    func tenantSecret(_ tenant: TenantID, info: String) async -> SymmetricKey? {
+        guard let first = config.dataClasses.first, let kek = await keks(tenant, first.name)?.first else { return nil }
+        return HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: kek.key, salt: Data("sealgate-tenant-secret-v1".utf8), info: Data(info.utf8), outputByteCount: 32)
+    }
+
+    /// `hmac-sha256:<hex>` of the sorted items under the tenant's audit salt, so low-entropy values (collection
+    /// names, chunk ids) cannot be confirmed by guessing; plain SHA-256 only when no key is leased.
+    func auditDigest(_ items: [String], tenant: TenantID) async -> String {
+        let joined = Data(items.sorted().joined(separator: "\n").utf8)
+        guard let salt = await tenantSecret(tenant, info: "audit-salt") else { return Gateway.digest(items) }
+        return "hmac-sha256:" + HMAC<SHA256>.authenticationCode(for: joined, using: salt).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The redactor of a tenant, with its hash-token key when the tenant's keys are leased.
+    func redactor(for tenant: TenantID) async -> any OutputRedactor {
+        let key = await tenantSecret(tenant, info: "redaction-token")
+        return deps.redactors.redactor(tenant: tenant, tokenKey: key.map { $0.withUnsafeBytes { Data($0) } })
     }
 
     static func digest(_ items: [String]) -> String {

@@ -3,7 +3,12 @@ import Yams
 extension ConfigLoader {
     /// The keys each section of `sealgate.yaml` accepts; anything else is a misspelling to report, not ignore.
     static let schema: [String: Set<String>] = [
-        "": ["server", "lease", "attestation", "retrieval", "audit", "events", "data_classes", "models", "tenants"],
+        "": ["server", "lease", "attestation", "retrieval", "audit", "events", "redaction", "data_classes", "models", "tenants"],
+        "redaction": ["holdback", "profiles", "tenants"],
+        "redaction.profiles[]": ["name", "actions"],
+        "redaction.tenants[]": ["tenant", "dictionaries", "patterns"],
+        "redaction.tenants[].dictionaries[]": ["label", "terms"],
+        "redaction.tenants[].patterns[]": ["label", "pattern"],
         "events": ["sink", "path", "url", "queue_capacity"],
         "audit": ["origin", "checkpoint_every_records", "checkpoint_interval_seconds", "auditor_api_key_sha256"],
         "server": ["host", "port", "body_limit_bytes"],
@@ -12,7 +17,7 @@ extension ConfigLoader {
         "retrieval": ["chunk_characters", "chunk_overlap", "top_k", "max_document_bytes", "embedder"],
         "retrieval.embedder": ["type", "dimensions", "base_url", "model", "api_key_env", "timeout_seconds", "allowed_data_classes"],
         "data_classes[]": ["name", "models", "redaction_profile", "allow_mock_evidence"],
-        "models[]": ["id", "type", "base_url", "model", "api_key_env", "timeout_seconds", "max_response_bytes", "retries"],
+        "models[]": ["id", "type", "base_url", "model", "api_key_env", "timeout_seconds", "max_response_bytes", "retries", "redact_prompt"],
         "tenants[]": ["id", "principals"],
         "tenants[].principals[]": ["id", "api_key_sha256", "read", "write", "data_classes"],
     ]
@@ -23,6 +28,7 @@ extension ConfigLoader {
         func walk(_ node: Node, schemaPath: String, path: String) {
             switch node {
             case .mapping(let mapping):
+                // Mappings whose keys are data (labels in redaction actions) have no schema entry: not walked.
                 guard let allowed = schema[schemaPath] else { return }
                 for (keyNode, value) in mapping {
                     let key = keyNode.string ?? ""

@@ -11,6 +11,13 @@ public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
     public let line: Int?
     public let message: String
 
+    /// Creates an issue.
+    public init(path: String, line: Int?, message: String) {
+        self.path = path
+        self.line = line
+        self.message = message
+    }
+
     public var description: String {
         let location = line.map { "line \($0), " } ?? ""
         return "\(location)\(path.isEmpty ? "<root>" : path): \(message)"
@@ -101,6 +108,20 @@ public enum ConfigLoader {
         for (i, hash) in c.audit.auditorAPIKeySHA256.enumerated() where hash.count != 64 || Hex.decode(hash) == nil {
             issues.append(("audit.auditor_api_key_sha256[\(i)]", "must be the 64-character hex SHA-256 of the auditor key"))
         }
+        let actions: Set<String> = ["mask", "partial_mask", "hash_token", "drop"]
+        var profileNames = knownRedactionProfiles
+        if !(16...4096).contains(c.redaction.holdback) { issues.append(("redaction.holdback", "must be between 16 and 4096")) }
+        for (i, profile) in c.redaction.profiles.enumerated() {
+            if profile.name.isEmpty || knownRedactionProfiles.contains(profile.name) || !profileNames.insert(profile.name).inserted {
+                issues.append(("redaction.profiles[\(i)].name", "'\(profile.name)' is empty, built in or defined twice"))
+            }
+            for (label, action) in profile.actions.sorted(by: { $0.key < $1.key }) where !actions.contains(action) {
+                issues.append(("redaction.profiles[\(i)].actions", "label \(label): unknown action '\(action)' (known: drop, hash_token, mask, partial_mask)"))
+            }
+        }
+        for (i, tenant) in c.redaction.tenants.enumerated() where c.tenant(tenant.tenant) == nil {
+            issues.append(("redaction.tenants[\(i)].tenant", "unknown tenant '\(tenant.tenant)'"))
+        }
         if c.dataClasses.isEmpty { issue("data_classes", "at least one data class is required") }
         var classNames = Set<DataClass>()
         for (i, rule) in c.dataClasses.enumerated() {
@@ -109,8 +130,8 @@ public enum ConfigLoader {
             for (j, model) in rule.models.enumerated() where c.model(model) == nil {
                 issue("data_classes[\(i)].models[\(j)]", "unknown model profile '\(model)'")
             }
-            if !knownRedactionProfiles.contains(rule.redactionProfile) {
-                issue("data_classes[\(i)].redaction_profile", "unknown redaction profile '\(rule.redactionProfile)' (known: \(knownRedactionProfiles.sorted().joined(separator: ", ")))")
+            if !profileNames.contains(rule.redactionProfile) {
+                issue("data_classes[\(i)].redaction_profile", "unknown redaction profile '\(rule.redactionProfile)' (known: \(profileNames.sorted().joined(separator: ", ")))")
             }
         }
         var modelIDs = Set<ModelProfileID>()

@@ -9,13 +9,14 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var retrieval: RetrievalSettings
     public var audit: AuditSettings
     public var events: EventSettings
+    public var redaction: RedactionSettings
     /// Data classes, lowest sensitivity first: a request at a class may retrieve chunks of that class or lower.
     public var dataClasses: [DataClassRule]
     public var models: [ModelProfile]
     public var tenants: [TenantSettings]
 
     enum CodingKeys: String, CodingKey {
-        case server, lease, attestation, retrieval, models, tenants, audit, events
+        case server, lease, attestation, retrieval, models, tenants, audit, events, redaction
         case dataClasses = "data_classes"
     }
 
@@ -26,6 +27,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     ) {
         self.audit = audit
         self.events = EventSettings()
+        self.redaction = RedactionSettings()
         self.server = server
         self.lease = lease
         self.attestation = attestation
@@ -43,6 +45,7 @@ public struct Configuration: Sendable, Codable, Equatable {
         retrieval = try c.decodeIfPresent(RetrievalSettings.self, forKey: .retrieval) ?? .init()
         audit = try c.decodeIfPresent(AuditSettings.self, forKey: .audit) ?? .init()
         events = try c.decodeIfPresent(EventSettings.self, forKey: .events) ?? .init()
+        redaction = try c.decodeIfPresent(RedactionSettings.self, forKey: .redaction) ?? .init()
         dataClasses = try c.decodeIfPresent([DataClassRule].self, forKey: .dataClasses) ?? Configuration.defaultDataClasses
         models = try c.decodeIfPresent([ModelProfile].self, forKey: .models) ?? Configuration.defaultModels
         tenants = try c.decodeIfPresent([TenantSettings].self, forKey: .tenants) ?? []
@@ -248,5 +251,54 @@ public struct EventSettings: Sendable, Codable, Equatable {
         path = try c.decodeIfPresent(String.self, forKey: .path)
         url = try c.decodeIfPresent(String.self, forKey: .url)
         queueCapacity = try c.decodeIfPresent(Int.self, forKey: .queueCapacity) ?? queueCapacity
+    }
+}
+
+/// Redaction profiles and tenant detectors.
+public struct RedactionSettings: Sendable, Codable, Equatable {
+    /// Streaming holdback in Unicode scalars.
+    public var holdback: Int = 64
+    /// Profiles beyond the built-in `none`, `basic` and `all`.
+    public var profiles: [RedactionProfileSettings] = []
+    /// Per-tenant dictionaries and patterns.
+    public var tenants: [TenantRedactionSettings] = []
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        holdback = try c.decodeIfPresent(Int.self, forKey: .holdback) ?? holdback
+        profiles = try c.decodeIfPresent([RedactionProfileSettings].self, forKey: .profiles) ?? []
+        tenants = try c.decodeIfPresent([TenantRedactionSettings].self, forKey: .tenants) ?? []
+    }
+}
+
+/// A profile: an action per label (`mask`, `partial_mask`, `hash_token`, `drop`).
+public struct RedactionProfileSettings: Sendable, Codable, Equatable {
+    public var name: String
+    public var actions: [String: String]
+}
+
+/// One tenant's extra detectors.
+public struct TenantRedactionSettings: Sendable, Codable, Equatable {
+    public struct Dictionary: Sendable, Codable, Equatable {
+        public var label: String
+        public var terms: [String]
+    }
+    public struct Pattern: Sendable, Codable, Equatable {
+        public var label: String
+        public var pattern: String
+    }
+    public var tenant: TenantID
+    public var dictionaries: [Dictionary]
+    public var patterns: [Pattern]
+
+    enum CodingKeys: String, CodingKey { case tenant, dictionaries, patterns }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tenant = try c.decode(TenantID.self, forKey: .tenant)
+        dictionaries = try c.decodeIfPresent([Dictionary].self, forKey: .dictionaries) ?? []
+        patterns = try c.decodeIfPresent([Pattern].self, forKey: .patterns) ?? []
     }
 }

@@ -46,9 +46,12 @@ public struct ModelProfile: Sendable, Codable, Equatable {
     public var timeoutSeconds: Double
     public var maxResponseBytes: Int
     public var retries: Int
+    /// Redact the question and the retrieved passages with the data class's profile before this model sees them.
+    public var redactPrompt: Bool = false
 
     enum CodingKeys: String, CodingKey {
         case id, type, model, retries
+        case redactPrompt = "redact_prompt"
         case baseURL = "base_url"
         case apiKeyEnv = "api_key_env"
         case timeoutSeconds = "timeout_seconds"
@@ -79,6 +82,7 @@ public struct ModelProfile: Sendable, Codable, Equatable {
         timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? 60
         maxResponseBytes = try c.decodeIfPresent(Int.self, forKey: .maxResponseBytes) ?? (1 << 20)
         retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? 1
+        redactPrompt = try c.decodeIfPresent(Bool.self, forKey: .redactPrompt) ?? false
     }
 }
 

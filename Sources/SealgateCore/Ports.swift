@@ -190,6 +190,14 @@ public protocol OutputRedactor: Sendable {
     func streaming(profile: String) -> any StreamingRedaction
 }
 
+/// Builds the redactor of one tenant: its own dictionaries and patterns, and a per-tenant key for hash tokens.
+public protocol RedactorFactory: Sendable {
+    /// Whether a profile of this name exists (built-in or configured).
+    func hasProfile(_ name: String) -> Bool
+    /// The tenant's redactor; `tokenKey` keys `hash_token` actions (without it they mask).
+    func redactor(tenant: TenantID, tokenKey: Data?) -> any OutputRedactor
+}
+
 /// Records counters and observations; the server maps them to Prometheus.
 public protocol MetricsRecorder: Sendable {
     /// Adds one to a counter.

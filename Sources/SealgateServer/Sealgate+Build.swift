@@ -35,6 +35,12 @@ public enum Sealgate {
     /// The redaction profiles configuration may name.
     public static var redactionProfiles: Set<String> { Set(RedactionEngine.builtInProfiles.map(\.name)) }
 
+    /// Checks what only the running gateway's components can: that every tenant redaction pattern compiles.
+    /// - Throws: ``ConfigError`` naming each bad pattern.
+    public static func checkComponents(_ config: Configuration) throws {
+        _ = try ConfiguredRedaction(config.redaction)
+    }
+
     /// Resolves the configuration as `serve` would (and writes the demo configuration when asked).
     public static func configuration(_ options: ServeOptions) throws -> Configuration {
         if let path = options.configPath {
@@ -134,7 +140,7 @@ public enum Sealgate {
         let gateway = Gateway(
             GatewayDependencies(
                 configuration: config, store: store, leases: leases, embedder: embedder, embeddingDimensions: dimensions,
-                models: models, redactor: RedactionEngine(), audit: audit, metrics: metrics, events: events, logger: logger,
+                models: models, redactors: try ConfiguredRedaction(config.redaction), audit: audit, metrics: metrics, events: events, logger: logger,
                 now: options.now))
 
         await leases.setOnDrop { await gateway.clearIndex() }

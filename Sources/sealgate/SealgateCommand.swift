@@ -77,6 +77,7 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             do {
                 let config = try ConfigLoader.load(path: file, knownRedactionProfiles: Sealgate.redactionProfiles)
+                try Sealgate.checkComponents(config)
                 for warning in ConfigLoader.warnings(config) { print("\(file): warning: \(warning)") }
                 print("\(file): OK — \(config.tenants.count) tenants, \(config.dataClasses.count) data classes, \(config.models.count) model profiles; policy digest \(ConfigLoader.policyDigest(config))")
             } catch let error as ConfigError {

@@ -62,6 +62,13 @@ struct UpstreamTests {
                 model: fake-llm
                 timeout_seconds: 5
                 retries: 0
+              - id: upstream-redacted
+                type: openai
+                base_url: http://127.0.0.1:\(port)/v1
+                model: fake-llm
+                timeout_seconds: 5
+                retries: 0
+                redact_prompt: true
               - id: broken
                 type: openai
                 base_url: http://127.0.0.1:1/v1
@@ -69,7 +76,7 @@ struct UpstreamTests {
                 timeout_seconds: 2
                 retries: 1
             """,
-            extraClassModels: ", upstream, broken",
+            extraClassModels: ", upstream, upstream-redacted, broken",
             retrieval: embedder ? """
                 retrieval:
                   embedder:
@@ -108,6 +115,14 @@ struct UpstreamTests {
                     joined += ((chunk?["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String ?? ""
                 }
                 #expect(joined == "Reach [EMAIL] for help.")
+
+                // A profile with redact_prompt never sees the entities of the passages or the question.
+                try await client.send(.post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(id: "contacts", text: "Help desk escalations go to lead.agent@acme.example on floor two."))
+                _ = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("Where do help desk escalations go? Mail me at me@home.example", model: "upstream-redacted"))
+                let sent = try #require(seen.last)
+                #expect(sent.contains("floor two"))
+                #expect(!sent.contains("lead.agent@acme.example") && !sent.contains("me@home.example"))
+                #expect(sent.contains("[EMAIL]"))
 
                 // The restricted class does not allow the upstream profile.
                 let refused = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("x", dataClass: "restricted", model: "upstream"))
