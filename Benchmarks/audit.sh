@@ -16,7 +16,7 @@ for writers in 1 16 64; do
 done
 # Verification of the largest log: recompute every leaf and node hash, check every leaf and checkpoint.
 log="$work/w64"
-"$bin" audit load --dir "$log/audit" --records 1 --writers 1 >/dev/null   # closes with a checkpoint
+"$bin" audit load --dir "$log/audit" --records 1 --writers 1 >/dev/null   # appends one more; load ends with a checkpoint
 bytes=$(stat -c %s "$log/audit/entries")
 entries=$(python3 -c "import sys; d=open(sys.argv[1],'rb').read(); i=n=0
 while i+4<=len(d): l=int.from_bytes(d[i:i+4],'big'); i+=4+l; n+=1

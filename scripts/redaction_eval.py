@@ -2,11 +2,11 @@
 """Evaluate a redaction command against a gold PII corpus.
 
 Usage:
-    scripts/redaction_eval.py [--data FILE] [--errors N] -- COMMAND [ARGS...]
+    scripts/redaction_eval.py [--data FILE] [--check] [--errors N] [--label L] -- COMMAND [ARGS...]
 
 COMMAND reads JSON lines {"text": ...} on stdin and writes one JSON line per input:
 {"text": redacted, "spans": [{"start", "end", "label"}]}, offsets in Unicode scalars (Python str indices).
-That is the interface of `redact-eval --profile all` and of `sealgate redact --profile all`; run it with
+That is the interface of `sealgate redact --profile all`; run it with
 profile `all` so that the leak rate is meaningful.
 
 Metrics per label:
@@ -28,7 +28,7 @@ def overlaps(a, b):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="/work/shared/data/pii-dev.jsonl")
+    ap.add_argument("--data", default="../shared/data/pii-dev.jsonl", help="labelled corpus (JSON lines)")
     ap.add_argument("--errors", type=int, default=0, help="print up to N false positives/negatives per label")
     ap.add_argument("--label", default=None, help="only print errors for this label")
     ap.add_argument("--check", action="store_true",

@@ -48,6 +48,13 @@ public actor AuditLog: AuditSink {
         self.entries = entries
         tree = MerkleTree(leaves: entries.map { $0.withUnsafeBytes(MerkleHash.leaf32) })
         checkpointsFile = try LogFile(path: directory + "/checkpoints")
+        // A torn last line (no newline) would glue itself to the next checkpoint: cut it back.
+        let notesRaw = [UInt8](FileManager.default.contents(atPath: directory + "/checkpoints") ?? Data())
+        if let lastNewline = notesRaw.lastIndex(of: 0x0A), lastNewline + 1 < notesRaw.count {
+            try checkpointsFile.truncate(to: lastNewline + 1)
+        } else if !notesRaw.isEmpty && !notesRaw.contains(0x0A) {
+            try checkpointsFile.truncate(to: 0)
+        }
         let notes = AuditLog.readNotes(directory + "/checkpoints")
         if let last = notes.last {
             let checkpoint = try Checkpoint(body: try verifier.open(last))
@@ -62,7 +69,8 @@ public actor AuditLog: AuditSink {
         }
     }
 
-    static func readNotes(_ path: String) -> [String] {
+    /// The checkpoint notes stored in a `checkpoints` file, oldest first (torn or malformed lines skipped).
+    public static func readNotes(_ path: String) -> [String] {
         guard let text = FileManager.default.contents(atPath: path) else { return [] }
         return String(decoding: text, as: UTF8.self).split(separator: "\n").compactMap { line in
             (try? JSONDecoder().decode([String: String].self, from: Data(line.utf8)))?["note"]

@@ -11,6 +11,8 @@ public struct AuditVerification: Sendable {
     public var failures: [String] = []
     /// Bytes after the last complete entry (a torn tail the gateway cuts on its next start).
     public var tornTailBytes = 0
+    /// Entries after the last verified checkpoint (appended since; anchored by the next one).
+    public var uncovered = 0
 
     /// Whether the log verified.
     public var isValid: Bool { failures.isEmpty }
@@ -92,6 +94,10 @@ public enum AuditVerifier {
             }
             previous = checkpoint
         }
+        if notes.isEmpty && !ranges.isEmpty {
+            fail("no signed checkpoint covers the \(ranges.count) entries: nothing anchors this log (checkpoints deleted?)")
+        }
+        report.uncovered = ranges.count - (previous?.size ?? 0)
         return report
     }
 

@@ -105,8 +105,13 @@ public enum ConfigLoader {
         if c.events.queueCapacity < 1 { issues.append(("events.queue_capacity", "must be at least 1")) }
         if c.audit.checkpointEveryRecords < 1 { issues.append(("audit.checkpoint_every_records", "must be at least 1")) }
         if c.audit.checkpointIntervalSeconds < 0.1 { issues.append(("audit.checkpoint_interval_seconds", "must be at least 0.1")) }
-        for (i, hash) in c.audit.auditorAPIKeySHA256.enumerated() where hash.count != 64 || Hex.decode(hash) == nil {
-            issues.append(("audit.auditor_api_key_sha256[\(i)]", "must be the 64-character hex SHA-256 of the auditor key"))
+        let principalHashes = Set(c.tenants.flatMap { $0.principals.map { $0.apiKeySHA256.lowercased() } })
+        for (i, hash) in c.audit.auditorAPIKeySHA256.enumerated() {
+            if hash.count != 64 || Hex.decode(hash) == nil {
+                issues.append(("audit.auditor_api_key_sha256[\(i)]", "must be the 64-character hex SHA-256 of the auditor key"))
+            } else if principalHashes.contains(hash.lowercased()) {
+                issues.append(("audit.auditor_api_key_sha256[\(i)]", "an auditor key must not also be a tenant principal's key"))
+            }
         }
         let actions: Set<String> = ["mask", "partial_mask", "hash_token", "drop"]
         var profileNames = knownRedactionProfiles

@@ -176,3 +176,39 @@ struct AuditCadenceTests {
         #expect(sizes == ["3", "6"])
     }
 }
+
+@Suite("Audit edge cases")
+struct AuditEdgeTests {
+    func dir() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path }
+    func record(_ n: Int) -> AuditRecord {
+        AuditRecord(kind: "query", time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "t", principal: "p", outcome: "allowed")
+    }
+
+    @Test("Entries without any checkpoint do not verify")
+    func deletedCheckpoints() async throws {
+        let d = dir()
+        let log = try AuditLog(directory: d, origin: "test.example/log")
+        for n in 0..<3 { _ = try await log.append(record(n)) }
+        let report = try AuditVerifier.verify(directory: d, verifier: log.verifier)
+        #expect(report.failures.first?.hasPrefix("no signed checkpoint covers the 3 entries") == true)
+    }
+
+    @Test("A torn checkpoint line is cut on open so the next checkpoint stays readable")
+    func tornCheckpointLine() async throws {
+        let d = dir()
+        do {
+            let log = try AuditLog(directory: d, origin: "test.example/log")
+            _ = try await log.append(record(0))
+            try await log.checkpointIfNeeded()
+        }
+        let handle = try #require(FileHandle(forWritingAtPath: d + "/checkpoints"))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"note\":\"test.exa".utf8))
+        try handle.close()
+        let log = try AuditLog(directory: d, origin: "test.example/log")
+        _ = try await log.append(record(1))
+        try await log.checkpointIfNeeded()
+        #expect(AuditLog.readNotes(d + "/checkpoints").count == 2)
+        #expect(try AuditVerifier.verify(directory: d, verifier: log.verifier).isValid)
+    }
+}
