@@ -7,6 +7,7 @@ secs=${1:-3}
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 sealgate=$(taskset -c 0 .build/release/SealBench "$secs")
 echo "$sealgate"
+sealgate=$(echo "$sealgate" | sed '/^sha256_size_bytes/,$d')
 echo "size_bytes,sealgate_MBps,swift_crypto_raw_MBps,openssl_MBps,ratio,openssl_aead_MBps,ratio_aead"
 echo "$sealgate" | tail -n +2 | while IFS=, read -r size mbps _ raw; do
   # openssl speed prints e.g. "AES-256-GCM  ...  1234567.89k" (thousands of bytes per second).

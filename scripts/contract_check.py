@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a running Sealgate against openapi.yaml.
 
-Usage: scripts/contract_check.py BASE_URL API_KEY
+Usage: scripts/contract_check.py BASE_URL API_KEY [AUDITOR_KEY]
 Validates the document (OpenAPI 3.1), then sends requests to every operation — successful ones and
 refused ones — and validates each response's status, content type, headers and JSON body against the
 schema the document gives for that status. Exits non-zero on any mismatch.
@@ -16,6 +16,7 @@ import yaml
 from openapi_spec_validator import validate
 
 base, key = sys.argv[1].rstrip("/"), sys.argv[2]
+auditor = sys.argv[3] if len(sys.argv) > 3 else None
 doc = yaml.safe_load(open("openapi.yaml"))
 validate(doc)
 
@@ -31,11 +32,11 @@ def resolve(node):
     return node
 
 
-def call(method, path, body=None, auth=True, headers=None):
+def call(method, path, body=None, auth=True, headers=None, bearer=None):
     data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
     req = urllib.request.Request(base + path, data=data, method=method)
     if auth:
-        req.add_header("Authorization", "Bearer " + key)
+        req.add_header("Authorization", "Bearer " + (bearer or key))
     if data is not None:
         req.add_header("Content-Type", "application/json")
     for k, v in (headers or {}).items():
@@ -47,9 +48,9 @@ def call(method, path, body=None, auth=True, headers=None):
         return err.code, dict(err.headers), err.read()
 
 
-def check(name, template, method, path, body=None, auth=True, headers=None, expect=None):
+def check(name, template, method, path, body=None, auth=True, headers=None, expect=None, bearer=None):
     global passed, failed
-    status, hdrs, raw = call(method, path, body, auth, headers)
+    status, hdrs, raw = call(method, path, body, auth, headers, bearer)
     op = doc["paths"][template][method.lower()]
     problems = []
     if expect is not None and status != expect:
@@ -105,5 +106,16 @@ check("delete missing", "/v1/collections/{collection}/documents/{id}", "DELETE",
 check("healthz", "/healthz", "GET", "/healthz", auth=False, expect=200)
 check("readyz", "/readyz", "GET", "/readyz", auth=False, expect=200)
 check("metrics", "/metrics", "GET", "/metrics", auth=False, expect=200)
+check("audit checkpoint", "/audit/checkpoint", "GET", "/audit/checkpoint", auth=False, expect=200)
+check("audit key", "/audit/key", "GET", "/audit/key", auth=False, expect=200)
+check("audit entry without auditor key", "/audit/entries/{index}", "GET", "/audit/entries/0", auth=False, expect=401)
+check("audit entry with a tenant key", "/audit/entries/{index}", "GET", "/audit/entries/0", expect=401)
+if auditor:
+    check("audit entry", "/audit/entries/{index}", "GET", "/audit/entries/0", expect=200, bearer=auditor)
+    check("audit inclusion proof", "/audit/proof/inclusion", "GET", "/audit/proof/inclusion?index=0&size=1", expect=200, bearer=auditor)
+    check("audit inclusion proof out of range", "/audit/proof/inclusion", "GET", "/audit/proof/inclusion?index=5&size=1", expect=400, bearer=auditor)
+    check("audit consistency proof", "/audit/proof/consistency", "GET", "/audit/proof/consistency?from=1&to=2", expect=200, bearer=auditor)
+    check("audit entry bundle", "/audit/tile/{tilePath}", "GET", "/audit/tile/entries/000.p/1", expect=200, bearer=auditor)
+    check("audit tile beyond the log", "/audit/tile/{tilePath}", "GET", "/audit/tile/0/x999/999", expect=404, bearer=auditor)
 print(f"contract check: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -49,19 +49,25 @@ public enum MerkleHash {
         return node32(l, r).data
     }
 
+    // One-shot hashing over a stack buffer: the streaming `SHA256()` API costs an allocation per hasher, which
+    // dominated verification time.
     static func leaf32(_ bytes: UnsafeRawBufferPointer) -> Hash32 {
-        var hasher = SHA256()
-        hasher.update(data: leafPrefix)
-        hasher.update(bufferPointer: bytes)
-        return Hash32(hasher.finalize())
+        withUnsafeTemporaryAllocation(byteCount: bytes.count + 1, alignment: 8) { buffer in
+            buffer[0] = 0
+            if let base = bytes.baseAddress, bytes.count > 0 {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyMemory(from: UnsafeRawBufferPointer(start: base, count: bytes.count))
+            }
+            return Hash32(SHA256.hash(data: UnsafeRawBufferPointer(buffer)))
+        }
     }
 
     static func node32(_ left: Hash32, _ right: Hash32) -> Hash32 {
-        var hasher = SHA256()
-        hasher.update(data: nodePrefix)
-        withUnsafeBytes(of: left) { hasher.update(bufferPointer: $0) }
-        withUnsafeBytes(of: right) { hasher.update(bufferPointer: $0) }
-        return Hash32(hasher.finalize())
+        withUnsafeTemporaryAllocation(byteCount: 65, alignment: 8) { buffer in
+            buffer[0] = 1
+            withUnsafeBytes(of: left) { UnsafeMutableRawBufferPointer(rebasing: buffer[1..<33]).copyMemory(from: $0) }
+            withUnsafeBytes(of: right) { UnsafeMutableRawBufferPointer(rebasing: buffer[33..<65]).copyMemory(from: $0) }
+            return Hash32(SHA256.hash(data: UnsafeRawBufferPointer(buffer)))
+        }
     }
 
     /// The root of the empty tree: `SHA-256("")`.

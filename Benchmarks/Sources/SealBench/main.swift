@@ -51,3 +51,25 @@ for size in [800, 1024, 4096, 8192, 16384] {
     print("\(size),\(String(format: "%.1f", mbps)),\(Int(Double(ops) / secs)),\(String(format: "%.1f", rawMBps))")
     if checksum == -1 { print("") }
 }
+
+// The hashing floor for audit verification: swift-crypto SHA-256 one-shot over typical leaf sizes.
+print("sha256_size_bytes,swift_crypto_MBps")
+for size in [154, 1024] {
+    let input = Data((0..<size).map { UInt8(truncatingIfNeeded: $0) })
+    var ops = 0
+    var checksum = 0
+    let clock = ContinuousClock()
+    let start = clock.now
+    let deadline = start.advanced(by: .milliseconds(Int(seconds * 1000)))
+    while clock.now < deadline {
+        for _ in 0..<256 {
+            let digest = SHA256.hash(data: input)
+            checksum &+= Int(digest.withUnsafeBytes { $0[0] })
+        }
+        ops += 256
+    }
+    let elapsed = start.duration(to: clock.now)
+    let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    print("\(size),\(String(format: "%.1f", Double(ops * size) / secs / 1_000_000))")
+    if checksum == -1 { print("") }
+}
