@@ -119,7 +119,7 @@ public enum Sealgate {
                     "tenants": String(config.tenants.count), "data_classes": config.dataClasses.map(\.name.rawValue).joined(separator: ","),
                     "reference_values": config.attestation.referenceValues ?? (options.referenceValues == nil ? "development enrolment" : "given"),
                 ]))
-        let auditor = LeaseAuditor(audit: audit, metrics: metrics, events: events, configuration: config, now: options.now)
+        let auditor = LeaseAuditor(audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, configuration: config, now: options.now)
         let leases = LeaseManager(
             client: InProcessBrokerClient(broker: broker), attester: tee, maxLease: config.lease.ttlSeconds,
             now: options.now, logger: logger, onEvent: { await auditor.record($0) })
@@ -140,7 +140,7 @@ public enum Sealgate {
         let gateway = Gateway(
             GatewayDependencies(
                 configuration: config, store: store, leases: leases, embedder: embedder, embeddingDimensions: dimensions,
-                models: models, redactors: try ConfiguredRedaction(config.redaction), audit: audit, metrics: metrics, events: events, logger: logger,
+                models: models, redactors: try ConfiguredRedaction(config.redaction), audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, logger: logger,
                 now: options.now))
 
         await leases.setOnDrop { await gateway.clearIndex() }

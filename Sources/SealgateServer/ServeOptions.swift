@@ -1,6 +1,7 @@
 import Attestation
 import Foundation
 import Logging
+import SealgateCore
 
 /// How to run a gateway: the command line of `sealgate serve`, plus injection points for tests.
 public struct ServeOptions: Sendable {
@@ -24,6 +25,8 @@ public struct ServeOptions: Sendable {
     public var leaseSeconds: Double?
     /// Whether to run the background lease renewal service.
     public var renewLeases: Bool
+    /// Wraps the audit sink the gateway writes through (mirroring, fault injection in tests).
+    public var auditDecorator: (@Sendable (any AuditSink) -> any AuditSink)?
 
     public init(
         dataDir: String = ".sealgate", host: String? = nil, port: Int? = nil, configPath: String? = nil, demo: Bool = false,
@@ -42,5 +45,6 @@ public struct ServeOptions: Sendable {
         self.logger = logger
         self.leaseSeconds = leaseSeconds
         self.renewLeases = renewLeases
+        self.auditDecorator = nil
     }
 }

@@ -3,6 +3,8 @@ import Foundation
 import Gateway
 import HTTPTypes
 import HummingbirdTesting
+import SealgateCore
+import Synchronization
 import Testing
 
 @testable import SealgateServer
@@ -120,5 +122,47 @@ struct AuditLogTests {
         let report = try AuditVerifier.verify(directory: dir, verifier: log.verifier)
         #expect(report.isValid, "\(report.failures)")
         #expect(report.entries >= 2000)
+    }
+}
+
+/// An audit sink that fails while `full` is set, like a full disk under the real log.
+final class FillableAuditSink: AuditSink, Sendable {
+    let base: any AuditSink
+    let full = Mutex(false)
+    init(_ base: any AuditSink) { self.base = base }
+    func append(_ record: AuditRecord) async throws -> UInt64 {
+        if full.withLock({ $0 }) { throw SealgateError(.auditUnavailable, "no space left on device") }
+        return try await base.append(record)
+    }
+}
+
+@Suite("No answer without its audit record")
+struct AuditFailClosedTests {
+    @Test("While the audit log cannot write, queries get 503 audit_unavailable and ingests store nothing; both recover")
+    func failClosed() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let sink = Mutex<FillableAuditSink?>(nil)
+        var options = fixture.options()
+        options.auditDecorator = { base in
+            let wrapped = FillableAuditSink(base)
+            sink.withLock { $0 = wrapped }
+            return wrapped
+        }
+        try await withLiveGateway(fixture, options: options) { _, client in
+            try await client.send(.post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(id: "gym", text: "The gym is open until ten."))
+            let fillable = try #require(sink.withLock { $0 })
+            fillable.full.withLock { $0 = true }
+            let query = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("When does the gym close?"))
+            #expect(query.status == .serviceUnavailable)
+            #expect(query.problemType == "urn:sealgate:problem:audit_unavailable")
+            #expect(!query.text.contains("ten"))
+            let ingest = try await client.send(.post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(id: "pool", text: "The pool opens at six."))
+            #expect(ingest.problemType == "urn:sealgate:problem:audit_unavailable")
+            fillable.full.withLock { $0 = false }
+            let listing = try await client.send(.get, "/v1/collections/handbook/documents", key: Keys.acme)
+            #expect((listing.object["documents"] as? [[String: Any]])?.map { $0["id"] as? String } == ["gym"])
+            #expect(try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("When does the gym close?")).status == .ok)
+        }
     }
 }
