@@ -123,7 +123,7 @@ public actor AuditLog: AuditSink {
                     entries.append(entry)
                     continuation.resume(returning: UInt64(tree.size - 1))
                 }
-                if tree.size - (latest?.size ?? 0) >= checkpointEvery { try? await checkpointIfNeeded() }
+                if tree.size - (latest?.size ?? 0) >= checkpointEvery { _ = try? await checkpointIfNeeded() }
             } catch {
                 for (_, continuation) in encoded {
                     continuation.resume(throwing: SealgateError(.auditUnavailable, "audit record could not be made durable"))

@@ -169,9 +169,16 @@ extension Gateway {
         }
     }
 
-    /// Answers a question through the whole pipeline.
-    public func query(_ request: QueryRequest, principal: Principal, grants: PrincipalSettings, requestID: String, kind: String = "query") async
-        -> Result<QueryResult, GatewayFailure>
+    /// What every answer needs before the model runs.
+    struct Prepared: Sendable {
+        let decision: Decision
+        let retrieved: (passages: [ContextPassage], keyIDs: [String])
+        let model: any ChatModel
+    }
+
+    /// Policy decision, retrieval and decryption, and the model profile: the stages shared by answers and streams.
+    func prepare(_ request: QueryRequest, principal: Principal, grants: PrincipalSettings, requestID: String, kind: String) async
+        -> Result<Prepared, GatewayFailure>
     {
         let decision: Decision
         switch await decide(request, principal: principal, grants: grants, requestID: requestID, kind: kind) {
@@ -186,6 +193,20 @@ extension Gateway {
         guard let model = deps.models[c.model] else {
             return .failure(await deny(Denial(.unknownModelProfile, "The model profile is not available."), kind: kind, requestID: requestID, principal: principal))
         }
+        return .success(Prepared(decision: decision, retrieved: retrieved, model: model))
+    }
+
+    /// Answers a question through the whole pipeline.
+    public func query(_ request: QueryRequest, principal: Principal, grants: PrincipalSettings, requestID: String, kind: String = "query") async
+        -> Result<QueryResult, GatewayFailure>
+    {
+        let prepared: Prepared
+        switch await prepare(request, principal: principal, grants: grants, requestID: requestID, kind: kind) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let value): prepared = value
+        }
+        let (decision, retrieved, model) = (prepared.decision, prepared.retrieved, prepared.model)
+        let c = decision.context
         let prompt = await modelPrompt(request, retrieved.passages, decision)
         let answer: ModelAnswer
         do { answer = try await model.answer(prompt) } catch {
@@ -208,19 +229,13 @@ extension Gateway {
         -> Result<StreamedAnswer, GatewayFailure>
     {
         let kind = "chat"
-        let decision: Decision
-        switch await decide(request, principal: principal, grants: grants, requestID: requestID, kind: kind) {
+        let prepared: Prepared
+        switch await prepare(request, principal: principal, grants: grants, requestID: requestID, kind: kind) {
         case .failure(let failure): return .failure(failure)
-        case .success(let value): decision = value
+        case .success(let value): prepared = value
         }
+        let (decision, retrieved, model) = (prepared.decision, prepared.retrieved, prepared.model)
         let c = decision.context
-        let retrieved: (passages: [ContextPassage], keyIDs: [String])
-        do { retrieved = try await retrieve(decision, question: request.question) } catch {
-            return .failure(await deny(mapRetrievalError(error), kind: kind, requestID: requestID, principal: principal, dataClass: c.dataClass.rawValue, model: c.model.rawValue))
-        }
-        guard let model = deps.models[c.model] else {
-            return .failure(await deny(Denial(.unknownModelProfile, "The model profile is not available."), kind: kind, requestID: requestID, principal: principal))
-        }
         let start = await baseRecord(kind, decision, retrieved.passages, retrieved.keyIDs)
         let index: UInt64
         switch await commit(start) {

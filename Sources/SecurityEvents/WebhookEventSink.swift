@@ -57,7 +57,7 @@ public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
             let next = state.withLock { s -> Data? in s.queue.isEmpty ? nil : s.queue.removeFirst() }
             guard let body = next else {
                 if Task.isShuttingDownGracefully { return }
-                try? await cancelWhenGracefulShutdown { await self.waitForEvent() }
+                await cancelWhenGracefulShutdown { await self.waitForEvent() }
                 if Task.isShuttingDownGracefully && state.withLock({ $0.queue.isEmpty }) { return }
                 continue
             }
