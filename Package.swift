@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.1.0"),
     ],
     targets: [
         // Domain values, reason codes, errors and ports. No I/O.
@@ -39,6 +41,15 @@ let package = Package(
         .target(
             name: "Attestation",
             dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        // AWS Nitro Enclaves attestation documents (COSE_Sign1 ES384, chain to the AWS root).
+        .target(
+            name: "AttestationNitro",
+            dependencies: [
+                "SealgateCore", "Attestation", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strict),
         // The key broker: KEK hierarchy, release policy, attestation-gated release.
         .target(
@@ -140,7 +151,8 @@ let package = Package(
             name: "SealgateUnitTests",
             dependencies: [
                 "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
-                "SealgateCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                "SealgateCore", "AttestationNitro", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Vectors", "Golden"],
             swiftSettings: strict),

@@ -42,4 +42,6 @@ public struct AttestationReason: Hashable, Sendable, Codable, CustomStringConver
     public static let initDataMismatch = AttestationReason("init_data_mismatch")
     public static let mockEvidenceNotAccepted = AttestationReason("mock_evidence_not_accepted")
     public static let evidenceExpired = AttestationReason("evidence_expired")
+    public static let chainInvalid = AttestationReason("chain_invalid")
+    public static let certificateExpired = AttestationReason("certificate_expired")
 }

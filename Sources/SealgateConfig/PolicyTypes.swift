@@ -6,7 +6,7 @@ public struct DataClassRule: Sendable, Codable, Equatable {
     public var name: DataClass
     /// Model profiles allowed to see plaintext of this class.
     public var models: [ModelProfileID]
-    /// The redaction profile applied to answers at this class (`none`, `basic`, `all`).
+    /// The redaction profile applied to answers at this class: `none`, `basic`, `all` or one of `redaction.profiles`.
     public var redactionProfile: String
     /// Whether keys of this class may be released on mock (software) evidence. Development only.
     public var allowMockEvidence: Bool

@@ -16,9 +16,10 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     public var principal: String
     public var dataClass: String?
     public var model: String?
-    /// SHA-256 of the sorted scope collection names joined by `\n`.
+    /// `hmac-sha256:` of the sorted scope collection names joined by `\n`, keyed by the tenant's audit salt
+    /// (`sha-256:` only when no key of the tenant is leased).
     public var scopeDigest: String?
-    /// SHA-256 of the sorted cited chunk ids (`collection/document#index`).
+    /// The same keyed digest of the sorted chunk ids (`collection/document#index`).
     public var chunkIDsDigest: String?
     public var chunkCount: Int?
     /// Digest of the attestation result the keys were released under.

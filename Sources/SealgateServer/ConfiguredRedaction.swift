@@ -29,6 +29,13 @@ struct ConfiguredRedaction: RedactorFactory {
         }
         var extras: [TenantID: [any Detector]] = [:]
         var issues: [ConfigIssue] = []
+        let known = Set(RedactionEngine.builtInDetectors.map(\.label))
+            .union(settings.tenants.flatMap { $0.dictionaries.map(\.label) + $0.patterns.map(\.label) })
+        for (i, profile) in settings.profiles.enumerated() {
+            for label in profile.actions.keys.sorted() where !known.contains(label) {
+                issues.append(ConfigIssue(path: "redaction.profiles[\(i)].actions", line: nil, message: "unknown label \(label): it would redact nothing (known: \(known.sorted().joined(separator: ", ")))"))
+            }
+        }
         for (i, tenant) in settings.tenants.enumerated() {
             var detectors: [any Detector] = tenant.dictionaries.map { CustomDictionaryDetector(label: $0.label, terms: $0.terms) }
             for (j, pattern) in tenant.patterns.enumerated() {

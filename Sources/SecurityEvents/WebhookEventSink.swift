@@ -44,6 +44,9 @@ public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
             if s.queue.count >= capacity {
                 s.queue.removeFirst()
                 s.dropped += 1
+                if s.dropped == 1 || s.dropped % 1000 == 0 {
+                    logger.warning("security event queue full: oldest events dropped", metadata: ["events.dropped": "\(s.dropped)"])
+                }
             }
             s.queue.append(body)
             defer { s.waiter = nil }
@@ -88,7 +91,9 @@ public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
     }
 
     func deliver(_ body: Data) async {
-        for attempt in 0..<attempts {
+        // While shutting down, one try per event: shutdown is never held up by an unreachable receiver.
+        let tries = Task.isShuttingDownGracefully ? 1 : attempts
+        for attempt in 0..<tries {
             var request = HTTPClientRequest(url: url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/cloudevents+json")
@@ -100,7 +105,7 @@ public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
                 state.withLock { $0.delivered += 1 }
                 return
             }
-            try? await Task.sleep(nanoseconds: UInt64(200_000_000) << UInt64(min(attempt, 5)))
+            if attempt + 1 < tries { try? await Task.sleep(nanoseconds: UInt64(200_000_000) << UInt64(min(attempt, 5))) }
         }
         state.withLock { $0.dropped += 1 }
         logger.warning("security event dropped after retries", metadata: ["events.url": "\(url)"])
