@@ -1,0 +1,117 @@
+import ArgumentParser
+import Attestation
+import AttestationNitro
+import Crypto
+import Foundation
+import SealgateCore
+import Yams
+
+struct AttestationCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attestation", abstract: "Verify attestation evidence and produce mock evidence.",
+        subcommands: [Verify.self, MockEvidence.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify evidence and appraise it; exit 0 only when both pass.",
+            discussion: "Supported here: nitro (AWS Nitro Enclaves documents) and mock. SEV-SNP and TDX come later.")
+        @Option(name: .customLong("type"), help: "Evidence type: nitro or mock.") var type: String
+        @Argument(help: "The evidence file (raw CBOR for nitro, the compact JWS for mock).") var evidence: String
+        @Option(help: "Nitro: the pinned AWS Nitro Enclaves root (PEM).") var root: String?
+        @Option(name: .customLong("mock-signer"), help: "Mock: the trusted development signing public key (PEM).") var mockSigner: String?
+        @Option(name: .customLong("reference-values"), help: "Reference values (YAML or JSON); without them only the signature and chain are checked.")
+        var referenceValues: String?
+        @Option(help: "Verification time (RFC 3339); default now.") var at: String?
+        @Option(name: .customLong("report-data"), help: "Expected REPORT_DATA / user data, hex.") var reportData: String?
+        @Flag(help: "Print the attestation result as JSON.") var json = false
+
+        func run() async throws {
+            guard let bytes = FileManager.default.contents(atPath: evidence) else { throw ValidationError("cannot read \(evidence)") }
+            let now: Date
+            if let at {
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                guard let date = formatter.date(from: at) ?? ISO8601DateFormatter().date(from: at) else {
+                    throw ValidationError("--at is not an RFC 3339 time")
+                }
+                now = date
+            } else {
+                now = Date()
+            }
+            let verifier: any AttestationVerifier
+            let tee: TEEType
+            switch type {
+            case "nitro":
+                guard let root, let pem = try? String(contentsOfFile: root, encoding: .utf8) else {
+                    throw ValidationError("nitro needs --root with the AWS Nitro Enclaves root PEM")
+                }
+                verifier = try NitroAttestationVerifier(rootPEM: pem)
+                tee = .nitro
+            case "mock":
+                guard let mockSigner, let pem = try? String(contentsOfFile: mockSigner, encoding: .utf8),
+                    let key = try? P256.Signing.PublicKey(pemRepresentation: pem)
+                else { throw ValidationError("mock needs --mock-signer with the development public key PEM") }
+                verifier = MockEvidenceVerifier(trustedSigners: [key])
+                tee = .mock
+            default:
+                throw ValidationError("unsupported --type \(type) (this build verifies nitro and mock)")
+            }
+            let evidenceValue = Evidence(tee: tee, bytes: bytes)
+            var rejected: [AttestationFailure] = []
+            if case .rejected(let failures) = verifier.verify(evidenceValue, now: now) { rejected = failures }
+            var result: AttestationResult?
+            if let path = referenceValues {
+                guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+                let values = path.hasSuffix(".json")
+                    ? try JSONDecoder().decode(ReferenceValues.self, from: data)
+                    : try YAMLDecoder().decode(ReferenceValues.self, from: String(decoding: data, as: UTF8.self))
+                let expectation: ReportDataExpectation = try reportData.map {
+                    guard let d = Hex.decode($0) else { throw ValidationError("--report-data is not hex") }
+                    return .equals(d)
+                } ?? .insecureSkipBindingCheck
+                result = Appraiser(referenceValues: values, verifiers: [verifier]).appraise(evidenceValue, reportData: expectation, now: now)
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+                if let result { print(String(decoding: try encoder.encode(result), as: UTF8.self)) }
+            }
+            if !rejected.isEmpty {
+                for failure in rejected { print("REJECTED \(failure.reason): \(failure.detail)") }
+                throw ExitCode(1)
+            }
+            print("evidence verified (\(type))")
+            if let result {
+                print("appraisal: \(result.status.rawValue)\(result.referenceValueSet.map { " (reference values \($0))" } ?? "")")
+                for failure in result.failures { print("FAILED \(failure.reason): \(failure.detail)") }
+                if result.status == .contraindicated { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct MockEvidence: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mock-evidence",
+            abstract: "Print mock evidence signed with the development key, so other tools can play a mock TEE.")
+        @Option(name: .customLong("report-data"), help: "64 bytes of REPORT_DATA, hex.") var reportData: String
+        @Option(help: "Measurement components: executable digest (hex SHA-384).") var executableDigest = String(repeating: "00", count: 48)
+        @Option(name: .customLong("policy-digest"), help: "Policy bundle digest (hex SHA-256).") var policyDigest = String(repeating: "00", count: 32)
+        @Option(help: "Security version number.") var svn = 1
+        @Flag(help: "Claim a debug TEE.") var debug = false
+        @Option(name: .customLong("data-dir"), help: "Where the development key lives (<data-dir>/mock-tee/signing-key.pem).")
+        var dataDir = ".sealgate"
+
+        func run() async throws {
+            guard let data = Hex.decode(reportData), data.count == 64 else { throw ValidationError("--report-data must be 64 bytes of hex") }
+            let path = dataDir + "/mock-tee/signing-key.pem"
+            guard let pem = try? String(contentsOfFile: path, encoding: .utf8), let key = try? P256.Signing.PrivateKey(pemRepresentation: pem) else {
+                throw ValidationError("no development key at \(path): run `sealgate serve` once to create it")
+            }
+            let tee = MockTEE(
+                signingKey: key, measurement: MockMeasurement(executableDigest: executableDigest, policyDigest: policyDigest),
+                debug: debug, svn: svn)
+            let evidence = try tee.evidence(reportData: data, initDataDigest: nil, now: Date())
+            print(String(decoding: evidence.bytes, as: UTF8.self))
+        }
+    }
+}
