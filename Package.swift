@@ -13,6 +13,7 @@ let package = Package(
         // For the out-of-graph benchmark package only.
         .library(name: "SealgateSealing", targets: ["Sealing"]),
         .library(name: "SealgateRedaction", targets: ["Redaction"]),
+        .library(name: "SealgateAudit", targets: ["Audit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
