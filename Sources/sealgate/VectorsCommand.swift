@@ -1,0 +1,139 @@
+import ArgumentParser
+import Attestation
+import AttestationNitro
+import Crypto
+import Foundation
+import SealgateCore
+
+/// One case of the project's own vector format (`*.case.json`).
+struct VectorCase: Codable {
+    struct Expect: Codable {
+        var status: String
+        var reasons: [String]
+    }
+    var name: String
+    var type: String
+    var evidence: String
+    var signerPublicKeyPEM: String
+    var referenceValues: ReferenceValues
+    /// Hex of the REPORT_DATA the verifier expects (the binding of nonce and TEE key).
+    var reportData: String
+    var at: String
+    var expect: Expect
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, evidence, at, expect
+        case signerPublicKeyPEM = "signer_public_key_pem"
+        case referenceValues = "reference_values"
+        case reportData = "report_data"
+    }
+}
+
+struct VectorsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vectors",
+        abstract: "Run attestation test vectors.",
+        subcommands: [Run.self])
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run every case under the given folders; one line per case, then 'N passed, N failed'.",
+            discussion: """
+                Accepts the project's case files (*.case.json: evidence, signer key, reference values, expected REPORT_DATA, \
+                time, expected status and reasons) and the layout of ../shared/vectors (a manifest.json per sample with \
+                as_of, expected values and tampered negatives). Evidence types this build cannot verify yet are listed as \
+                skipped, never counted as passed.
+                """)
+        @Argument(help: "Folders to search.") var folders: [String]
+
+        func run() async throws {
+            var passed = 0
+            var failed = 0
+            var skipped = 0
+            func report(_ ok: Bool, _ line: String) {
+                if ok { passed += 1 } else { failed += 1 }
+                print("\(ok ? "ok  " : "FAIL") \(line)")
+            }
+            let fm = FileManager.default
+            for folder in folders {
+                guard let walker = fm.enumerator(atPath: folder) else { throw ValidationError("\(folder) is not a folder") }
+                for case let relative as String in walker.allObjects.compactMap({ $0 as? String }).sorted() {
+                    let path = folder + "/" + relative
+                    if relative.hasSuffix(".case.json") {
+                        let (ok, detail) = runCase(path)
+                        report(ok, "\(relative): \(detail)")
+                    } else if (relative as NSString).lastPathComponent == "manifest.json" {
+                        let results = runManifest(path)
+                        if results.isEmpty {
+                            skipped += 1
+                            print("SKIP \(relative): this evidence type is not verified by this build")
+                        }
+                        for (ok, detail) in results { report(ok, "\(relative): \(detail)") }
+                    }
+                }
+            }
+            print("\(passed) passed, \(failed) failed" + (skipped > 0 ? ", \(skipped) skipped" : ""))
+            if failed > 0 { throw ExitCode(1) }
+        }
+
+        static func date(_ text: String) -> Date? {
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            return f.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+        }
+
+        func runCase(_ path: String) -> (Bool, String) {
+            guard let data = FileManager.default.contents(atPath: path), let c = try? JSONDecoder().decode(VectorCase.self, from: data) else {
+                return (false, "not a valid case file")
+            }
+            guard c.type == "mock", let key = try? P256.Signing.PublicKey(pemRepresentation: c.signerPublicKeyPEM),
+                let at = Self.date(c.at), let expected = Hex.decode(c.reportData)
+            else { return (false, "\(c.name): unsupported type or malformed fields") }
+            let appraiser = Appraiser(referenceValues: c.referenceValues, verifiers: [MockEvidenceVerifier(trustedSigners: [key])])
+            let result = appraiser.appraise(Evidence(tee: .mock, bytes: Data(c.evidence.utf8)), reportData: .equals(expected), now: at)
+            let reasons = result.failures.map(\.reason.rawValue)
+            let ok = result.status.rawValue == c.expect.status && Set(reasons) == Set(c.expect.reasons)
+            return (ok, "\(c.name): \(result.status.rawValue) \(reasons.joined(separator: ","))\(ok ? "" : " (expected \(c.expect.status) \(c.expect.reasons.joined(separator: ",")))")")
+        }
+
+        func runManifest(_ path: String) -> [(Bool, String)] {
+            let dir = (path as NSString).deletingLastPathComponent
+            guard let data = FileManager.default.contents(atPath: path),
+                let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                manifest["type"] as? String == "nitro", let files = manifest["files"] as? [String: String],
+                let document = files["document"], let rootFile = files["root"],
+                let rootPEM = try? String(contentsOfFile: dir + "/" + rootFile, encoding: .utf8),
+                let verifier = try? NitroAttestationVerifier(rootPEM: rootPEM),
+                let asOf = (manifest["as_of"] as? String).flatMap(Self.date),
+                let bytes = FileManager.default.contents(atPath: dir + "/" + document)
+            else { return [] }
+            var results: [(Bool, String)] = []
+            let expected = manifest["expected"] as? [String: Any] ?? [:]
+            switch verifier.verifyDocument(bytes) {
+            case .rejected(let failures):
+                results.append((false, "sample rejected: \(failures.map(\.reason.rawValue))"))
+            case .verified(let doc):
+                var mismatches: [String] = []
+                if expected["module_id"] as? String != doc.moduleID { mismatches.append("module_id") }
+                for i in 0..<16 where (expected["pcr\(i)"] as? String).map({ $0 != Hex.encode(doc.pcrs[i] ?? Data()) }) ?? false {
+                    mismatches.append("pcr\(i)")
+                }
+                results.append((mismatches.isEmpty, mismatches.isEmpty ? "sample verifies at as_of with the expected values" : "mismatched \(mismatches)"))
+                var staleRejected = false
+                if case .rejected = verifier.verify(Evidence(tee: .nitro, bytes: bytes), now: asOf.addingTimeInterval(86_400)) {
+                    staleRejected = true
+                }
+                results.append((staleRejected, "rejected one day after as_of"))
+            }
+            for negative in manifest["negatives"] as? [[String: Any]] ?? [] {
+                guard let file = negative["file"] as? String, let tampered = FileManager.default.contents(atPath: dir + "/" + file) else { continue }
+                if case .rejected(let failures) = verifier.verifyDocument(tampered) {
+                    results.append((true, "\(file) rejected: \(failures.map(\.reason.rawValue).joined(separator: ","))"))
+                } else {
+                    results.append((false, "\(file) was accepted"))
+                }
+            }
+            return results
+        }
+    }
+}
