@@ -55,13 +55,16 @@ struct ConfiguredRedaction: RedactorFactory {
 
     func hasProfile(_ name: String) -> Bool { profiles.contains { $0.name == name } }
 
-    func redactor(tenant: TenantID, tokenKey: Data?) -> any OutputRedactor {
+    func redactor(tenant: TenantID, tokenKey: Data?) -> any OutputRedactor { engine(tenant: tenant, tokenKey: tokenKey) }
+
+    /// The tenant's engine (built-in detectors plus the tenant's own, every configured profile).
+    func engine(tenant: TenantID?, tokenKey: Data?) -> RedactionEngine {
         let tokenizer = tokenKey.map { raw -> any RedactionTokenizer in
             let key = SymmetricKey(data: raw)
             return ClosureTokenizer { Array(HMAC<SHA256>.authenticationCode(for: $0, using: key)) }
         }
         return RedactionEngine(
-            detectors: RedactionEngine.builtInDetectors, extraDetectors: extras[tenant] ?? [], profiles: profiles,
+            detectors: RedactionEngine.builtInDetectors, extraDetectors: tenant.flatMap { extras[$0] } ?? [], profiles: profiles,
             tokenizer: tokenizer, holdback: holdback)
     }
 }

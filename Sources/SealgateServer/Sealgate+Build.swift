@@ -35,6 +35,12 @@ public enum Sealgate {
     /// The redaction profiles configuration may name.
     public static var redactionProfiles: Set<String> { Set(RedactionEngine.builtInProfiles.map(\.name)) }
 
+    /// The redaction engine a tenant's answers go through under `config` (hash tokens mask: no tenant key here).
+    /// - Throws: ``ConfigError`` when a tenant pattern does not compile.
+    public static func redactionEngine(_ config: Configuration, tenant: TenantID?) throws -> RedactionEngine {
+        try ConfiguredRedaction(config.redaction).engine(tenant: tenant, tokenKey: nil)
+    }
+
     /// Checks what only the running gateway's components can: that every tenant redaction pattern compiles.
     /// - Throws: ``ConfigError`` naming each bad pattern.
     public static func checkComponents(_ config: Configuration) throws {

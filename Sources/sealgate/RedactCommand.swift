@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Redaction
+import SealgateConfig
+import SealgateCore
+import SealgateServer
 
 struct RedactCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,10 +15,22 @@ struct RedactCommand: AsyncParsableCommand {
             string "text" gets {"error": ...} in its place, and the command exits 1 at the end.
             """)
 
-    @Option(help: "Redaction profile: none, basic, all.") var profile = "all"
+    @Option(help: "Redaction profile: none, basic, all, or one defined in --config.") var profile = "all"
+    @Option(help: "A sealgate.yaml whose redaction profiles and tenant detectors to use.") var config: String?
+    @Option(help: "With --config: the tenant whose dictionaries and patterns apply.") var tenant: String?
 
     func run() async throws {
-        let engine = RedactionEngine()
+        var engine = RedactionEngine()
+        if let config {
+            let parsed = try ConfigLoader.load(path: config, knownRedactionProfiles: Sealgate.redactionProfiles)
+            let tenantID = try tenant.map {
+                guard let id = TenantID($0), parsed.tenant(id) != nil else { throw ValidationError("unknown tenant \($0)") }
+                return id
+            }
+            engine = try Sealgate.redactionEngine(parsed, tenant: tenantID)
+        } else if tenant != nil {
+            throw ValidationError("--tenant needs --config")
+        }
         guard engine.hasProfile(profile) else { throw ValidationError("unknown profile '\(profile)'") }
         var bad = 0
         var lineNumber = 0
