@@ -52,6 +52,14 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict),
+        // AMD SEV-SNP reports (ECDSA P-384 by the VCEK/VLEK, RSASSA-PSS chain to a pinned ARK).
+        .target(
+            name: "AttestationSEVSNP",
+            dependencies: [
+                "SealgateCore", "Attestation", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict),
         // The key broker: KEK hierarchy, release policy, attestation-gated release.
         .target(
             name: "KeyBroker",
@@ -153,7 +161,7 @@ let package = Package(
             name: "SealgateUnitTests",
             dependencies: [
                 "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
-                "SealgateCore", "AttestationNitro", .product(name: "Crypto", package: "swift-crypto"),
+                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Vectors", "Golden"],
