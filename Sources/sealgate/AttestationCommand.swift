@@ -1,6 +1,7 @@
 import ArgumentParser
 import Attestation
 import AttestationNitro
+import AttestationSEVSNP
 import Crypto
 import Foundation
 import SealgateCore
@@ -14,11 +15,14 @@ struct AttestationCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify evidence and appraise it; exit 0 only when both pass.",
-            discussion: "Supported here: nitro (AWS Nitro Enclaves documents) and mock. SEV-SNP and TDX come later.")
-        @Option(name: .customLong("type"), help: "Evidence type: nitro or mock.") var type: String
-        @Argument(help: "The evidence file (raw CBOR for nitro, the compact JWS for mock).") var evidence: String
+            discussion: "Supported here: snp (AMD SEV-SNP reports), nitro (AWS Nitro Enclaves documents) and mock. TDX comes later.")
+        @Option(name: .customLong("type"), help: "Evidence type: snp, nitro or mock.") var type: String
+        @Argument(help: "The evidence file (the 1184-byte report for snp, raw CBOR for nitro, the compact JWS for mock).") var evidence: String
         @Option(help: "Nitro: the pinned AWS Nitro Enclaves root (PEM).") var root: String?
         @Option(name: .customLong("mock-signer"), help: "Mock: the trusted development signing public key (PEM).") var mockSigner: String?
+        @Option(help: "SNP: the VCEK or VLEK certificate (PEM or DER).") var vcek: String?
+        @Option(name: .customLong("cert-chain"), help: "SNP: AMD cert_chain, ASK (or ASVK) then ARK (PEM).") var certChain: String?
+        @Option(help: "SNP: the pinned ARK (PEM).") var ark: String?
         @Option(name: .customLong("reference-values"), help: "Reference values (YAML or JSON); without them only the signature and chain are checked.")
         var referenceValues: String?
         @Option(help: "Verification time (RFC 3339); default now.") var at: String?
@@ -40,7 +44,21 @@ struct AttestationCommand: AsyncParsableCommand {
             }
             let verifier: any AttestationVerifier
             let tee: TEEType
+            var evidenceBytes = bytes
             switch type {
+            case "snp":
+                guard let vcek, let certChain, let ark, let vcekData = FileManager.default.contents(atPath: vcek),
+                    let chain = try? String(contentsOfFile: certChain, encoding: .utf8), let arkPEM = try? String(contentsOfFile: ark, encoding: .utf8)
+                else { throw ValidationError("snp needs --vcek, --cert-chain and --ark") }
+                let vcekPEM: String
+                if let text = String(data: vcekData, encoding: .utf8), text.contains("BEGIN CERTIFICATE") {
+                    vcekPEM = text
+                } else {
+                    vcekPEM = "-----BEGIN CERTIFICATE-----\n\(vcekData.base64EncodedString(options: .lineLength64Characters))\n-----END CERTIFICATE-----\n"
+                }
+                evidenceBytes = try JSONEncoder().encode(SNPEvidenceBundle(report: bytes, vcekPEM: vcekPEM, certChainPEM: chain))
+                verifier = try SNPAttestationVerifier(arkPEMs: [arkPEM])
+                tee = .snp
             case "nitro":
                 guard let root, let pem = try? String(contentsOfFile: root, encoding: .utf8) else {
                     throw ValidationError("nitro needs --root with the AWS Nitro Enclaves root PEM")
@@ -54,9 +72,9 @@ struct AttestationCommand: AsyncParsableCommand {
                 verifier = MockEvidenceVerifier(trustedSigners: [key])
                 tee = .mock
             default:
-                throw ValidationError("unsupported --type \(type) (this build verifies nitro and mock)")
+                throw ValidationError("unsupported --type \(type) (this build verifies snp, nitro and mock)")
             }
-            let evidenceValue = Evidence(tee: tee, bytes: bytes)
+            let evidenceValue = Evidence(tee: tee, bytes: evidenceBytes)
             var rejected: [AttestationFailure] = []
             if case .rejected(let failures) = verifier.verify(evidenceValue, now: now) { rejected = failures }
             var result: AttestationResult?

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Attestation
 import AttestationNitro
+import AttestationSEVSNP
 import Crypto
 import Foundation
 import SealgateCore
@@ -98,6 +99,11 @@ struct VectorsCommand: AsyncParsableCommand {
 
         func runManifest(_ path: String) -> [(Bool, String)] {
             let dir = (path as NSString).deletingLastPathComponent
+            if let data = FileManager.default.contents(atPath: path),
+                let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any], manifest["type"] as? String == "sev-snp"
+            {
+                return runSNPManifest(manifest, dir: dir)
+            }
             guard let data = FileManager.default.contents(atPath: path),
                 let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 manifest["type"] as? String == "nitro", let files = manifest["files"] as? [String: String],
@@ -128,6 +134,50 @@ struct VectorsCommand: AsyncParsableCommand {
             for negative in manifest["negatives"] as? [[String: Any]] ?? [] {
                 guard let file = negative["file"] as? String, let tampered = FileManager.default.contents(atPath: dir + "/" + file) else { continue }
                 if case .rejected(let failures) = verifier.verifyDocument(tampered) {
+                    results.append((true, "\(file) rejected: \(failures.map(\.reason.rawValue).joined(separator: ","))"))
+                } else {
+                    results.append((false, "\(file) was accepted"))
+                }
+            }
+            return results
+        }
+
+        func runSNPManifest(_ manifest: [String: Any], dir: String) -> [(Bool, String)] {
+            guard let files = manifest["files"] as? [String: String], let reportFile = files["report"], let vcekFile = files["vcek"],
+                let chainFile = files["cert_chain"], let arkFile = files["ark"],
+                let report = FileManager.default.contents(atPath: dir + "/" + reportFile),
+                let vcekData = FileManager.default.contents(atPath: dir + "/" + vcekFile),
+                let chainPEM = try? String(contentsOfFile: dir + "/" + chainFile, encoding: .utf8),
+                let arkPEM = try? String(contentsOfFile: dir + "/" + arkFile, encoding: .utf8),
+                let verifier = try? SNPAttestationVerifier(arkPEMs: [arkPEM]),
+                let chain = try? AMDCertificate.pem(chainPEM),
+                let asOf = (manifest["as_of"] as? String).flatMap(Self.date)
+            else { return [(false, "sev-snp manifest incomplete")] }
+            let vcek: AMDCertificate
+            if vcekFile.hasSuffix(".pem"), let text = String(data: vcekData, encoding: .utf8), let first = try? AMDCertificate.pem(text).first {
+                vcek = first
+            } else if let parsed = try? AMDCertificate(der: vcekData) {
+                vcek = parsed
+            } else {
+                return [(false, "VCEK does not parse")]
+            }
+            var results: [(Bool, String)] = []
+            let expected = manifest["expected"] as? [String: Any] ?? [:]
+            switch verifier.verify(report: report, vcek: vcek, chain: chain, at: asOf) {
+            case .rejected(let failures):
+                results.append((false, "sample rejected: \(failures.map(\.reason.rawValue))"))
+            case .verified(let r):
+                let ok = Hex.encode(r.measurement) == expected["measurement"] as? String && Hex.encode(r.reportData) == expected["report_data"] as? String
+                results.append((ok, ok ? "sample verifies at as_of with the expected measurement and report data" : "expected values differ"))
+            }
+            var expired = false
+            if case .rejected(let f) = verifier.verify(report: report, vcek: vcek, chain: chain, at: Date(timeIntervalSince1970: 1_500_000_000)),
+                f.map(\.reason) == [.certificateExpired]
+            { expired = true }
+            results.append((expired, "rejected outside its certificates' validity"))
+            for negative in manifest["negatives"] as? [[String: Any]] ?? [] {
+                guard let file = negative["file"] as? String, let tampered = FileManager.default.contents(atPath: dir + "/" + file) else { continue }
+                if case .rejected(let failures) = verifier.verify(report: tampered, vcek: vcek, chain: chain, at: asOf) {
                     results.append((true, "\(file) rejected: \(failures.map(\.reason.rawValue).joined(separator: ","))"))
                 } else {
                     results.append((false, "\(file) was accepted"))
