@@ -60,6 +60,14 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict),
+        // Intel TDX DCAP quotes (quote and QE report signatures, PCK chain to the Intel SGX Root CA).
+        .target(
+            name: "AttestationTDX",
+            dependencies: [
+                "SealgateCore", "Attestation", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict),
         // The key broker: KEK hierarchy, release policy, attestation-gated release.
         .target(
             name: "KeyBroker",
@@ -161,7 +169,7 @@ let package = Package(
             name: "SealgateUnitTests",
             dependencies: [
                 "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
-                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", .product(name: "Crypto", package: "swift-crypto"),
+                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Vectors", "Golden"],

@@ -1,0 +1,78 @@
+import Attestation
+import Crypto
+import Foundation
+import SealgateCore
+import SwiftASN1
+import X509
+
+/// The outcome of verifying a TDX quote.
+public enum TDXVerification: Sendable {
+    case verified(TDXQuote)
+    case rejected([AttestationFailure])
+}
+
+/// Verifies Intel TDX DCAP quotes: the quote signature by the attestation key, the QE report signature by the
+/// PCK key, the QE report's binding of the attestation key, and the PCK chain to the pinned Intel SGX Root CA at
+/// the verification time. TCB Info / QE Identity collateral and CRLs are not evaluated yet (see the note).
+public struct TDXAttestationVerifier: AttestationVerifier {
+    public let tee = TEEType.tdx
+    let root: Certificate
+
+    /// - Parameter rootPEM: the pinned Intel SGX Root CA.
+    public init(rootPEM: String) throws {
+        do { root = try Certificate(pemEncoded: rootPEM) } catch {
+            throw AttestationError(.malformedEvidence, "the Intel root is not a PEM certificate")
+        }
+    }
+
+    public func verify(_ evidence: Evidence, now: Date) -> VerificationOutcome {
+        switch verifyQuote(evidence.bytes, at: now) {
+        case .rejected(let failures): return .rejected(failures)
+        case .verified(let q):
+            let measurement = Hex.encode(q.mrTD) + (0..<4).map { Hex.encode(q.rtmr($0)) }.joined()
+            return .verified(
+                VerifiedClaims(
+                    tee: .tdx, measurement: measurement, reportData: q.reportData, initDataDigest: q.mrConfigID, debug: q.debug,
+                    svn: Int(q.teeTCBSVN.first ?? 0), signerID: Hex.encode(q.attestationKey.prefix(8))))
+        }
+    }
+
+    /// Verifies a quote at `date`.
+    public func verifyQuote(_ data: Data, at date: Date) -> TDXVerification {
+        func reject(_ reason: AttestationReason, _ detail: String) -> TDXVerification { .rejected([AttestationFailure(reason, detail)]) }
+        guard data.count <= 128 * 1024 else { return reject(.malformedEvidence, "quote larger than 128 KiB") }
+        let quote: TDXQuote
+        do { quote = try TDXQuote(data) } catch { return reject(.malformedEvidence, "\(error)") }
+        guard let attestationKey = try? P256.Signing.PublicKey(rawRepresentation: quote.attestationKey),
+            let signature = try? P256.Signing.ECDSASignature(rawRepresentation: quote.signature),
+            attestationKey.isValidSignature(signature, for: quote.signedRegion)
+        else { return reject(.signatureInvalid, "the quote signature does not verify with the attestation key") }
+        let chain: [Certificate]
+        do {
+            chain = try PEMDocument.parseMultiple(pemString: quote.pckChainPEM).map { try Certificate(pemDocument: $0) }
+        } catch {
+            return reject(.malformedEvidence, "the embedded PCK chain does not parse")
+        }
+        guard chain.count == 3, chain[2] == root else { return reject(.chainInvalid, "the PCK chain does not end in the pinned Intel SGX Root CA") }
+        for i in 0..<2 {
+            guard chain[i].issuer == chain[i + 1].subject, chain[i + 1].publicKey.isValidSignature(chain[i].signature, for: chain[i]) else {
+                return reject(.chainInvalid, "certificate \(i) of the PCK chain is not signed by the next")
+            }
+        }
+        guard root.publicKey.isValidSignature(root.signature, for: root) else { return reject(.chainInvalid, "the root is not self-signed") }
+        for (i, certificate) in chain.enumerated() where !(certificate.notValidBefore <= date && date <= certificate.notValidAfter) {
+            return reject(.certificateExpired, "certificate \(i) of the PCK chain is not valid at the verification time")
+        }
+        guard let pckKey = P256.Signing.PublicKey(chain[0].publicKey),
+            let qeSignature = try? P256.Signing.ECDSASignature(rawRepresentation: quote.qeReportSignature),
+            pckKey.isValidSignature(qeSignature, for: quote.qeReport)
+        else { return reject(.signatureInvalid, "the QE report signature does not verify with the PCK key") }
+        var binding = quote.attestationKey
+        binding.append(quote.qeAuthData)
+        let qeReportData = quote.qeReport.subdata(in: 320..<384)
+        guard qeReportData.prefix(32) == Data(SHA256.hash(data: binding)), qeReportData.suffix(32).allSatisfy({ $0 == 0 }) else {
+            return reject(.reportDataMismatch, "the QE report does not bind the attestation key")
+        }
+        return .verified(quote)
+    }
+}
