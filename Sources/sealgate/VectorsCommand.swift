@@ -2,6 +2,7 @@ import ArgumentParser
 import Attestation
 import AttestationNitro
 import AttestationSEVSNP
+import AttestationTDX
 import Crypto
 import Foundation
 import SealgateCore
@@ -104,6 +105,11 @@ struct VectorsCommand: AsyncParsableCommand {
             {
                 return runSNPManifest(manifest, dir: dir)
             }
+            if let data = FileManager.default.contents(atPath: path),
+                let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any], manifest["type"] as? String == "tdx"
+            {
+                return runTDXManifest(manifest, dir: dir)
+            }
             guard let data = FileManager.default.contents(atPath: path),
                 let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 manifest["type"] as? String == "nitro", let files = manifest["files"] as? [String: String],
@@ -178,6 +184,38 @@ struct VectorsCommand: AsyncParsableCommand {
             for negative in manifest["negatives"] as? [[String: Any]] ?? [] {
                 guard let file = negative["file"] as? String, let tampered = FileManager.default.contents(atPath: dir + "/" + file) else { continue }
                 if case .rejected(let failures) = verifier.verify(report: tampered, vcek: vcek, chain: chain, at: asOf) {
+                    results.append((true, "\(file) rejected: \(failures.map(\.reason.rawValue).joined(separator: ","))"))
+                } else {
+                    results.append((false, "\(file) was accepted"))
+                }
+            }
+            return results
+        }
+
+        func runTDXManifest(_ manifest: [String: Any], dir: String) -> [(Bool, String)] {
+            guard let files = manifest["files"] as? [String: String], let quoteFile = files["quote"], let rootFile = files["root"],
+                let quote = FileManager.default.contents(atPath: dir + "/" + quoteFile),
+                let rootPEM = try? String(contentsOfFile: dir + "/" + rootFile, encoding: .utf8),
+                let verifier = try? TDXAttestationVerifier(rootPEM: rootPEM),
+                let asOf = (manifest["as_of"] as? String).flatMap(Self.date)
+            else { return [(false, "tdx manifest incomplete")] }
+            var results: [(Bool, String)] = []
+            let expected = manifest["expected"] as? [String: Any] ?? [:]
+            switch verifier.verifyQuote(quote, at: asOf) {
+            case .rejected(let failures):
+                results.append((false, "sample rejected: \(failures.map(\.reason.rawValue))"))
+            case .verified(let q):
+                let ok = Hex.encode(q.mrTD) == expected["mrtd"] as? String && Hex.encode(q.reportData) == expected["report_data"] as? String
+                results.append((ok, ok ? "quote verifies at as_of with the expected MRTD and report data (TCB collateral not evaluated)" : "expected values differ"))
+            }
+            var expired = false
+            if case .rejected(let f) = verifier.verifyQuote(quote, at: Date(timeIntervalSince1970: 1_000_000_000)), f.map(\.reason) == [.certificateExpired] {
+                expired = true
+            }
+            results.append((expired, "rejected outside its PCK chain's validity"))
+            for negative in manifest["negatives"] as? [[String: Any]] ?? [] {
+                guard let file = negative["file"] as? String, let tampered = FileManager.default.contents(atPath: dir + "/" + file) else { continue }
+                if case .rejected(let failures) = verifier.verifyQuote(tampered, at: asOf) {
                     results.append((true, "\(file) rejected: \(failures.map(\.reason.rawValue).joined(separator: ","))"))
                 } else {
                     results.append((false, "\(file) was accepted"))
