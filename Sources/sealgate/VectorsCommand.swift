@@ -206,7 +206,19 @@ struct VectorsCommand: AsyncParsableCommand {
                 results.append((false, "sample rejected: \(failures.map(\.reason.rawValue))"))
             case .verified(let q):
                 let ok = Hex.encode(q.mrTD) == expected["mrtd"] as? String && Hex.encode(q.reportData) == expected["report_data"] as? String
-                results.append((ok, ok ? "quote verifies at as_of with the expected MRTD and report data (TCB collateral not evaluated)" : "expected values differ"))
+                results.append((ok, ok ? "quote verifies at as_of with the expected MRTD and report data" : "expected values differ"))
+                if let tcbInfo = FileManager.default.contents(atPath: dir + "/collateral/tcb_info.json"),
+                    let chain = try? String(contentsOfFile: dir + "/collateral/tcb_signing_chain.pem", encoding: .utf8),
+                    let want = expected["tcb_status"] as? String
+                {
+                    do {
+                        let status = try verifier.tcbStatus(quote: q, tcbInfoJSON: tcbInfo, signingChainPEM: chain, at: asOf)
+                        let verdict = status == .upToDate ? "accepted by a production policy" : "rejected by a production policy (tcb_out_of_date)"
+                        results.append((status.rawValue == want, "TCB Info verifies; platform TCB \(status) (expected \(want)): \(verdict)"))
+                    } catch {
+                        results.append((false, "TCB Info: \(error)"))
+                    }
+                }
             }
             var expired = false
             if case .rejected(let f) = verifier.verifyQuote(quote, at: Date(timeIntervalSince1970: 1_000_000_000)), f.map(\.reason) == [.certificateExpired] {

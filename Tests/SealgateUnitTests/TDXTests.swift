@@ -75,3 +75,31 @@ struct TDXTests {
         }
     }
 }
+
+@Suite("TDX TCB Info collateral and TCB levels", .enabled(if: SharedVectors.present, Comment(rawValue: SharedVectors.absent)))
+struct TDXCollateralTests {
+    @Test("TCB Info verifies over its exact bytes and yields the manifest's platform status", arguments: TDXTests.samples())
+    func status(_ name: String) throws {
+        let (expected, asOf) = try TDXTests.manifest(name)
+        let folder = TDXTests.dir.appendingPathComponent(name)
+        let verifier = try TDXTests.verifier()
+        guard case .verified(let quote) = verifier.verifyQuote(try Data(contentsOf: folder.appendingPathComponent("quote.bin")), at: asOf) else {
+            Issue.record("\(name) quote rejected")
+            return
+        }
+        let tcbInfo = try Data(contentsOf: folder.appendingPathComponent("collateral/tcb_info.json"))
+        let chain = try String(contentsOf: folder.appendingPathComponent("collateral/tcb_signing_chain.pem"), encoding: .utf8)
+        let status = try verifier.tcbStatus(quote: quote, tcbInfoJSON: tcbInfo, signingChainPEM: chain, at: asOf)
+        #expect(status.rawValue == expected["tcb_status"] as? String, "\(name)")
+
+        // A changed byte inside the signed TCB Info fails its signature.
+        var tampered = tcbInfo
+        let at = try #require(tampered.range(of: Data("\"tcbStatus\":\"".utf8))).upperBound
+        tampered[at] ^= 0x20
+        #expect(throws: AttestationError.self) { try verifier.tcbStatus(quote: quote, tcbInfoJSON: tampered, signingChainPEM: chain, at: asOf) }
+        // Stale collateral is refused.
+        #expect(throws: AttestationError.self) {
+            try verifier.tcbStatus(quote: quote, tcbInfoJSON: tcbInfo, signingChainPEM: chain, at: asOf.addingTimeInterval(400 * 86_400))
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Attestation
+import Crypto
+import Foundation
+import SealgateCore
+import SwiftASN1
+import X509
+
+/// Intel's TCB statuses for a platform, plus the case where no level matches.
+public struct TCBStatus: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+    public static let upToDate = TCBStatus("UpToDate")
+    public static let noMatchingTCBLevel = TCBStatus("NoMatchingTcbLevel")
+}
+
+/// TDX TCB Info (Intel PCS), verified over the exact signed bytes, and TCB level matching.
+public struct TDXTCBInfo: Sendable {
+    struct Component: Decodable { let svn: Int }
+    struct Level: Decodable {
+        struct TCB: Decodable {
+            let sgxtcbcomponents: [Component]
+            let pcesvn: Int
+            let tdxtcbcomponents: [Component]?
+        }
+        let tcb: TCB
+        let tcbStatus: String
+    }
+    struct Body: Decodable {
+        let id: String?
+        let issueDate: String
+        let nextUpdate: String
+        let fmspc: String
+        let pceId: String
+        let tcbLevels: [Level]
+    }
+
+    let body: Body
+
+    /// Verifies `tcb_info.json` (`{"tcbInfo": {...}, "signature": "<hex r‖s>"}`) with the TCB signing chain at `date`.
+    /// - Throws: ``AttestationError`` with the failed check's reason.
+    public init(json: Data, signingChainPEM: String, root: Certificate, at date: Date) throws {
+        guard let raw = Self.rawValue(of: "tcbInfo", in: json),
+            let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
+            let signatureHex = object["signature"] as? String, let signatureBytes = Hex.decode(signatureHex),
+            let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureBytes)
+        else { throw AttestationError(.malformedEvidence, "TCB Info is not {tcbInfo, signature}") }
+        let chain: [Certificate]
+        do { chain = try PEMDocument.parseMultiple(pemString: signingChainPEM).map { try Certificate(pemDocument: $0) } } catch {
+            throw AttestationError(.malformedEvidence, "TCB signing chain does not parse")
+        }
+        guard let signer = chain.first, signer.issuer == root.subject, root.publicKey.isValidSignature(signer.signature, for: signer) else {
+            throw AttestationError(.chainInvalid, "the TCB Info signer is not issued by the Intel SGX Root CA")
+        }
+        guard signer.notValidBefore <= date, date <= signer.notValidAfter else {
+            throw AttestationError(.certificateExpired, "the TCB signing certificate is not valid at the verification time")
+        }
+        guard let key = P256.Signing.PublicKey(signer.publicKey), key.isValidSignature(signature, for: raw) else {
+            throw AttestationError(.signatureInvalid, "the TCB Info signature does not verify")
+        }
+        guard let decoded = try? JSONDecoder().decode(Body.self, from: raw) else {
+            throw AttestationError(.malformedEvidence, "TCB Info fields are missing")
+        }
+        let formatter = ISO8601DateFormatter()
+        guard let issued = formatter.date(from: decoded.issueDate), let next = formatter.date(from: decoded.nextUpdate),
+            issued <= date, date <= next
+        else { throw AttestationError(.evidenceExpired, "the TCB Info is not current at the verification time") }
+        body = decoded
+    }
+
+    /// The exact bytes of the JSON value of top-level `key` (objects only), as they appear in the file.
+    static func rawValue(of key: String, in json: Data) -> Data? {
+        let bytes = [UInt8](json)
+        guard let keyRange = json.range(of: Data("\"\(key)\"".utf8)) else { return nil }
+        var i = keyRange.upperBound
+        while i < bytes.count, bytes[i] != UInt8(ascii: "{") { i += 1 }
+        let start = i
+        var depth = 0
+        var inString = false
+        while i < bytes.count {
+            let c = bytes[i]
+            if inString {
+                if c == UInt8(ascii: "\\") { i += 1 } else if c == UInt8(ascii: "\"") { inString = false }
+            } else if c == UInt8(ascii: "\"") {
+                inString = true
+            } else if c == UInt8(ascii: "{") {
+                depth += 1
+            } else if c == UInt8(ascii: "}") {
+                depth -= 1
+                if depth == 0 { return Data(bytes[start...i]) }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The status of the first TCB level the platform meets: PCK CPUSVN components and PCESVN, and TEE_TCB_SVN.
+    /// - Throws: ``AttestationError`` when the PCK's FMSPC or PCE-ID is not this TCB Info's.
+    public func status(pck: PCKExtensions, teeTCBSVN: Data) throws -> TCBStatus {
+        guard Hex.encode(pck.fmspc) == body.fmspc.lowercased(), Hex.encode(pck.pceID) == body.pceId.lowercased() else {
+            throw AttestationError(.chainInvalid, "the PCK certificate's FMSPC or PCE-ID differs from the TCB Info's")
+        }
+        let tee = [UInt8](teeTCBSVN)
+        for level in body.tcbLevels {
+            let sgx = level.tcb.sgxtcbcomponents.map(\.svn)
+            let tdx = level.tcb.tdxtcbcomponents?.map(\.svn) ?? []
+            guard sgx.count == 16, pck.cpuSVN.count == 16 else { continue }
+            let meets = zip(pck.cpuSVN, sgx).allSatisfy { Int($0) >= $1 } && pck.pceSVN >= level.tcb.pcesvn
+                && zip(tee, tdx).allSatisfy { Int($0) >= $1 }
+            if meets { return TCBStatus(level.tcbStatus) }
+        }
+        return .noMatchingTCBLevel
+    }
+}
+
+/// The Intel SGX extension of a PCK certificate (OID 1.2.840.113741.1.13.1): TCB components, PCESVN, PCE-ID, FMSPC.
+public struct PCKExtensions: Sendable {
+    public let cpuSVN: [UInt8]
+    public let pceSVN: Int
+    public let pceID: Data
+    public let fmspc: Data
+
+    static let sgxExtensions = "1.2.840.113741.1.13.1"
+
+    /// Reads the extension of a PCK certificate.
+    /// - Throws: ``AttestationError`` `malformed_evidence` when it is missing or malformed.
+    public init(_ certificate: Certificate) throws {
+        guard let ext = certificate.extensions.first(where: { $0.oid.description == Self.sgxExtensions }) else {
+            throw AttestationError(.malformedEvidence, "the PCK certificate has no SGX extension")
+        }
+        var cpu = [UInt8](repeating: 0, count: 16)
+        var pce = -1
+        var pceID = Data()
+        var fmspc = Data()
+        do {
+            let root = try DER.parse(Array(ext.value))
+            guard case .constructed(let items) = root.content else { throw AttestationError(.malformedEvidence, "SGX extension") }
+            for item in items {
+                guard case .constructed(let pair) = item.content else { continue }
+                let parts = Array(pair)
+                guard parts.count == 2 else { continue }
+                let oid = try ASN1ObjectIdentifier(derEncoded: parts[0]).description
+                switch oid {
+                case Self.sgxExtensions + ".2":
+                    guard case .constructed(let tcbItems) = parts[1].content else { continue }
+                    for tcb in tcbItems {
+                        guard case .constructed(let comp) = tcb.content else { continue }
+                        let c = Array(comp)
+                        guard c.count == 2 else { continue }
+                        let sub = try ASN1ObjectIdentifier(derEncoded: c[0]).description
+                        guard let n = Int(sub.split(separator: ".").last ?? "") else { continue }
+                        if (1...16).contains(n), let v = try? Int(derEncoded: c[1]) { cpu[n - 1] = UInt8(clamping: v) }
+                        if n == 17, let v = try? Int(derEncoded: c[1]) { pce = v }
+                    }
+                case Self.sgxExtensions + ".3": pceID = Data(try ASN1OctetString(derEncoded: parts[1]).bytes)
+                case Self.sgxExtensions + ".4": fmspc = Data(try ASN1OctetString(derEncoded: parts[1]).bytes)
+                default: break
+                }
+            }
+        } catch {
+            throw AttestationError(.malformedEvidence, "the PCK certificate's SGX extension does not parse")
+        }
+        guard pce >= 0, pceID.count == 2, fmspc.count == 6 else { throw AttestationError(.malformedEvidence, "the SGX extension lacks fields") }
+        cpuSVN = cpu
+        pceSVN = pce
+        self.pceID = pceID
+        self.fmspc = fmspc
+    }
+}
+
+extension TDXAttestationVerifier {
+    /// The platform TCB status of a verified quote under verified TCB Info.
+    public func tcbStatus(quote: TDXQuote, tcbInfoJSON: Data, signingChainPEM: String, at date: Date) throws -> TCBStatus {
+        let info = try TDXTCBInfo(json: tcbInfoJSON, signingChainPEM: signingChainPEM, root: root, at: date)
+        let chain = try PEMDocument.parseMultiple(pemString: quote.pckChainPEM).map { try Certificate(pemDocument: $0) }
+        guard let leaf = chain.first else { throw AttestationError(.malformedEvidence, "no PCK certificate") }
+        return try info.status(pck: try PCKExtensions(leaf), teeTCBSVN: quote.teeTCBSVN)
+    }
+}
