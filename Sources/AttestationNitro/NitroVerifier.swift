@@ -37,21 +37,20 @@ public enum NitroVerification: Sendable, Equatable {
 /// document's timestamp. Pure: the root is given, no network.
 public struct NitroAttestationVerifier: AttestationVerifier {
     public let tee = TEEType.nitro
-    let root: Certificate
-    let rootDER: Data
+    let pinnedRoots: Set<String>
     /// The largest document accepted.
     public var maxSize = 64 * 1024
     /// How far a document's timestamp may lie from the verification time (freshness; the leaf certificate itself
     /// lives about three hours).
     public var maxAge: TimeInterval = 300
 
-    /// - Parameter rootPEM: the pinned AWS Nitro Enclaves Root-G1 certificate.
-    /// - Throws: ``AttestationError`` when it is not a certificate.
+    /// A verifier trusting the AWS Nitro Enclaves Root-G1 (``VendorRoots/awsNitro``).
+    public init() { pinnedRoots = VendorRoots.awsNitro }
+
+    /// A verifier trusting exactly the given root certificate.
+    /// - Throws: ``AttestationError`` when it is not a PEM certificate.
     public init(rootPEM: String) throws {
-        do {
-            root = try Certificate(pemEncoded: rootPEM)
-            rootDER = Data(try PEMDocument(pemString: rootPEM).derBytes)
-        } catch {
+        do { pinnedRoots = [VendorRoots.fingerprint(try PEMDocument(pemString: rootPEM).derBytes)] } catch {
             throw AttestationError(.malformedEvidence, "the Nitro root is not a PEM certificate")
         }
     }
@@ -107,9 +106,9 @@ public struct NitroAttestationVerifier: AttestationVerifier {
 
         // Chain: cabundle[0] is the pinned root; each next certificate is signed by the previous one.
         let bundleDER = bundle.compactMap(\.bytes)
-        guard bundleDER.count == bundle.count, let first = bundleDER.first, first == rootDER else {
-            return reject(.chainInvalid, "cabundle does not start with the pinned AWS Nitro root")
-        }
+        guard bundleDER.count == bundle.count, let first = bundleDER.first, pinnedRoots.contains(VendorRoots.fingerprint(first)),
+            let root = try? Certificate(derEncoded: [UInt8](first)), root.publicKey.isValidSignature(root.signature, for: root)
+        else { return reject(.chainInvalid, "cabundle does not start with the pinned AWS Nitro root") }
         var chain: [Certificate] = [root]
         for der in bundleDER.dropFirst() + [leafDER] {
             guard let certificate = try? Certificate(derEncoded: [UInt8](der)) else {

@@ -35,11 +35,14 @@ public struct SNPEvidenceBundle: Codable, Sendable {
 /// verification time, and the VCEK's TCB and hardware-id extensions matched against the report. Pure.
 public struct SNPAttestationVerifier: AttestationVerifier {
     public let tee = TEEType.snp
-    let pinnedARKs: [Data]
+    let pinnedARKs: Set<String>
 
-    /// - Parameter arkPEMs: the pinned AMD root keys (ARK per product), PEM.
+    /// A verifier trusting AMD's published ARKs (``VendorRoots/amdARKs``).
+    public init() { pinnedARKs = VendorRoots.amdARKs }
+
+    /// A verifier trusting exactly the given ARKs (PEM).
     public init(arkPEMs: [String]) throws {
-        pinnedARKs = try arkPEMs.flatMap { try AMDCertificate.pem($0).map(\.der) }
+        pinnedARKs = Set(try arkPEMs.flatMap { try AMDCertificate.pem($0).map { VendorRoots.fingerprint($0.der) } })
         guard !pinnedARKs.isEmpty else { throw AttestationError(.malformedEvidence, "no ARK given") }
     }
 
@@ -71,7 +74,7 @@ public struct SNPAttestationVerifier: AttestationVerifier {
         do { report = try SNPReport(bytes) } catch { return reject(.malformedEvidence, "\(error)") }
         guard chain.count == 2 else { return reject(.chainInvalid, "cert_chain must hold the ASK (or ASVK) and the ARK") }
         let (ask, ark) = (chain[0], chain[1])
-        guard pinnedARKs.contains(ark.der) else { return reject(.chainInvalid, "the ARK is not a pinned AMD root") }
+        guard pinnedARKs.contains(VendorRoots.fingerprint(ark.der)) else { return reject(.chainInvalid, "the ARK is not a pinned AMD root") }
         guard ark.isSigned(by: ark), ask.isSigned(by: ark), vcek.isSigned(by: ask) else {
             return reject(.chainInvalid, "the chain VCEK → ASK → ARK does not verify (RSASSA-PSS SHA-384)")
         }

@@ -171,9 +171,11 @@ public struct PCKExtensions: Sendable {
 extension TDXAttestationVerifier {
     /// The platform TCB status of a verified quote under verified TCB Info.
     public func tcbStatus(quote: TDXQuote, tcbInfoJSON: Data, signingChainPEM: String, at date: Date) throws -> TCBStatus {
-        let info = try TDXTCBInfo(json: tcbInfoJSON, signingChainPEM: signingChainPEM, root: root, at: date)
         let chain = try PEMDocument.parseMultiple(pemString: quote.pckChainPEM).map { try Certificate(pemDocument: $0) }
-        guard let leaf = chain.first else { throw AttestationError(.malformedEvidence, "no PCK certificate") }
+        guard let leaf = chain.first, let root = chain.last, pinnedRoot(root) else {
+            throw AttestationError(.chainInvalid, "the PCK chain does not end in the pinned Intel SGX Root CA")
+        }
+        let info = try TDXTCBInfo(json: tcbInfoJSON, signingChainPEM: signingChainPEM, root: root, at: date)
         return try info.status(pck: try PCKExtensions(leaf), teeTCBSVN: quote.teeTCBSVN)
     }
 }

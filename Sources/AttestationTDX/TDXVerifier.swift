@@ -16,13 +16,23 @@ public enum TDXVerification: Sendable {
 /// the verification time. TCB Info / QE Identity collateral and CRLs are not evaluated yet (see the note).
 public struct TDXAttestationVerifier: AttestationVerifier {
     public let tee = TEEType.tdx
-    let root: Certificate
+    let pinnedRoots: Set<String>
 
-    /// - Parameter rootPEM: the pinned Intel SGX Root CA.
+    /// A verifier trusting the Intel SGX Root CA (``VendorRoots/intelSGX``).
+    public init() { pinnedRoots = VendorRoots.intelSGX }
+
+    /// A verifier trusting exactly the given root certificate.
     public init(rootPEM: String) throws {
-        do { root = try Certificate(pemEncoded: rootPEM) } catch {
+        do { pinnedRoots = [VendorRoots.fingerprint(try PEMDocument(pemString: rootPEM).derBytes)] } catch {
             throw AttestationError(.malformedEvidence, "the Intel root is not a PEM certificate")
         }
+    }
+
+    /// The pinned root a chain ends in, if it does.
+    func pinnedRoot(_ certificate: Certificate) -> Bool {
+        var serializer = DER.Serializer()
+        guard (try? serializer.serialize(certificate)) != nil else { return false }
+        return pinnedRoots.contains(VendorRoots.fingerprint(serializer.serializedBytes))
     }
 
     public func verify(_ evidence: Evidence, now: Date) -> VerificationOutcome {
@@ -53,7 +63,8 @@ public struct TDXAttestationVerifier: AttestationVerifier {
         } catch {
             return reject(.malformedEvidence, "the embedded PCK chain does not parse")
         }
-        guard chain.count == 3, chain[2] == root else { return reject(.chainInvalid, "the PCK chain does not end in the pinned Intel SGX Root CA") }
+        guard chain.count == 3, pinnedRoot(chain[2]) else { return reject(.chainInvalid, "the PCK chain does not end in the pinned Intel SGX Root CA") }
+        let root = chain[2]
         for i in 0..<2 {
             guard chain[i].issuer == chain[i + 1].subject, chain[i + 1].publicKey.isValidSignature(chain[i].signature, for: chain[i]) else {
                 return reject(.chainInvalid, "certificate \(i) of the PCK chain is not signed by the next")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Attestation
 import AttestationNitro
 import AttestationSEVSNP
+import AttestationTDX
 import Crypto
 import Foundation
 import SealgateCore
@@ -15,10 +16,10 @@ struct AttestationCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify evidence and appraise it; exit 0 only when both pass.",
-            discussion: "Supported here: snp (AMD SEV-SNP reports), nitro (AWS Nitro Enclaves documents) and mock. TDX comes later.")
-        @Option(name: .customLong("type"), help: "Evidence type: snp, nitro or mock.") var type: String
+            discussion: "Supported: snp (AMD SEV-SNP reports), tdx (Intel TDX DCAP quotes), nitro (AWS Nitro Enclaves documents) and mock. Vendor roots are pinned in the build; --root/--ark replace the pins.")
+        @Option(name: .customLong("type"), help: "Evidence type: snp, tdx, nitro or mock.") var type: String
         @Argument(help: "The evidence file (the 1184-byte report for snp, raw CBOR for nitro, the compact JWS for mock).") var evidence: String
-        @Option(help: "Nitro: the pinned AWS Nitro Enclaves root (PEM).") var root: String?
+        @Option(help: "nitro/tdx: a root certificate (PEM) to trust instead of the built-in pin.") var root: String?
         @Option(name: .customLong("mock-signer"), help: "Mock: the trusted development signing public key (PEM).") var mockSigner: String?
         @Option(help: "SNP: the VCEK or VLEK certificate (PEM or DER).") var vcek: String?
         @Option(name: .customLong("cert-chain"), help: "SNP: AMD cert_chain, ASK (or ASVK) then ARK (PEM).") var certChain: String?
@@ -47,9 +48,9 @@ struct AttestationCommand: AsyncParsableCommand {
             var evidenceBytes = bytes
             switch type {
             case "snp":
-                guard let vcek, let certChain, let ark, let vcekData = FileManager.default.contents(atPath: vcek),
-                    let chain = try? String(contentsOfFile: certChain, encoding: .utf8), let arkPEM = try? String(contentsOfFile: ark, encoding: .utf8)
-                else { throw ValidationError("snp needs --vcek, --cert-chain and --ark") }
+                guard let vcek, let certChain, let vcekData = FileManager.default.contents(atPath: vcek),
+                    let chain = try? String(contentsOfFile: certChain, encoding: .utf8)
+                else { throw ValidationError("snp needs --vcek and --cert-chain (and optionally --ark; default: AMD's pinned ARKs)") }
                 let vcekPEM: String
                 if let text = String(data: vcekData, encoding: .utf8), text.contains("BEGIN CERTIFICATE") {
                     vcekPEM = text
@@ -57,13 +58,28 @@ struct AttestationCommand: AsyncParsableCommand {
                     vcekPEM = "-----BEGIN CERTIFICATE-----\n\(vcekData.base64EncodedString(options: .lineLength64Characters))\n-----END CERTIFICATE-----\n"
                 }
                 evidenceBytes = try JSONEncoder().encode(SNPEvidenceBundle(report: bytes, vcekPEM: vcekPEM, certChainPEM: chain))
-                verifier = try SNPAttestationVerifier(arkPEMs: [arkPEM])
-                tee = .snp
-            case "nitro":
-                guard let root, let pem = try? String(contentsOfFile: root, encoding: .utf8) else {
-                    throw ValidationError("nitro needs --root with the AWS Nitro Enclaves root PEM")
+                if let ark {
+                    guard let arkPEM = try? String(contentsOfFile: ark, encoding: .utf8) else { throw ValidationError("cannot read \(ark)") }
+                    verifier = try SNPAttestationVerifier(arkPEMs: [arkPEM])
+                } else {
+                    verifier = SNPAttestationVerifier()
                 }
-                verifier = try NitroAttestationVerifier(rootPEM: pem)
+                tee = .snp
+            case "tdx":
+                if let root {
+                    guard let pem = try? String(contentsOfFile: root, encoding: .utf8) else { throw ValidationError("cannot read \(root)") }
+                    verifier = try TDXAttestationVerifier(rootPEM: pem)
+                } else {
+                    verifier = TDXAttestationVerifier()
+                }
+                tee = .tdx
+            case "nitro":
+                if let root {
+                    guard let pem = try? String(contentsOfFile: root, encoding: .utf8) else { throw ValidationError("cannot read \(root)") }
+                    verifier = try NitroAttestationVerifier(rootPEM: pem)
+                } else {
+                    verifier = NitroAttestationVerifier()
+                }
                 tee = .nitro
             case "mock":
                 guard let mockSigner, let pem = try? String(contentsOfFile: mockSigner, encoding: .utf8),
@@ -72,7 +88,7 @@ struct AttestationCommand: AsyncParsableCommand {
                 verifier = MockEvidenceVerifier(trustedSigners: [key])
                 tee = .mock
             default:
-                throw ValidationError("unsupported --type \(type) (this build verifies snp, nitro and mock)")
+                throw ValidationError("unsupported --type \(type) (this build verifies snp, tdx, nitro and mock)")
             }
             let evidenceValue = Evidence(tee: tee, bytes: evidenceBytes)
             var rejected: [AttestationFailure] = []

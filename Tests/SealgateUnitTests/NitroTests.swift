@@ -33,9 +33,18 @@ struct NitroTests {
         }
     }
 
-    static func verifier() throws -> NitroAttestationVerifier {
+    /// The verifier with its built-in pin of the AWS root (no root file needed).
+    static func verifier() throws -> NitroAttestationVerifier { NitroAttestationVerifier() }
+
+    @Test("The built-in pin equals the published root; a verifier pinned to another root refuses every document")
+    func pins() throws {
         let pem = try String(contentsOf: SharedVectors.root.appendingPathComponent("nitro/roots/aws-nitro-enclaves-root-g1.pem"), encoding: .utf8)
-        return try NitroAttestationVerifier(rootPEM: pem)
+        let explicit = try NitroAttestationVerifier(rootPEM: pem)
+        let doc = try Self.load("prod-2022-09-28-cape", "attestation.cbor")
+        if case .rejected(let f) = explicit.verifyDocument(doc) { Issue.record("explicit pin rejected: \(f)") }
+        let intel = try String(contentsOf: SharedVectors.root.appendingPathComponent("tdx/roots/intel-sgx-root-ca.pem"), encoding: .utf8)
+        let wrong = try NitroAttestationVerifier(rootPEM: intel)
+        #expect(wrong.verifyDocument(doc) == .rejected([AttestationFailure(.chainInvalid, "cabundle does not start with the pinned AWS Nitro root")]))
     }
 
     static func load(_ sample: String, _ file: String) throws -> Data {
@@ -76,7 +85,7 @@ struct NitroTests {
         let verifier = try Self.verifier()
         let original = try Self.load("prod-2024-07-31-eternis", "attestation.cbor")
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<400 {
+        for _ in 0..<2000 {
             var mutated = original
             let i = Int.random(in: 0..<mutated.count, using: &generator)
             mutated[i] ^= UInt8.random(in: 1...255, using: &generator)

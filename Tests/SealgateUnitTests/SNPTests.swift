@@ -38,11 +38,16 @@ struct SNPTests {
         return Sample(manifest: manifest, report: try Data(contentsOf: folder.appendingPathComponent(reportFile)), vcek: vcek, chain: chain, asOf: asOf, folder: folder)
     }
 
-    static func verifier() throws -> SNPAttestationVerifier {
-        let roots = ["ark-milan.pem", "ark-genoa.pem", "ark-turin.pem"].compactMap {
-            try? String(contentsOf: dir.appendingPathComponent("roots/\($0)"), encoding: .utf8)
+    /// The verifier with its built-in pins of AMD's ARKs; the test below checks they equal the published files.
+    static func verifier() throws -> SNPAttestationVerifier { SNPAttestationVerifier() }
+
+    @Test("The built-in ARK pins equal the published ARK certificates")
+    func pins() throws {
+        for name in ["ark-milan.pem", "ark-genoa.pem", "ark-turin.pem"] {
+            let pem = try String(contentsOf: Self.dir.appendingPathComponent("roots/\(name)"), encoding: .utf8)
+            let der = try #require(try AMDCertificate.pem(pem).first).der
+            #expect(VendorRoots.amdARKs.contains(VendorRoots.fingerprint(der)), "\(name)")
         }
-        return try SNPAttestationVerifier(arkPEMs: roots)
     }
 
     @Test("Every sample verifies at as_of with the manifest's expected values", arguments: samples())
@@ -90,7 +95,7 @@ struct SNPTests {
         if case .verified = verifier.verify(report: s.report, vcek: s.vcek, chain: genoa, at: s.asOf) { Issue.record("wrong product chain accepted") }
         let onlyGenoa = try SNPAttestationVerifier(arkPEMs: [try String(contentsOf: Self.dir.appendingPathComponent("roots/ark-genoa.pem"), encoding: .utf8)])
         #expect(onlyGenoa.verify(report: s.report, vcek: s.vcek, chain: s.chain, at: s.asOf) == .rejected([AttestationFailure(.chainInvalid, "the ARK is not a pinned AMD root")]))
-        for _ in 0..<300 {
+        for _ in 0..<2000 {
             var mutated = s.report
             let i = Int.random(in: 0..<SNPReport.signedLength)
             mutated[i] ^= UInt8.random(in: 1...255)

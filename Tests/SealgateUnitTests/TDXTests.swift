@@ -13,8 +13,22 @@ struct TDXTests {
         return names.filter { FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0)/manifest.json").path) }.sorted()
     }
 
-    static func verifier() throws -> TDXAttestationVerifier {
-        try TDXAttestationVerifier(rootPEM: try String(contentsOf: dir.appendingPathComponent("roots/intel-sgx-root-ca.pem"), encoding: .utf8))
+    /// The verifier with its built-in pin of the Intel SGX Root CA.
+    static func verifier() throws -> TDXAttestationVerifier { TDXAttestationVerifier() }
+
+    @Test("The built-in pin equals the published Intel SGX Root CA; another pin refuses every quote")
+    func pins() throws {
+        let name = try #require(Self.samples().first)
+        let (_, asOf) = try Self.manifest(name)
+        let quote = try Data(contentsOf: Self.dir.appendingPathComponent("\(name)/quote.bin"))
+        let explicit = try TDXAttestationVerifier(rootPEM: try String(contentsOf: Self.dir.appendingPathComponent("roots/intel-sgx-root-ca.pem"), encoding: .utf8))
+        if case .rejected(let f) = explicit.verifyQuote(quote, at: asOf) { Issue.record("explicit pin rejected: \(f)") }
+        let aws = try TDXAttestationVerifier(rootPEM: try String(contentsOf: SharedVectors.root.appendingPathComponent("nitro/roots/aws-nitro-enclaves-root-g1.pem"), encoding: .utf8))
+        guard case .rejected(let failures) = aws.verifyQuote(quote, at: asOf) else {
+            Issue.record("a quote verified under the wrong root")
+            return
+        }
+        #expect(failures.map(\.reason) == [.chainInvalid])
     }
 
     static func manifest(_ name: String) throws -> (expected: [String: Any], asOf: Date) {
@@ -67,7 +81,7 @@ struct TDXTests {
         for cut in stride(from: 0, to: bytes.count, by: 211) {
             if case .verified = verifier.verifyQuote(bytes.prefix(cut), at: asOf) { Issue.record("truncation to \(cut) accepted") }
         }
-        for _ in 0..<300 {
+        for _ in 0..<2000 {
             var mutated = bytes
             let i = Int.random(in: 0..<632)
             mutated[i] ^= UInt8.random(in: 1...255)
