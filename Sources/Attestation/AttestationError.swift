@@ -44,4 +44,5 @@ public struct AttestationReason: Hashable, Sendable, Codable, CustomStringConver
     public static let evidenceExpired = AttestationReason("evidence_expired")
     public static let chainInvalid = AttestationReason("chain_invalid")
     public static let certificateExpired = AttestationReason("certificate_expired")
+    public static let certificateRevoked = AttestationReason("certificate_revoked")
 }

@@ -207,6 +207,16 @@ struct VectorsCommand: AsyncParsableCommand {
             case .verified(let q):
                 let ok = Hex.encode(q.mrTD) == expected["mrtd"] as? String && Hex.encode(q.reportData) == expected["report_data"] as? String
                 results.append((ok, ok ? "quote verifies at as_of with the expected MRTD and report data" : "expected values differ"))
+                if let pckCRL = FileManager.default.contents(atPath: dir + "/collateral/pck_crl.der"),
+                    let rootCRL = FileManager.default.contents(atPath: dir + "/collateral/root_ca_crl.der")
+                {
+                    do {
+                        try verifier.checkRevocation(quote: q, pckCRL: pckCRL, rootCRL: rootCRL, at: asOf)
+                        results.append((true, "PCK CRL and Root CA CRL verify, are current and revoke nothing in the chain"))
+                    } catch {
+                        results.append((false, "revocation: \(error)"))
+                    }
+                }
                 if let tcbInfo = FileManager.default.contents(atPath: dir + "/collateral/tcb_info.json"),
                     let chain = try? String(contentsOfFile: dir + "/collateral/tcb_signing_chain.pem", encoding: .utf8),
                     let want = expected["tcb_status"] as? String

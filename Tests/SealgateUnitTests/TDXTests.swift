@@ -1,8 +1,10 @@
 import Attestation
-import AttestationTDX
+@testable import AttestationTDX
 import Foundation
 import SealgateCore
+import SwiftASN1
 import Testing
+import X509
 
 @Suite("Intel TDX DCAP quotes (real samples)", .enabled(if: SharedVectors.present, Comment(rawValue: SharedVectors.absent)))
 struct TDXTests {
@@ -115,5 +117,50 @@ struct TDXCollateralTests {
         #expect(throws: AttestationError.self) {
             try verifier.tcbStatus(quote: quote, tcbInfoJSON: tcbInfo, signingChainPEM: chain, at: asOf.addingTimeInterval(400 * 86_400))
         }
+    }
+}
+
+@Suite("TDX revocation (PCK CRL and Root CA CRL)", .enabled(if: SharedVectors.present, Comment(rawValue: SharedVectors.absent)))
+struct TDXRevocationTests {
+    static func withCRLs() -> [String] {
+        TDXTests.samples().filter {
+            FileManager.default.fileExists(atPath: TDXTests.dir.appendingPathComponent("\($0)/collateral/pck_crl.der").path)
+        }
+    }
+
+    @Test("Intel's CRLs verify, are current at as_of and do not list the quote's chain", arguments: withCRLs())
+    func currentCRLs(_ name: String) throws {
+        let (_, asOf) = try TDXTests.manifest(name)
+        let folder = TDXTests.dir.appendingPathComponent(name)
+        let verifier = try TDXTests.verifier()
+        guard case .verified(let quote) = verifier.verifyQuote(try Data(contentsOf: folder.appendingPathComponent("quote.bin")), at: asOf) else {
+            Issue.record("\(name) rejected")
+            return
+        }
+        let pck = try Data(contentsOf: folder.appendingPathComponent("collateral/pck_crl.der"))
+        let root = try Data(contentsOf: folder.appendingPathComponent("collateral/root_ca_crl.der"))
+        try verifier.checkRevocation(quote: quote, pckCRL: pck, rootCRL: root, at: asOf)
+        // A flipped byte inside the signed CRL, a CRL from the wrong issuer, or a stale CRL are refused.
+        var tampered = pck
+        tampered[tampered.count / 2] ^= 0x01
+        #expect(throws: AttestationError.self) { try verifier.checkRevocation(quote: quote, pckCRL: tampered, rootCRL: root, at: asOf) }
+        #expect(throws: AttestationError.self) { try verifier.checkRevocation(quote: quote, pckCRL: root, rootCRL: root, at: asOf) }
+        #expect(throws: AttestationError.self) { try verifier.checkRevocation(quote: quote, pckCRL: pck, rootCRL: root, at: asOf.addingTimeInterval(800 * 86_400)) }
+    }
+
+    @Test("A CRL listing the PCK certificate's serial revokes it")
+    func revokedSerial() throws {
+        let name = try #require(Self.withCRLs().first)
+        let folder = TDXTests.dir.appendingPathComponent(name)
+        let crl = try IntelCRL(der: try Data(contentsOf: folder.appendingPathComponent("collateral/pck_crl.der")))
+        #expect(!crl.revokedSerials.isEmpty, "Intel's PCK CRL lists revoked serials")
+        guard case .verified(let quote) = try TDXTests.verifier().verifyQuote(try Data(contentsOf: folder.appendingPathComponent("quote.bin")), at: try TDXTests.manifest(name).asOf) else {
+            Issue.record("quote rejected")
+            return
+        }
+        let leaf = try #require(try PEMDocument.parseMultiple(pemString: quote.pckChainPEM).map { try Certificate(pemDocument: $0) }.first)
+        #expect(!crl.revokes(leaf))
+        let serial = Data(Array(leaf.serialNumber.bytes).drop { $0 == 0 })
+        #expect(IntelCRL(revoking: crl.revokedSerials.union([serial]), from: crl).revokes(leaf))
     }
 }
