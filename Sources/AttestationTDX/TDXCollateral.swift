@@ -40,24 +40,10 @@ public struct TDXTCBInfo: Sendable {
     /// Verifies `tcb_info.json` (`{"tcbInfo": {...}, "signature": "<hex r‖s>"}`) with the TCB signing chain at `date`.
     /// - Throws: ``AttestationError`` with the failed check's reason.
     public init(json: Data, signingChainPEM: String, root: Certificate, at date: Date) throws {
-        guard let raw = Self.rawValue(of: "tcbInfo", in: json),
-            let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
-            let signatureHex = object["signature"] as? String, let signatureBytes = Hex.decode(signatureHex),
-            let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureBytes)
-        else { throw AttestationError(.malformedEvidence, "TCB Info is not {tcbInfo, signature}") }
-        let chain: [Certificate]
-        do { chain = try PEMDocument.parseMultiple(pemString: signingChainPEM).map { try Certificate(pemDocument: $0) } } catch {
-            throw AttestationError(.malformedEvidence, "TCB signing chain does not parse")
+        guard let raw = Self.rawValue(of: "tcbInfo", in: json) else {
+            throw AttestationError(.malformedEvidence, "TCB Info is not {tcbInfo, signature}")
         }
-        guard let signer = chain.first, signer.issuer == root.subject, root.publicKey.isValidSignature(signer.signature, for: signer) else {
-            throw AttestationError(.chainInvalid, "the TCB Info signer is not issued by the Intel SGX Root CA")
-        }
-        guard signer.notValidBefore <= date, date <= signer.notValidAfter else {
-            throw AttestationError(.certificateExpired, "the TCB signing certificate is not valid at the verification time")
-        }
-        guard let key = P256.Signing.PublicKey(signer.publicKey), key.isValidSignature(signature, for: raw) else {
-            throw AttestationError(.signatureInvalid, "the TCB Info signature does not verify")
-        }
+        try Self.verifySigned(raw: raw, file: json, signingChainPEM: signingChainPEM, root: root, at: date)
         guard let decoded = try? JSONDecoder().decode(Body.self, from: raw) else {
             throw AttestationError(.malformedEvidence, "TCB Info fields are missing")
         }

@@ -217,6 +217,17 @@ struct VectorsCommand: AsyncParsableCommand {
                         results.append((false, "revocation: \(error)"))
                     }
                 }
+                if let identity = FileManager.default.contents(atPath: dir + "/collateral/qe_identity.json"),
+                    let chain = try? String(contentsOfFile: dir + "/collateral/tcb_signing_chain.pem", encoding: .utf8),
+                    let want = expected["qe_tcb_status"] as? String
+                {
+                    do {
+                        let status = try verifier.qeStatus(quote: q, qeIdentityJSON: identity, signingChainPEM: chain, at: asOf)
+                        results.append((status.rawValue == want, "QE Identity verifies; QE TCB \(status) (expected \(want))"))
+                    } catch {
+                        results.append((false, "QE Identity: \(error)"))
+                    }
+                }
                 if let tcbInfo = FileManager.default.contents(atPath: dir + "/collateral/tcb_info.json"),
                     let chain = try? String(contentsOfFile: dir + "/collateral/tcb_signing_chain.pem", encoding: .utf8),
                     let want = expected["tcb_status"] as? String

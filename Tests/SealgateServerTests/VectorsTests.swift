@@ -25,7 +25,7 @@ struct VectorsTests {
     func sharedVectors() throws {
         let run = try runSealgate(["vectors", "run", URL(fileURLWithPath: nitroDir).deletingLastPathComponent().path])
         #expect(run.status == 0, "\(run.output)")
-        #expect(run.output.contains("67 passed, 0 failed"), "\(run.output)")
+        #expect(run.output.contains("70 passed, 0 failed"), "\(run.output)")
         #expect(run.output.contains("SKIP nvidia/"))
         #expect(!run.output.contains("SKIP sev-snp/") && !run.output.contains("SKIP tdx/"))
     }

@@ -164,3 +164,31 @@ struct TDXRevocationTests {
         #expect(IntelCRL(revoking: crl.revokedSerials.union([serial]), from: crl).revokes(leaf))
     }
 }
+
+@Suite("TDX QE Identity", .enabled(if: SharedVectors.present, Comment(rawValue: SharedVectors.absent)))
+struct TDXQEIdentityTests {
+    static func withIdentity() -> [String] {
+        TDXTests.samples().filter {
+            FileManager.default.fileExists(atPath: TDXTests.dir.appendingPathComponent("\($0)/collateral/qe_identity.json").path)
+        }
+    }
+
+    @Test("QE Identity verifies and yields the manifest's QE status; a tampered identity fails", arguments: withIdentity())
+    func qeStatus(_ name: String) throws {
+        let (expected, asOf) = try TDXTests.manifest(name)
+        let folder = TDXTests.dir.appendingPathComponent(name)
+        let verifier = try TDXTests.verifier()
+        guard case .verified(let quote) = verifier.verifyQuote(try Data(contentsOf: folder.appendingPathComponent("quote.bin")), at: asOf) else {
+            Issue.record("\(name) rejected")
+            return
+        }
+        let identity = try Data(contentsOf: folder.appendingPathComponent("collateral/qe_identity.json"))
+        let chain = try String(contentsOf: folder.appendingPathComponent("collateral/tcb_signing_chain.pem"), encoding: .utf8)
+        let status = try verifier.qeStatus(quote: quote, qeIdentityJSON: identity, signingChainPEM: chain, at: asOf)
+        #expect(status.rawValue == expected["qe_tcb_status"] as? String)
+        var tampered = identity
+        let at = try #require(tampered.range(of: Data("\"isvprodid\":".utf8))).upperBound
+        tampered[at] ^= 0x01
+        #expect(throws: AttestationError.self) { try verifier.qeStatus(quote: quote, qeIdentityJSON: tampered, signingChainPEM: chain, at: asOf) }
+    }
+}
