@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SealgateSealing", targets: ["Sealing"]),
         .library(name: "SealgateRedaction", targets: ["Redaction"]),
         .library(name: "SealgateAudit", targets: ["Audit"]),
+        .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),

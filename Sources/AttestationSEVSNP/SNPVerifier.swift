@@ -36,6 +36,8 @@ public struct SNPEvidenceBundle: Codable, Sendable {
 public struct SNPAttestationVerifier: AttestationVerifier {
     public let tee = TEEType.snp
     let pinnedARKs: Set<String>
+    /// Chains that verified before (optional): repeated reports from one chip then cost one P-384 verification.
+    public var chainCache: VerifiedChainCache?
 
     /// A verifier trusting AMD's published ARKs (``VendorRoots/amdARKs``).
     public init() { pinnedARKs = VendorRoots.amdARKs }
@@ -74,12 +76,18 @@ public struct SNPAttestationVerifier: AttestationVerifier {
         do { report = try SNPReport(bytes) } catch { return reject(.malformedEvidence, "\(error)") }
         guard chain.count == 2 else { return reject(.chainInvalid, "cert_chain must hold the ASK (or ASVK) and the ARK") }
         let (ask, ark) = (chain[0], chain[1])
-        guard pinnedARKs.contains(VendorRoots.fingerprint(ark.der)) else { return reject(.chainInvalid, "the ARK is not a pinned AMD root") }
-        guard ark.isSigned(by: ark), ask.isSigned(by: ark), vcek.isSigned(by: ask) else {
-            return reject(.chainInvalid, "the chain VCEK → ASK → ARK does not verify (RSASSA-PSS SHA-384)")
-        }
-        for (name, certificate) in [("ARK", ark), ("ASK", ask), ("VCEK", vcek)] where !certificate.isValid(at: date) {
-            return reject(.certificateExpired, "the \(name) is not valid at the verification time")
+        let cacheKey = VendorRoots.fingerprint(vcek.der + ask.der + ark.der)
+        if chainCache?.contains(cacheKey, at: date) != true {
+            guard pinnedARKs.contains(VendorRoots.fingerprint(ark.der)) else { return reject(.chainInvalid, "the ARK is not a pinned AMD root") }
+            guard ark.isSigned(by: ark), ask.isSigned(by: ark), vcek.isSigned(by: ask) else {
+                return reject(.chainInvalid, "the chain VCEK → ASK → ARK does not verify (RSASSA-PSS SHA-384)")
+            }
+            for (name, certificate) in [("ARK", ark), ("ASK", ask), ("VCEK", vcek)] where !certificate.isValid(at: date) {
+                return reject(.certificateExpired, "the \(name) is not valid at the verification time")
+            }
+            chainCache?.insert(
+                cacheKey, validFrom: [ark, ask, vcek].map(\.notBefore).max() ?? date,
+                validUntil: [ark, ask, vcek].map(\.notAfter).min() ?? date)
         }
         guard let key = try? P384.Signing.PublicKey(derRepresentation: vcek.subjectPublicKeyInfo),
             let signature = try? P384.Signing.ECDSASignature(rawRepresentation: report.signatureRS),

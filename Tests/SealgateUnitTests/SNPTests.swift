@@ -119,3 +119,25 @@ struct SNPTests {
         #expect(result.failures.map(\.reason) == [.debugEnabled])
     }
 }
+
+@Suite("SEV-SNP chain cache", .enabled(if: SharedVectors.present, Comment(rawValue: SharedVectors.absent)))
+struct SNPCacheTests {
+    @Test("A cached chain skips only the chain: the report signature and validity are still checked")
+    func cache() throws {
+        let s = try SNPTests.load("milan-v2-virtee")
+        var verifier = SNPAttestationVerifier()
+        verifier.chainCache = VerifiedChainCache()
+        if case .rejected(let f) = verifier.verify(report: s.report, vcek: s.vcek, chain: s.chain, at: s.asOf) { Issue.record("\(f)") }
+        let tampered = try Data(contentsOf: s.folder.appendingPathComponent("report-tampered-body.bin"))
+        guard case .rejected(let failures) = verifier.verify(report: tampered, vcek: s.vcek, chain: s.chain, at: s.asOf) else {
+            Issue.record("a tampered report passed with a cached chain")
+            return
+        }
+        #expect(failures.map(\.reason) == [.signatureInvalid])
+        guard case .rejected(let later) = verifier.verify(report: s.report, vcek: s.vcek, chain: s.chain, at: Date(timeIntervalSince1970: 2_500_000_000)) else {
+            Issue.record("the cache outlived the chain's validity")
+            return
+        }
+        #expect(later.map(\.reason) == [.certificateExpired])
+    }
+}
