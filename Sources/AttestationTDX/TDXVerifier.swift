@@ -17,6 +17,8 @@ public enum TDXVerification: Sendable {
 public struct TDXAttestationVerifier: AttestationVerifier {
     public let tee = TEEType.tdx
     let pinnedRoots: Set<String>
+    /// PCK chains that verified before (optional): repeated quotes from one platform then cost two P-256 verifications.
+    public var chainCache: VerifiedChainCache?
 
     /// A verifier trusting the Intel SGX Root CA (``VendorRoots/intelSGX``).
     public init() { pinnedRoots = VendorRoots.intelSGX }
@@ -57,25 +59,37 @@ public struct TDXAttestationVerifier: AttestationVerifier {
             let signature = try? P256.Signing.ECDSASignature(rawRepresentation: quote.signature),
             attestationKey.isValidSignature(signature, for: quote.signedRegion)
         else { return reject(.signatureInvalid, "the quote signature does not verify with the attestation key") }
-        let chain: [Certificate]
-        do {
-            chain = try PEMDocument.parseMultiple(pemString: quote.pckChainPEM).map { try Certificate(pemDocument: $0) }
-        } catch {
-            return reject(.malformedEvidence, "the embedded PCK chain does not parse")
-        }
-        guard chain.count == 3, pinnedRoot(chain[2]) else { return reject(.chainInvalid, "the PCK chain does not end in the pinned Intel SGX Root CA") }
-        let root = chain[2]
-        for i in 0..<2 {
-            guard chain[i].issuer == chain[i + 1].subject, chain[i + 1].publicKey.isValidSignature(chain[i].signature, for: chain[i]) else {
-                return reject(.chainInvalid, "certificate \(i) of the PCK chain is not signed by the next")
+        let chainKey = VendorRoots.fingerprint(Data(quote.pckChainPEM.utf8))
+        let pckKey: P256.Signing.PublicKey
+        if let cached = chainCache?.leafKey(chainKey, at: date), let key = try? P256.Signing.PublicKey(rawRepresentation: cached) {
+            pckKey = key
+        } else {
+            let chain: [Certificate]
+            do {
+                chain = try PEMDocument.parseMultiple(pemString: quote.pckChainPEM).map { try Certificate(pemDocument: $0) }
+            } catch {
+                return reject(.malformedEvidence, "the embedded PCK chain does not parse")
             }
+            guard chain.count == 3, pinnedRoot(chain[2]) else { return reject(.chainInvalid, "the PCK chain does not end in the pinned Intel SGX Root CA") }
+            let root = chain[2]
+            for i in 0..<2 {
+                guard chain[i].issuer == chain[i + 1].subject, chain[i + 1].publicKey.isValidSignature(chain[i].signature, for: chain[i]) else {
+                    return reject(.chainInvalid, "certificate \(i) of the PCK chain is not signed by the next")
+                }
+            }
+            guard root.publicKey.isValidSignature(root.signature, for: root) else { return reject(.chainInvalid, "the root is not self-signed") }
+            for (i, certificate) in chain.enumerated() where !(certificate.notValidBefore <= date && date <= certificate.notValidAfter) {
+                return reject(.certificateExpired, "certificate \(i) of the PCK chain is not valid at the verification time")
+            }
+            guard let leafKey = P256.Signing.PublicKey(chain[0].publicKey) else {
+                return reject(.malformedEvidence, "the PCK key is not P-256")
+            }
+            chainCache?.insert(
+                chainKey, validFrom: chain.map(\.notValidBefore).max() ?? date, validUntil: chain.map(\.notValidAfter).min() ?? date,
+                leafKey: leafKey.rawRepresentation)
+            pckKey = leafKey
         }
-        guard root.publicKey.isValidSignature(root.signature, for: root) else { return reject(.chainInvalid, "the root is not self-signed") }
-        for (i, certificate) in chain.enumerated() where !(certificate.notValidBefore <= date && date <= certificate.notValidAfter) {
-            return reject(.certificateExpired, "certificate \(i) of the PCK chain is not valid at the verification time")
-        }
-        guard let pckKey = P256.Signing.PublicKey(chain[0].publicKey),
-            let qeSignature = try? P256.Signing.ECDSASignature(rawRepresentation: quote.qeReportSignature),
+        guard let qeSignature = try? P256.Signing.ECDSASignature(rawRepresentation: quote.qeReportSignature),
             pckKey.isValidSignature(qeSignature, for: quote.qeReport)
         else { return reject(.signatureInvalid, "the QE report signature does not verify with the PCK key") }
         var binding = quote.attestationKey

@@ -192,3 +192,31 @@ struct TDXQEIdentityTests {
         #expect(throws: AttestationError.self) { try verifier.qeStatus(quote: quote, qeIdentityJSON: tampered, signingChainPEM: chain, at: asOf) }
     }
 }
+
+@Suite("TDX chain cache", .enabled(if: SharedVectors.present, Comment(rawValue: SharedVectors.absent)))
+struct TDXCacheTests {
+    @Test("A cached PCK chain skips only the chain: signatures, binding and validity are still checked")
+    func cache() throws {
+        let name = try #require(TDXTests.samples().first)
+        let (_, asOf) = try TDXTests.manifest(name)
+        let folder = TDXTests.dir.appendingPathComponent(name)
+        var verifier = TDXAttestationVerifier()
+        verifier.chainCache = VerifiedChainCache()
+        let quote = try Data(contentsOf: folder.appendingPathComponent("quote.bin"))
+        for _ in 0..<2 {
+            if case .rejected(let f) = verifier.verifyQuote(quote, at: asOf) { Issue.record("\(f)") }
+        }
+        for file in ["quote-tampered-body.bin", "quote-tampered-qe-report.bin"] {
+            guard case .rejected(let f) = verifier.verifyQuote(try Data(contentsOf: folder.appendingPathComponent(file)), at: asOf) else {
+                Issue.record("\(file) passed with a cached chain")
+                continue
+            }
+            #expect(f.map(\.reason) == [.signatureInvalid])
+        }
+        guard case .rejected(let later) = verifier.verifyQuote(quote, at: Date(timeIntervalSince1970: 3_000_000_000)) else {
+            Issue.record("the cache outlived the chain")
+            return
+        }
+        #expect(later.map(\.reason) == [.certificateExpired])
+    }
+}

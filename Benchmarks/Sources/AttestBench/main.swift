@@ -43,6 +43,9 @@ let quote = data("tdx/v4-phala/quote.bin")
 let tdxAt = iso.date(from: "2025-06-20T00:00:00Z") ?? Date()
 let tdx = TDXAttestationVerifier()
 rate("tdx_full") { if case .verified = tdx.verifyQuote(quote, at: tdxAt) { return true } else { return false } }
+var tdxCached = TDXAttestationVerifier()
+tdxCached.chainCache = VerifiedChainCache()
+rate("tdx_chain_cached") { if case .verified = tdxCached.verifyQuote(quote, at: tdxAt) { return true } else { return false } }
 // Nitro: COSE ES384 and a 4-certificate P-384 chain.
 let doc = data("nitro/prod-2024-07-31-eternis/attestation.cbor")
 let nitro = NitroAttestationVerifier()
