@@ -104,7 +104,9 @@ public struct MockEvidenceVerifier: AttestationVerifier {
         guard evidence.tee == .mock else {
             return .rejected([AttestationFailure(.unsupportedEvidence, "not mock evidence")])
         }
-        guard let text = String(data: evidence.bytes, encoding: .utf8), let parsed = try? CompactJWS.parse(text) else {
+        guard let raw = String(data: evidence.bytes, encoding: .utf8),
+            let parsed = try? CompactJWS.parse(raw.trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
             return .rejected([AttestationFailure(.malformedEvidence, "mock evidence is not a compact ES256 JWS")])
         }
         guard let kid = parsed.header["kid"], let key = trusted[kid] else {

@@ -49,6 +49,9 @@ public struct SNPAttestationVerifier: AttestationVerifier {
     }
 
     public func verify(_ evidence: Evidence, now: Date) -> VerificationOutcome {
+        guard evidence.bytes.count <= 64 * 1024 else {
+            return .rejected([AttestationFailure(.malformedEvidence, "SNP evidence bundle larger than 64 KiB")])
+        }
         guard let bundle = try? JSONDecoder().decode(SNPEvidenceBundle.self, from: evidence.bytes),
             let report = Data(base64Encoded: bundle.report), let vcek = try? AMDCertificate.pem(bundle.vcek).first,
             let chain = try? AMDCertificate.pem(bundle.certChain)

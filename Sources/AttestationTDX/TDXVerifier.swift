@@ -13,7 +13,8 @@ public enum TDXVerification: Sendable {
 
 /// Verifies Intel TDX DCAP quotes: the quote signature by the attestation key, the QE report signature by the
 /// PCK key, the QE report's binding of the attestation key, and the PCK chain to the pinned Intel SGX Root CA at
-/// the verification time. TCB Info / QE Identity collateral and CRLs are not evaluated yet (see the note).
+/// the verification time. Collateral is checked by ``tcbStatus(quote:tcbInfoJSON:signingChainPEM:at:)``,
+/// ``qeStatus(quote:qeIdentityJSON:signingChainPEM:at:)`` and ``checkRevocation(quote:pckCRL:rootCRL:at:)``.
 public struct TDXAttestationVerifier: AttestationVerifier {
     public let tee = TEEType.tdx
     let pinnedRoots: Set<String>

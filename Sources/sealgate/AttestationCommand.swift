@@ -103,6 +103,7 @@ struct AttestationCommand: AsyncParsableCommand {
                     guard let d = Hex.decode($0) else { throw ValidationError("--report-data is not hex") }
                     return .equals(d)
                 } ?? .insecureSkipBindingCheck
+                if reportData == nil { print("note: REPORT_DATA binding not checked (no --report-data)") }
                 result = Appraiser(referenceValues: values, verifiers: [verifier]).appraise(evidenceValue, reportData: expectation, now: now)
             }
             if json {
