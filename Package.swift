@@ -42,7 +42,9 @@ let package = Package(
         // Evidence, verifiers, appraisal, attestation results, the mock TEE.
         .target(
             name: "Attestation",
-            dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "SealgateCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strict),
         // AWS Nitro Enclaves attestation documents (COSE_Sign1 ES384, chain to the AWS root).
         .target(

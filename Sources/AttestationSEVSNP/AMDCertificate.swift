@@ -1,3 +1,4 @@
+import Attestation
 import Crypto
 import Foundation
 import SwiftASN1
@@ -47,8 +48,8 @@ public struct AMDCertificate: Sendable {
             guard case .constructed(let validity) = fields[3].content else { throw SNPError("validity is not a SEQUENCE") }
             let times = Array(validity)
             guard times.count == 2 else { throw SNPError("validity needs two times") }
-            notBefore = try Self.time(times[0])
-            notAfter = try Self.time(times[1])
+            notBefore = try ASN1Time.date(times[0])
+            notAfter = try ASN1Time.date(times[1])
             subject = Data(fields[4].encodedBytes)
             subjectPublicKeyInfo = Data(fields[5].encodedBytes)
             var extensions: [String: Data] = [:]
@@ -96,19 +97,6 @@ public struct AMDCertificate: Sendable {
         return try ASN1ObjectIdentifier(derEncoded: oid).description
     }
 
-    static func time(_ node: ASN1Node) throws -> Date {
-        var c = DateComponents()
-        c.timeZone = TimeZone(identifier: "UTC")
-        if node.identifier == .utcTime {
-            let t = try UTCTime(derEncoded: node)
-            (c.year, c.month, c.day, c.hour, c.minute, c.second) = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
-        } else {
-            let t = try GeneralizedTime(derEncoded: node)
-            (c.year, c.month, c.day, c.hour, c.minute, c.second) = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
-        }
-        guard let date = Calendar(identifier: .gregorian).date(from: c) else { throw SNPError("invalid certificate time") }
-        return date
-    }
 
     static let rsassaPSS = "1.2.840.113549.1.1.10"
 

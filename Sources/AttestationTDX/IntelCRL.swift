@@ -32,10 +32,10 @@ public struct IntelCRL: Sendable {
             if fields.first?.identifier == .integer { fields.removeFirst() }  // version
             guard fields.count >= 3 else { throw AttestationError(.malformedEvidence, "tbsCertList too short") }
             issuer = Data(fields[1].encodedBytes)
-            thisUpdate = try Self.time(fields[2])
+            thisUpdate = try ASN1Time.date(fields[2])
             var rest = fields.dropFirst(3)
             if let next = rest.first, next.identifier == .utcTime || next.identifier == .generalizedTime {
-                nextUpdate = try Self.time(next)
+                nextUpdate = try ASN1Time.date(next)
                 rest = rest.dropFirst()
             } else {
                 nextUpdate = nil
@@ -67,19 +67,6 @@ public struct IntelCRL: Sendable {
         revokedSerials = serials
     }
 
-    static func time(_ node: ASN1Node) throws -> Date {
-        var c = DateComponents()
-        c.timeZone = TimeZone(identifier: "UTC")
-        if node.identifier == .utcTime {
-            let t = try UTCTime(derEncoded: node)
-            (c.year, c.month, c.day, c.hour, c.minute, c.second) = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
-        } else {
-            let t = try GeneralizedTime(derEncoded: node)
-            (c.year, c.month, c.day, c.hour, c.minute, c.second) = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
-        }
-        guard let date = Calendar(identifier: .gregorian).date(from: c) else { throw AttestationError(.malformedEvidence, "CRL time") }
-        return date
-    }
 
     /// Checks that `issuerCertificate` signed this CRL and that it is current at `date`.
     /// - Throws: ``AttestationError`` `chain_invalid` (wrong issuer or signature) or `evidence_expired` (not current).

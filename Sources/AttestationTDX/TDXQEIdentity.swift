@@ -37,10 +37,9 @@ public struct TDXQEIdentity: Sendable {
         guard let decoded = try? JSONDecoder().decode(Body.self, from: raw) else {
             throw AttestationError(.malformedEvidence, "QE Identity fields are missing")
         }
-        let formatter = ISO8601DateFormatter()
-        guard let issued = formatter.date(from: decoded.issueDate), let next = formatter.date(from: decoded.nextUpdate),
-            issued <= date, date <= next
-        else { throw AttestationError(.evidenceExpired, "the QE Identity is not current at the verification time") }
+        guard ASN1Time.isCurrent(issueDate: decoded.issueDate, nextUpdate: decoded.nextUpdate, at: date) else {
+            throw AttestationError(.evidenceExpired, "the QE Identity is not current at the verification time")
+        }
         body = decoded
     }
 
