@@ -10,7 +10,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
     ],
     targets: [
-        .executableTarget(name: "AttestBench", dependencies: [.product(name: "SealgateAttestation", package: "sealgate")]),
+        .executableTarget(
+            name: "AttestBench",
+            dependencies: [.product(name: "SealgateAttestation", package: "sealgate"), .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "AuditBench", dependencies: [.product(name: "SealgateAudit", package: "sealgate")]),
         .executableTarget(name: "RedactBench", dependencies: [.product(name: "SealgateRedaction", package: "sealgate")]),
         .executableTarget(

@@ -20,11 +20,26 @@ echo "ingest took $(( $(date +%s) - start ))s"
 # Warm the tenant index (built from decrypted embeddings on first use after the lease).
 curl -fsS -o /dev/null "http://127.0.0.1:$port/v1/query" -H "Authorization: Bearer $SEALGATE_KEY" \
   -d '{"question":"warm up","data_class":"internal","scope":{"collections":["bench"]}}'
+# Baseline: the same pipeline over an empty collection (no scoring, no decryption), 50 sequential requests.
+python3 - "$port" "$SEALGATE_KEY" <<'PY'
+import sys, time, urllib.request
+port, key = sys.argv[1], sys.argv[2]
+body = b'{"question":"Who approves the invoice request?","data_class":"internal","scope":{"collections":["empty"]}}'
+times = []
+for _ in range(50):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/query", data=body, method="POST")
+    req.add_header("Authorization", "Bearer " + key)
+    start = time.perf_counter()
+    urllib.request.urlopen(req).read()
+    times.append((time.perf_counter() - start) * 1000)
+times.sort()
+print(f"empty-collection query: p50_ms={times[25]:.2f}")
+PY
 for endpoint in query chat; do
   path=/v1/query; [ "$endpoint" = chat ] && path=/v1/chat/completions
   for c in 1 16 64; do
     threads=2; [ "$c" = 1 ] && threads=1
-    result=$(wrk -t"$threads" -c"$c" -d"${secs}s" --timeout 10s -s "Benchmarks/$endpoint.lua" "http://127.0.0.1:$port$path" | grep RESULT)
+    result=$(SEALGATE_ENDPOINT=$endpoint wrk -t"$threads" -c"$c" -d"${secs}s" --timeout 10s -s Benchmarks/request.lua "http://127.0.0.1:$port$path" | grep RESULT)
     echo "$endpoint c=$c $result"
   done
 done

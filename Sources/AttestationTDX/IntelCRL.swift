@@ -95,7 +95,7 @@ extension TDXAttestationVerifier {
     /// CRL: both verified and current at `date`, neither listing a certificate of the chain.
     /// - Throws: ``AttestationError`` with `certificate_revoked`, `chain_invalid` or `evidence_expired`.
     public func checkRevocation(quote: TDXQuote, pckCRL: Data, rootCRL: Data, at date: Date) throws {
-        let chain = try PEMDocument.parseMultiple(pemString: quote.pckChainPEM).map { try Certificate(pemDocument: $0) }
+        let chain = try quote.pckCertificates()
         guard chain.count == 3, pinnedRoot(chain[2]) else { throw AttestationError(.chainInvalid, "unexpected PCK chain") }
         let pck = try IntelCRL(der: pckCRL)
         try pck.verify(issuedBy: chain[1], at: date)

@@ -156,7 +156,7 @@ public struct PCKExtensions: Sendable {
 extension TDXAttestationVerifier {
     /// The platform TCB status of a verified quote under verified TCB Info.
     public func tcbStatus(quote: TDXQuote, tcbInfoJSON: Data, signingChainPEM: String, at date: Date) throws -> TCBStatus {
-        let chain = try PEMDocument.parseMultiple(pemString: quote.pckChainPEM).map { try Certificate(pemDocument: $0) }
+        let chain = try quote.pckCertificates()
         guard let leaf = chain.first, let root = chain.last, pinnedRoot(root) else {
             throw AttestationError(.chainInvalid, "the PCK chain does not end in the pinned Intel SGX Root CA")
         }

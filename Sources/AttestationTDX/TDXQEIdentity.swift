@@ -92,7 +92,7 @@ extension TDXTCBInfo {
 extension TDXAttestationVerifier {
     /// The QE status of a verified quote under verified QE Identity.
     public func qeStatus(quote: TDXQuote, qeIdentityJSON: Data, signingChainPEM: String, at date: Date) throws -> TCBStatus {
-        let chain = try PEMDocument.parseMultiple(pemString: quote.pckChainPEM).map { try Certificate(pemDocument: $0) }
+        let chain = try quote.pckCertificates()
         guard let root = chain.last, pinnedRoot(root) else { throw AttestationError(.chainInvalid, "unexpected PCK chain") }
         return try TDXQEIdentity(json: qeIdentityJSON, signingChainPEM: signingChainPEM, root: root, at: date).status(qeReport: quote.qeReport)
     }

@@ -1,5 +1,7 @@
 import Foundation
 import SealgateCore
+import SwiftASN1
+import X509
 
 /// A malformed TDX quote.
 public struct TDXError: Error, Sendable, CustomStringConvertible {
@@ -19,8 +21,14 @@ public struct TDXQuote: Sendable {
     public let qeReport: Data
     public let qeReportSignature: Data
     public let qeAuthData: Data
-    /// The PEM chain: PCK leaf, PCK Platform/Processor CA, Intel SGX Root CA.
-    public let pckChainPEM: String
+    /// The embedded PEM chain bytes: PCK leaf, PCK Platform/Processor CA, Intel SGX Root CA.
+    public let pckChainData: Data
+
+    /// The PEM chain as text (trailing NUL padding removed).
+    public var pckChainPEM: String {
+        let end = pckChainData.lastIndex { $0 != 0 }.map { $0 + 1 } ?? pckChainData.startIndex
+        return String(decoding: pckChainData[pckChainData.startIndex..<end], as: UTF8.self)
+    }
 
     func field(_ offset: Int, _ length: Int) -> Data { body.subdata(in: offset..<(offset + length)) }
     public var teeTCBSVN: Data { field(0, 16) }
@@ -77,8 +85,15 @@ public struct TDXQuote: Sendable {
         guard try u16() == 5 else { throw TDXError("inner certification data is not a PCK chain (type 5)") }
         let chainSize = try u32()
         guard chainSize <= 32 * 1024 else { throw TDXError("PCK chain too large") }
-        guard let pem = String(data: try take(chainSize), encoding: .utf8) else { throw TDXError("PCK chain is not text") }
-        pckChainPEM = pem.replacingOccurrences(of: "\0", with: "")
+        pckChainData = try take(chainSize)
         guard o <= end else { throw TDXError("certification data overruns the signature data") }
+    }
+}
+
+extension TDXQuote {
+    /// The embedded PCK chain, parsed: leaf, PCK CA, root.
+    /// - Throws: when the PEM or a certificate does not parse.
+    public func pckCertificates() throws -> [Certificate] {
+        try PEMDocument.parseMultiple(pemString: pckChainPEM).map { try Certificate(pemDocument: $0) }
     }
 }

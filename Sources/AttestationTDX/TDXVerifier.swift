@@ -60,14 +60,14 @@ public struct TDXAttestationVerifier: AttestationVerifier {
             let signature = try? P256.Signing.ECDSASignature(rawRepresentation: quote.signature),
             attestationKey.isValidSignature(signature, for: quote.signedRegion)
         else { return reject(.signatureInvalid, "the quote signature does not verify with the attestation key") }
-        let chainKey = VendorRoots.fingerprint(Data(quote.pckChainPEM.utf8))
+        let chainKey = VendorRoots.fingerprint(quote.pckChainData)
         let pckKey: P256.Signing.PublicKey
         if let cached = chainCache?.leafKey(chainKey, at: date), let key = try? P256.Signing.PublicKey(rawRepresentation: cached) {
             pckKey = key
         } else {
             let chain: [Certificate]
             do {
-                chain = try PEMDocument.parseMultiple(pemString: quote.pckChainPEM).map { try Certificate(pemDocument: $0) }
+                chain = try quote.pckCertificates()
             } catch {
                 return reject(.malformedEvidence, "the embedded PCK chain does not parse")
             }

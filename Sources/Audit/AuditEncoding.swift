@@ -23,11 +23,6 @@ public enum AuditEncoding {
         return try encoder.encode(leaf)
     }
 
-    /// `sha-256:<hex>` of text, for digests of scopes and chunk ids.
-    public static func digest(_ text: String) -> String {
-        "sha-256:" + Hex.encode(SHA256.hash(data: Data(text.utf8)))
-    }
-
     /// Splits the entries file into entries: each is a 4-byte big-endian length and that many bytes.
     /// Returns the entries and the length of the complete prefix (anything after it is a torn tail).
     public static func splitEntries(_ bytes: [UInt8]) -> (entries: [Data], completeLength: Int) {

@@ -198,12 +198,10 @@ public protocol RedactorFactory: Sendable {
     func redactor(tenant: TenantID, tokenKey: Data?) -> any OutputRedactor
 }
 
-/// Records counters and observations; the server maps them to Prometheus.
+/// Records counters; the server maps them to Prometheus.
 public protocol MetricsRecorder: Sendable {
-    /// Adds one to a counter.
+    /// Adds `amount` to a counter.
     func increment(_ name: String, labels: [(String, String)], by amount: Int)
-    /// Records a duration or size.
-    func observe(_ name: String, value: Double, labels: [(String, String)])
 }
 
 extension MetricsRecorder {
@@ -217,5 +215,4 @@ extension MetricsRecorder {
 public struct NoMetrics: MetricsRecorder {
     public init() {}
     public func increment(_ name: String, labels: [(String, String)], by amount: Int) {}
-    public func observe(_ name: String, value: Double, labels: [(String, String)]) {}
 }

@@ -27,12 +27,6 @@ public struct PrometheusRecorder: MetricsRecorder {
         registry.makeCounter(descriptor: descriptor(name), labels: labels).increment(by: Int64(amount))
     }
 
-    public func observe(_ name: String, value: Double, labels: [(String, String)]) {
-        registry.makeValueHistogram(
-            descriptor: descriptor(name), labels: labels, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-        ).record(value)
-    }
-
     /// The exposition text.
     public func render() -> String { registry.emitToString() }
 }

@@ -23,7 +23,7 @@ extension SealgateAPI {
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: auditLog.verifier.encoded + "\n")))
         }
         router.get("/audit/tile/**") { request, context -> Response in
-            if let refused = auditorCheck(request) { return refused }
+            if let refused = await auditorCheck(request) { return refused }
             let rest = context.parameters.getCatchAll().joined(separator: "/")
             guard let path = TlogTiles.parse(rest) else { return Problem.response(Denial(.notFound, "Not a tile path.")) }
             do {
@@ -43,7 +43,7 @@ extension SealgateAPI {
             }
         }
         router.get("/audit/entries/:index") { request, context -> Response in
-            if let refused = auditorCheck(request) { return refused }
+            if let refused = await auditorCheck(request) { return refused }
             guard let index = context.parameters.get("index").flatMap(Int.init), let entry = await auditLog.entry(index) else {
                 return Problem.response(Denial(.notFound, "No such audit entry."))
             }
@@ -61,7 +61,7 @@ extension SealgateAPI {
             }
         }
         router.get("/audit/proof/inclusion") { request, _ -> Response in
-            if let refused = auditorCheck(request) { return refused }
+            if let refused = await auditorCheck(request) { return refused }
             guard let index = request.uri.queryParameters.get("index").flatMap({ Int($0) }),
                 let size = request.uri.queryParameters.get("size").flatMap({ Int($0) }),
                 let proof = try? await auditLog.inclusionProof(index: index, size: size)
@@ -72,7 +72,7 @@ extension SealgateAPI {
             ])
         }
         router.get("/audit/proof/consistency") { request, _ -> Response in
-            if let refused = auditorCheck(request) { return refused }
+            if let refused = await auditorCheck(request) { return refused }
             guard let from = request.uri.queryParameters.get("from").flatMap({ Int($0) }),
                 let to = request.uri.queryParameters.get("to").flatMap({ Int($0) }),
                 let proof = try? await auditLog.consistencyProof(from: from, to: to)
@@ -84,16 +84,19 @@ extension SealgateAPI {
         }
     }
 
-    /// Entries and tiles carry tenant and principal ids and timings: only auditors may read them.
-    func auditorCheck(_ request: Request) -> Response? {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
-            return Problem.response(Denial(.missingCredentials, "Send an auditor key as 'Authorization: Bearer <key>'."))
+    /// Entries and tiles carry tenant and principal ids and timings: only auditors may read them. A refusal is
+    /// audited and counted like any other (kind `audit_read`).
+    func auditorCheck(_ request: Request) async -> Response? {
+        let denial: Denial
+        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+            let key = header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
+            if auditorKeys.contains(Gateway.hashAPIKey(key)) { return nil }
+            denial = Denial(.invalidCredentials, "The key is not an auditor key.")
+        } else {
+            denial = Denial(.missingCredentials, "Send an auditor key as 'Authorization: Bearer <key>'.")
         }
-        let key = header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
-        guard auditorKeys.contains(Gateway.hashAPIKey(key)) else {
-            return Problem.response(Denial(.invalidCredentials, "The key is not an auditor key."))
-        }
-        return nil
+        let failure = await gateway.deny(denial, kind: "audit_read", requestID: Gateway.newRequestID(), principal: nil)
+        return Problem.response(failure.denial, auditIndex: failure.auditIndex)
     }
 }
 

@@ -137,14 +137,7 @@ struct VectorsCommand: AsyncParsableCommand {
                 }
                 results.append((staleRejected, "rejected one day after as_of"))
             }
-            for negative in manifest["negatives"] as? [[String: Any]] ?? [] {
-                guard let file = negative["file"] as? String, let tampered = FileManager.default.contents(atPath: dir + "/" + file) else { continue }
-                if case .rejected(let failures) = verifier.verifyDocument(tampered) {
-                    results.append((true, "\(file) rejected: \(failures.map(\.reason.rawValue).joined(separator: ","))"))
-                } else {
-                    results.append((false, "\(file) was accepted"))
-                }
-            }
+            results += negatives(manifest, dir: dir) { if case .rejected(let f) = verifier.verifyDocument($0) { return f } else { return nil } }
             return results
         }
 
@@ -181,14 +174,7 @@ struct VectorsCommand: AsyncParsableCommand {
                 f.map(\.reason) == [.certificateExpired]
             { expired = true }
             results.append((expired, "rejected outside its certificates' validity"))
-            for negative in manifest["negatives"] as? [[String: Any]] ?? [] {
-                guard let file = negative["file"] as? String, let tampered = FileManager.default.contents(atPath: dir + "/" + file) else { continue }
-                if case .rejected(let failures) = verifier.verify(report: tampered, vcek: vcek, chain: chain, at: asOf) {
-                    results.append((true, "\(file) rejected: \(failures.map(\.reason.rawValue).joined(separator: ","))"))
-                } else {
-                    results.append((false, "\(file) was accepted"))
-                }
-            }
+            results += negatives(manifest, dir: dir) { if case .rejected(let f) = verifier.verify(report: $0, vcek: vcek, chain: chain, at: asOf) { return f } else { return nil } }
             return results
         }
 
@@ -246,15 +232,20 @@ struct VectorsCommand: AsyncParsableCommand {
                 expired = true
             }
             results.append((expired, "rejected outside its PCK chain's validity"))
-            for negative in manifest["negatives"] as? [[String: Any]] ?? [] {
-                guard let file = negative["file"] as? String, let tampered = FileManager.default.contents(atPath: dir + "/" + file) else { continue }
-                if case .rejected(let failures) = verifier.verifyQuote(tampered, at: asOf) {
-                    results.append((true, "\(file) rejected: \(failures.map(\.reason.rawValue).joined(separator: ","))"))
-                } else {
-                    results.append((false, "\(file) was accepted"))
-                }
-            }
+            results += negatives(manifest, dir: dir) { if case .rejected(let f) = verifier.verifyQuote($0, at: asOf) { return f } else { return nil } }
             return results
+        }
+
+        /// Runs the manifest's tampered copies: each must be rejected (`rejection` returns the failures, or nil
+        /// when the copy was accepted).
+        func negatives(_ manifest: [String: Any], dir: String, rejection: (Data) -> [AttestationFailure]?) -> [(Bool, String)] {
+            (manifest["negatives"] as? [[String: Any]] ?? []).compactMap { negative in
+                guard let file = negative["file"] as? String, let tampered = FileManager.default.contents(atPath: dir + "/" + file) else {
+                    return nil
+                }
+                guard let failures = rejection(tampered) else { return (false, "\(file) was accepted") }
+                return (true, "\(file) rejected: \(failures.map(\.reason.rawValue).joined(separator: ","))")
+            }
         }
     }
 }

@@ -38,7 +38,12 @@ struct AuditLogTests {
             let checkpoint = try Checkpoint(body: try key.open(note))
             #expect(checkpoint.origin == "test.sealgate/audit")
             #expect(checkpoint.size >= 300)
-            #expect(try await client.send(.get, "/audit/tile/entries/000", key: nil).status == .unauthorized)
+            let refused = try await client.send(.get, "/audit/tile/entries/000", key: Keys.acme)
+            #expect(refused.status == .unauthorized)
+            #expect(refused.problemType == "urn:sealgate:problem:invalid_credentials")
+            let refusedIndex = try #require(refused.auditIndex)
+            let refusedRecord = try #require(try fixture.auditRecord(refusedIndex))
+            #expect(refusedRecord["kind"] as? String == "audit_read" && refusedRecord["outcome"] as? String == "denied")
             var entries: [Data] = []
             var tile = 0
             while entries.count < checkpoint.size {

@@ -4,6 +4,7 @@ import Attestation
 import AttestationNitro
 import AttestationSEVSNP
 import AttestationTDX
+import Crypto
 import Foundation
 
 let vectors = CommandLine.arguments.dropFirst().first ?? "../../shared/vectors"
@@ -50,3 +51,12 @@ rate("tdx_chain_cached") { if case .verified = tdxCached.verifyQuote(quote, at: 
 let doc = data("nitro/prod-2024-07-31-eternis/attestation.cbor")
 let nitro = NitroAttestationVerifier()
 rate("nitro_full") { if case .verified = nitro.verifyDocument(doc) { return true } else { return false } }
+
+// The library floor: swift-crypto ECDSA verification alone (SHA-256/384 of a 632-byte message, raw r||s).
+let message = Data(repeating: 0x5a, count: 632)
+let p256 = P256.Signing.PrivateKey()
+let p256Signature = try p256.signature(for: message)
+rate("swift_crypto_p256_verify") { p256.publicKey.isValidSignature(p256Signature, for: message) }
+let p384 = P384.Signing.PrivateKey()
+let p384Signature = try p384.signature(for: message)
+rate("swift_crypto_p384_verify") { p384.publicKey.isValidSignature(p384Signature, for: message) }
