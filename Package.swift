@@ -108,6 +108,8 @@ let package = Package(
             swiftSettings: strict),
         // The built-in extractive model.
         .target(name: "Models", dependencies: ["SealgateCore", "Retrieval"], swiftSettings: strict),
+        // JOSE: JWK and JWE (ECDH-ES+A*KW, RSA-OAEP(-256), A*KW, dir; A128GCM/A256GCM) composed from swift-crypto.
+        .target(name: "JOSE", dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")], swiftSettings: strict),
         // Configuration file and embedded defaults.
         .target(
             name: "SealgateConfig",
@@ -177,6 +179,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Vectors", "Golden"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "JOSETests",
+            dependencies: [
+                "JOSE", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            resources: [.copy("Vectors")],
             swiftSettings: strict),
         .testTarget(name: "RedactionTests", dependencies: ["Redaction", "SealgateCore"], swiftSettings: strict),
         .testTarget(
