@@ -76,6 +76,8 @@ let package = Package(
             name: "KeyBroker",
             dependencies: ["SealgateCore", "Attestation", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
+        // Release policies: allOf/anyOf/not over the attestation result and the request; decisions name the rule that decided.
+        .target(name: "ReleasePolicy", dependencies: ["SealgateCore", "Attestation"], swiftSettings: strict),
         // Gateway side of key release: attest, hold leases, renew.
         .target(
             name: "KeyLease",
@@ -160,7 +162,7 @@ let package = Package(
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "Yams",
+                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "ReleasePolicy", "Yams",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -178,6 +180,7 @@ let package = Package(
             ],
             exclude: ["Vectors", "Golden"],
             swiftSettings: strict),
+        .testTarget(name: "ReleasePolicyTests", dependencies: ["ReleasePolicy", "Attestation", "SealgateCore"], swiftSettings: strict),
         .testTarget(name: "RedactionTests", dependencies: ["Redaction", "SealgateCore"], swiftSettings: strict),
         .testTarget(
             name: "SealgateServerTests",
