@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "KeyLease",
             dependencies: [
-                "SealgateCore", "Attestation", "KeyBroker",
+                "SealgateCore", "Attestation", "AttestationSEVSNP", "KeyBroker",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
