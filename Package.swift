@@ -76,11 +76,13 @@ let package = Package(
             name: "KeyBroker",
             dependencies: ["SealgateCore", "Attestation", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
+        // Release policies: allOf/anyOf/not over the attestation result and the request; decisions name the rule that decided.
+        .target(name: "ReleasePolicy", dependencies: ["SealgateCore", "Attestation"], swiftSettings: strict),
         // Gateway side of key release: attest, hold leases, renew.
         .target(
             name: "KeyLease",
             dependencies: [
-                "SealgateCore", "Attestation", "KeyBroker",
+                "SealgateCore", "Attestation", "AttestationSEVSNP", "KeyBroker",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -162,7 +164,7 @@ let package = Package(
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "Yams",
+                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "ReleasePolicy", "Yams",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -188,6 +190,7 @@ let package = Package(
             ],
             resources: [.copy("Vectors")],
             swiftSettings: strict),
+        .testTarget(name: "ReleasePolicyTests", dependencies: ["ReleasePolicy", "Attestation", "SealgateCore"], swiftSettings: strict),
         .testTarget(name: "RedactionTests", dependencies: ["Redaction", "SealgateCore"], swiftSettings: strict),
         .testTarget(
             name: "SealgateServerTests",

@@ -9,7 +9,7 @@ struct SealgateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sealgate",
         abstract: "Sealgate: a confidential RAG gateway. Keys reach it only after attestation; plaintext stays inside.",
-        subcommands: [Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self])
+        subcommands: [Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self, PolicyCommand.self])
 }
 
 struct Serve: AsyncParsableCommand {

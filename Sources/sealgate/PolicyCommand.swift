@@ -1,0 +1,98 @@
+import ArgumentParser
+import Attestation
+import Foundation
+import ReleasePolicy
+import Yams
+
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy", abstract: "Release policy tools.", subcommands: [Explain.self])
+
+    struct Explain: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate release policies against an attestation result and a resource, and explain the decision.",
+            discussion: """
+                Every policy that applies to the resource must pass; when none applies, the broker's default decides \
+                (status affirming; with --allow-mock-fallback also mock evidence appraised as warning). \
+                Exit status: 0 allowed, 3 denied, 2 bad input. See docs/release-policy.md.
+                """)
+        @Option(help: "The policy file: JSON, or YAML when it ends in .yaml or .yml.") var policy: String
+        @Option(help: "An attestation result: the JSON of `sealgate attestation verify --json`, a bare result, or {\"ear\": result}.")
+        var result: String
+        @Option(help: "The requested resource, <repository>/<type>/<tag> (e.g. acme/kek/restricted).") var resource: String
+        @Flag(name: .customLong("allow-mock-fallback"), help: "The fallback also accepts mock evidence appraised as warning (development only).")
+        var allowMockFallback = false
+        @Flag(help: "Print the decision as JSON instead of the explanation.") var json = false
+
+        func run() async throws {
+            let policies: [ReleasePolicyDocument]
+            let request: ReleaseRequest
+            do {
+                guard let ref = ResourceRef(path: resource) else {
+                    throw InputError("--resource: '\(resource)' is not <repository>/<type>/<tag> of [A-Za-z0-9._-]")
+                }
+                policies = try ReleasePolicyLoader.decode(try Self.policyJSON(path: policy))
+                request = ReleaseRequest(result: try Self.attestationResult(path: result), resource: ref)
+            } catch let error as ReleasePolicyError {
+                throw Self.fail(error.problems.map { "\(policy): \($0)" })
+            } catch let error as InputError {
+                throw Self.fail([error.message])
+            }
+            let set: PolicySet
+            do { set = try PolicySet(policies) } catch let error as ReleasePolicyError { throw Self.fail(error.problems.map { "\(policy): \($0)" }) }
+            let decision = set.evaluate(request, fallback: .brokerDefault(allowMockEvidence: allowMockFallback))
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(decision), as: UTF8.self))
+            } else {
+                print(decision.explanation)
+            }
+            if !decision.allowed { throw ExitCode(3) }
+        }
+
+        struct InputError: Error {
+            let message: String
+            init(_ message: String) { self.message = message }
+        }
+
+        /// Prints the problems to standard error; the caller throws the returned exit code (2).
+        static func fail(_ lines: [String]) -> ExitCode {
+            FileHandle.standardError.write(Data(("sealgate policy explain: bad input\n" + lines.joined(separator: "\n") + "\n").utf8))
+            return ExitCode(2)
+        }
+
+        /// The policy file as JSON; YAML files are converted value by value.
+        static func policyJSON(path: String) throws -> Data {
+            guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read \(path)") }
+            guard path.hasSuffix(".yaml") || path.hasSuffix(".yml") else { return data }
+            let value: Any?
+            do { value = try Yams.load(yaml: String(decoding: data, as: UTF8.self)) } catch {
+                throw InputError("\(path): not valid YAML: \(error)")
+            }
+            guard let value, JSONSerialization.isValidJSONObject(value) else {
+                throw InputError("\(path): the YAML document is not a policy, a list of policies or {policies: [...]} of plain values")
+            }
+            return try JSONSerialization.data(withJSONObject: value)
+        }
+
+        /// Reads an attestation result: a bare result, `{"ear": result}`, or the output of
+        /// `sealgate attestation verify --json` (the result's JSON between other lines).
+        static func attestationResult(path: String) throws -> AttestationResult {
+            guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 20 else {
+                throw InputError("cannot read \(path) (or larger than 1 MiB)")
+            }
+            struct Wrapped: Decodable { let ear: AttestationResult }
+            let decoder = JSONDecoder()
+            if let result = try? decoder.decode(AttestationResult.self, from: data) { return result }
+            if let wrapped = try? decoder.decode(Wrapped.self, from: data) { return wrapped.ear }
+            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            if let start = lines.firstIndex(where: { $0.hasPrefix("{") }), let end = lines.lastIndex(where: { $0.hasPrefix("}") }), start <= end,
+                let result = try? decoder.decode(AttestationResult.self, from: Data(lines[start...end].joined(separator: "\n").utf8))
+            {
+                return result
+            }
+            throw InputError("\(path): not an attestation result (the JSON of `sealgate attestation verify --json`, or {\"ear\": ...})")
+        }
+    }
+}
