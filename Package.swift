@@ -71,18 +71,25 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict),
-        // The key broker: KEK hierarchy, release policy, attestation-gated release.
+        // JOSE: JWK and JWE (ECDH-ES+A*KW, RSA-OAEP(-256), A*KW, dir; A128GCM/A256GCM) composed from swift-crypto.
         .target(
-            name: "KeyBroker",
-            dependencies: ["SealgateCore", "Attestation", .product(name: "Crypto", package: "swift-crypto")],
+            name: "JOSE",
+            dependencies: [
+                "SealgateCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strict),
         // Release policies: allOf/anyOf/not over the attestation result and the request; decisions name the rule that decided.
         .target(name: "ReleasePolicy", dependencies: ["SealgateCore", "Attestation"], swiftSettings: strict),
+        // The key broker: KEK hierarchy, release policy, the RCAR exchange, JWE release, admin operations.
+        .target(
+            name: "KeyBroker",
+            dependencies: ["SealgateCore", "Attestation", "JOSE", "ReleasePolicy", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         // Gateway side of key release: attest, hold leases, renew.
         .target(
             name: "KeyLease",
             dependencies: [
-                "SealgateCore", "Attestation", "AttestationSEVSNP", "KeyBroker",
+                "SealgateCore", "Attestation", "AttestationSEVSNP", "KeyBroker", "JOSE",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,8 +117,6 @@ let package = Package(
             swiftSettings: strict),
         // The built-in extractive model.
         .target(name: "Models", dependencies: ["SealgateCore", "Retrieval"], swiftSettings: strict),
-        // JOSE: JWK and JWE (ECDH-ES+A*KW, RSA-OAEP(-256), A*KW, dir; A128GCM/A256GCM) composed from swift-crypto.
-        .target(name: "JOSE", dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")], swiftSettings: strict),
         // Configuration file and embedded defaults.
         .target(
             name: "SealgateConfig",
@@ -125,6 +130,16 @@ let package = Package(
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        // The gateway's KBS client over HTTP (deadlines, retries with backoff and jitter).
+        .target(
+            name: "BrokerClientHTTP",
+            dependencies: [
+                "SealgateCore", "Attestation", "KeyBroker", "KeyLease", "JOSE",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict),
         .target(
@@ -149,7 +164,8 @@ let package = Package(
         .target(
             name: "SealgateServer",
             dependencies: [
-                "Gateway", "StorageSQLite", "ModelClientOpenAI", "KeyBroker", "KeyLease", "Attestation", "Audit",
+                "Gateway", "StorageSQLite", "ModelClientOpenAI", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
+                "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "ReleasePolicy", "JOSE",
                 "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -164,7 +180,9 @@ let package = Package(
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "ReleasePolicy", "Yams",
+                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "Yams",
+                "ReleasePolicy", "KeyBroker",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -176,7 +194,8 @@ let package = Package(
             name: "SealgateUnitTests",
             dependencies: [
                 "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
-                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", .product(name: "Crypto", package: "swift-crypto"),
+                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "StorageSQLite", "JOSE", "ReleasePolicy",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
             ],

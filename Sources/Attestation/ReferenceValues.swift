@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// One named set of acceptable values for one evidence type.
@@ -44,21 +45,37 @@ public struct ReferenceValues: Sendable, Codable, Equatable {
     public var sets: [ReferenceValueSet]
     /// Whether mock evidence may appraise at all. Off in production; mock results are at best `warning`.
     public var acceptMockEvidence: Bool
+    /// PEM public keys (P-256) of the mock TEEs whose evidence is trusted, when mock evidence is accepted.
+    public var mockSigners: [String]
 
     enum CodingKeys: String, CodingKey {
         case sets
         case acceptMockEvidence = "accept_mock_evidence"
+        case mockSigners = "mock_signers"
     }
 
-    public init(sets: [ReferenceValueSet], acceptMockEvidence: Bool) {
+    public init(sets: [ReferenceValueSet], acceptMockEvidence: Bool, mockSigners: [String] = []) {
         self.sets = sets
         self.acceptMockEvidence = acceptMockEvidence
+        self.mockSigners = mockSigners
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         sets = try c.decodeIfPresent([ReferenceValueSet].self, forKey: .sets) ?? []
         acceptMockEvidence = try c.decodeIfPresent(Bool.self, forKey: .acceptMockEvidence) ?? false
+        mockSigners = try c.decodeIfPresent([String].self, forKey: .mockSigners) ?? []
+    }
+
+    /// The mock signer keys, parsed.
+    /// - Throws: ``AttestationError`` naming the first entry that is not a P-256 public key PEM.
+    public func parsedMockSigners() throws -> [P256.Signing.PublicKey] {
+        try mockSigners.enumerated().map { index, pem in
+            guard let key = try? P256.Signing.PublicKey(pemRepresentation: pem) else {
+                throw AttestationError(.malformedEvidence, "mock_signers[\(index)] is not a P-256 public key PEM")
+            }
+            return key
+        }
     }
 }
 

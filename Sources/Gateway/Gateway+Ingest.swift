@@ -71,7 +71,8 @@ extension Gateway {
         }
         guard let kek = await keks(principal.tenant, dataClass)?.last else {
             await clearIndexIfLeaseLost()
-            return await fail(.keyLeaseUnavailable, "No key lease is held for this tenant and data class.")
+            let reason = await isReady() ? ReasonCode.keyLeaseUnavailable : await noLeaseReason()
+            return await fail(reason, "No key lease is held for this tenant and data class (\(reason.rawValue)).")
         }
         let id = request.id ?? DocumentID(unchecked: Gateway.newRequestID())
         let pieces = chunker.chunks(of: request.text)

@@ -15,15 +15,70 @@ extension Gateway {
     /// Unwraps a stored document's DEK with the leased KEK of its class and version.
     func dek(for document: StoredDocument) async throws -> SymmetricKey {
         guard let keys = await keks(document.tenant, document.dataClass),
-            let kek = keys.first(where: { $0.version == document.kekVersion })
+            let kek = keys.first(where: { $0.version == document.dekVersion })
         else { throw SealgateError(.keyLeaseUnavailable, "no leased KEK for the document's class and version") }
-        return try Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: Self.context(document))
+        return try Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: Self.dekContext(document))
     }
 
+    /// Why no lease is held: the broker refused attestation, the broker is unreachable, or no key was released.
+    public func noLeaseReason() async -> ReasonCode {
+        guard let failure = await deps.leases.lastFailure else { return .keyLeaseUnavailable }
+        if failure.reason.rawValue == "broker_unavailable" { return .brokerUnavailable }
+        if failure.rule == "appraisal" || failure.rule.hasPrefix("session") || failure.rule.hasPrefix("auth")
+            || failure.result?.status == .contraindicated
+        {
+            return .attestationDenied
+        }
+        return .keyLeaseUnavailable
+    }
+
+    /// The context of a document's content (title, metadata, chunks): bound to the KEK version at ingest.
     static func context(_ d: StoredDocument) -> SealingContext {
         SealingContext(
             tenant: d.tenant, collection: d.collection, documentID: d.id, chunkIndex: nil, dataClass: d.dataClass,
             kekVersion: d.kekVersion, field: .dek)
+    }
+
+    /// The context of the wrapped DEK: bound to the KEK version that wraps it now.
+    static func dekContext(_ d: StoredDocument, version: Int? = nil) -> SealingContext {
+        SealingContext(
+            tenant: d.tenant, collection: d.collection, documentID: d.id, chunkIndex: nil, dataClass: d.dataClass,
+            kekVersion: version ?? d.dekVersion, field: .dek)
+    }
+
+    /// Re-wraps every DEK of the leased tenants and classes still wrapped under an older KEK version with the current
+    /// one (after a rotation), so older versions can be retired. Content ciphertext is untouched. Returns how many
+    /// documents were re-wrapped; each tenant's batch is audited.
+    @discardableResult
+    public func rewrapDEKs() async -> Int {
+        var total = 0
+        for tenant in deps.configuration.tenants.map(\.id) {
+            guard let documents = try? await deps.store.documents(tenant: tenant) else { continue }
+            var moved: [String: Int] = [:]
+            for document in documents {
+                guard let keys = await keks(tenant, document.dataClass),
+                    let current = keys.first(where: \.isCurrent) ?? keys.last, current.version > document.dekVersion,
+                    let old = keys.first(where: { $0.version == document.dekVersion }),
+                    let dek = try? Envelope.unwrap(document.wrappedDEK, kek: old.key, context: Self.dekContext(document)),
+                    let wrapped = try? Envelope.wrap(dek: dek, kek: current.key, context: Self.dekContext(document, version: current.version)),
+                    (try? await deps.store.rewrap(
+                        tenant: tenant, collection: document.collection, id: document.id, from: document.dekVersion,
+                        to: current.version, wrappedDEK: wrapped)) == true
+                else { continue }
+                moved["\(tenant)/kek/\(document.dataClass)#\(old.version)->\(current.version)", default: 0] += 1
+            }
+            guard !moved.isEmpty else { continue }
+            let count = moved.values.reduce(0, +)
+            total += count
+            var record = AuditRecord(
+                kind: "rewrap", time: deps.now(), requestID: Gateway.newRequestID(), tenant: tenant.rawValue, principal: "gateway",
+                outcome: "allowed")
+            record.keyIDs = moved.keys.sorted()
+            record.chunkCount = count
+            _ = try? await deps.audit.append(record)
+            deps.logger.info("re-wrapped DEKs under the current KEK", metadata: ["tenant.id": "\(tenant)", "rewrap.documents": "\(count)"])
+        }
+        return total
     }
 
     /// Builds the tenant's in-memory index from decrypted embeddings if it was not built under the current lease.
@@ -31,7 +86,7 @@ extension Gateway {
     func ensureIndex(tenant: TenantID) async throws {
         guard await deps.leases.isValid else {
             await index.clear()
-            throw SealgateError(.keyLeaseUnavailable, "no valid key lease")
+            throw SealgateError(await noLeaseReason(), "no valid key lease")
         }
         let epoch = await deps.leases.epoch
         guard await !index.isBuilt(tenant: tenant, epoch: epoch) else { return }
@@ -50,9 +105,9 @@ extension Gateway {
             } else {
                 // Classes without a leased KEK are simply not indexed; a leased KEK that fails to unwrap is an
                 // integrity failure (a moved or altered row).
-                guard let kek = await keks(document.tenant, document.dataClass)?.first(where: { $0.version == document.kekVersion })
+                guard let kek = await keks(document.tenant, document.dataClass)?.first(where: { $0.version == document.dekVersion })
                 else { continue }
-                guard let unwrapped = try? Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: Self.context(document)) else {
+                guard let unwrapped = try? Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: Self.dekContext(document)) else {
                     unreadable += 1
                     continue
                 }

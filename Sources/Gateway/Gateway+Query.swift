@@ -161,6 +161,8 @@ extension Gateway {
         let code = (error as? SealgateError)?.code ?? .internalError
         switch code {
         case .keyLeaseUnavailable: return Denial(code, "No valid key lease is held; the gateway cannot decrypt.")
+        case .attestationDenied: return Denial(code, "The key broker refused this gateway's attestation; it holds no keys.")
+        case .brokerUnavailable: return Denial(code, "The key broker cannot be reached and no key lease is held.")
         case .embedderUnavailable: return Denial(code, "The embedder failed.")
         case .integrityFailure: return Denial(code, "Stored ciphertext failed authentication.")
         case .storeUnavailable: return Denial(code, "The document store failed.")

@@ -81,8 +81,26 @@ public final class Gateway: Sendable {
         config.tenants.flatMap { tenant in config.dataClasses.map { ResourcePath(tenant: tenant.id, dataClass: $0.name) } }
     }
 
+    /// The name of each tenant's opaque secret (`<tenant>/secret/gateway-salt`): the key of audit HMACs and
+    /// redaction hash tokens.
+    public static let tenantSecretName = "gateway-salt"
+
+    /// The secret resources this gateway needs: one per tenant.
+    public var secretResources: [String] {
+        config.tenants.map { "\($0.id)/secret/\(Self.tenantSecretName)" }
+    }
+
     /// Whether the gateway holds a valid key lease.
     public func isReady() async -> Bool { await deps.leases.isValid }
+
+    /// When the current lease was obtained and when it ends (`nil`s without a valid lease).
+    public func leaseTimes() async -> (acquired: Date?, expires: Date?) {
+        guard let expiry = await deps.leases.expiry else { return (nil, nil) }
+        return (await deps.leases.acquiredAt, expiry)
+    }
+
+    /// The evidence type this gateway attests with.
+    public var tee: String { deps.leases.tee.rawValue }
 
     /// When the lease ends, if one is held.
     public func leaseExpiry() async -> Date? { await deps.leases.expiry }
@@ -185,9 +203,10 @@ public final class Gateway: Sendable {
     /// A per-tenant secret derived from the tenant's first KEK (HKDF-SHA256, `info` names its use): it exists only
     /// while the key is leased, and crypto-shredding the tenant's KEKs destroys it.
     func tenantSecret(_ tenant: TenantID, info: String) async -> SymmetricKey? {
-        guard let first = config.dataClasses.first, let kek = await keks(tenant, first.name)?.first else { return nil }
+        guard let secret = await deps.leases.secret("\(tenant)/secret/\(Self.tenantSecretName)") else { return nil }
         return HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: kek.key, salt: Data("sealgate-tenant-secret-v1".utf8), info: Data(info.utf8), outputByteCount: 32)
+            inputKeyMaterial: SymmetricKey(data: secret), salt: Data("sealgate-tenant-secret-v2".utf8), info: Data(info.utf8),
+            outputByteCount: 32)
     }
 
     /// `hmac-sha256:<hex>` of the sorted items under the tenant's audit salt, so low-entropy values (collection
@@ -232,12 +251,12 @@ public struct LeaseAuditor: Sendable {
 
     /// Appends the decision's audit record and counts it in `sealgate_key_release_total`.
     public func record(_ event: LeaseEvent) async {
-        let tenant = event.resource?.tenant.rawValue ?? "-"
+        let tenant = event.tenant
         var record = AuditRecord(
             kind: "key_lease", time: now(), requestID: Gateway.newRequestID(), tenant: tenant, principal: "gateway",
             outcome: event.decision.allowed ? "allowed" : "denied",
             reason: event.decision.allowed ? nil : event.decision.reason.rawValue)
-        record.dataClass = event.resource?.dataClass.rawValue
+        record.dataClass = event.resource.flatMap(ResourcePath.init)?.dataClass.rawValue
         record.rule = event.decision.rule
         record.attestationStatus = event.decision.result?.status.rawValue
         record.attestationResultDigest = event.decision.result?.digest
@@ -257,11 +276,14 @@ public struct LeaseAuditor: Sendable {
         }
         if let index { data["audit_index"] = String(index) }
         if let resource = event.resource {
-            data["resource"] = resource.description
+            data["resource"] = resource
             if !event.keyIDs.isEmpty { data["key_ids"] = event.keyIDs.joined(separator: ",") }
             events.emit(
                 SecurityEvent(type: event.decision.allowed ? "dev.sealgate.key.granted" : "dev.sealgate.key.denied", subject: tenant, time: now(), data: data))
         } else {
+            metrics.increment(
+                "sealgate_attestation_total",
+                labels: [("tee", event.tee.rawValue), ("status", event.decision.result?.status.rawValue ?? "none"), ("reason", event.decision.reason.rawValue)])
             events.emit(SecurityEvent(type: "dev.sealgate.attestation.result", time: now(), data: data))
             if event.tee.rawValue == "mock" {
                 events.emit(
@@ -273,7 +295,7 @@ public struct LeaseAuditor: Sendable {
         metrics.increment(
             "sealgate_key_release_total",
             labels: [
-                ("tenant", tenant), ("resource_type", event.resource == nil ? "attestation" : "kek"),
+                ("tenant", tenant), ("resource_type", event.resourceType),
                 ("decision", event.decision.allowed ? "granted" : "denied"), ("reason", event.decision.reason.rawValue),
                 ("tee", event.tee.rawValue),
             ])

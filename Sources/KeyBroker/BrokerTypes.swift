@@ -1,6 +1,8 @@
 import Attestation
 import Crypto
 import Foundation
+import JOSE
+import ReleasePolicy
 import SealgateCore
 
 /// The key broker's error: malformed input and failed dependencies only. Denials are ``ReleaseDecision`` values.
@@ -14,7 +16,7 @@ public struct KeyBrokerError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(reason.rawValue): \(message)" }
 }
 
-/// Stable reason codes for broker decisions.
+/// Stable reason codes for broker decisions (release-policy reasons pass through unchanged).
 public struct BrokerReason: Hashable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
@@ -27,64 +29,74 @@ public struct BrokerReason: Hashable, Sendable, Codable, CustomStringConvertible
     }
 
     public static let granted = BrokerReason("granted")
+    /// No session cookie or token was presented.
+    public static let unauthenticated = BrokerReason("unauthenticated")
     public static let unknownSession = BrokerReason("unknown_session")
+    public static let sessionExpired = BrokerReason("session_expired")
+    /// `attest` was called again on a session whose nonce was already consumed.
+    public static let nonceReplayed = BrokerReason("nonce_replayed")
     public static let nonceMismatch = BrokerReason("nonce_mismatch")
+    public static let unsupportedVersion = BrokerReason("unsupported_protocol_version")
+    public static let unsupportedTEE = BrokerReason("unsupported_tee")
+    public static let malformedJWK = BrokerReason("malformed_jwk")
     public static let attestationContraindicated = BrokerReason("attestation_contraindicated")
     public static let tokenInvalid = BrokerReason("token_invalid")
     public static let tokenExpired = BrokerReason("token_expired")
     public static let unknownResource = BrokerReason("unknown_resource")
+    public static let tenantShredded = BrokerReason("tenant_shredded")
     public static let mockEvidenceNotPermitted = BrokerReason("mock_evidence_not_permitted")
     public static let statusNotAccepted = BrokerReason("status_not_accepted")
     public static let malformedRequest = BrokerReason("malformed_request")
     public static let storeUnavailable = BrokerReason("store_unavailable")
+    public static let encryptionFailed = BrokerReason("encryption_failed")
+    /// Admin API: no or unknown admin credential.
+    public static let adminUnauthenticated = BrokerReason("admin_unauthenticated")
+    /// Admin API: the credential lacks the role the call needs.
+    public static let roleMissing = BrokerReason("role_missing")
+    public static let alreadyExists = BrokerReason("already_exists")
+    public static let conflict = BrokerReason("conflict")
 }
 
-/// A P-256 public key as a JWK (the `tee-pubkey` of the KBS protocol).
-public struct ECPublicJWK: Codable, Sendable, Equatable {
-    public var kty: String
-    public var crv: String
-    public var x: String
-    public var y: String
-
-    /// The JWK of a key-agreement public key.
-    public init(_ key: P256.KeyAgreement.PublicKey) {
-        let (x, y) = CompactJWS.coordinates(x963: key.x963Representation)
-        self.kty = "EC"
-        self.crv = "P-256"
-        self.x = x
-        self.y = y
-    }
-
-    /// The key, or `nil` when the coordinates are not a P-256 point.
-    public var publicKey: P256.KeyAgreement.PublicKey? {
-        guard kty == "EC", crv == "P-256", let xd = Base64URL.decode(x), let yd = Base64URL.decode(y),
-            xd.count == 32, yd.count == 32
-        else { return nil }
-        return try? P256.KeyAgreement.PublicKey(x963Representation: Data([4]) + xd + yd)
-    }
-}
-
-/// The runtime data a TEE binds into its evidence: the broker's nonce and the TEE's ephemeral public key.
+/// The runtime data a TEE binds into its evidence: the broker's nonce and the TEE's public key (a JWK).
 public struct RuntimeData: Codable, Sendable, Equatable {
     public var nonce: String
-    public var teePublicKey: ECPublicJWK
+    public var teePublicKey: JWK
 
     enum CodingKeys: String, CodingKey {
         case nonce
         case teePublicKey = "tee-pubkey"
     }
 
-    public init(nonce: String, teePublicKey: ECPublicJWK) {
+    public init(nonce: String, teePublicKey: JWK) {
         self.nonce = nonce
         self.teePublicKey = teePublicKey
     }
 
-    /// REPORT_DATA: SHA-512 over the runtime data's sorted-key JSON encoding (64 bytes).
-    public var reportData: Data {
+    /// The canonical encoding: JSON with sorted keys, no insignificant whitespace, slashes unescaped.
+    public var canonicalJSON: Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json = (try? encoder.encode(self)) ?? Data()
-        return Data(SHA512.hash(data: json))
+        return (try? encoder.encode(self)) ?? Data()
+    }
+
+    /// REPORT_DATA: SHA-512 over ``canonicalJSON`` (64 bytes).
+    public var reportData: Data { Data(SHA512.hash(data: canonicalJSON)) }
+}
+
+/// Init-data a guest was started with (KBS `init-data`): its digest must be in the evidence.
+public struct InitData: Codable, Sendable, Equatable {
+    /// `toml` or `json`.
+    public var format: String
+    public var body: String
+
+    public init(format: String, body: String) {
+        self.format = format
+        self.body = body
+    }
+
+    /// The digest the evidence carries: SHA-384 for TDX (MRCONFIGID), SHA-256 otherwise (HOST_DATA, mock).
+    public func digest(for tee: TEEType) -> Data {
+        tee == .tdx ? Data(SHA384.hash(data: Data(body.utf8))) : Data(SHA256.hash(data: Data(body.utf8)))
     }
 }
 
@@ -106,6 +118,9 @@ public struct ResourcePath: Sendable, Hashable, CustomStringConvertible {
         self.init(tenant: tenant, dataClass: dataClass)
     }
 
+    /// The generic KBS reference of this path.
+    public var ref: ResourceRef { ResourceRef(repository: tenant.rawValue, type: "kek", tag: dataClass.rawValue) }
+
     public var description: String { "\(tenant)/kek/\(dataClass)" }
 }
 
@@ -113,13 +128,33 @@ public struct ResourcePath: Sendable, Hashable, CustomStringConvertible {
 public struct AuthChallenge: Sendable, Equatable {
     public let sessionID: String
     public let nonce: String
+    public let expires: Date
+
+    public init(sessionID: String, nonce: String, expires: Date) {
+        self.sessionID = sessionID
+        self.nonce = nonce
+        self.expires = expires
+    }
+}
+
+/// The body of `attest`.
+public struct AttestRequest: Sendable, Equatable {
+    public var runtimeData: RuntimeData
+    public var initData: InitData?
+    public var evidence: Evidence
+
+    public init(runtimeData: RuntimeData, initData: InitData? = nil, evidence: Evidence) {
+        self.runtimeData = runtimeData
+        self.initData = initData
+        self.evidence = evidence
+    }
 }
 
 /// A decision about attestation or release: a value naming what decided and why.
 public struct ReleaseDecision: Sendable, Equatable {
     public let allowed: Bool
     public let reason: BrokerReason
-    /// The rule that decided, e.g. `release.acme.restricted.mock_evidence`.
+    /// The rule that decided, e.g. `acme-restricted-hardware/allOf[1]/not` or `session.nonce`.
     public let rule: String
     public let result: AttestationResult?
 
@@ -129,6 +164,10 @@ public struct ReleaseDecision: Sendable, Equatable {
         self.rule = rule
         self.result = result
     }
+
+    static func deny(_ reason: BrokerReason, _ rule: String, _ result: AttestationResult? = nil) -> ReleaseDecision {
+        ReleaseDecision(allowed: false, reason: reason, rule: rule, result: result)
+    }
 }
 
 /// The outcome of `attest`: a token, or a denial.
@@ -137,40 +176,32 @@ public enum AttestOutcome: Sendable {
     case denied(ReleaseDecision)
 }
 
-/// Key material released to one TEE: every active KEK version, HPKE-sealed to the TEE's key.
-public struct WrappedRelease: Sendable, Equatable {
-    public let resource: String
-    /// HPKE encapsulated key (P256_SHA256_AES_GCM_256).
-    public let encapsulatedKey: Data
-    /// HPKE ciphertext of the JSON `{"versions": [{"version": n, "key": b64url}]}`.
-    public let ciphertext: Data
+/// How a resource request proves attestation: the session cookie of an attested session, or the token itself.
+public enum BrokerCredential: Sendable, Equatable {
+    case session(String)
+    case token(String)
+    /// Nothing was presented.
+    case none
 }
 
-/// The outcome of a release request.
+/// The outcome of a resource request.
 public enum ReleaseOutcome: Sendable {
-    case released(WrappedRelease, ReleaseDecision)
+    /// The resource, encrypted to the attested TEE key; `keyIDs` names released KEK versions (`acme/kek/internal#2`).
+    case released(FlattenedJWE, ReleaseDecision, keyIDs: [String])
     case denied(ReleaseDecision)
 }
 
-/// Per tenant × data class release rule.
-public struct ReleaseRule: Sendable, Equatable {
-    /// Whether `warning` results from mock evidence may receive this key (development only).
-    public var allowMockEvidence: Bool
-    public init(allowMockEvidence: Bool) { self.allowMockEvidence = allowMockEvidence }
-}
-
-/// The HPKE suite and info string both sides use for releases.
-public enum ReleaseHPKE {
-    public static let suite = HPKE.Ciphersuite.P256_SHA256_AES_GCM_256
-    /// Info binds the resource path so a release cannot be replayed for another resource.
-    public static func info(resource: String) -> Data { Data("sealgate-kek-release-v1|\(resource)".utf8) }
-
-    /// The plaintext inside a release.
-    public struct Payload: Codable, Sendable {
-        public struct Version: Codable, Sendable {
-            public var version: Int
-            public var key: String
-        }
-        public var versions: [Version]
+/// The plaintext of a released KEK resource (inside the JWE).
+public struct KEKRelease: Codable, Sendable, Equatable {
+    public struct Version: Codable, Sendable, Equatable {
+        public var version: Int
+        /// base64url of the 32 key bytes.
+        public var key: String
+        /// `active` (newest: wraps new DEKs) or `decrypt_only` (older: unwraps until retired).
+        public var state: String
     }
+    public var resource: String
+    /// The version new DEKs are wrapped under.
+    public var current: Int
+    public var versions: [Version]
 }

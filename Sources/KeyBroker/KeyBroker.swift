@@ -1,166 +1,254 @@
 import Attestation
 import Crypto
 import Foundation
+import JOSE
+import ReleasePolicy
 import SealgateCore
 
-/// The key broker: checks attestation evidence and releases tenant KEKs only to TEEs that passed.
+/// Something the broker decided, for audit records, metrics and security events (never key material).
+public struct BrokerEvent: Sendable {
+    public enum Kind: String, Sendable { case attestation, release, admin }
+    public let kind: Kind
+    public let decision: ReleaseDecision
+    /// The evidence type (`mock`, `snp`, …), or `-` for admin events.
+    public let tee: String
+    /// The tenant concerned, or `-`.
+    public let tenant: String
+    /// The resource path (`acme/kek/internal`) or the admin action's target.
+    public let resource: String?
+    /// `kek`, `secret`, `attestation` or the admin action (`rotate`, `shred`, …).
+    public let resourceType: String
+    /// KEK versions released (`acme/kek/internal#2`).
+    public let keyIDs: [String]
+    /// The admin credential's name, or `tee` for the KBS protocol.
+    public let principal: String
+}
+
+/// The key broker: appraises attestation evidence and releases tenant resources only to TEEs that passed, under
+/// every applicable release policy.
 ///
-/// It follows the KBS "RCAR" exchange: ``auth(tee:)`` gives a nonce; ``attest(sessionID:runtimeData:evidence:)``
-/// appraises evidence that must bind the nonce and the TEE's public key and returns a short-lived token;
-/// ``release(token:resource:)`` evaluates the tenant's release rule over the token's attestation result and
-/// returns the KEKs HPKE-sealed to the attested key.
+/// It implements the Confidential Containers KBS "RCAR" exchange as a state machine over sessions: ``auth(version:tee:)``
+/// issues a nonce; ``attest(sessionID:_:)`` appraises evidence that must bind the nonce and the TEE's public key
+/// (and the init-data digest when given) and returns a short-lived token; ``resource(_:path:)`` evaluates the
+/// release policies over the token's attestation result and returns the resource as a JWE for the attested key.
+/// The same actor serves the embedded in-process default and the standalone `sealgate broker`.
 public actor KeyBroker {
+    enum SessionState {
+        case challenged
+        case attested(TokenClaims, token: String)
+    }
+
     struct Session {
         let nonce: String
         let tee: TEEType
-        let expires: Date
+        var expires: Date
+        var state: SessionState
     }
 
-    let appraiser: Appraiser
-    let store: any KEKStore
-    let masterKey: MasterKey
+    let verifiers: [any AttestationVerifier]
+    var appraiser: Appraiser
+    var policySet: PolicySet
+    let store: any BrokerStore
+    let protector: any KeyProtector
     let tokenKey: P256.Signing.PrivateKey
-    let rules: @Sendable (TenantID, DataClass) -> ReleaseRule?
+    /// The `iss` of this broker's tokens: names the token key, so a token from another broker never verifies here.
+    public nonisolated let issuer: String
     let tokenTTL: TimeInterval
+    let sessionTTL: TimeInterval
     let now: @Sendable () -> Date
+    let onEvent: @Sendable (BrokerEvent) async -> Void
     var sessions: [String: Session] = [:]
+    let maxSessions = 100_000
 
-    /// Creates a broker.
+    /// The KBS protocol versions this broker speaks.
+    public static let protocolVersions: Set<String> = ["0.1.0", "0.1.1", "0.2.0", "0.3.0", "0.4.0"]
+
+    /// Creates a broker. Call ``load()`` to pick up policies and reference values persisted in the store.
     /// - Parameters:
-    ///   - rules: the release rule for a tenant × class, or `nil` when the resource does not exist.
-    ///   - tokenTTL: how long an attestation token (and so a release) is valid.
+    ///   - referenceValues: the reference values to start with (the store's, when ``load()`` finds some, win only
+    ///     when these are `nil`).
+    ///   - tokenTTL: how long an attestation token (and an attested session) lives.
     public init(
-        appraiser: Appraiser, store: any KEKStore, masterKey: MasterKey, tokenKey: P256.Signing.PrivateKey,
-        tokenTTL: TimeInterval = 300, now: @escaping @Sendable () -> Date = { Date() },
-        rules: @escaping @Sendable (TenantID, DataClass) -> ReleaseRule?
+        verifiers: [any AttestationVerifier], referenceValues: ReferenceValues, policies: PolicySet, store: any BrokerStore,
+        protector: any KeyProtector, tokenKey: P256.Signing.PrivateKey, tokenTTL: TimeInterval = 300,
+        sessionTTL: TimeInterval = 120, now: @escaping @Sendable () -> Date = { Date() },
+        onEvent: @escaping @Sendable (BrokerEvent) async -> Void = { _ in }
     ) {
-        self.appraiser = appraiser
+        self.verifiers = verifiers
+        self.appraiser = Self.appraiser(referenceValues, verifiers: verifiers)
+        self.policySet = policies
         self.store = store
-        self.masterKey = masterKey
+        self.protector = protector
         self.tokenKey = tokenKey
-        self.rules = rules
+        self.issuer = "sealgate-broker:" + Base64URL.encode(Data(SHA256.hash(data: tokenKey.publicKey.x963Representation))).prefix(22)
         self.tokenTTL = tokenTTL
+        self.sessionTTL = sessionTTL
         self.now = now
+        self.onEvent = onEvent
     }
 
-    /// The public key that verifies the broker's tokens.
+    /// The public key that verifies this broker's tokens.
     public var tokenPublicKey: P256.Signing.PublicKey { tokenKey.publicKey }
 
-    /// Creates version 1 of a tenant × class KEK if none exists.
-    public func provision(tenant: TenantID, dataClass: DataClass) async throws {
-        let existing = try await store.keks(tenant: tenant, dataClass: dataClass)
-        guard existing.isEmpty else { return }
-        let kek = SymmetricKey(size: .bits256)
-        let sealed = try masterKey.seal(kek, tenant: tenant, dataClass: dataClass, version: 1)
-        try await store.insert(
-            StoredKEK(tenant: tenant, dataClass: dataClass, version: 1, sealedKey: sealed, createdAt: now()))
+    /// The reference values in force.
+    public var referenceValues: ReferenceValues { appraiser.referenceValues }
+
+    /// The release policies in force.
+    public var policies: [ReleasePolicyDocument] { policySet.policies }
+
+    /// Loads persisted policies, and persisted reference values unless `overrideReferenceValues` (they are then
+    /// stored instead).
+    public func load(overrideReferenceValues: Bool) async throws {
+        let stored = try await store.policies()
+        if !stored.isEmpty {
+            var documents: [ReleasePolicyDocument] = []
+            for (_, json) in stored { documents += try ReleasePolicyLoader.decode(json) }
+            policySet = try PolicySet(documents + policySet.policies.filter { p in !documents.contains { $0.id == p.id } })
+        }
+        if overrideReferenceValues {
+            try await store.putReferenceValues(try Self.canonical(appraiser.referenceValues))
+        } else if let data = try await store.referenceValues() {
+            let values = try JSONDecoder().decode(ReferenceValues.self, from: data)
+            appraiser = Self.appraiser(values, verifiers: verifiers)
+        }
     }
 
-    /// Starts an exchange: returns a session id and a fresh nonce.
-    public func auth(tee: TEEType) -> AuthChallenge {
+    /// An appraiser over the hardware verifiers plus a mock verifier trusting the reference values' mock signers.
+    static func appraiser(_ values: ReferenceValues, verifiers: [any AttestationVerifier]) -> Appraiser {
+        let signers = (try? values.parsedMockSigners()) ?? []
+        let mock: [any AttestationVerifier] = signers.isEmpty ? [] : [MockEvidenceVerifier(trustedSigners: signers)]
+        return Appraiser(referenceValues: values, verifiers: verifiers.filter { $0.tee != .mock } + mock)
+    }
+
+    static func canonical<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
+    }
+
+    static func randomToken() -> String { Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }) }
+
+    /// Starts an exchange (`POST /kbs/v0/auth`): a session id and a fresh nonce, or a denial.
+    public func auth(version: String, tee: TEEType) -> Result<AuthChallenge, ReleaseDecision> {
+        guard Self.protocolVersions.contains(version) else { return .failure(.deny(.unsupportedVersion, "auth.version")) }
+        guard tee == .mock || verifiers.contains(where: { $0.tee == tee }) else {
+            // Mock sessions are always opened; appraisal refuses mock evidence unless the reference values accept it.
+            return .failure(.deny(.unsupportedTEE, "auth.tee"))
+        }
         let current = now()
-        sessions = sessions.filter { $0.value.expires > current }
-        let id = Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
-        let nonce = Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
-        sessions[id] = Session(nonce: nonce, tee: tee, expires: current.addingTimeInterval(120))
-        return AuthChallenge(sessionID: id, nonce: nonce)
+        if sessions.count > maxSessions / 2 { sessions = sessions.filter { $0.value.expires > current } }
+        guard sessions.count < maxSessions else { return .failure(.deny(.storeUnavailable, "auth.sessions")) }
+        let id = Self.randomToken()
+        let nonce = Self.randomToken()
+        let expires = current.addingTimeInterval(sessionTTL)
+        sessions[id] = Session(nonce: nonce, tee: tee, expires: expires, state: .challenged)
+        return .success(AuthChallenge(sessionID: id, nonce: nonce, expires: expires))
     }
 
-    /// Appraises evidence for a session. The session's nonce is consumed whatever the outcome.
-    public func attest(sessionID: String, runtimeData: RuntimeData, evidence: Evidence) -> AttestOutcome {
-        guard let session = sessions.removeValue(forKey: sessionID), session.expires > now() else {
-            return .denied(ReleaseDecision(allowed: false, reason: .unknownSession, rule: "session", result: nil))
+    /// Appraises evidence for a session (`POST /kbs/v0/attest`). The nonce is single-use whatever the outcome.
+    public func attest(sessionID: String, _ request: AttestRequest) async -> AttestOutcome {
+        let decision = await attestDecision(sessionID: sessionID, request)
+        switch decision {
+        case .token(_, let result):
+            await emit(.attestation, ReleaseDecision(allowed: true, reason: .granted, rule: "appraisal", result: result), tee: request.evidence.tee.rawValue)
+        case .denied(let denial):
+            await emit(.attestation, denial, tee: request.evidence.tee.rawValue)
         }
-        guard runtimeData.nonce == session.nonce else {
-            return .denied(ReleaseDecision(allowed: false, reason: .nonceMismatch, rule: "session.nonce", result: nil))
+        return decision
+    }
+
+    private func attestDecision(sessionID: String, _ request: AttestRequest) async -> AttestOutcome {
+        guard var session = sessions[sessionID] else { return .denied(.deny(.unknownSession, "session")) }
+        guard session.expires > now() else {
+            sessions[sessionID] = nil
+            return .denied(.deny(.sessionExpired, "session.expiry"))
         }
-        guard evidence.tee == session.tee, runtimeData.teePublicKey.publicKey != nil else {
-            return .denied(ReleaseDecision(allowed: false, reason: .malformedRequest, rule: "session.tee", result: nil))
+        guard case .challenged = session.state else { return .denied(.deny(.nonceReplayed, "session.nonce")) }
+        // Consume the nonce before anything else can fail.
+        sessions[sessionID] = nil
+        guard request.runtimeData.nonce == session.nonce else { return .denied(.deny(.nonceMismatch, "session.nonce")) }
+        guard request.evidence.tee == session.tee else { return .denied(.deny(.malformedRequest, "session.tee")) }
+        guard (try? request.runtimeData.teePublicKey.validated()) != nil, request.runtimeData.teePublicKey.d == nil else {
+            return .denied(.deny(.malformedJWK, "runtime-data.tee-pubkey"))
         }
-        let result = appraiser.appraise(evidence, reportData: .equals(runtimeData.reportData), now: now())
+        let result = appraiser.appraise(
+            request.evidence, reportData: .equals(request.runtimeData.reportData),
+            initDataDigest: request.initData?.digest(for: request.evidence.tee), now: now())
         guard result.status != .contraindicated else {
-            return .denied(
-                ReleaseDecision(
-                    allowed: false, reason: .attestationContraindicated, rule: "appraisal", result: result))
+            return .denied(.deny(.attestationContraindicated, "appraisal", result))
         }
+        let issued = now()
         let claims = TokenClaims(
-            iss: "sealgate-broker", iat: Int(now().timeIntervalSince1970),
-            exp: Int(now().addingTimeInterval(tokenTTL).timeIntervalSince1970), teePublicKey: runtimeData.teePublicKey,
-            result: result)
+            iss: issuer, iat: Int(issued.timeIntervalSince1970), exp: Int(issued.addingTimeInterval(tokenTTL).timeIntervalSince1970),
+            jti: Self.randomToken(), teePublicKey: request.runtimeData.teePublicKey.publicJWK, result: result)
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
             let token = try CompactJWS.sign(
-                payload: try encoder.encode(claims), header: ["typ": "JWT"], key: tokenKey)
+                payload: try Self.canonical(claims), header: ["typ": "JWT", "kid": String(issuer.dropFirst("sealgate-broker:".count))],
+                key: tokenKey)
+            session.state = .attested(claims, token: token)
+            session.expires = issued.addingTimeInterval(tokenTTL)
+            sessions[sessionID] = session
             return .token(token, result)
         } catch {
-            return .denied(ReleaseDecision(allowed: false, reason: .tokenInvalid, rule: "token.sign", result: result))
+            return .denied(.deny(.tokenInvalid, "token.sign", result))
         }
     }
 
-    /// Decides a release and, when allowed, seals every KEK version of the resource to the token's TEE key.
-    public func release(token: String, resource: ResourcePath) async -> ReleaseOutcome {
+    /// The evidence type a session was opened for, if the session exists.
+    public func sessionTEE(_ id: String) -> TEEType? { sessions[id]?.tee }
+
+    /// Verifies a token of this broker and returns its claims, or the reason it is refused.
+    public func verify(token: String) -> Result<TokenClaims, ReleaseDecision> {
         guard let parsed = try? CompactJWS.parse(token), CompactJWS.isValid(parsed, key: tokenKey.publicKey),
-            let claims = try? JSONDecoder().decode(TokenClaims.self, from: parsed.payload),
-            let teeKey = claims.teePublicKey.publicKey
-        else { return .denied(ReleaseDecision(allowed: false, reason: .tokenInvalid, rule: "token", result: nil)) }
-        let result = claims.result
+            let claims = try? JSONDecoder().decode(TokenClaims.self, from: parsed.payload), claims.iss == issuer
+        else { return .failure(.deny(.tokenInvalid, "token")) }
         guard Double(claims.exp) > now().timeIntervalSince1970 else {
-            return .denied(ReleaseDecision(allowed: false, reason: .tokenExpired, rule: "token.exp", result: result))
+            return .failure(.deny(.tokenExpired, "token.exp", claims.result))
         }
-        guard let rule = rules(resource.tenant, resource.dataClass) else {
-            return .denied(ReleaseDecision(allowed: false, reason: .unknownResource, rule: "resource", result: result))
-        }
-        let ruleName = "release.\(resource.tenant).\(resource.dataClass)"
-        switch result.status {
-        case .affirming:
-            break
-        case .warning where result.tee == .mock:
-            guard rule.allowMockEvidence else {
-                return .denied(
-                    ReleaseDecision(
-                        allowed: false, reason: .mockEvidenceNotPermitted, rule: ruleName + ".allow_mock_evidence",
-                        result: result))
+        return .success(claims)
+    }
+
+    func claims(for credential: BrokerCredential) -> Result<TokenClaims, ReleaseDecision> {
+        switch credential {
+        case .none:
+            return .failure(.deny(.unauthenticated, "credential"))
+        case .token(let token):
+            return verify(token: token)
+        case .session(let id):
+            guard let session = sessions[id] else { return .failure(.deny(.unknownSession, "session")) }
+            guard session.expires > now() else {
+                sessions[id] = nil
+                return .failure(.deny(.sessionExpired, "session.expiry"))
             }
-        default:
-            return .denied(
-                ReleaseDecision(allowed: false, reason: .statusNotAccepted, rule: ruleName + ".status", result: result))
+            guard case .attested(let claims, _) = session.state else { return .failure(.deny(.unauthenticated, "session.attested")) }
+            return .success(claims)
         }
-        do {
-            let stored = try await store.keks(tenant: resource.tenant, dataClass: resource.dataClass)
-            guard !stored.isEmpty else {
-                return .denied(
-                    ReleaseDecision(allowed: false, reason: .unknownResource, rule: "resource", result: result))
-            }
-            var payload = ReleaseHPKE.Payload(versions: [])
-            for kek in stored {
-                let key = try masterKey.open(kek)
-                payload.versions.append(
-                    .init(version: kek.version, key: Base64URL.encode(key.withUnsafeBytes { Data($0) })))
-            }
-            var sender = try HPKE.Sender(
-                recipientKey: teeKey, ciphersuite: ReleaseHPKE.suite, info: ReleaseHPKE.info(resource: resource.description))
-            let ciphertext = try sender.seal(JSONEncoder().encode(payload))
-            let wrapped = WrappedRelease(
-                resource: resource.description, encapsulatedKey: sender.encapsulatedKey, ciphertext: ciphertext)
-            return .released(wrapped, ReleaseDecision(allowed: true, reason: .granted, rule: ruleName, result: result))
-        } catch {
-            return .denied(
-                ReleaseDecision(allowed: false, reason: .storeUnavailable, rule: "store", result: result))
-        }
+    }
+
+    func emit(
+        _ kind: BrokerEvent.Kind, _ decision: ReleaseDecision, tee: String, tenant: String = "-", resource: String? = nil,
+        resourceType: String? = nil, keyIDs: [String] = [], principal: String = "tee"
+    ) async {
+        await onEvent(
+            BrokerEvent(
+                kind: kind, decision: decision, tee: tee, tenant: tenant, resource: resource,
+                resourceType: resourceType ?? kind.rawValue, keyIDs: keyIDs, principal: principal))
     }
 }
 
-/// The claims of a broker token.
-struct TokenClaims: Codable {
-    var iss: String
-    var iat: Int
-    var exp: Int
-    var teePublicKey: ECPublicJWK
-    var result: AttestationResult
+/// The claims of a broker token (a JWT, ES256).
+public struct TokenClaims: Codable, Sendable, Equatable {
+    public var iss: String
+    public var iat: Int
+    public var exp: Int
+    public var jti: String
+    /// The attested TEE key resources are encrypted to.
+    public var teePublicKey: JWK
+    /// The EAR-shaped attestation result.
+    public var result: AttestationResult
 
     enum CodingKeys: String, CodingKey {
-        case iss, iat, exp
+        case iss, iat, exp, jti
         case teePublicKey = "tee-pubkey"
         case result = "ear"
     }

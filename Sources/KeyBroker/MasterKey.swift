@@ -2,16 +2,46 @@ import Crypto
 import Foundation
 import SealgateCore
 
-/// The broker's master key: it seals every KEK at rest.
+/// Protects key material at rest. ``MasterKey`` is the file/environment implementation; a PKCS#11 token or a cloud
+/// KMS fits behind the same port (seal and open with associated data, never exporting the wrapping key).
+public protocol KeyProtector: Sendable {
+    /// A short identifier of the protecting key (not secret), recorded in audit records.
+    var keyID: String { get }
+    /// Encrypts and authenticates `plaintext`, binding `aad`.
+    func seal(_ plaintext: Data, aad: Data) throws -> Data
+    /// Opens a value sealed with the same `aad`.
+    /// - Throws: ``KeyBrokerError`` `store_unavailable` when authentication fails.
+    func open(_ sealed: Data, aad: Data) throws -> Data
+}
+
+/// The broker's master key (AES-256-GCM): it seals every KEK and secret at rest.
 ///
-/// Loaded from a file that must be readable by its owner only (mode 0600).
-public struct MasterKey: Sendable {
+/// Loaded from the environment variable `SEALGATE_BROKER_MASTER_KEY` (64 hex digits) or from a file that must be
+/// readable by its owner only (mode 0600), created on first start.
+public struct MasterKey: KeyProtector {
     let key: SymmetricKey
+    public let keyID: String
+
+    /// The environment variable that, when set, holds the master key in hex.
+    public static let environmentVariable = "SEALGATE_BROKER_MASTER_KEY"
 
     /// Wraps raw key bytes (32).
     public init(raw: Data) throws {
         guard raw.count == 32 else { throw KeyBrokerError(.malformedRequest, "master key must be 32 bytes") }
         key = SymmetricKey(data: raw)
+        keyID = "mk-" + Hex.encode(SHA256.hash(data: Data("sealgate-master-key-id".utf8) + raw)).prefix(16)
+    }
+
+    /// The key from `SEALGATE_BROKER_MASTER_KEY` when set, else from `path` (created with mode 0600 if absent).
+    /// - Throws: ``KeyBrokerError`` if the file has group/other permissions, is not hex, or has the wrong size.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MasterKey {
+        if let hex = environment[environmentVariable] {
+            guard let raw = Hex.decode(hex.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw KeyBrokerError(.malformedRequest, "\(environmentVariable) is not hex")
+            }
+            return try MasterKey(raw: raw)
+        }
+        return try loadOrCreate(path: path)
     }
 
     /// Loads the key from `path`, creating a random one with mode 0600 if the file does not exist.
@@ -37,25 +67,29 @@ public struct MasterKey: Sendable {
         return try MasterKey(raw: raw)
     }
 
-    func aad(tenant: TenantID, dataClass: DataClass, version: Int) -> Data {
-        Data("sealgate-kek-v1|\(tenant)|\(dataClass)|\(version)".utf8)
-    }
-
-    func seal(_ kek: SymmetricKey, tenant: TenantID, dataClass: DataClass, version: Int) throws -> Data {
-        let raw = kek.withUnsafeBytes { Data($0) }
-        let box = try AES.GCM.seal(raw, using: key, authenticating: aad(tenant: tenant, dataClass: dataClass, version: version))
+    public func seal(_ plaintext: Data, aad: Data) throws -> Data {
+        let box = try AES.GCM.seal(plaintext, using: key, authenticating: aad)
         guard let combined = box.combined else { throw KeyBrokerError(.storeUnavailable, "sealing failed") }
         return combined
     }
 
-    func open(_ stored: StoredKEK) throws -> SymmetricKey {
+    public func open(_ sealed: Data, aad: Data) throws -> Data {
         do {
-            let box = try AES.GCM.SealedBox(combined: stored.sealedKey)
-            let raw = try AES.GCM.open(
-                box, using: key, authenticating: aad(tenant: stored.tenant, dataClass: stored.dataClass, version: stored.version))
-            return SymmetricKey(data: raw)
+            return try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: key, authenticating: aad)
         } catch {
-            throw KeyBrokerError(.storeUnavailable, "a stored KEK failed authentication under the master key")
+            throw KeyBrokerError(.storeUnavailable, "a stored key failed authentication under the master key")
         }
+    }
+}
+
+/// The associated data that binds sealed values to their identity, so a row moved to another tenant, class or
+/// version fails to open.
+enum SealingAAD {
+    static func kek(tenant: TenantID, dataClass: DataClass, version: Int) -> Data {
+        Data("sealgate-kek-v1|\(tenant)|\(dataClass)|\(version)".utf8)
+    }
+
+    static func secret(tenant: TenantID, name: String) -> Data {
+        Data("sealgate-secret-v1|\(tenant)|\(name)".utf8)
     }
 }

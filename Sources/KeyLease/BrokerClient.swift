@@ -2,23 +2,29 @@ import Attestation
 import Foundation
 import KeyBroker
 
-/// How the gateway reaches a key broker: in-process for the embedded default, over HTTP for a remote one.
+/// How the gateway reaches a key broker: in-process for the embedded default, over HTTP (the KBS protocol) for a
+/// standalone `sealgate broker`. Transport failures throw; broker decisions are values.
 public protocol BrokerClient: Sendable {
-    func auth(tee: TEEType) async throws -> AuthChallenge
-    func attest(sessionID: String, runtimeData: RuntimeData, evidence: Evidence) async throws -> AttestOutcome
-    func release(token: String, resource: ResourcePath) async throws -> ReleaseOutcome
+    /// `POST /kbs/v0/auth`.
+    func auth(tee: TEEType) async throws -> Result<AuthChallenge, ReleaseDecision>
+    /// `POST /kbs/v0/attest` on the session `auth` opened.
+    func attest(sessionID: String, _ request: AttestRequest) async throws -> AttestOutcome
+    /// `GET /kbs/v0/resource/<path>` with the attestation token.
+    func resource(token: String, path: String) async throws -> ReleaseOutcome
 }
 
-/// A broker running in the same process.
+/// A broker running in the same process (the embedded default): the same ``KeyBroker`` the standalone service runs.
 public struct InProcessBrokerClient: BrokerClient {
     let broker: KeyBroker
     public init(broker: KeyBroker) { self.broker = broker }
-    public func auth(tee: TEEType) async throws -> AuthChallenge { await broker.auth(tee: tee) }
-    public func attest(sessionID: String, runtimeData: RuntimeData, evidence: Evidence) async throws -> AttestOutcome {
-        await broker.attest(sessionID: sessionID, runtimeData: runtimeData, evidence: evidence)
+    public func auth(tee: TEEType) async throws -> Result<AuthChallenge, ReleaseDecision> {
+        await broker.auth(version: "0.1.0", tee: tee)
     }
-    public func release(token: String, resource: ResourcePath) async throws -> ReleaseOutcome {
-        await broker.release(token: token, resource: resource)
+    public func attest(sessionID: String, _ request: AttestRequest) async throws -> AttestOutcome {
+        await broker.attest(sessionID: sessionID, request)
+    }
+    public func resource(token: String, path: String) async throws -> ReleaseOutcome {
+        await broker.resource(.token(token), path: path)
     }
 }
 

@@ -1,17 +1,27 @@
 import Attestation
 import Crypto
 import Foundation
+import JOSE
 import KeyBroker
 import Logging
 import SealgateCore
 
 /// A decision about one key lease, reported for audit and metrics.
 public struct LeaseEvent: Sendable {
-    public let resource: ResourcePath?
+    public let resource: String?
     public let decision: ReleaseDecision
     public let tee: TEEType
     /// `<tenant>/kek/<class>#<version>` of every key released by this decision.
     public var keyIDs: [String] = []
+
+    /// The tenant of the resource, or `-` for attestation events.
+    public var tenant: String { resource?.split(separator: "/").first.map(String.init) ?? "-" }
+    /// `kek`, `secret` or `attestation`.
+    public var resourceType: String {
+        guard let resource else { return "attestation" }
+        let parts = resource.split(separator: "/")
+        return parts.count == 3 ? String(parts[1]) : "unknown"
+    }
 }
 
 /// A KEK held in memory under a lease.
@@ -20,12 +30,14 @@ public struct LeasedKey: Sendable {
     public let key: SymmetricKey
     /// `<tenant>/kek/<class>#<version>`, for audit records.
     public let keyID: String
+    /// Whether this version wraps new DEKs (the broker's `current`).
+    public let isCurrent: Bool
 }
 
-/// Holds the KEKs released to this gateway, in memory only, until the lease expires.
+/// Holds the KEKs and secrets released to this gateway, in memory only, until the lease expires.
 ///
-/// ``acquire(resources:)`` runs the whole exchange with a fresh ephemeral key: auth → evidence binding the
-/// nonce and the key → attest → release for each resource → HPKE open. Keys are never returned once
+/// ``acquire(resources:secrets:)`` runs the whole exchange with a fresh ephemeral key: auth → evidence binding the
+/// nonce and the key → attest → a JWE per resource → decrypt with the ephemeral key. Keys are never returned once
 /// `now` passes the lease expiry, whether or not renewal has run.
 public actor LeaseManager {
     let client: any BrokerClient
@@ -36,10 +48,15 @@ public actor LeaseManager {
     let onEvent: @Sendable (LeaseEvent) async -> Void
 
     var keys: [ResourcePath: [LeasedKey]] = [:]
+    var secrets: [String: Data] = [:]
     var expiresAt: Date?
+    /// When the keys now held were obtained.
+    public private(set) var acquiredAt: Date?
     /// The attestation result the current keys were released under.
     public private(set) var result: AttestationResult?
-    /// Increments each time keys are (re)acquired after having none; indexes built from plaintext compare it.
+    /// Why the last acquisition failed (`nil` after a success).
+    public private(set) var lastFailure: ReleaseDecision?
+    /// Changes whenever the set of keys changes; indexes built from plaintext compare it.
     public private(set) var epoch = 0
 
     /// Creates a manager.
@@ -59,6 +76,9 @@ public actor LeaseManager {
         self.onEvent = onEvent
     }
 
+    /// The evidence type this gateway attests with.
+    public nonisolated var tee: TEEType { attester.tee }
+
     /// Whether a lease is held and unexpired.
     public var isValid: Bool {
         guard let expiresAt, !keys.isEmpty else { return false }
@@ -77,6 +97,15 @@ public actor LeaseManager {
         return keys[resource]
     }
 
+    /// An opaque secret (`<tenant>/secret/<name>`) while the lease is valid.
+    public func secret(_ path: String) async -> Data? {
+        guard isValid else {
+            await dropIfExpired()
+            return nil
+        }
+        return secrets[path]
+    }
+
     var onDrop: (@Sendable () async -> Void)?
 
     /// Sets what must be forgotten with the keys (the plaintext-derived index), run on every drop.
@@ -86,8 +115,11 @@ public actor LeaseManager {
     public func drop() async {
         if !keys.isEmpty { logger.warning("key lease dropped", metadata: ["lease.keys": "\(keys.count)"]) }
         keys = [:]
+        secrets = [:]
         expiresAt = nil
+        acquiredAt = nil
         result = nil
+        epoch += 1
         await onDrop?()
     }
 
@@ -95,82 +127,102 @@ public actor LeaseManager {
         if let expiresAt, now() >= expiresAt { await drop() }
     }
 
-    /// Attests and obtains leases for `resources`. Returns whether at least one key was released.
+    private func fail(_ decision: ReleaseDecision) async -> Bool {
+        lastFailure = decision
+        await dropIfExpired()
+        return false
+    }
+
+    /// Attests and obtains leases for `resources` (KEKs) and `secrets` (secret paths). Returns whether at least one
+    /// KEK was released. A denied attestation drops every key at once; a broker that cannot be reached leaves the
+    /// current lease to run out.
     @discardableResult
-    public func acquire(resources: [ResourcePath]) async -> Bool {
-        let hadKeys = isValid
+    public func acquire(resources: [ResourcePath], secrets secretPaths: [String] = []) async -> Bool {
         let ephemeral = P256.KeyAgreement.PrivateKey()
+        let tee = attester.tee
         do {
-            let challenge = try await client.auth(tee: attester.tee)
-            let runtime = RuntimeData(nonce: challenge.nonce, teePublicKey: ECPublicJWK(ephemeral.publicKey))
+            let challenge: AuthChallenge
+            switch try await client.auth(tee: tee) {
+            case .failure(let decision):
+                await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
+                return await fail(decision)
+            case .success(let value):
+                challenge = value
+            }
+            let runtime = RuntimeData(nonce: challenge.nonce, teePublicKey: .ec(ephemeral.publicKey))
             let evidence = try attester.evidence(reportData: runtime.reportData, now: now())
-            let outcome = try await client.attest(
-                sessionID: challenge.sessionID, runtimeData: runtime, evidence: evidence)
             let token: String
             let attestation: AttestationResult
-            switch outcome {
+            switch try await client.attest(sessionID: challenge.sessionID, AttestRequest(runtimeData: runtime, evidence: evidence)) {
             case .denied(let decision):
-                await onEvent(LeaseEvent(resource: nil, decision: decision, tee: attester.tee))
-                logger.error(
-                    "attestation denied",
-                    metadata: ["attestation.tee": "\(attester.tee)", "policy.reason": "\(decision.reason)"])
+                await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
+                logger.error("attestation denied", metadata: ["attestation.tee": "\(tee)", "policy.reason": "\(decision.reason)"])
+                lastFailure = decision
                 await drop()
                 return false
             case .token(let value, let appraised):
                 token = value
                 attestation = appraised
                 await onEvent(
-                    LeaseEvent(
-                        resource: nil,
-                        decision: ReleaseDecision(allowed: true, reason: .granted, rule: "appraisal", result: appraised),
-                        tee: attester.tee))
+                    LeaseEvent(resource: nil, decision: ReleaseDecision(allowed: true, reason: .granted, rule: "appraisal", result: appraised), tee: tee))
             }
+            let privateJWK = JWK.ec(ephemeral)
             var newKeys: [ResourcePath: [LeasedKey]] = [:]
-            for resource in resources {
-                switch try await client.release(token: token, resource: resource) {
+            var newSecrets: [String: Data] = [:]
+            var lastDenial: ReleaseDecision?
+            for path in resources.map(\.description) + secretPaths {
+                switch try await client.resource(token: token, path: path) {
                 case .denied(let decision):
-                    await onEvent(LeaseEvent(resource: resource, decision: decision, tee: attester.tee))
-                case .released(let wrapped, let decision):
-                    var recipient = try HPKE.Recipient(
-                        privateKey: ephemeral, ciphersuite: ReleaseHPKE.suite,
-                        info: ReleaseHPKE.info(resource: resource.description),
-                        encapsulatedKey: wrapped.encapsulatedKey)
-                    let plain = try recipient.open(wrapped.ciphertext)
-                    let payload = try JSONDecoder().decode(ReleaseHPKE.Payload.self, from: plain)
-                    newKeys[resource] = try payload.versions.sorted { $0.version < $1.version }.map { item in
-                        guard let raw = Base64URL.decode(item.key), raw.count == 32 else {
-                            throw SealgateError(.releaseDenied, "released key is malformed")
-                        }
-                        return LeasedKey(
-                            version: item.version, key: SymmetricKey(data: raw), keyID: "\(resource)#\(item.version)")
+                    lastDenial = decision
+                    await onEvent(LeaseEvent(resource: path, decision: decision, tee: tee))
+                case .released(let jwe, let decision, _):
+                    let plain = try JWE.decrypt(jwe, with: privateJWK)
+                    var keyIDs = [path]
+                    if let resource = ResourcePath(path) {
+                        let leased = try Self.decodeKEKs(plain, resource: resource)
+                        newKeys[resource] = leased
+                        keyIDs = leased.map(\.keyID)
+                    } else {
+                        newSecrets[path] = plain
                     }
-                    await onEvent(
-                        LeaseEvent(
-                            resource: resource, decision: decision, tee: attester.tee,
-                            keyIDs: newKeys[resource]?.map(\.keyID) ?? []))
+                    await onEvent(LeaseEvent(resource: path, decision: decision, tee: tee, keyIDs: keyIDs))
                 }
             }
             guard !newKeys.isEmpty else {
+                lastFailure = lastDenial ?? ReleaseDecision(allowed: false, reason: .unknownResource, rule: "lease.resources", result: attestation)
                 await drop()
                 return false
             }
+            let changed = Self.fingerprint(newKeys) != Self.fingerprint(keys) || newSecrets.keys.sorted() != secrets.keys.sorted()
             keys = newKeys
+            secrets = newSecrets
             result = attestation
+            lastFailure = nil
+            acquiredAt = now()
             expiresAt = now().addingTimeInterval(maxLease)
-            if !hadKeys { epoch += 1 }
+            if changed { epoch += 1 }
             logger.info(
                 "key lease acquired",
-                metadata: [
-                    "attestation.tee": "\(attester.tee)", "attestation.status": "\(attestation.status.rawValue)",
-                    "lease.keys": "\(newKeys.count)",
-                ])
+                metadata: ["attestation.tee": "\(tee)", "attestation.status": "\(attestation.status.rawValue)", "lease.keys": "\(newKeys.count)"])
             return true
         } catch {
             logger.error("key lease acquisition failed", metadata: ["error.type": "\(type(of: error))"])
             let decision = ReleaseDecision(allowed: false, reason: BrokerReason("broker_unavailable"), rule: "transport", result: nil)
-            await onEvent(LeaseEvent(resource: nil, decision: decision, tee: attester.tee))
-            await dropIfExpired()
-            return false
+            await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
+            return await fail(decision)
         }
+    }
+
+    static func decodeKEKs(_ plain: Data, resource: ResourcePath) throws -> [LeasedKey] {
+        let release = try JSONDecoder().decode(KEKRelease.self, from: plain)
+        guard release.resource == resource.description else { throw SealgateError(.releaseDenied, "released KEK names another resource") }
+        return try release.versions.sorted { $0.version < $1.version }.map { item in
+            guard let raw = Base64URL.decode(item.key), raw.count == 32 else { throw SealgateError(.releaseDenied, "released key is malformed") }
+            return LeasedKey(version: item.version, key: SymmetricKey(data: raw), keyID: "\(resource)#\(item.version)", isCurrent: item.version == release.current)
+        }
+    }
+
+    static func fingerprint(_ keys: [ResourcePath: [LeasedKey]]) -> [String] {
+        keys.flatMap { $0.value.map(\.keyID) }.sorted()
     }
 }

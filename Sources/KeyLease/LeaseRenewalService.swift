@@ -11,14 +11,22 @@ public struct LeaseRenewalService: Service {
     let lease: TimeInterval
     let logger: Logger
     let initialDelay: TimeInterval
+    let secrets: @Sendable () -> [String]
+    let onRenewed: @Sendable () async -> Void
 
     /// Creates the service.
-    /// - Parameter initialDelay: how long to wait before the first renewal (the composition root attests at start-up).
+    /// - Parameters:
+    ///   - initialDelay: how long to wait before the first renewal (the composition root attests at start-up).
+    ///   - secrets: secret resource paths to lease alongside the KEKs.
+    ///   - onRenewed: runs after each successful renewal (the gateway re-wraps DEKs after a rotation).
     public init(
         manager: LeaseManager, lease: TimeInterval, logger: Logger, initialDelay: TimeInterval = 0,
+        secrets: @escaping @Sendable () -> [String] = { [] }, onRenewed: @escaping @Sendable () async -> Void = {},
         resources: @escaping @Sendable () -> [ResourcePath]
     ) {
         self.manager = manager
+        self.secrets = secrets
+        self.onRenewed = onRenewed
         self.initialDelay = initialDelay
         self.resources = resources
         self.lease = lease
@@ -31,10 +39,11 @@ public struct LeaseRenewalService: Service {
             do { try await gracefulShutdownAwareSleep(seconds: initialDelay) } catch { return }
         }
         while !Task.isCancelledOrShuttingDown {
-            let ok = await manager.acquire(resources: resources())
+            let ok = await manager.acquire(resources: resources(), secrets: secrets())
             let delay: TimeInterval
             if ok {
                 failures = 0
+                await onRenewed()
                 delay = max(1, lease * 2 / 3)
             } else {
                 failures += 1

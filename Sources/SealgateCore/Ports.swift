@@ -6,9 +6,11 @@ public struct StoredDocument: Sendable, Equatable {
     public let collection: CollectionName
     public let id: DocumentID
     public let dataClass: DataClass
-    /// The KEK version that wraps ``wrappedDEK``.
+    /// The KEK version current when the document was stored; the AAD of its title, metadata and chunks binds it.
     public let kekVersion: Int
-    /// The document's DEK sealed under the tenant × class KEK.
+    /// The KEK version that wraps ``wrappedDEK`` now: equal to ``kekVersion`` until a rotation re-wraps the DEK.
+    public let dekVersion: Int
+    /// The document's DEK sealed under the tenant × class KEK version ``dekVersion``.
     public let wrappedDEK: Data
     /// The title, sealed under the DEK.
     public let sealedTitle: Data
@@ -23,13 +25,15 @@ public struct StoredDocument: Sendable, Equatable {
 
     public init(
         tenant: TenantID, collection: CollectionName, id: DocumentID, dataClass: DataClass, kekVersion: Int,
-        wrappedDEK: Data, sealedTitle: Data, sealedMetadata: Data, chunkCount: Int, embedder: String, createdAt: Date
+        dekVersion: Int? = nil, wrappedDEK: Data, sealedTitle: Data, sealedMetadata: Data, chunkCount: Int, embedder: String,
+        createdAt: Date
     ) {
         self.tenant = tenant
         self.collection = collection
         self.id = id
         self.dataClass = dataClass
         self.kekVersion = kekVersion
+        self.dekVersion = dekVersion ?? kekVersion
         self.wrappedDEK = wrappedDEK
         self.sealedTitle = sealedTitle
         self.sealedMetadata = sealedMetadata
@@ -79,6 +83,10 @@ public protocol DocumentStore: Sendable {
     func chunk(tenant: TenantID, collection: CollectionName, documentID: DocumentID, index: Int) async throws -> StoredChunk?
     /// Deletes a document and its chunks; returns whether it existed.
     func delete(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> Bool
+    /// Replaces a document's wrapped DEK if it is still wrapped under `from` (compare-and-set); returns whether it was.
+    func rewrap(
+        tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, to: Int, wrappedDEK: Data
+    ) async throws -> Bool
 }
 
 /// Turns text into vectors.

@@ -56,6 +56,10 @@ extension ReasonCode {
     public static let releaseDenied = ReasonCode("release_denied")
     /// Attestation evidence did not appraise as affirming.
     public static let attestationFailed = ReasonCode("attestation_failed")
+    /// The key broker refused this gateway's attestation, so it holds no keys.
+    public static let attestationDenied = ReasonCode("attestation_denied")
+    /// The key broker could not be reached (or answered malformed data) and no lease is held.
+    public static let brokerUnavailable = ReasonCode("broker_unavailable")
     // Resources and dependencies
     /// The document does not exist (or belongs to someone else).
     public static let documentNotFound = ReasonCode("document_not_found")

@@ -32,6 +32,7 @@ enum DemoSeed {
             tenants: ["acme": .init(apiKey: newKey()), "globex": .init(apiKey: newKey())], auditor: .init(apiKey: newKey()))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard FileManager.default.createFile(atPath: path, contents: try encoder.encode(created), attributes: [.posixPermissions: 0o600])
         else { throw SealgateError(.storeUnavailable, "cannot write \(path)") }
         return created

@@ -15,7 +15,8 @@ enum Problem {
         case .bodyTooLarge: return .contentTooLarge
         case .dataClassNotPermitted, .modelNotPermitted, .scopeNotPermitted, .writeNotPermitted, .releaseDenied: return .forbidden
         case .documentNotFound, .notFound: return .notFound
-        case .keyLeaseUnavailable, .auditUnavailable, .storeUnavailable, .attestationFailed: return .serviceUnavailable
+        case .keyLeaseUnavailable, .auditUnavailable, .storeUnavailable, .attestationFailed, .attestationDenied, .brokerUnavailable:
+            return .serviceUnavailable
         case .modelUnavailable, .embedderUnavailable: return .badGateway
         default: return .internalServerError
         }

@@ -13,6 +13,11 @@ public struct PrometheusRecorder: MetricsRecorder {
         "sealgate_redactions_total": "Spans redacted from model output, by tenant and label.",
         "sealgate_stream_failures_total": "Streamed answers that failed after their headers were sent, by tenant.",
         "sealgate_integrity_failures_total": "Stored values that failed authentication (moved or altered ciphertext), by tenant.",
+        "sealgate_attestation_total": "Attestation appraisals, by TEE, appraisal status and reason code.",
+        "sealgate_admin_actions_total": "Broker admin API actions, by action, outcome and reason code.",
+        "sealgate_key_lease_age_seconds": "Seconds since the gateway's current key lease was obtained (0 without a lease).",
+        "sealgate_key_lease_expiry_seconds": "Seconds until the gateway's current key lease expires (0 without a lease).",
+        "sealgate_key_lease_valid": "1 while the gateway holds a valid key lease, else 0.",
     ]
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -25,6 +30,11 @@ public struct PrometheusRecorder: MetricsRecorder {
 
     public func increment(_ name: String, labels: [(String, String)], by amount: Int) {
         registry.makeCounter(descriptor: descriptor(name), labels: labels).increment(by: Int64(amount))
+    }
+
+    /// Sets a gauge.
+    public func gauge(_ name: String, labels: [(String, String)] = [], value: Double) {
+        registry.makeGauge(descriptor: descriptor(name), labels: labels).set(value)
     }
 
     /// The exposition text.

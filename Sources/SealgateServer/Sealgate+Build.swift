@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BrokerClientHTTP
 import Audit
 import Attestation
 import Crypto
@@ -98,36 +99,32 @@ public enum Sealgate {
         let measurement = try measurement(config, executablePath: options.executablePath)
         let tee = MockTEE(signingKey: try loadOrCreateSigningKey(path: dataDir + "/mock-tee/signing-key.pem"), measurement: measurement)
 
-        // The in-process broker, with its own database and master key.
-        let referenceValues = try options.referenceValues ?? loadReferenceValues(config, measurement: measurement, options: options)
-        let appraiser = Appraiser(
-            referenceValues: referenceValues,
-            verifiers: [MockEvidenceVerifier(trustedSigners: [tee.signingKey.publicKey])])
-        let classRules = Dictionary(uniqueKeysWithValues: config.dataClasses.map { ($0.name, $0.allowMockEvidence) })
-        let tenantIDs = Set(config.tenants.map(\.id))
-        let kekStore = try await SQLiteKEKStore(path: dataDir + "/broker/broker.sqlite", logger: logger)
-        let broker = KeyBroker(
-            appraiser: appraiser, store: kekStore,
-            masterKey: try MasterKey.loadOrCreate(path: dataDir + "/broker/master.key"), tokenKey: P256.Signing.PrivateKey(),
-            tokenTTL: config.lease.ttlSeconds, now: options.now,
-            rules: { tenant, dataClass in
-                guard tenantIDs.contains(tenant), let allow = classRules[dataClass] else { return nil }
-                return ReleaseRule(allowMockEvidence: allow)
-            })
-        for tenant in config.tenants {
-            for rule in config.dataClasses { try await broker.provision(tenant: tenant.id, dataClass: rule.name) }
-        }
-        events.emit(
-            SecurityEvent(
-                type: "dev.sealgate.policy.loaded", time: options.now(),
-                data: [
-                    "policy_digest": measurement.policyDigest, "measurement": measurement.measurement,
-                    "tenants": String(config.tenants.count), "data_classes": config.dataClasses.map(\.name.rawValue).joined(separator: ","),
-                    "reference_values": config.attestation.referenceValues ?? (options.referenceValues == nil ? "development enrolment" : "given"),
-                ]))
+        // The key broker: a standalone one over HTTP, or the same broker in-process with its own database and master key.
         let auditor = LeaseAuditor(audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, configuration: config, now: options.now)
+        let client: any BrokerClient
+        let closeBroker: @Sendable () async -> Void
+        if let url = options.brokerURL {
+            client = HTTPBrokerClient(baseURL: url)
+            closeBroker = {}
+            events.emit(
+                SecurityEvent(
+                    type: "dev.sealgate.policy.loaded", time: options.now(),
+                    data: ["policy_digest": measurement.policyDigest, "measurement": measurement.measurement, "broker": url]))
+        } else {
+            let (broker, store) = try await embeddedBroker(config, tee: tee, measurement: measurement, options: options)
+            client = InProcessBrokerClient(broker: broker)
+            closeBroker = { await store.close() }
+            events.emit(
+                SecurityEvent(
+                    type: "dev.sealgate.policy.loaded", time: options.now(),
+                    data: [
+                        "policy_digest": measurement.policyDigest, "measurement": measurement.measurement,
+                        "tenants": String(config.tenants.count), "data_classes": config.dataClasses.map(\.name.rawValue).joined(separator: ","),
+                        "reference_values": config.attestation.referenceValues ?? (options.referenceValues == nil ? "development enrolment" : "given"),
+                    ]))
+        }
         let leases = LeaseManager(
-            client: InProcessBrokerClient(broker: broker), attester: tee, maxLease: config.lease.ttlSeconds,
+            client: client, attester: try makeAttester(options, tee: tee), maxLease: config.lease.ttlSeconds,
             now: options.now, logger: logger, onEvent: { await auditor.record($0) })
 
         let (embedder, dimensions) = makeEmbedder(config.retrieval.embedder)
@@ -151,13 +148,25 @@ public enum Sealgate {
 
         await leases.setOnDrop { await gateway.clearIndex() }
         let resources = gateway.resources
-        let leased = await leases.acquire(resources: resources)
+        let secrets = gateway.secretResources
+        let leased = await leases.acquire(resources: resources, secrets: secrets)
+        if leased { await gateway.rewrapDEKs() }
         if !leased {
             logger.error("no key lease at start-up: queries are refused until attestation succeeds")
         }
-        if options.demo {
+        if options.demo && leased {
             let added = try await DemoSeed.seed(gateway: gateway, configuration: config)
             logger.info("demo data ready", metadata: ["demo.documents_added": "\(added)"])
+        } else if options.demo {
+            logger.warning("demo documents will be seeded once a key lease is held")
+        }
+        let demo = options.demo
+        let seedConfig = config
+        let afterRenewal: @Sendable () async -> Void = {
+            await gateway.rewrapDEKs()
+            if demo, let added = try? await DemoSeed.seed(gateway: gateway, configuration: seedConfig), added > 0 {
+                logger.info("demo data ready", metadata: ["demo.documents_added": "\(added)"])
+            }
         }
 
         let router = Router(context: BasicRequestContext.self)
@@ -173,14 +182,15 @@ public enum Sealgate {
             ShutdownService(logger: logger) {
                 await leases.drop()
                 await store.close()
-                await kekStore.close()
+                await closeBroker()
             }
         ]
         if options.renewLeases {
             services.append(
-                LeaseRenewalService(manager: leases, lease: config.lease.ttlSeconds, logger: logger, initialDelay: leased ? config.lease.ttlSeconds * 2 / 3 : 0) {
-                    resources
-                })
+                LeaseRenewalService(
+                    manager: leases, lease: config.lease.ttlSeconds, logger: logger, initialDelay: leased ? config.lease.ttlSeconds * 2 / 3 : 0,
+                    secrets: { secrets }, onRenewed: afterRenewal
+                ) { resources })
         }
         let application = Application(
             router: router,
@@ -217,41 +227,5 @@ public enum Sealgate {
                 settings.dimensions
             )
         }
-    }
-
-    /// Reference values from the configured file, or — without one — development enrolment: the broker measures
-    /// the binary it runs in (independently of the evidence) and accepts exactly that measurement.
-    static func loadReferenceValues(_ config: Configuration, measurement: MockMeasurement, options: ServeOptions) throws -> ReferenceValues {
-        if let path = config.attestation.referenceValues {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw SealgateError(.attestationFailed, "cannot read reference values \(path)")
-            }
-            do {
-                if path.hasSuffix(".json") { return try JSONDecoder().decode(ReferenceValues.self, from: data) }
-                return try YAMLDecoderShim.decode(ReferenceValues.self, from: data)
-            } catch {
-                throw SealgateError(.attestationFailed, "reference values \(path) are malformed")
-            }
-        }
-        let enrolled = try Sealgate.measurement(config, executablePath: options.executablePath)
-        return ReferenceValues(
-            sets: [ReferenceValueSet(id: "dev-enrolled-\(enrolled.measurement.prefix(12))", tee: .mock, measurements: [enrolled.measurement], minSVN: 1)],
-            acceptMockEvidence: true)
-    }
-
-    /// The mock TEE's development signing key (PEM, mode 0600), created on first use.
-    static func loadOrCreateSigningKey(path: String) throws -> P256.Signing.PrivateKey {
-        let fm = FileManager.default
-        if let data = fm.contents(atPath: path) {
-            do { return try P256.Signing.PrivateKey(pemRepresentation: String(decoding: data, as: UTF8.self)) } catch {
-                throw SealgateError(.attestationFailed, "mock TEE key \(path) is malformed")
-            }
-        }
-        try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let key = P256.Signing.PrivateKey()
-        guard fm.createFile(atPath: path, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw SealgateError(.attestationFailed, "cannot write mock TEE key \(path)")
-        }
-        return key
     }
 }

@@ -22,7 +22,12 @@ struct SealgateAPI: Sendable {
         router.get("/healthz") { _, _ in json(["status": "ok"]) }
         router.get("/readyz") { _, _ in await ready() }
         router.get("/metrics") { _, _ in
-            Response(
+            let (acquired, expires) = await gateway.leaseTimes()
+            let now = Date()
+            metrics.gauge("sealgate_key_lease_valid", labels: [("tee", gateway.tee)], value: expires == nil ? 0 : 1)
+            metrics.gauge("sealgate_key_lease_age_seconds", labels: [("tee", gateway.tee)], value: acquired.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+            metrics.gauge("sealgate_key_lease_expiry_seconds", labels: [("tee", gateway.tee)], value: expires.map { max(0, $0.timeIntervalSince(now)) } ?? 0)
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }
@@ -86,7 +91,8 @@ struct SealgateAPI: Sendable {
 
     func ready() async -> Response {
         guard await gateway.isReady(), let expiry = await gateway.leaseExpiry() else {
-            return Problem.response(Denial(.keyLeaseUnavailable, "The gateway holds no valid key lease."))
+            let reason = await gateway.noLeaseReason()
+            return Problem.response(Denial(reason, "The gateway holds no valid key lease (\(reason.rawValue))."))
         }
         return json(["status": "ready", "lease_expires_at": AuditRecord.timestamp(expiry)])
     }

@@ -25,6 +25,12 @@ public struct ServeOptions: Sendable {
     public var leaseSeconds: Double?
     /// Whether to run the background lease renewal service.
     public var renewLeases: Bool
+    /// A standalone key broker (`sealgate broker`) to attest to; `nil` runs the embedded in-process broker.
+    public var brokerURL: String?
+    /// How the gateway produces evidence: `mock` (development key) or `configfs-tsm` (SEV-SNP/TDX guests).
+    public var attester: String = "mock"
+    /// The configfs-tsm report directory (tests point it at an emulated tree).
+    public var tsmRoot: String = "/sys/kernel/config/tsm/report"
     /// Wraps the audit sink the gateway writes through (mirroring, fault injection in tests).
     public var auditDecorator: (@Sendable (any AuditSink) -> any AuditSink)?
 

@@ -13,7 +13,7 @@ public struct SQLiteDocumentStore: DocumentStore {
             tenant TEXT NOT NULL, collection TEXT NOT NULL, id TEXT NOT NULL, data_class TEXT NOT NULL,
             kek_version INTEGER NOT NULL, wrapped_dek BLOB NOT NULL, sealed_title BLOB NOT NULL,
             sealed_metadata BLOB NOT NULL, chunk_count INTEGER NOT NULL, embedder TEXT NOT NULL,
-            created_at REAL NOT NULL, PRIMARY KEY (tenant, collection, id))
+            created_at REAL NOT NULL, dek_version INTEGER, PRIMARY KEY (tenant, collection, id))
         """,
         """
         CREATE TABLE IF NOT EXISTS chunks (
@@ -28,6 +28,10 @@ public struct SQLiteDocumentStore: DocumentStore {
     /// Opens the store at `path`.
     public init(path: String, logger: Logger) async throws {
         db = try await SQLiteDatabaseFile(path: path, schema: Self.schema, logger: logger)
+        // Databases created before online re-wrapping lack `dek_version` (NULL means: wrapped under kek_version).
+        if try await db.query("SELECT name FROM pragma_table_info('documents') WHERE name = 'dek_version'").isEmpty {
+            _ = try await db.query("ALTER TABLE documents ADD COLUMN dek_version INTEGER")
+        }
     }
 
     /// Closes the database; call once at shutdown.
@@ -42,13 +46,13 @@ public struct SQLiteDocumentStore: DocumentStore {
             (
                 """
                 INSERT INTO documents (tenant, collection, id, data_class, kek_version, wrapped_dek, sealed_title,
-                    sealed_metadata, chunk_count, embedder, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    sealed_metadata, chunk_count, embedder, created_at, dek_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(document.tenant.rawValue), .text(document.collection.rawValue), .text(document.id.rawValue),
                     .text(document.dataClass.rawValue), .integer(document.kekVersion), .bytes(document.wrappedDEK),
                     .bytes(document.sealedTitle), .bytes(document.sealedMetadata), .integer(document.chunkCount),
-                    .text(document.embedder), .float(document.createdAt.timeIntervalSince1970),
+                    .text(document.embedder), .float(document.createdAt.timeIntervalSince1970), .integer(document.dekVersion),
                 ]
             ),
         ]
@@ -120,6 +124,16 @@ public struct SQLiteDocumentStore: DocumentStore {
         return true
     }
 
+    public func rewrap(
+        tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, to: Int, wrappedDEK: Data
+    ) async throws -> Bool {
+        let binds: [SQLiteData] = [.text(tenant.rawValue), .text(collection.rawValue), .text(id.rawValue), .integer(from)]
+        let where_ = "tenant = ? AND collection = ? AND id = ? AND COALESCE(dek_version, kek_version) = ?"
+        guard try await !db.query("SELECT id FROM documents WHERE \(where_)", binds).isEmpty else { return false }
+        try await db.transaction([("UPDATE documents SET wrapped_dek = ?, dek_version = ? WHERE \(where_)", [.bytes(wrappedDEK), .integer(to)] + binds)])
+        return true
+    }
+
     static func document(_ row: SQLiteRow) -> StoredDocument? {
         guard let tenant = row.column("tenant")?.string.flatMap(TenantID.init),
             let collection = row.column("collection")?.string.flatMap(CollectionName.init),
@@ -132,7 +146,7 @@ public struct SQLiteDocumentStore: DocumentStore {
         else { return nil }
         return StoredDocument(
             tenant: tenant, collection: collection, id: id, dataClass: dataClass, kekVersion: Int(version),
-            wrappedDEK: dek, sealedTitle: title, sealedMetadata: metadata, chunkCount: Int(count), embedder: embedder,
+            dekVersion: row.column("dek_version")?.integer.map { Int($0) }, wrappedDEK: dek, sealedTitle: title, sealedMetadata: metadata, chunkCount: Int(count), embedder: embedder,
             createdAt: Date(timeIntervalSince1970: created))
     }
 

@@ -9,7 +9,7 @@ struct SealgateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sealgate",
         abstract: "Sealgate: a confidential RAG gateway. Keys reach it only after attestation; plaintext stays inside.",
-        subcommands: [Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self, PolicyCommand.self])
+        subcommands: [Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self, BrokerCommand.self, KeysCommand.self, PolicyCommand.self])
 }
 
 struct Serve: AsyncParsableCommand {
@@ -23,6 +23,11 @@ struct Serve: AsyncParsableCommand {
     var config: String?
     @Flag(help: "Seed the demo tenants acme and globex and write <data-dir>/demo-credentials.json (idempotent).")
     var demo = false
+    @Option(help: "A standalone key broker (sealgate broker) to attest to, e.g. http://127.0.0.1:8081; default: the embedded broker.")
+    var broker: String?
+    @Option(help: "How this gateway produces evidence: mock, or configfs-tsm (SEV-SNP/TDX guests).") var attester = "mock"
+    @Option(name: .customLong("tsm-root"), help: "The configfs-tsm report directory.") var tsmRoot = "/sys/kernel/config/tsm/report"
+    @Option(name: .customLong("lease-seconds"), help: "Key lease length in seconds (overrides lease.ttl_seconds).") var leaseSeconds: Double?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -30,7 +35,10 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
             return handler
         }
-        let options = ServeOptions(dataDir: dataDir, host: host, port: port, configPath: config, demo: demo)
+        var options = ServeOptions(dataDir: dataDir, host: host, port: port, configPath: config, demo: demo, leaseSeconds: leaseSeconds)
+        options.brokerURL = broker
+        options.attester = attester
+        options.tsmRoot = tsmRoot
         let instance: SealgateInstance
         do { instance = try await Sealgate.build(options) } catch let error as ConfigError {
             FileHandle.standardError.write(Data("sealgate: invalid configuration\n\(error)\n".utf8))
@@ -45,17 +53,29 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Measure: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the gateway's mock measurement (executable SHA-384 + policy digest).")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the gateway's mock measurement (executable SHA-384 + policy digest), or reference values for a broker.")
 
     @Option(name: .customLong("data-dir")) var dataDir = ".sealgate"
     @Option(help: "A sealgate.yaml, as for serve.") var config: String?
+    @Flag(help: "Resolve the configuration as serve --demo does (writes the demo configuration if absent).") var demo = false
+    @Flag(name: .customLong("reference-values"), help: "Print reference values (JSON) that accept exactly this gateway's mock evidence.")
+    var referenceValues = false
+    @Option(name: .customLong("set-id"), help: "The reference value set id for --reference-values.") var setID = "sealgate-gateway"
+    @Option(name: .customLong("lease-seconds"), help: "As for serve: the lease length is part of the measured policy.") var leaseSeconds: Double?
 
     func run() async throws {
-        let options = ServeOptions(dataDir: dataDir, configPath: config)
-        let configuration = try Sealgate.configuration(options)
+        let options = ServeOptions(dataDir: dataDir, configPath: config, demo: demo)
+        var configuration = try Sealgate.configuration(options)
+        if let leaseSeconds { configuration.lease.ttlSeconds = leaseSeconds }
         let m = try Sealgate.measurement(configuration, executablePath: options.executablePath)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        if referenceValues {
+            let values = try Sealgate.developmentReferenceValues(measurement: m, dataDir: dataDir, setID: setID)
+            print(String(decoding: try encoder.encode(values), as: UTF8.self))
+            return
+        }
         struct Out: Encodable {
             var tee = "mock"
             var measurement: String

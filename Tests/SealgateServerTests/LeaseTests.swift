@@ -18,15 +18,17 @@ struct LeaseTests {
         try await withLiveGateway(fixture, options: options) { _, client in
             let ready = try await client.send(.get, "/readyz", key: nil)
             #expect(ready.status == .serviceUnavailable)
-            #expect(ready.problemType == "urn:sealgate:problem:key_lease_unavailable")
+            #expect(ready.problemType == "urn:sealgate:problem:attestation_denied")
             let query = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("anything"))
             #expect(query.status == .serviceUnavailable)
-            #expect(query.problemType == "urn:sealgate:problem:key_lease_unavailable")
+            #expect(query.problemType == "urn:sealgate:problem:attestation_denied")
             #expect(query.auditIndex != nil)
             let ingest = try await client.send(.post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(text: "x"))
             #expect(ingest.status == .serviceUnavailable)
             let metrics = try await client.send(.get, "/metrics", key: nil)
             #expect(metrics.text.contains(#"sealgate_key_release_total{tenant="-",resource_type="attestation",decision="denied",reason="attestation_contraindicated",tee="mock"}"#))
+            #expect(metrics.text.contains(#"sealgate_attestation_total{tee="mock",status="contraindicated",reason="attestation_contraindicated"}"#))
+            #expect(metrics.text.contains(#"sealgate_key_lease_valid{tee="mock"} 0"#))
         }
         let leaseRecords = try fixture.auditRecords().compactMap { $0["record"] as? [String: Any] }.filter { $0["kind"] as? String == "key_lease" }
         #expect(leaseRecords.first?["outcome"] as? String == "denied")

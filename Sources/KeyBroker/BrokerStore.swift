@@ -1,0 +1,131 @@
+import Foundation
+import SealgateCore
+
+/// The lifecycle state of one KEK version.
+public enum KEKState: String, Sendable, Codable, Equatable {
+    /// Released; the newest active version wraps new DEKs.
+    case active
+    /// No longer released (data still wrapped under it is unreadable until re-wrapped).
+    case retired
+    /// Key material destroyed by shredding.
+    case destroyed
+}
+
+/// One KEK version as the broker stores it: sealed under the master key (empty once destroyed).
+public struct StoredKEK: Sendable, Equatable {
+    public let tenant: TenantID
+    public let dataClass: DataClass
+    public let version: Int
+    public var sealedKey: Data
+    public let createdAt: Date
+    public var state: KEKState
+
+    public init(tenant: TenantID, dataClass: DataClass, version: Int, sealedKey: Data, createdAt: Date, state: KEKState = .active) {
+        self.tenant = tenant
+        self.dataClass = dataClass
+        self.version = version
+        self.sealedKey = sealedKey
+        self.createdAt = createdAt
+        self.state = state
+    }
+}
+
+/// An opaque tenant secret (`<tenant>/secret/<name>`), sealed under the master key.
+public struct StoredSecret: Sendable, Equatable {
+    public let tenant: TenantID
+    public let name: String
+    public let sealedValue: Data
+    public let createdAt: Date
+
+    public init(tenant: TenantID, name: String, sealedValue: Data, createdAt: Date) {
+        self.tenant = tenant
+        self.name = name
+        self.sealedValue = sealedValue
+        self.createdAt = createdAt
+    }
+}
+
+/// A tenant as the broker knows it. Encodes `created_at` as RFC 3339.
+public struct BrokerTenant: Sendable, Equatable, Encodable {
+    public var id: String
+    /// `active` or `shredded`.
+    public var state: String
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, state
+        case createdAt = "created_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(state, forKey: .state)
+        try c.encode(AuditRecord.timestamp(createdAt), forKey: .createdAt)
+    }
+
+    public init(id: String, state: String = "active", createdAt: Date) {
+        self.id = id
+        self.state = state
+        self.createdAt = createdAt
+    }
+}
+
+/// An admin API credential: only the SHA-256 of the bearer token is stored.
+public struct AdminCredential: Sendable, Equatable {
+    public var name: String
+    public var tokenSHA256: String
+    public var roles: [AdminRole]
+    public var createdAt: Date
+
+    public init(name: String, tokenSHA256: String, roles: [AdminRole], createdAt: Date) {
+        self.name = name
+        self.tokenSHA256 = tokenSHA256
+        self.roles = roles
+        self.createdAt = createdAt
+    }
+}
+
+/// Roles of admin credentials. `admin` implies every other role.
+public enum AdminRole: String, Sendable, Codable, CaseIterable {
+    /// Read tenants, KEK metadata, policies and reference values (never key material).
+    case reader
+    /// Create tenants, KEKs and secrets; rotate and retire KEK versions.
+    case keyManager = "key-manager"
+    /// Set release policies and reference values.
+    case policyManager = "policy-manager"
+    /// Destroy every key of a tenant.
+    case shredder
+    /// Everything, including creating credentials.
+    case admin
+}
+
+/// Persistent broker state: tenants, sealed KEKs and secrets, policies, reference values, admin credentials.
+public protocol BrokerStore: Sendable {
+    func tenants() async throws -> [BrokerTenant]
+    /// Inserts a tenant; fails with ``BrokerReason/alreadyExists`` if it exists.
+    func insertTenant(_ tenant: BrokerTenant) async throws
+    /// Every version of one tenant × class, ascending.
+    func keks(tenant: TenantID, dataClass: DataClass) async throws -> [StoredKEK]
+    /// Every KEK version of a tenant.
+    func keks(tenant: TenantID) async throws -> [StoredKEK]
+    /// Inserts a new version; fails if that version exists.
+    func insert(_ kek: StoredKEK) async throws
+    /// Changes one version's state (key material is kept unless `destroyed`).
+    func setState(_ state: KEKState, tenant: TenantID, dataClass: DataClass, version: Int) async throws
+    func secret(tenant: TenantID, name: String) async throws -> StoredSecret?
+    func secretNames(tenant: TenantID) async throws -> [String]
+    func putSecret(_ secret: StoredSecret) async throws
+    /// In one transaction: destroys every KEK version's material, deletes every secret, marks the tenant shredded.
+    func shred(tenant: TenantID) async throws
+    /// Release policies as stored JSON, by id.
+    func policies() async throws -> [(id: String, json: Data)]
+    func putPolicy(id: String, json: Data) async throws
+    /// Returns whether a policy was deleted.
+    func deletePolicy(id: String) async throws -> Bool
+    func referenceValues() async throws -> Data?
+    func putReferenceValues(_ json: Data) async throws
+    func credential(tokenSHA256: String) async throws -> AdminCredential?
+    func credentials() async throws -> [AdminCredential]
+    func insertCredential(_ credential: AdminCredential) async throws
+}

@@ -1,0 +1,219 @@
+import Attestation
+import AttestationNitro
+import AttestationSEVSNP
+import AttestationTDX
+import Audit
+import Crypto
+import Foundation
+import Hummingbird
+import KeyBroker
+import Logging
+import ReleasePolicy
+import SealgateCore
+import SecurityEvents
+import ServiceLifecycle
+import StorageSQLite
+
+/// How to run `sealgate broker`, plus injection points for tests.
+public struct BrokerOptions: Sendable {
+    public var host: String
+    public var port: Int
+    /// SQLite store, master key, token key, audit log, bootstrap admin token.
+    public var dataDir: String
+    /// A reference-values file (JSON or YAML); replaces the stored ones at start.
+    public var referenceValuesPath: String?
+    /// A release-policy file (JSON); its policies are stored at start, replacing ones with the same id.
+    public var policiesPath: String?
+    public var tokenTTL: TimeInterval
+    public var bodyLimit: Int
+    public var now: @Sendable () -> Date
+    public var logger: Logger
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8081, dataDir: String = ".sealgate-broker", referenceValuesPath: String? = nil,
+        policiesPath: String? = nil, tokenTTL: TimeInterval = 300, bodyLimit: Int = 1 << 20, now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "sealgate-broker")
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDir = dataDir
+        self.referenceValuesPath = referenceValuesPath
+        self.policiesPath = policiesPath
+        self.tokenTTL = tokenTTL
+        self.bodyLimit = bodyLimit
+        self.now = now
+        self.logger = logger
+    }
+}
+
+/// A built standalone broker.
+public struct BrokerInstance: Sendable {
+    public let application: Application<RouterResponder<BasicRequestContext>>
+    public let broker: KeyBroker
+    public let metrics: PrometheusRecorder
+    public let auditLog: AuditLog
+    /// `<data-dir>/admin-token` when this start created the bootstrap admin credential.
+    public let bootstrapTokenPath: String?
+}
+
+/// The broker's composition root.
+public enum SealgateBroker {
+    /// The hardware verifiers with their pinned vendor roots.
+    public static var hardwareVerifiers: [any AttestationVerifier] { [SNPAttestationVerifier(), TDXAttestationVerifier(), NitroAttestationVerifier()] }
+
+    /// Reads a reference-values file (JSON, or YAML by extension).
+    public static func loadReferenceValues(path: String) throws -> ReferenceValues {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SealgateError(.attestationFailed, "cannot read reference values \(path)")
+        }
+        do {
+            let values: ReferenceValues =
+                path.hasSuffix(".json") ? try JSONDecoder().decode(ReferenceValues.self, from: data) : try YAMLDecoderShim.decode(ReferenceValues.self, from: data)
+            _ = try values.parsedMockSigners()
+            return values
+        } catch {
+            throw SealgateError(.attestationFailed, "reference values \(path) are malformed: \(error)")
+        }
+    }
+
+    /// The broker's token signing key (PEM, mode 0600), created on first start so tokens survive restarts.
+    static func tokenKey(path: String) throws -> P256.Signing.PrivateKey {
+        let fm = FileManager.default
+        if let data = fm.contents(atPath: path) {
+            do { return try P256.Signing.PrivateKey(pemRepresentation: String(decoding: data, as: UTF8.self)) } catch {
+                throw SealgateError(.storeUnavailable, "broker token key \(path) is malformed")
+            }
+        }
+        let key = P256.Signing.PrivateKey()
+        guard fm.createFile(atPath: path, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw SealgateError(.storeUnavailable, "cannot write broker token key \(path)")
+        }
+        return key
+    }
+
+    /// Builds the standalone broker: store, master key, broker actor, audit log, HTTP routes.
+    public static func build(_ options: BrokerOptions) async throws -> BrokerInstance {
+        let logger = options.logger
+        let dir = options.dataDir
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let metrics = PrometheusRecorder()
+        let audit = try AuditLog(directory: dir + "/audit", origin: "sealgate-broker")
+        let events = try LineEventSink.file(path: dir + "/security-events.jsonl", source: "/sealgate/broker")
+        let store = try await SQLiteBrokerStore(path: dir + "/broker.sqlite", logger: logger)
+        let override = options.referenceValuesPath != nil
+        let values = try options.referenceValuesPath.map(loadReferenceValues(path:)) ?? ReferenceValues(sets: [], acceptMockEvidence: false)
+        var filePolicies: [ReleasePolicyDocument] = []
+        if let path = options.policiesPath {
+            guard let data = FileManager.default.contents(atPath: path) else { throw SealgateError(.malformedRequest, "cannot read policies \(path)") }
+            filePolicies = try ReleasePolicyLoader.decode(data)
+        }
+        let recorder = BrokerRecorder(audit: audit, metrics: metrics, events: events, now: options.now)
+        let broker = KeyBroker(
+            verifiers: hardwareVerifiers, referenceValues: values, policies: try PolicySet([]), store: store,
+            protector: try MasterKey.load(path: dir + "/master.key"), tokenKey: try tokenKey(path: dir + "/token-key.pem"),
+            tokenTTL: options.tokenTTL, now: options.now, onEvent: { await recorder.record($0) })
+        try await broker.load(overrideReferenceValues: override)
+        if !filePolicies.isEmpty {
+            let system = AdminCredential(name: "startup", tokenSHA256: "", roles: [.admin], createdAt: options.now())
+            if case .failure(let denial) = await broker.putPolicies(filePolicies, by: system) {
+                throw SealgateError(.malformedRequest, "policies could not be stored: \(denial.reason)")
+            }
+        }
+        var bootstrapPath: String?
+        if let token = try await broker.bootstrapAdmin() {
+            let path = dir + "/admin-token"
+            guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw SealgateError(.storeUnavailable, "cannot write \(path)")
+            }
+            bootstrapPath = path
+            logger.notice("created the bootstrap admin credential", metadata: ["admin.token_file": "\(path)"])
+        }
+        let referenceSets = await broker.referenceValues.sets.count
+        let policyCount = await broker.policies.count
+        logger.info(
+            "broker ready",
+            metadata: ["broker.issuer": "\(broker.issuer)", "broker.reference_sets": "\(referenceSets)", "broker.policies": "\(policyCount)"])
+
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ProblemMiddleware(metrics: metrics))
+        let api = BrokerAPI(broker: broker, metrics: metrics, bodyLimit: options.bodyLimit)
+        api.register(on: router)
+        api.registerAdmin(on: router)
+        let application = Application(
+            router: router, configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-broker"),
+            services: [
+                CheckpointService(log: audit, interval: 10, logger: logger),
+                ShutdownService(logger: logger) { await store.close() },
+            ],
+            logger: logger)
+        return BrokerInstance(application: application, broker: broker, metrics: metrics, auditLog: audit, bootstrapTokenPath: bootstrapPath)
+    }
+}
+
+/// Turns broker decisions into audit records, metrics and security events (never key material).
+public struct BrokerRecorder: Sendable {
+    let audit: any AuditSink
+    let metrics: any MetricsRecorder
+    let events: any SecurityEventSink
+    let now: @Sendable () -> Date
+
+    public init(audit: any AuditSink, metrics: any MetricsRecorder, events: any SecurityEventSink, now: @escaping @Sendable () -> Date) {
+        self.audit = audit
+        self.metrics = metrics
+        self.events = events
+        self.now = now
+    }
+
+    public func record(_ event: BrokerEvent) async {
+        let decision = event.decision
+        let outcome = decision.allowed ? "allowed" : "denied"
+        var record = AuditRecord(
+            kind: event.kind == .attestation ? "broker_attestation" : event.kind == .release ? "key_release" : "key_admin",
+            time: now(), requestID: Base64URL.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }), tenant: event.tenant,
+            principal: event.principal, outcome: outcome, reason: decision.allowed ? nil : decision.reason.rawValue)
+        record.rule = decision.rule
+        record.attestationStatus = decision.result?.status.rawValue
+        record.attestationResultDigest = decision.result?.digest
+        record.referenceValueSet = decision.result?.referenceValueSet
+        if !event.keyIDs.isEmpty { record.keyIDs = event.keyIDs }
+        if event.kind == .admin, let target = event.resource { record.keyIDs = [event.resourceType + ":" + target] }
+        let index = try? await audit.append(record)
+        var data = [
+            "decision": decision.allowed ? "granted" : "denied", "reason": decision.reason.rawValue, "rule": decision.rule, "tee": event.tee,
+        ]
+        if let index { data["audit_index"] = String(index) }
+        if let result = decision.result {
+            data["status"] = result.status.rawValue
+            data["result_digest"] = result.digest
+            data["measurement"] = result.measurement
+            data["reference_value_set"] = result.referenceValueSet ?? ""
+        }
+        switch event.kind {
+        case .attestation:
+            let status = decision.result?.status.rawValue ?? "none"
+            metrics.increment("sealgate_attestation_total", labels: [("tee", event.tee), ("status", status), ("reason", decision.reason.rawValue)], by: 1)
+            events.emit(SecurityEvent(type: "dev.sealgate.attestation.result", time: now(), data: data))
+            if event.tee == TEEType.mock.rawValue {
+                events.emit(SecurityEvent(type: "dev.sealgate.attestation.mock_evidence", time: now(), data: ["decision": data["decision"] ?? ""]))
+            }
+        case .release:
+            metrics.increment(
+                "sealgate_key_release_total",
+                labels: [
+                    ("tenant", event.tenant), ("resource_type", event.resourceType), ("decision", decision.allowed ? "granted" : "denied"),
+                    ("reason", decision.reason.rawValue), ("tee", event.tee),
+                ], by: 1)
+            data["resource"] = event.resource ?? ""
+            if !event.keyIDs.isEmpty { data["key_ids"] = event.keyIDs.joined(separator: ",") }
+            events.emit(
+                SecurityEvent(type: decision.allowed ? "dev.sealgate.key.granted" : "dev.sealgate.key.denied", subject: event.tenant, time: now(), data: data))
+        case .admin:
+            metrics.increment(
+                "sealgate_admin_actions_total", labels: [("action", event.resourceType), ("outcome", outcome), ("reason", decision.reason.rawValue)], by: 1)
+            data["action"] = event.resourceType
+            data["target"] = event.resource ?? ""
+            data["principal"] = event.principal
+            events.emit(SecurityEvent(type: "dev.sealgate.key.admin", subject: event.tenant, time: now(), data: data))
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import Attestation
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeyBroker
+import NIOCore
+import ReleasePolicy
+import SealgateCore
+
+/// The broker's admin API (`/admin/v0/…`): bearer credentials with roles; never returns key material.
+extension BrokerAPI {
+    func registerAdmin(on router: Router<Context>) {
+        let admin = router.group("/admin/v0")
+        admin.get("/tenants") { request, _ in
+            await authorized(request, .reader) { _ in json(try await broker.listTenants()) }
+        }
+        admin.post("/tenants") { request, _ in
+            await authorized(request, .keyManager) { who in
+                let body = try await fields(request)
+                return created(await broker.createTenant(body["id"] as? String ?? "", by: who))
+            }
+        }
+        admin.get("/tenants/:tenant/keks") { request, context in
+            await authorized(request, .reader) { _ in json(try await broker.listKEKs(tenant: context.parameters.get("tenant") ?? "")) }
+        }
+        admin.post("/tenants/:tenant/keks") { request, context in
+            await authorized(request, .keyManager) { who in
+                let body = try await fields(request)
+                return created(
+                    await broker.createKEK(tenant: context.parameters.get("tenant") ?? "", dataClass: body["data_class"] as? String ?? "", by: who))
+            }
+        }
+        admin.post("/tenants/:tenant/keks/:class/rotate") { request, context in
+            await authorized(request, .keyManager) { who in
+                created(await broker.rotate(tenant: context.parameters.get("tenant") ?? "", dataClass: context.parameters.get("class") ?? "", by: who))
+            }
+        }
+        admin.post("/tenants/:tenant/keks/:class/versions/:version/retire") { request, context in
+            await authorized(request, .keyManager) { who in
+                guard let version = context.parameters.get("version").flatMap(Int.init) else { return BrokerProblem.bad("admin.version") }
+                return ok(
+                    await broker.retire(
+                        tenant: context.parameters.get("tenant") ?? "", dataClass: context.parameters.get("class") ?? "", version: version, by: who))
+            }
+        }
+        admin.get("/tenants/:tenant/secrets") { request, context in
+            await authorized(request, .reader) { _ in
+                json(try await broker.secretNames(tenant: context.parameters.get("tenant") ?? ""))
+            }
+        }
+        admin.put("/tenants/:tenant/secrets/:name") { request, context in
+            await authorized(request, .keyManager) { who in
+                let body = try await fields(request)
+                var value: Data?
+                if let text = body["value"] as? String {
+                    guard let decoded = Base64URL.decode(text) else { return BrokerProblem.bad("admin.secret.value") }
+                    value = decoded
+                }
+                let result = await broker.putSecret(
+                    tenant: context.parameters.get("tenant") ?? "", name: context.parameters.get("name") ?? "", value: value, by: who)
+                return created(result.map { ["resource": $0] })
+            }
+        }
+        admin.post("/tenants/:tenant/shred") { request, context in
+            await authorized(request, .shredder) { who in
+                let tenant = context.parameters.get("tenant") ?? ""
+                let body = try await fields(request)
+                guard body["confirm"] as? String == tenant else { return BrokerProblem.bad("admin.shred.confirm") }
+                return ok(await broker.shred(tenant: tenant, by: who).map { ["tenant": tenant, "destroyed_versions": String($0)] })
+            }
+        }
+        admin.get("/policies") { request, _ in
+            await authorized(request, .reader) { _ in json(await broker.policies) }
+        }
+        admin.put("/policies") { request, _ in
+            await authorized(request, .policyManager) { who in
+                guard let data = await Self.body(request, limit: bodyLimit) else { return BrokerProblem.bad("admin.body") }
+                let documents: [ReleasePolicyDocument]
+                do { documents = try ReleasePolicyLoader.decode(data) } catch let error as ReleasePolicyError {
+                    return invalid(error.problems)
+                }
+                return ok(await broker.putPolicies(documents, by: who).map { ["ids": $0] })
+            }
+        }
+        admin.delete("/policies/:id") { request, context in
+            await authorized(request, .policyManager) { who in
+                ok(await broker.deletePolicy(context.parameters.get("id") ?? "", by: who).map { ["id": $0] })
+            }
+        }
+        admin.post("/policies/explain") { request, _ in
+            await authorized(request, .reader) { _ in
+                guard let data = await Self.body(request, limit: bodyLimit),
+                    let input = try? JSONDecoder().decode(ExplainRequest.self, from: data)
+                else { return BrokerProblem.bad("admin.explain.body") }
+                guard let decision = await broker.explain(result: input.result, path: input.resource) else {
+                    return BrokerProblem.bad("admin.explain.resource")
+                }
+                return json(decision)
+            }
+        }
+        admin.get("/reference-values") { request, _ in
+            await authorized(request, .reader) { _ in json(await broker.referenceValues) }
+        }
+        admin.put("/reference-values") { request, _ in
+            await authorized(request, .policyManager) { who in
+                guard let data = await Self.body(request, limit: bodyLimit),
+                    let values = try? JSONDecoder().decode(ReferenceValues.self, from: data)
+                else { return BrokerProblem.bad("admin.reference-values.body") }
+                return ok(await broker.setReferenceValues(values, by: who).map { ["sets": $0] })
+            }
+        }
+        admin.get("/credentials") { request, _ in
+            await authorized(request, .admin) { _ in
+                json(try await broker.credentialSummaries())
+            }
+        }
+        admin.post("/credentials") { request, _ in
+            await authorized(request, .admin) { who in
+                let body = try await fields(request)
+                let roleNames = body["roles"] as? [String] ?? []
+                let roles = roleNames.compactMap(AdminRole.init(rawValue:))
+                guard roles.count == roleNames.count else { return BrokerProblem.bad("admin.credential.roles") }
+                return created(await broker.createCredential(name: body["name"] as? String ?? "", roles: roles, by: who).map { ["token": $0] })
+            }
+        }
+    }
+
+    struct ExplainRequest: Decodable {
+        var result: AttestationResult
+        var resource: String
+    }
+
+    struct BadBody: Error {}
+
+    func fields(_ request: Request) async throws -> [String: Any] {
+        guard let data = await Self.body(request, limit: bodyLimit) else { throw BadBody() }
+        if data.isEmpty { return [:] }
+        guard let object = Self.object(data) else { throw BadBody() }
+        return object
+    }
+
+    /// Runs `body` if the bearer credential holds `role`; refusals and failures become problem responses.
+    func authorized(
+        _ request: Request, _ role: AdminRole, _ body: (AdminCredential) async throws -> Response
+    ) async -> Response {
+        let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        switch await broker.authorize(bearer, role: role) {
+        case .failure(let denial): return BrokerProblem.response(denial)
+        case .success(let credential):
+            do { return try await body(credential) } catch is BadBody {
+                return BrokerProblem.bad("admin.body")
+            } catch {
+                return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .storeUnavailable, rule: "admin.store", result: nil))
+            }
+        }
+    }
+
+    func ok<T: Encodable & Sendable>(_ result: AdminResult<T>) -> Response {
+        switch result {
+        case .success(let value): return json(value)
+        case .failure(let denial): return BrokerProblem.response(denial)
+        }
+    }
+
+    func created<T: Encodable & Sendable>(_ result: AdminResult<T>) -> Response {
+        switch result {
+        case .success(let value): return json(value, status: .created)
+        case .failure(let denial): return BrokerProblem.response(denial)
+        }
+    }
+
+    func invalid(_ problems: [String]) -> Response {
+        struct Body: Encodable {
+            var type = BrokerProblem.typePrefix + "InvalidRequest"
+            var title = "InvalidRequest"
+            var status = 400
+            var detail: String
+            var reason = "invalid_policy"
+            var problems: [String]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(Body(detail: "The policy is invalid.", problems: problems))) ?? Data()
+        return Response(
+            status: .badRequest, headers: [.contentType: "application/problem+json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

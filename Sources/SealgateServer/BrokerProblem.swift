@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeyBroker
+import NIOCore
+
+/// RFC 7807 problem responses of the broker, with Trustee-compatible KBS error types
+/// (`https://github.com/confidential-containers/kbs/errors/<Name>`) and the stable Sealgate reason in `reason`.
+enum BrokerProblem {
+    static let typePrefix = "https://github.com/confidential-containers/kbs/errors/"
+
+    struct Body: Encodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String
+        var reason: String
+        var rule: String
+    }
+
+    /// The HTTP status and KBS error name of a broker reason.
+    static func classify(_ reason: BrokerReason, hasResult: Bool) -> (HTTPResponse.Status, String) {
+        switch reason {
+        case .unauthenticated: return (.unauthorized, "TokenNotFound")
+        case .unknownSession, .nonceReplayed: return (.unauthorized, "UnAuthenticatedCookie")
+        case .sessionExpired: return (.unauthorized, "ExpiredCookie")
+        case .tokenInvalid: return (.unauthorized, "TokenParseFailed")
+        case .tokenExpired: return (.unauthorized, "TokenExpired")
+        case .adminUnauthenticated: return (.unauthorized, "AdminAuth")
+        case .roleMissing: return (.forbidden, "AdminAuth")
+        case .unsupportedVersion: return (.badRequest, "ProtocolVersion")
+        case .unsupportedTEE: return (.badRequest, "UnsupportedTee")
+        case .malformedJWK, .malformedRequest: return (.badRequest, "InvalidRequest")
+        case .nonceMismatch, .attestationContraindicated: return (.forbidden, "AttestationFailed")
+        case .unknownResource, .tenantShredded: return (.notFound, "ResourceNotFound")
+        case .alreadyExists, .conflict: return (.conflict, "Conflict")
+        case .encryptionFailed: return (.internalServerError, "JWEFailed")
+        case .storeUnavailable: return (.serviceUnavailable, "StorageUnavailable")
+        default: return (.forbidden, "PolicyDeny")
+        }
+    }
+
+    static func detail(_ decision: ReleaseDecision) -> String {
+        switch decision.reason {
+        case .unauthenticated: return "No kbs-session-id cookie or bearer token was presented."
+        case .unknownSession: return "The session is unknown."
+        case .sessionExpired: return "The session has expired; start again with auth."
+        case .nonceReplayed: return "This session's nonce was already used."
+        case .nonceMismatch: return "The runtime data does not carry this session's nonce."
+        case .tokenInvalid: return "The token is not one this broker issued."
+        case .tokenExpired: return "The token has expired; attest again."
+        case .malformedJWK: return "tee-pubkey is not a valid public JWK (EC P-256/P-384/P-521 or RSA ≥ 2048 bits)."
+        case .attestationContraindicated:
+            let failures = decision.result?.failures.map(\.reason.rawValue).joined(separator: ", ") ?? ""
+            return "The evidence did not appraise: \(failures)."
+        case .unknownResource: return "No such resource."
+        case .tenantShredded: return "The tenant's keys were destroyed."
+        case .adminUnauthenticated: return "A valid admin bearer credential is required."
+        case .roleMissing: return "The credential lacks the role this call needs (\(decision.rule))."
+        default: return "Refused: \(decision.reason.rawValue) (rule \(decision.rule))."
+        }
+    }
+
+    static func response(_ decision: ReleaseDecision) -> Response {
+        let (status, name) = classify(decision.reason, hasResult: decision.result != nil)
+        let body = Body(
+            type: typePrefix + name, title: name, status: status.code, detail: detail(decision), reason: decision.reason.rawValue,
+            rule: decision.rule)
+        var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"sealgate-broker\"" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: (try? encoder.encode(body)) ?? Data("{}".utf8))))
+    }
+
+    static func bad(_ detail: String) -> Response {
+        response(ReleaseDecision(allowed: false, reason: .malformedRequest, rule: detail, result: nil))
+    }
+}

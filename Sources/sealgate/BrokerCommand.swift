@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SealgateServer
+
+/// `sealgate broker`: the standalone key broker (KBS RCAR protocol and admin API).
+struct BrokerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broker",
+        abstract: "Run the standalone key broker: attestation-gated release of tenant KEKs and secrets over the KBS protocol.",
+        discussion: """
+            Speaks the Confidential Containers KBS "RCAR" protocol v0 (POST /kbs/v0/auth, POST /kbs/v0/attest, \
+            GET /kbs/v0/resource/<tenant>/<type>/<tag>) and the admin API under /admin/v0 (see docs/broker-openapi.yaml). \
+            On first start it creates <data-dir>/master.key (0600; or set SEALGATE_BROKER_MASTER_KEY), the token key, and \
+            a bootstrap admin token in <data-dir>/admin-token.
+            """)
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8081
+    @Option(name: .customLong("data-dir"), help: "Broker state: SQLite store, master key, token key, audit log.")
+    var dataDir = ".sealgate-broker"
+    @Option(name: .customLong("reference-values"), help: "Reference values (JSON or YAML, docs/reference-values.md); replace the stored ones.")
+    var referenceValues: String?
+    @Option(help: "Release policies (JSON, docs/release-policy.md); stored at start, replacing policies with the same id.")
+    var policies: String?
+    @Option(name: .customLong("token-ttl"), help: "Lifetime of attestation tokens and attested sessions, in seconds.")
+    var tokenTTL: Double = 300
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+            return handler
+        }
+        let options = BrokerOptions(
+            host: host, port: port, dataDir: dataDir, referenceValuesPath: referenceValues, policiesPath: policies, tokenTTL: tokenTTL)
+        let instance = try await SealgateBroker.build(options)
+        var banner = "Sealgate broker listening on http://\(host):\(port)  issuer \(instance.broker.issuer)\n"
+        if let path = instance.bootstrapTokenPath { banner += "Bootstrap admin token: \(path)\n" }
+        FileHandle.standardError.write(Data(banner.utf8))
+        try await instance.application.runService()
+    }
+}

@@ -1,0 +1,174 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// `sealgate keys …`: drives the broker's admin API. Prints the broker's JSON; never handles key material.
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Manage tenants, KEKs, secrets, release policies and reference values on a key broker.",
+        subcommands: [
+            Tenants.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self,
+            Policies.self, PutPolicy.self, DeletePolicy.self, PutReferenceValues.self, CreateCredential.self,
+        ])
+
+    struct Connection: ParsableArguments {
+        @Option(help: "The broker's base URL.") var broker = "http://127.0.0.1:8081"
+        @Option(name: .customLong("token-file"), help: "A file holding the admin bearer token (default: $SEALGATE_ADMIN_TOKEN).")
+        var tokenFile: String?
+
+        func token() throws -> String {
+            if let tokenFile {
+                guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else { throw ValidationError("cannot read \(tokenFile)") }
+                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            guard let token = ProcessInfo.processInfo.environment["SEALGATE_ADMIN_TOKEN"], !token.isEmpty else {
+                throw ValidationError("give --token-file or set SEALGATE_ADMIN_TOKEN")
+            }
+            return token
+        }
+
+        /// Sends one admin request and prints the answer; exits 3 when the broker refuses, 2 when it cannot be reached.
+        func call(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws {
+            var request = HTTPClientRequest(url: broker.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/admin/v0" + path)
+            request.method = method
+            request.headers.add(name: "Authorization", value: "Bearer \(try token())")
+            if let body {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: body))
+            }
+            let response: HTTPClientResponse
+            do { response = try await HTTPClient.shared.execute(request, timeout: .seconds(30)) } catch {
+                FileHandle.standardError.write(Data("sealgate keys: cannot reach the broker at \(broker)\n".utf8))
+                throw ExitCode(2)
+            }
+            let data = Data((try await response.body.collect(upTo: 16 << 20)).readableBytesView)
+            print(String(decoding: data, as: UTF8.self))
+            guard (200..<300).contains(Int(response.status.code)) else { throw ExitCode(3) }
+        }
+    }
+
+    static func json(_ object: [String: Any]) throws -> Data { try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) }
+
+    struct Tenants: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tenants.")
+        @OptionGroup var connection: Connection
+        func run() async throws { try await connection.call(.GET, "/tenants") }
+    }
+
+    struct CreateTenant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create-tenant", abstract: "Create a tenant (role key-manager).")
+        @OptionGroup var connection: Connection
+        @Argument var tenant: String
+        func run() async throws { try await connection.call(.POST, "/tenants", body: try json(["id": tenant])) }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a tenant's KEK versions and their states (never key material).")
+        @OptionGroup var connection: Connection
+        @Argument var tenant: String
+        func run() async throws { try await connection.call(.GET, "/tenants/\(tenant)/keks") }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create version 1 of a tenant's KEK for a data class (role key-manager).")
+        @OptionGroup var connection: Connection
+        @Argument var tenant: String
+        @Argument(help: "The data class.") var dataClass: String
+        func run() async throws { try await connection.call(.POST, "/tenants/\(tenant)/keks", body: try json(["data_class": dataClass])) }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a new KEK version; older versions stay releasable (decrypt only) until retired (role key-manager).")
+        @OptionGroup var connection: Connection
+        @Argument var tenant: String
+        @Argument(help: "The data class.") var dataClass: String
+        func run() async throws { try await connection.call(.POST, "/tenants/\(tenant)/keks/\(dataClass)/rotate") }
+    }
+
+    struct Retire: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop releasing an older KEK version, once gateways have re-wrapped their DEKs (role key-manager).")
+        @OptionGroup var connection: Connection
+        @Argument var tenant: String
+        @Argument(help: "The data class.") var dataClass: String
+        @Argument var version: Int
+        func run() async throws { try await connection.call(.POST, "/tenants/\(tenant)/keks/\(dataClass)/versions/\(version)/retire") }
+    }
+
+    struct Shred: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Destroy every KEK version and secret of a tenant: its stored data becomes unreadable (role shredder).")
+        @OptionGroup var connection: Connection
+        @Argument var tenant: String
+        @Option(help: "Repeat the tenant id to confirm.") var confirm: String
+        func run() async throws {
+            guard confirm == tenant else { throw ValidationError("--confirm must repeat the tenant id") }
+            try await connection.call(.POST, "/tenants/\(tenant)/shred", body: try json(["confirm": confirm]))
+        }
+    }
+
+    struct PutSecret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "put-secret", abstract: "Store an opaque tenant secret <tenant>/secret/<name> (random 32 bytes unless --value-file).")
+        @OptionGroup var connection: Connection
+        @Argument var tenant: String
+        @Argument var name: String
+        @Option(name: .customLong("value-file"), help: "A file whose bytes become the secret.") var valueFile: String?
+        func run() async throws {
+            var body: [String: Any] = [:]
+            if let valueFile {
+                guard let data = FileManager.default.contents(atPath: valueFile) else { throw ValidationError("cannot read \(valueFile)") }
+                body["value"] = data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                    .replacingOccurrences(of: "=", with: "")
+            }
+            try await connection.call(.PUT, "/tenants/\(tenant)/secrets/\(name)", body: try json(body))
+        }
+    }
+
+    struct Policies: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List release policies.")
+        @OptionGroup var connection: Connection
+        func run() async throws { try await connection.call(.GET, "/policies") }
+    }
+
+    struct PutPolicy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "put-policy", abstract: "Add or replace release policies from a JSON file (role policy-manager).")
+        @OptionGroup var connection: Connection
+        @Argument var file: String
+        func run() async throws {
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            try await connection.call(.PUT, "/policies", body: data)
+        }
+    }
+
+    struct DeletePolicy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "delete-policy", abstract: "Delete a release policy (role policy-manager).")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        func run() async throws { try await connection.call(.DELETE, "/policies/\(id)") }
+    }
+
+    struct PutReferenceValues: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "put-reference-values", abstract: "Replace the reference values from a JSON file (role policy-manager).")
+        @OptionGroup var connection: Connection
+        @Argument var file: String
+        func run() async throws {
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            try await connection.call(.PUT, "/reference-values", body: data)
+        }
+    }
+
+    struct CreateCredential: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-credential",
+            abstract: "Create an admin credential with roles (reader, key-manager, policy-manager, shredder, admin); prints its token once.")
+        @OptionGroup var connection: Connection
+        @Argument var name: String
+        @Option(name: .customLong("role"), help: "A role (repeatable).") var roles: [String]
+        func run() async throws { try await connection.call(.POST, "/credentials", body: try json(["name": name, "roles": roles])) }
+    }
+}
