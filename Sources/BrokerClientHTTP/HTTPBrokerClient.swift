@@ -22,7 +22,10 @@ public struct HTTPBrokerClient: BrokerClient {
     let maxResponseBytes = 1 << 20
 
     /// Creates a client for the broker at `baseURL` (e.g. `http://127.0.0.1:8081`).
-    public init(client: HTTPClient = .shared, baseURL: String, timeoutSeconds: Double = 5, attempts: Int = 3) {
+    ///
+    /// AsyncHTTPClient keeps retrying a refused connection until the request deadline, so the deadline bounds how long
+    /// an unreachable broker holds up a renewal: `attempts × timeoutSeconds` plus backoff.
+    public init(client: HTTPClient = .shared, baseURL: String, timeoutSeconds: Double = 2, attempts: Int = 3) {
         self.client = client
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.timeout = .milliseconds(Int64(timeoutSeconds * 1000))

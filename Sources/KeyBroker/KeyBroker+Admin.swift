@@ -151,10 +151,14 @@ extension KeyBroker {
     }
 
     /// Stores an opaque secret (`<tenant>/secret/<name>`); a random 32-byte value when `value` is `nil`.
-    public func putSecret(tenant: String, name: String, value: Data?, by principal: AdminCredential) async -> AdminResult<String> {
-        await adminAction("put_secret", by: principal, tenant: tenant, target: "\(tenant)/secret/\(name)") {
+    /// - Parameter replace: whether an existing secret may be overwritten (`PUT`); `false` refuses with `already_exists` (`POST`).
+    public func putSecret(
+        tenant: String, name: String, value: Data?, replace: Bool = true, by principal: AdminCredential
+    ) async -> AdminResult<String> {
+        await adminAction(replace ? "put_secret" : "create_secret", by: principal, tenant: tenant, target: "\(tenant)/secret/\(name)") {
             let (tenantID, _) = try await existingTenant(tenant)
             guard ResourceRef(path: "\(tenant)/secret/\(name)") != nil else { throw ReleaseDecision.deny(.malformedRequest, "admin.secret.name") }
+            if !replace, try await store.secret(tenant: tenantID, name: name) != nil { throw ReleaseDecision.deny(.alreadyExists, "admin.secret") }
             guard let bytes = value ?? Optional(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }), !bytes.isEmpty, bytes.count <= 64 * 1024 else {
                 throw ReleaseDecision.deny(.malformedRequest, "admin.secret.value")
             }

@@ -48,18 +48,23 @@ extension BrokerAPI {
                 json(try await broker.secretNames(tenant: context.parameters.get("tenant") ?? ""))
             }
         }
-        admin.put("/tenants/:tenant/secrets/:name") { request, context in
-            await authorized(request, .keyManager) { who in
-                let body = try await fields(request)
-                var value: Data?
-                if let text = body["value"] as? String {
-                    guard let decoded = Base64URL.decode(text) else { return BrokerProblem.bad("admin.secret.value") }
-                    value = decoded
+        for replace in [true, false] {
+            let handler: @Sendable (Request, Context) async throws -> Response = { request, context in
+                await authorized(request, .keyManager) { who in
+                    let body = try await fields(request)
+                    var value: Data?
+                    if let text = body["value"] as? String {
+                        guard let decoded = Base64URL.decode(text) else { return BrokerProblem.bad("admin.secret.value") }
+                        value = decoded
+                    }
+                    let result = await broker.putSecret(
+                        tenant: context.parameters.get("tenant") ?? "", name: context.parameters.get("name") ?? "", value: value,
+                        replace: replace, by: who)
+                    return created(result.map { ["resource": $0] })
                 }
-                let result = await broker.putSecret(
-                    tenant: context.parameters.get("tenant") ?? "", name: context.parameters.get("name") ?? "", value: value, by: who)
-                return created(result.map { ["resource": $0] })
             }
+            // PUT stores or replaces; POST creates only (409 when the secret exists).
+            if replace { admin.put("/tenants/:tenant/secrets/:name", use: handler) } else { admin.post("/tenants/:tenant/secrets/:name", use: handler) }
         }
         admin.post("/tenants/:tenant/shred") { request, context in
             await authorized(request, .shredder) { who in

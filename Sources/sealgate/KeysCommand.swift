@@ -9,7 +9,7 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Manage tenants, KEKs, secrets, release policies and reference values on a key broker.",
         subcommands: [
-            Tenants.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self,
+            Tenants.self, Provision.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self,
             Policies.self, PutPolicy.self, DeletePolicy.self, PutReferenceValues.self, CreateCredential.self,
         ])
 
@@ -30,7 +30,8 @@ struct KeysCommand: AsyncParsableCommand {
         }
 
         /// Sends one admin request and prints the answer; exits 3 when the broker refuses, 2 when it cannot be reached.
-        func call(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws {
+        /// - Parameter tolerateConflict: treat 409 (already exists) as success (idempotent provisioning).
+        func call(_ method: HTTPMethod, _ path: String, body: Data? = nil, tolerateConflict: Bool = false) async throws {
             var request = HTTPClientRequest(url: broker.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/admin/v0" + path)
             request.method = method
             request.headers.add(name: "Authorization", value: "Bearer \(try token())")
@@ -45,7 +46,7 @@ struct KeysCommand: AsyncParsableCommand {
             }
             let data = Data((try await response.body.collect(upTo: 16 << 20)).readableBytesView)
             print(String(decoding: data, as: UTF8.self))
-            guard (200..<300).contains(Int(response.status.code)) else { throw ExitCode(3) }
+            guard (200..<300).contains(Int(response.status.code)) || (tolerateConflict && response.status.code == 409) else { throw ExitCode(3) }
         }
     }
 
@@ -55,6 +56,26 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tenants.")
         @OptionGroup var connection: Connection
         func run() async throws { try await connection.call(.GET, "/tenants") }
+    }
+
+    struct Provision: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Idempotently create a tenant, version 1 of its KEK for each class, and its secrets (role key-manager).",
+            discussion: "A gateway needs <tenant>/kek/<class> for every configured data class and <tenant>/secret/gateway-salt.")
+        @OptionGroup var connection: Connection
+        @Argument var tenant: String
+        @Option(name: .customLong("class"), help: "A data class (repeatable).")
+        var classes: [String] = ["public", "internal", "confidential", "restricted"]
+        @Option(name: .customLong("secret"), help: "A random secret to create if absent (repeatable).") var secrets: [String] = ["gateway-salt"]
+        func run() async throws {
+            try await connection.call(.POST, "/tenants", body: try json(["id": tenant]), tolerateConflict: true)
+            for dataClass in classes {
+                try await connection.call(.POST, "/tenants/\(tenant)/keks", body: try json(["data_class": dataClass]), tolerateConflict: true)
+            }
+            for secret in secrets {
+                try await connection.call(.POST, "/tenants/\(tenant)/secrets/\(secret)", body: try json([:]), tolerateConflict: true)
+            }
+        }
     }
 
     struct CreateTenant: AsyncParsableCommand {

@@ -1,0 +1,264 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Two real processes on loopback: `sealgate broker` and `sealgate serve --broker`, driven through HTTP and the CLI.
+@Suite("Broker and gateway as two processes", .serialized)
+struct BrokerProcessTests {
+    /// A free TCP port on 127.0.0.1 (bound to 0, read back, released).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0 else { throw TestFailure("bind failed") }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// One scenario's directory, binary and processes.
+    final class Scenario: @unchecked Sendable {
+        let dir: String
+        let binary: String
+        let brokerPort: Int
+        let gatewayPort: Int
+        var broker: Process?
+        var gateway: Process?
+        let leaseSeconds = 5
+
+        init() throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("sg-2p-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            binary = try sealgateBinary()
+            brokerPort = try freePort()
+            gatewayPort = try freePort()
+        }
+
+        var brokerURL: String { "http://127.0.0.1:\(brokerPort)" }
+        var gatewayURL: String { "http://127.0.0.1:\(gatewayPort)" }
+
+        /// Runs the CLI to completion; returns exit status and standard output.
+        @discardableResult
+        func run(_ arguments: [String]) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: dir)
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+
+        func start(_ arguments: [String], log: String) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: dir)
+            FileManager.default.createFile(atPath: dir + "/" + log, contents: nil)
+            let handle = FileHandle(forWritingAtPath: dir + "/" + log)
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+            return process
+        }
+
+        /// Writes reference values for this gateway (or for another measurement) and starts the broker.
+        func startBroker(referenceValues: String = "rv.json") async throws {
+            broker = try start(
+                ["broker", "--port", "\(brokerPort)", "--data-dir", "br", "--reference-values", referenceValues, "--token-ttl", "30"],
+                log: "broker.log")
+            try await waitFor("broker health", seconds: 20) { try await self.get(self.brokerURL + "/healthz").0 == 200 }
+        }
+
+        func enrol() throws {
+            let (status, json) = try run(["measure", "--demo", "--data-dir", "gw", "--lease-seconds", "\(leaseSeconds)", "--reference-values"])
+            guard status == 0 else { throw TestFailure("measure failed") }
+            try json.write(toFile: dir + "/rv.json", atomically: true, encoding: .utf8)
+        }
+
+        func keys(_ arguments: [String]) throws -> Int32 {
+            try run(["keys"] + arguments + ["--broker", brokerURL, "--token-file", "br/admin-token"]).0
+        }
+
+        func provision() throws {
+            for tenant in ["acme", "globex"] {
+                guard try keys(["provision", tenant]) == 0 else { throw TestFailure("provisioning \(tenant) failed") }
+            }
+        }
+
+        func startGateway() throws {
+            gateway = try start(
+                [
+                    "serve", "--demo", "--data-dir", "gw", "--port", "\(gatewayPort)", "--broker", brokerURL, "--lease-seconds",
+                    "\(leaseSeconds)",
+                ], log: "gateway.log")
+        }
+
+        func apiKey(_ tenant: String) throws -> String {
+            let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/gw/demo-credentials.json"))
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let tenants = object?["tenants"] as? [String: [String: String]]
+            guard let key = tenants?[tenant]?["api_key"] else { throw TestFailure("no demo key for \(tenant)") }
+            return key
+        }
+
+        func get(_ url: String) async throws -> (Int, String) {
+            try await send(HTTPClientRequest(url: url))
+        }
+
+        func send(_ request: HTTPClientRequest) async throws -> (Int, String) {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 4 << 20)
+            return (Int(response.status.code), String(buffer: body))
+        }
+
+        /// POSTs a query for `tenant`; returns status and body.
+        func query(_ tenant: String, dataClass: String = "internal") async throws -> (Int, String) {
+            var request = HTTPClientRequest(url: gatewayURL + "/v1/query")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(try apiKey(tenant))")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(
+                ByteBuffer(string: #"{"question": "What is the travel policy?", "data_class": "\#(dataClass)", "scope": {"collections": ["handbook"]}}"#))
+            return try await send(request)
+        }
+
+        func metric(_ line: String) async throws -> Double {
+            let (_, text) = try await get(brokerURL + "/metrics")
+            for row in text.split(separator: "\n") where row.hasPrefix(line + " ") {
+                return Double(row.dropFirst(line.count + 1)) ?? 0
+            }
+            return 0
+        }
+
+        func log(_ name: String) -> String { (try? String(contentsOfFile: dir + "/" + name, encoding: .utf8)) ?? "" }
+
+        func waitFor(_ what: String, seconds: Double, _ condition: @escaping () async throws -> Bool) async throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if (try? await condition()) == true { return }
+                try await Task.sleep(nanoseconds: 200_000_000)
+            }
+            throw TestFailure("timed out waiting for \(what)\n--- gateway.log\n\(log("gateway.log").suffix(2000))\n--- broker.log\n\(log("broker.log").suffix(2000))")
+        }
+
+        func stop(_ process: Process?, signal: Int32 = SIGTERM) {
+            guard let process, process.isRunning else { return }
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+        }
+
+        func tearDown() {
+            stop(gateway)
+            stop(broker)
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    static func withScenario(_ body: (Scenario) async throws -> Void) async throws {
+        let scenario = try Scenario()
+        do { try await body(scenario) } catch {
+            scenario.tearDown()
+            throw error
+        }
+        scenario.tearDown()
+    }
+
+    @Test("Attested start-up, rotation while serving, and shredding one tenant")
+    func lifecycle() async throws {
+        try await Self.withScenario { s in
+            try s.enrol()
+            try await s.startBroker()
+            try s.provision()
+            try s.startGateway()
+            try await s.waitFor("gateway ready", seconds: 30) { try await s.get(s.gatewayURL + "/readyz").0 == 200 }
+            try await s.waitFor("demo data", seconds: 15) { try await s.query("acme").0 == 200 }
+            let granted = #"sealgate_key_release_total{tenant="acme",resource_type="kek",decision="granted",reason="granted",tee="mock"}"#
+            #expect(try await s.metric(granted) >= 4)
+            #expect(try await s.metric(#"sealgate_attestation_total{tee="mock",status="warning",reason="granted"}"#) >= 1)
+
+            // Rotate while serving: the gateway re-wraps its DEKs at the next renewal; then the old version is retired.
+            #expect(try s.keys(["rotate", "acme", "internal"]) == 0)
+            try await s.waitFor("re-wrap", seconds: 15) { s.log("gateway.log").contains("re-wrapped DEKs under the current KEK") }
+            #expect(try s.keys(["retire", "acme", "internal", "1"]) == 0)
+            #expect(try s.keys(["retire", "acme", "internal", "2"]) == 3)  // the current version cannot be retired
+            let renewals = try await s.metric(granted)
+            try await s.waitFor("renewal after retire", seconds: 15) { try await s.metric(granted) > renewals }
+            let (status, body) = try await s.query("acme")
+            #expect(status == 200 && body.contains("travel portal"))
+
+            // Shred globex: its queries fail after the next renewal; acme is unaffected.
+            #expect(try s.keys(["shred", "globex", "--confirm", "globex"]) == 0)
+            try await s.waitFor("globex refused", seconds: 15) { try await s.query("globex").0 == 503 }
+            #expect(try await s.query("acme").0 == 200)
+            #expect(try await s.metric(#"sealgate_key_release_total{tenant="globex",resource_type="kek",decision="denied",reason="tenant_shredded",tee="mock"}"#) >= 1)
+
+            // The broker's own audit log verifies offline.
+            s.stop(s.broker)
+            let (verified, output) = try s.run(["audit", "verify", "--data-dir", "br"])
+            #expect(verified == 0, "\(output)")
+        }
+    }
+
+    @Test("A gateway whose measurement is not a reference value never becomes ready; queries get attestation_denied")
+    func unknownMeasurement() async throws {
+        try await Self.withScenario { s in
+            try s.enrol()
+            let enrolled = try String(contentsOfFile: s.dir + "/rv.json", encoding: .utf8)
+            guard let range = enrolled.range(of: #""measurements" : \[\s*"[0-9a-f]+""#, options: .regularExpression) else {
+                throw TestFailure("no measurement in reference values")
+            }
+            let other = enrolled.replacingCharacters(
+                in: range, with: #""measurements" : [ ""# + String(repeating: "ab", count: 48) + #"""#)
+            try other.write(toFile: s.dir + "/other.json", atomically: true, encoding: .utf8)
+            try await s.startBroker(referenceValues: "other.json")
+            try s.provision()
+            try s.startGateway()
+            let denied = #"sealgate_attestation_total{tee="mock",status="contraindicated",reason="attestation_contraindicated"}"#
+            try await s.waitFor("attestation denied twice", seconds: 20) { try await s.metric(denied) >= 2 }
+            let (ready, readyBody) = try await s.get(s.gatewayURL + "/readyz")
+            #expect(ready == 503 && readyBody.contains("urn:sealgate:problem:attestation_denied"))
+            let (status, body) = try await s.query("acme")
+            #expect(status == 503 && body.contains("urn:sealgate:problem:attestation_denied"))
+            #expect(try await s.metric(#"sealgate_key_release_total{tenant="acme",resource_type="kek",decision="granted",reason="granted",tee="mock"}"#) == 0)
+        }
+    }
+
+    @Test("Broker restart mid-lease: keys last until the lease expires, then the gateway turns unready and recovers")
+    func brokerRestart() async throws {
+        try await Self.withScenario { s in
+            try s.enrol()
+            try await s.startBroker()
+            try s.provision()
+            try s.startGateway()
+            try await s.waitFor("gateway ready", seconds: 30) { try await s.get(s.gatewayURL + "/readyz").0 == 200 }
+            s.stop(s.broker, signal: SIGKILL)
+            try await s.waitFor("unready after expiry", seconds: 15) {
+                let (status, body) = try await s.get(s.gatewayURL + "/readyz")
+                return status == 503 && body.contains("broker_unavailable")
+            }
+            #expect(try await s.query("acme").0 == 503)
+            try await s.startBroker()
+            try await s.waitFor("ready again", seconds: 45) { try await s.get(s.gatewayURL + "/readyz").0 == 200 }
+            try await s.waitFor("queries again", seconds: 10) { try await s.query("acme").0 == 200 }
+        }
+    }
+}
