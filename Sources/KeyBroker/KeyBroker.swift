@@ -168,7 +168,7 @@ public actor KeyBroker {
         sessions[sessionID] = nil
         guard request.runtimeData.nonce == session.nonce else { return .denied(.deny(.nonceMismatch, "session.nonce")) }
         guard request.evidence.tee == session.tee else { return .denied(.deny(.malformedRequest, "session.tee")) }
-        guard (try? request.runtimeData.teePublicKey.validated()) != nil, request.runtimeData.teePublicKey.d == nil else {
+        guard Self.canEncrypt(to: request.runtimeData.teePublicKey) else {
             return .denied(.deny(.malformedJWK, "runtime-data.tee-pubkey"))
         }
         let result = appraiser.appraise(
@@ -196,6 +196,18 @@ public actor KeyBroker {
 
     /// The evidence type a session was opened for, if the session exists.
     public func sessionTEE(_ id: String) -> TEEType? { sessions[id]?.tee }
+
+    /// Whether resources can be encrypted to `key`: a valid public EC or RSA JWK whose `use` (if any) is `enc` and
+    /// whose `alg` (if any) is a key-management algorithm for its key type. Checked at attest, so a token is never
+    /// issued for a key no release could reach.
+    static func canEncrypt(to key: JWK) -> Bool {
+        guard (try? key.validated()) != nil, key.d == nil, key.kty == "EC" || key.kty == "RSA" else { return false }
+        if let use = key.use, use != "enc" { return false }
+        if let alg = key.alg {
+            guard let algorithm = KeyManagementAlgorithm(rawValue: alg), algorithm.keyType == key.kty else { return false }
+        }
+        return true
+    }
 
     /// Verifies a token of this broker and returns its claims, or the reason it is refused.
     public func verify(token: String) -> Result<TokenClaims, ReleaseDecision> {

@@ -119,7 +119,13 @@ struct BrokerAPI: Sendable {
             sessionID: session, AttestRequest(runtimeData: runtime, initData: initData, evidence: Evidence(tee: tee, bytes: bytes)))
         switch outcome {
         case .denied(let denial): return BrokerProblem.response(denial)
-        case .token(let token, _): return json(["token": token])
+        case .token(let token, _):
+            // The attested session now lives as long as the token: extend the cookie to match.
+            var response = json(["token": token])
+            let lifetime = max(1, Int(((try? CompactJWS.parse(token)).flatMap { try? JSONDecoder().decode(TokenClaims.self, from: $0.payload) }
+                .map { Double($0.exp) - Date().timeIntervalSince1970 } ?? 60).rounded()))
+            response.headers[.setCookie] = "\(Self.cookieName)=\(session); Path=/kbs; Max-Age=\(lifetime); HttpOnly; SameSite=Strict"
+            return response
         }
     }
 

@@ -200,6 +200,22 @@ struct KeyBrokerTests {
                 return
             }
             #expect(malformed.reason == .malformedJWK)
+
+            // A valid key that forbids every algorithm the broker encrypts with gets no token (not a 500 later).
+            for (use, alg) in [("sig", nil), (nil, "RSA1_5"), (nil, "ECDH-ES")] as [(String?, String?)] {
+                let session = try await s.broker.auth(version: "0.1.0", tee: .mock).get()
+                var key = JWK.ec(P256.KeyAgreement.PrivateKey().publicKey)
+                key.use = use
+                key.alg = alg
+                let runtime = RuntimeData(nonce: session.nonce, teePublicKey: key)
+                guard case .denied(let refused) = await s.broker.attest(
+                    sessionID: session.sessionID, AttestRequest(runtimeData: runtime, evidence: try s.tee.evidence(reportData: runtime.reportData, now: s.clock.now())))
+                else {
+                    Issue.record("a key with use \(use ?? "-") alg \(alg ?? "-") was accepted")
+                    continue
+                }
+                #expect(refused.reason == .malformedJWK)
+            }
         }
     }
 
