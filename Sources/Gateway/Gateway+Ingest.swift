@@ -71,7 +71,7 @@ extension Gateway {
         }
         guard let kek = await keks(principal.tenant, dataClass)?.last else {
             await clearIndexIfLeaseLost()
-            let reason = await isReady() ? ReasonCode.keyLeaseUnavailable : await noLeaseReason()
+            let reason = await isReady() ? ReasonCode.releaseDenied : await noLeaseReason()
             return await fail(reason, "No key lease is held for this tenant and data class (\(reason.rawValue)).")
         }
         let id = request.id ?? DocumentID(unchecked: Gateway.newRequestID())

@@ -102,7 +102,8 @@ extension Gateway {
         let tenant = decision.context.tenant
         try await ensureIndex(tenant: tenant)
         guard await keks(tenant, decision.context.dataClass) != nil else {
-            throw SealgateError(.keyLeaseUnavailable, "no lease for the request's class")
+            // A lease is held but the broker withheld this tenant × class KEK (release policy, shredded tenant).
+            throw SealgateError(await isReady() ? .releaseDenied : await noLeaseReason(), "no lease for the request's class")
         }
         let embedderSettings = config.retrieval.embedder
         if embedderSettings.type == .openai && !embedderSettings.allowedDataClasses.contains(decision.context.dataClass) {
@@ -163,6 +164,7 @@ extension Gateway {
         case .keyLeaseUnavailable: return Denial(code, "No valid key lease is held; the gateway cannot decrypt.")
         case .attestationDenied: return Denial(code, "The key broker refused this gateway's attestation; it holds no keys.")
         case .brokerUnavailable: return Denial(code, "The key broker cannot be reached and no key lease is held.")
+        case .releaseDenied: return Denial(code, "The key broker did not release this tenant's key for this data class to this gateway.")
         case .embedderUnavailable: return Denial(code, "The embedder failed.")
         case .integrityFailure: return Denial(code, "Stored ciphertext failed authentication.")
         case .storeUnavailable: return Denial(code, "The document store failed.")

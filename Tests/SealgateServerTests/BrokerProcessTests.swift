@@ -207,7 +207,10 @@ struct BrokerProcessTests {
 
             // Shred globex: its queries fail after the next renewal; acme is unaffected.
             #expect(try s.keys(["shred", "globex", "--confirm", "globex"]) == 0)
-            try await s.waitFor("globex refused", seconds: 15) { try await s.query("globex").0 == 503 }
+            try await s.waitFor("globex refused", seconds: 20) {
+                let (status, body) = try await s.query("globex")
+                return status == 403 && body.contains("urn:sealgate:problem:release_denied")
+            }
             #expect(try await s.query("acme").0 == 200)
             #expect(try await s.metric(#"sealgate_key_release_total{tenant="globex",resource_type="kek",decision="denied",reason="tenant_shredded",tee="mock"}"#) >= 1)
 
