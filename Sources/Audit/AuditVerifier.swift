@@ -37,25 +37,41 @@ public enum AuditVerifier {
         report.entries = ranges.count
         report.checkpoints = notes.count
         func fail(_ message: String) { if report.failures.count < 20 { report.failures.append(message) } }
-        var leaves: [Hash32] = []
-        leaves.reserveCapacity(ranges.count)
-        // Fast pass: hash every leaf in place and check it starts with `{"index":<i>,"record":` (sorted keys).
-        // Only entries that do not, or that lie in a range a checkpoint disowns, are parsed in full.
-        raw.withUnsafeBytes { buffer in
-            for (i, range) in ranges.enumerated() {
-                let bytes = UnsafeRawBufferPointer(rebasing: buffer[range])
-                if !AuditEncoding.hasLeafPrefix(bytes, index: i) {
-                    if let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: Data(bytes)), leaf.index != UInt64(i) {
-                        fail("entry \(i): carries index \(leaf.index) — a record was dropped, inserted or reordered at position \(i)")
-                    } else {
-                        fail("entry \(i): not a valid audit leaf (bytes were modified)")
+        // Fast pass, on every core: hash every leaf in place and check it starts with `{"index":<i>,"record":`
+        // (sorted keys). Only entries that do not, or that lie in a range a checkpoint disowns, are parsed in full.
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let chunk = max(4096, (ranges.count + workers - 1) / workers)
+        let chunks = (ranges.count + chunk - 1) / chunk
+        var suspects = [[Int]](repeating: [], count: chunks)
+        let leaves = [Hash32](unsafeUninitializedCapacity: ranges.count) { out, initialized in
+            let write = Unchecked(out)
+            raw.withUnsafeBytes { bytesBuffer in
+                suspects.withUnsafeMutableBufferPointer { flagged in
+                    let flags = Unchecked(flagged)
+                    let buffer = Unchecked(bytesBuffer)
+                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                        var local: [Int] = []
+                        for i in (c * chunk)..<min(ranges.count, (c + 1) * chunk) {
+                            let bytes = UnsafeRawBufferPointer(rebasing: buffer.value[ranges[i]])
+                            if !AuditEncoding.hasLeafPrefix(bytes, index: i) { local.append(i) }
+                            write.value.baseAddress?.advanced(by: i).initialize(to: MerkleHash.leaf32(bytes))
+                        }
+                        flags.value[c] = local
                     }
                 }
-                leaves.append(MerkleHash.leaf32(bytes))
+            }
+            initialized = ranges.count
+        }
+        for i in suspects.joined() {
+            let bytes = Data(raw[ranges[i]])
+            if let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: bytes), leaf.index != UInt64(i) {
+                fail("entry \(i): carries index \(leaf.index) — a record was dropped, inserted or reordered at position \(i)")
+            } else {
+                fail("entry \(i): not a valid audit leaf (bytes were modified)")
             }
         }
         let entries = LazyEntries(raw: raw, ranges: ranges)
-        let tree = MerkleTree(leaves: leaves)
+        let tree = MerkleTree(leaves: leaves, workers: workers)
         report.root = tree.root
         var previous: Checkpoint?
         for (k, note) in notes.enumerated() {

@@ -79,6 +79,7 @@ public enum MerkleHash {
 /// It keeps the hash of every complete subtree (`levels[h][i]` covers leaves `i·2^h ..< (i+1)·2^h`), so
 /// roots, proofs and C2SP tiles of any size cost O(log n) lookups.
 public struct MerkleTree: Sendable {
+
     var levels: [[Hash32]] = [[]]
 
     public init() {}
@@ -92,6 +93,32 @@ public struct MerkleTree: Sendable {
     init(leaves: [Hash32]) {
         levels[0].reserveCapacity(leaves.count)
         for leaf in leaves { append(leaf) }
+    }
+
+    /// Builds the same tree level by level, hashing each large level's pairs on all cores (full-log verification).
+    init(leaves: [Hash32], workers: Int) {
+        levels = [leaves]
+        var height = 0
+        while levels[height].count >= 2 {
+            let below = levels[height]
+            let pairs = below.count / 2
+            let parents = [Hash32](unsafeUninitializedCapacity: pairs) { out, initialized in
+                below.withUnsafeBufferPointer { buffer in
+                    let chunk = max(4096, (pairs + workers - 1) / max(1, workers))
+                    let chunks = (pairs + chunk - 1) / chunk
+                    let child = Unchecked(buffer)
+                    let write = Unchecked(out)
+                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                        for i in (c * chunk)..<min(pairs, (c + 1) * chunk) {
+                            write.value.baseAddress?.advanced(by: i).initialize(to: MerkleHash.node32(child.value[2 * i], child.value[2 * i + 1]))
+                        }
+                    }
+                }
+                initialized = pairs
+            }
+            levels.append(parents)
+            height += 1
+        }
     }
 
     /// Number of leaves.
@@ -236,4 +263,10 @@ public enum MerkleProof {
         }
         return fr == oldRoot && sr == newRoot && sn == 0
     }
+}
+
+/// Hands a buffer to parallel workers that touch disjoint slots of it (`DispatchQueue.concurrentPerform`).
+struct Unchecked<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -35,6 +35,7 @@ extension KeyBroker {
         guard let ref = ResourceRef(path: path) else { return .denied(.deny(.unknownResource, "resource.path", result)) }
         let plaintext: Data
         var keyIDs: [String] = []
+        var decidingRule = "policy"
         do {
             guard let tenantID = TenantID(ref.repository),
                 let tenant = try await store.tenants().first(where: { $0.id == ref.repository })
@@ -45,7 +46,10 @@ extension KeyBroker {
                 guard let dataClass = DataClass(ref.tag) else { return .denied(.deny(.unknownResource, "resource.tag", result)) }
                 let versions = try await store.keks(tenant: tenantID, dataClass: dataClass).filter { $0.state == .active }
                 guard let current = versions.last else { return .denied(.deny(.unknownResource, "resource.kek", result)) }
-                if let denial = policyDenial(result: result, ref: ref) { return .denied(denial) }
+                switch policyCheck(result: result, ref: ref) {
+                case .failure(let denial): return .denied(denial)
+                case .success(let rule): decidingRule = rule
+                }
                 var items: [KEKRelease.Version] = []
                 for version in versions {
                     let raw = try protector.open(
@@ -60,7 +64,10 @@ extension KeyBroker {
                 guard let secret = try await store.secret(tenant: tenantID, name: ref.tag) else {
                     return .denied(.deny(.unknownResource, "resource.secret", result))
                 }
-                if let denial = policyDenial(result: result, ref: ref) { return .denied(denial) }
+                switch policyCheck(result: result, ref: ref) {
+                case .failure(let denial): return .denied(denial)
+                case .success(let rule): decidingRule = rule
+                }
                 plaintext = try protector.open(secret.sealedValue, aad: SealingAAD.secret(tenant: tenantID, name: ref.tag))
                 keyIDs = [path]
             default:
@@ -71,8 +78,7 @@ extension KeyBroker {
         }
         do {
             let jwe = try JWE.encrypt(plaintext, to: claims.teePublicKey, encryption: .a256GCM, extraHeader: ["kid": "tee-pubkey"])
-            let policyRule = policySet.evaluate(ReleaseRequest(result: result, resource: ref), fallback: fallbackPolicy).rule
-            return .released(jwe, ReleaseDecision(allowed: true, reason: .granted, rule: policyRule, result: result), keyIDs: keyIDs)
+            return .released(jwe, ReleaseDecision(allowed: true, reason: .granted, rule: decidingRule, result: result), keyIDs: keyIDs)
         } catch {
             return .denied(.deny(.encryptionFailed, "jwe", result))
         }
@@ -84,14 +90,15 @@ extension KeyBroker {
         .brokerDefault(allowMockEvidence: appraiser.referenceValues.acceptMockEvidence)
     }
 
-    /// `nil` when every applicable policy passes; otherwise the decision naming the failing rule.
-    func policyDenial(result: AttestationResult, ref: ResourceRef) -> ReleaseDecision? {
-        guard result.status != .contraindicated else { return .deny(.attestationContraindicated, "token.status", result) }
+    /// The rule that allowed the release when every applicable policy passes; otherwise the decision naming the
+    /// failing rule.
+    func policyCheck(result: AttestationResult, ref: ResourceRef) -> Result<String, ReleaseDecision> {
+        guard result.status != .contraindicated else { return .failure(.deny(.attestationContraindicated, "token.status", result)) }
         let decision = policySet.evaluate(ReleaseRequest(result: result, resource: ref), fallback: fallbackPolicy)
         guard decision.allowed else {
-            return ReleaseDecision(allowed: false, reason: BrokerReason(decision.reason), rule: decision.rule, result: result)
+            return .failure(ReleaseDecision(allowed: false, reason: BrokerReason(decision.reason), rule: decision.rule, result: result))
         }
-        return nil
+        return .success(decision.rule)
     }
 
     /// Dry-runs the release policies for `result` and `path` (admin API and `sealgate policy explain`).

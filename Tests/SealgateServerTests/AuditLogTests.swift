@@ -80,13 +80,20 @@ struct AuditLogTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = ["audit", "load", "--dir", dir, "--records", "100000", "--writers", "8", "--print-acks"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
+            let acks = dir + "-acks-\(round)"
+            FileManager.default.createFile(atPath: acks, contents: nil)
+            defer { try? FileManager.default.removeItem(atPath: acks) }
+            process.standardOutput = FileHandle(forWritingAtPath: acks)
             try process.run()
-            try await Task.sleep(nanoseconds: UInt64(150 + (round * 37) % 200) * 1_000_000)
+            // Kill mid-append: once appends are being acknowledged (start-up time varies with load), after a varying delay.
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline, ((try? FileManager.default.attributesOfItem(atPath: acks)[.size] as? Int) ?? 0) == 0 {
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
+            try await Task.sleep(nanoseconds: UInt64(20 + (round * 37) % 150) * 1_000_000)
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let output = (try? String(contentsOfFile: acks, encoding: .utf8)) ?? ""
             // The last line may itself be torn by the kill; only complete lines count as acknowledged.
             let lines = output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
             acknowledged.formUnion(lines.compactMap { Int($0) })

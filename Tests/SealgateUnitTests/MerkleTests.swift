@@ -85,6 +85,17 @@ struct MerkleTests {
         }
     }
 
+    @Test("Full-log verification (leaves and levels hashed on all cores) computes the serial tree's root", arguments: [0, 1, 2, 3, 4095, 4097, 12_345])
+    func parallelRoot(size: Int) {
+        let entries = (0..<size).map { Data(#"{"index":\#($0),"record":{"kind":"test"}}"#.utf8) }
+        var serial = MerkleTree()
+        for entry in entries { serial.append(leafHash: MerkleHash.leaf(entry)) }
+        let verifier = NoteSigner(name: "test.local/log", key: .init()).verifier
+        let report = AuditVerifier.verify(entries: entries, notes: [], verifier: verifier)
+        #expect(report.root == serial.root)
+        #expect(report.entries == size)
+    }
+
     @Test("tlog-tiles paths encode and parse")
     func tilePaths() {
         #expect(TlogTiles.encodeIndex(1_234_067) == "x001/x234/067")
