@@ -50,7 +50,15 @@ extension Sealgate {
     static func makeAttester(_ options: ServeOptions, tee: MockTEE) throws -> any Attester {
         switch options.attester {
         case "mock": return tee
-        case "configfs-tsm": return try ConfigfsTSMAttester(root: options.tsmRoot)
+        case "configfs-tsm":
+            var certificates: ConfigfsTSMAttester.SNPCertificates?
+            if let vcek = options.snpVCEKPath, let chain = options.snpCertChainPath {
+                guard let vcekPEM = try? String(contentsOfFile: vcek, encoding: .utf8),
+                    let chainPEM = try? String(contentsOfFile: chain, encoding: .utf8)
+                else { throw SealgateError(.attestationFailed, "cannot read the SNP certificates \(vcek), \(chain)") }
+                certificates = ConfigfsTSMAttester.SNPCertificates(vcekPEM: vcekPEM, certChainPEM: chainPEM)
+            }
+            return try ConfigfsTSMAttester(root: options.tsmRoot, certificates: certificates)
         default: throw SealgateError(.attestationFailed, "unknown attester \(options.attester) (mock or configfs-tsm)")
         }
     }

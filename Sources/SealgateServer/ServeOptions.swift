@@ -31,6 +31,9 @@ public struct ServeOptions: Sendable {
     public var attester: String = "mock"
     /// The configfs-tsm report directory (tests point it at an emulated tree).
     public var tsmRoot: String = "/sys/kernel/config/tsm/report"
+    /// SEV-SNP guests whose `auxblob` carries no certificates: the VCEK/VLEK and the AMD chain (PEM files).
+    public var snpVCEKPath: String?
+    public var snpCertChainPath: String?
     /// Wraps the audit sink the gateway writes through (mirroring, fault injection in tests).
     public var auditDecorator: (@Sendable (any AuditSink) -> any AuditSink)?
 

@@ -28,6 +28,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How this gateway produces evidence: mock, or configfs-tsm (SEV-SNP/TDX guests).") var attester = "mock"
     @Option(name: .customLong("tsm-root"), help: "The configfs-tsm report directory.") var tsmRoot = "/sys/kernel/config/tsm/report"
     @Option(name: .customLong("lease-seconds"), help: "Key lease length in seconds (overrides lease.ttl_seconds).") var leaseSeconds: Double?
+    @Option(name: .customLong("snp-vcek"), help: "configfs-tsm on SEV-SNP: the VCEK/VLEK (PEM) when auxblob carries none.")
+    var snpVCEK: String?
+    @Option(name: .customLong("snp-cert-chain"), help: "configfs-tsm on SEV-SNP: the ASK/ASVK + ARK chain (PEM).") var snpCertChain: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -39,6 +42,9 @@ struct Serve: AsyncParsableCommand {
         options.brokerURL = broker
         options.attester = attester
         options.tsmRoot = tsmRoot
+        options.snpVCEKPath = snpVCEK
+        options.snpCertChainPath = snpCertChain
+        if (snpVCEK == nil) != (snpCertChain == nil) { throw ValidationError("give both --snp-vcek and --snp-cert-chain, or neither") }
         let instance: SealgateInstance
         do { instance = try await Sealgate.build(options) } catch let error as ConfigError {
             FileHandle.standardError.write(Data("sealgate: invalid configuration\n\(error)\n".utf8))
