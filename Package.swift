@@ -181,7 +181,7 @@ let package = Package(
             name: "sealgate",
             dependencies: [
                 "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "Yams",
-                "ReleasePolicy", "KeyBroker",
+                "ReleasePolicy",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -134,6 +134,7 @@ public struct HTTPBrokerClient: BrokerClient {
         guard let jwe = try? JSONDecoder().decode(FlattenedJWE.self, from: answer.body) else {
             throw SealgateError(.brokerUnavailable, "the key broker's resource answer is not a flattened JWE")
         }
-        return .released(jwe, ReleaseDecision(allowed: true, reason: .granted, rule: "broker", result: nil), keyIDs: [])
+        let rule = answer.headers.first(name: "Sealgate-Release-Rule") ?? "broker"
+        return .released(jwe, ReleaseDecision(allowed: true, reason: .granted, rule: rule, result: nil), keyIDs: [])
     }
 }

@@ -51,10 +51,18 @@ extension Gateway {
     /// documents were re-wrapped; each tenant's batch is audited.
     @discardableResult
     public func rewrapDEKs() async -> Int {
+        let epoch = await deps.leases.epoch
+        guard await deps.leases.isValid, rewrappedEpoch.withLock({ $0 }) != epoch else { return 0 }
         var total = 0
+        var complete = true
+        defer { if complete { rewrappedEpoch.withLock { $0 = epoch } } }
         for tenant in deps.configuration.tenants.map(\.id) {
-            guard let documents = try? await deps.store.documents(tenant: tenant) else { continue }
+            guard let documents = try? await deps.store.documents(tenant: tenant) else {
+                complete = false
+                continue
+            }
             var moved: [String: Int] = [:]
+            var wrappingKeys: Set<String> = []
             for document in documents {
                 guard let keys = await keks(tenant, document.dataClass),
                     let current = keys.first(where: \.isCurrent) ?? keys.last, current.version > document.dekVersion,
@@ -65,7 +73,8 @@ extension Gateway {
                         tenant: tenant, collection: document.collection, id: document.id, from: document.dekVersion,
                         to: current.version, wrappedDEK: wrapped)) == true
                 else { continue }
-                moved["\(tenant)/kek/\(document.dataClass)#\(old.version)->\(current.version)", default: 0] += 1
+                moved[old.keyID, default: 0] += 1
+                wrappingKeys.insert(current.keyID)
             }
             guard !moved.isEmpty else { continue }
             let count = moved.values.reduce(0, +)
@@ -73,7 +82,11 @@ extension Gateway {
             var record = AuditRecord(
                 kind: "rewrap", time: deps.now(), requestID: Gateway.newRequestID(), tenant: tenant.rawValue, principal: "gateway",
                 outcome: "allowed")
-            record.keyIDs = moved.keys.sorted()
+            // keyIDs: the versions DEKs moved off, then the version that wraps them now; chunkCount: documents moved.
+            record.keyIDs = moved.keys.sorted() + wrappingKeys.sorted()
+            record.rule = "lease.rewrap"
+            record.policyDigest = policyDigest
+            record.dataClass = nil
             record.chunkCount = count
             _ = try? await deps.audit.append(record)
             deps.logger.info("re-wrapped DEKs under the current KEK", metadata: ["tenant.id": "\(tenant)", "rewrap.documents": "\(count)"])

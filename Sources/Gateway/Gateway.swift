@@ -6,6 +6,7 @@ import Logging
 import Retrieval
 import SealgateConfig
 import SealgateCore
+import Synchronization
 
 /// A refusal on its way to the client, with the index of the audit record that recorded it.
 public struct GatewayFailure: Error, Sendable {
@@ -58,6 +59,8 @@ public final class Gateway: Sendable {
     let credentials: [String: (Principal, PrincipalSettings)]
     let index: VectorIndex
     let chunker: Chunker
+    /// The lease epoch whose keys the stored DEKs were last re-wrapped under (re-wrap runs only when keys change).
+    let rewrappedEpoch = Mutex<Int?>(nil)
 
     public init(_ deps: GatewayDependencies) {
         self.deps = deps

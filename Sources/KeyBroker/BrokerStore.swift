@@ -128,4 +128,6 @@ public protocol BrokerStore: Sendable {
     func credential(tokenSHA256: String) async throws -> AdminCredential?
     func credentials() async throws -> [AdminCredential]
     func insertCredential(_ credential: AdminCredential) async throws
+    /// Returns whether a credential was deleted.
+    func deleteCredential(name: String) async throws -> Bool
 }

@@ -49,6 +49,7 @@ public struct BrokerReason: Hashable, Sendable, Codable, CustomStringConvertible
     public static let malformedRequest = BrokerReason("malformed_request")
     public static let storeUnavailable = BrokerReason("store_unavailable")
     public static let encryptionFailed = BrokerReason("encryption_failed")
+    public static let tokenIssueFailed = BrokerReason("token_issue_failed")
     /// Admin API: no or unknown admin credential.
     public static let adminUnauthenticated = BrokerReason("admin_unauthenticated")
     /// Admin API: the credential lacks the role the call needs.
@@ -157,12 +158,21 @@ public struct ReleaseDecision: Sendable, Equatable {
     /// The rule that decided, e.g. `acme-restricted-hardware/allOf[1]/not` or `session.nonce`.
     public let rule: String
     public let result: AttestationResult?
+    /// Whether a release policy decided (its reason code is the policy author's, never a transport or store code).
+    public let byPolicy: Bool
 
-    public init(allowed: Bool, reason: BrokerReason, rule: String, result: AttestationResult?) {
+    public init(allowed: Bool, reason: BrokerReason, rule: String, result: AttestationResult?, byPolicy: Bool = false) {
         self.allowed = allowed
         self.reason = reason
         self.rule = rule
         self.result = result
+        self.byPolicy = byPolicy
+    }
+
+    /// Whether the request presented no valid credential (no session, token or cookie that this broker issued):
+    /// such refusals are counted but not written to the audit log, so unauthenticated traffic cannot grow it.
+    public var isUnauthenticated: Bool {
+        !allowed && [.unauthenticated, .unknownSession, .sessionExpired, .tokenInvalid, .tokenExpired, .nonceReplayed, .adminUnauthenticated].contains(reason)
     }
 
     static func deny(_ reason: BrokerReason, _ rule: String, _ result: AttestationResult? = nil) -> ReleaseDecision {

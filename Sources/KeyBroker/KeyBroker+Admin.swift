@@ -35,7 +35,11 @@ extension KeyBroker {
     public func authorize(_ bearer: String?, role: AdminRole) async -> AdminResult<AdminCredential> {
         guard let bearer, !bearer.isEmpty else { return .failure(.deny(.adminUnauthenticated, "admin.credential")) }
         let digest = Hex.encode(SHA256.hash(data: Data(bearer.utf8)))
-        guard let credential = try? await store.credential(tokenSHA256: digest) else {
+        let found: AdminCredential?
+        do { found = try await store.credential(tokenSHA256: digest) } catch {
+            return .failure(.deny(.storeUnavailable, "admin.credential.store"))
+        }
+        guard let credential = found else {
             await emit(.admin, .deny(.adminUnauthenticated, "admin.credential"), tee: "-", resourceType: "admin_auth", principal: "-")
             return .failure(.deny(.adminUnauthenticated, "admin.credential"))
         }
@@ -221,6 +225,19 @@ extension KeyBroker {
             try await store.insertCredential(
                 AdminCredential(name: name, tokenSHA256: Hex.encode(SHA256.hash(data: Data(token.utf8))), roles: roles, createdAt: now()))
             return token
+        }
+    }
+
+    /// Revokes an admin credential. The last credential holding `admin` cannot be revoked.
+    public func revokeCredential(name: String, by principal: AdminCredential) async -> AdminResult<String> {
+        await adminAction("revoke_credential", by: principal, target: name) {
+            let all = try await store.credentials()
+            guard let target = all.first(where: { $0.name == name }) else { throw ReleaseDecision.deny(.unknownResource, "admin.credential") }
+            if target.roles.contains(.admin), all.filter({ $0.roles.contains(.admin) }).count == 1 {
+                throw ReleaseDecision.deny(.conflict, "admin.credential.last_admin")
+            }
+            _ = try await store.deleteCredential(name: name)
+            return name
         }
     }
 

@@ -13,18 +13,22 @@ extension KeyBroker {
     /// `<tenant>/secret/<name>` (the secret's bytes).
     public func resource(_ credential: BrokerCredential, path: String) async -> ReleaseOutcome {
         let outcome = await decideResource(credential, path: path)
+        // Metric labels name only tenants and types the broker knows, so arbitrary paths cannot create label values.
         let ref = ResourceRef(path: path)
-        let tenant = ref?.repository ?? "-"
-        let type = ref?.type ?? "unknown"
+        let known = (try? await store.tenants().contains { $0.id == ref?.repository }) ?? false
+        let tenant = known ? ref?.repository ?? "-" : "-"
+        let type = ["kek", "secret"].contains(ref?.type ?? "") ? ref?.type ?? "unknown" : "unknown"
         switch outcome {
         case .released(_, let decision, let keyIDs):
             await emit(.release, decision, tee: decision.result?.tee.rawValue ?? "-", tenant: tenant, resource: path, resourceType: type, keyIDs: keyIDs)
         case .denied(let decision):
-            await emit(.release, decision, tee: decision.result?.tee.rawValue ?? "-", tenant: tenant, resource: ref == nil ? nil : path, resourceType: type)
+            await emit(.release, decision, tee: decision.result?.tee.rawValue ?? "-", tenant: tenant, resource: known ? path : nil, resourceType: type)
         }
         return outcome
     }
 
+    /// Credential → resource path → release policies → existence → key material. Policies run before the store is
+    /// consulted, so a TEE learns whether a resource exists only for resources its policies would release.
     private func decideResource(_ credential: BrokerCredential, path: String) async -> ReleaseOutcome {
         let claims: TokenClaims
         switch self.claims(for: credential) {
@@ -32,24 +36,25 @@ extension KeyBroker {
         case .success(let value): claims = value
         }
         let result = claims.result
-        guard let ref = ResourceRef(path: path) else { return .denied(.deny(.unknownResource, "resource.path", result)) }
+        guard let ref = ResourceRef(path: path), ["kek", "secret"].contains(ref.type) else {
+            return .denied(.deny(.unknownResource, "resource.path", result))
+        }
+        let decidingRule: String
+        switch policyCheck(result: result, ref: ref) {
+        case .failure(let denial): return .denied(denial)
+        case .success(let rule): decidingRule = rule
+        }
         let plaintext: Data
         var keyIDs: [String] = []
-        var decidingRule = "policy"
         do {
             guard let tenantID = TenantID(ref.repository),
                 let tenant = try await store.tenants().first(where: { $0.id == ref.repository })
             else { return .denied(.deny(.unknownResource, "resource.tenant", result)) }
             guard tenant.state == "active" else { return .denied(.deny(.tenantShredded, "resource.tenant.shredded", result)) }
-            switch ref.type {
-            case "kek":
+            if ref.type == "kek" {
                 guard let dataClass = DataClass(ref.tag) else { return .denied(.deny(.unknownResource, "resource.tag", result)) }
                 let versions = try await store.keks(tenant: tenantID, dataClass: dataClass).filter { $0.state == .active }
                 guard let current = versions.last else { return .denied(.deny(.unknownResource, "resource.kek", result)) }
-                switch policyCheck(result: result, ref: ref) {
-                case .failure(let denial): return .denied(denial)
-                case .success(let rule): decidingRule = rule
-                }
                 var items: [KEKRelease.Version] = []
                 for version in versions {
                     let raw = try protector.open(
@@ -60,18 +65,12 @@ extension KeyBroker {
                     keyIDs.append("\(path)#\(version.version)")
                 }
                 plaintext = try Self.canonical(KEKRelease(resource: path, current: current.version, versions: items))
-            case "secret":
+            } else {
                 guard let secret = try await store.secret(tenant: tenantID, name: ref.tag) else {
                     return .denied(.deny(.unknownResource, "resource.secret", result))
                 }
-                switch policyCheck(result: result, ref: ref) {
-                case .failure(let denial): return .denied(denial)
-                case .success(let rule): decidingRule = rule
-                }
                 plaintext = try protector.open(secret.sealedValue, aad: SealingAAD.secret(tenant: tenantID, name: ref.tag))
                 keyIDs = [path]
-            default:
-                return .denied(.deny(.unknownResource, "resource.type", result))
             }
         } catch {
             return .denied(.deny(.storeUnavailable, "store", result))
@@ -96,7 +95,7 @@ extension KeyBroker {
         guard result.status != .contraindicated else { return .failure(.deny(.attestationContraindicated, "token.status", result)) }
         let decision = policySet.evaluate(ReleaseRequest(result: result, resource: ref), fallback: fallbackPolicy)
         guard decision.allowed else {
-            return .failure(ReleaseDecision(allowed: false, reason: BrokerReason(decision.reason), rule: decision.rule, result: result))
+            return .failure(ReleaseDecision(allowed: false, reason: BrokerReason(decision.reason), rule: decision.rule, result: result, byPolicy: true))
         }
         return .success(decision.rule)
     }

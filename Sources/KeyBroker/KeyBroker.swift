@@ -190,7 +190,7 @@ public actor KeyBroker {
             sessions[sessionID] = session
             return .token(token, result)
         } catch {
-            return .denied(.deny(.tokenInvalid, "token.sign", result))
+            return .denied(.deny(.tokenIssueFailed, "token.sign", result))
         }
     }
 

@@ -5,7 +5,7 @@ import SealgateCore
 /// Protects key material at rest. ``MasterKey`` is the file/environment implementation; a PKCS#11 token or a cloud
 /// KMS fits behind the same port (seal and open with associated data, never exporting the wrapping key).
 public protocol KeyProtector: Sendable {
-    /// A short identifier of the protecting key (not secret), recorded in audit records.
+    /// A short identifier of the protecting key (not secret), for logs and key-rotation bookkeeping.
     var keyID: String { get }
     /// Encrypts and authenticates `plaintext`, binding `aad`.
     func seal(_ plaintext: Data, aad: Data) throws -> Data

@@ -200,7 +200,11 @@ public actor LeaseManager {
             lastFailure = nil
             acquiredAt = now()
             expiresAt = now().addingTimeInterval(maxLease)
-            if changed { epoch += 1 }
+            if changed {
+                // A tenant or version may have lost its key: forget everything built from plaintext; it is rebuilt lazily.
+                epoch += 1
+                await onDrop?()
+            }
             logger.info(
                 "key lease acquired",
                 metadata: ["attestation.tee": "\(tee)", "attestation.status": "\(attestation.status.rawValue)", "lease.keys": "\(newKeys.count)"])

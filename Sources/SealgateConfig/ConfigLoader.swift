@@ -78,7 +78,9 @@ public enum ConfigLoader {
         if !(1...65535).contains(c.server.port) { issue("server.port", "must be between 1 and 65535") }
         if c.server.bodyLimitBytes < 1024 { issue("server.body_limit_bytes", "must be at least 1024") }
         if c.lease.ttlSeconds < 5 { issue("lease.ttl_seconds", "must be at least 5 seconds") }
-        if c.attestation.tee != "mock" { issue("attestation.tee", "unsupported attester '\(c.attestation.tee)'; this build attests with 'mock'") }
+        if !["mock", "configfs-tsm"].contains(c.attestation.tee) {
+            issue("attestation.tee", "unsupported attester '\(c.attestation.tee)'; this build attests with 'mock' or 'configfs-tsm'")
+        }
         let r = c.retrieval
         if !(64...8000).contains(r.chunkCharacters) { issue("retrieval.chunk_characters", "must be between 64 and 8000") }
         if r.chunkOverlap < 0 || r.chunkOverlap * 2 > r.chunkCharacters {

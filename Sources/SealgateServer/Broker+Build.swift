@@ -79,6 +79,11 @@ public enum SealgateBroker {
     /// The broker's token signing key (PEM, mode 0600), created on first start so tokens survive restarts.
     static func tokenKey(path: String) throws -> P256.Signing.PrivateKey {
         let fm = FileManager.default
+        if fm.fileExists(atPath: path), let mode = (try? fm.attributesOfItem(atPath: path))?[.posixPermissions] as? NSNumber,
+            mode.intValue & 0o077 != 0
+        {
+            throw SealgateError(.storeUnavailable, "broker token key \(path) must have mode 0600")
+        }
         if let data = fm.contents(atPath: path) {
             do { return try P256.Signing.PrivateKey(pemRepresentation: String(decoding: data, as: UTF8.self)) } catch {
                 throw SealgateError(.storeUnavailable, "broker token key \(path) is malformed")
@@ -143,7 +148,7 @@ public enum SealgateBroker {
             router: router, configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-broker"),
             services: [
                 CheckpointService(log: audit, interval: 10, logger: logger),
-                ShutdownService(logger: logger) { await store.close() },
+                ShutdownService(logger: logger, message: "sealgate broker stopped: sessions forgotten, database closed") { await store.close() },
             ],
             logger: logger)
         return BrokerInstance(application: application, broker: broker, metrics: metrics, auditLog: audit, bootstrapTokenPath: bootstrapPath)
@@ -167,6 +172,25 @@ public struct BrokerRecorder: Sendable {
     public func record(_ event: BrokerEvent) async {
         let decision = event.decision
         let outcome = decision.allowed ? "allowed" : "denied"
+        // Requests without a credential this broker issued are counted, not logged: anyone who can reach the port
+        // could otherwise grow the durable audit log and the event stream at will.
+        if decision.isUnauthenticated {
+            let label = event.kind == .admin ? "sealgate_admin_actions_total" : event.kind == .attestation ? "sealgate_attestation_total" : "sealgate_key_release_total"
+            switch event.kind {
+            case .attestation:
+                metrics.increment(label, labels: [("tee", event.tee), ("status", "none"), ("reason", decision.reason.rawValue)], by: 1)
+            case .release:
+                metrics.increment(
+                    label,
+                    labels: [
+                        ("tenant", event.tenant), ("resource_type", event.resourceType), ("decision", "denied"),
+                        ("reason", decision.reason.rawValue), ("tee", event.tee),
+                    ], by: 1)
+            case .admin:
+                metrics.increment(label, labels: [("action", event.resourceType), ("outcome", outcome), ("reason", decision.reason.rawValue)], by: 1)
+            }
+            return
+        }
         var record = AuditRecord(
             kind: event.kind == .attestation ? "broker_attestation" : event.kind == .release ? "key_release" : "key_admin",
             time: now(), requestID: Base64URL.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }), tenant: event.tenant,

@@ -71,7 +71,7 @@ extension BrokerAPI {
                 let tenant = context.parameters.get("tenant") ?? ""
                 let body = try await fields(request)
                 guard body["confirm"] as? String == tenant else { return BrokerProblem.bad("admin.shred.confirm") }
-                return ok(await broker.shred(tenant: tenant, by: who).map { ["tenant": tenant, "destroyed_versions": String($0)] })
+                return ok(await broker.shred(tenant: tenant, by: who).map { ShredResponse(tenant: tenant, destroyedVersions: $0) })
             }
         }
         admin.get("/policies") { request, _ in
@@ -119,6 +119,11 @@ extension BrokerAPI {
                 json(try await broker.credentialSummaries())
             }
         }
+        admin.delete("/credentials/:name") { request, context in
+            await authorized(request, .admin) { who in
+                ok(await broker.revokeCredential(name: context.parameters.get("name") ?? "", by: who).map { ["revoked": $0] })
+            }
+        }
         admin.post("/credentials") { request, _ in
             await authorized(request, .admin) { who in
                 let body = try await fields(request)
@@ -127,6 +132,15 @@ extension BrokerAPI {
                 guard roles.count == roleNames.count else { return BrokerProblem.bad("admin.credential.roles") }
                 return created(await broker.createCredential(name: body["name"] as? String ?? "", roles: roles, by: who).map { ["token": $0] })
             }
+        }
+    }
+
+    struct ShredResponse: Encodable, Sendable {
+        var tenant: String
+        var destroyedVersions: Int
+        enum CodingKeys: String, CodingKey {
+            case tenant
+            case destroyedVersions = "destroyed_versions"
         }
     }
 
@@ -181,12 +195,14 @@ extension BrokerAPI {
             var status = 400
             var detail: String
             var reason = "invalid_policy"
+            var rule = "admin.policy"
             var problems: [String]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(Body(detail: "The policy is invalid.", problems: problems))) ?? Data()
         return Response(
-            status: .badRequest, headers: [.contentType: "application/problem+json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: .badRequest, headers: [.contentType: "application/problem+json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

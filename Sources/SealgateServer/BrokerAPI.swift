@@ -15,6 +15,8 @@ struct BrokerAPI: Sendable {
 
     typealias Context = BasicRequestContext
     static let cookieName = "kbs-session-id"
+    /// Names the release policy rule that allowed a resource (for the gateway's audit record).
+    static let releaseRuleHeader = HTTPField.Name.constant("Sealgate-Release-Rule")
 
     func register(on router: Router<Context>) {
         router.get("/healthz") { _, _ in json(["status": "ok"]) }
@@ -140,7 +142,11 @@ struct BrokerAPI: Sendable {
         }
         switch await broker.resource(credential, path: path) {
         case .denied(let denial): return BrokerProblem.response(denial)
-        case .released(let jwe, _, _): return json(jwe)
+        case .released(let jwe, let decision, _):
+            var response = json(jwe)
+            response.headers[.cacheControl] = "no-store"
+            response.headers[Self.releaseRuleHeader] = decision.rule
+            return response
         }
     }
 }

@@ -19,7 +19,8 @@ enum BrokerProblem {
     }
 
     /// The HTTP status and KBS error name of a broker reason.
-    static func classify(_ reason: BrokerReason, hasResult: Bool) -> (HTTPResponse.Status, String) {
+    static func classify(_ reason: BrokerReason, byPolicy: Bool) -> (HTTPResponse.Status, String) {
+        if byPolicy { return (.forbidden, "PolicyDeny") }
         switch reason {
         case .unauthenticated: return (.unauthorized, "TokenNotFound")
         case .unknownSession, .nonceReplayed: return (.unauthorized, "UnAuthenticatedCookie")
@@ -35,6 +36,7 @@ enum BrokerProblem {
         case .unknownResource, .tenantShredded: return (.notFound, "ResourceNotFound")
         case .alreadyExists, .conflict: return (.conflict, "Conflict")
         case .encryptionFailed: return (.internalServerError, "JWEFailed")
+        case .tokenIssueFailed: return (.internalServerError, "TokenIssueFailed")
         case .storeUnavailable: return (.serviceUnavailable, "StorageUnavailable")
         default: return (.forbidden, "PolicyDeny")
         }
@@ -42,6 +44,7 @@ enum BrokerProblem {
 
     static func detail(_ decision: ReleaseDecision) -> String {
         switch decision.reason {
+        case .unauthenticated where decision.rule == "session.attested": return "The session has not attested yet."
         case .unauthenticated: return "No kbs-session-id cookie or bearer token was presented."
         case .unknownSession: return "The session is unknown."
         case .sessionExpired: return "The session has expired; start again with auth."
@@ -62,7 +65,7 @@ enum BrokerProblem {
     }
 
     static func response(_ decision: ReleaseDecision) -> Response {
-        let (status, name) = classify(decision.reason, hasResult: decision.result != nil)
+        let (status, name) = classify(decision.reason, byPolicy: decision.byPolicy)
         let body = Body(
             type: typePrefix + name, title: name, status: status.code, detail: detail(decision), reason: decision.reason.rawValue,
             rule: decision.rule)

@@ -6,7 +6,7 @@ import SealgateCore
 
 /// RFC 7807 problem responses. The only place where reason codes become HTTP.
 enum Problem {
-    static let auditIndexHeader = HTTPField.Name("Sealgate-Audit-Index")!
+    static let auditIndexHeader = HTTPField.Name.constant("Sealgate-Audit-Index")
 
     static func status(for code: ReasonCode) -> HTTPResponse.Status {
         switch code {
@@ -68,5 +68,14 @@ struct ProblemMiddleware<Context: Hummingbird.RequestContext>: RouterMiddleware 
             context.logger.error("unhandled error", metadata: ["error.type": "\(type(of: error))"])
             return Problem.response(Denial(.internalError, "The request failed."))
         }
+    }
+}
+
+extension HTTPField.Name {
+    /// A header name written in the source: a valid token by construction (the tests exercise every one), so an
+    /// invalid literal is a programming error, not a runtime condition.
+    static func constant(_ name: String) -> HTTPField.Name {
+        guard let field = HTTPField.Name(name) else { preconditionFailure("invalid HTTP field name literal \(name)") }
+        return field
     }
 }

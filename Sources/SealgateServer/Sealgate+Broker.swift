@@ -19,6 +19,7 @@ extension Sealgate {
         var referenceValues = try options.referenceValues
             ?? loadReferenceValues(config, measurement: measurement, signer: tee.signingKey.publicKey, options: options)
         if referenceValues.mockSigners.isEmpty { referenceValues.mockSigners = [tee.signingKey.publicKey.pemRepresentation] }
+        do { _ = try referenceValues.parsedMockSigners() } catch { throw SealgateError(.attestationFailed, "reference values: \(error)") }
         let store = try await SQLiteBrokerStore(path: options.dataDir + "/broker/broker.sqlite", logger: options.logger)
         let broker = KeyBroker(
             verifiers: SealgateBroker.hardwareVerifiers, referenceValues: referenceValues,
@@ -47,8 +48,9 @@ extension Sealgate {
     }
 
     /// The attester `--attester` names: the mock TEE, or Linux configfs-tsm.
-    static func makeAttester(_ options: ServeOptions, tee: MockTEE) throws -> any Attester {
-        switch options.attester {
+    static func makeAttester(_ options: ServeOptions, configuration: Configuration, tee: MockTEE) throws -> any Attester {
+        let kind = options.attester ?? configuration.attestation.tee
+        switch kind {
         case "mock": return tee
         case "configfs-tsm":
             var certificates: ConfigfsTSMAttester.SNPCertificates?
@@ -59,7 +61,7 @@ extension Sealgate {
                 certificates = ConfigfsTSMAttester.SNPCertificates(vcekPEM: vcekPEM, certChainPEM: chainPEM)
             }
             return try ConfigfsTSMAttester(root: options.tsmRoot, certificates: certificates)
-        default: throw SealgateError(.attestationFailed, "unknown attester \(options.attester) (mock or configfs-tsm)")
+        default: throw SealgateError(.attestationFailed, "unknown attester \(kind) (mock or configfs-tsm)")
         }
     }
 
@@ -76,7 +78,7 @@ extension Sealgate {
                 if path.hasSuffix(".json") { return try JSONDecoder().decode(ReferenceValues.self, from: data) }
                 return try YAMLDecoderShim.decode(ReferenceValues.self, from: data)
             } catch {
-                throw SealgateError(.attestationFailed, "reference values \(path) are malformed")
+                throw SealgateError(.attestationFailed, "reference values \(path) are malformed: \(error)")
             }
         }
         let enrolled = try Sealgate.measurement(config, executablePath: options.executablePath)

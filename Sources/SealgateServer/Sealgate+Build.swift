@@ -124,7 +124,7 @@ public enum Sealgate {
                     ]))
         }
         let leases = LeaseManager(
-            client: client, attester: try makeAttester(options, tee: tee), maxLease: config.lease.ttlSeconds,
+            client: client, attester: try makeAttester(options, configuration: config, tee: tee), maxLease: config.lease.ttlSeconds,
             now: options.now, logger: logger, onEvent: { await auditor.record($0) })
 
         let (embedder, dimensions) = makeEmbedder(config.retrieval.embedder)

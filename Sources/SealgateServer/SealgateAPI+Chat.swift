@@ -7,9 +7,9 @@ import SealgateConfig
 import SealgateCore
 
 extension SealgateAPI {
-    static let dataClassHeader = HTTPField.Name("Sealgate-Data-Class")!
-    static let modelPolicyHeader = HTTPField.Name("Sealgate-Model-Policy")!
-    static let scopeHeader = HTTPField.Name("Sealgate-Scope")!
+    static let dataClassHeader = HTTPField.Name.constant("Sealgate-Data-Class")
+    static let modelPolicyHeader = HTTPField.Name.constant("Sealgate-Model-Policy")
+    static let scopeHeader = HTTPField.Name.constant("Sealgate-Scope")
 
     /// `POST /v1/chat/completions`, OpenAI-compatible; the Sealgate context comes from headers.
     func chat(_ request: Request) async -> Response {

@@ -27,8 +27,9 @@ public struct ServeOptions: Sendable {
     public var renewLeases: Bool
     /// A standalone key broker (`sealgate broker`) to attest to; `nil` runs the embedded in-process broker.
     public var brokerURL: String?
-    /// How the gateway produces evidence: `mock` (development key) or `configfs-tsm` (SEV-SNP/TDX guests).
-    public var attester: String = "mock"
+    /// How the gateway produces evidence: `mock` (development key) or `configfs-tsm` (SEV-SNP/TDX guests);
+    /// `nil` takes `attestation.tee` from the configuration.
+    public var attester: String?
     /// The configfs-tsm report directory (tests point it at an emulated tree).
     public var tsmRoot: String = "/sys/kernel/config/tsm/report"
     /// SEV-SNP guests whose `auxblob` carries no certificates: the VCEK/VLEK and the AMD chain (PEM files).

@@ -165,6 +165,12 @@ public struct SQLiteBrokerStore: BrokerStore {
         try await db.query("SELECT * FROM credentials ORDER BY name").compactMap(Self.credential)
     }
 
+    public func deleteCredential(name: String) async throws -> Bool {
+        let existed = try await !db.query("SELECT name FROM credentials WHERE name = ?", [.text(name)]).isEmpty
+        try await db.transaction([("DELETE FROM credentials WHERE name = ?", [.text(name)])])
+        return existed
+    }
+
     public func insertCredential(_ credential: AdminCredential) async throws {
         try await db.transaction([
             (

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Logging
 import SealgateServer
 
@@ -27,6 +30,8 @@ struct BrokerCommand: AsyncParsableCommand {
     var tokenTTL: Double = 300
 
     func run() async throws {
+        // Every file the broker creates (SQLite and its WAL, keys, audit log, events) is readable by its owner only.
+        _ = umask(0o077)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info

@@ -10,7 +10,7 @@ struct KeysCommand: AsyncParsableCommand {
         commandName: "keys", abstract: "Manage tenants, KEKs, secrets, release policies and reference values on a key broker.",
         subcommands: [
             Tenants.self, Provision.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self,
-            Policies.self, PutPolicy.self, DeletePolicy.self, PutReferenceValues.self, CreateCredential.self,
+            Policies.self, PutPolicy.self, DeletePolicy.self, PutReferenceValues.self, CreateCredential.self, RevokeCredential.self,
         ])
 
     struct Connection: ParsableArguments {
@@ -181,6 +181,14 @@ struct KeysCommand: AsyncParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             try await connection.call(.PUT, "/reference-values", body: data)
         }
+    }
+
+    struct RevokeCredential: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "revoke-credential", abstract: "Revoke an admin credential (role admin; the last admin cannot be revoked).")
+        @OptionGroup var connection: Connection
+        @Argument var name: String
+        func run() async throws { try await connection.call(.DELETE, "/credentials/\(name)") }
     }
 
     struct CreateCredential: AsyncParsableCommand {

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Logging
 import SealgateConfig
 import SealgateServer
@@ -25,7 +28,8 @@ struct Serve: AsyncParsableCommand {
     var demo = false
     @Option(help: "A standalone key broker (sealgate broker) to attest to, e.g. http://127.0.0.1:8081; default: the embedded broker.")
     var broker: String?
-    @Option(help: "How this gateway produces evidence: mock, or configfs-tsm (SEV-SNP/TDX guests).") var attester = "mock"
+    @Option(help: "How this gateway produces evidence: mock, or configfs-tsm (SEV-SNP/TDX guests); default: attestation.tee.")
+    var attester: String?
     @Option(name: .customLong("tsm-root"), help: "The configfs-tsm report directory.") var tsmRoot = "/sys/kernel/config/tsm/report"
     @Option(name: .customLong("lease-seconds"), help: "Key lease length in seconds (overrides lease.ttl_seconds).") var leaseSeconds: Double?
     @Option(name: .customLong("snp-vcek"), help: "configfs-tsm on SEV-SNP: the VCEK/VLEK (PEM) when auxblob carries none.")
@@ -33,6 +37,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("snp-cert-chain"), help: "configfs-tsm on SEV-SNP: the ASK/ASVK + ARK chain (PEM).") var snpCertChain: String?
 
     func run() async throws {
+        // Every file the gateway creates (SQLite and its WAL, keys, audit log, events) is readable by its owner only.
+        _ = umask(0o077)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info

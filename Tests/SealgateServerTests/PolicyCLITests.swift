@@ -33,7 +33,7 @@ struct PolicyCLITests {
         #expect(denied.output.contains("decision: DENIED by acme-restricted-hardware/allOf[1]/not (debug_enabled)"), "\(denied.output)")
         let allowed = try runSealgate(["policy", "explain", "--policy", Self.example, "--result", clean, "--resource", "acme/kek/restricted"])
         #expect(allowed.status == 0, "\(allowed.output)")
-        #expect(allowed.output.contains("decision: ALLOWED by acme-no-attestation-failures/clean-appraisal (granted)"), "\(allowed.output)")
+        #expect(allowed.output.contains("decision: ALLOWED by acme-no-attestation-failures/clean-and-accepted (granted)"), "\(allowed.output)")
         let bad = try runSealgate(["policy", "explain", "--policy", Self.example, "--result", clean, "--resource", "acme/../kek"])
         #expect(bad.status == 2, "\(bad.output)")
     }
