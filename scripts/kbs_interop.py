@@ -332,6 +332,8 @@ class Run:
         else:
             resp = self.broker.resource(self.kek_path, bearer=tee.token)
         expect(resp.status == 200, f"GET {self.kek_path}: {resp.brief()}")
+        expect(resp.headers.get("Cache-Control") == "no-store", "a released key must not be cacheable (Cache-Control: no-store)")
+        expect(resp.headers.get("Sealgate-Release-Rule"), "no Sealgate-Release-Rule header naming the deciding policy")
         release = check_kek_release(tee.decrypt(resp.json()), self.kek_path)
         self.releases[f"{tee.label}/{via}"] = release
         return f"current v{release['current']}, versions {[v['version'] for v in release['versions']]}"
@@ -354,6 +356,8 @@ class Run:
         self.attest_ok(tee)
         resp = self.broker.resource(self.kek_path, bearer=tee.token)
         expect(resp.status == 200, f"GET {self.kek_path}: {resp.brief()}")
+        expect(resp.headers.get("Cache-Control") == "no-store", "a released key must not be cacheable (Cache-Control: no-store)")
+        expect(resp.headers.get("Sealgate-Release-Rule"), "no Sealgate-Release-Rule header naming the deciding policy")
         release = check_kek_release(tee.decrypt(resp.json()), self.kek_path)
         self.releases[tee.label] = release
 

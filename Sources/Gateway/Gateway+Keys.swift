@@ -65,14 +65,19 @@ extension Gateway {
             var wrappingKeys: Set<String> = []
             for document in documents {
                 guard let keys = await keks(tenant, document.dataClass),
-                    let current = keys.first(where: \.isCurrent) ?? keys.last, current.version > document.dekVersion,
-                    let old = keys.first(where: { $0.version == document.dekVersion }),
+                    let current = keys.first(where: \.isCurrent) ?? keys.last, current.version > document.dekVersion
+                else { continue }
+                // From here the document needs moving: any failure leaves the run incomplete, so it is retried.
+                guard let old = keys.first(where: { $0.version == document.dekVersion }),
                     let dek = try? Envelope.unwrap(document.wrappedDEK, kek: old.key, context: Self.dekContext(document)),
                     let wrapped = try? Envelope.wrap(dek: dek, kek: current.key, context: Self.dekContext(document, version: current.version)),
                     (try? await deps.store.rewrap(
                         tenant: tenant, collection: document.collection, id: document.id, from: document.dekVersion,
                         to: current.version, wrappedDEK: wrapped)) == true
-                else { continue }
+                else {
+                    complete = false
+                    continue
+                }
                 moved[old.keyID, default: 0] += 1
                 wrappingKeys.insert(current.keyID)
             }
@@ -140,6 +145,10 @@ extension Gateway {
                     dataClass: document.dataClass, vector: vector))
         }
         if unreadable > 0 { reportIntegrityFailures(unreadable, tenant: tenant, requestID: "index-build") }
+        // Keys changed while building: entries decrypted under the old keys must not outlive the clear that came with it.
+        guard await deps.leases.epoch == epoch, await deps.leases.isValid else {
+            throw SealgateError(await deps.leases.isValid ? .keyLeaseUnavailable : await noLeaseReason(), "key set changed during index build")
+        }
         await index.replace(tenant: tenant, entries: entries, epoch: epoch)
         deps.logger.info("tenant index built", metadata: ["tenant.id": "\(tenant)", "index.chunks": "\(entries.count)"])
     }

@@ -203,8 +203,8 @@ public final class Gateway: Sendable {
         (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
 
-    /// A per-tenant secret derived from the tenant's first KEK (HKDF-SHA256, `info` names its use): it exists only
-    /// while the key is leased, and crypto-shredding the tenant's KEKs destroys it.
+    /// A per-tenant secret derived (HKDF-SHA256, `info` names its use) from the broker resource
+    /// `<tenant>/secret/gateway-salt`: it exists only while that secret is leased, and shredding the tenant destroys it.
     func tenantSecret(_ tenant: TenantID, info: String) async -> SymmetricKey? {
         guard let secret = await deps.leases.secret("\(tenant)/secret/\(Self.tenantSecretName)") else { return nil }
         return HKDF<SHA256>.deriveKey(

@@ -216,8 +216,12 @@ extension KeyBroker {
 
     /// Creates an admin credential with `roles`; returns its bearer token (shown once; only its hash is stored).
     public func createCredential(name: String, roles: [AdminRole], by principal: AdminCredential) async -> AdminResult<String> {
-        await adminAction("create_credential", by: principal, target: name) {
-            guard !name.isEmpty, name.count <= 64, !roles.isEmpty else { throw ReleaseDecision.deny(.malformedRequest, "admin.credential") }
+        await credentialLock.lock()
+        let result = await adminAction("create_credential", by: principal, target: name) {
+            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+            guard !name.isEmpty, name.count <= 64, name.allSatisfy(allowed.contains), !roles.isEmpty else {
+                throw ReleaseDecision.deny(.malformedRequest, "admin.credential")
+            }
             guard try await !store.credentials().contains(where: { $0.name == name }) else {
                 throw ReleaseDecision.deny(.alreadyExists, "admin.credential")
             }
@@ -226,11 +230,14 @@ extension KeyBroker {
                 AdminCredential(name: name, tokenSHA256: Hex.encode(SHA256.hash(data: Data(token.utf8))), roles: roles, createdAt: now()))
             return token
         }
+        await credentialLock.unlock()
+        return result
     }
 
     /// Revokes an admin credential. The last credential holding `admin` cannot be revoked.
     public func revokeCredential(name: String, by principal: AdminCredential) async -> AdminResult<String> {
-        await adminAction("revoke_credential", by: principal, target: name) {
+        await credentialLock.lock()
+        let result = await adminAction("revoke_credential", by: principal, target: name) {
             let all = try await store.credentials()
             guard let target = all.first(where: { $0.name == name }) else { throw ReleaseDecision.deny(.unknownResource, "admin.credential") }
             if target.roles.contains(.admin), all.filter({ $0.roles.contains(.admin) }).count == 1 {
@@ -239,6 +246,8 @@ extension KeyBroker {
             _ = try await store.deleteCredential(name: name)
             return name
         }
+        await credentialLock.unlock()
+        return result
     }
 
     /// Provisions version 1 of a KEK and the tenant if absent (embedded default and demo set-up; not audited as admin).

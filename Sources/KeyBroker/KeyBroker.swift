@@ -22,6 +22,20 @@ public struct BrokerEvent: Sendable {
     public let keyIDs: [String]
     /// The admin credential's name, or `tee` for the KBS protocol.
     public let principal: String
+
+    public init(
+        kind: Kind, decision: ReleaseDecision, tee: String, tenant: String, resource: String?, resourceType: String, keyIDs: [String],
+        principal: String
+    ) {
+        self.kind = kind
+        self.decision = decision
+        self.tee = tee
+        self.tenant = tenant
+        self.resource = resource
+        self.resourceType = resourceType
+        self.keyIDs = keyIDs
+        self.principal = principal
+    }
 }
 
 /// The key broker: appraises attestation evidence and releases tenant resources only to TEEs that passed, under
@@ -58,6 +72,8 @@ public actor KeyBroker {
     let now: @Sendable () -> Date
     let onEvent: @Sendable (BrokerEvent) async -> Void
     var sessions: [String: Session] = [:]
+    /// Serialises credential changes across the actor's suspension points (check-then-act on the credential table).
+    let credentialLock = AsyncMutex()
     let maxSessions = 100_000
 
     /// The KBS protocol versions this broker speaks.

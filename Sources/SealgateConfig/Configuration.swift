@@ -119,7 +119,7 @@ public struct LeaseSettings: Sendable, Codable, Equatable {
 
 /// How the gateway attests and which reference values the in-process broker uses.
 public struct AttestationSettings: Sendable, Codable, Equatable {
-    /// `mock` (the only attester in this build).
+    /// How the gateway produces evidence: `mock` (development key) or `configfs-tsm` (SEV-SNP/TDX guests).
     public var tee: String = "mock"
     /// A reference-values file for the in-process broker. When absent, the broker enrols the measurement of
     /// the binary it runs in (development only; it still checks evidence against it).

@@ -104,7 +104,6 @@ public enum SealgateBroker {
         let metrics = PrometheusRecorder()
         let audit = try AuditLog(directory: dir + "/audit", origin: "sealgate-broker")
         let events = try LineEventSink.file(path: dir + "/security-events.jsonl", source: "/sealgate/broker")
-        let store = try await SQLiteBrokerStore(path: dir + "/broker.sqlite", logger: logger)
         let override = options.referenceValuesPath != nil
         let values = try options.referenceValuesPath.map(loadReferenceValues(path:)) ?? ReferenceValues(sets: [], acceptMockEvidence: false)
         var filePolicies: [ReleasePolicyDocument] = []
@@ -113,25 +112,32 @@ public enum SealgateBroker {
             filePolicies = try ReleasePolicyLoader.decode(data)
         }
         let recorder = BrokerRecorder(audit: audit, metrics: metrics, events: events, now: options.now)
+        // Keys first: a refused key file must not leave an open database behind.
+        let protector = try MasterKey.load(path: dir + "/master.key")
+        let signingKey = try tokenKey(path: dir + "/token-key.pem")
+        let store = try await SQLiteBrokerStore(path: dir + "/broker.sqlite", logger: logger)
         let broker = KeyBroker(
-            verifiers: hardwareVerifiers, referenceValues: values, policies: try PolicySet([]), store: store,
-            protector: try MasterKey.load(path: dir + "/master.key"), tokenKey: try tokenKey(path: dir + "/token-key.pem"),
-            tokenTTL: options.tokenTTL, now: options.now, onEvent: { await recorder.record($0) })
-        try await broker.load(overrideReferenceValues: override)
-        if !filePolicies.isEmpty {
-            let system = AdminCredential(name: "startup", tokenSHA256: "", roles: [.admin], createdAt: options.now())
-            if case .failure(let denial) = await broker.putPolicies(filePolicies, by: system) {
-                throw SealgateError(.malformedRequest, "policies could not be stored: \(denial.reason)")
-            }
-        }
+            verifiers: hardwareVerifiers, referenceValues: values, policies: try PolicySet([]), store: store, protector: protector,
+            tokenKey: signingKey, tokenTTL: options.tokenTTL, now: options.now, onEvent: { await recorder.record($0) })
         var bootstrapPath: String?
-        if let token = try await broker.bootstrapAdmin() {
-            let path = dir + "/admin-token"
-            guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw SealgateError(.storeUnavailable, "cannot write \(path)")
+        do {
+            try await broker.load(overrideReferenceValues: override)
+            if !filePolicies.isEmpty {
+                let system = AdminCredential(name: "startup", tokenSHA256: "", roles: [.admin], createdAt: options.now())
+                if case .failure(let denial) = await broker.putPolicies(filePolicies, by: system) {
+                    throw SealgateError(.malformedRequest, "policies could not be stored: \(denial.reason)")
+                }
             }
-            bootstrapPath = path
-            logger.notice("created the bootstrap admin credential", metadata: ["admin.token_file": "\(path)"])
+            if let token = try await broker.bootstrapAdmin() {
+                let path = dir + "/admin-token"
+                guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+                else { throw SealgateError(.storeUnavailable, "cannot write \(path)") }
+                bootstrapPath = path
+                logger.notice("created the bootstrap admin credential", metadata: ["admin.token_file": "\(path)"])
+            }
+        } catch {
+            await store.close()
+            throw error
         }
         let referenceSets = await broker.referenceValues.sets.count
         let policyCount = await broker.policies.count

@@ -130,7 +130,9 @@ extension BrokerAPI {
                 let roleNames = body["roles"] as? [String] ?? []
                 let roles = roleNames.compactMap(AdminRole.init(rawValue:))
                 guard roles.count == roleNames.count else { return BrokerProblem.bad("admin.credential.roles") }
-                return created(await broker.createCredential(name: body["name"] as? String ?? "", roles: roles, by: who).map { ["token": $0] })
+                var response = created(await broker.createCredential(name: body["name"] as? String ?? "", roles: roles, by: who).map { ["token": $0] })
+                response.headers[.cacheControl] = "no-store"
+                return response
             }
         }
     }

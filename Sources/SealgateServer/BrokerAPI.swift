@@ -124,6 +124,7 @@ struct BrokerAPI: Sendable {
         case .token(let token, _):
             // The attested session now lives as long as the token: extend the cookie to match.
             var response = json(["token": token])
+            response.headers[.cacheControl] = "no-store"
             let lifetime = max(1, Int(((try? CompactJWS.parse(token)).flatMap { try? JSONDecoder().decode(TokenClaims.self, from: $0.payload) }
                 .map { Double($0.exp) - Date().timeIntervalSince1970 } ?? 60).rounded()))
             response.headers[.setCookie] = "\(Self.cookieName)=\(session); Path=/kbs; Max-Age=\(lifetime); HttpOnly; SameSite=Strict"

@@ -47,7 +47,7 @@ extension Sealgate {
         return try ReleasePolicyLoader.decode(Data(("[" + documents.joined(separator: ",") + "]").utf8))
     }
 
-    /// The attester `--attester` names: the mock TEE, or Linux configfs-tsm.
+    /// The attester `--attester` (else `attestation.tee`) names: the mock TEE, or Linux configfs-tsm.
     static func makeAttester(_ options: ServeOptions, configuration: Configuration, tee: MockTEE) throws -> any Attester {
         let kind = options.attester ?? configuration.attestation.tee
         switch kind {

@@ -322,4 +322,44 @@ struct KeyBrokerTests {
             #expect(try await s.store.keks(tenant: TenantID(unchecked: "acme")) == before)
         }
     }
+
+    @Test("Credentials: names are tokens, a reader can be revoked, the last admin cannot")
+    func credentials() async throws {
+        try await Self.withBroker { s in
+            let bootstrap = try #require(try await s.broker.bootstrapAdmin())
+            let admin = try await s.broker.authorize(bootstrap, role: .admin).get()
+            await #expect(throws: ReleaseDecision.self) { try await s.broker.createCredential(name: "a/b", roles: [.reader], by: admin).get() }
+            let reader = try await s.broker.createCredential(name: "reader-1", roles: [.reader], by: admin).get()
+            #expect(try await s.broker.revokeCredential(name: "reader-1", by: admin).get() == "reader-1")
+            guard case .failure(let gone) = await s.broker.authorize(reader, role: .reader) else {
+                Issue.record("a revoked credential still works")
+                return
+            }
+            #expect(gone.reason == .adminUnauthenticated)
+            guard case .failure(let last) = await s.broker.revokeCredential(name: "bootstrap-admin", by: admin) else {
+                Issue.record("the last admin was revoked")
+                return
+            }
+            #expect(last.reason == .conflict)
+        }
+    }
+
+    @Test("Policies decide before existence is revealed, and a policy's own reason code is marked as a policy decision")
+    func policyBeforeExistence() async throws {
+        let policy = #"[{"id": "no-initech", "applies_to": {"tenant": "initech"}, "rule": {"field": "status", "equals": "never", "reason": "store_unavailable"}}]"#
+        try await Self.withBroker(policies: policy) { s in
+            let (token, _) = try await Self.attest(s)
+            guard case .denied(let decision) = await s.broker.resource(.token(token), path: "initech/kek/internal") else {
+                Issue.record("released a resource of an unknown tenant")
+                return
+            }
+            // Not `unknown_resource`: the policy decided first, and its reason is flagged so HTTP maps it to 403 PolicyDeny.
+            #expect(decision.reason.rawValue == "store_unavailable" && decision.byPolicy && decision.rule.hasPrefix("no-initech"))
+            guard case .denied(let unknown) = await s.broker.resource(.token(token), path: "umbrella/kek/internal") else {
+                Issue.record("released a resource of an unknown tenant")
+                return
+            }
+            #expect(unknown.reason == .unknownResource && !unknown.byPolicy)
+        }
+    }
 }
