@@ -181,7 +181,7 @@ let package = Package(
             name: "sealgate",
             dependencies: [
                 "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "Yams",
-                "ReleasePolicy",
+                "ReleasePolicy", "KeyBroker", "JOSE",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -214,7 +214,7 @@ let package = Package(
         .testTarget(
             name: "SealgateServerTests",
             dependencies: [
-                "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore", "Audit", "SecurityEvents", "KeyBroker",
+                "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore", "Audit", "SecurityEvents", "KeyBroker", "JOSE",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -48,6 +48,9 @@ public struct Appraiser: Sendable {
         result.measurement = claims.measurement
         result.debug = claims.debug
         result.svn = claims.svn
+        result.tcbStatus = claims.tcbStatus
+        result.qeStatus = claims.qeStatus
+        var tcbWarning = false
 
         switch reportData {
         case .equals(let expected) where expected != claims.reportData:
@@ -73,6 +76,10 @@ public struct Appraiser: Sendable {
                 failures.append(AttestationFailure(.tcbOutOfDate, "SVN \(claims.svn) below minimum \(set.minSVN)"))
                 vector.executables = 96
             }
+            let tcb = TCBAppraisal(claims: claims, set: set)
+            failures += tcb.failures
+            tcbWarning = tcb.warning
+            if evidence.tee != .mock { vector.hardware = tcb.hardware }
             result.referenceValueSet = set.id
         } else {
             failures.append(AttestationFailure(.measurementUnknown, "measurement matches no reference value set"))
@@ -86,7 +93,7 @@ public struct Appraiser: Sendable {
         result.failures = failures
         if !failures.isEmpty {
             result.status = .contraindicated
-        } else if evidence.tee == .mock {
+        } else if evidence.tee == .mock || tcbWarning {
             result.status = .warning
         } else {
             result.status = .affirming

@@ -38,6 +38,12 @@ public struct AttestationReason: Hashable, Sendable, Codable, CustomStringConver
     public static let measurementUnknown = AttestationReason("measurement_unknown")
     public static let debugEnabled = AttestationReason("debug_enabled")
     public static let tcbOutOfDate = AttestationReason("tcb_out_of_date")
+    /// The vendor's collateral rates the TCB (or the QE) `Revoked`.
+    public static let tcbRevoked = AttestationReason("tcb_revoked")
+    /// The TCB (or QE) status is current but not among the set's accepted statuses (e.g. `SWHardeningNeeded`).
+    public static let tcbStatusNotAccepted = AttestationReason("tcb_status_not_accepted")
+    /// The evidence type has a vendor TCB rating but the verifier had no collateral to compute it.
+    public static let tcbStatusUnknown = AttestationReason("tcb_status_unknown")
     public static let reportDataMismatch = AttestationReason("report_data_mismatch")
     public static let initDataMismatch = AttestationReason("init_data_mismatch")
     public static let mockEvidenceNotAccepted = AttestationReason("mock_evidence_not_accepted")

@@ -16,7 +16,9 @@ public struct TrustworthinessVector: Sendable, Codable, Equatable {
     public var configuration: Int
     /// 2: measurement matches a reference set; 33: unrecognised measurement; 96: TCB below minimum.
     public var executables: Int
-    /// 2: genuine hardware; 32: no hardware root (mock).
+    /// 2: genuine hardware with an accepted, current TCB; 32: no hardware root (mock), or a TCB accepted although
+    /// not `UpToDate` (known issues) or not rated under `insecure_skip_tcb_status`; 96: TCB status not accepted,
+    /// out of date or revoked; 0: TCB could not be rated (no collateral).
     public var hardware: Int
 
     enum CodingKeys: String, CodingKey {
@@ -49,12 +51,19 @@ public struct AttestationResult: Sendable, Codable, Equatable {
     public var failures: [AttestationFailure]
     /// Seconds since 1970.
     public var issuedAt: Int
+    /// The platform TCB status the evidence was appraised with (``VerifiedClaims/tcbStatus``); absent for evidence
+    /// types without one, so older results keep their encoding and digest.
+    public var tcbStatus: TCBStatus? = nil
+    /// The QE (evidence signer) status the evidence was appraised with (``VerifiedClaims/qeStatus``).
+    public var qeStatus: TCBStatus? = nil
 
     enum CodingKeys: String, CodingKey {
         case status, tee, trustworthiness, measurement, debug, svn, failures
         case referenceValueSet = "reference_value_set"
         case evidenceDigest = "evidence_digest"
         case issuedAt = "iat"
+        case tcbStatus = "tcb_status"
+        case qeStatus = "qe_status"
     }
 
     /// `sha-256:<hex>` of the result's sorted-key JSON; audit records carry it.

@@ -39,7 +39,10 @@ public struct Evidence: Sendable, Equatable {
 }
 
 /// Claims extracted from evidence whose signature and chain verified.
-public struct VerifiedClaims: Sendable, Equatable {
+///
+/// Encodes (for `sealgate attestation verify --json`) with snake_case keys and bytes as lowercase hex; the shape
+/// is the same for every evidence type.
+public struct VerifiedClaims: Sendable, Equatable, Encodable {
     public let tee: TEEType
     /// The launch measurement, hex.
     public let measurement: String
@@ -53,10 +56,17 @@ public struct VerifiedClaims: Sendable, Equatable {
     public let svn: Int
     /// The signer's key id (mock) or chip / platform id (hardware).
     public let signerID: String
+    /// The vendor's rating of the platform TCB (TDX: from Intel's TCB Info); `nil` when the evidence type has no
+    /// such rating, ``TCBStatus/notEvaluated`` when it has one but the verifier had no collateral.
+    public let tcbStatus: TCBStatus?
+    /// The rating of the component that signed the evidence (TDX: the Quoting Enclave, from Intel's QE Identity);
+    /// `nil` or ``TCBStatus/notEvaluated`` as for ``tcbStatus``.
+    public let qeStatus: TCBStatus?
 
+    /// Creates claims; `tcbStatus` and `qeStatus` stay `nil` for evidence types without a vendor TCB rating.
     public init(
         tee: TEEType, measurement: String, reportData: Data, initDataDigest: Data?, debug: Bool, svn: Int,
-        signerID: String
+        signerID: String, tcbStatus: TCBStatus? = nil, qeStatus: TCBStatus? = nil
     ) {
         self.tee = tee
         self.measurement = measurement
@@ -65,6 +75,31 @@ public struct VerifiedClaims: Sendable, Equatable {
         self.debug = debug
         self.svn = svn
         self.signerID = signerID
+        self.tcbStatus = tcbStatus
+        self.qeStatus = qeStatus
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tee, measurement, debug, svn
+        case reportData = "report_data"
+        case initDataDigest = "init_data_digest"
+        case signerID = "signer_id"
+        case tcbStatus = "tcb_status"
+        case qeStatus = "qe_status"
+    }
+
+    /// Encodes every key (absent values as `null`), bytes as lowercase hex.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tee, forKey: .tee)
+        try c.encode(measurement, forKey: .measurement)
+        try c.encode(Hex.encode(reportData), forKey: .reportData)
+        try c.encode(initDataDigest.map { Hex.encode($0) }, forKey: .initDataDigest)
+        try c.encode(debug, forKey: .debug)
+        try c.encode(svn, forKey: .svn)
+        try c.encode(signerID, forKey: .signerID)
+        try c.encode(tcbStatus, forKey: .tcbStatus)
+        try c.encode(qeStatus, forKey: .qeStatus)
     }
 }
 

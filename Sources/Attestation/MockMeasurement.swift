@@ -19,6 +19,19 @@ public struct MockMeasurement: Sendable, Equatable, Codable {
         self.measurement = MockMeasurement.combine(executableDigest: executableDigest, policyDigest: policyDigest)
     }
 
+    /// A measurement set directly, without components (both component digests empty), for tools that play a mock
+    /// TEE with a measurement of their choosing (`sealgate attestation mock-evidence --measurement`).
+    /// - Returns: `nil` unless `measurement` is 48 bytes of hex.
+    public init?(measurement: String) {
+        guard let bytes = Hex.decode(measurement), bytes.count == 48 else { return nil }
+        self.executableDigest = ""
+        self.policyDigest = ""
+        self.measurement = Hex.encode(bytes)
+    }
+
+    /// Whether the measurement was set directly rather than composed from the executable and policy digests.
+    public var isDirect: Bool { executableDigest.isEmpty && policyDigest.isEmpty }
+
     /// SHA-384 over the decoded executable digest followed by the decoded policy digest, as hex.
     public static func combine(executableDigest: String, policyDigest: String) -> String {
         var input = Hex.decode(executableDigest) ?? Data(executableDigest.utf8)

@@ -6,11 +6,11 @@ import SealgateCore
 public struct MockEvidenceClaims: Codable, Sendable, Equatable {
     /// Always `"mock"`.
     public var tee: String
-    /// Hex SHA-384 over the executable digest and the policy digest.
+    /// Hex SHA-384 over the executable digest and the policy digest, or set directly (both components empty).
     public var measurement: String
-    /// Hex SHA-384 of the running executable.
+    /// Hex SHA-384 of the running executable; empty when the measurement is set directly.
     public var executableDigest: String
-    /// Hex SHA-256 of the policy bundle.
+    /// Hex SHA-256 of the policy bundle; empty when the measurement is set directly.
     public var policyDigest: String
     /// Base64url of the 64-byte REPORT_DATA.
     public var reportData: String
@@ -122,10 +122,17 @@ public struct MockEvidenceVerifier: AttestationVerifier {
         guard age <= maxAge, age >= -60 else {
             return .rejected([AttestationFailure(.evidenceExpired, "mock evidence is outside its freshness window")])
         }
-        let recomputed = MockMeasurement.combine(
-            executableDigest: claims.executableDigest, policyDigest: claims.policyDigest)
-        guard recomputed == claims.measurement else {
-            return .rejected([AttestationFailure(.malformedEvidence, "measurement does not match its components")])
+        if claims.executableDigest.isEmpty && claims.policyDigest.isEmpty {
+            // A measurement set directly (MockMeasurement(measurement:)): 48 bytes of lowercase hex, no components.
+            guard MockMeasurement(measurement: claims.measurement)?.measurement == claims.measurement else {
+                return .rejected([AttestationFailure(.malformedEvidence, "a direct measurement must be 48 bytes of lowercase hex")])
+            }
+        } else {
+            let recomputed = MockMeasurement.combine(
+                executableDigest: claims.executableDigest, policyDigest: claims.policyDigest)
+            guard recomputed == claims.measurement else {
+                return .rejected([AttestationFailure(.malformedEvidence, "measurement does not match its components")])
+            }
         }
         let initData: Data? = claims.initDataDigest.isEmpty ? nil : Hex.decode(claims.initDataDigest)
         return .verified(

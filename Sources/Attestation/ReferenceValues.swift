@@ -13,21 +13,43 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
     public var minSVN: Int
     /// Whether debug-enabled TEEs are acceptable. Loudly named so nobody sets it by accident.
     public var insecureAllowDebug: Bool
+    /// Platform TCB statuses (``VerifiedClaims/tcbStatus``) this set accepts; default `UpToDate` only. Any other
+    /// accepted status appraises as `warning`. Revoked, unmatched and unrated TCBs are never accepted.
+    public var acceptedTCBStatuses: [TCBStatus]
+    /// QE (evidence signer) statuses (``VerifiedClaims/qeStatus``) this set accepts; default `UpToDate` only.
+    public var acceptedQEStatuses: [TCBStatus]
+    /// Accept evidence whose TCB the verifier could not rate for lack of collateral (``TCBStatus/notEvaluated``),
+    /// as `warning`. Loudly named: without collateral nobody knows whether the platform is patched or revoked.
+    public var insecureSkipTCBStatus: Bool
 
     enum CodingKeys: String, CodingKey {
         case id, tee, measurements
         case minSVN = "min_svn"
         case insecureAllowDebug = "insecure_allow_debug"
+        case acceptedTCBStatuses = "accepted_tcb_statuses"
+        case acceptedQEStatuses = "accepted_qe_statuses"
+        case insecureSkipTCBStatus = "insecure_skip_tcb_status"
     }
 
-    public init(id: String, tee: TEEType, measurements: [String], minSVN: Int = 0, insecureAllowDebug: Bool = false) {
+    /// Creates a set. Statuses in ``TCBStatus/neverAcceptable`` listed here are ignored by the appraisal.
+    public init(
+        id: String, tee: TEEType, measurements: [String], minSVN: Int = 0, insecureAllowDebug: Bool = false,
+        acceptedTCBStatuses: [TCBStatus] = [.upToDate], acceptedQEStatuses: [TCBStatus] = [.upToDate],
+        insecureSkipTCBStatus: Bool = false
+    ) {
         self.id = id
         self.tee = tee
         self.measurements = measurements
         self.minSVN = minSVN
         self.insecureAllowDebug = insecureAllowDebug
+        self.acceptedTCBStatuses = acceptedTCBStatuses
+        self.acceptedQEStatuses = acceptedQEStatuses
+        self.insecureSkipTCBStatus = insecureSkipTCBStatus
     }
 
+    /// Decodes a set; missing fields take their defaults.
+    /// - Throws: `DecodingError.dataCorrupted` when an accepted-status list names `Revoked`, `NoMatchingTcbLevel`
+    ///   or `NotEvaluated`, which no set may accept.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
@@ -35,6 +57,16 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         measurements = try c.decode([String].self, forKey: .measurements)
         minSVN = try c.decodeIfPresent(Int.self, forKey: .minSVN) ?? 0
         insecureAllowDebug = try c.decodeIfPresent(Bool.self, forKey: .insecureAllowDebug) ?? false
+        acceptedTCBStatuses = try c.decodeIfPresent([TCBStatus].self, forKey: .acceptedTCBStatuses) ?? [.upToDate]
+        acceptedQEStatuses = try c.decodeIfPresent([TCBStatus].self, forKey: .acceptedQEStatuses) ?? [.upToDate]
+        insecureSkipTCBStatus = try c.decodeIfPresent(Bool.self, forKey: .insecureSkipTCBStatus) ?? false
+        for (key, list) in [(CodingKeys.acceptedTCBStatuses, acceptedTCBStatuses), (.acceptedQEStatuses, acceptedQEStatuses)] {
+            if let bad = list.first(where: { TCBStatus.neverAcceptable.contains($0) }) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: c,
+                    debugDescription: "\(bad) can never be accepted (use insecure_skip_tcb_status for missing collateral)")
+            }
+        }
     }
 }
 

@@ -92,16 +92,17 @@ public struct IntelCRL: Sendable {
 
 extension TDXAttestationVerifier {
     /// Checks the quote's PCK chain against the PCK CRL (issued by the PCK Platform/Processor CA) and the Root CA
-    /// CRL: both verified and current at `date`, neither listing a certificate of the chain.
+    /// CRL: each CRL given is verified and current at `date` and lists no certificate of the chain. A `nil` CRL is
+    /// not checked.
     /// - Throws: ``AttestationError`` with `certificate_revoked`, `chain_invalid` or `evidence_expired`.
-    public func checkRevocation(quote: TDXQuote, pckCRL: Data, rootCRL: Data, at date: Date) throws {
+    public func checkRevocation(quote: TDXQuote, pckCRL: Data?, rootCRL: Data?, at date: Date) throws {
         let chain = try quote.pckCertificates()
         guard chain.count == 3, pinnedRoot(chain[2]) else { throw AttestationError(.chainInvalid, "unexpected PCK chain") }
-        let pck = try IntelCRL(der: pckCRL)
-        try pck.verify(issuedBy: chain[1], at: date)
-        let root = try IntelCRL(der: rootCRL)
-        try root.verify(issuedBy: chain[2], at: date)
-        if pck.revokes(chain[0]) { throw AttestationError(.certificateRevoked, "the PCK certificate is revoked") }
-        if root.revokes(chain[1]) { throw AttestationError(.certificateRevoked, "the PCK CA certificate is revoked") }
+        let pck = try pckCRL.map { try IntelCRL(der: $0) }
+        try pck?.verify(issuedBy: chain[1], at: date)
+        let root = try rootCRL.map { try IntelCRL(der: $0) }
+        try root?.verify(issuedBy: chain[2], at: date)
+        if pck?.revokes(chain[0]) == true { throw AttestationError(.certificateRevoked, "the PCK certificate is revoked") }
+        if root?.revokes(chain[1]) == true { throw AttestationError(.certificateRevoked, "the PCK CA certificate is revoked") }
     }
 }

@@ -5,15 +5,6 @@ import SealgateCore
 import SwiftASN1
 import X509
 
-/// Intel's TCB statuses for a platform, plus the case where no level matches.
-public struct TCBStatus: Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: String
-    public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-    public static let upToDate = TCBStatus("UpToDate")
-    public static let noMatchingTCBLevel = TCBStatus("NoMatchingTcbLevel")
-}
-
 /// TDX TCB Info (Intel PCS), verified over the exact signed bytes, and TCB level matching.
 public struct TDXTCBInfo: Sendable {
     struct Component: Decodable { let svn: Int }

@@ -21,8 +21,13 @@ public struct TDXQuote: Sendable {
     public let qeReport: Data
     public let qeReportSignature: Data
     public let qeAuthData: Data
-    /// The embedded PEM chain bytes: PCK leaf, PCK Platform/Processor CA, Intel SGX Root CA.
-    public let pckChainData: Data
+    /// The embedded PEM chain bytes: PCK leaf, PCK Platform/Processor CA, Intel SGX Root CA. Empty when the quote
+    /// carries another kind of certification data (``certificationDataType`` other than 5); the verifier then
+    /// substitutes the chain it was given (``TDXAttestationVerifier/pckChainPEM``).
+    public internal(set) var pckChainData: Data
+    /// The inner certification data type of the QE report certification data: 5 for an embedded PCK chain; 1–3
+    /// (PPID forms), 4 (PCK leaf only) or 7 (platform manifest) when the chain must come from elsewhere.
+    public let certificationDataType: UInt16
 
     /// The PEM chain as text (trailing NUL padding removed).
     public var pckChainPEM: String {
@@ -82,10 +87,13 @@ public struct TDXQuote: Sendable {
         qeReport = try take(384)
         qeReportSignature = try take(64)
         qeAuthData = try take(try u16())
-        guard try u16() == 5 else { throw TDXError("inner certification data is not a PCK chain (type 5)") }
+        let innerType = try u16()
+        guard [1, 2, 3, 4, 5, 7].contains(innerType) else { throw TDXError("unsupported inner certification data type \(innerType)") }
         let chainSize = try u32()
-        guard chainSize <= 32 * 1024 else { throw TDXError("PCK chain too large") }
-        pckChainData = try take(chainSize)
+        guard chainSize <= 32 * 1024 else { throw TDXError("certification data too large") }
+        let inner = try take(chainSize)
+        certificationDataType = UInt16(innerType)
+        pckChainData = innerType == 5 ? inner : Data()
         guard o <= end else { throw TDXError("certification data overruns the signature data") }
     }
 }

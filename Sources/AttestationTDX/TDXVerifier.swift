@@ -20,6 +20,12 @@ public struct TDXAttestationVerifier: AttestationVerifier {
     let pinnedRoots: Set<String>
     /// PCK chains that verified before (optional): repeated quotes from one platform then cost two P-256 verifications.
     public var chainCache: VerifiedChainCache?
+    /// Intel PCS collateral (TCB Info, QE Identity, CRLs). With it, ``verify(_:now:)`` checks revocation and rates
+    /// the platform and QE TCB into the claims; without it both ratings are ``TCBStatus/notEvaluated``.
+    public var collateral: TDXCollateral?
+    /// The PCK chain (PEM: leaf, PCK CA, root) for quotes that carry none (certification data other than type 5).
+    /// A quote's own chain always wins. It is checked like an embedded one, so it adds no trust.
+    public var pckChainPEM: String?
 
     /// A verifier trusting the Intel SGX Root CA (``VendorRoots/intelSGX``).
     public init() { pinnedRoots = VendorRoots.intelSGX }
@@ -42,11 +48,14 @@ public struct TDXAttestationVerifier: AttestationVerifier {
         switch verifyQuote(evidence.bytes, at: now) {
         case .rejected(let failures): return .rejected(failures)
         case .verified(let q):
+            let rating: TDXRating
+            do { rating = try rate(q, at: now) } catch { return .rejected([AttestationFailure(error.reason, error.message)]) }
             let measurement = Hex.encode(q.mrTD) + (0..<4).map { Hex.encode(q.rtmr($0)) }.joined()
             return .verified(
                 VerifiedClaims(
                     tee: .tdx, measurement: measurement, reportData: q.reportData, initDataDigest: q.mrConfigID, debug: q.debug,
-                    svn: Int(q.teeTCBSVN.first ?? 0), signerID: Hex.encode(q.attestationKey.prefix(8))))
+                    svn: Int(q.teeTCBSVN.first ?? 0), signerID: Hex.encode(q.attestationKey.prefix(8)),
+                    tcbStatus: rating.tcb, qeStatus: rating.qe))
         }
     }
 
@@ -54,8 +63,14 @@ public struct TDXAttestationVerifier: AttestationVerifier {
     public func verifyQuote(_ data: Data, at date: Date) -> TDXVerification {
         func reject(_ reason: AttestationReason, _ detail: String) -> TDXVerification { .rejected([AttestationFailure(reason, detail)]) }
         guard data.count <= 128 * 1024 else { return reject(.malformedEvidence, "quote larger than 128 KiB") }
-        let quote: TDXQuote
+        var quote: TDXQuote
         do { quote = try TDXQuote(data) } catch { return reject(.malformedEvidence, "\(error)") }
+        if quote.pckChainData.isEmpty {
+            guard let pckChainPEM else {
+                return reject(.chainInvalid, "the quote carries no PCK chain (certification data type \(quote.certificationDataType)) and none was given")
+            }
+            quote.pckChainData = Data(pckChainPEM.utf8)
+        }
         guard let attestationKey = try? P256.Signing.PublicKey(rawRepresentation: quote.attestationKey),
             let signature = try? P256.Signing.ECDSASignature(rawRepresentation: quote.signature),
             attestationKey.isValidSignature(signature, for: quote.signedRegion)

@@ -76,16 +76,19 @@ struct PolicyCommand: AsyncParsableCommand {
             return try JSONSerialization.data(withJSONObject: value)
         }
 
-        /// Reads an attestation result: a bare result, `{"ear": result}`, or the output of
-        /// `sealgate attestation verify --json` (the result's JSON between other lines).
+        /// Reads an attestation result: a bare result, `{"ear": result}`, the document of
+        /// `sealgate attestation verify --json` (`{"result": result, "claims": …}`), or an older output with the
+        /// result's JSON between other lines.
         static func attestationResult(path: String) throws -> AttestationResult {
             guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 20 else {
                 throw InputError("cannot read \(path) (or larger than 1 MiB)")
             }
             struct Wrapped: Decodable { let ear: AttestationResult }
+            struct VerifyDocument: Decodable { let result: AttestationResult }
             let decoder = JSONDecoder()
             if let result = try? decoder.decode(AttestationResult.self, from: data) { return result }
             if let wrapped = try? decoder.decode(Wrapped.self, from: data) { return wrapped.ear }
+            if let document = try? decoder.decode(VerifyDocument.self, from: data) { return document.result }
             let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             if let start = lines.firstIndex(where: { $0.hasPrefix("{") }), let end = lines.lastIndex(where: { $0.hasPrefix("}") }), start <= end,
                 let result = try? decoder.decode(AttestationResult.self, from: Data(lines[start...end].joined(separator: "\n").utf8))

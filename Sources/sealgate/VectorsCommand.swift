@@ -193,9 +193,9 @@ struct VectorsCommand: AsyncParsableCommand {
             case .verified(let q):
                 let ok = Hex.encode(q.mrTD) == expected["mrtd"] as? String && Hex.encode(q.reportData) == expected["report_data"] as? String
                 results.append((ok, ok ? "quote verifies at as_of with the expected MRTD and report data" : "expected values differ"))
-                if let pckCRL = FileManager.default.contents(atPath: dir + "/collateral/pck_crl.der"),
-                    let rootCRL = FileManager.default.contents(atPath: dir + "/collateral/root_ca_crl.der")
-                {
+                // The same loader as `attestation verify --collateral`, reading the manifest's `collateral` paths.
+                let collateral = (try? CollateralFiles.tdx(directory: dir)) ?? TDXCollateral()
+                if let pckCRL = collateral.pckCRL, let rootCRL = collateral.rootCACRL {
                     do {
                         try verifier.checkRevocation(quote: q, pckCRL: pckCRL, rootCRL: rootCRL, at: asOf)
                         results.append((true, "PCK CRL and Root CA CRL verify, are current and revoke nothing in the chain"))
@@ -203,10 +203,7 @@ struct VectorsCommand: AsyncParsableCommand {
                         results.append((false, "revocation: \(error)"))
                     }
                 }
-                if let identity = FileManager.default.contents(atPath: dir + "/collateral/qe_identity.json"),
-                    let chain = try? String(contentsOfFile: dir + "/collateral/tcb_signing_chain.pem", encoding: .utf8),
-                    let want = expected["qe_tcb_status"] as? String
-                {
+                if let identity = collateral.qeIdentityJSON, let chain = collateral.tcbSigningChainPEM, let want = expected["qe_tcb_status"] as? String {
                     do {
                         let status = try verifier.qeStatus(quote: q, qeIdentityJSON: identity, signingChainPEM: chain, at: asOf)
                         results.append((status.rawValue == want, "QE Identity verifies; QE TCB \(status) (expected \(want))"))
@@ -214,14 +211,11 @@ struct VectorsCommand: AsyncParsableCommand {
                         results.append((false, "QE Identity: \(error)"))
                     }
                 }
-                if let tcbInfo = FileManager.default.contents(atPath: dir + "/collateral/tcb_info.json"),
-                    let chain = try? String(contentsOfFile: dir + "/collateral/tcb_signing_chain.pem", encoding: .utf8),
-                    let want = expected["tcb_status"] as? String
-                {
+                if let tcbInfo = collateral.tcbInfoJSON, let chain = collateral.tcbSigningChainPEM, let want = expected["tcb_status"] as? String {
                     do {
                         let status = try verifier.tcbStatus(quote: q, tcbInfoJSON: tcbInfo, signingChainPEM: chain, at: asOf)
-                        let verdict = status == .upToDate ? "accepted by a production policy" : "rejected by a production policy (tcb_out_of_date)"
-                        results.append((status.rawValue == want, "TCB Info verifies; platform TCB \(status) (expected \(want)): \(verdict)"))
+                        let (policyOK, verdict) = productionVerdict(quote, collateral: collateral, verifier: verifier, expected: expected, at: asOf)
+                        results.append((status.rawValue == want && policyOK, "TCB Info verifies; platform TCB \(status) (expected \(want)): \(verdict)"))
                     } catch {
                         results.append((false, "TCB Info: \(error)"))
                     }
@@ -234,6 +228,22 @@ struct VectorsCommand: AsyncParsableCommand {
             results.append((expired, "rejected outside its PCK chain's validity"))
             results += negatives(manifest, dir: dir) { if case .rejected(let f) = verifier.verifyQuote($0, at: asOf) { return f } else { return nil } }
             return results
+        }
+
+        /// Appraises a TDX sample with its collateral under a production policy (its own MRTD and RTMRs, the
+        /// default accepted statuses: `UpToDate` only, collateral required). The policy must affirm exactly the samples
+        /// whose manifest gives `UpToDate` for both the platform and the QE, and refuse the others.
+        func productionVerdict(_ quote: Data, collateral: TDXCollateral, verifier: TDXAttestationVerifier, expected: [String: Any], at: Date) -> (Bool, String) {
+            var rated = verifier
+            rated.collateral = collateral
+            let evidence = Evidence(tee: .tdx, bytes: quote)
+            guard case .verified(let claims) = rated.verify(evidence, now: at) else { return (false, "rejected by the verifier with its collateral") }
+            let production = ReferenceValues(sets: [ReferenceValueSet(id: "production", tee: .tdx, measurements: [claims.measurement])], acceptMockEvidence: false)
+            let result = Appraiser(referenceValues: production, verifiers: [rated]).appraise(evidence, reportData: .equals(claims.reportData), now: at)
+            let shouldAffirm = expected["tcb_status"] as? String == "UpToDate" && expected["qe_tcb_status"] as? String == "UpToDate"
+            let reasons = result.failures.map(\.reason.rawValue).joined(separator: ",")
+            let verdict = result.status == .affirming ? "affirmed by a production policy" : "rejected by a production policy (\(reasons))"
+            return ((result.status == .affirming) == shouldAffirm, verdict)
         }
 
         /// Runs the manifest's tampered copies: each must be rejected (`rejection` returns the failures, or nil

@@ -178,7 +178,9 @@ struct ConfigfsTSMAttesterTests {
             return
         }
         #expect(Hex.encode(claims.reportData) == expected["report_data"] as? String)
-        let values = ReferenceValues(sets: [ReferenceValueSet(id: "phala", tee: .tdx, measurements: [claims.measurement])], acceptMockEvidence: false)
+        // No collateral here: only the binding is under test, so the unrated TCB is let through explicitly.
+        let values = ReferenceValues(
+            sets: [ReferenceValueSet(id: "phala", tee: .tdx, measurements: [claims.measurement], insecureSkipTCBStatus: true)], acceptMockEvidence: false)
         let result = Appraiser(referenceValues: values, verifiers: [TDXAttestationVerifier()]).appraise(evidence, reportData: .equals(Self.reportData), now: asOf)
         #expect(result.failures.map(\.reason) == [.reportDataMismatch])
     }
