@@ -14,7 +14,7 @@ let package = Package(
         .library(name: "SealgateSealing", targets: ["Sealing"]),
         .library(name: "SealgateRedaction", targets: ["Redaction"]),
         .library(name: "SealgateAudit", targets: ["Audit"]),
-        .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro"]),
+        .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -69,6 +69,14 @@ let package = Package(
             dependencies: [
                 "SealgateCore", "Attestation", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict),
+        // Azure confidential VM vTPM evidence: HCL report (SNP report or TDX TDREPORT + runtime data) and TPM quote.
+        .target(
+            name: "AttestationAzure",
+            dependencies: [
+                "SealgateCore", "Attestation", "AttestationSEVSNP", "AttestationTDX", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: strict),
         // JOSE: JWK and JWE (ECDH-ES+A*KW, RSA-OAEP(-256), A*KW, dir; A128GCM/A256GCM) composed from swift-crypto.
@@ -180,7 +188,8 @@ let package = Package(
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "Yams",
+                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX",
+                "AttestationAzure", "Yams",
                 "ReleasePolicy", "KeyBroker",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -194,7 +203,7 @@ let package = Package(
             name: "SealgateUnitTests",
             dependencies: [
                 "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
-                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "StorageSQLite", "JOSE", "ReleasePolicy",
+                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "AttestationAzure", "StorageSQLite", "JOSE", "ReleasePolicy",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
