@@ -14,7 +14,7 @@ let package = Package(
         .library(name: "SealgateSealing", targets: ["Sealing"]),
         .library(name: "SealgateRedaction", targets: ["Redaction"]),
         .library(name: "SealgateAudit", targets: ["Audit"]),
-        .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure"]),
+        .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "AttestationNVIDIA"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -77,6 +77,14 @@ let package = Package(
             dependencies: [
                 "SealgateCore", "Attestation", "AttestationSEVSNP", "AttestationTDX", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
+        // NVIDIA H100 SPDM measurement reports (ECDSA P-384 by the device key, chain to the NVIDIA Device Identity CA).
+        .target(
+            name: "AttestationNVIDIA",
+            dependencies: [
+                "SealgateCore", "Attestation", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict),
         // JOSE: JWK and JWE (ECDH-ES+A*KW, RSA-OAEP(-256), A*KW, dir; A128GCM/A256GCM) composed from swift-crypto.
@@ -189,7 +197,7 @@ let package = Package(
             name: "sealgate",
             dependencies: [
                 "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX",
-                "AttestationAzure", "Yams",
+                "AttestationAzure", "AttestationNVIDIA", "Yams",
                 "ReleasePolicy", "KeyBroker",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -203,7 +211,7 @@ let package = Package(
             name: "SealgateUnitTests",
             dependencies: [
                 "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
-                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "AttestationAzure", "StorageSQLite", "JOSE", "ReleasePolicy",
+                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "AttestationAzure", "AttestationNVIDIA", "StorageSQLite", "JOSE", "ReleasePolicy",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
