@@ -14,7 +14,7 @@ let package = Package(
         .library(name: "SealgateSealing", targets: ["Sealing"]),
         .library(name: "SealgateRedaction", targets: ["Redaction"]),
         .library(name: "SealgateAudit", targets: ["Audit"]),
-        .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro"]),
+        .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "AttestationNVIDIA"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -66,6 +66,22 @@ let package = Package(
         // Intel TDX DCAP quotes (quote and QE report signatures, PCK chain to the Intel SGX Root CA).
         .target(
             name: "AttestationTDX",
+            dependencies: [
+                "SealgateCore", "Attestation", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict),
+        // Azure confidential VM vTPM evidence: HCL report (SNP report or TDX TDREPORT + runtime data) and TPM quote.
+        .target(
+            name: "AttestationAzure",
+            dependencies: [
+                "SealgateCore", "Attestation", "AttestationSEVSNP", "AttestationTDX", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
+        // NVIDIA H100 SPDM measurement reports (ECDSA P-384 by the device key, chain to the NVIDIA Device Identity CA).
+        .target(
+            name: "AttestationNVIDIA",
             dependencies: [
                 "SealgateCore", "Attestation", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -180,7 +196,8 @@ let package = Package(
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "Yams",
+                "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX",
+                "AttestationAzure", "AttestationNVIDIA", "Yams",
                 "ReleasePolicy", "KeyBroker", "JOSE",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -194,7 +211,7 @@ let package = Package(
             name: "SealgateUnitTests",
             dependencies: [
                 "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
-                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "StorageSQLite", "JOSE", "ReleasePolicy",
+                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "AttestationAzure", "AttestationNVIDIA", "StorageSQLite", "JOSE", "ReleasePolicy",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),

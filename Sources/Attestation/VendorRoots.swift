@@ -19,6 +19,9 @@ public enum VendorRoots {
     /// Intel SGX Root CA (Intel PCS; the same certificate is the root of every PCK chain).
     public static let intelSGX: Set<String> = ["44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3"]
 
+    /// NVIDIA Device Identity CA, the root of every H100 device chain (NVIDIA/nvtrust `verifier_device_root.pem`).
+    public static let nvidiaDeviceIdentity: Set<String> = ["102bf659d5419614c9d8e6aecebc80454eb26b1df6a769ac720b9a690b167b48"]
+
     /// Hex SHA-256 of DER bytes.
     public static func fingerprint<D: DataProtocol>(_ der: D) -> String { Hex.encode(SHA256.hash(data: der)) }
 }

@@ -110,6 +110,17 @@ struct VectorsCommand: AsyncParsableCommand {
             {
                 return runTDXManifest(manifest, dir: dir)
             }
+            if let data = FileManager.default.contents(atPath: path),
+                let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                ["azure-snp-vtpm", "azure-tdx-vtpm"].contains(manifest["type"] as? String ?? "")
+            {
+                return runAzureManifest(manifest, dir: dir)
+            }
+            if let data = FileManager.default.contents(atPath: path),
+                let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any], manifest["type"] as? String == "nvidia-spdm"
+            {
+                return runNVIDIAManifest(manifest, dir: dir)
+            }
             guard let data = FileManager.default.contents(atPath: path),
                 let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 manifest["type"] as? String == "nitro", let files = manifest["files"] as? [String: String],
