@@ -181,7 +181,7 @@ let package = Package(
             name: "SealgateServer",
             dependencies: [
                 "Gateway", "StorageSQLite", "ModelClientOpenAI", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
-                "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "ReleasePolicy", "JOSE",
+                "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "ReleasePolicy", "JOSE",
                 "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -127,6 +127,8 @@ struct PolicyEvaluator {
         case .svn: return .number(Double(result.svn))
         case .measurement: return nonEmpty(result.measurement)
         case .evidenceDigest: return nonEmpty(result.evidenceDigest)
+        case .tcbStatus: return result.tcbStatus.map { .string($0.rawValue) }
+        case .qeStatus: return result.qeStatus.map { .string($0.rawValue) }
         case .failures:
             var seen: Set<String> = []
             let reasons = result.failures.map(\.reason.rawValue).filter { seen.insert($0).inserted }

@@ -132,6 +132,10 @@ public enum PolicyField: String, Sendable, Hashable, CaseIterable, Codable {
     case status, tee, debug, svn, measurement, failures
     case referenceSet = "reference_set"
     case evidenceDigest = "evidence_digest"
+    /// The vendor's platform TCB rating (TDX: Intel TCB Info), e.g. `UpToDate`; absent when not rated.
+    case tcbStatus = "tcb_status"
+    /// The vendor's rating of the evidence signer (TDX: the QE, Intel QE Identity).
+    case qeStatus = "qe_status"
     case trustInstanceIdentity = "trust.instance-identity"
     case trustConfiguration = "trust.configuration"
     case trustExecutables = "trust.executables"
@@ -154,6 +158,7 @@ public enum PolicyField: String, Sendable, Hashable, CaseIterable, Codable {
         case .measurement: return "measurement_not_allowed"
         case .failures: return "attestation_failures_present"
         case .evidenceDigest: return "policy_denied"
+        case .tcbStatus, .qeStatus: return "tcb_status_not_accepted"
         case .trustInstanceIdentity, .trustConfiguration, .trustExecutables, .trustHardware:
             return "trustworthiness_insufficient"
         case .resource, .resourceRepository, .resourceType, .resourceTag, .tenant, .dataClass:

@@ -1,4 +1,5 @@
 import Attestation
+import AttestationAzure
 import AttestationNitro
 import AttestationSEVSNP
 import AttestationTDX
@@ -24,6 +25,10 @@ public struct BrokerOptions: Sendable {
     public var referenceValuesPath: String?
     /// A release-policy file (JSON); its policies are stored at start, replacing ones with the same id.
     public var policiesPath: String?
+    /// Intel PCS collateral (TCB Info, QE Identity, CRLs) for TDX evidence; without it TDX TCB status is not rated.
+    public var tdxCollateralPath: String?
+    /// AMD `cert_chain` PEM files (ASK/ASVK + ARK) for Azure SNP vTPM evidence that carries none.
+    public var amdCertChainPaths: [String] = []
     public var tokenTTL: TimeInterval
     public var bodyLimit: Int
     public var now: @Sendable () -> Date
@@ -58,8 +63,25 @@ public struct BrokerInstance: Sendable {
 
 /// The broker's composition root.
 public enum SealgateBroker {
-    /// The hardware verifiers with their pinned vendor roots.
+    /// The hardware verifiers with their pinned vendor roots (no collateral: TDX TCB status is not rated).
     public static var hardwareVerifiers: [any AttestationVerifier] { [SNPAttestationVerifier(), TDXAttestationVerifier(), NitroAttestationVerifier()] }
+
+    /// The broker's verifiers: SEV-SNP, TDX (rated against the given Intel collateral), Nitro, and Azure vTPM over SNP
+    /// and TDX. Collateral and chains are inputs, never trust: every signature still chains to a pinned root.
+    public static func verifiers(tdxCollateralPath: String?, amdCertChainPaths: [String]) throws -> [any AttestationVerifier] {
+        var tdx = TDXAttestationVerifier()
+        if let path = tdxCollateralPath { tdx.collateral = try TDXCollateral.load(directory: path) }
+        let chains = try amdCertChainPaths.map { path -> String in
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw SealgateError(.attestationFailed, "cannot read the AMD cert_chain \(path)")
+            }
+            return text
+        }
+        return [
+            SNPAttestationVerifier(), tdx, NitroAttestationVerifier(), try AzureVTPMVerifier(certChainPEMs: chains),
+            AzureVTPMVerifier(tdx: tdx),
+        ]
+    }
 
     /// Reads a reference-values file (JSON, or YAML by extension).
     public static func loadReferenceValues(path: String) throws -> ReferenceValues {
@@ -112,12 +134,13 @@ public enum SealgateBroker {
             filePolicies = try ReleasePolicyLoader.decode(data)
         }
         let recorder = BrokerRecorder(audit: audit, metrics: metrics, events: events, now: options.now)
+        let verifiers = try verifiers(tdxCollateralPath: options.tdxCollateralPath, amdCertChainPaths: options.amdCertChainPaths)
         // Keys first: a refused key file must not leave an open database behind.
         let protector = try MasterKey.load(path: dir + "/master.key")
         let signingKey = try tokenKey(path: dir + "/token-key.pem")
         let store = try await SQLiteBrokerStore(path: dir + "/broker.sqlite", logger: logger)
         let broker = KeyBroker(
-            verifiers: hardwareVerifiers, referenceValues: values, policies: try PolicySet([]), store: store, protector: protector,
+            verifiers: verifiers, referenceValues: values, policies: try PolicySet([]), store: store, protector: protector,
             tokenKey: signingKey, tokenTTL: options.tokenTTL, now: options.now, onEvent: { await recorder.record($0) })
         var bootstrapPath: String?
         do {

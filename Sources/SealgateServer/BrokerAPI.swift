@@ -64,7 +64,9 @@ struct BrokerAPI: Sendable {
         guard let data = await Self.body(request, limit: 64 * 1024), let object = Self.object(data),
             let version = object["version"] as? String, let tee = object["tee"] as? String
         else { return BrokerProblem.bad("auth.body") }
-        switch await broker.auth(version: version, tee: TEEType(tee)) {
+        // Trustee's names for the Azure vTPM evidence types.
+        let aliases = ["azsnpvtpm": "az-snp-vtpm", "aztdxvtpm": "az-tdx-vtpm"]
+        switch await broker.auth(version: version, tee: TEEType(aliases[tee] ?? tee)) {
         case .failure(let denial):
             return BrokerProblem.response(denial)
         case .success(let challenge):

@@ -22,7 +22,7 @@ extension Sealgate {
         do { _ = try referenceValues.parsedMockSigners() } catch { throw SealgateError(.attestationFailed, "reference values: \(error)") }
         let store = try await SQLiteBrokerStore(path: options.dataDir + "/broker/broker.sqlite", logger: options.logger)
         let broker = KeyBroker(
-            verifiers: SealgateBroker.hardwareVerifiers, referenceValues: referenceValues,
+            verifiers: try SealgateBroker.verifiers(tdxCollateralPath: nil, amdCertChainPaths: []), referenceValues: referenceValues,
             policies: try PolicySet(try classPolicies(config)), store: store,
             protector: try MasterKey.load(path: options.dataDir + "/broker/master.key"),
             tokenKey: P256.Signing.PrivateKey(), tokenTTL: config.lease.ttlSeconds, now: options.now)

@@ -28,6 +28,10 @@ struct BrokerCommand: AsyncParsableCommand {
     var policies: String?
     @Option(name: .customLong("token-ttl"), help: "Lifetime of attestation tokens and attested sessions, in seconds.")
     var tokenTTL: Double = 300
+    @Option(name: .customLong("tdx-collateral"), help: "Intel PCS collateral directory (tcb_info.json, qe_identity.json, tcb_signing_chain.pem, CRLs) to rate TDX TCB status.")
+    var tdxCollateral: String?
+    @Option(name: .customLong("amd-cert-chain"), help: "AMD cert_chain PEM (ASK/ASVK + ARK) for Azure SNP vTPM evidence without one (repeatable).")
+    var amdCertChain: [String] = []
 
     func run() async throws {
         // Every file the broker creates (SQLite and its WAL, keys, audit log, events) is readable by its owner only.
@@ -37,8 +41,10 @@ struct BrokerCommand: AsyncParsableCommand {
             handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
             return handler
         }
-        let options = BrokerOptions(
+        var options = BrokerOptions(
             host: host, port: port, dataDir: dataDir, referenceValuesPath: referenceValues, policiesPath: policies, tokenTTL: tokenTTL)
+        options.tdxCollateralPath = tdxCollateral
+        options.amdCertChainPaths = amdCertChain
         let instance = try await SealgateBroker.build(options)
         var banner = "Sealgate broker listening on http://\(host):\(port)  issuer \(instance.broker.issuer)\n"
         if let path = instance.bootstrapTokenPath { banner += "Bootstrap admin token: \(path)\n" }

@@ -73,48 +73,16 @@ enum CertificateFiles {
     }
 }
 
-/// Intel PCS collateral in a directory, as `sealgate attestation verify --collateral DIR` and `sealgate vectors run`
-/// read it.
+/// Intel PCS collateral in a directory (the loader lives in AttestationTDX so the broker uses the same one).
 enum CollateralFiles {
-    /// File names in the directory when it has no `manifest.json` (those of `../shared/vectors/tdx/*/collateral`).
-    /// CRLs may be DER (`.der`) or PEM (`.pem`).
-    static let defaultTDXNames = [
-        "tcb_info": "tcb_info.json", "qe_identity": "qe_identity.json", "tcb_signing_chain": "tcb_signing_chain.pem",
-        "pck_crl": "pck_crl.der", "root_ca_crl": "root_ca_crl.der",
-    ]
+    static var defaultTDXNames: [String: String] { TDXCollateral.defaultFileNames }
 
-    /// Loads TDX collateral from `directory`: the paths of the `collateral` object of `directory/manifest.json` when
-    /// present (the shared vectors' layout), else ``defaultTDXNames``. Absent files stay `nil`.
-    /// - Throws: `ValidationError` when the directory holds none of the files, or a CRL is neither DER nor PEM.
+    /// Loads TDX collateral from `directory` (``TDXCollateral/load(directory:)``).
+    /// - Throws: `ValidationError` naming the problem.
     static func tdx(directory: String) throws -> TDXCollateral {
-        var names = defaultTDXNames
-        if let data = FileManager.default.contents(atPath: directory + "/manifest.json"),
-            let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let mapped = manifest["collateral"] as? [String: String]
-        {
-            names = mapped
+        do { return try TDXCollateral.load(directory: directory) } catch let error as AttestationError {
+            throw ValidationError(error.message)
         }
-        func file(_ key: String) -> Data? { names[key].flatMap { FileManager.default.contents(atPath: directory + "/" + $0) } }
-        func crl(_ key: String) throws -> Data? {
-            var data = file(key)
-            if data == nil, let name = names[key], name.hasSuffix(".der") {
-                data = FileManager.default.contents(atPath: directory + "/" + name.dropLast(4) + ".pem")
-            }
-            guard let data else { return nil }
-            guard let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN X509 CRL-----") else { return data }
-            let body = text.components(separatedBy: "-----BEGIN X509 CRL-----").dropFirst().first?
-                .components(separatedBy: "-----END X509 CRL-----").first?.filter { !$0.isWhitespace } ?? ""
-            guard let der = Data(base64Encoded: body) else { throw ValidationError("\(directory): \(key) is not a PEM CRL") }
-            return der
-        }
-        let collateral = TDXCollateral(
-            tcbInfoJSON: file("tcb_info"), qeIdentityJSON: file("qe_identity"),
-            tcbSigningChainPEM: file("tcb_signing_chain").map { String(decoding: $0, as: UTF8.self) },
-            pckCRL: try crl("pck_crl"), rootCACRL: try crl("root_ca_crl"))
-        guard collateral != TDXCollateral() else {
-            throw ValidationError("no TDX collateral in \(directory) (expected \(defaultTDXNames.values.sorted().joined(separator: ", ")))")
-        }
-        return collateral
     }
 }
 

@@ -43,6 +43,19 @@ struct EvaluationTests {
         #expect((decision.reason == "granted") == c.passes)
     }
 
+    @Test("tcb_status and qe_status name the vendor's rating; absent when the evidence type is not rated")
+    func tcbStatusFields() throws {
+        var rated = Fixtures.result(tee: .tdx)
+        rated.tcbStatus = TCBStatus("SWHardeningNeeded")
+        rated.qeStatus = TCBStatus("UpToDate")
+        let set = try PolicySet([Fixtures.single(.when(.tcbStatus, .isIn(["UpToDate", "SWHardeningNeeded"])), id: "tcb")])
+        #expect(set.evaluate(Fixtures.request(rated), fallback: Fixtures.strictFallback).allowed)
+        let qe = try PolicySet([Fixtures.single(.when(.qeStatus, .equals("OutOfDate")), id: "qe")])
+        let refused = qe.evaluate(Fixtures.request(rated), fallback: Fixtures.strictFallback)
+        #expect(!refused.allowed && refused.reason == "tcb_status_not_accepted")
+        #expect(!set.evaluate(Fixtures.request(Fixtures.result()), fallback: Fixtures.strictFallback).allowed)
+    }
+
     @Test("failures: equals and in test membership, an empty list counts as absent")
     func failuresField() throws {
         let failing = Fixtures.request(Fixtures.result(status: .contraindicated, failures: [.debugEnabled, .tcbOutOfDate]))
