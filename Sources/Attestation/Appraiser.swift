@@ -72,6 +72,10 @@ public struct Appraiser: Sendable {
                 failures.append(AttestationFailure(.debugEnabled, "TEE runs with debug enabled"))
                 vector.configuration = 96
             }
+            if let allowed = set.allowedPlatforms, !allowed.contains(where: { $0.lowercased() == claims.signerID.lowercased() }) {
+                failures.append(AttestationFailure(.platformNotAllowed, "platform \(claims.signerID.prefix(16))… is not allowed by set \(set.id)"))
+                vector.instanceIdentity = 96
+            }
             if claims.svn < set.minSVN {
                 failures.append(AttestationFailure(.tcbOutOfDate, "SVN \(claims.svn) below minimum \(set.minSVN)"))
                 vector.executables = 96

@@ -34,6 +34,8 @@ public struct AttestationReason: Hashable, Sendable, Codable, CustomStringConver
     public static let malformedEvidence = AttestationReason("malformed_evidence")
     public static let signatureInvalid = AttestationReason("signature_invalid")
     public static let unknownSigner = AttestationReason("unknown_signer")
+    /// The platform (chip, module) is not in the matched reference set's `allowed_platforms`.
+    public static let platformNotAllowed = AttestationReason("platform_not_allowed")
     public static let unsupportedEvidence = AttestationReason("unsupported_evidence")
     public static let measurementUnknown = AttestationReason("measurement_unknown")
     public static let debugEnabled = AttestationReason("debug_enabled")

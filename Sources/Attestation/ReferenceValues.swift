@@ -21,6 +21,9 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
     /// Accept evidence whose TCB the verifier could not rate for lack of collateral (``TCBStatus/notEvaluated``),
     /// as `warning`. Loudly named: without collateral nobody knows whether the platform is patched or revoked.
     public var insecureSkipTCBStatus: Bool
+    /// When set, only these platforms may match (``VerifiedClaims/signerID``, case-insensitive): SEV-SNP CHIP_ID
+    /// (hex), Nitro `module_id`, mock signer thumbprint, TDX attestation-key prefix. `nil` accepts any platform.
+    public var allowedPlatforms: [String]?
 
     enum CodingKeys: String, CodingKey {
         case id, tee, measurements
@@ -29,14 +32,16 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         case acceptedTCBStatuses = "accepted_tcb_statuses"
         case acceptedQEStatuses = "accepted_qe_statuses"
         case insecureSkipTCBStatus = "insecure_skip_tcb_status"
+        case allowedPlatforms = "allowed_platforms"
     }
 
     /// Creates a set. Statuses in ``TCBStatus/neverAcceptable`` listed here are ignored by the appraisal.
     public init(
         id: String, tee: TEEType, measurements: [String], minSVN: Int = 0, insecureAllowDebug: Bool = false,
         acceptedTCBStatuses: [TCBStatus] = [.upToDate], acceptedQEStatuses: [TCBStatus] = [.upToDate],
-        insecureSkipTCBStatus: Bool = false
+        insecureSkipTCBStatus: Bool = false, allowedPlatforms: [String]? = nil
     ) {
+        self.allowedPlatforms = allowedPlatforms
         self.id = id
         self.tee = tee
         self.measurements = measurements
@@ -60,6 +65,7 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         acceptedTCBStatuses = try c.decodeIfPresent([TCBStatus].self, forKey: .acceptedTCBStatuses) ?? [.upToDate]
         acceptedQEStatuses = try c.decodeIfPresent([TCBStatus].self, forKey: .acceptedQEStatuses) ?? [.upToDate]
         insecureSkipTCBStatus = try c.decodeIfPresent(Bool.self, forKey: .insecureSkipTCBStatus) ?? false
+        allowedPlatforms = try c.decodeIfPresent([String].self, forKey: .allowedPlatforms)
         for (key, list) in [(CodingKeys.acceptedTCBStatuses, acceptedTCBStatuses), (.acceptedQEStatuses, acceptedQEStatuses)] {
             if let bad = list.first(where: { TCBStatus.neverAcceptable.contains($0) }) {
                 throw DecodingError.dataCorruptedError(

@@ -35,6 +35,26 @@ struct AttestationTests {
         #expect(result.evidenceDigest.hasPrefix("sha-256:"))
     }
 
+    @Test("allowed_platforms: only listed platforms match a set (the signer id; SNP CHIP_ID, mock key thumbprint)")
+    func allowedPlatforms() throws {
+        let thumbprint = CompactJWS.thumbprint(Self.signer.publicKey)
+        func appraise(_ platforms: [String]?) throws -> AttestationResult {
+            let set = ReferenceValueSet(
+                id: "dev", tee: .mock, measurements: [Self.measurement.measurement], minSVN: 1, allowedPlatforms: platforms)
+            return Appraiser(
+                referenceValues: ReferenceValues(sets: [set], acceptMockEvidence: true),
+                verifiers: [MockEvidenceVerifier(trustedSigners: [Self.signer.publicKey])]
+            ).appraise(try Self.evidence(), reportData: .equals(Self.reportData), now: Self.now)
+        }
+        #expect(try appraise([thumbprint.uppercased()]).status == .warning)
+        let refused = try appraise(["0123abcd"])
+        #expect(refused.status == .contraindicated && refused.failures.map(\.reason) == [.platformNotAllowed])
+        #expect(refused.trustworthiness.instanceIdentity == 96)
+        let decoded = try JSONDecoder().decode(
+            ReferenceValueSet.self, from: Data(#"{"id": "p", "tee": "snp", "measurements": [], "allowed_platforms": ["AB"]}"#.utf8))
+        #expect(decoded.allowedPlatforms == ["AB"])
+    }
+
     struct Vector: Sendable, CustomTestStringConvertible {
         let name: String
         let reason: String
