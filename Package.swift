@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "SealgateRedaction", targets: ["Redaction"]),
         .library(name: "SealgateAudit", targets: ["Audit"]),
         .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "AttestationNVIDIA"]),
+        .library(name: "SealgateJOSE", targets: ["JOSE"]),
+        .library(name: "SealgateReleasePolicy", targets: ["ReleasePolicy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),

@@ -117,6 +117,6 @@ public struct AMDCertificate: Sendable {
         guard let raw = extensions[oid], let node = try? DER.parse([UInt8](raw)), let value = try? Int(derEncoded: node) else {
             return nil
         }
-        return UInt64(value)
+        return UInt64(exactly: value)
     }
 }

@@ -76,7 +76,10 @@ extension TDXTCBInfo {
             let signatureHex = object["signature"] as? String, let bytes = Hex.decode(signatureHex),
             let signature = try? P256.Signing.ECDSASignature(rawRepresentation: bytes)
         else { throw AttestationError(.malformedEvidence, "collateral has no signature") }
-        let chain = try PEMDocument.parseMultiple(pemString: signingChainPEM).map { try Certificate(pemDocument: $0) }
+        let chain: [Certificate]
+        do { chain = try PEMDocument.parseMultiple(pemString: signingChainPEM).map { try Certificate(pemDocument: $0) } } catch {
+            throw AttestationError(.malformedEvidence, "the collateral signing chain is not PEM certificates")
+        }
         guard let signer = chain.first, signer.issuer == root.subject, root.publicKey.isValidSignature(signer.signature, for: signer) else {
             throw AttestationError(.chainInvalid, "the collateral signer is not issued by the Intel SGX Root CA")
         }

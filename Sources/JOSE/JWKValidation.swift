@@ -194,17 +194,14 @@ extension JWK {
         let exponent = try bytes("d", d)
         let crt: [(String, String?)] = [("p", p), ("q", q), ("dp", dp), ("dq", dq), ("qi", qi)]
         let present = crt.filter { $0.1 != nil }.count
-        guard present == 0 || present == crt.count else {
-            throw JOSEError.malformedJWK("RSA private key must have all of p, q, dp, dq, qi or none of them")
+        // A key given only as n, e, d would have to be factored, which can take unbounded time on crafted input
+        // (a prime n): require the CRT members.
+        guard present == crt.count else {
+            throw JOSEError.malformedJWK("RSA private key must have all of p, q, dp, dq, qi")
         }
         let key: _RSA.Encryption.PrivateKey
         do {
-            if present == 0 {
-                key = try _RSA.Encryption.PrivateKey._createFromNumbers(n: numbers.n, e: numbers.e, d: exponent)
-            } else {
-                key = try _RSA.Encryption.PrivateKey(
-                    n: numbers.n, e: numbers.e, d: exponent, p: try bytes("p", p), q: try bytes("q", q))
-            }
+            key = try _RSA.Encryption.PrivateKey(n: numbers.n, e: numbers.e, d: exponent, p: try bytes("p", p), q: try bytes("q", q))
         } catch let error as JOSEError {
             throw error
         } catch {
@@ -214,7 +211,7 @@ extension JWK {
         guard derived.n == numbers.n, derived.e == DER.minimal(numbers.e) else {
             throw JOSEError.malformedJWK("RSA private key members are inconsistent")
         }
-        if present > 0 {
+        do {
             let given = try [("dp", dp), ("dq", dq), ("qi", qi)].map { DER.minimal(try bytes($0.0, $0.1)) }
             guard given == [derived.dp, derived.dq, derived.qi] else {
                 throw JOSEError.malformedJWK("RSA CRT members dp, dq, qi do not match p, q, d")

@@ -217,7 +217,9 @@ public actor KeyBroker {
     /// whose `alg` (if any) is a key-management algorithm for its key type. Checked at attest, so a token is never
     /// issued for a key no release could reach.
     static func canEncrypt(to key: JWK) -> Bool {
-        guard (try? key.validated()) != nil, key.d == nil, key.kty == "EC" || key.kty == "RSA" else { return false }
+        // Cheap checks first: a private member or an unusable type is refused before any key arithmetic.
+        guard key.d == nil, key.p == nil, key.q == nil, key.kty == "EC" || key.kty == "RSA" else { return false }
+        guard (try? key.validated()) != nil else { return false }
         if let use = key.use, use != "enc" { return false }
         if let alg = key.alg {
             guard let algorithm = KeyManagementAlgorithm(rawValue: alg), algorithm.keyType == key.kty else { return false }
