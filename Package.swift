@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SealgateRedaction", targets: ["Redaction"]),
         .library(name: "SealgateAudit", targets: ["Audit"]),
         .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "AttestationNVIDIA"]),
+        .library(name: "SealgateBrokerClient", targets: ["BrokerClientHTTP", "KeyLease", "KeyBroker", "JOSE"]),
         .library(name: "SealgateJOSE", targets: ["JOSE"]),
         .library(name: "SealgateReleasePolicy", targets: ["ReleasePolicy"]),
     ],

@@ -8,12 +8,23 @@ let package = Package(
     dependencies: [
         .package(name: "sealgate", path: ".."),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
     ],
     targets: [
         .executableTarget(
             name: "AttestBench",
             dependencies: [.product(name: "SealgateAttestation", package: "sealgate"), .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "AuditBench", dependencies: [.product(name: "SealgateAudit", package: "sealgate")]),
+        .executableTarget(
+            name: "KBSBench",
+            dependencies: [
+                .product(name: "SealgateBrokerClient", package: "sealgate"),
+                .product(name: "SealgateAttestation", package: "sealgate"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .executableTarget(name: "RedactBench", dependencies: [.product(name: "SealgateRedaction", package: "sealgate")]),
         .executableTarget(
             name: "SealBench",
