@@ -12,10 +12,12 @@ extension KeyBroker {
     /// Resources: `<tenant>/kek/<data-class>` (every non-retired KEK version, as ``KEKRelease`` JSON) and
     /// `<tenant>/secret/<name>` (the secret's bytes).
     public func resource(_ credential: BrokerCredential, path: String) async -> ReleaseOutcome {
-        let outcome = await decideResource(credential, path: path)
+        // One read of the tenant list serves the decision and the labels (`nil`: the store failed).
+        let tenants = try? await store.tenants()
+        let outcome = await decideResource(credential, path: path, tenants: tenants)
         // Metric labels name only tenants and types the broker knows, so arbitrary paths cannot create label values.
         let ref = ResourceRef(path: path)
-        let known = (try? await store.tenants().contains { $0.id == ref?.repository }) ?? false
+        let known = tenants?.contains { $0.id == ref?.repository } ?? false
         let tenant = known ? ref?.repository ?? "-" : "-"
         let type = ["kek", "secret"].contains(ref?.type ?? "") ? ref?.type ?? "unknown" : "unknown"
         switch outcome {
@@ -29,7 +31,7 @@ extension KeyBroker {
 
     /// Credential → resource path → release policies → existence → key material. Policies run before the store is
     /// consulted, so a TEE learns whether a resource exists only for resources its policies would release.
-    private func decideResource(_ credential: BrokerCredential, path: String) async -> ReleaseOutcome {
+    private func decideResource(_ credential: BrokerCredential, path: String, tenants: [BrokerTenant]?) async -> ReleaseOutcome {
         let claims: TokenClaims
         switch self.claims(for: credential) {
         case .failure(let denial): return .denied(denial)
@@ -47,8 +49,8 @@ extension KeyBroker {
         let plaintext: Data
         var keyIDs: [String] = []
         do {
-            guard let tenantID = TenantID(ref.repository),
-                let tenant = try await store.tenants().first(where: { $0.id == ref.repository })
+            guard let tenants else { return .denied(.deny(.storeUnavailable, "store", result)) }
+            guard let tenantID = TenantID(ref.repository), let tenant = tenants.first(where: { $0.id == ref.repository })
             else { return .denied(.deny(.unknownResource, "resource.tenant", result)) }
             guard tenant.state == "active" else { return .denied(.deny(.tenantShredded, "resource.tenant.shredded", result)) }
             if ref.type == "kek" {
