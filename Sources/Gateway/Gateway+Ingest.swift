@@ -87,20 +87,21 @@ extension Gateway {
         var chunks: [StoredChunk] = []
         do {
             let dek = Envelope.makeDEK()
+            let cipher = try DEKCipher(dek: dek)
             let metadata = try JSONEncoder().encode(request.metadata)
             stored = StoredDocument(
                 tenant: principal.tenant, collection: collection, id: id, dataClass: dataClass, kekVersion: kek.version,
                 wrappedDEK: try Envelope.wrap(dek: dek, kek: kek.key, context: base),
-                sealedTitle: try Envelope.seal(Data(request.title.utf8), key: dek, context: base.with(field: .title)),
-                sealedMetadata: try Envelope.seal(metadata, key: dek, context: base.with(field: .metadata)),
+                sealedTitle: try cipher.seal(Data(request.title.utf8), context: base.with(field: .title)),
+                sealedMetadata: try cipher.seal(metadata, context: base.with(field: .metadata)),
                 chunkCount: pieces.count, embedder: deps.embedder.identifier, createdAt: deps.now())
             for (i, piece) in pieces.enumerated() {
                 chunks.append(
                     StoredChunk(
                         tenant: principal.tenant, collection: collection, documentID: id, index: i,
-                        sealedText: try Envelope.seal(Data(piece.utf8), key: dek, context: base.with(field: .text, chunkIndex: i)),
-                        sealedEmbedding: try Envelope.seal(
-                            Envelope.encode(vector: vectors[i]), key: dek, context: base.with(field: .embedding, chunkIndex: i))))
+                        sealedText: try cipher.seal(Data(piece.utf8), context: base.with(field: .text, chunkIndex: i)),
+                        sealedEmbedding: try cipher.seal(
+                            Envelope.encode(vector: vectors[i]), context: base.with(field: .embedding, chunkIndex: i))))
             }
         } catch {
             return await fail(.internalError, "The document could not be sealed.")
@@ -152,8 +153,8 @@ extension Gateway {
                 guard await keks(document.tenant, document.dataClass) != nil else { continue }
                 let title: Data
                 do {
-                    let dek = try await self.dek(for: document)
-                    title = try Envelope.open(document.sealedTitle, key: dek, context: Self.context(document).with(field: .title))
+                    let cipher = try await self.cipher(for: document)
+                    title = try cipher.open(document.sealedTitle, context: Self.context(document).with(field: .title))
                 } catch let error as SealgateError where error.code == .integrityFailure {
                     // A row that does not authenticate in this place was moved or altered: never shown, always reported.
                     unreadable += 1
@@ -232,10 +233,13 @@ extension Gateway {
     public func indexedChunks(tenant: TenantID) async -> Int { await index.count(tenant: tenant) }
 
     /// Drops every decrypted embedding from memory (the lease was lost).
-    public func clearIndex() async { await index.clear() }
+    public func clearIndex() async {
+        await index.clear()
+        dekCache.clear()
+    }
 
     /// Drops every decrypted embedding from memory when no valid lease is held.
     public func clearIndexIfLeaseLost() async {
-        if await !deps.leases.isValid { await index.clear() }
+        if await !deps.leases.isValid { await clearIndex() }
     }
 }

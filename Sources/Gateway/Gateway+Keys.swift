@@ -12,12 +12,20 @@ extension Gateway {
         await deps.leases.keys(for: ResourcePath(tenant: tenant, dataClass: dataClass))
     }
 
-    /// Unwraps a stored document's DEK with the leased KEK of its class and version.
-    func dek(for document: StoredDocument) async throws -> SymmetricKey {
+    /// Unwraps a stored document's DEK with the leased KEK of its class and version, prepared for opening all
+    /// of the document's values (one AES-GCM setup per document, kept for the lease epoch in ``dekCache``).
+    func cipher(for document: StoredDocument) async throws -> DEKCipher {
         guard let keys = await keks(document.tenant, document.dataClass),
             let kek = keys.first(where: { $0.version == document.dekVersion })
         else { throw SealgateError(.keyLeaseUnavailable, "no leased KEK for the document's class and version") }
-        return try Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: Self.dekContext(document))
+        let epoch = await deps.leases.epoch
+        let key = DEKCache.Key(
+            tenant: document.tenant, collection: document.collection, document: document.id, dataClass: document.dataClass,
+            version: document.dekVersion, wrapped: document.wrappedDEK)
+        if let cached = dekCache.cipher(key, epoch: epoch) { return cached }
+        let cipher = try DEKCipher(dek: Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: Self.dekContext(document)))
+        dekCache.store(key, cipher, epoch: epoch)
+        return cipher
     }
 
     /// Why no lease is held: the broker refused attestation, the broker is unreachable, or no key was released.
@@ -104,6 +112,7 @@ extension Gateway {
     func ensureIndex(tenant: TenantID) async throws {
         guard await deps.leases.isValid else {
             await index.clear()
+            dekCache.clear()
             throw SealgateError(await noLeaseReason(), "no valid key lease")
         }
         let epoch = await deps.leases.epoch
@@ -111,29 +120,31 @@ extension Gateway {
         let documents = try await deps.store.documents(tenant: tenant)
         var byKey: [String: StoredDocument] = [:]
         for document in documents { byKey["\(document.collection)/\(document.id)"] = document }
-        var deks: [String: SymmetricKey] = [:]
+        var ciphers: [String: DEKCipher] = [:]
         var entries: [IndexEntry] = []
         var unreadable = 0
         for chunk in try await deps.store.chunks(tenant: tenant) {
             let key = "\(chunk.collection)/\(chunk.documentID)"
             guard let document = byKey[key], document.embedder == deps.embedder.identifier else { continue }
-            let dek: SymmetricKey
-            if let cached = deks[key] {
-                dek = cached
+            let cipher: DEKCipher
+            if let cached = ciphers[key] {
+                cipher = cached
             } else {
                 // Classes without a leased KEK are simply not indexed; a leased KEK that fails to unwrap is an
                 // integrity failure (a moved or altered row).
                 guard let kek = await keks(document.tenant, document.dataClass)?.first(where: { $0.version == document.dekVersion })
                 else { continue }
-                guard let unwrapped = try? Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: Self.dekContext(document)) else {
+                guard let unwrapped = try? Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: Self.dekContext(document)),
+                    let prepared = try? DEKCipher(dek: unwrapped)
+                else {
                     unreadable += 1
                     continue
                 }
-                deks[key] = unwrapped
-                dek = unwrapped
+                ciphers[key] = prepared
+                cipher = prepared
             }
             let context = Self.context(document).with(field: .embedding, chunkIndex: chunk.index)
-            guard let opened = try? Envelope.open(chunk.sealedEmbedding, key: dek, context: context),
+            guard let opened = try? cipher.open(chunk.sealedEmbedding, context: context),
                 let vector = try? Envelope.decodeVector(opened)
             else {
                 unreadable += 1

@@ -119,18 +119,18 @@ extension Gateway {
             query: query, topK: decision.topK)
         var passages: [ContextPassage] = []
         var keyIDs = Set<String>()
-        var documents: [String: (StoredDocument, SymmetricKey)] = [:]
+        var documents: [String: (StoredDocument, DEKCipher)] = [:]
         for hit in hits {
             let key = "\(hit.collection)/\(hit.documentID)"
             if documents[key] == nil,
                 let document = try await deps.store.document(tenant: tenant, collection: hit.collection, id: hit.documentID)
             {
-                documents[key] = (document, try await self.dek(for: document))
+                documents[key] = (document, try await self.cipher(for: document))
             }
-            guard let (document, dek) = documents[key],
+            guard let (document, cipher) = documents[key],
                 let chunk = try await deps.store.chunk(tenant: tenant, collection: hit.collection, documentID: hit.documentID, index: hit.chunkIndex)
             else { continue }
-            let text = try Envelope.open(chunk.sealedText, key: dek, context: Self.context(document).with(field: .text, chunkIndex: chunk.index))
+            let text = try cipher.open(chunk.sealedText, context: Self.context(document).with(field: .text, chunkIndex: chunk.index))
             keyIDs.insert("\(tenant)/kek/\(document.dataClass)#\(document.kekVersion)")
             passages.append(
                 ContextPassage(

@@ -61,6 +61,8 @@ public final class Gateway: Sendable {
     let chunker: Chunker
     /// The lease epoch whose keys the stored DEKs were last re-wrapped under (re-wrap runs only when keys change).
     let rewrappedEpoch = Mutex<Int?>(nil)
+    /// Prepared DEKs of recently read documents, for the current lease epoch only.
+    let dekCache = DEKCache()
 
     public init(_ deps: GatewayDependencies) {
         self.deps = deps

@@ -8,6 +8,8 @@ import SealgateCore
 /// ``SealingContext``.
 public enum Envelope {
     static let formatVersion: UInt8 = 1
+    /// Bytes a sealed value adds to its plaintext: format byte, nonce, tag.
+    static let overhead = 1 + 12 + 16
 
     /// A new random 256-bit data-encryption key.
     public static func makeDEK() -> SymmetricKey { SymmetricKey(size: .bits256) }
@@ -33,7 +35,7 @@ public enum Envelope {
     /// Opens a ciphertext made by ``seal(_:key:context:)`` with the same key and context.
     /// - Throws: ``SealgateError`` with ``ReasonCode/integrityFailure`` when the key, context or bytes differ.
     public static func open(_ sealed: Data, key: SymmetricKey, context: SealingContext) throws -> Data {
-        guard sealed.count >= 1 + 12 + 16, sealed.first == formatVersion else {
+        guard sealed.count >= overhead, sealed.first == formatVersion else {
             throw SealgateError(.integrityFailure, "sealed value has an unknown format")
         }
         do {

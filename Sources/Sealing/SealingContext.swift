@@ -43,28 +43,41 @@ public struct SealingContext: Sendable, Hashable {
     /// Canonical AAD: the label `sealgate-aad-v1`, then each field as a 4-byte big-endian length and its UTF-8
     /// bytes, in the order tenant, collection, document id, chunk index (decimal, `-` for none), data class,
     /// KEK version (decimal), field.
-    public var canonicalAAD: Data {
-        var out = [UInt8]()
-        out.reserveCapacity(96 + tenant.rawValue.utf8.count + collection.rawValue.utf8.count + documentID.rawValue.utf8.count)
-        out.append(contentsOf: "sealgate-aad-v1".utf8)
-        func append(_ part: String) {
-            var part = part
-            part.withUTF8 { bytes in
-                let n = UInt32(bytes.count)
-                out.append(UInt8(truncatingIfNeeded: n >> 24))
-                out.append(UInt8(truncatingIfNeeded: n >> 16))
-                out.append(UInt8(truncatingIfNeeded: n >> 8))
-                out.append(UInt8(truncatingIfNeeded: n))
-                out.append(contentsOf: bytes)
+    public var canonicalAAD: Data { withCanonicalAAD { Data($0) } }
+
+    /// Calls `body` with the canonical AAD in a temporary buffer (no heap allocation for typical contexts).
+    func withCanonicalAAD<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let label = "sealgate-aad-v1"
+        var parts = (
+            tenant.rawValue, collection.rawValue, documentID.rawValue, chunkIndex.map(String.init) ?? "-",
+            dataClass.rawValue, String(kekVersion), field.rawValue
+        )
+        let count =
+            label.utf8.count + 7 * 4 + parts.0.utf8.count + parts.1.utf8.count + parts.2.utf8.count + parts.3.utf8.count
+            + parts.4.utf8.count + parts.5.utf8.count + parts.6.utf8.count
+        return try withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { buffer in
+            var offset = 0
+            func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+                offset += bytes.count
             }
+            func field(_ part: inout String) {
+                part.withUTF8 { bytes in
+                    let n = UInt32(bytes.count).bigEndian
+                    withUnsafeBytes(of: n) { put($0.assumingMemoryBound(to: UInt8.self)) }
+                    put(bytes)
+                }
+            }
+            var head = label
+            head.withUTF8 { put($0) }
+            field(&parts.0)
+            field(&parts.1)
+            field(&parts.2)
+            field(&parts.3)
+            field(&parts.4)
+            field(&parts.5)
+            field(&parts.6)
+            return try body(UnsafeRawBufferPointer(buffer))
         }
-        append(tenant.rawValue)
-        append(collection.rawValue)
-        append(documentID.rawValue)
-        append(chunkIndex.map(String.init) ?? "-")
-        append(dataClass.rawValue)
-        append(String(kekVersion))
-        append(field.rawValue)
-        return Data(out)
     }
 }

@@ -74,6 +74,75 @@ struct EnvelopeTests {
         #expect(shifted.canonicalAAD != aad)
     }
 
+    // Known answer from an independent implementation (Python `cryptography` 50.0.2 AESGCM): key 00 01 … 1f,
+    // nonce 64 65 … 6f, AAD = the canonical AAD of `origin`, format byte 0x01 in front.
+    static let knownKey = SymmetricKey(data: Data(0..<32))
+    static let knownPlaintext = String(repeating: "Chunk seven of the handbook: the on-call rota rotates weekly. ", count: 2)
+    static let knownSealed =
+        "016465666768696a6b6c6d6e6f0b73ab0812c925fb480731c8b5034a892aa72662ea029710c8bec772dbd7cd2db4862eed2f73f768dd8"
+        + "1174b9c62b8a06f3aec82536a364d9f9ac0afc1a1e6e27de2b02ea52e4d60e54f822531fe598344107e5ac3a7e2a9b4cb16b013766e3e"
+        + "e05cf11f0721980cdc8ebfe5d062cc89564ef33fb61cdc5fde00bd91b3ed308a1c782f6f7803b2ace2059659"
+
+    @Test("A known-answer ciphertext opens with both the one-shot and the reusable DEK cipher")
+    func knownAnswer() throws {
+        let sealed = try #require(Hex.decode(Self.knownSealed))
+        #expect(try Envelope.open(sealed, key: Self.knownKey, context: Self.origin) == Data(Self.knownPlaintext.utf8))
+        let cipher = try DEKCipher(dek: Self.knownKey)
+        #expect(try cipher.open(sealed, context: Self.origin) == Data(Self.knownPlaintext.utf8))
+        #expect(throws: SealgateError.self) { try cipher.open(sealed, context: Self.moved[3].1) }
+    }
+
+    @Test("The reusable DEK cipher and the one-shot envelope open each other's ciphertexts")
+    func dekCipherInterop() throws {
+        let key = Envelope.makeDEK()
+        let cipher = try DEKCipher(dek: key)
+        for size in [0, 1, 15, 16, 17, 800, 4096] {
+            let plaintext = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+            let byCipher = try cipher.seal(plaintext, context: Self.origin)
+            let byEnvelope = try Envelope.seal(plaintext, key: key, context: Self.origin)
+            #expect(byCipher.count == plaintext.count + 29)
+            #expect(try Envelope.open(byCipher, key: key, context: Self.origin) == plaintext)
+            #expect(try cipher.open(byEnvelope, context: Self.origin) == plaintext)
+            #expect(try cipher.open(byEnvelope.dropFirst(0), context: Self.origin) == plaintext)
+        }
+        // Two seals of the same plaintext differ (fresh nonces).
+        #expect(try cipher.seal(Data("x".utf8), context: Self.origin) != cipher.seal(Data("x".utf8), context: Self.origin))
+    }
+
+    @Test("The reusable DEK cipher refuses moved, altered, truncated and foreign-key ciphertexts", arguments: 0..<moved.count)
+    func dekCipherBinding(_ i: Int) throws {
+        let key = Envelope.makeDEK()
+        let cipher = try DEKCipher(dek: key)
+        var sealed = try cipher.seal(Data("secret".utf8), context: Self.origin)
+        let moved = #expect(throws: SealgateError.self, "\(Self.moved[i].0)") { try cipher.open(sealed, context: Self.moved[i].1) }
+        #expect(moved?.code == .integrityFailure)
+        #expect(throws: SealgateError.self) { try DEKCipher(dek: Envelope.makeDEK()).open(sealed, context: Self.origin) }
+        #expect(throws: SealgateError.self) { try cipher.open(sealed.prefix(28), context: Self.origin) }
+        #expect(throws: SealgateError.self) { try cipher.open(sealed.prefix(sealed.count - 1), context: Self.origin) }
+        sealed[sealed.startIndex + i % sealed.count] ^= 0x80
+        #expect(throws: SealgateError.self) { try cipher.open(sealed, context: Self.origin) }
+        #expect(throws: SealgateError.self) { try DEKCipher(dek: SymmetricKey(size: .bits128)) }
+    }
+
+    @Test("One DEK cipher serves concurrent opens")
+    func dekCipherConcurrent() async throws {
+        let key = Envelope.makeDEK()
+        let cipher = try DEKCipher(dek: key)
+        let sealed = try (0..<64).map { (i: Int) in try cipher.seal(Data("chunk \(i)".utf8), context: Self.origin.with(field: .text, chunkIndex: i)) }
+        let opened = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for round in 0..<8 {
+                group.addTask {
+                    try (0..<64).allSatisfy { i in
+                        let j = (i + round * 7) % 64
+                        return try cipher.open(sealed[j], context: Self.origin.with(field: .text, chunkIndex: j)) == Data("chunk \(j)".utf8)
+                    }
+                }
+            }
+            return try await group.reduce(true) { $0 && $1 }
+        }
+        #expect(opened)
+    }
+
     @Test("Embedding vectors round-trip through their byte encoding")
     func vectors() throws {
         let v: [Float] = [0, 1.5, -2.25, .leastNonzeroMagnitude]
