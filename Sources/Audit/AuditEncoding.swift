@@ -32,10 +32,17 @@ public enum AuditEncoding {
 
     /// The byte ranges of the entries in an entries file, and the length of the complete prefix.
     public static func entryRanges(_ bytes: [UInt8]) -> (ranges: [Range<Int>], completeLength: Int) {
+        bytes.withUnsafeBytes { entryRanges($0) }
+    }
+
+    /// The byte ranges of the entries in an entries file held in a buffer, and the length of the complete prefix.
+    static func entryRanges(_ bytes: UnsafeRawBufferPointer) -> (ranges: [Range<Int>], completeLength: Int) {
         var ranges: [Range<Int>] = []
+        // Entries are about 150 bytes; reserving avoids regrowing the array while scanning.
+        ranges.reserveCapacity(bytes.count / 128 + 1)
         var offset = 0
         while bytes.count - offset >= 4 {
-            let length = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+            let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
             guard length > 0, bytes.count - offset - 4 >= length else { break }
             ranges.append((offset + 4)..<(offset + 4 + length))
             offset += 4 + length

@@ -40,7 +40,7 @@ public actor AuditLog: AuditSink {
         signer = try NoteSigner.loadOrCreate(path: directory + "/checkpoint.key", name: origin)
         verifier = signer.verifier
         let entriesPath = directory + "/entries"
-        let raw = [UInt8](FileManager.default.contents(atPath: entriesPath) ?? Data())
+        let raw = LogFile.readAll(path: entriesPath)
         let (entries, complete) = AuditEncoding.splitEntries(raw)
         entriesFile = try LogFile(path: entriesPath)
         if complete < raw.count { try entriesFile.truncate(to: complete) }

@@ -28,49 +28,72 @@ public enum AuditVerifier {
             ranges.append(raw.count..<(raw.count + entry.count))
             raw.append(contentsOf: entry)
         }
-        return verify(raw: raw, ranges: ranges, notes: notes, verifier: verifier)
+        return raw.withUnsafeBytes { verify(raw: $0, ranges: ranges, notes: notes, verifier: verifier) }
     }
 
-    /// Verifies entries given as ranges of one buffer (the entries file), hashing them in place.
-    static func verify(raw: [UInt8], ranges: [Range<Int>], notes: [String], verifier: NoteVerifier) -> AuditVerification {
-        var report = AuditVerification()
-        report.entries = ranges.count
-        report.checkpoints = notes.count
-        func fail(_ message: String) { if report.failures.count < 20 { report.failures.append(message) } }
-        // Fast pass, on every core: hash every leaf in place and check it starts with `{"index":<i>,"record":`
-        // (sorted keys). Only entries that do not, or that lie in a range a checkpoint disowns, are parsed in full.
+    /// Verifies entries given as ranges of one buffer, hashing them in place.
+    static func verify(raw: UnsafeRawBufferPointer, ranges: [Range<Int>], notes: [String], verifier: NoteVerifier) -> AuditVerification {
+        var leaves: [Hash32] = []
+        leaves.reserveCapacity(ranges.count)
+        let suspects = hashLeaves(raw, ranges[...], firstIndex: 0, into: &leaves)
+        return finish(
+            leaves: leaves, suspects: suspects, entry: { Data(UnsafeRawBufferPointer(rebasing: raw[ranges[$0]])) },
+            notes: notes, verifier: verifier)
+    }
+
+    /// Hashes the leaves at `ranges` of `raw` on every core and appends them to `leaves`; the first range holds
+    /// log index `firstIndex`. Returns the indices of entries that do not start with `{"index":<i>,"record":`
+    /// (sorted keys), which are the only ones parsed in full.
+    static func hashLeaves(
+        _ raw: UnsafeRawBufferPointer, _ ranges: ArraySlice<Range<Int>>, firstIndex: Int, into leaves: inout [Hash32]
+    ) -> [Int] {
+        let count = ranges.count
+        guard count > 0 else { return [] }
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let chunk = max(4096, (ranges.count + workers - 1) / workers)
-        let chunks = (ranges.count + chunk - 1) / chunk
+        let chunk = max(2048, (count + workers - 1) / workers)
+        let chunks = (count + chunk - 1) / chunk
         var suspects = [[Int]](repeating: [], count: chunks)
-        let leaves = [Hash32](unsafeUninitializedCapacity: ranges.count) { out, initialized in
-            let write = Unchecked(out)
-            raw.withUnsafeBytes { bytesBuffer in
-                suspects.withUnsafeMutableBufferPointer { flagged in
-                    let flags = Unchecked(flagged)
-                    let buffer = Unchecked(bytesBuffer)
-                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                        var local: [Int] = []
-                        for i in (c * chunk)..<min(ranges.count, (c + 1) * chunk) {
-                            let bytes = UnsafeRawBufferPointer(rebasing: buffer.value[ranges[i]])
-                            if !AuditEncoding.hasLeafPrefix(bytes, index: i) { local.append(i) }
-                            write.value.baseAddress?.advanced(by: i).initialize(to: MerkleHash.leaf32(bytes))
-                        }
-                        flags.value[c] = local
+        let first = ranges.startIndex
+        let start = leaves.count
+        // Written in place (no temporary array): fresh memory is costly to fault in, and leaves are most of it.
+        leaves.append(contentsOf: repeatElement(Hash32.zero, count: count))
+        leaves.withUnsafeMutableBufferPointer { all in
+            let write = Unchecked(UnsafeMutableBufferPointer(rebasing: all[start...]))
+            let buffer = Unchecked(raw)
+            let spans = Unchecked(ranges)
+            suspects.withUnsafeMutableBufferPointer { flagged in
+                let flags = Unchecked(flagged)
+                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                    var local: [Int] = []
+                    for k in (c * chunk)..<min(count, (c + 1) * chunk) {
+                        let bytes = UnsafeRawBufferPointer(rebasing: buffer.value[spans.value[first + k]])
+                        if !AuditEncoding.hasLeafPrefix(bytes, index: firstIndex + k) { local.append(firstIndex + k) }
+                        write.value[k] = MerkleHash.leaf32(bytes)
                     }
+                    flags.value[c] = local
                 }
             }
-            initialized = ranges.count
         }
-        for i in suspects.joined() {
-            let bytes = Data(raw[ranges[i]])
-            if let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: bytes), leaf.index != UInt64(i) {
+        return Array(suspects.joined())
+    }
+
+    /// Builds the tree over `leaves` and checks the suspects and every checkpoint; `entry(i)` reads entry `i`
+    /// when a failure needs its bytes.
+    static func finish(
+        leaves: [Hash32], suspects: [Int], entry: (Int) -> Data?, notes: [String], verifier: NoteVerifier
+    ) -> AuditVerification {
+        var report = AuditVerification()
+        report.entries = leaves.count
+        report.checkpoints = notes.count
+        func fail(_ message: String) { if report.failures.count < 20 { report.failures.append(message) } }
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        for i in suspects {
+            if let bytes = entry(i), let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: bytes), leaf.index != UInt64(i) {
                 fail("entry \(i): carries index \(leaf.index) — a record was dropped, inserted or reordered at position \(i)")
             } else {
                 fail("entry \(i): not a valid audit leaf (bytes were modified)")
             }
         }
-        let entries = LazyEntries(raw: raw, ranges: ranges)
         let tree = MerkleTree(leaves: leaves, workers: workers)
         report.root = tree.root
         var previous: Checkpoint?
@@ -98,7 +121,7 @@ public enum AuditVerifier {
             guard let root = try? tree.root(size: checkpoint.size), root == checkpoint.root else {
                 let from = previous?.size ?? 0
                 fail("checkpoint \(k) (size \(checkpoint.size)): root differs — an entry in \(from)..<\(min(checkpoint.size, tree.size)) was modified, dropped or reordered")
-                if let j = firstNonCanonical(entries, from..<min(checkpoint.size, ranges.count)) {
+                if let j = firstNonCanonical(entry, from..<min(checkpoint.size, leaves.count)) {
                     fail("entry \(j): not in canonical form (bytes were modified)")
                 }
                 continue
@@ -110,35 +133,26 @@ public enum AuditVerifier {
             }
             previous = checkpoint
         }
-        if notes.isEmpty && !ranges.isEmpty {
-            fail("no signed checkpoint covers the \(ranges.count) entries: nothing anchors this log (checkpoints deleted?)")
+        if notes.isEmpty && !leaves.isEmpty {
+            fail("no signed checkpoint covers the \(leaves.count) entries: nothing anchors this log (checkpoints deleted?)")
         }
-        report.uncovered = ranges.count - (previous?.size ?? 0)
+        report.uncovered = leaves.count - (previous?.size ?? 0)
         return report
     }
 
     /// The first entry in `range` whose bytes are not the canonical encoding of the leaf they decode to.
-    static func firstNonCanonical(_ entries: LazyEntries, _ range: Range<Int>) -> Int? {
+    static func firstNonCanonical(_ entry: (Int) -> Data?, _ range: Range<Int>) -> Int? {
         let decoder = JSONDecoder()
         return range.first { i in
-            let entry = entries[i]
-            guard let leaf = try? decoder.decode(AuditLeaf.self, from: entry) else { return true }
-            return (try? AuditEncoding.canonical(leaf)) != entry
+            guard let bytes = entry(i), let leaf = try? decoder.decode(AuditLeaf.self, from: bytes) else { return true }
+            return (try? AuditEncoding.canonical(leaf)) != bytes
         }
     }
 
-    /// Entries materialised only when a failure needs them.
-    struct LazyEntries {
-        let raw: [UInt8]
-        let ranges: [Range<Int>]
-        subscript(i: Int) -> Data { Data(raw[ranges[i]]) }
-    }
-
     /// Reads a log directory and verifies it. Without `verifier`, the directory's own key is used (which proves
-    /// integrity against later edits, not against whoever holds that key).
-    public static func verify(directory: String, verifier: NoteVerifier?) throws -> AuditVerification {
-        let raw = [UInt8](FileManager.default.contents(atPath: directory + "/entries") ?? Data())
-        let (ranges, complete) = AuditEncoding.entryRanges(raw)
+    /// integrity against later edits, not against whoever holds that key). The entries file is streamed in
+    /// blocks of `readBlockSize` bytes (the default suits any log; the result does not depend on it).
+    public static func verify(directory: String, verifier: NoteVerifier?, readBlockSize: Int = 1 << 20) throws -> AuditVerification {
         let key: NoteVerifier
         if let verifier {
             key = verifier
@@ -148,9 +162,8 @@ public enum AuditVerifier {
             }
             key = try NoteSigner.load(path: directory + "/checkpoint.key", name: origin).verifier
         }
-        var report = verify(raw: raw, ranges: ranges, notes: AuditLog.readNotes(directory + "/checkpoints"), verifier: key)
-        report.tornTailBytes = raw.count - complete
-        return report
+        let notes = AuditLog.readNotes(directory + "/checkpoints")
+        return EntriesFileScan(path: directory + "/entries", blockSize: readBlockSize).verify(notes: notes, verifier: key)
     }
 
     static func originFromNotes(_ directory: String) -> String?? {

@@ -66,3 +66,27 @@ final class LogFile: @unchecked Sendable {
         }
     }
 }
+
+extension LogFile {
+    /// The whole file as bytes, read straight into the array (one copy from the kernel), or empty if it is absent.
+    static func readAll(path: String) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size > 0 else { return [] }
+        let size = Int(info.st_size)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            var done = 0
+            while done < size {
+                let n = read(fd, base + done, size - done)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                done += n
+            }
+            // A file that shrank while being read yields what was there; verification then reports the tail.
+            initialized = done
+        }
+    }
+}

@@ -13,6 +13,13 @@ public struct Hash32: Hashable, Sendable {
         d = bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
     }
 
+    /// All zero bits (a placeholder before a hash is written).
+    static let zero = Hash32(a: 0, b: 0, c: 0, d: 0)
+
+    init(a: UInt64, b: UInt64, c: UInt64, d: UInt64) {
+        (self.a, self.b, self.c, self.d) = (a, b, c, d)
+    }
+
     init(_ digest: SHA256Digest) {
         self = digest.withUnsafeBytes { Hash32($0) }
     }
@@ -49,15 +56,16 @@ public enum MerkleHash {
         return node32(l, r).data
     }
 
-    // One-shot hashing over a stack buffer: the streaming `SHA256()` API costs an allocation per hasher, which
-    // dominated verification time.
+    // One-shot hashing over a stack buffer with no heap allocation: swift-crypto's `SHA256` value wraps a
+    // reference-counted context (an allocation and a uniqueness check per hash), which dominated verification
+    // time for 150-byte leaves. See `Digest256.hash`.
     static func leaf32(_ bytes: UnsafeRawBufferPointer) -> Hash32 {
         withUnsafeTemporaryAllocation(byteCount: bytes.count + 1, alignment: 8) { buffer in
             buffer[0] = 0
             if let base = bytes.baseAddress, bytes.count > 0 {
                 UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyMemory(from: UnsafeRawBufferPointer(start: base, count: bytes.count))
             }
-            return Hash32(SHA256.hash(data: UnsafeRawBufferPointer(buffer)))
+            return Digest256.hash(UnsafeRawBufferPointer(buffer))
         }
     }
 
@@ -66,7 +74,7 @@ public enum MerkleHash {
             buffer[0] = 1
             withUnsafeBytes(of: left) { UnsafeMutableRawBufferPointer(rebasing: buffer[1..<33]).copyMemory(from: $0) }
             withUnsafeBytes(of: right) { UnsafeMutableRawBufferPointer(rebasing: buffer[33..<65]).copyMemory(from: $0) }
-            return Hash32(SHA256.hash(data: UnsafeRawBufferPointer(buffer)))
+            return Digest256.hash(UnsafeRawBufferPointer(buffer))
         }
     }
 

@@ -126,6 +126,48 @@ struct AuditTests {
         #expect(report.failures.first?.hasPrefix(t.expected) == true, "\(report.failures) notes=\(notes.map { $0.split(separator: "\n")[1] })")
     }
 
+    @Test("Streamed verification of the entries file gives the same report at any read block size")
+    func streamedVerification() async throws {
+        let dir = tempDir()
+        let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 1000)
+        for n in 0..<40 {
+            _ = try await log.append(record(n))
+            if n % 10 == 9 { try await log.checkpointIfNeeded() }
+        }
+        let verifier = log.verifier
+        let path = dir + "/entries"
+        let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let entries = AuditEncoding.splitEntries(raw).entries
+        let notes = AuditLog.readNotes(dir + "/checkpoints")
+        let reference = AuditVerifier.verify(entries: entries, notes: notes, verifier: verifier)
+        #expect(reference.isValid && reference.entries == 40)
+        // Block sizes below one entry (the buffer grows), around one entry, a few entries, and the default.
+        let sizes = [16, 100, 150, 333, 1000, 4096, 4 << 20]
+        for size in sizes {
+            let report = try AuditVerifier.verify(directory: dir, verifier: verifier, readBlockSize: size)
+            #expect(report.isValid && report.entries == 40 && report.root == reference.root && report.tornTailBytes == 0, "block \(size)")
+        }
+        // Tampered: entry 5 no longer a leaf, entry 23 valid JSON with another request id; a torn tail at the end.
+        var tampered = entries
+        tampered[5][tampered[5].startIndex + 1] = UInt8(ascii: "X")
+        tampered[23] = Data(String(decoding: tampered[23], as: UTF8.self).replacingOccurrences(of: "\"r23\"", with: "\"r99\"").utf8)
+        var bytes = Data()
+        for entry in tampered {
+            withUnsafeBytes(of: UInt32(entry.count).bigEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(entry)
+        }
+        bytes.append(contentsOf: [0, 0, 2, 0, UInt8(ascii: "{")])
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let expected = AuditVerifier.verify(entries: tampered, notes: notes, verifier: verifier)
+        #expect(expected.failures.first == "entry 5: not a valid audit leaf (bytes were modified)", "\(expected.failures)")
+        #expect(expected.failures.contains { $0.hasPrefix("checkpoint 2 (size 30): root differs") }, "\(expected.failures)")
+        for size in sizes {
+            let report = try AuditVerifier.verify(directory: dir, verifier: verifier, readBlockSize: size)
+            #expect(report.failures == expected.failures, "block \(size)")
+            #expect(report.entries == 40 && report.tornTailBytes == 5, "block \(size)")
+        }
+    }
+
     static func keyOf(_ dir: String) -> Curve25519.Signing.PrivateKey? {
         guard let data = FileManager.default.contents(atPath: dir + "/checkpoint.key"),
             let seed = Hex.decode(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))

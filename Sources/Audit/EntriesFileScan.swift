@@ -1,0 +1,96 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Offline verification of an entries file, streamed through one reused buffer.
+///
+/// The file is read in 1 MiB blocks; each block's complete entries are hashed on every core while they are
+/// still in cache, and an incomplete last entry moves to the front of the buffer for the next read. Memory
+/// stays at one block (plus 32 bytes of leaf hash per entry) whatever the log size,
+/// and no fresh memory has to be faulted in and zeroed per megabyte of log — which, for a whole-file buffer,
+/// cost as much as the hashing. Entry bytes are read again only for failure messages.
+struct EntriesFileScan {
+    let path: String
+    /// Entry bytes by index, loaded on first use.
+    final class Positions {
+        private var loaded: (raw: [UInt8], ranges: [Range<Int>])?
+
+        func entry(_ i: Int, path: String) -> Data? {
+            if loaded == nil {
+                let raw = LogFile.readAll(path: path)
+                loaded = (raw, AuditEncoding.entryRanges(raw).ranges)
+            }
+            guard let loaded, i >= 0, i < loaded.ranges.count else { return nil }
+            return Data(loaded.raw[loaded.ranges[i]])
+        }
+    }
+
+    /// Bytes read per block; an entry longer than this grows the buffer.
+    let blockSize: Int
+
+    init(path: String, blockSize: Int) {
+        self.path = path
+        self.blockSize = max(16, blockSize)
+    }
+
+    func verify(notes: [String], verifier: NoteVerifier) -> AuditVerification {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        defer { if fd >= 0 { close(fd) } }
+        var info = stat()
+        let size = fd >= 0 && fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+        var leaves: [Hash32] = []
+        leaves.reserveCapacity(size / 128 + 1)
+        var suspects: [Int] = []
+        var capacity = blockSize
+        var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        defer { buffer.deallocate() }
+        var filled = 0  // valid bytes at the start of the buffer
+        var base = 0  // file offset of the buffer's first byte
+        var atEnd = fd < 0
+        var tornTail = 0
+        while true {
+            while !atEnd && filled < capacity {
+                let n = read(fd, buffer + filled, capacity - filled)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    atEnd = true
+                    break
+                }
+                filled += n
+            }
+            let view = UnsafeRawBufferPointer(start: buffer, count: filled)
+            let (ranges, complete) = AuditEncoding.entryRanges(view)
+            if !ranges.isEmpty {
+                suspects += AuditVerifier.hashLeaves(view, ranges[...], firstIndex: leaves.count, into: &leaves)
+            }
+            if atEnd {
+                tornTail = filled - complete
+                break
+            }
+            if complete == 0 {
+                // One entry longer than the buffer (or a corrupt length, which then reads to the end and is reported
+                // as a torn tail): grow. Bounded by about twice the file size.
+                let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
+                grown.copyMemory(from: buffer, byteCount: filled)
+                buffer.deallocate()
+                buffer = grown
+                capacity *= 2
+                continue
+            }
+            memmove(buffer, buffer + complete, filled - complete)
+            base += complete
+            filled -= complete
+        }
+        // Entry bytes are needed only for failure messages: then the file is read again, whole.
+        let path = self.path
+        let positions = Positions()
+        let entry: (Int) -> Data? = { i in positions.entry(i, path: path) }
+        var report = AuditVerifier.finish(leaves: leaves, suspects: suspects, entry: entry, notes: notes, verifier: verifier)
+        report.tornTailBytes = tornTail
+        return report
+    }
+}
