@@ -35,12 +35,15 @@ final class DEKCache: Sendable {
         self.capacity = max(1, capacity)
     }
 
-    /// The cached cipher for `key` in `epoch`; an older epoch's entries are dropped first.
+    /// The cached cipher for `key` in `epoch`. A newer epoch drops the older one's entries first; a request still
+    /// holding an older epoch gets nothing and changes nothing.
     func cipher(_ key: Key, epoch: Int) -> DEKCipher? {
         state.withLock { state in
-            if state.epoch != epoch {
-                state.ciphers.removeAll()
-                state.epoch = epoch
+            guard state.epoch == epoch else {
+                if state.epoch.map({ $0 < epoch }) ?? true {
+                    state.ciphers.removeAll()
+                    state.epoch = epoch
+                }
                 return nil
             }
             return state.ciphers[key]
