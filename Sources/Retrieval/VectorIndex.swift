@@ -31,42 +31,52 @@ public struct IndexHit: Sendable, Equatable {
 /// A tenant's index is tagged with the key-lease epoch it was built under; callers rebuild it when the epoch
 /// changes and ``clear()`` it when the lease is lost.
 public actor VectorIndex {
-    /// One entry in sparse form: hashed-feature vectors have few non-zero dimensions, so scoring touches only those.
-    struct Sparse: Sendable {
-        let entry: IndexEntry
-        let indices: [Int32]
-        let values: [Float]
-
-        init(_ entry: IndexEntry) {
-            self.entry = entry
-            var indices: [Int32] = []
-            var values: [Float] = []
-            for (d, x) in entry.vector.enumerated() where x != 0 {
-                indices.append(Int32(d))
-                values.append(x)
-            }
-            self.indices = indices
-            self.values = values
-        }
+    /// Where an indexed chunk is and its class (the vector lives in the partition's flat array).
+    struct Row: Sendable {
+        let collection: CollectionName
+        let documentID: DocumentID
+        let chunkIndex: Int
+        let dataClass: DataClass
     }
 
+    /// One collection's entries: their places, their vectors as one flat row-major array (scored with SIMD
+    /// over contiguous memory; hashed-feature vectors are about two thirds non-zero, so a sparse form would be
+    /// larger and slower), and per-dimension document frequencies for IDF weighting.
     struct Partition: Sendable {
-        var entries: [Sparse] = []
+        var rows: [Row] = []
+        var vectors: [Float] = []
         var documentFrequency: [Int]
+        let dimensions: Int
 
-        init(dimensions: Int) { documentFrequency = [Int](repeating: 0, count: dimensions) }
+        init(dimensions: Int) {
+            self.dimensions = dimensions
+            documentFrequency = [Int](repeating: 0, count: dimensions)
+        }
 
         mutating func add(_ entry: IndexEntry) {
-            let sparse = Sparse(entry)
-            for d in sparse.indices where Int(d) < documentFrequency.count { documentFrequency[Int(d)] += 1 }
-            entries.append(sparse)
+            guard entry.vector.count == dimensions else { return }
+            for d in 0..<dimensions where entry.vector[d] != 0 { documentFrequency[d] += 1 }
+            rows.append(Row(collection: entry.collection, documentID: entry.documentID, chunkIndex: entry.chunkIndex, dataClass: entry.dataClass))
+            vectors.append(contentsOf: entry.vector)
         }
 
         mutating func remove(document: DocumentID) {
-            for sparse in entries where sparse.entry.documentID == document {
-                for d in sparse.indices where Int(d) < documentFrequency.count { documentFrequency[Int(d)] -= 1 }
+            guard rows.contains(where: { $0.documentID == document }) else { return }
+            var keptRows: [Row] = []
+            var keptVectors: [Float] = []
+            keptRows.reserveCapacity(rows.count)
+            keptVectors.reserveCapacity(vectors.count)
+            for (i, row) in rows.enumerated() {
+                let vector = vectors[(i * dimensions)..<((i + 1) * dimensions)]
+                if row.documentID == document {
+                    for (d, x) in vector.enumerated() where x != 0 { documentFrequency[d] -= 1 }
+                } else {
+                    keptRows.append(row)
+                    keptVectors.append(contentsOf: vector)
+                }
             }
-            entries.removeAll { $0.entry.documentID == document }
+            rows = keptRows
+            vectors = keptVectors
         }
     }
 
@@ -116,7 +126,7 @@ public actor VectorIndex {
 
     /// Number of entries held for a tenant.
     public func count(tenant: TenantID) -> Int {
-        tenants[tenant]?.values.reduce(0) { $0 + $1.entries.count } ?? 0
+        tenants[tenant]?.values.reduce(0) { $0 + $1.rows.count } ?? 0
     }
 
     /// The partitions to search (copy-on-write: taking them is O(1)), so scoring runs outside the actor.
@@ -139,7 +149,7 @@ public actor VectorIndex {
     static func score(
         _ selected: [Partition], dimensions: Int, idf: Bool, classes: Set<DataClass>, query: [Float], topK: Int
     ) -> [IndexHit] {
-        let total = selected.reduce(0) { $0 + $1.entries.count }
+        let total = selected.reduce(0) { $0 + $1.rows.count }
         guard total > 0 else { return [] }
         var weight = [Float](repeating: 1, count: dimensions)
         if idf {
@@ -149,7 +159,7 @@ public actor VectorIndex {
                 weight[d] = w * w
             }
         }
-        // The query weighted once; each entry then costs only its non-zero dimensions.
+        // The query weighted once; each entry then costs one pass over its vector.
         var weightedQuery = [Float](repeating: 0, count: dimensions)
         var qNorm: Float = 0
         for d in 0..<dimensions {
@@ -158,36 +168,79 @@ public actor VectorIndex {
         }
         guard qNorm > 0 else { return [] }
         let qLength = qNorm.squareRoot()
-        var hits: [IndexHit] = []
+        // Pass 1: a score per entry (no allocation, no reference counting), keeping the k best scores seen.
+        let k = max(1, topK)
+        var scores = [[Double]]()
+        scores.reserveCapacity(selected.count)
+        var best: [Double] = []  // ascending, at most k
         weightedQuery.withUnsafeBufferPointer { wq in
             weight.withUnsafeBufferPointer { w in
                 for partition in selected {
-                    for sparse in partition.entries where classes.contains(sparse.entry.dataClass) {
-                        var dot: Float = 0
-                        var norm: Float = 0
-                        sparse.indices.withUnsafeBufferPointer { idx in
-                            sparse.values.withUnsafeBufferPointer { val in
-                                for k in 0..<idx.count {
-                                    let d = Int(idx[k])
-                                    let v = val[k]
-                                    dot += wq[d] * v
-                                    norm += v * v * w[d]
-                                }
+                    // Rows share a handful of classes: look each distinct one up once, not once per row.
+                    var known: [(DataClass, Bool)] = []
+                    let allowed = partition.rows.map { row -> Bool in
+                        if let hit = known.first(where: { $0.0 == row.dataClass }) { return hit.1 }
+                        let verdict = classes.contains(row.dataClass)
+                        known.append((row.dataClass, verdict))
+                        return verdict
+                    }
+                    var partitionScores = [Double](repeating: -.infinity, count: partition.rows.count)
+                    partition.vectors.withUnsafeBufferPointer { flat in
+                        guard let base = flat.baseAddress, let q = wq.baseAddress, let ww = w.baseAddress else { return }
+                        for row in 0..<partition.rows.count where allowed[row] {
+                            let (dot, norm) = Self.weightedDotAndNorm(base + row * dimensions, q, ww, dimensions)
+                            guard norm > 0, dot > 0 else { continue }
+                            let score = Double(dot / (qLength * norm.squareRoot()))
+                            partitionScores[row] = score
+                            if best.count < k {
+                                best.insert(score, at: best.firstIndex { $0 > score } ?? best.count)
+                            } else if score > best[0] {
+                                best.removeFirst()
+                                best.insert(score, at: best.firstIndex { $0 > score } ?? best.count)
                             }
                         }
-                        guard norm > 0, dot > 0 else { continue }
-                        let e = sparse.entry
-                        hits.append(
-                            IndexHit(
-                                collection: e.collection, documentID: e.documentID, chunkIndex: e.chunkIndex,
-                                dataClass: e.dataClass, score: Double(dot / (qLength * norm.squareRoot()))))
                     }
+                    scores.append(partitionScores)
                 }
             }
         }
-        let k = max(1, topK)
+        // Pass 2: only entries at or above the k-th best score (ties included) become hits, in the stable order.
+        guard let threshold = best.first else { return [] }
+        var hits: [IndexHit] = []
+        for (p, partition) in selected.enumerated() {
+            for (row, score) in scores[p].enumerated() where score >= threshold {
+                let e = partition.rows[row]
+                hits.append(IndexHit(collection: e.collection, documentID: e.documentID, chunkIndex: e.chunkIndex, dataClass: e.dataClass, score: score))
+            }
+        }
         hits.sort { $0.score != $1.score ? $0.score > $1.score : ($0.documentID, $0.chunkIndex) < ($1.documentID, $1.chunkIndex) }
         return Array(hits.prefix(k))
+    }
+
+    /// Σ q[d]·v[d] and Σ w[d]·v[d]² over `n` dimensions, eight lanes at a time.
+    @inline(__always)
+    static func weightedDotAndNorm(
+        _ v: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ n: Int
+    ) -> (dot: Float, norm: Float) {
+        var dot = SIMD8<Float>()
+        var norm = SIMD8<Float>()
+        var d = 0
+        while d + 8 <= n {
+            let x = UnsafeRawPointer(v + d).loadUnaligned(as: SIMD8<Float>.self)
+            let qx = UnsafeRawPointer(q + d).loadUnaligned(as: SIMD8<Float>.self)
+            let wx = UnsafeRawPointer(w + d).loadUnaligned(as: SIMD8<Float>.self)
+            dot += x * qx
+            norm += x * x * wx
+            d += 8
+        }
+        var dotSum = dot.sum()
+        var normSum = norm.sum()
+        while d < n {
+            dotSum += v[d] * q[d]
+            normSum += v[d] * v[d] * w[d]
+            d += 1
+        }
+        return (dotSum, normSum)
     }
 }
 

@@ -48,6 +48,95 @@ struct RetrievalTests {
         #expect(otherTenant.isEmpty)
     }
 
+    /// The ranking rule written out plainly: IDF weights over the selected collections, cosine under them,
+    /// positive scores only, ties by document id and chunk index.
+    static func referenceSearch(
+        _ entries: [IndexEntry], collections: Set<String>, classes: Set<String>, query: [Float], topK: Int, dims: Int
+    ) -> [(String, Int, Double)] {
+        let selected = entries.filter { collections.contains($0.collection.rawValue) }
+        var weight = [Double](repeating: 1, count: dims)
+        for d in 0..<dims {
+            let df = selected.filter { $0.vector[d] != 0 }.count
+            let w = log(Double(selected.count + 1) / Double(df + 1)) + 1
+            weight[d] = w * w
+        }
+        let qNorm = (0..<dims).reduce(0.0) { $0 + Double(query[$1]) * Double(query[$1]) * weight[$1] }.squareRoot()
+        var hits: [(String, Int, Double)] = []
+        for e in selected where classes.contains(e.dataClass.rawValue) {
+            let dot = (0..<dims).reduce(0.0) { $0 + Double(query[$1]) * Double(e.vector[$1]) * weight[$1] }
+            let norm = (0..<dims).reduce(0.0) { $0 + Double(e.vector[$1]) * Double(e.vector[$1]) * weight[$1] }.squareRoot()
+            guard dot > 0, norm > 0 else { continue }
+            hits.append((e.documentID.rawValue, e.chunkIndex, dot / (qNorm * norm)))
+        }
+        hits.sort { $0.2 != $1.2 ? $0.2 > $1.2 : ($0.0, $0.1) < ($1.0, $1.1) }
+        return Array(hits.prefix(max(1, topK)))
+    }
+
+    @Test("Index search ranks exactly as the plain rule: weights, classes, ties, collections, upserts and removals")
+    func searchMatchesReference() async {
+        var generator = SystemRandomNumberGenerator()
+        let dims = 77  // not a multiple of the SIMD width
+        func vector(density: Double) -> [Float] {
+            (0..<dims).map { _ in Double.random(in: 0..<1, using: &generator) < density ? Float.random(in: -1...1, using: &generator) : 0 }
+        }
+        let classes = ["public", "internal", "restricted"]
+        var entries: [IndexEntry] = []
+        for doc in 0..<40 {
+            let collection = doc % 3 == 0 ? "clinical" : "handbook"
+            for chunk in 0..<(1 + doc % 4) {
+                entries.append(
+                    IndexEntry(
+                        collection: CollectionName(unchecked: collection), documentID: DocumentID(unchecked: "d\(doc)"), chunkIndex: chunk,
+                        dataClass: DataClass(unchecked: classes[(doc + chunk) % 3]), vector: vector(density: [0.1, 0.6, 1][doc % 3])))
+            }
+        }
+        // Exact duplicates in other documents: equal scores, ordered by document id.
+        for copy in ["x2", "x0", "x1"] {
+            let e = entries[0]
+            entries.append(IndexEntry(collection: e.collection, documentID: DocumentID(unchecked: copy), chunkIndex: e.chunkIndex, dataClass: e.dataClass, vector: e.vector))
+        }
+        let index = VectorIndex(dimensions: dims, idfWeighting: true)
+        let tenant = TenantID(unchecked: "acme")
+        await index.replace(tenant: tenant, entries: entries, epoch: 1)
+        func check(_ entries: [IndexEntry], _ label: String) async {
+            for (collections, allowed, topK) in [
+                (["handbook"], ["public", "internal", "restricted"], 5), (["handbook", "clinical"], ["internal"], 7),
+                (["clinical"], ["public", "restricted"], 1), (["handbook", "clinical"], ["public", "internal", "restricted"], 200),
+            ] {
+                for _ in 0..<5 {
+                    let query = vector(density: 0.5)
+                    let expected = Self.referenceSearch(
+                        entries, collections: Set(collections), classes: Set(allowed), query: query, topK: topK, dims: dims)
+                    let hits = await index.search(
+                        tenant: tenant, collections: collections.map(CollectionName.init(unchecked:)),
+                        classes: Set(allowed.map(DataClass.init(unchecked:))), query: query, topK: topK)
+                    #expect(hits.count == expected.count, "\(label)")
+                    for (hit, want) in zip(hits, expected) {
+                        // Float sums against a Double reference: near-equal scores may swap, so compare scores by tolerance.
+                        #expect(abs(hit.score - want.2) < 1e-4, "\(label) \(hit.documentID)#\(hit.chunkIndex) vs \(want)")
+                    }
+                    let sameOrder = zip(hits, expected).allSatisfy { $0.documentID.rawValue == $1.0 && $0.chunkIndex == $1.1 }
+                    let nearTie = zip(expected, expected.dropFirst()).contains { abs($0.2 - $1.2) < 1e-5 && ($0.0, $0.1) != ($1.0, $1.1) }
+                    #expect(sameOrder || nearTie, "\(label): \(hits.map { "\($0.documentID)#\($0.chunkIndex)" }) vs \(expected)")
+                }
+            }
+        }
+        await check(entries, "built")
+        // Replace one document, remove another: frequencies and rows follow.
+        let replaced = IndexEntry(collection: CollectionName(unchecked: "handbook"), documentID: DocumentID(unchecked: "d1"), chunkIndex: 0, dataClass: DataClass(unchecked: "internal"), vector: vector(density: 0.6))
+        await index.upsert(tenant: tenant, collection: replaced.collection, documentID: replaced.documentID, entries: [replaced])
+        await index.remove(tenant: tenant, collection: CollectionName(unchecked: "handbook"), documentID: DocumentID(unchecked: "d2"))
+        entries.removeAll { $0.documentID.rawValue == "d1" || $0.documentID.rawValue == "d2" }
+        entries.append(replaced)
+        await check(entries, "after upsert and removal")
+        #expect(await index.count(tenant: tenant) == entries.count)
+        // The duplicated entry and its copies tie (the query is their own vector); their order is by document id.
+        let e = entries[0]
+        let tied = await index.search(tenant: tenant, collections: [e.collection], classes: [e.dataClass], query: e.vector, topK: 4)
+        #expect(tied.map(\.documentID.rawValue) == ["d0", "x0", "x1", "x2"])
+        #expect(Set(tied.map(\.score)).count == 1)
+    }
+
     @Test("The extractive model quotes relevant sentences with citations, or says it found nothing")
     func extractive() async throws {
         let model = ExtractiveModel()
