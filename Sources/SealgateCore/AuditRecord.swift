@@ -52,12 +52,61 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         self.reason = reason
     }
 
-    /// Formats a time as RFC 3339 UTC with milliseconds.
+    /// Formats a time as RFC 3339 UTC with milliseconds (`2026-11-27T11:59:13.123Z`, to the nearest millisecond).
+    ///
+    /// Written out with integer calendar arithmetic (proleptic Gregorian, the days-from-civil algorithm) because
+    /// every request and every key release stamps a record: building an `ISO8601DateFormatter` per call cost
+    /// more than the broker's cryptography. Years outside 0...9999 are clamped to that range.
     public static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        let interval = date.timeIntervalSince1970
+        let clamped = min(max(interval, -62_167_219_200), 253_402_300_799.999)
+        // Whole seconds and their fraction separately (x − ⌊x⌋ is exact in binary floating point), so whole
+        // milliseconds before 1970 do not lose one to a product like −0.001 × 1000 = −1.0000000000000002.
+        let whole = clamped.rounded(.down)
+        var seconds = Int64(whole)
+        var millis = Int(((clamped - whole) * 1000).rounded())
+        if millis >= 1000 {
+            millis -= 1000
+            seconds += 1
+        }
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        // Civil date from days since 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = Int(doy - (153 * mp + 2) / 5 + 1)
+        let month = Int(mp < 10 ? mp + 3 : mp - 9)
+        let year = Int(yoe + era * 400 + (month <= 2 ? 1 : 0))
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func put(_ value: Int, _ width: Int) {
+            var digits = [UInt8](repeating: 48, count: width)
+            var v = value
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                digits[i] = UInt8(48 + v % 10)
+                v /= 10
+            }
+            out.append(contentsOf: digits)
+        }
+        put(year, 4)
+        out.append(45)
+        put(month, 2)
+        out.append(45)
+        put(day, 2)
+        out.append(84)
+        put(secondOfDay / 3600, 2)
+        out.append(58)
+        put(secondOfDay / 60 % 60, 2)
+        out.append(58)
+        put(secondOfDay % 60, 2)
+        out.append(46)
+        put(millis, 3)
+        out.append(90)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

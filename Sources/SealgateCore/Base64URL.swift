@@ -1,26 +1,43 @@
 import Foundation
 
 /// Base64url without padding (RFC 4648 §5), as JOSE uses it.
+///
+/// Foundation does the base64; this maps the alphabet and padding on bytes (the broker decodes and encodes
+/// several values per request, and string replacement with `Character` classification cost more than its
+/// cryptography).
 public enum Base64URL {
     /// Encodes bytes.
     public static func encode(_ data: Data) -> String {
-        data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        var bytes = [UInt8](data.base64EncodedData())
+        var count = bytes.count
+        while count > 0 && bytes[count - 1] == UInt8(ascii: "=") { count -= 1 }
+        for i in 0..<count {
+            if bytes[i] == UInt8(ascii: "+") {
+                bytes[i] = UInt8(ascii: "-")
+            } else if bytes[i] == UInt8(ascii: "/") {
+                bytes[i] = UInt8(ascii: "_")
+            }
+        }
+        return String(decoding: bytes[..<count], as: UTF8.self)
     }
 
     /// Decodes text; returns `nil` when it is not base64url.
     public static func decode(_ text: String) -> Data? {
-        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
-            return nil
+        var bytes = [UInt8](text.utf8)
+        for i in bytes.indices {
+            switch bytes[i] {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                continue
+            case UInt8(ascii: "-"): bytes[i] = UInt8(ascii: "+")
+            case UInt8(ascii: "_"): bytes[i] = UInt8(ascii: "/")
+            default: return nil
+            }
         }
-        var base = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        let remainder = base.count % 4
+        let remainder = bytes.count % 4
         if remainder == 1 { return nil }
-        if remainder > 0 { base += String(repeating: "=", count: 4 - remainder) }
+        if remainder > 0 { bytes.append(contentsOf: repeatElement(UInt8(ascii: "="), count: 4 - remainder)) }
         // Only the canonical encoding is accepted, so one byte string has exactly one text form (no malleability).
-        guard let data = Data(base64Encoded: base), encode(data) == text else { return nil }
+        guard let data = Data(base64Encoded: Data(bytes)), encode(data) == text else { return nil }
         return data
     }
 }
