@@ -210,10 +210,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict),
+        // Helpers shared by the test targets (a seeded generator); not part of any product.
+        .target(name: "SealgateTestSupport", path: "Tests/Support", swiftSettings: strict),
         .testTarget(
             name: "SealgateUnitTests",
             dependencies: [
-                "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
+                "SealgateTestSupport", "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
                 "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "AttestationAzure", "AttestationNVIDIA", "StorageSQLite", "JOSE", "ReleasePolicy",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -230,7 +232,7 @@ let package = Package(
             resources: [.copy("Vectors")],
             swiftSettings: strict),
         .testTarget(name: "ReleasePolicyTests", dependencies: ["ReleasePolicy", "Attestation", "SealgateCore"], swiftSettings: strict),
-        .testTarget(name: "RedactionTests", dependencies: ["Redaction", "SealgateCore"], swiftSettings: strict),
+        .testTarget(name: "RedactionTests", dependencies: ["Redaction", "SealgateCore", "SealgateTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SealgateServerTests",
             dependencies: [

@@ -52,10 +52,12 @@ struct EntriesFileScan {
         var base = 0  // file offset of the buffer's first byte
         var atEnd = fd < 0
         var tornTail = 0
+        var readFailure: String?
         while true {
             while !atEnd && filled < capacity {
                 let n = read(fd, buffer + filled, capacity - filled)
                 if n < 0 && errno == EINTR { continue }
+                if n < 0 { readFailure = "entries file: read failed at byte \(base + filled) (errno \(errno)); entries after it were not checked" }
                 if n <= 0 {
                     atEnd = true
                     break
@@ -72,25 +74,36 @@ struct EntriesFileScan {
                 break
             }
             if complete == 0 {
-                // One entry longer than the buffer (or a corrupt length, which then reads to the end and is reported
-                // as a torn tail): grow. Bounded by about twice the file size.
-                let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
+                // The next entry does not fit in the buffer. A zero length, or one reaching past the end of the file,
+                // is where the complete prefix ends (everything after it is the torn tail, as entryRanges defines it):
+                // stop without reading on. Otherwise it is one long entry: grow the buffer to hold it.
+                let length = Int(UInt32(bigEndian: view.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+                let remaining = max(filled, size - base)
+                if length == 0 || 4 + length > remaining {
+                    tornTail = remaining
+                    break
+                }
+                let needed = max(capacity * 2, 4 + length)
+                let grown = UnsafeMutableRawPointer.allocate(byteCount: needed, alignment: 16)
                 grown.copyMemory(from: buffer, byteCount: filled)
                 buffer.deallocate()
                 buffer = grown
-                capacity *= 2
+                capacity = needed
                 continue
             }
             memmove(buffer, buffer + complete, filled - complete)
             base += complete
             filled -= complete
         }
-        // Entry bytes are needed only for failure messages: then the file is read again, whole.
+        // Entry bytes are needed only for failure messages: then the file is read again, whole. (An append-only
+        // log keeps earlier entries' bytes; a file rewritten in between could be described by other bytes than
+        // were hashed, but the verdict comes from the hashes.)
         let path = self.path
         let positions = Positions()
         let entry: (Int) -> Data? = { i in positions.entry(i, path: path) }
         var report = AuditVerifier.finish(leaves: leaves, suspects: suspects, entry: entry, notes: notes, verifier: verifier)
         report.tornTailBytes = tornTail
+        if let readFailure { report.failures.insert(readFailure, at: 0) }
         return report
     }
 }

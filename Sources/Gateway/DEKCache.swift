@@ -24,6 +24,8 @@ final class DEKCache: Sendable {
 
     private struct State {
         var epoch: Int?
+        /// Epochs below this were cleared away: nothing of theirs is served or stored again.
+        var floor = Int.min
         var ciphers: [Key: DEKCipher] = [:]
     }
 
@@ -39,6 +41,7 @@ final class DEKCache: Sendable {
     /// holding an older epoch gets nothing and changes nothing.
     func cipher(_ key: Key, epoch: Int) -> DEKCipher? {
         state.withLock { state in
+            guard epoch >= state.floor else { return nil }
             guard state.epoch == epoch else {
                 if state.epoch.map({ $0 < epoch }) ?? true {
                     state.ciphers.removeAll()
@@ -50,9 +53,10 @@ final class DEKCache: Sendable {
         }
     }
 
-    /// Remembers `cipher` for `key` in `epoch` (ignored if the epoch has moved on meanwhile).
+    /// Remembers `cipher` for `key` in `epoch` (ignored if the epoch has moved on or was cleared meanwhile).
     func store(_ key: Key, _ cipher: DEKCipher, epoch: Int) {
         state.withLock { state in
+            guard epoch >= state.floor else { return }
             if state.epoch != epoch {
                 guard state.epoch.map({ $0 < epoch }) ?? true else { return }
                 state.ciphers.removeAll()
@@ -65,11 +69,22 @@ final class DEKCache: Sendable {
         }
     }
 
-    /// Drops every entry (the lease was lost or the key set changed).
-    func clear() {
+    /// Drops every entry and refuses epochs below `current` from now on (the lease was lost or the key set
+    /// changed; `current` is the lease manager's epoch after the change).
+    func clear(below current: Int) {
         state.withLock { state in
             state.ciphers.removeAll()
             state.epoch = nil
+            state.floor = max(state.floor, current)
+        }
+    }
+
+    /// Forgets one document's DEKs (it was deleted).
+    func remove(tenant: TenantID, collection: CollectionName, document: DocumentID) {
+        state.withLock { state in
+            state.ciphers = state.ciphers.filter { key, _ in
+                !(key.tenant == tenant && key.collection == collection && key.document == document)
+            }
         }
     }
 

@@ -207,6 +207,7 @@ extension Gateway {
             return .failure(await deny(Denial(.storeUnavailable, "The store failed."), kind: "delete", requestID: requestID, principal: principal))
         }
         await index.remove(tenant: principal.tenant, collection: collection, documentID: id)
+        dekCache.remove(tenant: principal.tenant, collection: collection, document: id)
         return .success(auditIndex)
     }
 }
@@ -235,7 +236,7 @@ extension Gateway {
     /// Drops every decrypted embedding from memory (the lease was lost).
     public func clearIndex() async {
         await index.clear()
-        dekCache.clear()
+        dekCache.clear(below: await deps.leases.epoch)
     }
 
     /// Drops every decrypted embedding from memory when no valid lease is held.

@@ -15,16 +15,18 @@ extension Gateway {
     /// Unwraps a stored document's DEK with the leased KEK of its class and version, prepared for opening all
     /// of the document's values (one AES-GCM setup per document, kept for the lease epoch in ``dekCache``).
     func cipher(for document: StoredDocument) async throws -> DEKCipher {
-        guard let keys = await keks(document.tenant, document.dataClass),
+        // Keys and epoch in one read: a cached DEK is served only within the epoch whose keys were just checked.
+        guard let (keys, epoch) = await deps.leases.keysWithEpoch(for: ResourcePath(tenant: document.tenant, dataClass: document.dataClass)),
             let kek = keys.first(where: { $0.version == document.dekVersion })
         else { throw SealgateError(.keyLeaseUnavailable, "no leased KEK for the document's class and version") }
-        let epoch = await deps.leases.epoch
         let key = DEKCache.Key(
             tenant: document.tenant, collection: document.collection, document: document.id, dataClass: document.dataClass,
             version: document.dekVersion, wrapped: document.wrappedDEK)
         if let cached = dekCache.cipher(key, epoch: epoch) { return cached }
         let cipher = try DEKCipher(dek: Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: Self.dekContext(document)))
-        dekCache.store(key, cipher, epoch: epoch)
+        // Kept only if the key set is still the one it was unwrapped under; a clear that ran meanwhile raised the
+        // cache's floor past `epoch`, so a late store is refused either way.
+        if await deps.leases.epoch == epoch { dekCache.store(key, cipher, epoch: epoch) }
         return cipher
     }
 
@@ -112,7 +114,7 @@ extension Gateway {
     func ensureIndex(tenant: TenantID) async throws {
         guard await deps.leases.isValid else {
             await index.clear()
-            dekCache.clear()
+            dekCache.clear(below: await deps.leases.epoch)
             throw SealgateError(await noLeaseReason(), "no valid key lease")
         }
         let epoch = await deps.leases.epoch

@@ -97,6 +97,13 @@ public actor LeaseManager {
         return keys[resource]
     }
 
+    /// The KEK versions for a resource and the epoch they belong to, read together (the epoch changes with the
+    /// key set); `nil` without a valid lease or a key for the resource.
+    public func keysWithEpoch(for resource: ResourcePath) async -> (keys: [LeasedKey], epoch: Int)? {
+        guard let keys = await keys(for: resource) else { return nil }
+        return (keys, epoch)
+    }
+
     /// An opaque secret (`<tenant>/secret/<name>`) while the lease is valid.
     public func secret(_ path: String) async -> Data? {
         guard isValid else {

@@ -213,7 +213,11 @@ public actor VectorIndex {
                 hits.append(IndexHit(collection: e.collection, documentID: e.documentID, chunkIndex: e.chunkIndex, dataClass: e.dataClass, score: score))
             }
         }
-        hits.sort { $0.score != $1.score ? $0.score > $1.score : ($0.documentID, $0.chunkIndex) < ($1.documentID, $1.chunkIndex) }
+        hits.sort {
+            $0.score != $1.score
+                ? $0.score > $1.score
+                : ($0.documentID.rawValue, $0.chunkIndex, $0.collection.rawValue) < ($1.documentID.rawValue, $1.chunkIndex, $1.collection.rawValue)
+        }
         return Array(hits.prefix(k))
     }
 

@@ -1,23 +1,12 @@
 import Foundation
 import Redaction
 import SealgateCore
+import SealgateTestSupport
 import Testing
-
-/// A small deterministic generator (SplitMix64) for reproducible random splits.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Streams `text` in random pieces of 1...maxPiece scalars; returns the output and the largest holdback seen.
 func stream(_ engine: RedactionEngine, _ text: String, profile: String, seed: UInt64, maxPiece: Int) -> (String, [String: Int], Int) {
-    var rng = SplitMix(state: seed)
+    var rng = SplitMix64(seed: seed)
     var session = engine.streaming(profile: profile)
     let scalars = Array(text.unicodeScalars)
     var out = ""

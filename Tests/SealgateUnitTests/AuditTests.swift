@@ -166,6 +166,29 @@ struct AuditTests {
             #expect(report.failures == expected.failures, "block \(size)")
             #expect(report.entries == 40 && report.tornTailBytes == 5, "block \(size)")
         }
+        // A zero length or a length past the end of the file in the middle: the complete prefix ends there, the
+        // rest is the torn tail (not read on, whatever the block size), and the checkpoints say entries are missing.
+        for header in [UInt32(0), UInt32.max] {
+            var cut = Data()
+            for entry in entries.prefix(25) {
+                withUnsafeBytes(of: UInt32(entry.count).bigEndian) { cut.append(contentsOf: $0) }
+                cut.append(entry)
+            }
+            let kept = cut.count
+            withUnsafeBytes(of: header.bigEndian) { cut.append(contentsOf: $0) }
+            for entry in entries.suffix(15) {
+                withUnsafeBytes(of: UInt32(entry.count).bigEndian) { cut.append(contentsOf: $0) }
+                cut.append(entry)
+            }
+            try cut.write(to: URL(fileURLWithPath: path))
+            var first: [String]?
+            for size in sizes {
+                let report = try AuditVerifier.verify(directory: dir, verifier: verifier, readBlockSize: size)
+                #expect(report.entries == 25 && report.tornTailBytes == cut.count - kept, "header \(header) block \(size)")
+                #expect(report.failures.contains { $0.hasPrefix("checkpoint 2 covers 30 entries but the log has 25") }, "\(report.failures)")
+                if let first { #expect(report.failures == first, "block \(size)") } else { first = report.failures }
+            }
+        }
     }
 
     static func keyOf(_ dir: String) -> Curve25519.Signing.PrivateKey? {

@@ -2,6 +2,7 @@ import Foundation
 import Models
 import Retrieval
 import SealgateCore
+import SealgateTestSupport
 import Testing
 
 @Suite("Chunking, the built-in embedder, the index and the extractive model")
@@ -74,7 +75,7 @@ struct RetrievalTests {
 
     @Test("Index search ranks exactly as the plain rule: weights, classes, ties, collections, upserts and removals")
     func searchMatchesReference() async {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64(seed: 0x5EA1_6A7E)  // seeded: a failure reproduces
         let dims = 77  // not a multiple of the SIMD width
         func vector(density: Double) -> [Float] {
             (0..<dims).map { _ in Double.random(in: 0..<1, using: &generator) < density ? Float.random(in: -1...1, using: &generator) : 0 }
@@ -115,9 +116,15 @@ struct RetrievalTests {
                         // Float sums against a Double reference: near-equal scores may swap, so compare scores by tolerance.
                         #expect(abs(hit.score - want.2) < 1e-4, "\(label) \(hit.documentID)#\(hit.chunkIndex) vs \(want)")
                     }
-                    let sameOrder = zip(hits, expected).allSatisfy { $0.documentID.rawValue == $1.0 && $0.chunkIndex == $1.1 }
-                    let nearTie = zip(expected, expected.dropFirst()).contains { abs($0.2 - $1.2) < 1e-5 && ($0.0, $0.1) != ($1.0, $1.1) }
-                    #expect(sameOrder || nearTie, "\(label): \(hits.map { "\($0.documentID)#\($0.chunkIndex)" }) vs \(expected)")
+                    // Position by position: the same entry, or one whose expected score ties a neighbour's within
+                    // float error (then the two may legitimately swap).
+                    for (i, (hit, want)) in zip(hits, expected).enumerated() {
+                        let same = hit.documentID.rawValue == want.0 && hit.chunkIndex == want.1
+                        let tiesNeighbour = [i - 1, i + 1].contains { j in
+                            expected.indices.contains(j) && abs(expected[j].2 - want.2) < 1e-5
+                        }
+                        #expect(same || tiesNeighbour, "\(label) position \(i): \(hit.documentID)#\(hit.chunkIndex) vs \(want)")
+                    }
                 }
             }
         }
@@ -153,3 +160,4 @@ struct RetrievalTests {
         #expect(streamed == answer.text)
     }
 }
+
