@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-#if canImport(CCryptoBoringSSL)
+#if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
 import CCryptoBoringSSL
 #endif
 
@@ -15,7 +15,7 @@ import CCryptoBoringSSL
 enum Digest256 {
     /// Whether the BoringSSL fast path is compiled in.
     static let usesBoringSSL: Bool = {
-        #if canImport(CCryptoBoringSSL)
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
         return true
         #else
         return false
@@ -23,7 +23,7 @@ enum Digest256 {
     }()
 
     static func hash(_ bytes: UnsafeRawBufferPointer) -> Hash32 {
-        #if canImport(CCryptoBoringSSL)
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
             _ = CCryptoBoringSSL_SHA256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, digest.baseAddress)
             return Hash32(UnsafeRawBufferPointer(digest))

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import SealgateCore
 
-#if canImport(CCryptoBoringSSL)
+#if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
 import CCryptoBoringSSL
 #endif
 
@@ -20,7 +20,7 @@ import CCryptoBoringSSL
 /// with identical output). BoringSSL documents seal/open on one context as safe to call concurrently, so the
 /// type is `Sendable`; the context is zeroed and freed with the object.
 public final class DEKCipher: @unchecked Sendable {
-    #if canImport(CCryptoBoringSSL)
+    #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
     private let context: UnsafeMutablePointer<EVP_AEAD_CTX>
     #else
     private let key: SymmetricKey
@@ -28,7 +28,7 @@ public final class DEKCipher: @unchecked Sendable {
 
     /// Whether the reusable BoringSSL context is compiled in (otherwise every call sets up AES-GCM anew).
     public static let reusesContext: Bool = {
-        #if canImport(CCryptoBoringSSL)
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
         return true
         #else
         return false
@@ -39,7 +39,7 @@ public final class DEKCipher: @unchecked Sendable {
     /// - Throws: ``SealgateError`` with ``ReasonCode/integrityFailure`` for a key of another size.
     public init(dek: SymmetricKey) throws {
         guard dek.bitCount == 256 else { throw SealgateError(.integrityFailure, "a DEK must be 256 bits") }
-        #if canImport(CCryptoBoringSSL)
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
         let made: UnsafeMutablePointer<EVP_AEAD_CTX>? = dek.withUnsafeBytes { raw in
             CCryptoBoringSSL_EVP_AEAD_CTX_new(
                 CCryptoBoringSSL_EVP_aead_aes_256_gcm(), raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count,
@@ -53,7 +53,7 @@ public final class DEKCipher: @unchecked Sendable {
     }
 
     deinit {
-        #if canImport(CCryptoBoringSSL)
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
         // Cleans up and frees; BoringSSL's allocator zeroes the memory (key schedule included) before freeing it.
         CCryptoBoringSSL_EVP_AEAD_CTX_free(context)
         #endif
@@ -65,7 +65,7 @@ public final class DEKCipher: @unchecked Sendable {
         guard sealed.count >= Envelope.overhead, sealed.first == Envelope.formatVersion else {
             throw SealgateError(.integrityFailure, "sealed value has an unknown format")
         }
-        #if canImport(CCryptoBoringSSL)
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
         let opened: Data? = sealingContext.withCanonicalAAD { aad in
             sealed.withUnsafeBytes { raw -> Data? in
                 guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
@@ -95,7 +95,7 @@ public final class DEKCipher: @unchecked Sendable {
     /// Seals `plaintext` under this DEK, bound to `context`, with a fresh random nonce (the ``Envelope`` format).
     /// - Throws: ``SealgateError`` (`internal_error`) if the cipher fails, which it does not for valid input.
     public func seal(_ plaintext: Data, context sealingContext: SealingContext) throws -> Data {
-        #if canImport(CCryptoBoringSSL)
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
         let nonce = AES.GCM.Nonce()
         var out = Data(count: plaintext.count + Envelope.overhead)
         let ok: Bool = out.withUnsafeMutableBytes { target in
