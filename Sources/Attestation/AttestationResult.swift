@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SealgateCore
 
 /// Overall appraisal status, as in the IETF RATS EAR (`ear.status`).
 public enum AppraisalStatus: String, Sendable, Codable, Equatable {
@@ -71,6 +72,6 @@ public struct AttestationResult: Sendable, Codable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(self)) ?? Data()
-        return "sha-256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return "sha-256:" + Hex.encode(SHA256.hash(data: data))
     }
 }

@@ -128,7 +128,7 @@ public final class Gateway: Sendable {
 
     /// Hex SHA-256 of an API key: the only form in which keys are stored.
     public static func hashAPIKey(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(key.utf8)))
     }
 
     /// The model profiles a principal may use at some data class it may use.
@@ -202,7 +202,7 @@ public final class Gateway: Sendable {
 
     /// A random request id.
     public static func newRequestID() -> String {
-        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
     }
 
     /// A per-tenant secret derived (HKDF-SHA256, `info` names its use) from the broker resource
@@ -219,7 +219,7 @@ public final class Gateway: Sendable {
     func auditDigest(_ items: [String], tenant: TenantID) async -> String {
         let joined = Data(items.sorted().joined(separator: "\n").utf8)
         guard let salt = await tenantSecret(tenant, info: "audit-salt") else { return Gateway.digest(items) }
-        return "hmac-sha256:" + HMAC<SHA256>.authenticationCode(for: joined, using: salt).map { String(format: "%02x", $0) }.joined()
+        return "hmac-sha256:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: joined, using: salt))
     }
 
     /// The redactor of a tenant, with its hash-token key when the tenant's keys are leased.
@@ -229,7 +229,7 @@ public final class Gateway: Sendable {
     }
 
     static func digest(_ items: [String]) -> String {
-        "sha-256:" + SHA256.hash(data: Data(items.sorted().joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+        "sha-256:" + Hex.encode(SHA256.hash(data: Data(items.sorted().joined(separator: "\n").utf8)))
     }
 }
 

@@ -226,7 +226,8 @@ public struct BrokerRecorder: Sendable {
             principal: event.principal, outcome: outcome, reason: decision.allowed ? nil : decision.reason.rawValue)
         record.rule = decision.rule
         record.attestationStatus = decision.result?.status.rawValue
-        record.attestationResultDigest = decision.result?.digest
+        let resultDigest = decision.result?.digest  // one JSON encoding for the record and the event
+        record.attestationResultDigest = resultDigest
         record.referenceValueSet = decision.result?.referenceValueSet
         if !event.keyIDs.isEmpty { record.keyIDs = event.keyIDs }
         if event.kind == .admin, let target = event.resource { record.keyIDs = [event.resourceType + ":" + target] }
@@ -237,7 +238,7 @@ public struct BrokerRecorder: Sendable {
         if let index { data["audit_index"] = String(index) }
         if let result = decision.result {
             data["status"] = result.status.rawValue
-            data["result_digest"] = result.digest
+            data["result_digest"] = resultDigest ?? result.digest
             data["measurement"] = result.measurement
             data["reference_value_set"] = result.referenceValueSet ?? ""
         }
