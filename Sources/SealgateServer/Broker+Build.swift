@@ -29,6 +29,9 @@ public struct BrokerOptions: Sendable {
     public var tdxCollateralPath: String?
     /// AMD `cert_chain` PEM files (ASK/ASVK + ARK) for Azure SNP vTPM evidence that carries none.
     public var amdCertChainPaths: [String] = []
+    /// Serve over TLS with this certificate chain and private key (PEM files); plain HTTP without them.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
     public var tokenTTL: TimeInterval
     public var bodyLimit: Int
     public var now: @Sendable () -> Date
@@ -174,7 +177,8 @@ public enum SealgateBroker {
         api.register(on: router)
         api.registerAdmin(on: router)
         let application = Application(
-            router: router, configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-broker"),
+            router: router, server: try Sealgate.serverBuilder(certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-broker"),
             services: [
                 CheckpointService(log: audit, interval: 10, logger: logger),
                 ShutdownService(logger: logger, message: "sealgate broker stopped: sessions forgotten, database closed") { await store.close() },

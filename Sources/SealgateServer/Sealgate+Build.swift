@@ -6,6 +6,8 @@ import Crypto
 import Foundation
 import Gateway
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import KeyBroker
 import KeyLease
 import Logging
@@ -104,8 +106,16 @@ public enum Sealgate {
         let client: any BrokerClient
         let closeBroker: @Sendable () async -> Void
         if let url = options.brokerURL {
-            client = HTTPBrokerClient(baseURL: url)
-            closeBroker = {}
+            if let ca = options.brokerCAPath {
+                // A client of its own that trusts only the broker's CA; shut down with the gateway.
+                let http = HTTPClient(
+                    eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: try TLSFiles.client(caPath: ca)))
+                client = HTTPBrokerClient(client: http, baseURL: url)
+                closeBroker = { try? await http.shutdown() }
+            } else {
+                client = HTTPBrokerClient(baseURL: url)
+                closeBroker = {}
+            }
             events.emit(
                 SecurityEvent(
                     type: "dev.sealgate.policy.loaded", time: options.now(),
@@ -194,11 +204,21 @@ public enum Sealgate {
         }
         let application = Application(
             router: router,
+            server: try serverBuilder(certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath),
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "sealgate"),
             services: services, logger: logger)
         return SealgateInstance(
             application: application, gateway: gateway, leases: leases, configuration: config, measurement: measurement,
             dataDir: dataDir, metrics: metrics, auditLog: audit)
+    }
+
+    /// Plain HTTP/1.1, or HTTP/1.1 over TLS when both a certificate chain and a key are given.
+    static func serverBuilder(certificatePath: String?, keyPath: String?) throws -> HTTPServerBuilder {
+        switch (certificatePath, keyPath) {
+        case (nil, nil): return .http1()
+        case (let certificate?, let key?): return try .tls(.http1(), tlsConfiguration: TLSFiles.server(certificatePath: certificate, keyPath: key))
+        default: throw SealgateError(.internalError, "TLS needs both a certificate chain and a private key")
+        }
     }
 
     /// The security event sink of the configuration, and its delivery service for webhooks.

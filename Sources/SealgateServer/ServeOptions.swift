@@ -27,6 +27,11 @@ public struct ServeOptions: Sendable {
     public var renewLeases: Bool
     /// A standalone key broker (`sealgate broker`) to attest to; `nil` runs the embedded in-process broker.
     public var brokerURL: String?
+    /// CA certificates (PEM) to trust for an `https` broker instead of the system trust store.
+    public var brokerCAPath: String?
+    /// Serve the gateway API over TLS with this certificate chain and private key (PEM files).
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
     /// How the gateway produces evidence: `mock` (development key) or `configfs-tsm` (SEV-SNP/TDX guests);
     /// `nil` takes `attestation.tee` from the configuration.
     public var attester: String?

@@ -32,6 +32,9 @@ struct BrokerCommand: AsyncParsableCommand {
     var tdxCollateral: String?
     @Option(name: .customLong("amd-cert-chain"), help: "AMD cert_chain PEM (ASK/ASVK + ARK) for Azure SNP vTPM evidence without one (repeatable).")
     var amdCertChain: [String] = []
+    @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
 
     func run() async throws {
         // Every file the broker creates (SQLite and its WAL, keys, audit log, events) is readable by its owner only.
@@ -45,8 +48,12 @@ struct BrokerCommand: AsyncParsableCommand {
             host: host, port: port, dataDir: dataDir, referenceValuesPath: referenceValues, policiesPath: policies, tokenTTL: tokenTTL)
         options.tdxCollateralPath = tdxCollateral
         options.amdCertChainPaths = amdCertChain
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
+        options.tlsCertificatePath = tlsCert
+        options.tlsKeyPath = tlsKey
         let instance = try await SealgateBroker.build(options)
-        var banner = "Sealgate broker listening on http://\(host):\(port)  issuer \(instance.broker.issuer)\n"
+        let scheme = tlsCert == nil ? "http" : "https"
+        var banner = "Sealgate broker listening on \(scheme)://\(host):\(port)  issuer \(instance.broker.issuer)\n"
         if let path = instance.bootstrapTokenPath { banner += "Bootstrap admin token: \(path)\n" }
         FileHandle.standardError.write(Data(banner.utf8))
         try await instance.application.runService()

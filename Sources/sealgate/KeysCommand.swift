@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SealgateServer
 
 /// `sealgate keys …`: drives the broker's admin API. Prints the broker's JSON; never handles key material.
 struct KeysCommand: AsyncParsableCommand {
@@ -17,6 +18,9 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "The broker's base URL.") var broker = "http://127.0.0.1:8081"
         @Option(name: .customLong("token-file"), help: "A file holding the admin bearer token (default: $SEALGATE_ADMIN_TOKEN).")
         var tokenFile: String?
+        @Option(name: .customLong("ca"), help: "CA certificates (PEM) to trust for an https broker instead of the system store.")
+        var ca: String?
+        @Option(help: "Seconds to wait for the broker (connection attempts are retried until then).") var timeout: Int64 = 30
 
         func token() throws -> String {
             if let tokenFile {
@@ -39,12 +43,27 @@ struct KeysCommand: AsyncParsableCommand {
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(bytes: body))
             }
-            let response: HTTPClientResponse
-            do { response = try await HTTPClient.shared.execute(request, timeout: .seconds(30)) } catch {
-                FileHandle.standardError.write(Data("sealgate keys: cannot reach the broker at \(broker)\n".utf8))
+            // With --ca, a client of its own that trusts only that CA (shut down before returning).
+            let client = try ca.map { HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: try TLSFiles.client(caPath: $0))) }
+            let answer: (HTTPClientResponse, Data)?
+            var tlsFailure = false
+            do {
+                let response = try await (client ?? HTTPClient.shared).execute(request, timeout: .seconds(max(1, timeout)))
+                answer = (response, Data((try await response.body.collect(upTo: 16 << 20)).readableBytesView))
+            } catch {
+                answer = nil
+                let text = String(describing: error)
+                tlsFailure = ["SSL", "certificate", "handshake", "TLS"].contains { text.contains($0) }
+                // The transport error names the cause (refused, timed out, TLS handshake or certificate), never a token.
+                FileHandle.standardError.write(Data("sealgate keys: cannot reach the broker at \(broker): \(error)\n".utf8))
+            }
+            try? await client?.shutdown()
+            guard let (response, data) = answer else {
+                if tlsFailure && ca == nil {
+                    FileHandle.standardError.write(Data("sealgate keys: a broker with a private CA needs --ca\n".utf8))
+                }
                 throw ExitCode(2)
             }
-            let data = Data((try await response.body.collect(upTo: 16 << 20)).readableBytesView)
             print(String(decoding: data, as: UTF8.self))
             guard (200..<300).contains(Int(response.status.code)) || (tolerateConflict && response.status.code == 409) else { throw ExitCode(3) }
         }

@@ -28,6 +28,11 @@ struct Serve: AsyncParsableCommand {
     var demo = false
     @Option(help: "A standalone key broker (sealgate broker) to attest to, e.g. http://127.0.0.1:8081; default: the embedded broker.")
     var broker: String?
+    @Option(name: .customLong("broker-ca"), help: "CA certificates (PEM) to trust for an https broker instead of the system store.")
+    var brokerCA: String?
+    @Option(name: .customLong("tls-cert"), help: "Serve the API over HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
     @Option(help: "How this gateway produces evidence: mock, or configfs-tsm (SEV-SNP/TDX guests); default: attestation.tee.")
     var attester: String?
     @Option(name: .customLong("tsm-root"), help: "The configfs-tsm report directory.") var tsmRoot = "/sys/kernel/config/tsm/report"
@@ -46,6 +51,10 @@ struct Serve: AsyncParsableCommand {
         }
         var options = ServeOptions(dataDir: dataDir, host: host, port: port, configPath: config, demo: demo, leaseSeconds: leaseSeconds)
         options.brokerURL = broker
+        options.brokerCAPath = brokerCA
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
+        options.tlsCertificatePath = tlsCert
+        options.tlsKeyPath = tlsKey
         options.attester = attester
         options.tsmRoot = tsmRoot
         options.snpVCEKPath = snpVCEK
@@ -57,7 +66,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let c = instance.configuration
-        var banner = "Sealgate listening on http://\(c.server.host):\(c.server.port)  measurement \(instance.measurement.measurement.prefix(16))…\n"
+        var banner = "Sealgate listening on \(tlsCert == nil ? "http" : "https")://\(c.server.host):\(c.server.port)  measurement \(instance.measurement.measurement.prefix(16))…\n"
         if demo { banner += "Demo credentials: \(dataDir)/demo-credentials.json\n" }
         FileHandle.standardError.write(Data(banner.utf8))
         try await instance.application.runService()

@@ -48,7 +48,12 @@ struct BrokerProcessTests {
             gatewayPort = try freePort()
         }
 
-        var brokerURL: String { "http://127.0.0.1:\(brokerPort)" }
+        /// Certificate chain, key and CA (PEM paths) when the broker serves HTTPS (`useTLS()`).
+        var tlsPaths: (cert: String, key: String, ca: String)?
+        /// A client trusting that CA, for the scenario's own requests to the broker.
+        var tlsClient: HTTPClient?
+
+        var brokerURL: String { "\(tlsPaths == nil ? "http" : "https")://127.0.0.1:\(brokerPort)" }
         var gatewayURL: String { "http://127.0.0.1:\(gatewayPort)" }
 
         /// Runs the CLI to completion; returns exit status and standard output.
@@ -82,9 +87,9 @@ struct BrokerProcessTests {
 
         /// Writes reference values for this gateway (or for another measurement) and starts the broker.
         func startBroker(referenceValues: String = "rv.json") async throws {
-            broker = try start(
-                ["broker", "--port", "\(brokerPort)", "--data-dir", "br", "--reference-values", referenceValues, "--token-ttl", "30"],
-                log: "broker.log")
+            var arguments = ["broker", "--port", "\(brokerPort)", "--data-dir", "br", "--reference-values", referenceValues, "--token-ttl", "30"]
+            if let tlsPaths { arguments += ["--tls-cert", tlsPaths.cert, "--tls-key", tlsPaths.key] }
+            broker = try start(arguments, log: "broker.log")
             try await waitFor("broker health", seconds: 20) { try await self.get(self.brokerURL + "/healthz").0 == 200 }
         }
 
@@ -95,7 +100,7 @@ struct BrokerProcessTests {
         }
 
         func keys(_ arguments: [String]) throws -> Int32 {
-            try run(["keys"] + arguments + ["--broker", brokerURL, "--token-file", "br/admin-token"]).0
+            try run(["keys"] + arguments + ["--broker", brokerURL, "--token-file", "br/admin-token"] + (tlsPaths.map { ["--ca", $0.ca] } ?? [])).0
         }
 
         func provision() throws {
@@ -104,12 +109,11 @@ struct BrokerProcessTests {
             }
         }
 
-        func startGateway() throws {
-            gateway = try start(
-                [
-                    "serve", "--demo", "--data-dir", "gw", "--port", "\(gatewayPort)", "--broker", brokerURL, "--lease-seconds",
-                    "\(leaseSeconds)",
-                ], log: "gateway.log")
+        /// Starts the gateway against the broker; over TLS it trusts the scenario's CA unless `trustingCA` is false.
+        func startGateway(trustingCA: Bool = true) throws {
+            var arguments = ["serve", "--demo", "--data-dir", "gw", "--port", "\(gatewayPort)", "--broker", brokerURL, "--lease-seconds", "\(leaseSeconds)"]
+            if let tlsPaths, trustingCA { arguments += ["--broker-ca", tlsPaths.ca] }
+            gateway = try start(arguments, log: "gateway.log")
         }
 
         func apiKey(_ tenant: String) throws -> String {
@@ -125,7 +129,7 @@ struct BrokerProcessTests {
         }
 
         func send(_ request: HTTPClientRequest) async throws -> (Int, String) {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let response = try await (request.url.hasPrefix("https:") ? tlsClient ?? .shared : .shared).execute(request, timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 4 << 20)
             return (Int(response.status.code), String(buffer: body))
         }
@@ -169,6 +173,7 @@ struct BrokerProcessTests {
         func tearDown() {
             stop(gateway)
             stop(broker)
+            try? tlsClient?.syncShutdown()
             try? FileManager.default.removeItem(atPath: dir)
         }
     }
