@@ -54,7 +54,9 @@ struct BrokerProcessTests {
         var tlsClient: HTTPClient?
 
         var brokerURL: String { "\(tlsPaths == nil ? "http" : "https")://127.0.0.1:\(brokerPort)" }
-        var gatewayURL: String { "http://127.0.0.1:\(gatewayPort)" }
+        /// Whether the gateway serves HTTPS with the scenario's certificate (`startGateway(servingTLS: true)`).
+        var gatewayUsesTLS = false
+        var gatewayURL: String { "\(gatewayUsesTLS ? "https" : "http")://127.0.0.1:\(gatewayPort)" }
 
         /// Runs the CLI to completion; returns exit status and standard output.
         @discardableResult
@@ -109,10 +111,13 @@ struct BrokerProcessTests {
             }
         }
 
-        /// Starts the gateway against the broker; over TLS it trusts the scenario's CA unless `trustingCA` is false.
-        func startGateway(trustingCA: Bool = true) throws {
+        /// Starts the gateway against the broker; over TLS it trusts the scenario's CA unless `trustingCA` is false,
+        /// and serves HTTPS itself with the scenario's certificate when `servingTLS`.
+        func startGateway(trustingCA: Bool = true, servingTLS: Bool = false) throws {
             var arguments = ["serve", "--demo", "--data-dir", "gw", "--port", "\(gatewayPort)", "--broker", brokerURL, "--lease-seconds", "\(leaseSeconds)"]
             if let tlsPaths, trustingCA { arguments += ["--broker-ca", tlsPaths.ca] }
+            gatewayUsesTLS = servingTLS && tlsPaths != nil
+            if let tlsPaths, servingTLS { arguments += ["--tls-cert", tlsPaths.cert, "--tls-key", tlsPaths.key] }
             gateway = try start(arguments, log: "gateway.log")
         }
 

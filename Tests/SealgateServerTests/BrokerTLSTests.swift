@@ -44,7 +44,7 @@ extension BrokerProcessTests.Scenario {
 }
 
 extension BrokerProcessTests {
-    @Test("Broker over HTTPS with a private CA: keys CLI and gateway trust it with --ca/--broker-ca; without it the gateway gets no keys")
+    @Test("Broker and gateway over HTTPS with a private CA: keys CLI and gateway trust it with --ca/--broker-ca; without it the gateway gets no keys")
     func tls() async throws {
         try await Self.withScenario { s in
             try s.useTLS()
@@ -65,10 +65,12 @@ extension BrokerProcessTests {
             #expect(try await s.query("acme").0 == 503)
             s.stop(s.gateway)
 
-            // Trusting the CA, it attests over TLS, leases its keys and answers.
-            try s.startGateway()
+            // Trusting the CA, it attests over TLS, leases its keys and answers — on its own HTTPS listener too.
+            try s.startGateway(servingTLS: true)
             try await s.waitFor("gateway ready over TLS", seconds: 30) { try await s.get(s.gatewayURL + "/readyz").0 == 200 }
             try await s.waitFor("demo data", seconds: 15) { try await s.query("acme").0 == 200 }
+            #expect(s.gatewayURL.hasPrefix("https://"))
+            #expect((try? await s.send(HTTPClientRequest(url: "http://127.0.0.1:\(s.gatewayPort)/healthz")))?.0 != 200)
             #expect(try await s.metric(#"sealgate_key_release_total{tenant="acme",resource_type="kek",decision="granted",reason="granted",tee="mock"}"#) >= 1)
         }
     }
