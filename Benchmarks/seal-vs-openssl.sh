@@ -11,7 +11,7 @@ sealgate=$(taskset -c 0 .build/release/SealBench "$secs")
 echo "$sealgate"
 sealgate=$(echo "$sealgate" | sed '/^sha256_size_bytes/,$d')
 echo "size_bytes,sealgate_MBps,sealgate_cold_MBps,swift_crypto_oneshot_MBps,openssl_MBps,ratio,openssl_aead_MBps,ratio_aead,cold_ratio_aead"
-echo "$sealgate" | tail -n +2 | while IFS=, read -r size mbps _ cold raw; do
+echo "$sealgate" | grep -E '^[0-9]+,' | while IFS=, read -r size mbps _ cold raw; do
   # openssl speed prints e.g. "AES-256-GCM  ...  1234567.89k" (thousands of bytes per second).
   k=$(taskset -c 0 openssl speed -decrypt -evp aes-256-gcm -seconds "$secs" -bytes "$size" 2>/dev/null | awk '/^AES-256-GCM/ {print $NF}' | tr -d k)
   ossl=$(python3 -c "print(f'{float(\"$k\")/1000:.1f}')")

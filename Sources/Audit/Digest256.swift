@@ -13,15 +13,6 @@ import CCryptoBoringSSL
 /// declared product: if a future swift-crypto hides it, `canImport` fails and the swift-crypto API is used,
 /// with identical output (the RFC 6962 known-answer tests run against whichever is compiled).
 enum Digest256 {
-    /// Whether the BoringSSL fast path is compiled in.
-    static let usesBoringSSL: Bool = {
-        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
-        return true
-        #else
-        return false
-        #endif
-    }()
-
     static func hash(_ bytes: UnsafeRawBufferPointer) -> Hash32 {
         #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in

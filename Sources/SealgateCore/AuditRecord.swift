@@ -84,13 +84,12 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         var out = [UInt8]()
         out.reserveCapacity(24)
         func put(_ value: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
-            var v = value
-            for i in stride(from: width - 1, through: 0, by: -1) {
-                digits[i] = UInt8(48 + v % 10)
-                v /= 10
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(48 + value / divisor % 10))
+                divisor /= 10
             }
-            out.append(contentsOf: digits)
         }
         put(year, 4)
         out.append(45)

@@ -38,6 +38,8 @@ func measure(bytes: Int, _ op: () -> UInt8?) -> (mbps: Double, opsPerSecond: Dou
 }
 let f = { (value: Double) in String(format: "%.1f", value) }
 
+// Which DEKCipher was compiled: the reused BoringSSL context, or the portable fallback (SEALGATE_PORTABLE_CRYPTO).
+print("dek_cipher_reuses_context=\(DEKCipher.reusesContext)")
 print("size_bytes,cipher_MBps,ops_per_s,cold_MBps,raw_swift_crypto_MBps")
 for size in [800, 1024, 4096, 8192, 16384] {
     let plaintext = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) })
