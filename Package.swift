@@ -15,7 +15,7 @@ let package = Package(
         .library(name: "SealgateRedaction", targets: ["Redaction"]),
         .library(name: "SealgateAudit", targets: ["Audit"]),
         .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "AttestationNVIDIA"]),
-        .library(name: "SealgateBrokerClient", targets: ["BrokerClientHTTP", "KeyLease", "KeyBroker", "JOSE"]),
+        .library(name: "SealgateBrokerClient", targets: ["BrokerClientHTTP", "KeyLease", "KBSProtocol", "KeyBroker", "JOSE"]),
         .library(name: "SealgateJOSE", targets: ["JOSE"]),
         .library(name: "SealgateReleasePolicy", targets: ["ReleasePolicy"]),
     ],
@@ -98,18 +98,33 @@ let package = Package(
                 "SealgateCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: strict),
+        // The gateway's access policy: who may ask what, at which class, through which model, over which collections. Pure.
+        .target(name: "AccessPolicy", dependencies: ["SealgateCore"], swiftSettings: strict),
+        // The one bearer-credential parser, constant-time credential table and authenticating middleware of every listener.
+        .target(
+            name: "Authenticate",
+            dependencies: [
+                "SealgateCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strict),
         // Release policies: allOf/anyOf/not over the attestation result and the request; decisions name the rule that decided.
         .target(name: "ReleasePolicy", dependencies: ["SealgateCore", "Attestation"], swiftSettings: strict),
+        // The KBS RCAR protocol's vocabulary and the BrokerClient port: all the gateway side knows of a broker.
+        .target(
+            name: "KBSProtocol",
+            dependencies: ["SealgateCore", "Attestation", "JOSE", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         // The key broker: KEK hierarchy, release policy, the RCAR exchange, JWE release, admin operations.
         .target(
             name: "KeyBroker",
-            dependencies: ["SealgateCore", "Attestation", "JOSE", "ReleasePolicy", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SealgateCore", "KBSProtocol", "Attestation", "JOSE", "ReleasePolicy", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         // Gateway side of key release: attest, hold leases, renew.
         .target(
             name: "KeyLease",
             dependencies: [
-                "SealgateCore", "Attestation", "AttestationSEVSNP", "KeyBroker", "JOSE",
+                "SealgateCore", "Attestation", "AttestationSEVSNP", "KBSProtocol", "JOSE",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -140,7 +155,7 @@ let package = Package(
         // Configuration file and embedded defaults.
         .target(
             name: "SealgateConfig",
-            dependencies: ["SealgateCore", "Yams", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SealgateCore", "AccessPolicy", "Yams", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         // Adapters: one I/O stack each.
         .target(
@@ -156,7 +171,7 @@ let package = Package(
         .target(
             name: "BrokerClientHTTP",
             dependencies: [
-                "SealgateCore", "Attestation", "KeyBroker", "KeyLease", "JOSE",
+                "SealgateCore", "Attestation", "KBSProtocol", "KeyLease", "JOSE",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -175,7 +190,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SealgateCore", "Sealing", "KeyBroker", "KeyLease", "Retrieval", "SealgateConfig",
+                "SealgateCore", "AccessPolicy", "Authenticate", "Sealing", "KBSProtocol", "KeyLease", "Retrieval", "SealgateConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -184,7 +199,7 @@ let package = Package(
         .target(
             name: "SealgateServer",
             dependencies: [
-                "Gateway", "StorageSQLite", "ModelClientOpenAI", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
+                "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "ModelClientOpenAI", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
                 "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "ReleasePolicy", "JOSE",
                 "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -215,7 +230,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         // Helpers shared by the test targets (a seeded generator); not part of any product.
-        .target(name: "SealgateTestSupport", path: "Tests/Support", swiftSettings: strict),
+        .target(name: "SealgateTestSupport", dependencies: ["SealgateCore"], path: "Tests/Support", swiftSettings: strict),
         .testTarget(
             name: "SealgateUnitTests",
             dependencies: [
@@ -234,6 +249,22 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             resources: [.copy("Vectors")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "AccessPolicy", "SealgateTestSupport", "SealgateCore", "SealgateConfig", "KeyBroker", "KeyLease", "Attestation",
+                "ReleasePolicy", "Retrieval", "StorageSQLite", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy", "SealgateCore"], swiftSettings: strict),
+        .testTarget(
+            name: "AuthenticateTests",
+            dependencies: [
+                "Authenticate", .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "ReleasePolicyTests", dependencies: ["ReleasePolicy", "Attestation", "SealgateCore"], swiftSettings: strict),
         .testTarget(name: "RedactionTests", dependencies: ["Redaction", "SealgateCore", "SealgateTestSupport"], swiftSettings: strict),

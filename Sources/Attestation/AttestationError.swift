@@ -1,3 +1,5 @@
+import SealgateCore
+
 /// The attestation module's error: thrown only for malformed input or local failures.
 ///
 /// A rejected piece of evidence is not an error; it is a ``VerificationOutcome`` carrying its reasons.
@@ -17,21 +19,13 @@ public struct AttestationError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Stable reason codes for attestation failures.
-public struct AttestationReason: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct AttestationReason: StringCode {
     public let rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 
     public static let malformedEvidence = AttestationReason("malformed_evidence")
+    /// This TEE could not measure itself (the mock TEE could not read its own executable).
+    public static let measurementUnavailable = AttestationReason("measurement_unavailable")
     public static let signatureInvalid = AttestationReason("signature_invalid")
     public static let unknownSigner = AttestationReason("unknown_signer")
     /// The platform (chip, module) is not in the matched reference set's `allowed_platforms`.

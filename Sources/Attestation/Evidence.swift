@@ -3,19 +3,9 @@ import Foundation
 import SealgateCore
 
 /// The kind of TEE that produced evidence.
-public struct TEEType: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct TEEType: StringCode {
     public let rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 
     /// Development evidence signed by a software key: no hardware guarantee at all.
     public static let mock = TEEType("mock")

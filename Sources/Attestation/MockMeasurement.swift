@@ -46,7 +46,7 @@ public struct MockMeasurement: Sendable, Equatable, Codable {
     public static func executableDigest(path: String) throws -> String {
         if let cached = cache.withLock({ $0[path] }) { return cached }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw AttestationError(.malformedEvidence, "cannot read executable at \(path)")
+            throw AttestationError(.measurementUnavailable, "cannot read executable at \(path)")
         }
         defer { try? handle.close() }
         var hasher = SHA384()

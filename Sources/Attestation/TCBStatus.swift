@@ -1,24 +1,16 @@
+import SealgateCore
+
 /// A vendor's rating of a platform's trusted computing base (TCB), as signed collateral states it.
 ///
 /// The values are the vendor's words (Intel's TCB Info and QE Identity statuses for TDX), plus two of ours:
 /// ``noMatchingTCBLevel`` (the platform is below every level the collateral lists) and ``notEvaluated`` (the
 /// evidence type can be rated but the verifier had no collateral to do it). A verifier whose evidence type has
 /// no such rating (SEV-SNP, Nitro, mock today) leaves the claim `nil` instead.
-public struct TCBStatus: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct TCBStatus: StringCode {
     /// The status as the vendor writes it (`UpToDate`, `OutOfDate`, …).
     public let rawValue: String
     /// Wraps a status string.
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 
     /// The TCB is current.
     public static let upToDate = TCBStatus("UpToDate")

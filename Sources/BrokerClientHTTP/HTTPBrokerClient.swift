@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Attestation
 import Foundation
 import JOSE
-import KeyBroker
+import KBSProtocol
 import KeyLease
 import NIOCore
 import NIOHTTP1

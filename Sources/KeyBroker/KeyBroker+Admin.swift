@@ -28,7 +28,6 @@ public struct KEKInfo: Codable, Sendable, Equatable {
 /// The result of an admin call: a value, or a denial with its reason.
 public typealias AdminResult<T: Sendable> = Result<T, ReleaseDecision>
 
-extension ReleaseDecision: Error {}
 
 extension KeyBroker {
     /// Resolves an admin bearer token to its credential if it holds `role` (or `admin`).

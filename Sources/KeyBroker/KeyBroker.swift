@@ -266,20 +266,3 @@ public actor KeyBroker {
     }
 }
 
-/// The claims of a broker token (a JWT, ES256).
-public struct TokenClaims: Codable, Sendable, Equatable {
-    public var iss: String
-    public var iat: Int
-    public var exp: Int
-    public var jti: String
-    /// The attested TEE key resources are encrypted to.
-    public var teePublicKey: JWK
-    /// The EAR-shaped attestation result.
-    public var result: AttestationResult
-
-    enum CodingKeys: String, CodingKey {
-        case iss, iat, exp, jti
-        case teePublicKey = "tee-pubkey"
-        case result = "ear"
-    }
-}

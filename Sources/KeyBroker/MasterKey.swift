@@ -27,7 +27,7 @@ public struct MasterKey: KeyProtector {
 
     /// Wraps raw key bytes (32).
     public init(raw: Data) throws {
-        guard raw.count == 32 else { throw KeyBrokerError(.malformedRequest, "master key must be 32 bytes") }
+        guard raw.count == 32 else { throw KeyBrokerError(.masterKeyRefused, "master key must be 32 bytes") }
         key = SymmetricKey(data: raw)
         keyID = "mk-" + Hex.encode(SHA256.hash(data: Data("sealgate-master-key-id".utf8) + raw)).prefix(16)
     }
@@ -37,7 +37,7 @@ public struct MasterKey: KeyProtector {
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MasterKey {
         if let hex = environment[environmentVariable] {
             guard let raw = Hex.decode(hex.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw KeyBrokerError(.malformedRequest, "\(environmentVariable) is not hex")
+                throw KeyBrokerError(.masterKeyRefused, "\(environmentVariable) is not hex")
             }
             return try MasterKey(raw: raw)
         }
@@ -51,11 +51,11 @@ public struct MasterKey: KeyProtector {
         if fm.fileExists(atPath: path) {
             let attributes = try fm.attributesOfItem(atPath: path)
             if let mode = attributes[.posixPermissions] as? NSNumber, mode.intValue & 0o077 != 0 {
-                throw KeyBrokerError(.malformedRequest, "master key file \(path) must have mode 0600")
+                throw KeyBrokerError(.masterKeyRefused, "master key file \(path) must have mode 0600")
             }
             guard let data = fm.contents(atPath: path), let raw = Hex.decode(
                 String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-            else { throw KeyBrokerError(.malformedRequest, "master key file \(path) is not hex") }
+            else { throw KeyBrokerError(.masterKeyRefused, "master key file \(path) is not hex") }
             return try MasterKey(raw: raw)
         }
         try fm.createDirectory(

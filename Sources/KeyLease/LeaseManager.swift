@@ -2,11 +2,21 @@ import Attestation
 import Crypto
 import Foundation
 import JOSE
-import KeyBroker
+import KBSProtocol
 import Logging
 import SealgateCore
 
 /// A decision about one key lease, reported for audit and metrics.
+/// The step of a key-lease acquisition that failed.
+public enum LeaseFailureStage: String, Sendable {
+    /// The broker could not be reached, or answered something malformed.
+    case transport
+    /// The broker refused the session or this gateway's evidence.
+    case attestation
+    /// Attestation passed but no key was released.
+    case release
+}
+
 public struct LeaseEvent: Sendable {
     public let resource: String?
     public let decision: ReleaseDecision
@@ -56,6 +66,8 @@ public actor LeaseManager {
     public private(set) var result: AttestationResult?
     /// Why the last acquisition failed (`nil` after a success).
     public private(set) var lastFailure: ReleaseDecision?
+    /// Which step of the last failed acquisition failed (typed, so nobody reads it out of broker rule names).
+    public private(set) var lastFailureStage: LeaseFailureStage?
     /// Changes whenever the set of keys changes; indexes built from plaintext compare it.
     public private(set) var epoch = 0
 
@@ -134,8 +146,9 @@ public actor LeaseManager {
         if let expiresAt, now() >= expiresAt { await drop() }
     }
 
-    private func fail(_ decision: ReleaseDecision) async -> Bool {
+    private func fail(_ decision: ReleaseDecision, stage: LeaseFailureStage) async -> Bool {
         lastFailure = decision
+        lastFailureStage = stage
         await dropIfExpired()
         return false
     }
@@ -152,7 +165,7 @@ public actor LeaseManager {
             switch try await client.auth(tee: tee) {
             case .failure(let decision):
                 await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
-                return await fail(decision)
+                return await fail(decision, stage: .attestation)
             case .success(let value):
                 challenge = value
             }
@@ -165,6 +178,7 @@ public actor LeaseManager {
                 await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
                 logger.error("attestation denied", metadata: ["attestation.tee": "\(tee)", "policy.reason": "\(decision.reason)"])
                 lastFailure = decision
+                lastFailureStage = .attestation
                 await drop()
                 return false
             case .token(let value, let appraised):
@@ -197,6 +211,7 @@ public actor LeaseManager {
             }
             guard !newKeys.isEmpty else {
                 lastFailure = lastDenial ?? ReleaseDecision(allowed: false, reason: .unknownResource, rule: "lease.resources", result: attestation)
+                lastFailureStage = .release
                 await drop()
                 return false
             }
@@ -205,6 +220,7 @@ public actor LeaseManager {
             secrets = newSecrets
             result = attestation
             lastFailure = nil
+            lastFailureStage = nil
             acquiredAt = now()
             expiresAt = now().addingTimeInterval(maxLease)
             if changed {
@@ -220,7 +236,7 @@ public actor LeaseManager {
             logger.error("key lease acquisition failed", metadata: ["error.type": "\(type(of: error))"])
             let decision = ReleaseDecision(allowed: false, reason: BrokerReason("broker_unavailable"), rule: "transport", result: nil)
             await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
-            return await fail(decision)
+            return await fail(decision, stage: .transport)
         }
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import KeyBroker
+import KBSProtocol
 import Logging
 import ServiceLifecycle
 

@@ -94,34 +94,103 @@ public actor VectorIndex {
     /// Whether the tenant's index was built under `epoch`.
     public func isBuilt(tenant: TenantID, epoch: Int) -> Bool { epochs[tenant] == epoch }
 
-    /// Replaces a tenant's whole index.
-    public func replace(tenant: TenantID, entries: [IndexEntry], epoch: Int) {
+    /// A change to one document made while a build of its tenant was under way.
+    enum Change {
+        case upsert(CollectionName, DocumentID, [IndexEntry])
+        case remove(CollectionName, DocumentID)
+    }
+
+    /// An index build under way: the changes made to the tenant since it began are replayed over its result.
+    public struct BuildTicket: Sendable {
+        let tenant: TenantID
+        /// The number of the last change made before the build read the store.
+        let sequence: Int
+        /// The clear generation it began in: a clear in between voids it.
+        let generation: Int
+    }
+
+    var builds: [TenantID: Int] = [:]
+    var journal: [TenantID: [(sequence: Int, change: Change)]] = [:]
+    var sequence = 0
+    var generation = 0
+
+    /// Starts a build of a tenant's index. Call it before reading the store, then ``replace(_:entries:epoch:)``
+    /// or ``abandon(_:)``: every upsert and removal made in between is kept and replayed over the build's result,
+    /// so a document stored while the build read an older snapshot is never lost.
+    public func beginBuild(tenant: TenantID) -> BuildTicket {
+        builds[tenant, default: 0] += 1
+        return BuildTicket(tenant: tenant, sequence: sequence, generation: generation)
+    }
+
+    /// Ends a build without installing it.
+    public func abandon(_ ticket: BuildTicket) { endBuild(ticket.tenant) }
+
+    /// Installs a tenant's whole index from a build, replaying the changes made since the build began. Returns
+    /// `false` (and installs nothing) if the index was cleared since.
+    @discardableResult
+    public func replace(_ ticket: BuildTicket, entries: [IndexEntry], epoch: Int) -> Bool {
+        defer { endBuild(ticket.tenant) }
+        guard ticket.generation == generation else { return false }
         var partitions: [CollectionName: Partition] = [:]
         for entry in entries where entry.vector.count == dimensions {
             partitions[entry.collection, default: Partition(dimensions: dimensions)].add(entry)
         }
-        tenants[tenant] = partitions
-        epochs[tenant] = epoch
+        for (number, change) in journal[ticket.tenant] ?? [] where number > ticket.sequence {
+            apply(change, to: &partitions)
+        }
+        tenants[ticket.tenant] = partitions
+        epochs[ticket.tenant] = epoch
+        return true
+    }
+
+    /// Replaces a tenant's whole index (no build under way can be affected; tests and tools).
+    public func replace(tenant: TenantID, entries: [IndexEntry], epoch: Int) {
+        replace(beginBuild(tenant: tenant), entries: entries, epoch: epoch)
     }
 
     /// Replaces one document's entries.
     public func upsert(tenant: TenantID, collection: CollectionName, documentID: DocumentID, entries: [IndexEntry]) {
-        guard epochs[tenant] != nil else { return }
-        var partition = tenants[tenant]?[collection] ?? Partition(dimensions: dimensions)
-        partition.remove(document: documentID)
-        for entry in entries where entry.vector.count == dimensions { partition.add(entry) }
-        tenants[tenant, default: [:]][collection] = partition
+        record(.upsert(collection, documentID, entries), tenant: tenant)
     }
 
     /// Removes one document's entries.
     public func remove(tenant: TenantID, collection: CollectionName, documentID: DocumentID) {
-        tenants[tenant]?[collection]?.remove(document: documentID)
+        record(.remove(collection, documentID), tenant: tenant)
     }
 
-    /// Forgets everything (the lease was lost).
+    /// Forgets everything (the lease was lost), including the changes kept for builds under way, which are void.
     public func clear() {
         tenants = [:]
         epochs = [:]
+        journal = [:]
+        generation += 1
+    }
+
+    func record(_ change: Change, tenant: TenantID) {
+        sequence += 1
+        if builds[tenant] != nil { journal[tenant, default: []].append((sequence, change)) }
+        guard epochs[tenant] != nil else { return }
+        var partitions = tenants[tenant] ?? [:]
+        apply(change, to: &partitions)
+        tenants[tenant] = partitions
+    }
+
+    func apply(_ change: Change, to partitions: inout [CollectionName: Partition]) {
+        switch change {
+        case .upsert(let collection, let documentID, let entries):
+            var partition = partitions[collection] ?? Partition(dimensions: dimensions)
+            partition.remove(document: documentID)
+            for entry in entries where entry.vector.count == dimensions { partition.add(entry) }
+            partitions[collection] = partition
+        case .remove(let collection, let documentID):
+            partitions[collection]?.remove(document: documentID)
+        }
+    }
+
+    func endBuild(_ tenant: TenantID) {
+        let remaining = (builds[tenant] ?? 1) - 1
+        builds[tenant] = remaining > 0 ? remaining : nil
+        if remaining <= 0 { journal[tenant] = nil }
     }
 
     /// Number of entries held for a tenant.

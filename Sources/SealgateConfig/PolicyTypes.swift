@@ -1,3 +1,4 @@
+import AccessPolicy
 import Foundation
 import SealgateCore
 
@@ -132,12 +133,25 @@ public struct PrincipalSettings: Sendable, Codable, Equatable {
         dataClasses = try c.decodeIfPresent([String].self, forKey: .dataClasses) ?? ["*"]
     }
 
+    /// What it is granted, as the access policy reads it.
+    public var grants: Grants { Grants(read: read, write: write, dataClasses: dataClasses) }
+
     /// Whether it may read `collection`.
-    public func mayRead(_ collection: CollectionName) -> Bool { read.contains("*") || read.contains(collection.rawValue) }
+    public func mayRead(_ collection: CollectionName) -> Bool { grants.mayRead(collection) }
     /// Whether it may write `collection`.
-    public func mayWrite(_ collection: CollectionName) -> Bool { write.contains("*") || write.contains(collection.rawValue) }
+    public func mayWrite(_ collection: CollectionName) -> Bool { grants.mayWrite(collection) }
     /// Whether it may use `dataClass`.
-    public func mayUse(_ dataClass: DataClass) -> Bool {
-        dataClasses.contains("*") || dataClasses.contains(dataClass.rawValue)
+    public func mayUse(_ dataClass: DataClass) -> Bool { grants.mayUse(dataClass) }
+}
+
+extension Configuration {
+    /// The access policy's view of this configuration: classes in rank order, the model profiles that are both
+    /// defined and served (`servedModels`), retrieval limits, and the classes a remote embedder may see.
+    public func policyTable(servedModels: Set<ModelProfileID>) -> PolicyTable {
+        PolicyTable(
+            classes: dataClasses.map { ClassRule(name: $0.name, models: $0.models, redactionProfile: $0.redactionProfile) },
+            models: Set(models.map(\.id)).intersection(servedModels), defaultTopK: retrieval.topK,
+            maxDocumentBytes: retrieval.maxDocumentBytes,
+            remoteEmbedderClasses: retrieval.embedder.type == .openai ? Set(retrieval.embedder.allowedDataClasses) : nil)
     }
 }

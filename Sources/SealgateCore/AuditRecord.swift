@@ -3,10 +3,55 @@ import Foundation
 /// One audit record: who asked what kind of thing, what was decided and why — never content.
 ///
 /// Every field is a digest, a count, an identifier or a code. `audit-format.md` documents the encoding.
+/// What an audit record is about. The raw values are the `kind` strings of the encoding (`audit-format.md`).
+public enum AuditKind: String, Sendable, Codable, CaseIterable {
+    // Gateway requests (a denial carries the kind of the route it refused).
+    /// `POST /v1/query`.
+    case query
+    /// `POST /v1/chat/completions`: written when the answer (or the stream) starts.
+    case chat
+    /// The end of a streamed chat answer, with its redaction counts.
+    case chatCompletion = "chat_completion"
+    /// `POST /v1/collections/{c}/documents`.
+    case ingest
+    /// `GET /v1/collections/{c}/documents`.
+    case list
+    /// `DELETE /v1/collections/{c}/documents/{id}`.
+    case delete
+    /// `GET /v1/models`.
+    case models
+    /// A refused read of the auditor routes (`/audit/tile`, `/audit/entries`, `/audit/proof`).
+    case auditRead = "audit_read"
+    // Gateway key handling.
+    /// The gateway's attestation and each key or secret released to it (or withheld).
+    case keyLease = "key_lease"
+    /// DEKs re-wrapped under a tenant's current KEK after a rotation.
+    case rewrap
+    // Broker.
+    /// The broker's appraisal of a TEE's evidence.
+    case brokerAttestation = "broker_attestation"
+    /// The broker's decision on one resource request.
+    case keyRelease = "key_release"
+    /// An admin action on the broker (provision, rotate, shred, policies, credentials).
+    case keyAdmin = "key_admin"
+    // Tools.
+    /// Synthetic records written by `sealgate audit load` (benchmarks).
+    case load
+}
+
+/// How a request or decision ended.
+public enum AuditOutcome: String, Sendable, Codable, CaseIterable {
+    /// It was allowed and carried out.
+    case allowed
+    /// A stage refused it; `reason` says why.
+    case denied
+    /// It was allowed but failed while under way (a model stream that broke); `reason` says why.
+    case error
+}
+
 public struct AuditRecord: Sendable, Codable, Equatable {
-    /// What kind of event: `query`, `chat`, `chat_completion`, `ingest`, `list`, `delete`, `models` or `key_lease`.
-    /// A denial carries the kind of the route it refused, with `outcome` `denied`.
-    public var kind: String
+    /// What kind of event (``AuditKind``). A denial carries the kind of the route it refused, with `outcome` `denied`.
+    public var kind: AuditKind
     /// RFC 3339 time with milliseconds.
     public var time: String
     public var requestID: String
@@ -35,12 +80,12 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     /// Redaction counts by label.
     public var redactions: [String: Int]?
     /// `allowed` or `denied` (or `error`).
-    public var outcome: String
+    public var outcome: AuditOutcome
     /// The reason code for denials and errors.
     public var reason: String?
 
     public init(
-        kind: String, time: Date, requestID: String, tenant: String, principal: String, outcome: String,
+        kind: AuditKind, time: Date, requestID: String, tenant: String, principal: String, outcome: AuditOutcome,
         reason: String? = nil
     ) {
         self.kind = kind

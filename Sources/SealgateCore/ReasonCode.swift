@@ -2,23 +2,12 @@
 ///
 /// Reason codes appear in problem responses (`urn:sealgate:problem:<code>`), metric labels and audit
 /// records. They never change meaning once published; new ones may be added.
-public struct ReasonCode: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct ReasonCode: StringCode {
     /// The code's text, `snake_case`.
     public let rawValue: String
 
     /// Creates a reason code from its text.
     public init(_ rawValue: String) { self.rawValue = rawValue }
-
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 extension ReasonCode {

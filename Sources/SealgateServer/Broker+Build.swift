@@ -204,7 +204,7 @@ public struct BrokerRecorder: Sendable {
 
     public func record(_ event: BrokerEvent) async {
         let decision = event.decision
-        let outcome = decision.allowed ? "allowed" : "denied"
+        let outcome: AuditOutcome = decision.allowed ? .allowed : .denied
         // Requests without a credential this broker issued are counted, not logged: anyone who can reach the port
         // could otherwise grow the durable audit log and the event stream at will.
         if decision.isUnauthenticated {
@@ -220,12 +220,12 @@ public struct BrokerRecorder: Sendable {
                         ("reason", decision.reason.rawValue), ("tee", event.tee),
                     ], by: 1)
             case .admin:
-                metrics.increment(label, labels: [("action", event.resourceType), ("outcome", outcome), ("reason", decision.reason.rawValue)], by: 1)
+                metrics.increment(label, labels: [("action", event.resourceType), ("outcome", outcome.rawValue), ("reason", decision.reason.rawValue)], by: 1)
             }
             return
         }
         var record = AuditRecord(
-            kind: event.kind == .attestation ? "broker_attestation" : event.kind == .release ? "key_release" : "key_admin",
+            kind: event.kind == .attestation ? .brokerAttestation : event.kind == .release ? .keyRelease : .keyAdmin,
             time: now(), requestID: Base64URL.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }), tenant: event.tenant,
             principal: event.principal, outcome: outcome, reason: decision.allowed ? nil : decision.reason.rawValue)
         record.rule = decision.rule
@@ -267,7 +267,7 @@ public struct BrokerRecorder: Sendable {
                 SecurityEvent(type: decision.allowed ? "dev.sealgate.key.granted" : "dev.sealgate.key.denied", subject: event.tenant, time: now(), data: data))
         case .admin:
             metrics.increment(
-                "sealgate_admin_actions_total", labels: [("action", event.resourceType), ("outcome", outcome), ("reason", decision.reason.rawValue)], by: 1)
+                "sealgate_admin_actions_total", labels: [("action", event.resourceType), ("outcome", outcome.rawValue), ("reason", decision.reason.rawValue)], by: 1)
             data["action"] = event.resourceType
             data["target"] = event.resource ?? ""
             data["principal"] = event.principal

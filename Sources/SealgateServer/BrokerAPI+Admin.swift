@@ -1,3 +1,4 @@
+import Authenticate
 import Attestation
 import Foundation
 import HTTPTypes
@@ -16,8 +17,8 @@ extension BrokerAPI {
         }
         admin.post("/tenants") { request, _ in
             await authorized(request, .keyManager) { who in
-                let body = try await fields(request)
-                return created(await broker.createTenant(body["id"] as? String ?? "", by: who))
+                let body = try await decodeBody(AdminBodies.Tenant.self, request)
+                return created(await broker.createTenant(body.id ?? "", by: who))
             }
         }
         admin.get("/tenants/:tenant/keks") { request, context in
@@ -25,9 +26,8 @@ extension BrokerAPI {
         }
         admin.post("/tenants/:tenant/keks") { request, context in
             await authorized(request, .keyManager) { who in
-                let body = try await fields(request)
-                return created(
-                    await broker.createKEK(tenant: context.parameters.get("tenant") ?? "", dataClass: body["data_class"] as? String ?? "", by: who))
+                let body = try await decodeBody(AdminBodies.KEK.self, request)
+                return created(await broker.createKEK(tenant: context.parameters.get("tenant") ?? "", dataClass: body.dataClass ?? "", by: who))
             }
         }
         admin.post("/tenants/:tenant/keks/:class/rotate") { request, context in
@@ -51,9 +51,9 @@ extension BrokerAPI {
         for replace in [true, false] {
             let handler: @Sendable (Request, Context) async throws -> Response = { request, context in
                 await authorized(request, .keyManager) { who in
-                    let body = try await fields(request)
+                    let body = try await decodeBody(AdminBodies.Secret.self, request)
                     var value: Data?
-                    if let text = body["value"] as? String {
+                    if let text = body.value {
                         guard let decoded = Base64URL.decode(text) else { return BrokerProblem.bad("admin.secret.value") }
                         value = decoded
                     }
@@ -69,8 +69,8 @@ extension BrokerAPI {
         admin.post("/tenants/:tenant/shred") { request, context in
             await authorized(request, .shredder) { who in
                 let tenant = context.parameters.get("tenant") ?? ""
-                let body = try await fields(request)
-                guard body["confirm"] as? String == tenant else { return BrokerProblem.bad("admin.shred.confirm") }
+                let body = try await decodeBody(AdminBodies.Shred.self, request)
+                guard body.confirm == tenant else { return BrokerProblem.bad("admin.shred.confirm") }
                 return ok(await broker.shred(tenant: tenant, by: who).map { ShredResponse(tenant: tenant, destroyedVersions: $0) })
             }
         }
@@ -126,11 +126,11 @@ extension BrokerAPI {
         }
         admin.post("/credentials") { request, _ in
             await authorized(request, .admin) { who in
-                let body = try await fields(request)
-                let roleNames = body["roles"] as? [String] ?? []
+                let body = try await decodeBody(AdminBodies.Credential.self, request)
+                let roleNames = body.roles ?? []
                 let roles = roleNames.compactMap(AdminRole.init(rawValue:))
                 guard roles.count == roleNames.count else { return BrokerProblem.bad("admin.credential.roles") }
-                var response = created(await broker.createCredential(name: body["name"] as? String ?? "", roles: roles, by: who).map { ["token": $0] })
+                var response = created(await broker.createCredential(name: body.name ?? "", roles: roles, by: who).map { ["token": $0] })
                 response.headers[.cacheControl] = "no-store"
                 return response
             }
@@ -151,25 +151,34 @@ extension BrokerAPI {
         var resource: String
     }
 
-    struct BadBody: Error {}
+    /// A body that is too large, not JSON, or not of the expected shape; `field` names where (`body` for the whole).
+    struct BadBody: Error {
+        var field = "body"
+    }
 
-    func fields(_ request: Request) async throws -> [String: Any] {
+    /// The request body decoded as `T` (an empty body is `{}`); errors name the offending field.
+    func decodeBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
         guard let data = await Self.body(request, limit: bodyLimit) else { throw BadBody() }
-        if data.isEmpty { return [:] }
-        guard let object = Self.object(data) else { throw BadBody() }
-        return object
+        do { return try JSONDecoder().decode(T.self, from: data.isEmpty ? Data("{}".utf8) : data) } catch let DecodingError.keyNotFound(key, context) {
+            throw BadBody(field: (context.codingPath + [key]).map(\.stringValue).joined(separator: "."))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw BadBody(field: context.codingPath.isEmpty ? "body" : context.codingPath.map(\.stringValue).joined(separator: "."))
+        } catch {
+            throw BadBody()
+        }
     }
 
     /// Runs `body` if the bearer credential holds `role`; refusals and failures become problem responses.
     func authorized(
         _ request: Request, _ role: AdminRole, _ body: (AdminCredential) async throws -> Response
     ) async -> Response {
-        let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        // The one bearer parser of every listener; any malformed credential is simply no credential here.
+        let bearer = try? BearerCredential.parse(request.headers).get()
         switch await broker.authorize(bearer, role: role) {
         case .failure(let denial): return BrokerProblem.response(denial)
         case .success(let credential):
-            do { return try await body(credential) } catch is BadBody {
-                return BrokerProblem.bad("admin.body")
+            do { return try await body(credential) } catch let bad as BadBody {
+                return BrokerProblem.bad(bad.field == "body" ? "admin.body" : "admin.body." + bad.field)
             } catch {
                 return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .storeUnavailable, rule: "admin.store", result: nil))
             }

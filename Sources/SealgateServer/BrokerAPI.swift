@@ -1,3 +1,4 @@
+import Authenticate
 import Attestation
 import Foundation
 import HTTPTypes
@@ -136,12 +137,11 @@ struct BrokerAPI: Sendable {
 
     func resource(_ request: Request, path: String) async -> Response {
         let credential: BrokerCredential
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
-            credential = .token(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
-        } else if let session = Self.cookie(request, name: Self.cookieName) {
-            credential = .session(session)
-        } else {
-            credential = .none
+        switch BearerCredential.parse(request.headers) {
+        case .success(let token): credential = .token(token)
+        case .failure(.missing), .failure(.wrongScheme):
+            credential = Self.cookie(request, name: Self.cookieName).map(BrokerCredential.session) ?? .none
+        case .failure: credential = .none  // a malformed bearer field is no credential
         }
         switch await broker.resource(credential, path: path) {
         case .denied(let denial): return BrokerProblem.response(denial)

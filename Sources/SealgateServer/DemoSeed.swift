@@ -1,3 +1,4 @@
+import AccessPolicy
 import Crypto
 import Foundation
 import Gateway
@@ -141,10 +142,10 @@ enum DemoSeed {
                 let grants = tenant.principals.first, let collection = CollectionName(document.collection),
                 let id = DocumentID(document.id)
             else { continue }
-            let principal = Principal(tenant: tenant.id, id: grants.id)
-            if await gateway.hasDocument(tenant: tenant.id, collection: collection, id: id) { continue }
+            let caller = Caller(principal: Principal(tenant: tenant.id, id: grants.id), grants: grants.grants)
+            if await gateway.documents.hasDocument(tenant: tenant.id, collection: collection, id: id) { continue }
             let request = IngestRequest(id: id, title: document.title, text: document.text, dataClass: document.dataClass, metadata: ["source": "demo"])
-            switch await gateway.ingest(request, collection: collection, principal: principal, grants: grants, requestID: Gateway.newRequestID()) {
+            switch await gateway.documents.ingest(request, collection: collection, caller: caller, requestID: Gateway.newRequestID()) {
             case .success: added += 1
             case .failure(let failure) where failure.denial.reason == .releaseDenied:
                 // The broker's policies may withhold a class's KEK (restricted data from a mock TEE): skip its documents.

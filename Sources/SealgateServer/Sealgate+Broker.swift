@@ -28,7 +28,7 @@ extension Sealgate {
             tokenKey: P256.Signing.PrivateKey(), tokenTTL: config.lease.ttlSeconds, now: options.now)
         for tenant in config.tenants {
             for rule in config.dataClasses { try await broker.provision(tenant: tenant.id, dataClass: rule.name) }
-            try await broker.provisionSecret(tenant: tenant.id, name: Gateway.tenantSecretName)
+            try await broker.provisionSecret(tenant: tenant.id, name: KeyRing.tenantSecretName)
         }
         return (broker, store)
     }

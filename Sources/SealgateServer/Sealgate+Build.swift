@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import BrokerClientHTTP
 import Audit
 import Attestation
+import Authenticate
 import Crypto
 import Foundation
 import Gateway
@@ -23,7 +24,7 @@ import StorageSQLite
 
 /// A built gateway: the HTTP application and handles tests and tools use.
 public struct SealgateInstance: Sendable {
-    public let application: Application<RouterResponder<BasicRequestContext>>
+    public let application: Application<RouterResponder<GatewayRequestContext>>
     public let gateway: Gateway
     public let leases: LeaseManager
     public let configuration: Configuration
@@ -102,7 +103,7 @@ public enum Sealgate {
         let tee = MockTEE(signingKey: try loadOrCreateSigningKey(path: dataDir + "/mock-tee/signing-key.pem"), measurement: measurement)
 
         // The key broker: a standalone one over HTTP, or the same broker in-process with its own database and master key.
-        let auditor = LeaseAuditor(audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, configuration: config, now: options.now)
+        let auditor = LeaseAuditor(audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, policyDigest: ConfigLoader.policyDigest(config), now: options.now)
         let client: any BrokerClient
         let closeBroker: @Sendable () async -> Void
         if let url = options.brokerURL {
@@ -156,9 +157,9 @@ public enum Sealgate {
                 models: models, redactors: try ConfiguredRedaction(config.redaction), audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, logger: logger,
                 now: options.now))
 
-        await leases.setOnDrop { await gateway.clearIndex() }
-        let resources = gateway.resources
-        let secrets = gateway.secretResources
+        await leases.setOnDrop { await gateway.index.clear() }
+        let resources = gateway.keyRing.resources
+        let secrets = gateway.keyRing.secretResources
         let leased = await leases.acquire(resources: resources, secrets: secrets)
         if leased { await gateway.rewrapDEKs() }
         if !leased {
@@ -179,11 +180,11 @@ public enum Sealgate {
             }
         }
 
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: ProblemMiddleware(metrics: metrics))
         let api = SealgateAPI(
             gateway: gateway, metrics: metrics, bodyLimit: config.server.bodyLimitBytes, auditLog: audit,
-            auditorKeys: Set(config.audit.auditorAPIKeySHA256.map { $0.lowercased() }))
+            auditorKeys: CredentialTable(config.audit.auditorAPIKeySHA256.map { ($0, GatewayIdentity.auditor) }))
         api.register(on: router)
         api.registerAudit(on: router)
         var services: [any Service] = eventService.map { [$0] } ?? []

@@ -7,7 +7,9 @@ import NIOCore
 import SealgateCore
 
 extension SealgateAPI {
-    /// `/audit/*`: the signed checkpoint (public), and for auditors the C2SP tlog-tiles, entries and proofs.
+    /// `/audit/*`: the signed checkpoint and key (public), and for auditors the C2SP tlog-tiles, entries and proofs.
+    /// Entries and tiles carry tenant and principal ids and timings: only auditors may read them; a refusal is
+    /// audited and counted like any other (kind `audit_read`).
     func registerAudit(on router: Router<Context>) {
         router.get("/audit/checkpoint") { _, _ -> Response in
             do {
@@ -22,8 +24,8 @@ extension SealgateAPI {
         router.get("/audit/key") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: auditLog.verifier.encoded + "\n")))
         }
-        router.get("/audit/tile/**") { request, context -> Response in
-            if let refused = await auditorCheck(request) { return refused }
+        let auditor = router.group().add(middleware: auditorAuthentication())
+        auditor.get("/audit/tile/**") { _, context -> Response in
             let rest = context.parameters.getCatchAll().joined(separator: "/")
             guard let path = TlogTiles.parse(rest) else { return Problem.response(Denial(.notFound, "Not a tile path.")) }
             do {
@@ -42,8 +44,7 @@ extension SealgateAPI {
                 return Problem.response(Denial(.notFound, "The log does not have that tile yet."))
             }
         }
-        router.get("/audit/entries/:index") { request, context -> Response in
-            if let refused = await auditorCheck(request) { return refused }
+        auditor.get("/audit/entries/:index") { _, context -> Response in
             guard let index = context.parameters.get("index").flatMap(Int.init), let entry = await auditLog.entry(index) else {
                 return Problem.response(Denial(.notFound, "No such audit entry."))
             }
@@ -60,8 +61,7 @@ extension SealgateAPI {
                 return Problem.response(Denial(.auditUnavailable, "The entry's proof is not available yet."))
             }
         }
-        router.get("/audit/proof/inclusion") { request, _ -> Response in
-            if let refused = await auditorCheck(request) { return refused }
+        auditor.get("/audit/proof/inclusion") { request, _ -> Response in
             guard let index = request.uri.queryParameters.get("index").flatMap({ Int($0) }),
                 let size = request.uri.queryParameters.get("size").flatMap({ Int($0) }),
                 let proof = try? await auditLog.inclusionProof(index: index, size: size)
@@ -71,8 +71,7 @@ extension SealgateAPI {
                 "root": proof.root.base64EncodedString(), "proof": proof.proof.map { $0.base64EncodedString() },
             ])
         }
-        router.get("/audit/proof/consistency") { request, _ -> Response in
-            if let refused = await auditorCheck(request) { return refused }
+        auditor.get("/audit/proof/consistency") { request, _ -> Response in
             guard let from = request.uri.queryParameters.get("from").flatMap({ Int($0) }),
                 let to = request.uri.queryParameters.get("to").flatMap({ Int($0) }),
                 let proof = try? await auditLog.consistencyProof(from: from, to: to)
@@ -82,21 +81,6 @@ extension SealgateAPI {
                 "to_root": proof.newRoot.base64EncodedString(), "proof": proof.proof.map { $0.base64EncodedString() },
             ])
         }
-    }
-
-    /// Entries and tiles carry tenant and principal ids and timings: only auditors may read them. A refusal is
-    /// audited and counted like any other (kind `audit_read`).
-    func auditorCheck(_ request: Request) async -> Response? {
-        let denial: Denial
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            let key = header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
-            if auditorKeys.contains(Gateway.hashAPIKey(key)) { return nil }
-            denial = Denial(.invalidCredentials, "The key is not an auditor key.")
-        } else {
-            denial = Denial(.missingCredentials, "Send an auditor key as 'Authorization: Bearer <key>'.")
-        }
-        let failure = await gateway.deny(denial, kind: "audit_read", requestID: Gateway.newRequestID(), principal: nil)
-        return Problem.response(failure.denial, auditIndex: failure.auditIndex)
     }
 }
 

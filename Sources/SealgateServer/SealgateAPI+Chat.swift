@@ -1,3 +1,4 @@
+import AccessPolicy
 import Foundation
 import Gateway
 import HTTPTypes
@@ -12,21 +13,15 @@ extension SealgateAPI {
     static let scopeHeader = HTTPField.Name.constant("Sealgate-Scope")
 
     /// `POST /v1/chat/completions`, OpenAI-compatible; the Sealgate context comes from headers.
-    func chat(_ request: Request) async -> Response {
-        let requestID = Gateway.newRequestID()
-        let principal: Principal
-        let grants: PrincipalSettings
-        switch await authenticate(request, kind: "chat", requestID: requestID) {
+    func chat(_ request: Request, _ context: Context) async -> Response {
+        let requestID = context.requestID
+        let caller: Caller
+        switch self.caller(context) {
         case .failure(let response): return response
-        case .success(let found): (principal, grants) = found
-        }
-        let data: Data
-        switch await readBody(request, principal: principal, kind: "chat", requestID: requestID) {
-        case .failure(let response): return response
-        case .success(let value): data = value
+        case .success(let value): caller = value
         }
         let body: API.ChatBody
-        switch await decode(API.ChatBody.self, data, principal: principal, kind: "chat", requestID: requestID) {
+        switch await decodedBody(API.ChatBody.self, request, principal: caller.principal, kind: .chat, requestID: requestID) {
         case .failure(let response): return response
         case .success(let value): body = value
         }
@@ -40,13 +35,13 @@ extension SealgateAPI {
         let id = "chatcmpl-\(requestID)"
         let created = Int(Date().timeIntervalSince1970)
         if body.stream == true {
-            switch await gateway.stream(input, principal: principal, grants: grants, requestID: requestID) {
+            switch await gateway.pipeline.stream(input, caller: caller, requestID: requestID) {
             case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
             case .success(let answer):
                 return streamResponse(answer, id: id, created: created)
             }
         }
-        switch await gateway.query(input, principal: principal, grants: grants, requestID: requestID, kind: "chat") {
+        switch await gateway.pipeline.query(input, caller: caller, requestID: requestID, kind: .chat) {
         case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
         case .success(let result):
             let promptTokens = question.split(whereSeparator: { $0.isWhitespace }).count

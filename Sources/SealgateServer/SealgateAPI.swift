@@ -1,4 +1,6 @@
+import AccessPolicy
 import Audit
+import Authenticate
 import Foundation
 import Gateway
 import HTTPTypes
@@ -7,58 +9,59 @@ import NIOCore
 import SealgateConfig
 import SealgateCore
 
-/// The HTTP edge: authentication, body limits, JSON mapping. Decisions live in ``Gateway``.
+/// The HTTP edge: routes, body limits, JSON mapping. Authentication is the ``Authenticator`` of each route group;
+/// decisions live in the gateway's stages.
 struct SealgateAPI: Sendable {
     let gateway: Gateway
     let metrics: PrometheusRecorder
     let bodyLimit: Int
     let auditLog: AuditLog
-    /// SHA-256 of the bearer keys that may read the audit log's entries, tiles and proofs.
-    let auditorKeys: Set<String>
+    /// The bearer keys (SHA-256 only) that may read the audit log's entries, tiles and proofs.
+    let auditorKeys: CredentialTable<GatewayIdentity>
 
-    typealias Context = BasicRequestContext
+    typealias Context = GatewayRequestContext
 
     func register(on router: Router<Context>) {
         router.get("/healthz") { _, _ in json(["status": "ok"]) }
         router.get("/readyz") { _, _ in await ready() }
         router.get("/metrics") { _, _ in
-            let (acquired, expires) = await gateway.leaseTimes()
+            let (acquired, expires) = await gateway.keyRing.leaseTimes()
             let now = Date()
-            metrics.gauge("sealgate_key_lease_valid", labels: [("tee", gateway.tee)], value: expires == nil ? 0 : 1)
-            metrics.gauge("sealgate_key_lease_age_seconds", labels: [("tee", gateway.tee)], value: acquired.map { max(0, now.timeIntervalSince($0)) } ?? 0)
-            metrics.gauge("sealgate_key_lease_expiry_seconds", labels: [("tee", gateway.tee)], value: expires.map { max(0, $0.timeIntervalSince(now)) } ?? 0)
+            let tee = gateway.keyRing.tee
+            metrics.gauge("sealgate_key_lease_valid", labels: [("tee", tee)], value: expires == nil ? 0 : 1)
+            metrics.gauge("sealgate_key_lease_age_seconds", labels: [("tee", tee)], value: acquired.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+            metrics.gauge("sealgate_key_lease_expiry_seconds", labels: [("tee", tee)], value: expires.map { max(0, $0.timeIntervalSince(now)) } ?? 0)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }
-        router.get("/v1/models") { request, _ in await models(request) }
-        router.post("/v1/collections/:collection/documents") { request, context in
-            await ingest(request, collection: context.parameters.get("collection") ?? "")
+        func authenticated(_ kind: AuditKind) -> RouterGroup<Context> {
+            router.group().add(middleware: callerAuthentication(kind))
         }
-        router.get("/v1/collections/:collection/documents") { request, context in
-            await list(request, collection: context.parameters.get("collection") ?? "")
+        authenticated(.models).get("/v1/models") { _, context in models(context) }
+        authenticated(.ingest).post("/v1/collections/:collection/documents") { request, context in
+            await ingest(request, context, collection: context.parameters.get("collection") ?? "")
         }
-        router.delete("/v1/collections/:collection/documents/:id") { request, context in
-            await delete(request, collection: context.parameters.get("collection") ?? "", id: context.parameters.get("id") ?? "")
+        authenticated(.list).get("/v1/collections/:collection/documents") { _, context in
+            await list(context, collection: context.parameters.get("collection") ?? "")
         }
-        router.post("/v1/query") { request, _ in await query(request) }
-        router.post("/v1/chat/completions") { request, _ in await chat(request) }
+        authenticated(.delete).delete("/v1/collections/:collection/documents/:id") { _, context in
+            await delete(context, collection: context.parameters.get("collection") ?? "", id: context.parameters.get("id") ?? "")
+        }
+        authenticated(.query).post("/v1/query") { request, context in await query(request, context) }
+        authenticated(.chat).post("/v1/chat/completions") { request, context in await chat(request, context) }
     }
 
     // MARK: Shared steps
 
-    /// Authenticates, or returns the audited 401.
-    func authenticate(_ request: Request, kind: String, requestID: String) async -> Step<(Principal, PrincipalSettings)> {
-        switch gateway.authenticate(authorization: request.headers[.authorization]) {
-        case .success(let found): return .success(found)
-        case .failure(let denial):
-            let failure = await gateway.deny(denial, kind: kind, requestID: requestID, principal: nil)
-            return .failure(Problem.response(failure.denial, auditIndex: failure.auditIndex))
-        }
+    /// The authenticated caller, or the refusal when a route runs outside its authenticator (a wiring error).
+    func caller(_ context: Context) -> Step<Caller> {
+        guard let caller = context.caller else { return .failure(Problem.response(Denial(.internalError, "The request failed."))) }
+        return .success(caller)
     }
 
     /// Reads the body up to the limit; larger bodies get an audited 413 and are not read further.
-    func readBody(_ request: Request, principal: Principal, kind: String, requestID: String) async -> Step<Data> {
+    func readBody(_ request: Request, principal: Principal, kind: AuditKind, requestID: String) async -> Step<Data> {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
             return .failure(await refuse(.bodyTooLarge, "The request body exceeds \(bodyLimit) bytes.", kind, requestID, principal))
         }
@@ -76,67 +79,66 @@ struct SealgateAPI: Sendable {
         return .success(collected)
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ data: Data, principal: Principal, kind: String, requestID: String) async -> Step<T> {
+    /// The body as `T`, or the audited 400.
+    func decodedBody<T: Decodable>(_ type: T.Type, _ request: Request, principal: Principal, kind: AuditKind, requestID: String) async -> Step<T> {
+        let data: Data
+        switch await readBody(request, principal: principal, kind: kind, requestID: requestID) {
+        case .failure(let response): return .failure(response)
+        case .success(let value): data = value
+        }
         do { return .success(try JSONDecoder().decode(type, from: data)) } catch {
             return .failure(await refuse(.malformedRequest, "The body is not valid JSON of the expected shape.", kind, requestID, principal))
         }
     }
 
-    func refuse(_ code: ReasonCode, _ detail: String, _ kind: String, _ requestID: String, _ principal: Principal?) async -> Response {
-        let failure = await gateway.deny(Denial(code, detail), kind: kind, requestID: requestID, principal: principal)
+    func refuse(_ code: ReasonCode, _ detail: String, _ kind: AuditKind, _ requestID: String, _ principal: Principal?) async -> Response {
+        let failure = await gateway.recorder.deny(Refusal(Denial(code, detail), kind: kind, requestID: requestID, principal: principal))
         return Problem.response(failure.denial, auditIndex: failure.auditIndex)
     }
 
     // MARK: Routes
 
     func ready() async -> Response {
-        guard await gateway.isReady(), let expiry = await gateway.leaseExpiry() else {
-            let reason = await gateway.noLeaseReason()
+        guard await gateway.keyRing.isReady(), let expiry = await gateway.keyRing.leaseTimes().expires else {
+            let reason = await gateway.keyRing.noLeaseReason()
             return Problem.response(Denial(reason, "The gateway holds no valid key lease (\(reason.rawValue))."))
         }
         return json(["status": "ready", "lease_expires_at": AuditRecord.timestamp(expiry)])
     }
 
-    func models(_ request: Request) async -> Response {
-        let requestID = Gateway.newRequestID()
-        let grants: PrincipalSettings
-        switch await authenticate(request, kind: "models", requestID: requestID) {
+    func models(_ context: Context) -> Response {
+        let caller: Caller
+        switch self.caller(context) {
         case .failure(let response): return response
-        case .success(let found): grants = found.1
+        case .success(let value): caller = value
         }
-        return json(API.ModelList(data: gateway.models(for: grants).map { API.ModelItem(id: $0.rawValue) }))
+        return json(API.ModelList(data: gateway.policy.table.models(for: caller.grants).map { API.ModelItem(id: $0.rawValue) }))
     }
 
-    func ingest(_ request: Request, collection rawCollection: String) async -> Response {
-        let requestID = Gateway.newRequestID()
-        let principal: Principal
-        let grants: PrincipalSettings
-        switch await authenticate(request, kind: "ingest", requestID: requestID) {
+    func ingest(_ request: Request, _ context: Context, collection rawCollection: String) async -> Response {
+        let requestID = context.requestID
+        let caller: Caller
+        switch self.caller(context) {
         case .failure(let response): return response
-        case .success(let found): (principal, grants) = found
-        }
-        let data: Data
-        switch await readBody(request, principal: principal, kind: "ingest", requestID: requestID) {
-        case .failure(let response): return response
-        case .success(let value): data = value
+        case .success(let value): caller = value
         }
         let body: API.IngestBody
-        switch await decode(API.IngestBody.self, data, principal: principal, kind: "ingest", requestID: requestID) {
+        switch await decodedBody(API.IngestBody.self, request, principal: caller.principal, kind: .ingest, requestID: requestID) {
         case .failure(let response): return response
         case .success(let value): body = value
         }
         guard let collection = CollectionName(rawCollection) else {
-            return await refuse(.malformedRequest, "The collection name is not valid.", "ingest", requestID, principal)
+            return await refuse(.malformedRequest, "The collection name is not valid.", .ingest, requestID, caller.principal)
         }
         var id: DocumentID?
         if let raw = body.id {
             guard let valid = DocumentID(raw) else {
-                return await refuse(.malformedRequest, "The document id is not valid.", "ingest", requestID, principal)
+                return await refuse(.malformedRequest, "The document id is not valid.", .ingest, requestID, caller.principal)
             }
             id = valid
         }
         let ingest = IngestRequest(id: id, title: body.title, text: body.text, dataClass: body.dataClass, metadata: body.metadata ?? [:])
-        switch await gateway.ingest(ingest, collection: collection, principal: principal, grants: grants, requestID: requestID) {
+        switch await gateway.documents.ingest(ingest, collection: collection, caller: caller, requestID: requestID) {
         case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
         case .success(let result):
             return json(
@@ -147,18 +149,16 @@ struct SealgateAPI: Sendable {
         }
     }
 
-    func list(_ request: Request, collection rawCollection: String) async -> Response {
-        let requestID = Gateway.newRequestID()
-        let principal: Principal
-        let grants: PrincipalSettings
-        switch await authenticate(request, kind: "list", requestID: requestID) {
+    func list(_ context: Context, collection rawCollection: String) async -> Response {
+        let caller: Caller
+        switch self.caller(context) {
         case .failure(let response): return response
-        case .success(let found): (principal, grants) = found
+        case .success(let value): caller = value
         }
         guard let collection = CollectionName(rawCollection) else {
-            return await refuse(.malformedRequest, "The collection name is not valid.", "list", requestID, principal)
+            return await refuse(.malformedRequest, "The collection name is not valid.", .list, context.requestID, caller.principal)
         }
-        switch await gateway.list(collection: collection, principal: principal, grants: grants, requestID: requestID) {
+        switch await gateway.documents.list(collection: collection, caller: caller, requestID: context.requestID) {
         case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
         case .success(let (documents, auditIndex)):
             return json(
@@ -173,46 +173,37 @@ struct SealgateAPI: Sendable {
         }
     }
 
-    func delete(_ request: Request, collection rawCollection: String, id rawID: String) async -> Response {
-        let requestID = Gateway.newRequestID()
-        let principal: Principal
-        let grants: PrincipalSettings
-        switch await authenticate(request, kind: "delete", requestID: requestID) {
+    func delete(_ context: Context, collection rawCollection: String, id rawID: String) async -> Response {
+        let caller: Caller
+        switch self.caller(context) {
         case .failure(let response): return response
-        case .success(let found): (principal, grants) = found
+        case .success(let value): caller = value
         }
         guard let collection = CollectionName(rawCollection), let id = DocumentID(rawID) else {
-            return await refuse(.documentNotFound, "No such document.", "delete", requestID, principal)
+            return await refuse(.documentNotFound, "No such document.", .delete, context.requestID, caller.principal)
         }
-        switch await gateway.delete(id: id, collection: collection, principal: principal, grants: grants, requestID: requestID) {
+        switch await gateway.documents.delete(id: id, collection: collection, caller: caller, requestID: context.requestID) {
         case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
         case .success(let index):
             return Response(status: .noContent, headers: [Problem.auditIndexHeader: String(index)])
         }
     }
 
-    func query(_ request: Request) async -> Response {
-        let requestID = Gateway.newRequestID()
-        let principal: Principal
-        let grants: PrincipalSettings
-        switch await authenticate(request, kind: "query", requestID: requestID) {
+    func query(_ request: Request, _ context: Context) async -> Response {
+        let caller: Caller
+        switch self.caller(context) {
         case .failure(let response): return response
-        case .success(let found): (principal, grants) = found
-        }
-        let data: Data
-        switch await readBody(request, principal: principal, kind: "query", requestID: requestID) {
-        case .failure(let response): return response
-        case .success(let value): data = value
+        case .success(let value): caller = value
         }
         let body: API.QueryBody
-        switch await decode(API.QueryBody.self, data, principal: principal, kind: "query", requestID: requestID) {
+        switch await decodedBody(API.QueryBody.self, request, principal: caller.principal, kind: .query, requestID: context.requestID) {
         case .failure(let response): return response
         case .success(let value): body = value
         }
         let input = QueryRequest(
             question: body.question, dataClass: body.dataClass, model: body.modelPolicy, scope: body.scope.collections,
             topK: body.topK)
-        switch await gateway.query(input, principal: principal, grants: grants, requestID: requestID) {
+        switch await gateway.pipeline.query(input, caller: caller, requestID: context.requestID) {
         case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
         case .success(let result):
             return json(

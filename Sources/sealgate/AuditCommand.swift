@@ -115,7 +115,7 @@ struct AuditCommand: AsyncParsableCommand {
                     } else if let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: entry) {
                         let r = leaf.record
                         let reason = r.reason.map { " reason=\($0)" } ?? ""
-                        print("#\(leaf.index) \(r.time) \(r.kind) tenant=\(r.tenant) principal=\(r.principal) class=\(r.dataClass ?? "-") outcome=\(r.outcome)\(reason)")
+                        print("#\(leaf.index) \(r.time) \(r.kind.rawValue) tenant=\(r.tenant) principal=\(r.principal) class=\(r.dataClass ?? "-") outcome=\(r.outcome.rawValue)\(reason)")
                     }
                 }
                 printed = entries.count
@@ -152,7 +152,7 @@ struct AuditCommand: AsyncParsableCommand {
                     group.addTask {
                         var failed = 0
                         for n in 0..<perWriter {
-                            let record = AuditRecord(kind: "load", time: Date(), requestID: "w\(w)-\(n)", tenant: "load", principal: "load", outcome: "allowed")
+                            let record = AuditRecord(kind: .load, time: Date(), requestID: "w\(w)-\(n)", tenant: "load", principal: "load", outcome: .allowed)
                             do {
                                 let index = try await log.append(record)
                                 if printAcks { print(index) }

@@ -41,6 +41,9 @@ func verifyJSON(_ stdout: String) throws -> [String: Any] {
 
 let sharedVectors = URL(fileURLWithPath: nitroDir).deletingLastPathComponent().path
 
+/// Whether a vector folder of `../shared/vectors` is present (each type's cases depend on its own folder only).
+func sharedVectorsPresent(_ folder: String) -> Bool { FileManager.default.fileExists(atPath: sharedVectors + "/" + folder) }
+
 @Suite("sealgate attestation verify: one JSON shape for every type, --certs in any order, --collateral, --nonce/--tee-pubkey")
 struct AttestationVerifyCLITests {
     static let keys: Set<String> = ["type", "claims", "result", "report_data_check", "failures", "passed"]
@@ -68,7 +71,7 @@ struct AttestationVerifyCLITests {
     }
 
     @Test("snp: the VCEK, ASK and ARK as separate files in shuffled order verify and affirm; the old --vcek/--cert-chain flags still work",
-          .enabled(if: FileManager.default.fileExists(atPath: nitroDir), "../shared/vectors is absent: the CLI cannot be run on real SNP reports"))
+          .enabled(if: sharedVectorsPresent("sev-snp"), "../shared/vectors/sev-snp is absent: the CLI cannot be run on real SNP reports"))
     func snp() throws {
         let tmp = try TempDir()
         defer { tmp.remove() }
@@ -105,7 +108,7 @@ struct AttestationVerifyCLITests {
     }
 
     @Test("tdx: --collateral rates the TCB; UpToDate affirms, an unmatched TCB level and missing collateral are refused with their reasons",
-          .enabled(if: FileManager.default.fileExists(atPath: nitroDir), "../shared/vectors is absent: the CLI cannot be run on real TDX quotes"))
+          .enabled(if: sharedVectorsPresent("tdx"), "../shared/vectors/tdx is absent: the CLI cannot be run on real TDX quotes"))
     func tdx() throws {
         let tmp = try TempDir()
         defer { tmp.remove() }
@@ -147,7 +150,7 @@ struct AttestationVerifyCLITests {
     }
 
     @Test("nitro: the production document affirms with --json; --certs is refused because it would add no trust",
-          .enabled(if: FileManager.default.fileExists(atPath: nitroDir), "../shared/vectors is absent: the CLI cannot be run on real Nitro documents"))
+          .enabled(if: sharedVectorsPresent("nitro"), "../shared/vectors/nitro is absent: the CLI cannot be run on real Nitro documents"))
     func nitro() throws {
         let tmp = try TempDir()
         defer { tmp.remove() }

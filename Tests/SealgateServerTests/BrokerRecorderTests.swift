@@ -37,7 +37,7 @@ struct BrokerRecorderTests {
         #expect(metrics.render().contains(#"sealgate_key_release_total{tenant="-",resource_type="kek",decision="denied",reason="token_invalid",tee="mock"} 1"#))
         await recorder.record(Self.event(BrokerReason("reference_set_not_allowed")))
         await recorder.record(Self.event(.granted, allowed: true))
-        let kinds = sink.records.withLock { $0.map { "\($0.kind) \($0.outcome) \($0.reason ?? "-")" } }
+        let kinds = sink.records.withLock { $0.map { "\($0.kind.rawValue) \($0.outcome.rawValue) \($0.reason ?? "-")" } }
         #expect(kinds == ["key_release denied reference_set_not_allowed", "key_release allowed -"])
     }
 

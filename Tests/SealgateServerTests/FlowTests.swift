@@ -29,7 +29,7 @@ struct FlowTests {
         // A second start seeds nothing new and keeps the same keys.
         let before = try String(contentsOfFile: fixture.dir + "/demo-credentials.json", encoding: .utf8)
         try await withLiveGateway(fixture, options: fixture.options(demo: true)) { instance, _ in
-            let docs = await instance.gateway.hasDocument(tenant: .init(unchecked: "acme"), collection: .init(unchecked: "clinical"), id: .init(unchecked: "sepsis-protocol"))
+            let docs = await instance.gateway.documents.hasDocument(tenant: .init(unchecked: "acme"), collection: .init(unchecked: "clinical"), id: .init(unchecked: "sepsis-protocol"))
             #expect(docs)
         }
         #expect(try String(contentsOfFile: fixture.dir + "/demo-credentials.json", encoding: .utf8) == before)

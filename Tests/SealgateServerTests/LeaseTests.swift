@@ -41,12 +41,27 @@ struct LeaseTests {
         defer { fixture.remove() }
         var options = fixture.options()
         let measurement = try Sealgate.measurement(try Sealgate.configuration(options), executablePath: options.executablePath)
-        options.referenceValues = ReferenceValues(
-            sets: [ReferenceValueSet(id: "prod", tee: .mock, measurements: [measurement.measurement])], acceptMockEvidence: false)
+        let enrolled = ReferenceValueSet(id: "prod", tee: .mock, measurements: [measurement.measurement])
+        // Control: the same enrolled measurement under a policy that accepts mock evidence gets its keys, so the
+        // refusal below is the policy's and not some other start-up failure.
+        options.referenceValues = ReferenceValues(sets: [enrolled], acceptMockEvidence: true)
+        try await withLiveGateway(fixture, options: options) { _, client in
+            let ready = try await client.send(.get, "/readyz", key: nil)
+            #expect(ready.status == .ok)
+        }
+        options.referenceValues = ReferenceValues(sets: [enrolled], acceptMockEvidence: false)
         try await withLiveGateway(fixture, options: options) { _, client in
             let ready = try await client.send(.get, "/readyz", key: nil)
             #expect(ready.status == .serviceUnavailable)
+            #expect(ready.problemType == "urn:sealgate:problem:attestation_denied")
+            let metrics = try await client.send(.get, "/metrics", key: nil)
+            #expect(metrics.text.contains(#"sealgate_attestation_total{tee="mock",status="contraindicated",reason="attestation_contraindicated"}"#))
         }
+        let refused = try fixture.auditRecords().compactMap { $0["record"] as? [String: Any] }.filter {
+            $0["kind"] as? String == "key_lease" && $0["outcome"] as? String == "denied"
+        }
+        #expect(refused.first?["reason"] as? String == "attestation_contraindicated")
+        #expect(refused.first?["attestationStatus"] as? String == "contraindicated")
     }
 
     @Test("When the lease expires without renewal, keys and indexes are dropped and queries are refused")
@@ -64,9 +79,9 @@ struct LeaseTests {
             #expect(await instance.leases.isValid == false)
             // Dropping the lease forgets the plaintext-derived index too.
             await instance.leases.drop()
-            #expect(await instance.gateway.indexedChunks(tenant: .init(unchecked: "acme")) == 0)
+            #expect(await instance.gateway.index.count(tenant: .init(unchecked: "acme")) == 0)
             // Renewal brings the gateway back.
-            #expect(await instance.leases.acquire(resources: instance.gateway.resources))
+            #expect(await instance.leases.acquire(resources: instance.gateway.keyRing.resources))
             #expect(try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("When does the gym close?")).status == .ok)
         }
     }

@@ -26,7 +26,10 @@ struct VectorsTests {
         let run = try runSealgate(["vectors", "run", URL(fileURLWithPath: nitroDir).deletingLastPathComponent().path])
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("89 passed, 0 failed"), "\(run.output)")
-        #expect(!run.output.contains("SKIP") && !run.output.contains("skipped"), "\(run.output)")
+        // Every attestation sample is run. `sigstore/` holds Sigstore bundles and model signatures, which are not
+        // attestation evidence: `vectors run` reports it as not verified by this build, and nothing else may be.
+        let skipped = run.output.split(separator: "\n").filter { $0.contains("SKIP") }
+        #expect(skipped.allSatisfy { $0.contains("SKIP sigstore/") }, "\(skipped)")
         #expect(run.output.contains("hcl-report-tampered-runtime-data.bin rejected: report_data_mismatch"))
     }
 

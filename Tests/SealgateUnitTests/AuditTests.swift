@@ -11,7 +11,7 @@ struct AuditTests {
     }
 
     func record(_ n: Int) -> AuditRecord {
-        AuditRecord(kind: "query", time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "acme", principal: "app", outcome: "allowed")
+        AuditRecord(kind: .query, time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "acme", principal: "app", outcome: .allowed)
     }
 
     @Test("Concurrent appends get distinct indices; the log reopens with the same root")
@@ -232,7 +232,7 @@ struct AuditCadenceTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
         let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 3)
         for n in 0..<7 {
-            _ = try await log.append(AuditRecord(kind: "query", time: Date(), requestID: "r\(n)", tenant: "t", principal: "p", outcome: "allowed"))
+            _ = try await log.append(AuditRecord(kind: .query, time: Date(), requestID: "r\(n)", tenant: "t", principal: "p", outcome: .allowed))
         }
         try await Task.sleep(nanoseconds: 200_000_000)
         let sizes = try String(contentsOfFile: dir + "/checkpoints", encoding: .utf8).split(separator: "\n").map {
@@ -246,7 +246,7 @@ struct AuditCadenceTests {
 struct AuditEdgeTests {
     func dir() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path }
     func record(_ n: Int) -> AuditRecord {
-        AuditRecord(kind: "query", time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "t", principal: "p", outcome: "allowed")
+        AuditRecord(kind: .query, time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "t", principal: "p", outcome: .allowed)
     }
 
     @Test("Entries without any checkpoint do not verify")

@@ -23,8 +23,8 @@ struct GoldenTests {
 
     static var leaf: AuditLeaf {
         var record = AuditRecord(
-            kind: "query", time: Date(timeIntervalSince1970: 1_795_760_684.123), requestID: "7f8e037012d35e77af9a4a5ef3fa996f",
-            tenant: "acme", principal: "acme-app", outcome: "allowed")
+            kind: .query, time: Date(timeIntervalSince1970: 1_795_760_684.123), requestID: "7f8e037012d35e77af9a4a5ef3fa996f",
+            tenant: "acme", principal: "acme-app", outcome: .allowed)
         record.dataClass = "internal"
         record.model = "extractive"
         record.scopeDigest = "hmac-sha256:" + String(repeating: "ab", count: 32)

@@ -2,31 +2,15 @@ import Attestation
 import Crypto
 import Foundation
 import JOSE
-import ReleasePolicy
 import SealgateCore
 
-/// The key broker's error: malformed input and failed dependencies only. Denials are ``ReleaseDecision`` values.
-public struct KeyBrokerError: Error, Sendable, CustomStringConvertible {
-    public let reason: BrokerReason
-    public let message: String
-    public init(_ reason: BrokerReason, _ message: String) {
-        self.reason = reason
-        self.message = message
-    }
-    public var description: String { "\(reason.rawValue): \(message)" }
-}
+// The KBS RCAR protocol's vocabulary (`protocol.md`): what the gateway side and the broker side exchange.
+// The gateway (`KeyLease`, `Gateway`, `BrokerClientHTTP`) depends on this target only, never on the broker.
 
 /// Stable reason codes for broker decisions (release-policy reasons pass through unchanged).
-public struct BrokerReason: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct BrokerReason: StringCode {
     public let rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
 
     public static let granted = BrokerReason("granted")
     /// No session cookie or token was presented.
@@ -56,6 +40,8 @@ public struct BrokerReason: Hashable, Sendable, Codable, CustomStringConvertible
     public static let roleMissing = BrokerReason("role_missing")
     public static let alreadyExists = BrokerReason("already_exists")
     public static let conflict = BrokerReason("conflict")
+    /// The master key (file or environment) is unusable: wrong length, not hex, or a file others may read.
+    public static let masterKeyRefused = BrokerReason("master_key_refused")
 }
 
 /// The runtime data a TEE binds into its evidence: the broker's nonce and the TEE's public key (a JWK).
@@ -119,9 +105,6 @@ public struct ResourcePath: Sendable, Hashable, CustomStringConvertible {
         self.init(tenant: tenant, dataClass: dataClass)
     }
 
-    /// The generic KBS reference of this path.
-    public var ref: ResourceRef { ResourceRef(repository: tenant.rawValue, type: "kek", tag: dataClass.rawValue) }
-
     public var description: String { "\(tenant)/kek/\(dataClass)" }
 }
 
@@ -152,7 +135,8 @@ public struct AttestRequest: Sendable, Equatable {
 }
 
 /// A decision about attestation or release: a value naming what decided and why.
-public struct ReleaseDecision: Sendable, Equatable {
+/// Also an `Error`, so broker calls can return `Result<_, ReleaseDecision>`.
+public struct ReleaseDecision: Error, Sendable, Equatable {
     public let allowed: Bool
     public let reason: BrokerReason
     /// The rule that decided, e.g. `acme-restricted-hardware/allOf[1]/not` or `session.nonce`.
@@ -173,10 +157,6 @@ public struct ReleaseDecision: Sendable, Equatable {
     /// such refusals are counted but not written to the audit log, so unauthenticated traffic cannot grow it.
     public var isUnauthenticated: Bool {
         !allowed && [.unauthenticated, .unknownSession, .sessionExpired, .tokenInvalid, .tokenExpired, .nonceReplayed, .adminUnauthenticated].contains(reason)
-    }
-
-    static func deny(_ reason: BrokerReason, _ rule: String, _ result: AttestationResult? = nil) -> ReleaseDecision {
-        ReleaseDecision(allowed: false, reason: reason, rule: rule, result: result)
     }
 }
 
@@ -209,9 +189,48 @@ public struct KEKRelease: Codable, Sendable, Equatable {
         public var key: String
         /// `active` (newest: wraps new DEKs) or `decrypt_only` (older: unwraps until retired).
         public var state: String
+
+        public init(version: Int, key: String, state: String) {
+            self.version = version
+            self.key = key
+            self.state = state
+        }
     }
     public var resource: String
     /// The version new DEKs are wrapped under.
     public var current: Int
     public var versions: [Version]
+
+    public init(resource: String, current: Int, versions: [Version]) {
+        self.resource = resource
+        self.current = current
+        self.versions = versions
+    }
+}
+
+/// The claims of a broker token (a JWT, ES256).
+public struct TokenClaims: Codable, Sendable, Equatable {
+    public var iss: String
+    public var iat: Int
+    public var exp: Int
+    public var jti: String
+    /// The attested TEE key resources are encrypted to.
+    public var teePublicKey: JWK
+    /// The EAR-shaped attestation result.
+    public var result: AttestationResult
+
+    public init(iss: String, iat: Int, exp: Int, jti: String, teePublicKey: JWK, result: AttestationResult) {
+        self.iss = iss
+        self.iat = iat
+        self.exp = exp
+        self.jti = jti
+        self.teePublicKey = teePublicKey
+        self.result = result
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case iss, iat, exp, jti
+        case teePublicKey = "tee-pubkey"
+        case result = "ear"
+    }
 }

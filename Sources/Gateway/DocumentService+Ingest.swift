@@ -1,0 +1,95 @@
+import AccessPolicy
+import Foundation
+import KeyLease
+import Retrieval
+import SealgateCore
+import Sealing
+
+extension DocumentService {
+    /// Chunks, embeds, seals and stores a document. Nothing is stored unless every step succeeded, and nothing
+    /// is stored that the audit log does not know about.
+    public func ingest(_ request: IngestRequest, collection: CollectionName, caller: Caller, requestID: String) async
+        -> Result<IngestResult, GatewayFailure>
+    {
+        let principal = caller.principal
+        func fail(_ code: ReasonCode, _ detail: String, rule: String? = nil) async -> Result<IngestResult, GatewayFailure> {
+            .failure(
+                await recorder.deny(
+                    Refusal(Denial(code, detail), kind: .ingest, requestID: requestID, principal: principal, dataClass: request.dataClass, rule: rule)))
+        }
+        let dataClass: DataClass
+        switch policy.decide(caller.grants, IngestAccess(collection: collection, dataClass: request.dataClass, text: request.text)) {
+        case .deny(let denial): return await fail(denial.reason, denial.detail, rule: denial.rule.auditName)
+        case .allow(let allowed, _): dataClass = allowed
+        }
+        guard let kek = await keyRing.keks(principal.tenant, dataClass)?.last else {
+            await index.clearIfLeaseLost()
+            let reason = await keyRing.missingKeyReason()
+            return await fail(reason, "No key lease is held for this tenant and data class (\(reason.rawValue)).")
+        }
+        let id = request.id ?? DocumentID(unchecked: OutcomeRecorder.newRequestID())
+        let pieces = chunker.chunks(of: request.text)
+        let vectors: [[Float]]
+        do { vectors = try await embedder.embed(pieces) } catch {
+            return await fail(.embedderUnavailable, "The embedder failed.")
+        }
+        let sealed: (document: StoredDocument, chunks: [StoredChunk])
+        do {
+            sealed = try seal(request, id: id, collection: collection, dataClass: dataClass, kek: kek, tenant: principal.tenant, pieces: pieces, vectors: vectors)
+        } catch {
+            return await fail(.internalError, "The document could not be sealed.")
+        }
+        // Record first, then write: a change the audit log does not know about never happens.
+        var record = AuditRecord(
+            kind: .ingest, time: recorder.now(), requestID: requestID, tenant: principal.tenant.rawValue, principal: principal.id.rawValue,
+            outcome: .allowed)
+        record.dataClass = dataClass.rawValue
+        record.scopeDigest = await keyRing.auditDigest([collection.rawValue], tenant: principal.tenant)
+        record.chunkIDsDigest = await keyRing.auditDigest((0..<pieces.count).map { "\(collection)/\(id)#\($0)" }, tenant: principal.tenant)
+        record.chunkCount = pieces.count
+        record.keyIDs = [kek.keyID]
+        record.rule = RuleID.principalWrite.auditName
+        let auditIndex: UInt64
+        switch await recorder.commit(record) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let index): auditIndex = index
+        }
+        do { try await store.put(sealed.document, chunks: sealed.chunks) } catch {
+            return await fail(.storeUnavailable, "The document could not be stored.")
+        }
+        await index.upsert(
+            tenant: principal.tenant, collection: collection, documentID: id,
+            entries: vectors.enumerated().map {
+                IndexEntry(collection: collection, documentID: id, chunkIndex: $0.offset, dataClass: dataClass, vector: $0.element)
+            })
+        return .success(
+            IngestResult(id: id, collection: collection, dataClass: dataClass, chunks: pieces.count, kekVersion: kek.version, auditIndex: auditIndex))
+    }
+
+    /// Seals a document under a fresh DEK wrapped by the current KEK: title, metadata, and each chunk's text and embedding.
+    func seal(
+        _ request: IngestRequest, id: DocumentID, collection: CollectionName, dataClass: DataClass, kek: LeasedKey, tenant: TenantID,
+        pieces: [String], vectors: [[Float]]
+    ) throws -> (document: StoredDocument, chunks: [StoredChunk]) {
+        let base = SealingContext(
+            tenant: tenant, collection: collection, documentID: id, chunkIndex: nil, dataClass: dataClass, kekVersion: kek.version, field: .dek)
+        let dek = Envelope.makeDEK()
+        let cipher = try DEKCipher(dek: dek)
+        let metadata = try JSONEncoder().encode(request.metadata)
+        let document = StoredDocument(
+            tenant: tenant, collection: collection, id: id, dataClass: dataClass, kekVersion: kek.version,
+            wrappedDEK: try Envelope.wrap(dek: dek, kek: kek.key, context: base),
+            sealedTitle: try cipher.seal(Data(request.title.utf8), context: base.with(field: .title)),
+            sealedMetadata: try cipher.seal(metadata, context: base.with(field: .metadata)),
+            chunkCount: pieces.count, embedder: embedder.identifier, createdAt: recorder.now())
+        var chunks: [StoredChunk] = []
+        for (i, piece) in pieces.enumerated() {
+            chunks.append(
+                StoredChunk(
+                    tenant: tenant, collection: collection, documentID: id, index: i,
+                    sealedText: try cipher.seal(Data(piece.utf8), context: base.with(field: .text, chunkIndex: i)),
+                    sealedEmbedding: try cipher.seal(Envelope.encode(vector: vectors[i]), context: base.with(field: .embedding, chunkIndex: i))))
+        }
+        return (document, chunks)
+    }
+}

@@ -1,0 +1,140 @@
+import Crypto
+import Foundation
+import KBSProtocol
+import KeyLease
+import SealgateCore
+import Sealing
+import Synchronization
+
+/// The gateway's view of its leased keys: the KEKs of each tenant × class, prepared DEKs (``DEKCache``), the
+/// per-tenant secrets derived from the leased salt, and why no lease is held when none is.
+public final class KeyRing: Sendable {
+    let leases: LeaseManager
+    let tenants: [TenantID]
+    let classes: [DataClass]
+    let redactors: any RedactorFactory
+    /// Prepared DEKs of recently read documents, for the current lease epoch only.
+    let dekCache = DEKCache()
+    /// The lease epoch whose keys the stored DEKs were last re-wrapped under (re-wrap runs only when keys change).
+    let rewrappedEpoch = Mutex<Int?>(nil)
+
+    /// The name of each tenant's opaque secret (`<tenant>/secret/gateway-salt`): the key of audit HMACs and
+    /// redaction hash tokens.
+    public static let tenantSecretName = "gateway-salt"
+
+    /// Creates a key ring over a lease manager, for the configured tenants and classes.
+    public init(leases: LeaseManager, tenants: [TenantID], classes: [DataClass], redactors: any RedactorFactory) {
+        self.leases = leases
+        self.tenants = tenants
+        self.classes = classes
+        self.redactors = redactors
+    }
+
+    /// The KEK resources this gateway needs: every configured tenant × data class.
+    public var resources: [ResourcePath] {
+        tenants.flatMap { tenant in classes.map { ResourcePath(tenant: tenant, dataClass: $0) } }
+    }
+
+    /// The secret resources this gateway needs: one per tenant.
+    public var secretResources: [String] { tenants.map { "\($0)/secret/\(Self.tenantSecretName)" } }
+
+    /// The evidence type this gateway attests with.
+    public var tee: String { leases.tee.rawValue }
+
+    /// Whether the gateway holds a valid key lease.
+    public func isReady() async -> Bool { await leases.isValid }
+
+    /// When the current lease was obtained and when it ends (`nil`s without a valid lease).
+    public func leaseTimes() async -> (acquired: Date?, expires: Date?) {
+        guard let expiry = await leases.expiry else { return (nil, nil) }
+        return (await leases.acquiredAt, expiry)
+    }
+
+    /// The leased KEK versions of a tenant × class, or `nil` without a valid lease.
+    func keks(_ tenant: TenantID, _ dataClass: DataClass) async -> [LeasedKey]? {
+        await leases.keys(for: ResourcePath(tenant: tenant, dataClass: dataClass))
+    }
+
+    /// Why a request that needs keys cannot have them: no lease at all (``noLeaseReason()``), or a lease
+    /// without this tenant × class (`release_denied`).
+    func missingKeyReason() async -> ReasonCode {
+        await leases.isValid ? .releaseDenied : await noLeaseReason()
+    }
+
+    /// Why no lease is held: the broker refused attestation, the broker is unreachable, or no key was released.
+    public func noLeaseReason() async -> ReasonCode {
+        guard let stage = await leases.lastFailureStage else { return .keyLeaseUnavailable }
+        switch stage {
+        case .transport: return .brokerUnavailable
+        case .attestation: return .attestationDenied
+        case .release: return await leases.lastFailure?.result?.status == .contraindicated ? .attestationDenied : .keyLeaseUnavailable
+        }
+    }
+
+    /// Unwraps a stored document's DEK with the leased KEK of its class and version, prepared for opening all
+    /// of the document's values (one AES-GCM setup per document, kept for the lease epoch in ``dekCache``).
+    func cipher(for document: StoredDocument) async throws -> DEKCipher {
+        // Keys and epoch in one read: a cached DEK is served only within the epoch whose keys were just checked.
+        guard let (keys, epoch) = await leases.keysWithEpoch(for: ResourcePath(tenant: document.tenant, dataClass: document.dataClass)),
+            let kek = keys.first(where: { $0.version == document.dekVersion })
+        else { throw SealgateError(.keyLeaseUnavailable, "no leased KEK for the document's class and version") }
+        let key = DEKCache.Key(
+            tenant: document.tenant, collection: document.collection, document: document.id, dataClass: document.dataClass,
+            version: document.dekVersion, wrapped: document.wrappedDEK)
+        if let cached = dekCache.cipher(key, epoch: epoch) { return cached }
+        let cipher = try DEKCipher(dek: Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: document.dekContext()))
+        // Kept only if the key set is still the one it was unwrapped under; a clear that ran meanwhile raised the
+        // cache's floor past `epoch`, so a late store is refused either way.
+        if await leases.epoch == epoch { dekCache.store(key, cipher, epoch: epoch) }
+        return cipher
+    }
+
+    /// Forgets every prepared DEK of epochs before the current one (the key set changed or the lease was lost).
+    func forgetPreparedDEKs() async { dekCache.clear(below: await leases.epoch) }
+
+    /// Forgets a deleted document's prepared DEKs.
+    func forget(tenant: TenantID, collection: CollectionName, document: DocumentID) {
+        dekCache.remove(tenant: tenant, collection: collection, document: document)
+    }
+
+    /// A per-tenant secret derived (HKDF-SHA256, `info` names its use) from the broker resource
+    /// `<tenant>/secret/gateway-salt`: it exists only while that secret is leased, and shredding the tenant destroys it.
+    func tenantSecret(_ tenant: TenantID, info: String) async -> SymmetricKey? {
+        guard let secret = await leases.secret("\(tenant)/secret/\(Self.tenantSecretName)") else { return nil }
+        return HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: secret), salt: Data("sealgate-tenant-secret-v2".utf8), info: Data(info.utf8),
+            outputByteCount: 32)
+    }
+
+    /// `hmac-sha256:<hex>` of the sorted items under the tenant's audit salt, so low-entropy values (collection
+    /// names, chunk ids) cannot be confirmed by guessing; plain SHA-256 only when no key is leased.
+    func auditDigest(_ items: [String], tenant: TenantID) async -> String {
+        let joined = Data(items.sorted().joined(separator: "\n").utf8)
+        guard let salt = await tenantSecret(tenant, info: "audit-salt") else {
+            return "sha-256:" + Hex.encode(SHA256.hash(data: joined))
+        }
+        return "hmac-sha256:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: joined, using: salt))
+    }
+
+    /// The redactor of a tenant, with its hash-token key when the tenant's keys are leased.
+    func redactor(for tenant: TenantID) async -> any OutputRedactor {
+        let key = await tenantSecret(tenant, info: "redaction-token")
+        return redactors.redactor(tenant: tenant, tokenKey: key.map { $0.withUnsafeBytes { Data($0) } })
+    }
+}
+
+extension StoredDocument {
+    /// The context of the document's content (title, metadata, chunks): bound to the KEK version at ingest.
+    var contentContext: SealingContext {
+        SealingContext(
+            tenant: tenant, collection: collection, documentID: id, chunkIndex: nil, dataClass: dataClass,
+            kekVersion: kekVersion, field: .dek)
+    }
+
+    /// The context of the wrapped DEK: bound to the KEK version that wraps it now (or `version`).
+    func dekContext(version: Int? = nil) -> SealingContext {
+        SealingContext(
+            tenant: tenant, collection: collection, documentID: id, chunkIndex: nil, dataClass: dataClass,
+            kekVersion: version ?? dekVersion, field: .dek)
+    }
+}

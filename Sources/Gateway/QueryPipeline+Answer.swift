@@ -1,0 +1,88 @@
+import AccessPolicy
+import Foundation
+import SealgateCore
+
+extension QueryPipeline {
+    /// Answers a question through the whole pipeline.
+    public func query(_ request: QueryRequest, caller: Caller, requestID: String, kind: AuditKind = .query) async
+        -> Result<QueryResult, GatewayFailure>
+    {
+        let prepared: Prepared
+        switch await prepare(request, caller: caller, requestID: requestID, kind: kind) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let value): prepared = value
+        }
+        let c = prepared.grant.context
+        let answer: ModelAnswer
+        do { answer = try await prepared.model.answer(await prompt(request, prepared)) } catch {
+            return .failure(
+                await recorder.deny(
+                    Refusal(
+                        Denial(.modelUnavailable, "The model failed or timed out."), kind: kind, requestID: requestID, principal: caller.principal,
+                        dataClass: c.dataClass.rawValue, model: c.model.rawValue)))
+        }
+        let redacted = await keyRing.redactor(for: c.tenant).redact(answer.text, profile: prepared.grant.classRule.redactionProfile)
+        recorder.redactions(redacted.counts, tenant: c.tenant)
+        var record = await record(kind, prepared)
+        record.redactions = redacted.counts
+        switch await recorder.commit(record) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let index):
+            return .success(QueryResult(answer: redacted.text, model: c.model, citations: answer.citations, redactions: redacted.counts, auditIndex: index))
+        }
+    }
+
+    /// Answers as a stream. The request's audit record is written before streaming starts (its index goes in
+    /// the response headers); a `chat_completion` record with the redaction counts follows when the stream ends.
+    public func stream(_ request: QueryRequest, caller: Caller, requestID: String) async -> Result<StreamedAnswer, GatewayFailure> {
+        let prepared: Prepared
+        switch await prepare(request, caller: caller, requestID: requestID, kind: .chat) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let value): prepared = value
+        }
+        let c = prepared.grant.context
+        let start = await record(.chat, prepared)
+        let index: UInt64
+        switch await recorder.commit(start) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let value): index = value
+        }
+        let upstream = prepared.model.stream(await prompt(request, prepared))
+        let redactor = await keyRing.redactor(for: c.tenant)
+        let profile = prepared.grant.classRule.redactionProfile
+        let recorder = self.recorder
+        let deltas = AsyncThrowingStream<String, any Error> { continuation in
+            let task = Task {
+                var redaction = redactor.streaming(profile: profile)
+                var outcome = AuditOutcome.allowed
+                var reason: String?
+                do {
+                    for try await delta in upstream {
+                        let safe = redaction.feed(delta)
+                        if !safe.isEmpty { continuation.yield(safe) }
+                    }
+                    let rest = redaction.finish()
+                    if !rest.isEmpty { continuation.yield(rest) }
+                } catch {
+                    outcome = .error
+                    reason = ReasonCode.modelUnavailable.rawValue
+                }
+                var end = start
+                end.kind = .chatCompletion
+                end.time = AuditRecord.timestamp(recorder.now())
+                end.outcome = outcome
+                end.reason = reason
+                end.redactions = redaction.counts
+                recorder.redactions(redaction.counts, tenant: c.tenant)
+                _ = await recorder.commit(end)
+                if outcome == .allowed {
+                    continuation.finish()
+                } else {
+                    continuation.finish(throwing: SealgateError(.modelUnavailable, "the model stream failed"))
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+        return .success(StreamedAnswer(model: c.model, citations: prepared.passages.map(\.citation), auditIndex: index, deltas: deltas))
+    }
+}

@@ -1,0 +1,91 @@
+import AccessPolicy
+import Attestation
+import Crypto
+import Foundation
+import Gateway
+import KeyBroker
+import KeyLease
+import Logging
+import ReleasePolicy
+import Retrieval
+import SealgateConfig
+import SealgateCore
+import SealgateTestSupport
+import StorageSQLite
+
+/// A gateway assembled without HTTP: the real stages over fakes of the ports (an in-memory document store, a
+/// recording audit sink and metrics, a passage-echo model, no redaction) and the real in-process key broker on
+/// a temporary SQLite file with a mock TEE.
+struct Harness {
+    let gateway: Gateway
+    let store: InMemoryDocumentStore
+    let audit: RecordingAuditSink
+    let metrics: RecordingMetrics
+    let leases: LeaseManager
+    let brokerStore: SQLiteBrokerStore
+    let directory: String
+
+    static let acme = TenantID(unchecked: "acme")
+    static let notes = CollectionName(unchecked: "notes")
+    static let caller = Caller(
+        principal: Principal(tenant: acme, id: PrincipalID(unchecked: "app")), grants: Grants(read: ["*"], write: ["*"], dataClasses: ["*"]))
+
+    static func make(audit: RecordingAuditSink = RecordingAuditSink()) async throws -> Harness {
+        var config = Configuration.embeddedDefault
+        config.models = [ModelProfile(id: ModelProfileID(unchecked: "extractive"), type: .builtin)]
+        config.tenants = [
+            TenantSettings(
+                id: acme,
+                principals: [PrincipalSettings(id: PrincipalID(unchecked: "app"), apiKeySHA256: Gateway.hashAPIKey("k"), read: ["*"], write: ["*"], dataClasses: ["*"])])
+        ]
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)").path
+        let tee = MockTEE(
+            signingKey: P256.Signing.PrivateKey(),
+            measurement: MockMeasurement(executableDigest: String(repeating: "aa", count: 48), policyDigest: String(repeating: "bb", count: 32)))
+        let values = ReferenceValues(
+            sets: [ReferenceValueSet(id: "dev", tee: .mock, measurements: [tee.measurement.measurement], minSVN: 1)], acceptMockEvidence: true,
+            mockSigners: [tee.signingKey.publicKey.pemRepresentation])
+        let brokerStore = try await SQLiteBrokerStore(path: directory + "/broker.sqlite", logger: Logger(label: "test"))
+        let broker = KeyBroker(
+            verifiers: [], referenceValues: values, policies: try PolicySet([]), store: brokerStore,
+            protector: try MasterKey(raw: Data(repeating: 7, count: 32)), tokenKey: P256.Signing.PrivateKey(), tokenTTL: 300, now: { Date() })
+        for rule in config.dataClasses { try await broker.provision(tenant: acme, dataClass: rule.name) }
+        try await broker.provisionSecret(tenant: acme, name: KeyRing.tenantSecretName)
+        let leases = LeaseManager(client: InProcessBrokerClient(broker: broker), attester: tee, maxLease: 300, now: { Date() }, logger: Logger(label: "test"))
+        let store = InMemoryDocumentStore()
+        let metrics = RecordingMetrics()
+        let gateway = Gateway(
+            GatewayDependencies(
+                configuration: config, store: store, leases: leases, embedder: HashingEmbedder(dimensions: 256), embeddingDimensions: 256,
+                models: [ModelProfileID(unchecked: "extractive"): PassageEchoModel()], redactors: NoRedaction(), audit: audit, metrics: metrics,
+                events: RecordingEvents(), logger: Logger(label: "test")))
+        await leases.setOnDrop { await gateway.index.clear() }
+        return Harness(gateway: gateway, store: store, audit: audit, metrics: metrics, leases: leases, brokerStore: brokerStore, directory: directory)
+    }
+
+    /// Attests and leases every tenant key and secret.
+    func lease() async -> Bool {
+        await leases.acquire(resources: gateway.keyRing.resources, secrets: gateway.keyRing.secretResources)
+    }
+
+    func close() async {
+        await brokerStore.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Ingests one document of class `internal` into `notes`.
+    func ingest(_ id: String, _ text: String) async -> Result<IngestResult, GatewayFailure> {
+        await gateway.documents.ingest(
+            IngestRequest(id: DocumentID(unchecked: id), title: id, text: text, dataClass: "internal"), collection: Self.notes, caller: Self.caller,
+            requestID: Gateway.newRequestID())
+    }
+
+    /// The document ids a question retrieves from `notes`.
+    func retrieved(_ question: String, topK: Int = 3) async -> [String]? {
+        let request = QueryRequest(question: question, dataClass: "internal", model: nil, scope: ["notes"], topK: topK)
+        guard case .success(let result) = await gateway.pipeline.query(request, caller: Self.caller, requestID: Gateway.newRequestID()) else {
+            return nil
+        }
+        return result.citations.map(\.documentID.rawValue)
+    }
+}

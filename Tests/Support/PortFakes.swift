@@ -1,0 +1,146 @@
+import Foundation
+import SealgateCore
+import Synchronization
+
+/// An in-memory ``DocumentStore`` (it sees only sealed values, like any store). `onChunksRead` runs inside
+/// `chunks(tenant:)` before it returns, so a test can hold an index build at exactly that point.
+public final class InMemoryDocumentStore: DocumentStore {
+    struct Key: Hashable {
+        let tenant: TenantID
+        let collection: CollectionName
+        let id: DocumentID
+    }
+
+    private let rows = Mutex<[Key: (StoredDocument, [StoredChunk])]>([:])
+    private let hook = Mutex<(@Sendable () async -> Void)?>(nil)
+
+    public init() {}
+
+    /// Runs `action` once, the next time `chunks(tenant:)` has read its snapshot.
+    public func onNextChunksRead(_ action: @escaping @Sendable () async -> Void) { hook.withLock { $0 = action } }
+
+    public func put(_ document: StoredDocument, chunks: [StoredChunk]) async throws {
+        rows.withLock { $0[Key(tenant: document.tenant, collection: document.collection, id: document.id)] = (document, chunks) }
+    }
+
+    public func document(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> StoredDocument? {
+        rows.withLock { $0[Key(tenant: tenant, collection: collection, id: id)]?.0 }
+    }
+
+    public func documents(tenant: TenantID, collection: CollectionName) async throws -> [StoredDocument] {
+        rows.withLock { $0.values.map(\.0).filter { $0.tenant == tenant && $0.collection == collection }.sorted { $0.id < $1.id } }
+    }
+
+    public func documents(tenant: TenantID) async throws -> [StoredDocument] {
+        rows.withLock { $0.values.map(\.0).filter { $0.tenant == tenant }.sorted { ($0.collection, $0.id) < ($1.collection, $1.id) } }
+    }
+
+    public func chunks(tenant: TenantID) async throws -> [StoredChunk] {
+        let snapshot = rows.withLock { rows in
+            rows.filter { $0.key.tenant == tenant }.sorted { ($0.key.collection, $0.key.id) < ($1.key.collection, $1.key.id) }.flatMap(\.value.1)
+        }
+        if let action = hook.withLock({ value -> (@Sendable () async -> Void)? in
+            defer { value = nil }
+            return value
+        }) {
+            await action()
+        }
+        return snapshot
+    }
+
+    public func chunks(tenant: TenantID, collection: CollectionName, documentID: DocumentID) async throws -> [StoredChunk] {
+        rows.withLock { $0[Key(tenant: tenant, collection: collection, id: documentID)]?.1 ?? [] }
+    }
+
+    public func chunk(tenant: TenantID, collection: CollectionName, documentID: DocumentID, index: Int) async throws -> StoredChunk? {
+        rows.withLock { $0[Key(tenant: tenant, collection: collection, id: documentID)]?.1.first { $0.index == index } }
+    }
+
+    public func delete(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> Bool {
+        rows.withLock { $0.removeValue(forKey: Key(tenant: tenant, collection: collection, id: id)) != nil }
+    }
+
+    public func rewrap(tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, to: Int, wrappedDEK: Data) async throws -> Bool {
+        rows.withLock { rows in
+            let key = Key(tenant: tenant, collection: collection, id: id)
+            guard let (document, chunks) = rows[key], document.dekVersion == from else { return false }
+            rows[key] = (
+                StoredDocument(
+                    tenant: document.tenant, collection: document.collection, id: document.id, dataClass: document.dataClass,
+                    kekVersion: document.kekVersion, dekVersion: to, wrappedDEK: wrappedDEK, sealedTitle: document.sealedTitle,
+                    sealedMetadata: document.sealedMetadata, chunkCount: document.chunkCount, embedder: document.embedder,
+                    createdAt: document.createdAt),
+                chunks
+            )
+            return true
+        }
+    }
+}
+
+/// An ``AuditSink`` that keeps records in memory (or refuses every append when `failing`).
+public final class RecordingAuditSink: AuditSink {
+    public let records = Mutex<[AuditRecord]>([])
+    let failing: Bool
+
+    public init(failing: Bool = false) { self.failing = failing }
+
+    public func append(_ record: AuditRecord) async throws -> UInt64 {
+        if failing { throw SealgateError(.auditUnavailable, "refused by the test") }
+        return records.withLock {
+            $0.append(record)
+            return UInt64($0.count - 1)
+        }
+    }
+
+    /// The records written so far.
+    public var all: [AuditRecord] { records.withLock { $0 } }
+}
+
+/// A ``MetricsRecorder`` that sums counters by name and labels (`name{k=v,…}`).
+public final class RecordingMetrics: MetricsRecorder {
+    public let counters = Mutex<[String: Int]>([:])
+    public init() {}
+    public func increment(_ name: String, labels: [(String, String)], by amount: Int) {
+        let key = name + "{" + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",") + "}"
+        counters.withLock { $0[key, default: 0] += amount }
+    }
+    /// The value of one counter.
+    public func value(_ key: String) -> Int { counters.withLock { $0[key] ?? 0 } }
+}
+
+/// A ``SecurityEventSink`` that keeps events in memory.
+public final class RecordingEvents: SecurityEventSink {
+    public let events = Mutex<[SecurityEvent]>([])
+    public init() {}
+    public func emit(_ event: SecurityEvent) { events.withLock { $0.append(event) } }
+}
+
+/// A ``ChatModel`` that answers with the passages it was given, citing each (what an extractive model does).
+public struct PassageEchoModel: ChatModel {
+    public init() {}
+    public var modelName: String { "passage-echo" }
+    public func answer(_ prompt: ModelPrompt) async throws -> ModelAnswer {
+        ModelAnswer(text: prompt.passages.map(\.text).joined(separator: "\n"), citations: prompt.passages.map(\.citation))
+    }
+    public func stream(_ prompt: ModelPrompt) -> AsyncThrowingStream<String, any Error> {
+        AsyncThrowingStream { continuation in
+            for passage in prompt.passages { continuation.yield(passage.text) }
+            continuation.finish()
+        }
+    }
+}
+
+/// A ``RedactorFactory`` whose redactors change nothing (redaction has its own tests).
+public struct NoRedaction: RedactorFactory, OutputRedactor {
+    public init() {}
+    public func hasProfile(_ name: String) -> Bool { true }
+    public func redactor(tenant: TenantID, tokenKey: Data?) -> any OutputRedactor { self }
+    public func redact(_ text: String, profile: String) -> RedactionResult { RedactionResult(text: text, counts: [:]) }
+    public func streaming(profile: String) -> any StreamingRedaction { Passthrough() }
+
+    struct Passthrough: StreamingRedaction {
+        var counts: [String: Int] { [:] }
+        mutating func feed(_ delta: String) -> String { delta }
+        mutating func finish() -> String { "" }
+    }
+}
