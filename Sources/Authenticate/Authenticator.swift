@@ -20,21 +20,41 @@ public struct Authenticator<Context: AuthenticatedRequestContext>: RouterMiddlew
         case credential(BearerCredentialProblem)
         /// The credential is well formed but proves nobody.
         case unknown
+        /// The credentials could not be looked up (their store failed): fail closed.
+        case unavailable
     }
 
-    let resolve: @Sendable (String) async -> Context.Identity?
+    /// What a token resolved to.
+    public enum Resolution: Sendable {
+        /// The identity the token proves.
+        case identity(Context.Identity)
+        /// Nobody: the token is not known.
+        case unknown
+        /// The lookup itself failed.
+        case unavailable
+    }
+
+    let resolve: @Sendable (String) async -> Resolution
     let refuse: @Sendable (Refusal, Request, Context) async -> Response
 
-    /// Creates an authenticator.
+    /// Creates an authenticator whose lookup can fail (a credential store).
     /// - Parameters:
-    ///   - resolve: maps a bearer token to the identity it proves (`nil`: unknown).
+    ///   - resolve: maps a bearer token to what it proves.
     ///   - refuse: the response for a refused request (and whatever recording the refusal needs).
     public init(
-        resolve: @escaping @Sendable (String) async -> Context.Identity?,
+        resolving resolve: @escaping @Sendable (String) async -> Resolution,
         refuse: @escaping @Sendable (Refusal, Request, Context) async -> Response
     ) {
         self.resolve = resolve
         self.refuse = refuse
+    }
+
+    /// Creates an authenticator over an in-memory lookup (`nil`: unknown).
+    public init(
+        resolve: @escaping @Sendable (String) async -> Context.Identity?,
+        refuse: @escaping @Sendable (Refusal, Request, Context) async -> Response
+    ) {
+        self.init(resolving: { token in await resolve(token).map(Resolution.identity) ?? .unknown }, refuse: refuse)
     }
 
     public func handle(
@@ -45,7 +65,12 @@ public struct Authenticator<Context: AuthenticatedRequestContext>: RouterMiddlew
         case .failure(let problem): return await refuse(.credential(problem), request, context)
         case .success(let value): token = value
         }
-        guard let identity = await resolve(token) else { return await refuse(.unknown, request, context) }
+        let identity: Context.Identity
+        switch await resolve(token) {
+        case .identity(let value): identity = value
+        case .unknown: return await refuse(.unknown, request, context)
+        case .unavailable: return await refuse(.unavailable, request, context)
+        }
         var context = context
         context.identity = identity
         return try await next(request, context)

@@ -30,23 +30,42 @@ public typealias AdminResult<T: Sendable> = Result<T, ReleaseDecision>
 
 
 extension KeyBroker {
-    /// Resolves an admin bearer token to its credential if it holds `role` (or `admin`).
-    public func authorize(_ bearer: String?, role: AdminRole) async -> AdminResult<AdminCredential> {
-        guard let bearer, !bearer.isEmpty else { return .failure(.deny(.adminUnauthenticated, "admin.credential")) }
+    /// Resolves an admin bearer token to its credential. An unknown token is counted (never audited: anyone who can
+    /// reach the port could grow the log); a failed store is `store_unavailable`.
+    public func authenticate(_ bearer: String) async -> AdminResult<AdminCredential> {
         let digest = Hex.encode(SHA256.hash(data: Data(bearer.utf8)))
         let found: AdminCredential?
         do { found = try await store.credential(tokenSHA256: digest) } catch {
             return .failure(.deny(.storeUnavailable, "admin.credential.store"))
         }
         guard let credential = found else {
-            await emit(.admin, .deny(.adminUnauthenticated, "admin.credential"), tee: "-", resourceType: "admin_auth", principal: "-")
+            await refuseUnauthenticated()
             return .failure(.deny(.adminUnauthenticated, "admin.credential"))
         }
+        return .success(credential)
+    }
+
+    /// Counts a request that presented no admin credential this broker knows.
+    func refuseUnauthenticated() async {
+        await emit(.admin, .deny(.adminUnauthenticated, "admin.credential"), tee: "-", resourceType: "admin_auth", principal: "-")
+    }
+
+    /// Whether an authenticated credential holds `role` (or `admin`); a refusal is recorded.
+    public func authorize(_ credential: AdminCredential, role: AdminRole) async -> AdminResult<AdminCredential> {
         guard credential.roles.contains(role) || credential.roles.contains(.admin) else {
             await emit(.admin, .deny(.roleMissing, "admin.role.\(role.rawValue)"), tee: "-", resourceType: "admin_auth", principal: credential.name)
             return .failure(.deny(.roleMissing, "admin.role.\(role.rawValue)"))
         }
         return .success(credential)
+    }
+
+    /// Resolves an admin bearer token to its credential if it holds `role` (or `admin`).
+    public func authorize(_ bearer: String?, role: AdminRole) async -> AdminResult<AdminCredential> {
+        guard let bearer, !bearer.isEmpty else { return .failure(.deny(.adminUnauthenticated, "admin.credential")) }
+        switch await authenticate(bearer) {
+        case .failure(let denial): return .failure(denial)
+        case .success(let credential): return await authorize(credential, role: role)
+        }
     }
 
     /// Creates the first admin credential when none exists; returns its bearer token (shown once), else `nil`.

@@ -56,7 +56,7 @@ public struct BrokerOptions: Sendable {
 
 /// A built standalone broker.
 public struct BrokerInstance: Sendable {
-    public let application: Application<RouterResponder<BasicRequestContext>>
+    public let application: Application<RouterResponder<BrokerRequestContext>>
     public let broker: KeyBroker
     public let metrics: PrometheusRecorder
     public let auditLog: AuditLog
@@ -171,7 +171,7 @@ public enum SealgateBroker {
             "broker ready",
             metadata: ["broker.issuer": "\(broker.issuer)", "broker.reference_sets": "\(referenceSets)", "broker.policies": "\(policyCount)"])
 
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: BrokerRequestContext.self)
         router.add(middleware: ProblemMiddleware(metrics: metrics))
         let api = BrokerAPI(broker: broker, metrics: metrics, bodyLimit: options.bodyLimit)
         api.register(on: router)

@@ -11,32 +11,32 @@ import SealgateCore
 /// The broker's admin API (`/admin/v0/…`): bearer credentials with roles; never returns key material.
 extension BrokerAPI {
     func registerAdmin(on router: Router<Context>) {
-        let admin = router.group("/admin/v0")
-        admin.get("/tenants") { request, _ in
-            await authorized(request, .reader) { _ in json(try await broker.listTenants()) }
+        let admin = router.group("/admin/v0").add(middleware: adminAuthentication())
+        admin.get("/tenants") { request, context in
+            await authorized(context, .reader) { _ in json(try await broker.listTenants()) }
         }
-        admin.post("/tenants") { request, _ in
-            await authorized(request, .keyManager) { who in
+        admin.post("/tenants") { request, context in
+            await authorized(context, .keyManager) { who in
                 let body = try await decodeBody(AdminBodies.Tenant.self, request)
                 return created(await broker.createTenant(body.id ?? "", by: who))
             }
         }
         admin.get("/tenants/:tenant/keks") { request, context in
-            await authorized(request, .reader) { _ in json(try await broker.listKEKs(tenant: context.parameters.get("tenant") ?? "")) }
+            await authorized(context, .reader) { _ in json(try await broker.listKEKs(tenant: context.parameters.get("tenant") ?? "")) }
         }
         admin.post("/tenants/:tenant/keks") { request, context in
-            await authorized(request, .keyManager) { who in
+            await authorized(context, .keyManager) { who in
                 let body = try await decodeBody(AdminBodies.KEK.self, request)
                 return created(await broker.createKEK(tenant: context.parameters.get("tenant") ?? "", dataClass: body.dataClass ?? "", by: who))
             }
         }
         admin.post("/tenants/:tenant/keks/:class/rotate") { request, context in
-            await authorized(request, .keyManager) { who in
+            await authorized(context, .keyManager) { who in
                 created(await broker.rotate(tenant: context.parameters.get("tenant") ?? "", dataClass: context.parameters.get("class") ?? "", by: who))
             }
         }
         admin.post("/tenants/:tenant/keks/:class/versions/:version/retire") { request, context in
-            await authorized(request, .keyManager) { who in
+            await authorized(context, .keyManager) { who in
                 guard let version = context.parameters.get("version").flatMap(Int.init) else { return BrokerProblem.bad("admin.version") }
                 return ok(
                     await broker.retire(
@@ -44,13 +44,13 @@ extension BrokerAPI {
             }
         }
         admin.get("/tenants/:tenant/secrets") { request, context in
-            await authorized(request, .reader) { _ in
+            await authorized(context, .reader) { _ in
                 json(try await broker.secretNames(tenant: context.parameters.get("tenant") ?? ""))
             }
         }
         for replace in [true, false] {
             let handler: @Sendable (Request, Context) async throws -> Response = { request, context in
-                await authorized(request, .keyManager) { who in
+                await authorized(context, .keyManager) { who in
                     let body = try await decodeBody(AdminBodies.Secret.self, request)
                     var value: Data?
                     if let text = body.value {
@@ -67,18 +67,18 @@ extension BrokerAPI {
             if replace { admin.put("/tenants/:tenant/secrets/:name", use: handler) } else { admin.post("/tenants/:tenant/secrets/:name", use: handler) }
         }
         admin.post("/tenants/:tenant/shred") { request, context in
-            await authorized(request, .shredder) { who in
+            await authorized(context, .shredder) { who in
                 let tenant = context.parameters.get("tenant") ?? ""
                 let body = try await decodeBody(AdminBodies.Shred.self, request)
                 guard body.confirm == tenant else { return BrokerProblem.bad("admin.shred.confirm") }
                 return ok(await broker.shred(tenant: tenant, by: who).map { ShredResponse(tenant: tenant, destroyedVersions: $0) })
             }
         }
-        admin.get("/policies") { request, _ in
-            await authorized(request, .reader) { _ in json(await broker.policies) }
+        admin.get("/policies") { request, context in
+            await authorized(context, .reader) { _ in json(await broker.policies) }
         }
-        admin.put("/policies") { request, _ in
-            await authorized(request, .policyManager) { who in
+        admin.put("/policies") { request, context in
+            await authorized(context, .policyManager) { who in
                 guard let data = await Self.body(request, limit: bodyLimit) else { return BrokerProblem.bad("admin.body") }
                 let documents: [ReleasePolicyDocument]
                 do { documents = try ReleasePolicyLoader.decode(data) } catch let error as ReleasePolicyError {
@@ -88,12 +88,12 @@ extension BrokerAPI {
             }
         }
         admin.delete("/policies/:id") { request, context in
-            await authorized(request, .policyManager) { who in
+            await authorized(context, .policyManager) { who in
                 ok(await broker.deletePolicy(context.parameters.get("id") ?? "", by: who).map { ["id": $0] })
             }
         }
-        admin.post("/policies/explain") { request, _ in
-            await authorized(request, .reader) { _ in
+        admin.post("/policies/explain") { request, context in
+            await authorized(context, .reader) { _ in
                 guard let data = await Self.body(request, limit: bodyLimit),
                     let input = try? JSONDecoder().decode(ExplainRequest.self, from: data)
                 else { return BrokerProblem.bad("admin.explain.body") }
@@ -103,29 +103,29 @@ extension BrokerAPI {
                 return json(decision)
             }
         }
-        admin.get("/reference-values") { request, _ in
-            await authorized(request, .reader) { _ in json(await broker.referenceValues) }
+        admin.get("/reference-values") { request, context in
+            await authorized(context, .reader) { _ in json(await broker.referenceValues) }
         }
-        admin.put("/reference-values") { request, _ in
-            await authorized(request, .policyManager) { who in
+        admin.put("/reference-values") { request, context in
+            await authorized(context, .policyManager) { who in
                 guard let data = await Self.body(request, limit: bodyLimit),
                     let values = try? JSONDecoder().decode(ReferenceValues.self, from: data)
                 else { return BrokerProblem.bad("admin.reference-values.body") }
                 return ok(await broker.setReferenceValues(values, by: who).map { ["sets": $0] })
             }
         }
-        admin.get("/credentials") { request, _ in
-            await authorized(request, .admin) { _ in
+        admin.get("/credentials") { request, context in
+            await authorized(context, .admin) { _ in
                 json(try await broker.credentialSummaries())
             }
         }
         admin.delete("/credentials/:name") { request, context in
-            await authorized(request, .admin) { who in
+            await authorized(context, .admin) { who in
                 ok(await broker.revokeCredential(name: context.parameters.get("name") ?? "", by: who).map { ["revoked": $0] })
             }
         }
-        admin.post("/credentials") { request, _ in
-            await authorized(request, .admin) { who in
+        admin.post("/credentials") { request, context in
+            await authorized(context, .admin) { who in
                 let body = try await decodeBody(AdminBodies.Credential.self, request)
                 let roleNames = body.roles ?? []
                 let roles = roleNames.compactMap(AdminRole.init(rawValue:))
@@ -168,13 +168,33 @@ extension BrokerAPI {
         }
     }
 
-    /// Runs `body` if the bearer credential holds `role`; refusals and failures become problem responses.
-    func authorized(
-        _ request: Request, _ role: AdminRole, _ body: (AdminCredential) async throws -> Response
-    ) async -> Response {
-        // The one bearer parser of every listener; any malformed credential is simply no credential here.
-        let bearer = try? BearerCredential.parse(request.headers).get()
-        switch await broker.authorize(bearer, role: role) {
+    /// The admin API's authenticator: the one bearer parser, then the broker's credential store. Refusals are
+    /// counted when a token is unknown (never audited) and answered `401 admin_unauthenticated`; a failed store is `503 store_unavailable`.
+    func adminAuthentication() -> Authenticator<Context> {
+        let broker = self.broker
+        return Authenticator(
+            resolving: { token in
+                switch await broker.authenticate(token) {
+                case .success(let credential): return .identity(credential)
+                case .failure(let denial): return denial.reason == .storeUnavailable ? .unavailable : .unknown
+                }
+            },
+            refuse: { refusal, _, _ in
+                switch refusal {
+                case .unavailable:
+                    return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .storeUnavailable, rule: "admin.credential.store", result: nil))
+                case .credential, .unknown:
+                    return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .adminUnauthenticated, rule: "admin.credential", result: nil))
+                }
+            })
+    }
+
+    /// Runs `body` if the authenticated credential holds `role`; refusals and failures become problem responses.
+    func authorized(_ context: Context, _ role: AdminRole, _ body: (AdminCredential) async throws -> Response) async -> Response {
+        guard let credential = context.identity else {
+            return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .adminUnauthenticated, rule: "admin.credential", result: nil))
+        }
+        switch await broker.authorize(credential, role: role) {
         case .failure(let denial): return BrokerProblem.response(denial)
         case .success(let credential):
             do { return try await body(credential) } catch let bad as BadBody {

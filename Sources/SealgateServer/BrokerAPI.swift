@@ -14,7 +14,7 @@ struct BrokerAPI: Sendable {
     let metrics: PrometheusRecorder
     let bodyLimit: Int
 
-    typealias Context = BasicRequestContext
+    typealias Context = BrokerRequestContext
     static let cookieName = "kbs-session-id"
     /// Names the release policy rule that allowed a resource (for the gateway's audit record).
     static let releaseRuleHeader = HTTPField.Name.constant("Sealgate-Release-Rule")

@@ -2,6 +2,7 @@ import AccessPolicy
 import Authenticate
 import Gateway
 import Hummingbird
+import KeyBroker
 import SealgateCore
 
 /// Who a gateway request's credential proves the caller to be.
@@ -56,7 +57,7 @@ extension SealgateAPI {
                 let denial: Denial
                 switch refusal {
                 case .unknown: denial = Denial(.invalidCredentials, "The key is not an auditor key.")
-                case .credential: denial = Self.denial(refusal, key: "an auditor key")
+                case .credential, .unavailable: denial = Self.denial(refusal, key: "an auditor key")
                 }
                 let failure = await recorder.deny(Refusal(denial, kind: .auditRead, requestID: context.requestID, principal: nil))
                 return Problem.response(failure.denial, auditIndex: failure.auditIndex)
@@ -72,6 +73,19 @@ extension SealgateAPI {
         case .credential(.malformed):
             return Denial(.invalidCredentials, "Send exactly one Authorization field with one bearer credential.")
         case .unknown: return Denial(.invalidCredentials, "The API key is not valid.")
+        case .unavailable: return Denial(.internalError, "The credentials could not be checked.")
         }
+    }
+}
+
+/// The broker's request context: Hummingbird's core storage and, on the admin API, the admin credential the
+/// ``Authenticator`` resolved.
+public struct BrokerRequestContext: AuthenticatedRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: AdminCredential?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        identity = nil
     }
 }

@@ -23,11 +23,17 @@ struct AuthenticatorTests {
                     let reason: String
                     switch refusal {
                     case .unknown: reason = "unknown"
+                    case .unavailable: reason = "unavailable"
                     case .credential(let problem): reason = "\(problem)"
                     }
                     return Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: reason)))
                 }))
         guarded.get("/who") { _, context in context.identity ?? "nobody" }
+        let failing = router.group().add(
+            middleware: Authenticator<TestContext>(
+                resolving: { _ in .unavailable },
+                refuse: { refusal, _, _ in Response(status: refusal == .unavailable ? .serviceUnavailable : .unauthorized) }))
+        failing.get("/store-down") { _, _ in "reached" }
         return Application(router: router)
     }
 
@@ -51,6 +57,9 @@ struct AuthenticatorTests {
             try await client.execute(uri: "/who", method: .get, headers: two) { response in
                 #expect(response.status == .unauthorized)
                 #expect(String(buffer: response.body) == "malformed")
+            }
+            try await client.execute(uri: "/store-down", method: .get, headers: [.authorization: "Bearer good-key"]) { response in
+                #expect(response.status == .serviceUnavailable)
             }
             try await client.execute(uri: "/open", method: .get) { response in
                 #expect(String(buffer: response.body) == "open")
