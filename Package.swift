@@ -190,7 +190,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SealgateCore", "AccessPolicy", "Authenticate", "Sealing", "KBSProtocol", "KeyLease", "Retrieval", "SealgateConfig",
+                "SealgateCore", "AccessPolicy", "Attestation", "Authenticate", "Sealing", "KBSProtocol", "KeyLease", "Retrieval", "SealgateConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

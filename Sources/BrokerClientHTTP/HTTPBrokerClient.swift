@@ -36,6 +36,7 @@ public struct HTTPBrokerClient: BrokerClient {
         var reason: String?
         var rule: String?
         var type: String?
+        var causes: [String]?
     }
 
     struct Answer {
@@ -85,7 +86,8 @@ public struct HTTPBrokerClient: BrokerClient {
         }
         let problem = try? JSONDecoder().decode(Problem.self, from: answer.body)
         return ReleaseDecision(
-            allowed: false, reason: BrokerReason(problem?.reason ?? "http_\(answer.status)"), rule: problem?.rule ?? stage, result: nil)
+            allowed: false, reason: BrokerReason(problem?.reason ?? "http_\(answer.status)"), rule: problem?.rule ?? stage, result: nil,
+            reportedCauses: (problem?.causes ?? []).prefix(16).map(AttestationReason.init))
     }
 
     public func auth(tee: TEEType) async throws -> Result<AuthChallenge, ReleaseDecision> {

@@ -1,3 +1,4 @@
+import Attestation
 import Foundation
 import KBSProtocol
 import KeyLease
@@ -48,6 +49,10 @@ public struct LeaseAuditor: Sendable {
             data["result_digest"] = result.digest
             data["reference_value_set"] = result.referenceValueSet ?? ""
             data["measurement"] = result.measurement
+        }
+        if !event.decision.causes.isEmpty {
+            data["causes"] = event.decision.causes.map(\.rawValue).joined(separator: ",")
+            if let fix = event.decision.causes.lazy.compactMap(AttestationRemedy.hint(for:)).first { data["fix"] = fix }
         }
         if let index { data["audit_index"] = String(index) }
         if let resource = event.resource {

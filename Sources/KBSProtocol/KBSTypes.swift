@@ -145,12 +145,28 @@ public struct ReleaseDecision: Error, Sendable, Equatable {
     /// Whether a release policy decided (its reason code is the policy author's, never a transport or store code).
     public let byPolicy: Bool
 
-    public init(allowed: Bool, reason: BrokerReason, rule: String, result: AttestationResult?, byPolicy: Bool = false) {
+    /// Attestation failure reasons a remote broker reported without its full result (over HTTP).
+    let reportedCauses: [AttestationReason]
+
+    public init(
+        allowed: Bool, reason: BrokerReason, rule: String, result: AttestationResult?, byPolicy: Bool = false,
+        reportedCauses: [AttestationReason] = []
+    ) {
         self.allowed = allowed
         self.reason = reason
         self.rule = rule
         self.result = result
         self.byPolicy = byPolicy
+        self.reportedCauses = reportedCauses
+    }
+
+    /// Why the evidence did not appraise, as stable codes (`measurement_unknown`, `unknown_signer`, …): from the
+    /// result when there is one, else what the broker reported.
+    public var causes: [AttestationReason] {
+        guard let result else { return reportedCauses }
+        var seen: [AttestationReason] = []
+        for failure in result.failures where !seen.contains(failure.reason) { seen.append(failure.reason) }
+        return seen
     }
 
     /// Whether the request presented no valid credential (no session, token or cookie that this broker issued):

@@ -176,7 +176,10 @@ public actor LeaseManager {
             switch try await client.attest(sessionID: challenge.sessionID, AttestRequest(runtimeData: runtime, evidence: evidence)) {
             case .denied(let decision):
                 await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
-                logger.error("attestation denied", metadata: ["attestation.tee": "\(tee)", "policy.reason": "\(decision.reason)"])
+                var metadata: Logger.Metadata = ["attestation.tee": "\(tee)", "policy.reason": "\(decision.reason)"]
+                if !decision.causes.isEmpty { metadata["attestation.causes"] = "\(decision.causes.map(\.rawValue).joined(separator: ","))" }
+                if let fix = decision.causes.lazy.compactMap(AttestationRemedy.hint(for:)).first { metadata["attestation.fix"] = "\(fix)" }
+                logger.error("attestation denied", metadata: metadata)
                 lastFailure = decision
                 lastFailureStage = .attestation
                 await drop()

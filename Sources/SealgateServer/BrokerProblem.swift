@@ -16,6 +16,8 @@ enum BrokerProblem {
         var detail: String
         var reason: String
         var rule: String
+        /// Attestation failure reasons (stable codes), when the evidence did not appraise.
+        var causes: [String]?
     }
 
     /// The HTTP status and KBS error name of a broker reason.
@@ -68,7 +70,7 @@ enum BrokerProblem {
         let (status, name) = classify(decision.reason, byPolicy: decision.byPolicy)
         let body = Body(
             type: typePrefix + name, title: name, status: status.code, detail: detail(decision), reason: decision.reason.rawValue,
-            rule: decision.rule)
+            rule: decision.rule, causes: decision.causes.isEmpty ? nil : decision.causes.map(\.rawValue))
         var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"sealgate-broker\"" }
         let encoder = JSONEncoder()

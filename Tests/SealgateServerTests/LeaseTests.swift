@@ -33,6 +33,13 @@ struct LeaseTests {
         let leaseRecords = try fixture.auditRecords().compactMap { $0["record"] as? [String: Any] }.filter { $0["kind"] as? String == "key_lease" }
         #expect(leaseRecords.first?["outcome"] as? String == "denied")
         #expect(leaseRecords.first?["attestationStatus"] as? String == "contraindicated")
+        // The refusal names its cause and the command that fixes it, in the log and in the security event.
+        #expect(fixture.logs.all.contains(#""attestation.causes": measurement_unknown"#))
+        #expect(fixture.logs.all.contains("sealgate measure --reference-values"))
+        let events = try String(contentsOfFile: fixture.dir + "/security-events.jsonl", encoding: .utf8)
+        let denied = events.split(separator: "\n").first { $0.contains("attestation.result") && $0.contains("\"denied\"") }
+        #expect(denied?.contains("\"causes\":\"measurement_unknown\"") == true, "\(events)")
+        #expect(denied?.contains("sealgate keys put-reference-values") == true)
     }
 
     @Test("Mock evidence under a production policy gets no keys")
