@@ -270,7 +270,19 @@ struct BrokerProcessTests {
                 let (status, body) = try await s.get(s.gatewayURL + "/readyz")
                 return status == 503 && body.contains("broker_unavailable")
             }
-            #expect(try await s.query("acme").0 == 503)
+            // One cause, one reason: query, ingest and listing all say the broker is unavailable.
+            let (queryStatus, queryBody) = try await s.query("acme")
+            #expect(queryStatus == 503 && queryBody.contains("urn:sealgate:problem:broker_unavailable"), "\(queryBody)")
+            var list = HTTPClientRequest(url: s.gatewayURL + "/v1/collections/handbook/documents")
+            list.headers.add(name: "Authorization", value: "Bearer \(try s.apiKey("acme"))")
+            let (listStatus, listBody) = try await s.send(list)
+            #expect(listStatus == 503 && listBody.contains("urn:sealgate:problem:broker_unavailable"), "\(listBody)")
+            var ingest = HTTPClientRequest(url: s.gatewayURL + "/v1/collections/handbook/documents")
+            ingest.method = .POST
+            ingest.headers.add(name: "Authorization", value: "Bearer \(try s.apiKey("acme"))")
+            ingest.body = .bytes(ByteBuffer(string: #"{"title": "t", "text": "During the outage.", "data_class": "internal"}"#))
+            let (ingestStatus, ingestBody) = try await s.send(ingest)
+            #expect(ingestStatus == 503 && ingestBody.contains("urn:sealgate:problem:broker_unavailable"), "\(ingestBody)")
             try await s.startBroker()
             try await s.waitFor("ready again", seconds: 45) { try await s.get(s.gatewayURL + "/readyz").0 == 200 }
             try await s.waitFor("queries again", seconds: 10) { try await s.query("acme").0 == 200 }
