@@ -7,7 +7,8 @@ import SealgateCore
 /// Files in its directory: `entries` (length-prefixed leaves), `checkpoints` (JSON lines `{"note": …}`),
 /// `checkpoint.key` (mode 0600). ``append(_:)`` returns only after the leaf is fsynced; concurrent appends share
 /// one write and one fsync. On open, a torn tail is cut back to the last complete entry; a log whose entries
-/// disagree with its own latest signed checkpoint refuses to open.
+/// disagree with its own latest signed checkpoint refuses to open. Every open ends with a signed checkpoint of the
+/// current size (also of size 0), so a log is anchored even if the process dies right after.
 public actor AuditLog: AuditSink {
     public nonisolated let origin: String
     public nonisolated let directory: String
@@ -25,13 +26,13 @@ public actor AuditLog: AuditSink {
     var latest: Checkpoint?
     let checkpointLock = AsyncMutex()
 
-    /// Opens or creates the log.
+    /// Opens or creates the log, and signs a checkpoint of its size unless the latest one already has it.
     /// - Parameters:
     ///   - origin: the checkpoint origin line and signing key name.
     ///   - checkpointEvery: sign a checkpoint after this many new records (time-based checkpoints come from
     ///     ``checkpointIfNeeded()``, called by a service).
     /// - Throws: ``AuditError`` `audit_corrupt` when entries contradict the latest checkpoint, `audit_unavailable`
-    ///   when files cannot be opened.
+    ///   when files cannot be opened or the checkpoint cannot be written.
     public init(directory: String, origin: String, checkpointEvery: Int = 1000) throws {
         self.directory = directory
         self.origin = origin
@@ -66,6 +67,14 @@ public actor AuditLog: AuditSink {
             }
             latest = checkpoint
             latestNote = last
+        }
+        if latest?.size != tree.size {
+            // Anchor what is there now, so a log is covered by a signature from its first second (an empty one too).
+            let checkpoint = Checkpoint(origin: origin, size: tree.size, root: tree.root)
+            let note = try signer.sign(checkpoint.body)
+            try checkpointsFile.appendDurablySync(try JSONEncoder().encode(["note": note]) + Data("\n".utf8))
+            latest = checkpoint
+            latestNote = note
         }
     }
 
@@ -160,7 +169,7 @@ public actor AuditLog: AuditSink {
         return note
     }
 
-    /// The latest signed checkpoint note.
+    /// The latest signed checkpoint note (the open signs one, so there always is one).
     public func checkpointNote() async throws -> String {
         if let latestNote { return latestNote }
         return try await checkpointIfNeeded() ?? ""

@@ -43,6 +43,11 @@ final class LogFile: @unchecked Sendable {
         }
     }
 
+    /// The same, blocking the caller (start-up, before the log serves anyone).
+    func appendDurablySync(_ data: Data) throws {
+        try queue.sync { try appendNow(data) }
+    }
+
     private func appendNow(_ data: Data) throws {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw AuditError(.unavailable, "cannot stat \(path)") }
