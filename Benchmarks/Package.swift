@@ -16,6 +16,8 @@ let package = Package(
             name: "AttestBench",
             dependencies: [.product(name: "SealgateAttestation", package: "sealgate"), .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "AuditBench", dependencies: [.product(name: "SealgateAudit", package: "sealgate")]),
+        // Memory of a long-running log (VmRSS per 100k appends) and start-up time against log length.
+        .executableTarget(name: "AuditSoak", dependencies: [.product(name: "SealgateAudit", package: "sealgate")]),
         .executableTarget(
             name: "KBSBench",
             dependencies: [

@@ -5,33 +5,47 @@ import SealgateCore
 /// commit, with C2SP checkpoints signed by an Ed25519 key.
 ///
 /// Files in its directory: `entries` (length-prefixed leaves), `checkpoints` (JSON lines `{"note": …}`),
-/// `checkpoint.key` (mode 0600). ``append(_:)`` returns only after the leaf is fsynced; concurrent appends share
-/// one write and one fsync. On open, a torn tail is cut back to the last complete entry; a log whose entries
-/// disagree with its own latest signed checkpoint refuses to open.
+/// `checkpoint.key` (mode 0600), and the hash files in `tree/` (see `docs/audit-format.md`). ``append(_:)``
+/// returns only after the leaf is fsynced; concurrent appends share one write and one fsync.
+///
+/// Memory does not grow with the log: the actor keeps the tree's right edge (one hash per height) and the latest
+/// checkpoint; entries, hashes, tiles and proofs are read from the files on demand. Opening reads the latest
+/// checkpoint and the entries after it, not the whole log: a torn tail is cut back to the last complete entry,
+/// hash files that are missing or behind are rebuilt from the entries, and a log whose entries or hashes
+/// disagree with its own latest signed checkpoint refuses to open. Every open ends with a signed checkpoint of
+/// the current size (also of size 0), so a log is anchored even if the process dies right after.
 public actor AuditLog: AuditSink {
     public nonisolated let origin: String
     public nonisolated let directory: String
     /// Bytes of a torn tail cut when the log was opened (0 when it was clean).
     public nonisolated let recoveredBytes: Int
+    /// Leaf hashes the open recomputed from entries and wrote to the hash files: all of them the first time a log
+    /// written by an older build (without hash files) is opened, else the entries the files were missing.
+    public nonisolated let rebuiltLeafHashes: Int
     public nonisolated let verifier: NoteVerifier
     let signer: NoteSigner
     let entriesFile: LogFile
+    let entriesReader: ReadOnlyFile
     let checkpointsFile: LogFile
+    let treeFiles: TreeFiles
     let checkpointEvery: Int
-    var tree: MerkleTree
-    var entries: [Data]
+    /// The right edge of the tree of all durable entries; its size is the log's size.
+    var edge: CompactRange
+    /// Bytes of durable entries in the entries file.
+    var entriesLength: Int
     var flushing = false
     var latestNote: String?
     var latest: Checkpoint?
     let checkpointLock = AsyncMutex()
 
-    /// Opens or creates the log.
+    /// Opens or creates the log, and signs a checkpoint of its size unless the latest one already has it.
     /// - Parameters:
     ///   - origin: the checkpoint origin line and signing key name.
     ///   - checkpointEvery: sign a checkpoint after this many new records (time-based checkpoints come from
     ///     ``checkpointIfNeeded()``, called by a service).
-    /// - Throws: ``AuditError`` `audit_corrupt` when entries contradict the latest checkpoint, `audit_unavailable`
-    ///   when files cannot be opened.
+    /// - Throws: ``AuditError`` `audit_corrupt` when entries contradict the latest checkpoint, `bad_signature` when
+    ///   that checkpoint does not verify with the log's key, `audit_unavailable` when files cannot be opened,
+    ///   written or synced.
     public init(directory: String, origin: String, checkpointEvery: Int = 1000) throws {
         self.directory = directory
         self.origin = origin
@@ -39,46 +53,36 @@ public actor AuditLog: AuditSink {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         signer = try NoteSigner.loadOrCreate(path: directory + "/checkpoint.key", name: origin)
         verifier = signer.verifier
-        let entriesPath = directory + "/entries"
-        let raw = LogFile.readAll(path: entriesPath)
-        let (entries, complete) = AuditEncoding.splitEntries(raw)
-        entriesFile = try LogFile(path: entriesPath)
-        if complete < raw.count { try entriesFile.truncate(to: complete) }
-        recoveredBytes = raw.count - complete
-        self.entries = entries
-        tree = MerkleTree(leaves: entries.map { $0.withUnsafeBytes(MerkleHash.leaf32) })
+        entriesFile = try LogFile(path: directory + "/entries")
+        entriesReader = try ReadOnlyFile(path: directory + "/entries")
         checkpointsFile = try LogFile(path: directory + "/checkpoints")
-        // A torn last line (no newline) would glue itself to the next checkpoint: cut it back.
-        let notesRaw = [UInt8](FileManager.default.contents(atPath: directory + "/checkpoints") ?? Data())
-        if let lastNewline = notesRaw.lastIndex(of: 0x0A), lastNewline + 1 < notesRaw.count {
-            try checkpointsFile.truncate(to: lastNewline + 1)
-        } else if !notesRaw.isEmpty && !notesRaw.contains(0x0A) {
-            try checkpointsFile.truncate(to: 0)
+        let opened = try Self.recover(
+            directory: directory, entriesFile: entriesFile, checkpointsFile: checkpointsFile, verifier: signer.verifier)
+        var checkpoint = opened.latest
+        var note = opened.latestNote
+        if checkpoint?.size != opened.edge.size {
+            // Anchor what is there now (the recovery synced the hash files).
+            let current = Checkpoint(origin: origin, size: opened.edge.size, root: opened.edge.root)
+            let signed = try signer.sign(current.body)
+            try checkpointsFile.appendDurablySync(try Self.noteLine(signed))
+            checkpoint = current
+            note = signed
         }
-        let notes = AuditLog.readNotes(directory + "/checkpoints")
-        if let last = notes.last {
-            let checkpoint = try Checkpoint(body: try verifier.open(last))
-            guard checkpoint.size <= tree.size else {
-                throw AuditError(.corrupt, "the log has \(tree.size) entries but its signed checkpoint covers \(checkpoint.size): acknowledged records are missing")
-            }
-            guard try tree.root(size: checkpoint.size) == checkpoint.root else {
-                throw AuditError(.corrupt, "entries before \(checkpoint.size) differ from the signed checkpoint")
-            }
-            latest = checkpoint
-            latestNote = last
-        }
+        latest = checkpoint
+        latestNote = note
+        treeFiles = opened.tree
+        edge = opened.edge
+        entriesLength = opened.entriesLength
+        recoveredBytes = opened.recoveredBytes
+        rebuiltLeafHashes = opened.rebuiltLeafHashes
     }
 
-    /// The checkpoint notes stored in a `checkpoints` file, oldest first (torn or malformed lines skipped).
-    public static func readNotes(_ path: String) -> [String] {
-        guard let text = FileManager.default.contents(atPath: path) else { return [] }
-        return String(decoding: text, as: UTF8.self).split(separator: "\n").compactMap { line in
-            (try? JSONDecoder().decode([String: String].self, from: Data(line.utf8)))?["note"]
-        }
+    static func noteLine(_ note: String) throws -> Data {
+        try JSONEncoder().encode(["note": note]) + Data("\n".utf8)
     }
 
     /// Number of durable entries.
-    public var size: Int { tree.size }
+    public var size: Int { edge.size }
 
     /// Appends a record durably; returns its index once it is fsynced.
     /// - Throws: ``SealgateError`` `audit_unavailable` when the record could not be made durable (nothing is kept).
@@ -99,36 +103,46 @@ public actor AuditLog: AuditSink {
         }
     }
 
+    /// Writes queued records in batches: their hashes go to the hash files (unsynced), then the entries are
+    /// written and fsynced — the commit point. A failure cuts every file back and fails the whole batch.
     private func flush() async {
         while !pendingRecords.isEmpty {
             let batch = pendingRecords
             pendingRecords = []
             var buffer = Data()
-            var encoded: [(Data, CheckedContinuation<UInt64, any Error>)] = []
-            var next = UInt64(tree.size)
+            var encoded: [CheckedContinuation<UInt64, any Error>] = []
+            var grown = edge
+            var nodes = NodeBatch()
+            var bundleOffsets: [Int] = []
             for (record, continuation) in batch {
-                guard let entry = try? AuditEncoding.canonical(AuditLeaf(index: next, record: record)), entry.count <= 65_535 else {
+                guard let entry = try? AuditEncoding.canonical(AuditLeaf(index: UInt64(grown.size), record: record)), entry.count <= 65_535 else {
                     continuation.resume(throwing: SealgateError(.auditUnavailable, "audit record could not be encoded"))
                     continue
                 }
+                if grown.size % TlogTiles.width == 0 { bundleOffsets.append(entriesLength + buffer.count) }
                 buffer.append(AuditEncoding.frame(entry))
-                encoded.append((entry, continuation))
-                next += 1
+                grown.append(entry.withUnsafeBytes(MerkleHash.leaf32)) { nodes.add(height: $0, $1) }
+                encoded.append(continuation)
             }
             guard !encoded.isEmpty else { continue }
             do {
+                // Bytes a failed batch may have left behind are cut first (nothing is cut when counts match).
+                try treeFiles.cut(toLeaves: edge.size, bundles: (edge.size + TlogTiles.width - 1) / TlogTiles.width)
+                try nodes.write(to: treeFiles)
+                try treeFiles.appendBundleOffsets(bundleOffsets)
                 try await entriesFile.appendDurably(buffer)
-                for (entry, continuation) in encoded {
-                    tree.append(entry.withUnsafeBytes(MerkleHash.leaf32))
-                    entries.append(entry)
-                    continuation.resume(returning: UInt64(tree.size - 1))
-                }
-                if tree.size - (latest?.size ?? 0) >= checkpointEvery { _ = try? await checkpointIfNeeded() }
             } catch {
-                for (_, continuation) in encoded {
+                try? treeFiles.cut(toLeaves: edge.size, bundles: (edge.size + TlogTiles.width - 1) / TlogTiles.width)
+                for continuation in encoded {
                     continuation.resume(throwing: SealgateError(.auditUnavailable, "audit record could not be made durable"))
                 }
+                continue
             }
+            let first = edge.size
+            edge = grown
+            entriesLength += buffer.count
+            for (k, continuation) in encoded.enumerated() { continuation.resume(returning: UInt64(first + k)) }
+            if edge.size - (latest?.size ?? 0) >= checkpointEvery { _ = try? await checkpointIfNeeded() }
         }
         flushing = false
     }
@@ -150,17 +164,25 @@ public actor AuditLog: AuditSink {
     }
 
     private func signCheckpoint() async throws -> String? {
-        guard tree.size > (latest?.size ?? 0) || latest == nil else { return latestNote }
-        let checkpoint = Checkpoint(origin: origin, size: tree.size, root: tree.root)
+        guard edge.size > (latest?.size ?? 0) || latest == nil else { return latestNote }
+        let checkpoint = Checkpoint(origin: origin, size: edge.size, root: edge.root)
+        // The hash files are synced before a checkpoint is stored, so they always cover the latest checkpoint and
+        // the next open verifies only the entries after it.
+        let written = treeFiles.takeDirty()
+        do {
+            try await entriesFile.onQueue { try TreeFiles.sync(written) }
+        } catch {
+            treeFiles.markDirty(written)
+            throw error
+        }
         let note = try signer.sign(checkpoint.body)
-        let line = try JSONEncoder().encode(["note": note]) + Data("\n".utf8)
-        try await checkpointsFile.appendDurably(line)
+        try await checkpointsFile.appendDurably(try Self.noteLine(note))
         latest = checkpoint
         latestNote = note
         return note
     }
 
-    /// The latest signed checkpoint note.
+    /// The latest signed checkpoint note (the open signs one, so there always is one).
     public func checkpointNote() async throws -> String {
         if let latestNote { return latestNote }
         return try await checkpointIfNeeded() ?? ""
@@ -168,33 +190,23 @@ public actor AuditLog: AuditSink {
 
     /// The latest checkpoint.
     public var latestCheckpoint: Checkpoint? { latest }
+}
 
-    /// The canonical leaf bytes at `index`.
-    public func entry(_ index: Int) -> Data? { index >= 0 && index < entries.count ? entries[index] : nil }
+/// Hashes completed by a batch of appends, by height, for the hash files.
+struct NodeBatch {
+    private var levels: [Data] = []
 
-    /// Leaves `start ..< end`.
-    public func entries(_ range: Range<Int>) -> [Data] {
-        Array(entries[max(0, range.lowerBound)..<min(entries.count, range.upperBound)])
+    mutating func add(height: Int, _ hash: Hash32) {
+        while levels.count <= height { levels.append(Data()) }
+        withUnsafeBytes(of: hash) { levels[height].append(contentsOf: $0) }
     }
 
-    /// Inclusion proof of `index` in the tree of `size`.
-    public func inclusionProof(index: Int, size: Int) throws -> (leafHash: Data, proof: [Data], root: Data) {
-        let proof = try tree.inclusionProof(index: index, size: size)
-        return (tree.leafHash(index) ?? Data(), proof, try tree.root(size: size))
-    }
+    /// Bytes held (to flush long runs in pieces).
+    var byteCount: Int { levels.reduce(0) { $0 + $1.count } }
 
-    /// Consistency proof between two sizes.
-    public func consistencyProof(from old: Int, to new: Int) throws -> (proof: [Data], oldRoot: Data, newRoot: Data) {
-        (try tree.consistencyProof(from: old, to: new), try tree.root(size: old), try tree.root(size: new))
-    }
-
-    /// A tlog-tiles hash tile (see ``TlogTiles``).
-    public func tile(level: Int, index: Int, width: Int) throws -> Data {
-        try TlogTiles.hashTile(tree: tree, level: level, index: index, width: width)
-    }
-
-    /// A tlog-tiles entry bundle.
-    public func entryBundle(index: Int, width: Int) throws -> Data {
-        try TlogTiles.entryBundle(entries: entries, index: index, width: width)
+    /// Appends every height's hashes to its file and empties the batch.
+    mutating func write(to files: TreeFiles) throws {
+        for (height, hashes) in levels.enumerated() { try files.append(height: height, hashes) }
+        levels.removeAll()
     }
 }

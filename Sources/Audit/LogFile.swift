@@ -36,9 +36,20 @@ final class LogFile: @unchecked Sendable {
 
     /// Appends `data` and fsyncs before returning; on any failure the file is cut back to its previous length.
     func appendDurably(_ data: Data) async throws {
+        try await onQueue { try self.appendNow(data) }
+    }
+
+    /// The same, blocking the caller (start-up, before the log serves anyone).
+    func appendDurablySync(_ data: Data) throws {
+        try queue.sync { try appendNow(data) }
+    }
+
+    /// Runs `body` on this file's serial queue, after every write queued before it (for fsyncs that must follow
+    /// them, off the Swift concurrency pool).
+    func onQueue(_ body: @escaping @Sendable () throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             queue.async {
-                continuation.resume(with: Result { try self.appendNow(data) })
+                continuation.resume(with: Result { try body() })
             }
         }
     }

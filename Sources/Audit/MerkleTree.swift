@@ -82,10 +82,11 @@ public enum MerkleHash {
     public static let emptyRoot = Data(SHA256.hash(data: Data()))
 }
 
-/// An append-only Merkle tree over leaf hashes, with the proofs of RFC 9162 §2.1.
+/// An in-memory append-only Merkle tree over leaf hashes, with the proofs of RFC 9162 §2.1.
 ///
 /// It keeps the hash of every complete subtree (`levels[h][i]` covers leaves `i·2^h ..< (i+1)·2^h`), so
-/// roots, proofs and C2SP tiles of any size cost O(log n) lookups.
+/// roots, proofs and C2SP tiles of any size cost O(log n) lookups — and memory grows with the tree. For
+/// offline tools and verification; the running ``AuditLog`` keeps the same hashes in files instead.
 public struct MerkleTree: Sendable {
 
     var levels: [[Hash32]] = [[]]
@@ -161,23 +162,13 @@ public struct MerkleTree: Sendable {
 
     /// MTH of leaves `start ..< start + count` (count ≥ 1).
     func subtreeHash(start: Int, count: Int) -> Hash32 {
-        if count & (count - 1) == 0 && start % count == 0 {
-            return levels[count.trailingZeroBitCount][start / count]
-        }
-        let k = Self.largestPowerOfTwo(below: count)
-        return MerkleHash.node32(subtreeHash(start: start, count: k), subtreeHash(start: start + k, count: count - k))
-    }
-
-    /// The largest power of two strictly smaller than `n` (n ≥ 2).
-    static func largestPowerOfTwo(below n: Int) -> Int {
-        1 << (Int.bitWidth - 1 - (n - 1).leadingZeroBitCount)
+        MerklePaths.subtree(start: start, count: count) { levels[$0][$1] }
     }
 
     /// The root of the first `size` leaves.
     /// - Throws: ``AuditError`` when `size` exceeds the tree.
     public func root(size n: Int) throws -> Data {
-        guard n >= 0, n <= size else { throw AuditError(.badRequest, "tree size \(n) exceeds the log (\(size))") }
-        return n == 0 ? MerkleHash.emptyRoot : subtreeHash(start: 0, count: n).data
+        try MerklePaths.root(size: n, treeSize: size) { levels[$0][$1] }
     }
 
     /// The root of the whole tree.
@@ -185,31 +176,12 @@ public struct MerkleTree: Sendable {
 
     /// The inclusion proof of leaf `index` in the tree of the first `size` leaves (RFC 9162 §2.1.3.1).
     public func inclusionProof(index: Int, size n: Int) throws -> [Data] {
-        guard n <= size, index >= 0, index < n else {
-            throw AuditError(.badRequest, "no leaf \(index) in a tree of size \(n)")
-        }
-        func path(_ m: Int, _ start: Int, _ n: Int) -> [Data] {
-            guard n > 1 else { return [] }
-            let k = Self.largestPowerOfTwo(below: n)
-            if m < k { return path(m, start, k) + [subtreeHash(start: start + k, count: n - k).data] }
-            return path(m - k, start + k, n - k) + [subtreeHash(start: start, count: k).data]
-        }
-        return path(index, 0, n)
+        try MerklePaths.inclusion(index: index, size: n, treeSize: size) { levels[$0][$1] }
     }
 
     /// The consistency proof between tree sizes `old` and `new` (RFC 9162 §2.1.4.1).
     public func consistencyProof(from old: Int, to new: Int) throws -> [Data] {
-        guard old >= 0, old <= new, new <= size else {
-            throw AuditError(.badRequest, "no consistency proof from \(old) to \(new) in a log of \(size)")
-        }
-        guard old > 0, old < new else { return [] }
-        func subproof(_ m: Int, _ start: Int, _ n: Int, _ complete: Bool) -> [Data] {
-            if m == n { return complete ? [] : [subtreeHash(start: start, count: n).data] }
-            let k = Self.largestPowerOfTwo(below: n)
-            if m <= k { return subproof(m, start, k, complete) + [subtreeHash(start: start + k, count: n - k).data] }
-            return subproof(m - k, start + k, n - k, false) + [subtreeHash(start: start, count: k).data]
-        }
-        return subproof(old, 0, new, true)
+        try MerklePaths.consistency(from: old, to: new, treeSize: size) { levels[$0][$1] }
     }
 }
 

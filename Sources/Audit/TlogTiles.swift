@@ -66,24 +66,42 @@ public enum TlogTiles {
     /// `index·256 ..< index·256 + width`, concatenated.
     /// - Throws: ``AuditError`` `bad_request` when the tree does not have them yet.
     public static func hashTile(tree: MerkleTree, level: Int, index: Int, width: Int) throws -> Data {
-        var out = Data(capacity: width * 32)
-        for i in 0..<width {
-            guard let hash = tree.completeSubtree(height: 8 * level, index: index * Self.width + i) else {
-                throw AuditError(.badRequest, "tile \(level)/\(index) of width \(width) is beyond the log")
-            }
-            out.append(hash)
+        try hashTile(treeSize: tree.size, level: level, index: index, width: width) { height, start, count in
+            (start..<(start + count)).reduce(into: Data(capacity: count * 32)) { $0.append(tree.completeSubtree(height: height, index: $1) ?? Data()) }
         }
-        return out
+    }
+
+    /// Hash tile `index` at `level` of a tree of `treeSize` leaves, whose `read(height, start, count)` returns
+    /// `count` complete-subtree hashes of `height` from `start`, concatenated.
+    static func hashTile(
+        treeSize: Int, level: Int, index: Int, width: Int, read: (_ height: Int, _ start: Int, _ count: Int) throws -> Data
+    ) throws -> Data {
+        let height = 8 * level
+        guard level >= 0, height < Int.bitWidth - 1, index >= 0, width >= 0, index <= (Int.max - width) / Self.width,
+            index * Self.width + width <= treeSize >> height
+        else { throw AuditError(.badRequest, "tile \(level)/\(index) of width \(width) is beyond the log") }
+        return try read(height, index * Self.width, width)
     }
 
     /// Entry bundle `index`: entries `index·256 ..< index·256 + width`, each prefixed by its 2-byte big-endian length.
     public static func entryBundle(entries: [Data], index: Int, width: Int) throws -> Data {
-        let start = index * Self.width
-        guard start + width <= entries.count else {
+        let start = try bundleStart(index: index, width: width, available: entries.count)
+        return bundle(entries[start..<(start + width)])
+    }
+
+    /// The first entry of bundle `index` of `width` entries.
+    /// - Throws: ``AuditError`` `bad_request` when the log has fewer than `available` entries.
+    static func bundleStart(index: Int, width: Int, available: Int) throws -> Int {
+        guard index >= 0, width >= 0, index <= (Int.max - width) / Self.width, index * Self.width + width <= available else {
             throw AuditError(.badRequest, "entry bundle \(index) of width \(width) is beyond the log")
         }
+        return index * Self.width
+    }
+
+    /// The bundle encoding of `entries`: each prefixed by its 2-byte big-endian length.
+    static func bundle(_ entries: some Sequence<Data>) -> Data {
         var out = Data()
-        for entry in entries[start..<(start + width)] {
+        for entry in entries {
             out.append(UInt8(entry.count >> 8))
             out.append(UInt8(entry.count & 0xff))
             out.append(entry)

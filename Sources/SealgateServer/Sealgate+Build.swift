@@ -89,6 +89,9 @@ public enum Sealgate {
         let (events, eventService) = try makeEventSink(config, dataDir: dataDir, logger: logger)
         let audit = try AuditLog(
             directory: dataDir + "/audit", origin: config.audit.origin, checkpointEvery: config.audit.checkpointEveryRecords)
+        if audit.rebuiltLeafHashes > 0 {
+            logger.notice("audit hash files rebuilt from the entries", metadata: ["audit.rebuilt_leaves": "\(audit.rebuiltLeafHashes)"])
+        }
         if audit.recoveredBytes > 0 {
             logger.warning("audit log had a torn tail; cut back to the last complete record", metadata: ["audit.cut_bytes": "\(audit.recoveredBytes)"])
             events.emit(

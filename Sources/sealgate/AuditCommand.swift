@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Audit
 import Foundation
 import NIOCore
+import SealgateConfig
 import SealgateCore
 
 struct AuditCommand: AsyncParsableCommand {
@@ -125,12 +126,17 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     struct Key: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the checkpoint verifier key (C2SP signed-note format).")
+        static let configuration = CommandConfiguration(
+            abstract: "Print the checkpoint verifier key (C2SP signed-note format), derived from the log's signing key.")
         @Option(name: .customLong("data-dir")) var dataDir = ".sealgate"
+        @Option(help: "The log's origin (the key's name); default: the origin its checkpoints carry, else audit.origin's default.")
+        var origin: String?
 
         func run() async throws {
             let dir = dataDir + "/audit"
-            print(try NoteSigner.load(path: dir + "/checkpoint.key", name: try originOf(dir)).verifier.encoded)
+            // The key needs no checkpoint: only its name, which is the log's origin.
+            let name = origin ?? (try? originOf(dir)) ?? AuditSettings().origin
+            print(try NoteSigner.load(path: dir + "/checkpoint.key", name: name).verifier.encoded)
         }
     }
 

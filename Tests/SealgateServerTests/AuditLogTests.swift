@@ -107,6 +107,42 @@ struct AuditLogTests {
         #expect(report.isValid, "\(report.failures)")
     }
 
+    @Test("A log dropped before its first periodic checkpoint: `audit verify` passes and `audit key` prints the key, with or without checkpoints")
+    func keyAndVerifyWithoutPeriodicCheckpoint() async throws {
+        let binary = try sealgateBinary()
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("nocp-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        let verifier: NoteVerifier
+        do {
+            let log = try AuditLog(directory: dataDir + "/audit", origin: "test.sealgate/audit", checkpointEvery: 1000)
+            for n in 0..<3 {
+                _ = try await log.append(AuditRecord(kind: "query", time: Date(), requestID: "r\(n)", tenant: "t", principal: "p", outcome: "allowed"))
+            }
+            verifier = log.verifier
+            // Killed here: no periodic or shutdown checkpoint.
+        }
+        func run(_ arguments: [String]) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, output)
+        }
+        let (keyStatus, key) = try run(["audit", "key", "--data-dir", dataDir])
+        #expect(keyStatus == 0 && key == verifier.encoded + "\n", "\(key)")
+        let (verifyStatus, report) = try run(["audit", "verify", "--data-dir", dataDir, "--key", verifier.encoded])
+        #expect(verifyStatus == 0, "\(report)")
+        #expect(report.contains("3 entries after the last checkpoint are not yet covered"), "\(report)")
+        // The key comes from the signing key, not from a checkpoint.
+        try FileManager.default.removeItem(atPath: dataDir + "/audit/checkpoints")
+        let (bareStatus, bare) = try run(["audit", "key", "--data-dir", dataDir, "--origin", "test.sealgate/audit"])
+        #expect(bareStatus == 0 && bare == verifier.encoded + "\n", "\(bare)")
+    }
+
     @Test("A full disk fails appends closed; they succeed again when space returns")
     func fullDisk() async throws {
         let binary = try sealgateBinary()

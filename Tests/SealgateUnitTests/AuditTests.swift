@@ -37,6 +37,27 @@ struct AuditTests {
         #expect(report.entries == 51)
     }
 
+    @Test("A log dropped before any periodic checkpoint is anchored: the open signed one, verification passes, reopening signs its size")
+    func checkpointAtOpen() async throws {
+        let dir = tempDir()
+        do {
+            let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 1000)
+            for n in 0..<3 { _ = try await log.append(record(n)) }
+            // No checkpointIfNeeded(): the process dies here.
+        }
+        let notes = AuditLog.readNotes(dir + "/checkpoints")
+        #expect(notes.count == 1)
+        let report = try AuditVerifier.verify(directory: dir, verifier: nil)
+        #expect(report.isValid, "\(report.failures)")
+        #expect(report.entries == 3 && report.uncovered == 3)
+        let reopened = try AuditLog(directory: dir, origin: "test.example/log")
+        #expect(await reopened.latestCheckpoint?.size == 3)
+        #expect(AuditLog.readNotes(dir + "/checkpoints").count == 2)
+        let again = try AuditLog(directory: dir, origin: "test.example/log")
+        #expect(AuditLog.readNotes(dir + "/checkpoints").count == 2, "a size is never signed twice")
+        #expect(try AuditVerifier.verify(directory: dir, verifier: again.verifier).uncovered == 0)
+    }
+
     @Test("A torn last entry is cut back on open; earlier entries stay and the log verifies")
     func tornTail() async throws {
         let dir = tempDir()
@@ -101,6 +122,9 @@ struct AuditTests {
         var notes = try String(contentsOfFile: dir + "/checkpoints", encoding: .utf8).split(separator: "\n").map {
             try #require((try JSONDecoder().decode([String: String].self, from: Data($0.utf8)))["note"])
         }
+        // The first note is the size-0 checkpoint signed when the log was opened; the positions below count from 3.
+        let opening = notes.removeFirst()
+        #expect(try Checkpoint(body: verifier.open(opening)).size == 0)
         switch t.name {
         case "one modified byte keeping valid JSON":
             entries[4] = Data(String(decoding: entries[4], as: UTF8.self).replacingOccurrences(of: "\"r4\"", with: "\"r5\"").utf8)
@@ -160,7 +184,8 @@ struct AuditTests {
         try bytes.write(to: URL(fileURLWithPath: path))
         let expected = AuditVerifier.verify(entries: tampered, notes: notes, verifier: verifier)
         #expect(expected.failures.first == "entry 5: not a valid audit leaf (bytes were modified)", "\(expected.failures)")
-        #expect(expected.failures.contains { $0.hasPrefix("checkpoint 2 (size 30): root differs") }, "\(expected.failures)")
+        // Checkpoints: 0 (signed at open), 10, 20, 30, 40.
+        #expect(expected.failures.contains { $0.hasPrefix("checkpoint 3 (size 30): root differs") }, "\(expected.failures)")
         for size in sizes {
             let report = try AuditVerifier.verify(directory: dir, verifier: verifier, readBlockSize: size)
             #expect(report.failures == expected.failures, "block \(size)")
@@ -185,7 +210,7 @@ struct AuditTests {
             for size in sizes {
                 let report = try AuditVerifier.verify(directory: dir, verifier: verifier, readBlockSize: size)
                 #expect(report.entries == 25 && report.tornTailBytes == cut.count - kept, "header \(header) block \(size)")
-                #expect(report.failures.contains { $0.hasPrefix("checkpoint 2 covers 30 entries but the log has 25") }, "\(report.failures)")
+                #expect(report.failures.contains { $0.hasPrefix("checkpoint 3 covers 30 entries but the log has 25") }, "\(report.failures)")
                 if let first { #expect(report.failures == first, "block \(size)") } else { first = report.failures }
             }
         }
@@ -238,7 +263,7 @@ struct AuditCadenceTests {
         let sizes = try String(contentsOfFile: dir + "/checkpoints", encoding: .utf8).split(separator: "\n").map {
             String(try #require((try JSONDecoder().decode([String: String].self, from: Data($0.utf8)))["note"]).split(separator: "\n")[1])
         }
-        #expect(sizes == ["3", "6"])
+        #expect(sizes == ["0", "3", "6"])
     }
 }
 
@@ -249,11 +274,12 @@ struct AuditEdgeTests {
         AuditRecord(kind: .query, time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "t", principal: "p", outcome: .allowed)
     }
 
-    @Test("Entries without any checkpoint do not verify")
+    @Test("Entries without any checkpoint (deleted) do not verify")
     func deletedCheckpoints() async throws {
         let d = dir()
         let log = try AuditLog(directory: d, origin: "test.example/log")
         for n in 0..<3 { _ = try await log.append(record(n)) }
+        try FileManager.default.removeItem(atPath: d + "/checkpoints")
         let report = try AuditVerifier.verify(directory: d, verifier: log.verifier)
         #expect(report.failures.first?.hasPrefix("no signed checkpoint covers the 3 entries") == true)
     }
@@ -273,7 +299,7 @@ struct AuditEdgeTests {
         let log = try AuditLog(directory: d, origin: "test.example/log")
         _ = try await log.append(record(1))
         try await log.checkpointIfNeeded()
-        #expect(AuditLog.readNotes(d + "/checkpoints").count == 2)
+        #expect(AuditLog.readNotes(d + "/checkpoints").count == 3)  // sizes 0 (first open), 1, 2
         #expect(try AuditVerifier.verify(directory: d, verifier: log.verifier).isValid)
     }
 }
