@@ -116,7 +116,7 @@ struct AuditLogTests {
         do {
             let log = try AuditLog(directory: dataDir + "/audit", origin: "test.sealgate/audit", checkpointEvery: 1000)
             for n in 0..<3 {
-                _ = try await log.append(AuditRecord(kind: "query", time: Date(), requestID: "r\(n)", tenant: "t", principal: "p", outcome: "allowed"))
+                _ = try await log.append(AuditRecord(kind: .query, time: Date(), requestID: "r\(n)", tenant: "t", principal: "p", outcome: .allowed))
             }
             verifier = log.verifier
             // Killed here: no periodic or shutdown checkpoint.

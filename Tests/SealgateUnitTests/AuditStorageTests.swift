@@ -16,7 +16,7 @@ struct AuditStorageTests {
     }
 
     func record(_ n: Int) -> AuditRecord {
-        AuditRecord(kind: "query", time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "acme", principal: "app", outcome: "allowed")
+        AuditRecord(kind: .query, time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "acme", principal: "app", outcome: .allowed)
     }
 
     func storedEntries(_ dir: String) throws -> [Data] {

@@ -78,7 +78,7 @@ func soak(dir: String, records: Int, step: Int, writers: Int) async throws {
                 group.addTask {
                     for n in stride(from: base + w * per, to: min(target, base + (w + 1) * per), by: 1) {
                         _ = try await log.append(
-                            AuditRecord(kind: "load", time: Date(), requestID: "s\(n)", tenant: "load", principal: "load", outcome: "allowed"))
+                            AuditRecord(kind: .load, time: Date(), requestID: "s\(n)", tenant: "load", principal: "load", outcome: .allowed))
                     }
                     return 0
                 }
@@ -128,7 +128,7 @@ func generate(dir: String, count: Int) throws {
     let time = Date(timeIntervalSince1970: 1_796_000_000)
     func canonical(_ i: Int) throws -> Data {
         try AuditEncoding.canonical(
-            AuditLeaf(index: UInt64(i), record: AuditRecord(kind: "load", time: time, requestID: "g\(i)", tenant: "load", principal: "load", outcome: "allowed")))
+            AuditLeaf(index: UInt64(i), record: AuditRecord(kind: .load, time: time, requestID: "g\(i)", tenant: "load", principal: "load", outcome: .allowed)))
     }
     // Template: {"index":<i>,"record":{...,"requestID":"g<i>",...}}
     let sample = String(decoding: try canonical(7), as: UTF8.self)
@@ -201,7 +201,7 @@ case "tail":
         let log = try AuditLog(directory: dir, origin: origin, checkpointEvery: Int.max)
         let first = await log.size
         for n in 0..<count {
-            _ = try await log.append(AuditRecord(kind: "load", time: Date(), requestID: "t\(n)", tenant: "load", principal: "load", outcome: "allowed"))
+            _ = try await log.append(AuditRecord(kind: .load, time: Date(), requestID: "t\(n)", tenant: "load", principal: "load", outcome: .allowed))
         }
         print("appended \(count) records after the checkpoint at \(first)")
     }
