@@ -71,6 +71,7 @@ public struct PhoneDetector: Detector {
 
     public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
         var spans: [DetectedSpan] = []
+        var ambiguous = false
         var i = 0
         let n = t.count
         while i < n {
@@ -91,7 +92,7 @@ public struct PhoneDetector: Detector {
                     continue
                 }
             }
-            if let end = parse(t, i) ?? contextual(t, i) {
+            if let end = parse(t, i) ?? contextual(t, i, ambiguous: &ambiguous) {
                 spans.append(DetectedSpan(start: i, end: end, label: label))
                 i = end
             } else {
@@ -100,7 +101,8 @@ public struct PhoneDetector: Detector {
                 while i < n, isDigit(t[i]) { i += 1 }
             }
         }
-        return merged(spans, cellSpans(t))
+        // Column context only matters for a value that is phone-shaped but was not taken.
+        return ambiguous ? merged(spans, cellSpans(t)) : spans
     }
 
     /// The digit groups of a phone-number candidate.

@@ -1,12 +1,13 @@
 extension DateDetector {
     /// A date written without separators (`19850312`, `03121985`, `031285`) that only a date-of-birth field name makes
     /// one (`dob: 19850312`, `"birth_date": "…"`); its end.
-    func contextual(_ t: [Unicode.Scalar], _ i: Int) -> Int? {
+    /// Sets `ambiguous` for a compact date without such a label (a table cell may still type it).
+    func contextual(_ t: [Unicode.Scalar], _ i: Int, ambiguous: inout Bool) -> Int? {
         let run = digitRun(t, i, limit: 9)
-        guard Self.isCompactDate(t, i, run), rightBoundary(t, i + run),
-            FieldContext.labelKind(before: i, in: t) == .birthDate
-        else { return nil }
-        return i + run
+        guard Self.isCompactDate(t, i, run), rightBoundary(t, i + run) else { return nil }
+        if FieldContext.labelKind(before: i, in: t) == .birthDate { return i + run }
+        ambiguous = true
+        return nil
     }
 
     /// Compact dates that are the whole value of a cell in a date-of-birth column (`DelimitedTables`).

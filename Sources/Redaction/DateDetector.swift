@@ -27,6 +27,7 @@ public struct DateDetector: Detector {
 
     public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
         var spans: [DetectedSpan] = []
+        var ambiguous = false
         let n = t.count
         var i = 0
         while i < n {
@@ -38,7 +39,7 @@ public struct DateDetector: Detector {
                 if leftBoundary(t, i), !(i >= 2 && (t[i - 1] == "." || t[i - 1] == "/" || t[i - 1] == "-" || t[i - 1] == ":") && isDigit(t[i - 2])) {
                     end = numeric(t, i)
                     if end == 0 { end = dayFirst(t, i) }
-                    if end == 0 { end = contextual(t, i) ?? 0 }
+                    if end == 0 { end = contextual(t, i, ambiguous: &ambiguous) ?? 0 }
                 }
                 if end == 0 {
                     while i < n, isDigit(t[i]) { i += 1 }
@@ -58,7 +59,7 @@ public struct DateDetector: Detector {
                 i += 1
             }
         }
-        return merged(spans, cellSpans(t))
+        return ambiguous ? merged(spans, cellSpans(t)) : spans
     }
 
     /// Whether a numeric date may end at `e`: not followed by a letter, a digit, or a separator and a digit.

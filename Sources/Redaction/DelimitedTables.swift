@@ -10,7 +10,7 @@ struct FieldCell: Sendable, Equatable {
 /// semicolon-separated values.
 ///
 /// A header is a line that splits at one delimiter (tried in the order tab, `|`, `,`, `;`) into two or more cells
-/// that all look like field names (a letter first, then letters, digits, spaces and `_ - . # ( ) / *`, at most 48
+/// that all look like field names (a letter first, then letters, digits, spaces and `_ - . # ( ) / * + &`, at most 48
 /// scalars), at least one of which names a `FieldKind` (`FieldContext.keyKind`). The lines after it that split into
 /// the same number of cells are its rows; a row's cells under named columns are reported with the column's kind.
 /// A Markdown separator row (`|---|---|`) is just a row whose cells match nothing. The table ends at a complete line
@@ -132,10 +132,10 @@ enum DelimitedTables {
         return true
     }
 
-    /// Letters, digits, spaces and `_ - . # ( ) / * \``.
+    /// Letters, digits, spaces and `_ - . # ( ) / * + & \``.
     @inline(__always) static func isFieldNameScalar(_ s: Unicode.Scalar) -> Bool {
         isASCIIAlnum(s) || s == " " || s == "_" || s == "-" || s == "." || s == "#" || s == "(" || s == ")" || s == "/"
-            || s == "*" || s == "`"
+            || s == "*" || s == "`" || s == "+" || s == "&"
     }
 
     /// Splits `t[from..<to]` at `d` outside double quotes (a quote opens a quoted field only at a cell's start).

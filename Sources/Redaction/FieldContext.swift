@@ -27,7 +27,7 @@ enum FieldContext {
     static let skipped = PersonDetector.hashes(
         "no nr nro num nbr number numbers nos is was as are be on in of file record listed provided given reads the "
             + "me us her him them at home work office primary secondary main alt alternate alternative personal business direct day "
-            + "daytime evening night private emergency best preferred current full")
+            + "daytime evening night private emergency best preferred current full plain raw clear unmasked value digits")
     /// Skipped words that make a bare name a designated one (`ss no`; `#` does too).
     static let designators = PersonDetector.hashes("no nr nro num nbr number numbers nos")
 
@@ -44,7 +44,7 @@ enum FieldContext {
         add("ssn ssns socialsecurity socsec", .ssn, designated: true)
         add("tin itin taxpayerid taxid", .taxpayerID, designated: true)
         add("phone phones telephone tel tele mobile mob cell cellphone cellular fax facsimile msisdn landline ph phn contact "
-                + "whatsapp sms homephone workphone mobilephone officephone dayphone call dial reach text ring", .phone, designated: true)
+                + "whatsapp sms homephone workphone mobilephone officephone dayphone call callback dial reach text ring", .phone, designated: true)
         add("dob birthdate birthday born birth dateofbirth", .birthDate, designated: false)
         return map
     }()
@@ -133,6 +133,8 @@ enum FieldContext {
         var letters: [Unicode.Scalar] = []
         var spelling = true
         var numbered = false
+        // Words before a parenthesised qualifier (`SSN (no dashes)`, `DOB (YYYYMMDD)`) name the field too.
+        var beforeParen = -1
         var start = k
         while words.count < 6, k > floor, isASCIIAlnum(t[k - 1]) {
             let wordStart = wordStart(t, end: k, floor: floor)
@@ -152,6 +154,7 @@ enum FieldContext {
             var j = k
             while j > floor, k - j < 3, isJoiner(t[j - 1]) {
                 if t[j - 1] == "#" { designated = true }
+                if t[j - 1] == "(", beforeParen < 0 { beforeParen = words.count }
                 j -= 1
             }
             guard j < k, j > floor, isASCIIAlnum(t[j - 1]) else { break }
@@ -161,7 +164,9 @@ enum FieldContext {
             let spelled = Array(letters.reversed())
             if let kind = wordKinds[PersonDetector.hash(spelled, 0, spelled.count)] { return (kind, start) }
         }
-        return classify(words, designated: designated).map { ($0, start) }
+        if let kind = classify(words, designated: designated) { return (kind, start) }
+        guard beforeParen > 0, beforeParen < words.count else { return nil }
+        return classify(Array(words[beforeParen...]), designated: designated).map { ($0, start) }
     }
 
     /// The start of the last word of the alphanumeric run ending at `end`: camelCase and `ABCWord` boundaries split it.

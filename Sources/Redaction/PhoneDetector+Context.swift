@@ -1,8 +1,11 @@
 extension PhoneDetector {
     /// A phone number at `i` that only its field name makes one (`phone: 4155550199`, `tel=555/1234`); its end.
-    func contextual(_ t: [Unicode.Scalar], _ i: Int) -> Int? {
-        guard let end = valueEnd(t, i), FieldContext.labelKind(before: i, in: t) == .phone else { return nil }
-        return end
+    /// Sets `ambiguous` for a phone-shaped value without such a label (a table cell may still type it).
+    func contextual(_ t: [Unicode.Scalar], _ i: Int, ambiguous: inout Bool) -> Int? {
+        guard let end = valueEnd(t, i) else { return nil }
+        if FieldContext.labelKind(before: i, in: t) == .phone { return end }
+        ambiguous = true
+        return nil
     }
 
     /// Phone numbers that are the whole value of a cell in a phone column (`DelimitedTables`).

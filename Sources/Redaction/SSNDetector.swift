@@ -16,6 +16,7 @@ public struct SSNDetector: Detector {
 
     public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
         var spans: [DetectedSpan] = []
+        var ambiguous = false
         let n = t.count
         var i = 0
         while i + 9 <= n {
@@ -25,21 +26,24 @@ public struct SSNDetector: Detector {
             defer { i += max(run, 1) }
             guard leftBoundary(t, i), i == 0 || !(t[i - 1] == "-" || t[i - 1] == "." || t[i - 1] == "+") else { continue }
             guard let (end, separator) = Self.shape(t, i, run) else { continue }
+            let found: Bool
             if separator == " " || separator == "-", Self.valid(t, i, taxpayer: false) {
-                spans.append(DetectedSpan(start: i, end: end, label: label))
-                continue
-            }
-            switch FieldContext.labelKind(before: i, in: t) {
-            case .ssn?:
-                if Self.valid(t, i, taxpayer: false) { spans.append(DetectedSpan(start: i, end: end, label: label)) }
-            case .taxpayerID?:
-                if Self.valid(t, i, taxpayer: true) { spans.append(DetectedSpan(start: i, end: end, label: label)) }
-            default:
-                if separator == nil, keywordBefore(t, i), Self.valid(t, i, taxpayer: false) {
-                    spans.append(DetectedSpan(start: i, end: end, label: label))
+                found = true
+            } else {
+                switch FieldContext.labelKind(before: i, in: t) {
+                case .ssn?: found = Self.valid(t, i, taxpayer: false)
+                case .taxpayerID?: found = Self.valid(t, i, taxpayer: true)
+                default: found = separator == nil && keywordBefore(t, i) && Self.valid(t, i, taxpayer: false)
                 }
             }
+            if found {
+                spans.append(DetectedSpan(start: i, end: end, label: label))
+            } else {
+                ambiguous = true
+            }
         }
+        // Column context only matters for an SSN-shaped value that was not taken.
+        guard ambiguous else { return spans }
         var cellSpans: [DetectedSpan] = []
         for cell in DelimitedTables.cells(in: t, kinds: { $0 == .ssn || $0 == .taxpayerID }) {
             guard let (end, _) = Self.shape(t, cell.start, digitRun(t, cell.start, limit: 10)), end == cell.end,

@@ -108,6 +108,16 @@ struct FieldContextTests {
         #expect(labelled(engine, text) == ["US_SSN:414550021", "US_SSN:287650934", "PHONE:2065550143"])
     }
 
+    @Test("Qualified names: a parenthesised qualifier, a plain/raw suffix, `+` and `/` in headers")
+    func qualifiedNames() {
+        let tsv = "Name\tSSN (no dashes)\tInvoice No\tWork Tel\nAna Ruiz\t756763110\t6553019350\t755.492.6852\n"
+        #expect(labelled(engine, tsv) == ["US_SSN:756763110", "PHONE:755.492.6852"])
+        let csv = "ZIP+4,Home Ph,TIN/SSN,DOB (YYYYMMDD)\n846642055,3239155589,442965152,19820411\n"
+        #expect(labelled(engine, csv) == ["PHONE:3239155589", "US_SSN:442965152", "DATE:19820411"])
+        #expect(labelled(engine, "ssn_plain=083154707 ssn_hash=083154708") == ["US_SSN:083154707"])
+        #expect(labelled(engine, "a callback number of 3398385701, ticket 3398385702") == ["PHONE:3398385701"])
+    }
+
     @Test("Nine digits without SSN context are not SSNs", arguments: [
         "Order 518403127 ships to ZIP 981091234.", "routing_number: 021000021", "invoice,amount\n518403127,12.50\n",
         "ssn_hash: 518403127", "ssn_verified_at: 1764000000", "id,ssn\n518403127,pending\n", "Name: Ann\n518403127",
