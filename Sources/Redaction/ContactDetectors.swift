@@ -147,7 +147,7 @@ public struct PhoneDetector: Detector {
             shape.end = j
             guard shape.digits <= 15, j < n else { break }
             let sep = t[j]
-            if (sep == " " || sep == "-" || sep == "." || sep == "/"), j + 1 < n, isDigit(t[j + 1]) || t[j + 1] == "(" {
+            if (sep == " " || isDash(sep) || sep == "." || sep == "/"), j + 1 < n, isDigit(t[j + 1]) || t[j + 1] == "(" {
                 if sep != "." { shape.dotsOnly = false }
                 if sep == "/" { shape.slashes += 1 }
                 shape.separators += 1

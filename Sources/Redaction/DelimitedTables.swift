@@ -15,7 +15,8 @@ struct FieldCell: Sendable, Equatable {
 /// the same number of cells are its rows; a row's cells under named columns are reported with the column's kind.
 /// A Markdown separator row (`|---|---|`) is just a row whose cells match nothing. The table ends at a complete line
 /// without the delimiter (a blank line, prose). A row with another number of cells is skipped, not guessed at, unless
-/// it is the header of a new table.
+/// it is the header of a new table. A line that is only a field name (`SSN`, `Phone numbers:`) heads a one-column
+/// table: each line below it is a cell, up to a blank line, a label (a line with `:`) or another table's header.
 /// Limits: a quoted field spanning lines ends the row's line; space-aligned (fixed-width) tables are not read.
 enum DelimitedTables {
     static let delimiters: [Unicode.Scalar] = ["\t", "|", ",", ";"]
@@ -46,10 +47,19 @@ enum DelimitedTables {
             if lineEnd > lineStart, t[lineEnd - 1] == "\r" { lineEnd -= 1 }
             let complete = newline < n
             var consumed = false
-            if let table = open {
+            if let table = open, table.kinds.count == 1, let next = header(t, lineStart, lineEnd, &cells) {
+                // In one column any line could be a row: a header takes precedence.
+                open = next
+                tables.append((next.header, newline))
+                consumed = true
+            } else if let table = open {
                 split(t, lineStart, lineEnd, table.delimiter, into: &cells)
-                if cells.count < 2 {
-                    // A line without the delimiter ends the table (once it is complete); it may start another one.
+                let ends = table.kinds.count == 1
+                    ? trimmed(t, lineStart..<lineEnd).isEmpty || t[lineStart..<lineEnd].contains(":")
+                    : cells.count < 2
+                if ends {
+                    // A line without the delimiter (for one column: a blank line, or a label such as `account:`)
+                    // ends the table once it is complete; it may start another one.
                     if complete { open = nil }
                     consumed = !complete
                 } else if cells.count == table.kinds.count {
@@ -88,14 +98,27 @@ enum DelimitedTables {
         guard to - from >= 3 else { return nil }
         // One pass first: only field-name scalars, quotes and delimiters; which delimiters occur.
         var present = 0
+        var colon = false
         for k in from..<to {
             let s = t[k]
             if let d = delimiters.firstIndex(of: s) {
                 present |= 1 << d
-            } else if !(isFieldNameScalar(s) || s == "\"" || s == "'" || s == "\r") {
+            } else if s == ":", !colon {
+                colon = true
+            } else if !(isFieldNameScalar(s) || s == "\"" || s == "'" || s == "\r") || colon && !isSpace(s) {
                 return nil
             }
         }
+        if present == 0 {
+            // One column: a line that is only a field name (`SSN`, `Phone numbers:`), values on the lines below.
+            var r = trimmed(t, from..<to)
+            if colon, r.count > 1, t[r.upperBound - 1] == ":" { r = r.lowerBound..<(r.upperBound - 1) }
+            guard isFieldName(t, r), let (kind, _) = FieldContext.keyKind(t, end: r.upperBound, floor: r.lowerBound) else {
+                return nil
+            }
+            return Table(delimiter: "\n", kinds: [kind], header: from..<to)
+        }
+        guard !colon else { return nil }
         for (index, d) in delimiters.enumerated() where present & (1 << index) != 0 {
             split(t, from, to, d, into: &cells)
             guard cells.count >= 2 else { continue }

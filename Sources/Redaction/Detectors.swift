@@ -58,6 +58,8 @@ extension Detector {
 @inline(__always) func isSpace(_ s: Unicode.Scalar) -> Bool {
     s == " " || s == "\t" || s == "\n" || s == "\r" || s.value == 0xA0
 }
+/// A hyphen: `-`, or a Unicode hyphen or dash (U+2010–U+2015, minus sign U+2212), as word processors write them.
+@inline(__always) func isDash(_ s: Unicode.Scalar) -> Bool { s == "-" || s.value &- 0x2010 < 6 || s.value == 0x2212 }
 @inline(__always) func lowerASCII(_ s: Unicode.Scalar) -> UInt32 { isUpper(s) ? s.value | 0x20 : s.value }
 @inline(__always) func digitValue(_ s: Unicode.Scalar) -> Int { Int(s.value) - 48 }
 

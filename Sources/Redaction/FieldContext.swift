@@ -169,14 +169,16 @@ enum FieldContext {
         return classify(Array(words[beforeParen...]), designated: designated).map { ($0, start) }
     }
 
-    /// The start of the last word of the alphanumeric run ending at `end`: camelCase and `ABCWord` boundaries split it.
+    /// The start of the last word of the alphanumeric run ending at `end`: camelCase and `ABCWord` boundaries split it
+    /// (`socialSecurity`, `SSNNumber`), a plural `s` does not (`SSNs`).
     static func wordStart(_ t: [Unicode.Scalar], end: Int, floor: Int) -> Int {
         var j = end - 1
         while j > floor, isASCIIAlnum(t[j - 1]) {
             let a = t[j - 1]
             let b = t[j]
             if isLower(a) && isUpper(b) { break }
-            if isUpper(a) && isUpper(b) && j + 1 < end && isLower(t[j + 1]) { break }
+            // `SSNNumber` is `SSN Number`; `SSNs` stays one word.
+            if isUpper(a) && isUpper(b) && j + 2 < end && isLower(t[j + 1]) && isLower(t[j + 2]) { break }
             j -= 1
         }
         return j

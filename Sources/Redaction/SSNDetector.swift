@@ -27,7 +27,7 @@ public struct SSNDetector: Detector {
             guard leftBoundary(t, i), i == 0 || !(t[i - 1] == "-" || t[i - 1] == "." || t[i - 1] == "+") else { continue }
             guard let (end, separator) = Self.shape(t, i, run) else { continue }
             let found: Bool
-            if separator == " " || separator == "-", Self.valid(t, i, taxpayer: false) {
+            if let separator, separator == " " || isDash(separator), Self.valid(t, i, taxpayer: false) {
                 found = true
             } else {
                 switch FieldContext.labelKind(before: i, in: t) {
@@ -55,12 +55,12 @@ public struct SSNDetector: Detector {
     }
 
     /// The end and separator of an SSN-shaped number at `i` (whose digit run is `run` long): `AAA-GG-SSSS` with one
-    /// consistent separator (space, hyphen or dot), or nine bare digits; not part of a longer token.
+    /// consistent separator (space, hyphen or Unicode dash, or dot), or nine bare digits; not part of a longer token.
     static func shape(_ t: [Unicode.Scalar], _ i: Int, _ run: Int) -> (Int, Unicode.Scalar?)? {
         let n = t.count
         var end = 0
         var separator: Unicode.Scalar? = nil
-        if run == 3, i + 11 <= n, t[i + 3] == "-" || t[i + 3] == " " || t[i + 3] == ".", t[i + 6] == t[i + 3],
+        if run == 3, i + 11 <= n, isDash(t[i + 3]) || t[i + 3] == " " || t[i + 3] == ".", t[i + 6] == t[i + 3],
             digitRun(t, i + 4, limit: 3) == 2, digitRun(t, i + 7, limit: 5) == 4 {
             end = i + 11
             separator = t[i + 3]

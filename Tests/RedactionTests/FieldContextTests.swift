@@ -67,6 +67,14 @@ struct FieldContextTests {
         #expect(labelled(engine, "Name;SSN;Tel\nMaja;287650934;+46701234567\n") == ["US_SSN:287650934", "PHONE:+46701234567"])
     }
 
+    @Test("A lone field name heads a one-column list, up to a blank line or another table's header")
+    func oneColumn() {
+        let text = "SSNs:\n518403127\n287\u{2013}65\u{2013}0934\n---\n402118765\n\n611027734\nPhone\n2065550143\nname,dob\nAnn,19790214\n"
+        #expect(labelled(engine, text) == [
+            "US_SSN:518403127", "US_SSN:287\u{2013}65\u{2013}0934", "US_SSN:402118765", "PHONE:2065550143", "DATE:19790214",
+        ])
+    }
+
     @Test("A table ends at a blank line; rows of another width are skipped")
     func tableEnds() {
         let text = "name,ssn\nAnn,518403127\nBo,1,287650934\n\nticket,ref\nQ1,287650934\n"
@@ -100,6 +108,9 @@ struct FieldContextTests {
         #expect(labelled(engine, xml) == ["US_SSN:602114893", "PHONE:3125550110"])
         let form = "Applicant form\nSocial Security No.:\n    532184470\nPhone (home): 3125550110\nD.O.B.: 031285\n"
         #expect(labelled(engine, form) == ["US_SSN:532184470", "PHONE:3125550110", "DATE:031285"])
+        // Values under their labels: a label of another field ends the one above.
+        let stacked = "tel:\n    7735550198\naccount:\n    159486466\nrouting_number:\n    806866056\n"
+        #expect(labelled(engine, stacked) == ["PHONE:7735550198"])
     }
 
     @Test("Prose labels: designators and linking words between the name and the value")
