@@ -58,10 +58,10 @@ public struct EmailDetector: Detector {
 /// national formats (`(415) 555-0199`, `(415)555-0199`, `206-648-3358`, `619.709.5866`, `206/648/3358`,
 /// `020 7946 0321`, `06 12 34 56 78`), with an optional extension (`ext. 123`, `x123`, `extension 12`, `#12`).
 /// National numbers need separators between digit groups and 10–12 digits; international ones need a leading `+`
-/// (or `00`) and 8–15 digits. Dotted 4×≤3-digit groups are left to the IP detector; slashed numbers need at most three
-/// groups and a last group of 4 or more digits (not a date or a ratio).
-/// Where a field name says so (`FieldContext`: `phone: 4155550199`, `"mobile": "…"`, a `tel` column), any 7–15 digits
-/// in that shape are a phone number, bare digit runs included (`PhoneDetector+Context.swift`).
+/// (or `00`) and 8–15 digits. Dotted 4×≤3-digit groups are left to the IP detector; slashed numbers need at most
+/// three groups and a last group of 4 or more digits (not a date or a ratio).
+/// Where a field name says so (`FieldContext`: `phone: 4155550199`, `"mobile": "…"`, a `tel` column), any 7–15
+/// digits in that shape are a phone number, bare digit runs included (`PhoneDetector+Context.swift`).
 /// Limits: bare national digit runs (`4155550199`) without such context are not detected (they are indistinguishable
 /// from order numbers).
 public struct PhoneDetector: Detector {
@@ -147,7 +147,8 @@ public struct PhoneDetector: Detector {
             shape.end = j
             guard shape.digits <= 15, j < n else { break }
             let sep = t[j]
-            if (sep == " " || isDash(sep) || sep == "." || sep == "/"), j + 1 < n, isDigit(t[j + 1]) || t[j + 1] == "(" {
+            let separates = sep == " " || isDash(sep) || sep == "." || sep == "/"
+            if separates, j + 1 < n, isDigit(t[j + 1]) || t[j + 1] == "(" {
                 if sep != "." { shape.dotsOnly = false }
                 if sep == "/" { shape.slashes += 1 }
                 shape.separators += 1
@@ -177,14 +178,19 @@ public struct PhoneDetector: Detector {
         guard let s = Self.shape(t, i), s.digits <= 15, let end = numberEnd(t, s.end) else { return nil }
         let plus = t[i] == "+"
         // `00` / `011` then a country code dials out like `+`.
-        let exit = plus ? 0 : (hasPrefix(t, at: i, "011") && s.firstGroup == 3 ? 3 : (hasPrefix(t, at: i, "00") ? 2 : 0))
+        let exit =
+            plus ? 0 : (hasPrefix(t, at: i, "011") && s.firstGroup == 3 ? 3 : (hasPrefix(t, at: i, "00") ? 2 : 0))
         if plus {
             guard (8...15).contains(s.digits), s.firstGroup <= 4 || s.groups == 1 else { return nil }
         } else if exit > 0, s.groups >= 3, (8...15).contains(s.digits - exit), s.firstGroup - exit <= 4 {
             // Dialled out: `001-650-577-2881`, `0044 20 7946 0321`.
         } else {
-            guard (10...12).contains(s.digits), s.groups >= 2, s.firstGroup <= 5, s.firstGroup >= 1 else { return nil }
-            guard s.maxGroup <= 4 || (s.groups <= 3 && s.lastGroup == s.maxGroup && s.lastGroup <= 8) else { return nil }
+            guard (10...12).contains(s.digits), s.groups >= 2, s.firstGroup <= 5, s.firstGroup >= 1 else {
+                return nil
+            }
+            guard s.maxGroup <= 4 || (s.groups <= 3 && s.lastGroup == s.maxGroup && s.lastGroup <= 8) else {
+                return nil
+            }
             if s.dotsOnly && s.groups >= 4 && s.maxGroup <= 3 { return nil }
             if s.separators == 0 && t[i] != "(" { return nil }
         }

@@ -54,7 +54,8 @@ enum DelimitedTables {
                 consumed = true
             } else if let table = open {
                 split(t, lineStart, lineEnd, table.delimiter, into: &cells)
-                let ends = table.kinds.count == 1
+                let ends =
+                    table.kinds.count == 1
                     ? trimmed(t, lineStart..<lineEnd).isEmpty || t[lineStart..<lineEnd].contains(":")
                     : cells.count < 2
                 if ends {
@@ -113,7 +114,8 @@ enum DelimitedTables {
             // One column: a line that is only a field name (`SSN`, `Phone numbers:`), values on the lines below.
             var r = trimmed(t, from..<to)
             if colon, r.count > 1, t[r.upperBound - 1] == ":" { r = r.lowerBound..<(r.upperBound - 1) }
-            guard isFieldName(t, r), let (kind, _) = FieldContext.keyKind(t, end: r.upperBound, floor: r.lowerBound) else {
+            guard isFieldName(t, r), let (kind, _) = FieldContext.keyKind(t, end: r.upperBound, floor: r.lowerBound)
+            else {
                 return nil
             }
             return Table(delimiter: "\n", kinds: [kind], header: from..<to)
@@ -162,7 +164,9 @@ enum DelimitedTables {
     }
 
     /// Splits `t[from..<to]` at `d` outside double quotes (a quote opens a quoted field only at a cell's start).
-    static func split(_ t: [Unicode.Scalar], _ from: Int, _ to: Int, _ d: Unicode.Scalar, into cells: inout [Range<Int>]) {
+    static func split(
+        _ t: [Unicode.Scalar], _ from: Int, _ to: Int, _ d: Unicode.Scalar, into cells: inout [Range<Int>]
+    ) {
         cells.removeAll(keepingCapacity: true)
         var cellStart = from
         var quoted = false

@@ -16,18 +16,27 @@ enum FieldKind: Sendable, Equatable {
 /// the column headers of delimited text. A name is read as words (split at spaces, `_`, `-`, `.` and camelCase,
 /// lower-cased, letters only), trailing designators and filler words are skipped (`number`, `no`, `is`, `on file`,
 /// `home`, `primary`…), and the last remaining word — with the one before it for two-word names (`social security`,
-/// `taxpayer id`, `birth date`) — decides the kind. Every scan is bounded (`maxKeyScalars` scalars back from a value).
+/// `taxpayer id`, `birth date`) — decides the kind; failing that, the words before a parenthesised qualifier do
+/// (`SSN (no dashes)`). Every scan is bounded (`maxKeyScalars` scalars back from a value).
 enum FieldContext {
     /// How far back from a value a label is looked for.
     static let maxKeyScalars = 64
-    /// The most filler scalars (`": "`, `" = "`, `"#: "`) between a label and its value.
-    static let maxFiller = 10
+    /// The most filler scalars (`": "`, `" = "`, `"#: "`, a form's dot leaders `" ......: "`) between a label and its
+    /// value.
+    static let maxFiller = 32
 
     /// Words skipped at the end of a field name: designators, linking words and qualifiers.
     static let skipped = PersonDetector.hashes(
-        "no nr nro num nbr number numbers nos is was as are be on in of file record listed provided given reads the "
-            + "me us her him them at home work office primary secondary main alt alternate alternative personal business direct day "
-            + "daytime evening night private emergency best preferred current full plain raw clear unmasked value digits")
+        "no nr nro num nbr number numbers nos is was as are be on in of to file record listed provided given reads the "
+            + "now new "
+            + "me us her him them at home work office primary secondary main alt alternate alternative personal "
+            + "business direct day daytime evening night private emergency best preferred current full plain raw "
+            + "clear unmasked value digits"
+    )
+    /// Verbs skipped only before `to` (`phone changed to …`), so that `mobile_updated_at` stays a timestamp.
+    static let changes = PersonDetector.hashes("changed updated update set becomes became corrected")
+    static let to = hash("to")
+
     /// Skipped words that make a bare name a designated one (`ss no`; `#` does too).
     static let designators = PersonDetector.hashes("no nr nro num nbr number numbers nos")
 
@@ -43,8 +52,11 @@ enum FieldContext {
         }
         add("ssn ssns socialsecurity socsec", .ssn, designated: true)
         add("tin itin taxpayerid taxid", .taxpayerID, designated: true)
-        add("phone phones telephone tel tele mobile mob cell cellphone cellular fax facsimile msisdn landline ph phn contact "
-                + "whatsapp sms homephone workphone mobilephone officephone dayphone call callback dial reach text ring", .phone, designated: true)
+        add(
+            "phone phones telephone tel tele mobile mob cell cellphone cellular fax facsimile msisdn landline ph phn "
+                + "contact whatsapp sms homephone workphone mobilephone officephone dayphone call callback dial reach "
+                + "text ring",
+            .phone, designated: true)
         add("dob birthdate birthday born birth dateofbirth", .birthDate, designated: false)
         return map
     }()
@@ -75,7 +87,8 @@ enum FieldContext {
     /// Scalars that may stand between a label and its value.
     @inline(__always) static func isFiller(_ s: Unicode.Scalar) -> Bool {
         switch s {
-        case " ", "\t", "\r", ":", "=", "\"", "'", "#", ">", "|", ",", "[", "]", "(", ")", "{", "-", "*", "_", ".", "`", ";":
+        case " ", "\t", "\r", ":", "=", "\"", "'", "#", ">", "|", ",", "[", "]", "(", ")", "{", "-", "*", "_", ".", "`",
+            ";":
             return true
         default:
             return s.value == 0xA0
@@ -188,7 +201,9 @@ enum FieldContext {
     static func classify(_ words: [UInt64], designated: Bool) -> FieldKind? {
         var designated = designated
         var n = 0
-        while n < words.count, n < 4, skipped.contains(words[n]) {
+        while n < words.count, n < 4,
+            skipped.contains(words[n]) || (n > 0 && words[n - 1] == to && changes.contains(words[n]))
+        {
             if designators.contains(words[n]) { designated = true }
             n += 1
         }

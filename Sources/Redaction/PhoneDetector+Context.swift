@@ -13,7 +13,9 @@ extension PhoneDetector {
         var spans: [DetectedSpan] = []
         for cell in DelimitedTables.cells(in: t, kinds: { $0 == .phone }) {
             let s = t[cell.start]
-            guard isDigit(s) || s == "+" || s == "(", let end = valueEnd(t, cell.start), end <= cell.end else { continue }
+            guard isDigit(s) || s == "+" || s == "(", let end = valueEnd(t, cell.start), end <= cell.end else {
+                continue
+            }
             // Nothing numeric may follow in the cell (`555 1234 / 555 9876` is two numbers, not one).
             guard !t[end..<cell.end].contains(where: isDigit) else { continue }
             spans.append(DetectedSpan(start: cell.start, end: end, label: label))

@@ -24,7 +24,9 @@ public struct SSNDetector: Detector {
             guard i + 9 <= n else { break }
             let run = digitRun(t, i, limit: 10)
             defer { i += max(run, 1) }
-            guard leftBoundary(t, i), i == 0 || !(t[i - 1] == "-" || t[i - 1] == "." || t[i - 1] == "+") else { continue }
+            guard leftBoundary(t, i), i == 0 || !(t[i - 1] == "-" || t[i - 1] == "." || t[i - 1] == "+") else {
+                continue
+            }
             guard let (end, separator) = Self.shape(t, i, run) else { continue }
             let found: Bool
             if let separator, separator == " " || isDash(separator), Self.valid(t, i, taxpayer: false) {
@@ -61,7 +63,8 @@ public struct SSNDetector: Detector {
         var end = 0
         var separator: Unicode.Scalar? = nil
         if run == 3, i + 11 <= n, isDash(t[i + 3]) || t[i + 3] == " " || t[i + 3] == ".", t[i + 6] == t[i + 3],
-            digitRun(t, i + 4, limit: 3) == 2, digitRun(t, i + 7, limit: 5) == 4 {
+            digitRun(t, i + 4, limit: 3) == 2, digitRun(t, i + 7, limit: 5) == 4
+        {
             end = i + 11
             separator = t[i + 3]
         } else if run == 9 {
@@ -97,7 +100,9 @@ public struct SSNDetector: Detector {
             }
             if leftBoundary(t, k) {
                 if hasPrefix(t, at: k, "ssn", ignoringCase: true), rightBoundary(t, k + 3),
-                    !(k + 4 < t.count && (t[k + 3] == "_" || t[k + 3] == "-" || t[k + 3] == ".") && isASCIIAlpha(t[k + 4])) {
+                    !(k + 4 < t.count && (t[k + 3] == "_" || t[k + 3] == "-" || t[k + 3] == ".")
+                        && isASCIIAlpha(t[k + 4]))
+                {
                     return true
                 }
                 if hasPrefix(t, at: k, "social security", ignoringCase: true) { return true }

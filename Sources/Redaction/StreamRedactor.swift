@@ -17,11 +17,12 @@ import SealgateCore
 /// cut. `finish()` flushes the rest, redacted.
 ///
 /// Column context: a cell of a delimited table is typed by its column's header line (`DelimitedTables`), which may
-/// lie far behind. While a detector reports such a line (`Detector.retainedContext`: a table has rows not yet emitted), the
-/// session keeps a copy of it (at most `retainedCap` scalars) and scans it, followed by a newline, in front of a window
-/// that then starts at a line start (at most `rowCap` scalars of the current row are kept as left context). A header
-/// longer than `retainedCap`, or a row longer than `rowCap`, ends this: the rest of that table is redacted by
-/// shape alone (its bare-digit SSNs and phone numbers may then pass). This costs no extra holdback: only left context.
+/// lie far behind. While a detector reports such a line (`Detector.retainedContext`: a table has rows not yet
+/// emitted), the session keeps a copy of it (at most `retainedCap` scalars) and scans it, followed by a newline, in
+/// front of a window that then starts at a line start (at most `rowCap` scalars of the current row are kept as left
+/// context). A header longer than `retainedCap`, or a row longer than `rowCap`, ends this: the rest of that table is
+/// redacted by shape alone (its bare-digit SSNs and phone numbers may then pass). This costs no extra holdback, only
+/// left context, and while a table is open, a rescan of up to `rowCap` more scalars per delta.
 ///
 /// Cost: each delta rescans the window (about 3 × holdback scalars plus the delta), so a stream costs
 /// O(text × window / delta size); with 16-scalar deltas that is about 3 MB/s per core, far above model output rates.
@@ -102,7 +103,8 @@ public struct StreamRedactor: StreamingRedaction {
         guard !pinned.isEmpty else { return engine.resolve(window) }
         let offset = pinned.count
         return engine.resolve(pinned + window).compactMap { span in
-            span.end > offset ? DetectedSpan(start: max(span.start, offset) - offset, end: span.end - offset, label: span.label) : nil
+            guard span.end > offset else { return nil }
+            return DetectedSpan(start: max(span.start, offset) - offset, end: span.end - offset, label: span.label)
         }
     }
 

@@ -117,6 +117,10 @@ struct FieldContextTests {
     func prose() {
         let text = "Her soc sec # is 414550021 and the SSN on file reads 287650934; reach her on 2065550143."
         #expect(labelled(engine, text) == ["US_SSN:414550021", "US_SSN:287650934", "PHONE:2065550143"])
+        let update = "Update: phone changed to 8482883341; claim 848288334 was updated to 848288335."
+        #expect(labelled(engine, update) == ["PHONE:8482883341"])
+        let leaders = "INTAKE\nPatient SSN ..........: 612044873\nPhone (cell) .........: 13849562820\nPolicy # ....: 612044874\n"
+        #expect(labelled(engine, leaders) == ["US_SSN:612044873", "PHONE:13849562820"])
     }
 
     @Test("Qualified names: a parenthesised qualifier, a plain/raw suffix, `+` and `/` in headers")
