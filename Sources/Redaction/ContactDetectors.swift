@@ -54,11 +54,16 @@ public struct EmailDetector: Detector {
     }
 }
 
-/// Phone numbers in international (`+44 20 7946 0321`, `+1-650-577-2881`, `+4915112345678`) and national formats
-/// (`(415) 555-0199`, `206-648-3358`, `619.709.5866`, `020 7946 0321`, `06 12 34 56 78`), with an optional extension
-/// (`ext. 123`, `x123`). National numbers need separators between digit groups and 10–12 digits; international ones
-/// need a leading `+` and 8–15 digits. Dotted 4×≤3-digit groups are left to the IP detector.
-/// Limits: bare national digit runs (`4155550199`) are not detected (they are indistinguishable from order numbers).
+/// Phone numbers in international (`+44 20 7946 0321`, `+1-650-577-2881`, `+4915112345678`, `001-650-577-2881`) and
+/// national formats (`(415) 555-0199`, `(415)555-0199`, `206-648-3358`, `619.709.5866`, `206/648/3358`,
+/// `020 7946 0321`, `06 12 34 56 78`), with an optional extension (`ext. 123`, `x123`, `extension 12`, `#12`).
+/// National numbers need separators between digit groups and 10–12 digits; international ones need a leading `+`
+/// (or `00`) and 8–15 digits. Dotted 4×≤3-digit groups are left to the IP detector; slashed numbers need at most
+/// three groups and a last group of 4 or more digits (not a date or a ratio).
+/// Where a field name says so (`FieldContext`: `phone: 4155550199`, `"mobile": "…"`, a `tel` column), any 7–15
+/// digits in that shape are a phone number, bare digit runs included (`PhoneDetector+Context.swift`).
+/// Limits: bare national digit runs (`4155550199`) without such context are not detected (they are indistinguishable
+/// from order numbers).
 public struct PhoneDetector: Detector {
     public let label = "PHONE"
     public let priority = 40
@@ -66,6 +71,7 @@ public struct PhoneDetector: Detector {
 
     public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
         var spans: [DetectedSpan] = []
+        var ambiguous = false
         var i = 0
         let n = t.count
         while i < n {
@@ -80,12 +86,13 @@ public struct PhoneDetector: Detector {
             if i > 0 {
                 let p = t[i - 1]
                 if isWordScalar(p) || p == "+" || p == "_" || p == "/" || p == "@"
-                    || ((p == "." || p == "-" || p == ":") && i > 1 && isASCIIAlnum(t[i - 2])) {
+                    || ((p == "." || p == "-") && i > 1 && isASCIIAlnum(t[i - 2]))
+                    || (p == ":" && i > 1 && Self.hexTokenEnds(t, at: i - 1)) {
                     i += 1
                     continue
                 }
             }
-            if let end = parse(t, i) {
+            if let end = parse(t, i) ?? contextual(t, i, ambiguous: &ambiguous) {
                 spans.append(DetectedSpan(start: i, end: end, label: label))
                 i = end
             } else {
@@ -94,24 +101,31 @@ public struct PhoneDetector: Detector {
                 while i < n, isDigit(t[i]) { i += 1 }
             }
         }
-        return spans
+        // Column context only matters for a value that is phone-shaped but was not taken.
+        return ambiguous ? merged(spans, cellSpans(t)) : spans
     }
 
-    /// Parses a phone number at `i`; returns its end.
-    func parse(_ t: [Unicode.Scalar], _ i: Int) -> Int? {
-        let n = t.count
-        var j = i
-        let plus = t[j] == "+"
-        if plus { j += 1 }
-        var groups = 0
+    /// The digit groups of a phone-number candidate.
+    struct Shape {
+        var end = 0
         var digits = 0
+        var groups = 0
         var firstGroup = 0
         var lastGroup = 0
         var maxGroup = 0
-        var dotsOnly = true
         var separators = 0
-        var end = j
-        while j < n, groups < 8 {
+        var slashes = 0
+        var dotsOnly = true
+    }
+
+    /// The digit groups at `i` (after an optional `+`): one in parentheses allowed, single spaces, hyphens, dots or
+    /// slashes between them (`) ` counts as one), at most 8 groups; `nil` for an unclosed parenthesis.
+    static func shape(_ t: [Unicode.Scalar], _ i: Int) -> Shape? {
+        let n = t.count
+        var j = t[i] == "+" ? i + 1 : i
+        var shape = Shape()
+        shape.end = j
+        while j < n, shape.groups < 8 {
             var paren = false
             if t[j] == "(" {
                 paren = true
@@ -123,20 +137,21 @@ public struct PhoneDetector: Detector {
             if paren {
                 guard j < n, t[j] == ")" else { return nil }
                 j += 1
-                dotsOnly = false
+                shape.dotsOnly = false
             }
-            groups += 1
-            digits += g
-            if groups == 1 { firstGroup = g }
-            lastGroup = g
-            maxGroup = max(maxGroup, g)
-            end = j
-            guard digits <= 15, j < n else { break }
-            // One separator between groups (`) ` counts as one).
+            shape.groups += 1
+            shape.digits += g
+            if shape.groups == 1 { shape.firstGroup = g }
+            shape.lastGroup = g
+            shape.maxGroup = max(shape.maxGroup, g)
+            shape.end = j
+            guard shape.digits <= 15, j < n else { break }
             let sep = t[j]
-            if (sep == " " || sep == "-" || sep == "."), j + 1 < n, isDigit(t[j + 1]) || t[j + 1] == "(" {
-                if sep != "." { dotsOnly = false }
-                separators += 1
+            let separates = sep == " " || isDash(sep) || sep == "." || sep == "/"
+            if separates, j + 1 < n, isDigit(t[j + 1]) || t[j + 1] == "(" {
+                if sep != "." { shape.dotsOnly = false }
+                if sep == "/" { shape.slashes += 1 }
+                shape.separators += 1
                 j += 1
             } else if paren, isDigit(sep) {
                 continue
@@ -144,37 +159,74 @@ public struct PhoneDetector: Detector {
                 break
             }
         }
-        guard digits <= 15, rightBoundary(t, end) else { return nil }
-        // A following `.digit`, `-digit` or `/digit` means a longer token (version, date, IP).
-        if end + 1 < n, t[end] == "." || t[end] == "-" || t[end] == "/" || t[end] == ":", isDigit(t[end + 1]) {
-            return nil
-        }
-        if plus {
-            guard (8...15).contains(digits), firstGroup <= 4 || groups == 1 else { return nil }
-        } else {
-            guard (10...12).contains(digits), groups >= 2, firstGroup <= 5, firstGroup >= 1 else { return nil }
-            guard maxGroup <= 4 || (groups <= 3 && lastGroup == maxGroup && lastGroup <= 8) else { return nil }
-            if dotsOnly && groups >= 4 && maxGroup <= 3 { return nil }
-            if separators == 0 && t[i] != "(" { return nil }
-        }
-        return extensionEnd(t, end) ?? end
+        return shape
     }
 
-    /// ` ext. 123`, ` ext 123`, ` x123`, `, ext. 12` after a number.
+    /// The end of a number whose groups end at `end`: after its extension, or at `end` if the token ends there
+    /// (not followed by a letter, digit, or `.digit`, `-digit`, `/digit`, `:digit` as in versions, dates, IPs).
+    func numberEnd(_ t: [Unicode.Scalar], _ end: Int) -> Int? {
+        if let ext = extensionEnd(t, end) { return ext }
+        guard rightBoundary(t, end) else { return nil }
+        if end + 1 < t.count, t[end] == "." || t[end] == "-" || t[end] == "/" || t[end] == ":", isDigit(t[end + 1]) {
+            return nil
+        }
+        return end
+    }
+
+    /// Parses a phone number at `i`; returns its end.
+    func parse(_ t: [Unicode.Scalar], _ i: Int) -> Int? {
+        guard let s = Self.shape(t, i), s.digits <= 15, let end = numberEnd(t, s.end) else { return nil }
+        let plus = t[i] == "+"
+        // `00` / `011` then a country code dials out like `+`.
+        let exit =
+            plus ? 0 : (hasPrefix(t, at: i, "011") && s.firstGroup == 3 ? 3 : (hasPrefix(t, at: i, "00") ? 2 : 0))
+        if plus {
+            guard (8...15).contains(s.digits), s.firstGroup <= 4 || s.groups == 1 else { return nil }
+        } else if exit > 0, s.groups >= 3, (8...15).contains(s.digits - exit), s.firstGroup - exit <= 4 {
+            // Dialled out: `001-650-577-2881`, `0044 20 7946 0321`.
+        } else {
+            guard (10...12).contains(s.digits), s.groups >= 2, s.firstGroup <= 5, s.firstGroup >= 1 else {
+                return nil
+            }
+            guard s.maxGroup <= 4 || (s.groups <= 3 && s.lastGroup == s.maxGroup && s.lastGroup <= 8) else {
+                return nil
+            }
+            if s.dotsOnly && s.groups >= 4 && s.maxGroup <= 3 { return nil }
+            if s.separators == 0 && t[i] != "(" { return nil }
+        }
+        if s.slashes > 0 { guard s.groups <= 3, s.lastGroup >= 4, s.firstGroup >= 2 else { return nil } }
+        return end
+    }
+
+    /// Whether the scalars ending at `e` (exclusive) form a hex token such as an IPv6 group (`fe80`, `12`), rather
+    /// than a word (`Phone`, `tel`).
+    static func hexTokenEnds(_ t: [Unicode.Scalar], at e: Int) -> Bool {
+        var k = e
+        while k > 0, isHex(t[k - 1]) { k -= 1 }
+        return k < e && (k == 0 || !isWordScalar(t[k - 1]))
+    }
+
+    /// An extension after a number ending at `end`: ` ext. 123`, ` ext: 123`, ` extension 123`, `x123`, ` x 123`,
+    /// `, ext. 12`, ` #12`.
     func extensionEnd(_ t: [Unicode.Scalar], _ end: Int) -> Int? {
+        let n = t.count
         var j = end
-        if j < t.count, t[j] == "," { j += 1 }
-        guard j < t.count, t[j] == " " else { return nil }
-        j += 1
-        if hasPrefix(t, at: j, "ext", ignoringCase: true) {
+        if j < n, t[j] == "," || t[j] == ";" { j += 1 }
+        let spaceStart = j
+        while j < n, t[j] == " ", j - spaceStart < 2 { j += 1 }
+        if hasPrefix(t, at: j, "extension", ignoringCase: true) {
+            j += 9
+        } else if hasPrefix(t, at: j, "ext", ignoringCase: true) {
             j += 3
-            if j < t.count, t[j] == "." { j += 1 }
-            if j < t.count, t[j] == " " { j += 1 }
-        } else if j < t.count, t[j] == "x" {
+        } else if j < n, t[j] == "x" || t[j] == "X" {
+            j += 1
+        } else if j < n, t[j] == "#", j > spaceStart {
             j += 1
         } else {
             return nil
         }
+        if j < n, t[j] == "." || t[j] == ":" { j += 1 }
+        if j < n, t[j] == " " { j += 1 }
         let d = digitRun(t, j, limit: 7)
         guard (1...6).contains(d), rightBoundary(t, j + d) else { return nil }
         return j + d

@@ -1,7 +1,8 @@
 /// Calendar dates:
 /// - numeric: `2024-07-01`, `2024/07/01`, `2024.07.01` (year first); `07/01/2024`, `01.07.2024`, `7-1-2024`,
 ///   `07/01/24` (month/day or day/month, either reading valid; 2-digit years only with `/`),
-/// - written: `Jul 1, 2024`, `July 1st`, `Sept. 5 2024`, `July 2024`, `1 July 2024`, `1st of July, 2024`.
+/// - written: `Jul 1, 2024`, `July 1st`, `Sept. 5 2024`, `July 2024`, `1 July 2024`, `1st of July, 2024`,
+/// - compact (`19850312`, `031285`) only where a date-of-birth field name says so (`DateDetector+Context.swift`).
 ///
 /// Month names must be capitalised (`May 5`, not `may 5`). Limits: English month names only; relative dates
 /// (`next Tuesday`), weekday-only mentions and times are not dates; `3/4` (no year) is a fraction, not a date.
@@ -26,6 +27,7 @@ public struct DateDetector: Detector {
 
     public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
         var spans: [DetectedSpan] = []
+        var ambiguous = false
         let n = t.count
         var i = 0
         while i < n {
@@ -37,6 +39,7 @@ public struct DateDetector: Detector {
                 if leftBoundary(t, i), !(i >= 2 && (t[i - 1] == "." || t[i - 1] == "/" || t[i - 1] == "-" || t[i - 1] == ":") && isDigit(t[i - 2])) {
                     end = numeric(t, i)
                     if end == 0 { end = dayFirst(t, i) }
+                    if end == 0 { end = contextual(t, i, ambiguous: &ambiguous) ?? 0 }
                 }
                 if end == 0 {
                     while i < n, isDigit(t[i]) { i += 1 }
@@ -56,7 +59,7 @@ public struct DateDetector: Detector {
                 i += 1
             }
         }
-        return spans
+        return ambiguous ? merged(spans, cellSpans(t)) : spans
     }
 
     /// Whether a numeric date may end at `e`: not followed by a letter, a digit, or a separator and a digit.

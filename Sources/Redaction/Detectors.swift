@@ -30,11 +30,18 @@ public protocol Detector: Sendable {
     /// engine's holdback (a PEM block before its END line), or `nil`. The stream holds text from there on, up to
     /// the detector's own hard cap. The default is `nil`: every match fits in the holdback.
     func unfinishedMatchStart(in text: [Unicode.Scalar]) -> Int?
+    /// For streaming: a line of `text` that the text from `position` on still needs as context, however far behind
+    /// it falls (the header line of a delimited table with rows at or after `position`, or still open at the end),
+    /// or `nil`. The stream keeps a copy of it (up to `StreamRedactor.retainedCap` scalars) in front of its window.
+    /// The default is `nil`.
+    func retainedContext(in text: [Unicode.Scalar], from position: Int) -> Range<Int>?
 }
 
 extension Detector {
     /// No match of this detector outgrows the holdback.
     public func unfinishedMatchStart(in text: [Unicode.Scalar]) -> Int? { nil }
+    /// No context beyond the stream's window.
+    public func retainedContext(in text: [Unicode.Scalar], from position: Int) -> Range<Int>? { nil }
 }
 
 // MARK: - Scalar classes (ASCII fast paths; no String indexing in hot loops)
@@ -51,6 +58,8 @@ extension Detector {
 @inline(__always) func isSpace(_ s: Unicode.Scalar) -> Bool {
     s == " " || s == "\t" || s == "\n" || s == "\r" || s.value == 0xA0
 }
+/// A hyphen: `-`, or a Unicode hyphen or dash (U+2010–U+2015, minus sign U+2212), as word processors write them.
+@inline(__always) func isDash(_ s: Unicode.Scalar) -> Bool { s == "-" || s.value &- 0x2010 < 6 || s.value == 0x2212 }
 @inline(__always) func lowerASCII(_ s: Unicode.Scalar) -> UInt32 { isUpper(s) ? s.value | 0x20 : s.value }
 @inline(__always) func digitValue(_ s: Unicode.Scalar) -> Int { Int(s.value) - 48 }
 

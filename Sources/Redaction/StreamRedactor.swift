@@ -16,6 +16,14 @@ import SealgateCore
 /// So the holdback is `holdback` scalars, plus the length of a span or unfinished match that started before the
 /// cut. `finish()` flushes the rest, redacted.
 ///
+/// Column context: a cell of a delimited table is typed by its column's header line (`DelimitedTables`), which may
+/// lie far behind. While a detector reports such a line (`Detector.retainedContext`: a table has rows not yet
+/// emitted), the session keeps a copy of it (at most `retainedCap` scalars) and scans it, followed by a newline, in
+/// front of a window that then starts at a line start (at most `rowCap` scalars of the current row are kept as left
+/// context). A header longer than `retainedCap`, or a row longer than `rowCap`, ends this: the rest of that table is
+/// redacted by shape alone (its bare-digit SSNs and phone numbers may then pass). This costs no extra holdback, only
+/// left context, and while a table is open, a rescan of up to `rowCap` more scalars per delta.
+///
 /// Cost: each delta rescans the window (about 3 × holdback scalars plus the delta), so a stream costs
 /// O(text × window / delta size); with 16-scalar deltas that is about 3 MB/s per core, far above model output rates.
 public struct StreamRedactor: StreamingRedaction {
@@ -28,7 +36,14 @@ public struct StreamRedactor: StreamingRedaction {
     /// Window size when a long (> 1024 scalars) unfinished match was last seen; rescans wait for 256 more scalars,
     /// so the output may lag up to 256 scalars behind the end of such a match (a PEM END line).
     var heldAt = -1
+    /// The header line of a delimited table still open, followed by a newline, once it has left the window.
+    var pinned: [Unicode.Scalar] = []
     public private(set) var counts: [String: Int] = [:]
+
+    /// The longest header line kept as column context.
+    public static let retainedCap = 512
+    /// The longest row for which column context is kept.
+    public static let rowCap = 1024
 
     init(engine: RedactionEngine, profile: String) {
         self.engine = engine
@@ -44,7 +59,7 @@ public struct StreamRedactor: StreamingRedaction {
         guard window.count - emitted > holdback else { return "" }
         if heldAt >= 0, window.count < heldAt + 256 { return "" }
         heldAt = -1
-        let spans = engine.resolve(window)
+        let spans = resolveWindow()
         var cut = window.count - holdback
         for detector in engine.detectors {
             if let start = detector.unfinishedMatchStart(in: window), start < cut {
@@ -70,22 +85,65 @@ public struct StreamRedactor: StreamingRedaction {
         }
         guard cut > emitted else { return "" }
         let text = emit(spans, upTo: cut)
-        // Keep at most 2 × holdback scalars of left context.
-        let drop = emitted - 2 * holdback
-        if drop > 0 {
-            window.removeFirst(drop)
-            emitted -= drop
-            if heldAt >= 0 { heldAt -= drop }
-        }
+        dropLeftContext()
         return text
     }
 
     public mutating func finish() -> String {
-        let spans = engine.resolve(window)
+        let spans = resolveWindow()
         let text = emit(spans, upTo: window.count)
         window = []
         emitted = 0
+        pinned = []
         return text
+    }
+
+    /// The spans of the window, scanned after the pinned header line if there is one.
+    func resolveWindow() -> [DetectedSpan] {
+        guard !pinned.isEmpty else { return engine.resolve(window) }
+        let offset = pinned.count
+        return engine.resolve(pinned + window).compactMap { span in
+            guard span.end > offset else { return nil }
+            return DetectedSpan(start: max(span.start, offset) - offset, end: span.end - offset, label: span.label)
+        }
+    }
+
+    /// Keeps at most 2 × holdback scalars of left context; while a table is open, from a line start, with its header
+    /// line pinned once it leaves the window.
+    mutating func dropLeftContext() {
+        var drop = emitted - 2 * engine.holdback
+        guard drop > 0 else { return }
+        let offset = pinned.count
+        let scanned = pinned.isEmpty ? window : pinned + window
+        var header: Range<Int>? = nil
+        for detector in engine.detectors {
+            if let range = detector.retainedContext(in: scanned, from: offset + emitted) {
+                header = range
+                break
+            }
+        }
+        if let header {
+            // Drop only whole lines, so that the window starts at a row's start.
+            var lineStart = drop
+            while lineStart > 0, window[lineStart - 1] != "\n", drop - lineStart < Self.rowCap { lineStart -= 1 }
+            if lineStart == 0 || window[lineStart - 1] == "\n" {
+                drop = lineStart
+                if header.lowerBound >= offset {
+                    // The header is in the window: pin it when it leaves; a stale pinned header goes.
+                    let inWindow = (header.lowerBound - offset)..<(header.upperBound - offset)
+                    let fits = inWindow.lowerBound < drop && inWindow.count <= Self.retainedCap
+                    pinned = fits ? Array(window[inWindow]) + ["\n"] : []
+                }
+            } else {
+                pinned = []
+            }
+        } else {
+            pinned = []
+        }
+        guard drop > 0 else { return }
+        window.removeFirst(drop)
+        emitted -= drop
+        if heldAt >= 0 { heldAt -= drop }
     }
 
     /// Emits `window[emitted..<cut]` with the profile's spans in it redacted; advances `emitted`.

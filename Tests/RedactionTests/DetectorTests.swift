@@ -73,6 +73,24 @@ struct DetectorTests {
         }
     }
 
+    @Test("Phone numbers with other separators, dial-out prefixes and attached extensions", arguments: [
+        "555/123/4567", "(555)123-4567", "+1 555 123 4567", "555.123.4567", "555 123 4567", "555-123.4567",
+        "+1 (555) 123-4567", "1-555-123-4567", "001-555-123-4567", "0044 20 7946 0321", "555-123-4567x89",
+        "(555)123-4567x1234", "555.123.4567 ext. 12", "555 123 4567 x 204", "555-123-4567 extension 7", "030/1234567",
+        "555\u{2013}123\u{2013}4567",
+    ])
+    func phoneSeparators(_ number: String) {
+        #expect(found(PhoneDetector(), in: "call \(number) now") == [number], "\(number)")
+        #expect(found(PhoneDetector(), in: "Phone:\(number)") == [number], "\(number)")
+    }
+
+    @Test("Slashed and colon-led numbers that are not phones", arguments: [
+        "12/25/2024", "1234/5678/90", "path/555/123/4567", "14:20:45", "fe80::1:2065550143", "3/4", "v1.2.3",
+    ])
+    func notPhones(_ text: String) {
+        #expect(found(PhoneDetector(), in: "x \(text) y").isEmpty, "\(text)")
+    }
+
     @Test("URLs without trailing punctuation")
     func url() {
         #expect(found(URLDetector(), in: "see https://example.com/a?b=1. Or (www.example.org/x), ftp://files.example.net/f.") ==

@@ -108,3 +108,57 @@ func FileManager_contents(_ path: String) -> [String]? {
         (try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])?["text"] as? String
     }
 }
+
+@Suite("Streaming keeps a table's header as column context")
+struct StreamingTableTests {
+    let engine = RedactionEngine()
+
+    /// A header, 60 rows (far more than the holdback), a blank line, prose with unlabelled 9-digit numbers, then a
+    /// second table whose columns differ.
+    static let text: String = {
+        var text = "Roster export\nemployee_id,name,ssn,mobile,dob\n"
+        for k in 0..<60 {
+            let ssn = 518_403_100 + k * 7
+            let phone = 2_065_550_100 + k
+            text += "\(401_239_800 + k),\"Row \(k), Person\",\(ssn),\(phone),1979\(String(format2: k % 12 + 1))14\n"
+        }
+        text += "\nOrder 518403127 shipped; ZIP 981091234.\n"
+        text += "ticket|tel|note\nT-1|3125550110|call back\nT-2|3125550111|518403127 is an order\n"
+        return text
+    }()
+
+    @Test("Rows far below their header are typed as in the whole text, however the stream is split")
+    func rows() {
+        let whole = engine.redact(Self.text, profile: "all")
+        #expect(whole.counts["US_SSN"] == 60)
+        #expect(whole.counts["PHONE"] == 62)
+        #expect(whole.counts["DATE"] == 60)
+        #expect(whole.text.contains("Order 518403127 shipped; ZIP 981091234."))
+        #expect(whole.text.contains("T-2|[PHONE]|518403127 is an order"))
+        for seed in 0..<12 {
+            let (out, counts, held) = stream(engine, Self.text, profile: "all", seed: UInt64(seed), maxPiece: 1 + seed * 2)
+            #expect(out == whole.text, "seed \(seed)")
+            #expect(counts == whole.counts, "seed \(seed)")
+            // Column context costs left context only, not holdback.
+            #expect(held <= engine.holdback + 23 + 64, "seed \(seed)")
+        }
+    }
+
+    @Test("A header longer than the retained cap is not kept: later rows are redacted by shape alone (documented)")
+    func longHeader() {
+        let header = (0..<60).map { "column_\($0)" }.joined(separator: ",") + ",ssn"
+        let row = (0..<60).map { _ in "x" }.joined(separator: ",") + ",518403127"
+        let text = header + "\n" + Array(repeating: row, count: 8).joined(separator: "\n") + "\n"
+        #expect(header.unicodeScalars.count > StreamRedactor.retainedCap)
+        #expect(engine.redact(text, profile: "all").counts["US_SSN"] == 8)
+        let (out, _, _) = stream(engine, text, profile: "all", seed: 1, maxPiece: 8)
+        // Once the header leaves the window, rows are redacted by shape alone: the last row's bare SSN passes.
+        #expect(out != engine.redact(text, profile: "all").text)
+        #expect(out.hasSuffix(row + "\n"))
+    }
+}
+
+extension String {
+    /// Two digits, zero-padded.
+    init(format2 value: Int) { self = value < 10 ? "0\(value)" : "\(value)" }
+}
