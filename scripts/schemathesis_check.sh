@@ -126,9 +126,19 @@ for _ in $(seq 1 50); do [ -s br/admin-token ] && break; sleep 0.1; done
 [ -s br/admin-token ] || { echo "schemathesis_check: no br/admin-token" >&2; exit 1; }
 SG_ADMIN_TOKEN=$(cat br/admin-token)
 export SG_ADMIN_TOKEN
+# revokeCredential revokes only this spare credential: schemathesis reads names from responses, and revoking
+# the bootstrap admin (allowed once it has created another admin) would leave every later request a 401.
+(umask 077; printf 'Authorization: Bearer %s\n' "$SG_ADMIN_TOKEN" >admin.header)
+curl -fsS -o /dev/null -X POST "http://127.0.0.1:$br_port/admin/v0/credentials" -H @admin.header \
+  -H 'Content-Type: application/json' -d '{"name":"st-revocable","roles":["reader"]}'
+rm -f admin.header
 cat >broker.toml <<'EOF'
 [auth.openapi.adminBearer]
 bearer = "${SG_ADMIN_TOKEN}"
+
+[[operations]]
+include-operation-id = "revokeCredential"
+parameters = { "path.name" = "st-revocable" }
 EOF
 run broker "$repo/docs/broker-openapi.yaml" "http://127.0.0.1:$br_port"
 unset SG_ADMIN_TOKEN
