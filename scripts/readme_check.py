@@ -208,7 +208,7 @@ def main():
             kind = RUNNABLE.get(lang)
             if kind is None:
                 continue
-            name = f"README.md:{line} ({lang})"
+            name = f"{os.path.basename(args.readme)}:{line} ({lang})"
             if skip:
                 skipped += 1
                 print(f"skip {name}: {skip}")
