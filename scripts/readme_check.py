@@ -145,13 +145,13 @@ def reexec_in_netns():
     """Re-runs this script in a private network namespace when possible; returns only if it did not."""
     if os.environ.get("README_CHECK_NETNS") or not shutil.which("unshare") or not shutil.which("ip"):
         return
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
-    if probe.returncode != 0:
-        return
-    env = dict(os.environ, README_CHECK_NETNS="1")
     inner = "ip link set lo up && exec " + " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv)
-    sys.stdout.flush()
-    os.execvpe("unshare", ["unshare", "-n", "sh", "-c", inner], env)
+    for flags in (["-n"], ["-r", "-n"]):  # as root; else in a user namespace of its own
+        probe = subprocess.run(["unshare", *flags, "sh", "-c", "ip link set lo up"], capture_output=True)
+        if probe.returncode == 0:
+            env = dict(os.environ, README_CHECK_NETNS="1")
+            sys.stdout.flush()
+            os.execvpe("unshare", ["unshare", *flags, "sh", "-c", inner], env)
 
 
 def port_free(port):
