@@ -9,11 +9,13 @@
 # tenant key (acme) and auditor key from <data-dir>/demo-credentials.json and runs schemathesis over every
 # operation of openapi.yaml; then starts `sealgate broker` (as scripts/kbs_interop.sh does) and runs it over
 # docs/broker-openapi.yaml with the admin token from the broker's data dir.
-# Checks: not_a_server_error (no 5xx that the document does not promise), status_code_conformance,
-# content_type_conformance, response_schema_conformance, response_headers_conformance, ignored_auth (a
-# protected operation refuses requests without or with a wrong credential) and negative_data_rejection (data
-# the document calls invalid is refused) — so the document may be neither looser nor stricter than the
-# server on what it accepts.
+# Checks: not_a_server_error (no 5xx at all: the demo holds its lease, so even a documented 503 is a failure
+# here), status_code_conformance, content_type_conformance, response_schema_conformance,
+# response_headers_conformance, ignored_auth (a protected operation refuses requests without or with a wrong
+# credential) and negative_data_rejection (data the document calls invalid is refused: the document is not
+# stricter than the server). A third run pins the demo's data class, model and scope and checks that every
+# request openapi.yaml calls valid for /v1/query and ingest is accepted (positive_data_acceptance: the
+# document is not looser than the server).
 # Keys reach schemathesis through the environment of its process (its config file names ${VARS}), never
 # through argv or the output; schemathesis sanitizes Authorization in what it prints.
 # Bounded: SCHEMATHESIS_MAX_EXAMPLES (default 25) cases per operation and phase, a fixed seed, a 10 s request
@@ -66,15 +68,16 @@ wait_for() {
 
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,ignored_auth,negative_data_rejection
 
-# run NAME SPEC URL: schemathesis over SPEC against URL with the config file ./NAME.toml; adds the run's
-# operations to passed/failed and prints its requests, 5xx responses and failed checks.
+# run NAME SPEC URL CHECKS [ARGS...]: schemathesis over SPEC against URL with the config file ./NAME.toml and
+# ARGS; adds the run's operations to passed/failed and prints its requests, 5xx responses and failed checks.
 passed=0
 failed=0
 run() {
-  local name=$1 spec=$2 url=$3 status=0 counts good bad
+  local name=$1 spec=$2 url=$3 run_checks=$4 status=0 counts good bad
+  shift 4
   echo "== $(schemathesis --version 2>&1 | tail -n 1): $name ($spec)"
   timeout -k 5 "$run_timeout" schemathesis --config-file "$name.toml" run "$spec" --url "$url" \
-    --checks "$checks" --max-examples "$max_examples" --request-timeout 10 \
+    --checks "$run_checks" --max-examples "$max_examples" --request-timeout 10 "$@" \
     --phases examples,coverage,fuzzing --seed 1 --workers 1 --no-color --suppress-health-check all \
     --report ndjson --report-dir "report-$name" >"$name.out" 2>&1 || status=$?
   counts=$(python3 "$here/schemathesis_tally.py" "report-$name" "$name") || counts="0 1"
@@ -105,12 +108,31 @@ bearer = "${SG_TENANT_KEY}"
 [auth.openapi.auditorAuth]
 bearer = "${SG_AUDITOR_KEY}"
 EOF
-run gateway "$repo/openapi.yaml" "http://127.0.0.1:$gw_port"
+run gateway "$repo/openapi.yaml" "http://127.0.0.1:$gw_port" "$checks"
+# Acceptance: with the demo's data class, model and scope pinned (the schema cannot know which classes a
+# deployment defines), every request the schema calls valid must be accepted — the document may not be looser
+# than the server (#12 defect 5: an empty question, a blank text). Chat is left out: its question is the last
+# user message, which no schema can pin.
+cat >gateway-acceptance.toml <<'EOF'
+[auth.openapi.bearerAuth]
+bearer = "${SG_TENANT_KEY}"
+
+[[operations]]
+include-operation-id = "query"
+parameters = { "body.data_class" = "internal", "body.model_policy" = "extractive", "body.scope" = { collections = ["handbook"] } }
+
+[[operations]]
+include-operation-id = "ingestDocument"
+parameters = { "body.data_class" = "internal", "path.collection" = "schemathesis" }
+EOF
+run gateway-acceptance "$repo/openapi.yaml" "http://127.0.0.1:$gw_port" \
+  positive_data_acceptance,not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --mode positive --include-operation-id query --include-operation-id ingestDocument
 unset SG_TENANT_KEY SG_AUDITOR_KEY
 kill "${pids[0]}" 2>/dev/null || true
 wait "${pids[0]}" 2>/dev/null || true
 for secret in "$(cred tenants)" "$(cred auditor)"; do
-  if grep -qrF -- "$secret" gateway.out gw.log report-gateway; then
+  if grep -qrF -- "$secret" gateway.out gateway-acceptance.out gw.log report-gateway report-gateway-acceptance; then
     echo "schemathesis_check: a demo key appears in the schemathesis output, its report or the gateway log" >&2
     failed=$((failed + 1))
   fi
@@ -140,7 +162,7 @@ bearer = "${SG_ADMIN_TOKEN}"
 include-operation-id = "revokeCredential"
 parameters = { "path.name" = "st-revocable" }
 EOF
-run broker "$repo/docs/broker-openapi.yaml" "http://127.0.0.1:$br_port"
+run broker "$repo/docs/broker-openapi.yaml" "http://127.0.0.1:$br_port" "$checks"
 unset SG_ADMIN_TOKEN
 if grep -qrF -- "$(cat br/admin-token)" broker.out br.log report-broker; then
   echo "schemathesis_check: the admin token appears in the schemathesis output, its report or the broker log" >&2
