@@ -96,6 +96,8 @@ enum API {
         var text: String
 
         enum CodingKeys: String, CodingKey { case role, content }
+        /// OpenAI's message roles (`openapi.yaml`, ChatMessage); any other is `400 malformed_request`.
+        static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool", "function"]
         struct Part: Decodable {
             var type: String
             var text: String?
@@ -104,6 +106,7 @@ enum API {
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             role = try c.decode(String.self, forKey: .role)
+            guard Self.roles.contains(role) else { throw DecodingError.dataCorruptedError(forKey: .role, in: c, debugDescription: "unknown role") }
             if let text = try? c.decode(String.self, forKey: .content) {
                 self.text = text
             } else if let parts = try? c.decode([Part].self, forKey: .content) {
