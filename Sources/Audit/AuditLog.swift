@@ -35,6 +35,8 @@ public actor AuditLog: AuditSink {
     var entriesLength: Int
     var flushing = false
     var latestNote: String?
+    /// When a reader last had a checkpoint signed on demand (``checkpointNote(freshness:)``).
+    var lastOnDemand: ContinuousClock.Instant?
     var latest: Checkpoint?
     let checkpointLock = AsyncMutex()
 
@@ -182,8 +184,16 @@ public actor AuditLog: AuditSink {
         return note
     }
 
-    /// The latest signed checkpoint note (the open signs one, so there always is one).
-    public func checkpointNote() async throws -> String {
+    /// The latest signed checkpoint note (the open signs one, so there always is one). When the log grew since
+    /// the latest checkpoint and that one is at least `freshness` old, a checkpoint of the current size is signed
+    /// first, so a reader is never more than `freshness` behind; the rate limit bounds what anonymous readers can
+    /// make the log sign (one note and one fsync per `freshness` at most).
+    public func checkpointNote(freshness: Duration = .seconds(1)) async throws -> String {
+        let now = ContinuousClock.now
+        if edge.size > (latest?.size ?? 0), lastOnDemand.map({ now - $0 >= freshness }) ?? true {
+            lastOnDemand = now
+            if let note = try await checkpointIfNeeded() { return note }
+        }
         if let latestNote { return latestNote }
         return try await checkpointIfNeeded() ?? ""
     }

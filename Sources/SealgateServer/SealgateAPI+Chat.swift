@@ -31,7 +31,8 @@ extension SealgateAPI {
         }.filter { !$0.isEmpty }
         let input = QueryRequest(
             question: question, dataClass: request.headers[Self.dataClassHeader],
-            model: request.headers[Self.modelPolicyHeader] ?? body.model, scope: scope, maxTokens: body.maxTokens)
+            model: request.headers[Self.modelPolicyHeader].flatMap { $0.isEmpty ? nil : $0 } ?? body.model, scope: scope,
+            maxTokens: body.maxTokens)
         let id = "chatcmpl-\(requestID)"
         let created = Int(Date().timeIntervalSince1970)
         if body.stream == true {
