@@ -24,11 +24,13 @@ struct KeysCommand: AsyncParsableCommand {
 
         func token() throws -> String {
             if let tokenFile {
-                guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else { throw ValidationError("cannot read \(tokenFile)") }
+                guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                    throw RuntimeFailure("cannot read the admin token file \(tokenFile): a broker writes its bootstrap token to <data-dir>/admin-token")
+                }
                 return text.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             guard let token = ProcessInfo.processInfo.environment["SEALGATE_ADMIN_TOKEN"], !token.isEmpty else {
-                throw ValidationError("give --token-file or set SEALGATE_ADMIN_TOKEN")
+                throw RuntimeFailure("no admin token: pass --token-file (a broker writes <data-dir>/admin-token on first start) or set SEALGATE_ADMIN_TOKEN")
             }
             return token
         }
@@ -144,8 +146,8 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var tenant: String
         @Option(help: "Repeat the tenant id to confirm.") var confirm: String
+        func validate() throws { guard confirm == tenant else { throw ValidationError("--confirm must repeat the tenant id") } }
         func run() async throws {
-            guard confirm == tenant else { throw ValidationError("--confirm must repeat the tenant id") }
             try await connection.call(.POST, "/tenants/\(tenant)/shred", body: try json(["confirm": confirm]))
         }
     }
@@ -160,7 +162,7 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             var body: [String: Any] = [:]
             if let valueFile {
-                guard let data = FileManager.default.contents(atPath: valueFile) else { throw ValidationError("cannot read \(valueFile)") }
+                guard let data = FileManager.default.contents(atPath: valueFile) else { throw RuntimeFailure("cannot read --value-file \(valueFile)") }
                 body["value"] = data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
                     .replacingOccurrences(of: "=", with: "")
             }
@@ -179,7 +181,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var file: String
         func run() async throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let data = FileManager.default.contents(atPath: file) else { throw RuntimeFailure("cannot read \(file)") }
             try await connection.call(.PUT, "/policies", body: data)
         }
     }
@@ -197,7 +199,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var file: String
         func run() async throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let data = FileManager.default.contents(atPath: file) else { throw RuntimeFailure("cannot read \(file)") }
             try await connection.call(.PUT, "/reference-values", body: data)
         }
     }
