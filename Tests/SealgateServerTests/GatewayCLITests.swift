@@ -35,4 +35,42 @@ struct GatewayCLITests {
         #expect(unreachable.stderr.contains("cannot reach the gateway at http://127.0.0.1:\(port)"), "\(unreachable.stderr)")
         #expect(unreachable.stderr.contains("check --url"), "\(unreachable.stderr)")
     }
+
+    @Test("ingest: ./notes, notes/ and an absolute path give a file one id; empty and other files are skipped and named; no bar off a terminal")
+    func ingestStableIDs() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let work = try TempDir()
+        defer { work.remove() }
+        _ = try work.write("notes/a.md", "# Alpha\nAcme's travel policy covers trains.\n")
+        _ = try work.write("notes/sub/b.txt", "Second note about remote work.\n")
+        _ = try work.write("notes/empty.md", "")
+        _ = try work.write("notes/photo.png", "not text")
+        try await withLiveGateway(fixture) { _, client in
+            let url = "http://127.0.0.1:\(try #require(client.port))"
+            func ingest(_ paths: [String]) async throws -> CLIRun {
+                try await runCLI(
+                    ["ingest", "--tenant", "acme", "--collection", "notes", "--class", "internal", "--url", url, "--api-key", Keys.acme] + paths,
+                    cwd: work.path)
+            }
+            let first = try await ingest(["./notes/"])
+            #expect(first.status == 0, "\(first.both)")
+            #expect(first.stdout.contains("ingested 2 of 2 files") && first.stdout.contains("2 skipped"), "\(first.stdout)")
+            #expect(first.stderr.contains("skipped ./notes/empty.md: empty"), "\(first.stderr)")
+            #expect(first.stderr.contains("skipped ./notes/photo.png: not a .txt or .md file"), "\(first.stderr)")
+            #expect(!first.stderr.contains("\r") && !first.stderr.contains("[#"), "progress bar drawn into a pipe: \(first.stderr)")
+            for paths in [["notes"], [work.path + "/notes/"], ["notes/a.md"], [work.path + "/notes/sub/../a.md"]] {
+                let again = try await ingest(paths)
+                #expect(again.status == 0, "\(paths): \(again.both)")
+            }
+            let port = try BrokerProcessTests.freePort()
+            let down = try await runCLI(
+                ["ingest", "--tenant", "acme", "--collection", "notes", "--class", "internal", "--url", "http://127.0.0.1:\(port)", "--api-key", Keys.acme, "notes"],
+                cwd: work.path)
+            #expect(down.status == 1 && down.stderr.components(separatedBy: "cannot reach the gateway").count == 2, "one message, not one per file: \(down.stderr)")
+            let listed = try await client.send(.get, "/v1/collections/notes/documents", key: Keys.acme).object
+            let ids = ((listed["documents"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }.sorted()
+            #expect(ids == ["a.md", "sub-b.txt"], "\(listed)")
+        }
+    }
 }
