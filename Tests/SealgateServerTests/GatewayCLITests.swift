@@ -73,4 +73,29 @@ struct GatewayCLITests {
             #expect(ids == ["a.md", "sub-b.txt"], "\(listed)")
         }
     }
+
+    @Test("GET /v1/collections lists the collections a key may read, with counts of the documents of its classes, audited as list")
+    func collections() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        try await withLiveGateway(fixture) { _, client in
+            for (collection, id, dataClass) in [("handbook", "a", "internal"), ("handbook", "b", "restricted"), ("notes", "c", "internal")] {
+                let made = try await client.send(.post, "/v1/collections/\(collection)/documents", key: Keys.acme, json: documentJSON(id: id, text: "Text \(id).", dataClass: dataClass))
+                #expect(made.status == .created, "\(made.text)")
+            }
+            try await client.send(.post, "/v1/collections/notes/documents", key: Keys.globex, json: documentJSON(id: "g", text: "Globex text."))
+            func names(_ key: String) async throws -> [String] {
+                let answer = try await client.send(.get, "/v1/collections", key: key)
+                #expect(answer.status == .ok && answer.auditIndex != nil, "\(answer.text)")
+                return ((answer.object["collections"] as? [[String: Any]]) ?? []).map { "\($0["name"] ?? "")=\($0["documents"] ?? "")" }
+            }
+            #expect(try await names(Keys.acme) == ["handbook=2", "notes=1"])
+            // The reader may read handbook only, and only public and internal documents.
+            #expect(try await names(Keys.acmeReader) == ["handbook=1"])
+            #expect(try await names(Keys.globex) == ["notes=1"])
+            #expect(try await client.send(.get, "/v1/collections", key: nil).status == .unauthorized)
+        }
+        let kinds = try fixture.auditRecords().compactMap { ($0["record"] as? [String: Any])?["kind"] as? String }
+        #expect(kinds.filter { $0 == "list" }.count >= 3, "\(kinds)")
+    }
 }
