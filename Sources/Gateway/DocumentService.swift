@@ -83,6 +83,49 @@ public struct DocumentService: Sendable {
         }
     }
 
+    /// What ``collections(caller:requestID:)`` answers: `(name, documents)` sorted by name, and the audit index.
+    public typealias CollectionsResult = Result<(collections: [(name: CollectionName, documents: Int)], auditIndex: UInt64), GatewayFailure>
+
+    /// The collections of the caller's tenant that it may read, by name, each with the number of documents of the
+    /// classes it may use. Reads metadata only, but like ``list(collection:caller:requestID:)`` it needs the key
+    /// lease: the `list` audit record's scope digest over the names returned is keyed by the tenant's audit salt, so
+    /// names cannot be confirmed by guessing. The record's count is the documents counted.
+    ///
+    /// It reads the metadata row of every document of the tenant (no chunks); a store query grouped by collection
+    /// and class would serve very large tenants better.
+    public func collections(caller: Caller, requestID: String) async -> CollectionsResult {
+        let principal = caller.principal
+        func fail(_ code: ReasonCode, _ detail: String) async -> CollectionsResult {
+            .failure(await recorder.deny(Refusal(Denial(code, detail), kind: .list, requestID: requestID, principal: principal)))
+        }
+        guard await keyRing.isReady() else {
+            await index.clearIfLeaseLost()
+            let reason = await keyRing.noLeaseReason()
+            return await fail(reason, "No key lease is held (\(reason.rawValue)).")
+        }
+        do {
+            var counts: [CollectionName: Int] = [:]
+            for document in try await store.documents(tenant: principal.tenant)
+            where caller.grants.mayUse(document.dataClass) && policy.decide(caller.grants, .read(document.collection)).denial == nil {
+                counts[document.collection, default: 0] += 1
+            }
+            let collections = counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { (name: $0.key, documents: $0.value) }
+            var record = AuditRecord(
+                kind: .list, time: recorder.now(), requestID: requestID, tenant: principal.tenant.rawValue, principal: principal.id.rawValue,
+                outcome: .allowed)
+            record.scopeDigest = await keyRing.auditDigest(collections.map(\.name.rawValue), tenant: principal.tenant)
+            record.chunkCount = collections.reduce(0) { $0 + $1.documents }
+            switch await recorder.commit(record) {
+            case .failure(let failure): return .failure(failure)
+            case .success(let index): return .success((collections, index))
+            }
+        } catch let error as SealgateError {
+            return await fail(error.code, "The collections could not be listed.")
+        } catch {
+            return await fail(.internalError, "The collections could not be listed.")
+        }
+    }
+
     /// Deletes a document of the caller's tenant.
     public func delete(id: DocumentID, collection: CollectionName, caller: Caller, requestID: String) async -> Result<UInt64, GatewayFailure> {
         let principal = caller.principal

@@ -42,6 +42,7 @@ struct SealgateAPI: Sendable {
         authenticated(.ingest).post("/v1/collections/:collection/documents") { request, context in
             await ingest(request, context, collection: context.parameters.get("collection") ?? "")
         }
+        authenticated(.list).get("/v1/collections") { _, context in await collections(context) }
         authenticated(.list).get("/v1/collections/:collection/documents") { _, context in
             await list(context, collection: context.parameters.get("collection") ?? "")
         }
@@ -170,6 +171,25 @@ struct SealgateAPI: Sendable {
                             createdAt: AuditRecord.timestamp($0.createdAt))
                     }),
                 auditIndex: auditIndex)
+        }
+    }
+
+    /// `GET /v1/collections`: `{"collections": [{"name", "documents"}]}`, the readable collections of the caller's tenant.
+    func collections(_ context: Context) async -> Response {
+        struct Item: Encodable {
+            var name: String
+            var documents: Int
+        }
+        struct Body: Encodable { var collections: [Item] }
+        let caller: Caller
+        switch self.caller(context) {
+        case .failure(let response): return response
+        case .success(let value): caller = value
+        }
+        switch await gateway.documents.collections(caller: caller, requestID: context.requestID) {
+        case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
+        case .success(let (collections, auditIndex)):
+            return json(Body(collections: collections.map { Item(name: $0.name.rawValue, documents: $0.documents) }), auditIndex: auditIndex)
         }
     }
 

@@ -70,7 +70,7 @@ struct AuditCommand: AsyncParsableCommand {
                 // Read-only: never open the log as a writer (a running gateway owns it).
                 let audit = dir + "/audit"
                 guard let latest = AuditLog.readNotes(audit + "/checkpoints").last else {
-                    throw ValidationError("no checkpoint in \(audit) yet")
+                    throw RuntimeFailure("no checkpoint in \(audit) yet: is --data-dir a gateway's state directory? A running gateway signs one within 10 s")
                 }
                 note = latest
                 entries = AuditEncoding.splitEntries([UInt8](FileManager.default.contents(atPath: audit + "/entries") ?? Data())).entries
@@ -82,7 +82,8 @@ struct AuditCommand: AsyncParsableCommand {
             }
             let checkpoint = try Checkpoint(body: try verifier.open(note))
             guard index >= 0, index < checkpoint.size else {
-                throw ValidationError("index \(index) is not covered by the latest checkpoint (size \(checkpoint.size))")
+                throw RuntimeFailure(
+                    "index \(index) is not covered by the latest checkpoint (size \(checkpoint.size)): give --index from 0 to \(checkpoint.size - 1), or wait for the next checkpoint")
             }
             let tree = MerkleTree(leafHashes: entries.prefix(checkpoint.size).map(MerkleHash.leaf))
             let proof = try tree.inclusionProof(index: index, size: checkpoint.size)
@@ -106,6 +107,10 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             var printed = 0
             let path = dataDir + "/audit/entries"
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dataDir + "/audit", isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw RuntimeFailure("no audit log in \(dataDir)/audit: pass --data-dir with the gateway's state directory (default .sealgate)")
+            }
             repeat {
                 let raw = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
                 let entries = AuditEncoding.splitEntries(raw).entries
@@ -145,19 +150,25 @@ struct AuditCommand: AsyncParsableCommand {
             abstract: "Append synthetic records with N concurrent writers and report durable appends per second.",
             discussion: "A durability and throughput check on a scratch directory; never point it at a production log.")
         @Option(name: .customLong("dir"), help: "Scratch audit directory.") var dir: String
-        @Option(help: "Records to append.") var records = 20_000
+        @Option(help: "Records to append (exactly this many).") var records = 20_000
         @Option(help: "Concurrent writers.") var writers = 16
         @Flag(name: .customLong("print-acks"), help: "Print each acknowledged index as it is acknowledged.") var printAcks = false
+
+        func validate() throws {
+            guard records >= 1, writers >= 1 else { throw ValidationError("--records and --writers must be at least 1") }
+        }
 
         func run() async throws {
             let log = try AuditLog(directory: dir, origin: "load.sealgate.local/audit", checkpointEvery: 10_000)
             let start = ContinuousClock.now
-            let perWriter = max(1, records / max(1, writers))
+            // Exactly `records` appends: the remainder goes one each to the first writers.
+            let writers = max(1, min(self.writers, records))
             let failures = try await withThrowingTaskGroup(of: Int.self) { group in
                 for w in 0..<writers {
+                    let share = records / writers + (w < records % writers ? 1 : 0)
                     group.addTask {
                         var failed = 0
-                        for n in 0..<perWriter {
+                        for n in 0..<share {
                             let record = AuditRecord(kind: .load, time: Date(), requestID: "w\(w)-\(n)", tenant: "load", principal: "load", outcome: .allowed)
                             do {
                                 let index = try await log.append(record)
@@ -173,7 +184,7 @@ struct AuditCommand: AsyncParsableCommand {
             }
             let elapsed = start.duration(to: .now)
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            let done = perWriter * writers - failures
+            let done = records - failures
             _ = try? await log.checkpointIfNeeded()
             if !printAcks {
                 print("writers=\(writers) appended=\(done) failed=\(failures) seconds=\(String(format: "%.2f", seconds)) appends_per_s=\(Int(Double(done) / seconds))")
@@ -189,6 +200,6 @@ func originOf(_ dir: String) throws -> String {
         let line = String(decoding: text, as: UTF8.self).split(separator: "\n").first,
         let note = (try? JSONDecoder().decode([String: String].self, from: Data(line.utf8)))?["note"],
         let origin = note.split(separator: "\n").first
-    else { throw ValidationError("no checkpoint in \(dir) yet") }
+    else { throw RuntimeFailure("no checkpoint in \(dir) yet: is --data-dir a gateway's state directory? A running gateway signs one within 10 s") }
     return String(origin)
 }

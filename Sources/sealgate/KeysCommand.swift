@@ -11,7 +11,8 @@ struct KeysCommand: AsyncParsableCommand {
         commandName: "keys", abstract: "Manage tenants, KEKs, secrets, release policies and reference values on a key broker.",
         subcommands: [
             Tenants.self, Provision.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self,
-            Policies.self, PutPolicy.self, DeletePolicy.self, PutReferenceValues.self, CreateCredential.self, RevokeCredential.self,
+            Policies.self, PutPolicy.self, DeletePolicy.self, PutReferenceValues.self, Credentials.self, CreateCredential.self,
+            RevokeCredential.self,
         ])
 
     struct Connection: ParsableArguments {
@@ -24,11 +25,13 @@ struct KeysCommand: AsyncParsableCommand {
 
         func token() throws -> String {
             if let tokenFile {
-                guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else { throw ValidationError("cannot read \(tokenFile)") }
+                guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                    throw RuntimeFailure("cannot read the admin token file \(tokenFile): a broker writes its bootstrap token to <data-dir>/admin-token")
+                }
                 return text.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             guard let token = ProcessInfo.processInfo.environment["SEALGATE_ADMIN_TOKEN"], !token.isEmpty else {
-                throw ValidationError("give --token-file or set SEALGATE_ADMIN_TOKEN")
+                throw RuntimeFailure("no admin token: pass --token-file (a broker writes <data-dir>/admin-token on first start) or set SEALGATE_ADMIN_TOKEN")
             }
             return token
         }
@@ -36,6 +39,12 @@ struct KeysCommand: AsyncParsableCommand {
         /// Sends one admin request and prints the answer; exits 3 when the broker refuses, 2 when it cannot be reached.
         /// - Parameter tolerateConflict: treat 409 (already exists) as success (idempotent provisioning).
         func call(_ method: HTTPMethod, _ path: String, body: Data? = nil, tolerateConflict: Bool = false) async throws {
+            print(String(decoding: try await send(method, path, body: body, tolerateConflict: tolerateConflict), as: UTF8.self))
+        }
+
+        /// Sends one admin request and returns the body of a success. A refusal's problem is printed on stdout (exit 3);
+        /// an unreachable broker is named on stderr (exit 2).
+        func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, tolerateConflict: Bool = false) async throws -> Data {
             var request = HTTPClientRequest(url: broker.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/admin/v0" + path)
             request.method = method
             request.headers.add(name: "Authorization", value: "Bearer \(try token())")
@@ -55,7 +64,13 @@ struct KeysCommand: AsyncParsableCommand {
                 let text = String(describing: error)
                 tlsFailure = ["SSL", "certificate", "handshake", "TLS"].contains { text.contains($0) }
                 // The transport error names the cause (refused, timed out, TLS handshake or certificate), never a token.
-                FileHandle.standardError.write(Data("sealgate keys: cannot reach the broker at \(broker): \(error)\n".utf8))
+                let message: String
+                if let failure = error as? HTTPClientError, failure == .deadlineExceeded || failure == .connectTimeout {
+                    message = "no answer from the broker at \(broker) within \(max(1, timeout)) s (--timeout): is `sealgate broker` running there?"
+                } else {
+                    message = "cannot reach the broker at \(broker) within --timeout \(max(1, timeout)) s: \(error)"
+                }
+                FileHandle.standardError.write(Data("sealgate keys: \(message)\n".utf8))
             }
             try? await client?.shutdown()
             guard let (response, data) = answer else {
@@ -64,8 +79,11 @@ struct KeysCommand: AsyncParsableCommand {
                 }
                 throw ExitCode(2)
             }
-            print(String(decoding: data, as: UTF8.self))
-            guard (200..<300).contains(Int(response.status.code)) || (tolerateConflict && response.status.code == 409) else { throw ExitCode(3) }
+            guard (200..<300).contains(Int(response.status.code)) || (tolerateConflict && response.status.code == 409) else {
+                print(String(decoding: data, as: UTF8.self))
+                throw ExitCode(3)
+            }
+            return data
         }
     }
 
@@ -74,7 +92,10 @@ struct KeysCommand: AsyncParsableCommand {
     struct Tenants: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tenants.")
         @OptionGroup var connection: Connection
-        func run() async throws { try await connection.call(.GET, "/tenants") }
+        @OptionGroup var output: ListingOutput
+        func run() async throws {
+            output.print(try await connection.send(.GET, "/tenants"), columns: [("TENANT", "id"), ("STATE", "state"), ("CREATED", "created_at")])
+        }
     }
 
     struct Provision: AsyncParsableCommand {
@@ -108,7 +129,12 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a tenant's KEK versions and their states (never key material).")
         @OptionGroup var connection: Connection
         @Argument var tenant: String
-        func run() async throws { try await connection.call(.GET, "/tenants/\(tenant)/keks") }
+        @OptionGroup var output: ListingOutput
+        func run() async throws {
+            output.print(
+                try await connection.send(.GET, "/tenants/\(tenant)/keks"),
+                columns: [("RESOURCE", "resource"), ("VERSION", "version"), ("STATE", "state"), ("CREATED", "created_at")])
+        }
     }
 
     struct Create: AsyncParsableCommand {
@@ -144,8 +170,8 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var tenant: String
         @Option(help: "Repeat the tenant id to confirm.") var confirm: String
+        func validate() throws { guard confirm == tenant else { throw ValidationError("--confirm must repeat the tenant id") } }
         func run() async throws {
-            guard confirm == tenant else { throw ValidationError("--confirm must repeat the tenant id") }
             try await connection.call(.POST, "/tenants/\(tenant)/shred", body: try json(["confirm": confirm]))
         }
     }
@@ -160,7 +186,7 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             var body: [String: Any] = [:]
             if let valueFile {
-                guard let data = FileManager.default.contents(atPath: valueFile) else { throw ValidationError("cannot read \(valueFile)") }
+                guard let data = FileManager.default.contents(atPath: valueFile) else { throw RuntimeFailure("cannot read --value-file \(valueFile)") }
                 body["value"] = data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
                     .replacingOccurrences(of: "=", with: "")
             }
@@ -169,9 +195,12 @@ struct KeysCommand: AsyncParsableCommand {
     }
 
     struct Policies: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List release policies.")
+        static let configuration = CommandConfiguration(abstract: "List release policies (ids and descriptions; --json for the rules).")
         @OptionGroup var connection: Connection
-        func run() async throws { try await connection.call(.GET, "/policies") }
+        @OptionGroup var output: ListingOutput
+        func run() async throws {
+            output.print(try await connection.send(.GET, "/policies"), columns: [("POLICY", "id"), ("DESCRIPTION", "description")])
+        }
     }
 
     struct PutPolicy: AsyncParsableCommand {
@@ -179,7 +208,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var file: String
         func run() async throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let data = FileManager.default.contents(atPath: file) else { throw RuntimeFailure("cannot read \(file)") }
             try await connection.call(.PUT, "/policies", body: data)
         }
     }
@@ -197,8 +226,21 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var file: String
         func run() async throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let data = FileManager.default.contents(atPath: file) else { throw RuntimeFailure("cannot read \(file)") }
             try await connection.call(.PUT, "/reference-values", body: data)
+        }
+    }
+
+    struct Credentials: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List admin credentials: names and roles, never tokens (role admin).",
+            discussion: "The credential a broker creates on its first start is bootstrap-admin; its token is in <data-dir>/admin-token.")
+        @OptionGroup var connection: Connection
+        @OptionGroup var output: ListingOutput
+        func run() async throws {
+            output.print(try await connection.send(.GET, "/credentials"), columns: [("CREDENTIAL", "name"), ("ROLES", "roles")]) { row in
+                row["name"] as? String == "bootstrap-admin" ? "created on the broker's first start; token in <data-dir>/admin-token" : nil
+            }
         }
     }
 

@@ -13,7 +13,10 @@ struct PolicyCommand: AsyncParsableCommand {
             abstract: "Evaluate release policies against an attestation result and a resource, and explain the decision.",
             discussion: """
                 Every policy that applies to the resource must pass; when none applies, the broker's default decides \
-                (status affirming; with --allow-mock-fallback also mock evidence appraised as warning). \
+                (status affirming; also mock evidence appraised as warning when the broker's --reference-values accept \
+                mock evidence, or with --allow-mock-fallback). A contraindicated result is denied before any policy, as \
+                the broker does. Make the result with `sealgate attestation verify --type TYPE EVIDENCE \
+                --reference-values FILE --json > result.json`, using the broker's reference values. \
                 Exit status: 0 allowed, 3 denied, 2 bad input. See docs/release-policy.md.
                 """)
         @Option(help: "The policy file: JSON, or YAML when it ends in .yaml or .yml.") var policy: String
@@ -22,17 +25,33 @@ struct PolicyCommand: AsyncParsableCommand {
         @Option(help: "The requested resource, <repository>/<type>/<tag> (e.g. acme/kek/restricted).") var resource: String
         @Flag(name: .customLong("allow-mock-fallback"), help: "The fallback also accepts mock evidence appraised as warning (development only).")
         var allowMockFallback = false
+        @Option(
+            name: .customLong("reference-values"),
+            help: "The broker's reference values (YAML or JSON): their accept_mock_evidence sets the fallback, and a result appraised against another set is flagged.")
+        var referenceValues: String?
+
+        func validate() throws {
+            if allowMockFallback && referenceValues != nil {
+                throw ValidationError("give --reference-values (the fallback follows its accept_mock_evidence) or --allow-mock-fallback, not both")
+            }
+        }
         @Flag(help: "Print the decision as JSON instead of the explanation.") var json = false
 
         func run() async throws {
             let policies: [ReleasePolicyDocument]
             let request: ReleaseRequest
+            var values: ReferenceValues?
             do {
                 guard let ref = ResourceRef(path: resource) else {
                     throw InputError("--resource: '\(resource)' is not <repository>/<type>/<tag> of [A-Za-z0-9._-]")
                 }
                 policies = try ReleasePolicyLoader.decode(try Self.policyJSON(path: policy))
                 request = ReleaseRequest(result: try Self.attestationResult(path: result), resource: ref)
+                if let referenceValues {
+                    do { values = try AppraisalInputs.referenceValues(referenceValues) } catch {
+                        throw InputError("\(referenceValues): not reference values (\(error))")
+                    }
+                }
             } catch let error as ReleasePolicyError {
                 throw Self.fail(error.problems.map { "\(policy): \($0)" })
             } catch let error as InputError {
@@ -40,7 +59,17 @@ struct PolicyCommand: AsyncParsableCommand {
             }
             let set: PolicySet
             do { set = try PolicySet(policies) } catch let error as ReleasePolicyError { throw Self.fail(error.problems.map { "\(policy): \($0)" }) }
-            let decision = set.evaluate(request, fallback: .brokerDefault(allowMockEvidence: allowMockFallback))
+            if let values, let setID = request.result.referenceValueSet, !values.sets.contains(where: { $0.id == setID }) {
+                FileHandle.standardError.write(Data(
+                    "warning: the result was appraised against reference values \(setID), which \(referenceValues ?? "") does not hold: the broker would appraise this evidence differently; re-run `sealgate attestation verify --reference-values \(referenceValues ?? "") --json`\n".utf8))
+            }
+            let decision: PolicyDecision
+            if request.result.status == .contraindicated {
+                // The broker refuses a contraindicated result before evaluating any policy (KeyBroker.policyCheck).
+                decision = PolicyDecision(allowed: false, policyID: "broker", rule: "token.status", reason: "attestation_contraindicated", trace: [])
+            } else {
+                decision = set.evaluate(request, fallback: .brokerDefault(allowMockEvidence: values?.acceptMockEvidence ?? allowMockFallback))
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

@@ -19,6 +19,10 @@ struct RedactCommand: AsyncParsableCommand {
     @Option(help: "A sealgate.yaml whose redaction profiles and tenant detectors to use.") var config: String?
     @Option(help: "With --config: the tenant whose dictionaries and patterns apply.") var tenant: String?
 
+    func validate() throws {
+        if tenant != nil && config == nil { throw ValidationError("--tenant needs --config") }
+    }
+
     func run() async throws {
         var engine = RedactionEngine()
         if let config {
@@ -28,8 +32,12 @@ struct RedactCommand: AsyncParsableCommand {
                 return id
             }
             engine = try Sealgate.redactionEngine(parsed, tenant: tenantID)
-        } else if tenant != nil {
-            throw ValidationError("--tenant needs --config")
+            let hashed = parsed.redaction.profiles.first { $0.name == profile }?.actions.filter { $0.value == "hash_token" }.keys.sorted() ?? []
+            if !hashed.isEmpty {
+                // The gateway keys hash tokens per tenant with a broker-released secret; this tool has none.
+                FileHandle.standardError.write(Data(
+                    "note: profile \(profile) hashes \(hashed.joined(separator: ", ")) with hash_token; without the tenant's token key (held by the gateway) they are masked here instead\n".utf8))
+            }
         }
         guard engine.hasProfile(profile) else { throw ValidationError("unknown profile '\(profile)'") }
         var bad = 0

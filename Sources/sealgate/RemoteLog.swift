@@ -1,4 +1,3 @@
-import ArgumentParser
 import AsyncHTTPClient
 import Audit
 import Foundation
@@ -9,13 +8,45 @@ struct RemoteLog {
     let base: String
     let key: String?
 
+    /// GETs one path.
+    /// - Throws: ``RuntimeFailure`` naming the fix: an unreachable gateway, a missing or wrong auditor key, another status.
     func get(_ path: String) async throws -> Data {
-        var request = HTTPClientRequest(url: base.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)
+        let root = base.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        var request = HTTPClientRequest(url: root + path)
         if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 64 << 20)
-        guard response.status.code == 200 else { throw ValidationError("GET \(path): HTTP \(response.status.code)") }
-        return Data(body.readableBytesView)
+        let (response, body) = try await Self.execute(request, gateway: root, timeout: .seconds(30), limit: 64 << 20)
+        switch response.status.code {
+        case 200: return Data(body.readableBytesView)
+        case 401 where key == nil:
+            throw RuntimeFailure("auditor key missing: pass --api-key (or set SEALGATE_AUDITOR_KEY) with a key listed in audit.auditor_api_key_sha256")
+        case 401, 403:
+            throw RuntimeFailure("auditor key missing or wrong: pass --api-key with a key listed in audit.auditor_api_key_sha256")
+        default:
+            throw RuntimeFailure("GET \(root)\(path): HTTP \(response.status.code): is --url a Sealgate gateway's base URL?")
+        }
+    }
+
+    /// The CLI's client for gateways: a refused connection fails at once instead of being retried until the
+    /// request's deadline (as `HTTPClient.shared` does). Lives as long as the process, so it is never shut down.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    /// Sends a request to a gateway and collects the answer.
+    /// - Throws: ``RuntimeFailure`` (``RuntimeFailure/unreachable``) naming `gateway` and `--url` when it cannot be
+    ///   reached or the answer is too large.
+    static func execute(_ request: HTTPClientRequest, gateway: String, timeout: TimeAmount, limit: Int) async throws
+        -> (HTTPClientResponse, ByteBuffer)
+    {
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            return (response, try await response.body.collect(upTo: limit))
+        } catch {
+            throw RuntimeFailure(
+                "cannot reach the gateway at \(gateway) (\(error)): check --url and that `sealgate serve` runs there", unreachable: true)
+        }
     }
 
     /// The served checkpoint and the key that verifies it (given, or the served one).

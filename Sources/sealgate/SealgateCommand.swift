@@ -12,7 +12,32 @@ struct SealgateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sealgate",
         abstract: "Sealgate: a confidential RAG gateway. Keys reach it only after attestation; plaintext stays inside.",
+        discussion: "Exit status: 64 for a usage error, 1 for a failure while running (one line naming the fix) unless a command documents others.",
         subcommands: [Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self, BrokerCommand.self, KeysCommand.self, PolicyCommand.self])
+
+    @Flag(help: "Print the version, the commit if embedded and the executable's SHA-384 digest.") var version = false
+
+    func run() async throws {
+        guard version else { throw CleanExit.helpRequest(self) }
+        print(SealgateVersion.text())
+    }
+
+    /// Parses, then runs. A parse or `validate()` error prints the usage and exits 64; anything a command throws
+    /// while running prints one line on standard error and exits 1 (``RuntimeFailure/report(_:)``).
+    static func main() async {
+        let parsed: any ParsableCommand
+        do { parsed = try await asyncParseAsRoot() } catch { exit(withError: error) }
+        do {
+            if var command = parsed as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                var command = parsed
+                try command.run()
+            }
+        } catch {
+            exit(withError: RuntimeFailure.report(error))
+        }
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -41,6 +66,11 @@ struct Serve: AsyncParsableCommand {
     var snpVCEK: String?
     @Option(name: .customLong("snp-cert-chain"), help: "configfs-tsm on SEV-SNP: the ASK/ASVK + ARK chain (PEM).") var snpCertChain: String?
 
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
+        if (snpVCEK == nil) != (snpCertChain == nil) { throw ValidationError("give both --snp-vcek and --snp-cert-chain, or neither") }
+    }
+
     func run() async throws {
         // Every file the gateway creates (SQLite and its WAL, keys, audit log, events) is readable by its owner only.
         _ = umask(0o077)
@@ -52,14 +82,12 @@ struct Serve: AsyncParsableCommand {
         var options = ServeOptions(dataDir: dataDir, host: host, port: port, configPath: config, demo: demo, leaseSeconds: leaseSeconds)
         options.brokerURL = broker
         options.brokerCAPath = brokerCA
-        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
         options.tlsCertificatePath = tlsCert
         options.tlsKeyPath = tlsKey
         options.attester = attester
         options.tsmRoot = tsmRoot
         options.snpVCEKPath = snpVCEK
         options.snpCertChainPath = snpCertChain
-        if (snpVCEK == nil) != (snpCertChain == nil) { throw ValidationError("give both --snp-vcek and --snp-cert-chain, or neither") }
         let instance: SealgateInstance
         do { instance = try await Sealgate.build(options) } catch let error as ConfigError {
             FileHandle.standardError.write(Data("sealgate: invalid configuration\n\(error)\n".utf8))

@@ -37,4 +37,46 @@ struct PolicyCLITests {
         let bad = try runSealgate(["policy", "explain", "--policy", Self.example, "--result", clean, "--resource", "acme/../kek"])
         #expect(bad.status == 2, "\(bad.output)")
     }
+
+    /// A mock result appraised against the set `set` with `status`.
+    static func mockResult(status: String, set: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mock-result-\(UUID().uuidString).json").path
+        let json = """
+            {"debug": false, "evidence_digest": "sha-256:\(String(repeating: "0", count: 64))", "failures": [], "iat": 1700000000,
+             "measurement": "\(String(repeating: "cd", count: 48))", "reference_value_set": "\(set)", "status": "\(status)", "tee": "mock", "svn": 0,
+             "trustworthiness": {"configuration": 2, "executables": 2, "hardware": 1, "instance-identity": 2}}
+            """
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("--reference-values: the fallback follows accept_mock_evidence as the broker's does; contraindicated is denied first; another set is flagged")
+    func referenceValues() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let accepting = try dir.write("rv-accept.yaml", "sets:\n  - id: sealgate-gateway\n    tee: mock\n    measurements: [\(String(repeating: "cd", count: 48))]\naccept_mock_evidence: true\n")
+        let refusing = try dir.write("rv-refuse.yaml", "sets:\n  - id: sealgate-gateway\n    tee: mock\n    measurements: [\(String(repeating: "cd", count: 48))]\naccept_mock_evidence: false\n")
+        let warning = try Self.mockResult(status: "warning", set: "sealgate-gateway")
+        let contraindicated = try Self.mockResult(status: "contraindicated", set: "sealgate-gateway")
+        let otherSet = try Self.mockResult(status: "warning", set: "someone-else")
+        defer { [warning, contraindicated, otherSet].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        // No policy of the example applies to globex: the broker's default decides.
+        func explain(_ result: String, _ values: String) throws -> (status: Int32, stdout: String, stderr: String) {
+            try runSealgateSplit(["policy", "explain", "--policy", Self.example, "--result", result, "--resource", "globex/kek/internal", "--reference-values", values])
+        }
+        let allowed = try explain(warning, accepting)
+        #expect(allowed.status == 0, "\(allowed.stdout)\(allowed.stderr)")
+        #expect(allowed.stdout.contains("decision: ALLOWED by broker-default"), "\(allowed.stdout)")
+        let denied = try explain(warning, refusing)
+        #expect(denied.status == 3, "\(denied.stdout)\(denied.stderr)")
+        let refused = try explain(contraindicated, accepting)
+        #expect(refused.status == 3 && refused.stdout.contains("decision: DENIED by token.status (attestation_contraindicated)"), "\(refused.stdout)")
+        let flagged = try explain(otherSet, accepting)
+        #expect(flagged.stderr.contains("appraised against reference values someone-else"), "\(flagged.stderr)")
+        let both = try runSealgateSplit([
+            "policy", "explain", "--policy", Self.example, "--result", warning, "--resource", "globex/kek/internal", "--reference-values", accepting,
+            "--allow-mock-fallback",
+        ])
+        #expect(both.status == 64, "\(both.stderr)")
+    }
 }
