@@ -55,6 +55,9 @@ public final class KeyRing: Sendable {
         await leases.keys(for: ResourcePath(tenant: tenant, dataClass: dataClass))
     }
 
+    /// Whether the lease holds a KEK of the tenant × class right now.
+    public func holdsKey(tenant: TenantID, dataClass: DataClass) async -> Bool { await keks(tenant, dataClass) != nil }
+
     /// Why a request that needs keys cannot have them: no lease at all (``noLeaseReason()``), or a lease
     /// without this tenant × class (`release_denied`).
     func missingKeyReason() async -> ReasonCode {

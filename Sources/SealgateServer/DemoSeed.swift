@@ -144,6 +144,11 @@ enum DemoSeed {
             else { continue }
             let caller = Caller(principal: Principal(tenant: tenant.id, id: grants.id), grants: grants.grants)
             if await gateway.documents.hasDocument(tenant: tenant.id, collection: collection, id: id) { continue }
+            // A class whose KEK the broker withholds (restricted data from a mock TEE) is skipped without asking:
+            // asking would only write a refusal record, a log notice and an event.
+            guard let dataClass = DataClass(document.dataClass), await gateway.keyRing.holdsKey(tenant: tenant.id, dataClass: dataClass) else {
+                continue
+            }
             let request = IngestRequest(id: id, title: document.title, text: document.text, dataClass: document.dataClass, metadata: ["source": "demo"])
             switch await gateway.documents.ingest(request, collection: collection, caller: caller, requestID: Gateway.newRequestID()) {
             case .success: added += 1
@@ -154,6 +159,27 @@ enum DemoSeed {
                 throw SealgateError(failure.denial.reason, "demo document \(document.tenant)/\(document.id) was refused: \(failure.denial.detail)")
             }
         }
+        return added
+    }
+}
+
+/// Seeds the demo documents once: at start-up when a lease is held, else after the first renewal that brings one.
+/// Later renewals do nothing, so a document the broker withholds is not retried every lease period.
+actor DemoSeeder {
+    let gateway: Gateway
+    let configuration: Configuration
+    private(set) var done = false
+
+    init(gateway: Gateway, configuration: Configuration) {
+        self.gateway = gateway
+        self.configuration = configuration
+    }
+
+    /// Seeds if not yet done; returns how many documents were added (0 when already done).
+    func seedOnce() async throws -> Int {
+        guard !done else { return 0 }
+        let added = try await DemoSeed.seed(gateway: gateway, configuration: configuration)
+        done = true
         return added
     }
 }
