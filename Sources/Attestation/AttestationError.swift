@@ -27,6 +27,10 @@ public struct AttestationReason: StringCode {
     /// This TEE could not measure itself (the mock TEE could not read its own executable).
     public static let measurementUnavailable = AttestationReason("measurement_unavailable")
     public static let signatureInvalid = AttestationReason("signature_invalid")
+    /// A fixed-width signature field is not in its one canonical encoding (e.g. non-zero bytes in an SEV-SNP
+    /// component's zero extension, or in the reserved rest of its signature block), so the same signed evidence
+    /// would have more than one byte representation.
+    public static let signatureNonCanonical = AttestationReason("signature_non_canonical")
     public static let unknownSigner = AttestationReason("unknown_signer")
     /// The platform (chip, module) is not in the matched reference set's `allowed_platforms`.
     public static let platformNotAllowed = AttestationReason("platform_not_allowed")

@@ -48,6 +48,15 @@ public struct SNPReport: Sendable, Equatable {
         return Data(r) + Data(s)
     }
 
+    /// Whether the signature block (0x2A0–0x49F, outside the signed region) is canonical: R and S are 48-byte
+    /// P-384 scalars zero-extended to 72 bytes little-endian, so bytes 48–71 of each must be zero, as must the 368
+    /// reserved bytes after S. Anything else would let one signed report travel under many byte strings.
+    public var signatureIsCanonical: Bool {
+        let bytes = [UInt8](raw)
+        let padding = [0x2A0 + 48..<0x2A0 + 72, 0x2E8 + 48..<0x2E8 + 72, 0x330..<Self.size]
+        return padding.allSatisfy { range in bytes[range].allSatisfy { $0 == 0 } }
+    }
+
     /// Parses a report.
     /// - Throws: ``SNPError`` when the length, version or signature algorithm is not supported.
     public init(_ data: Data) throws {

@@ -92,6 +92,9 @@ public struct SNPAttestationVerifier: AttestationVerifier {
                 cacheKey, validFrom: [ark, ask, vcek].map(\.notBefore).max() ?? date,
                 validUntil: [ark, ask, vcek].map(\.notAfter).min() ?? date)
         }
+        guard report.signatureIsCanonical else {
+            return reject(.signatureNonCanonical, "the report's signature block is not canonical (non-zero padding of R or S, or reserved bytes)")
+        }
         guard let key = try? P384.Signing.PublicKey(derRepresentation: vcek.subjectPublicKeyInfo),
             let signature = try? P384.Signing.ECDSASignature(rawRepresentation: report.signatureRS),
             key.isValidSignature(signature, for: bytes.prefix(SNPReport.signedLength))

@@ -21,6 +21,19 @@ extension ReasonCode {
     public static let malformedRequest = ReasonCode("malformed_request")
     /// The body exceeds the configured limit.
     public static let bodyTooLarge = ReasonCode("body_too_large")
+    /// The request is not well-formed HTTP/1.1 (bare CR or LF, obs-fold, NUL, bad `Content-Length`,
+    /// `Content-Length` with `Transfer-Encoding`, ...); answered by the listener, which then closes the connection.
+    public static let malformedHTTP = ReasonCode("malformed_http")
+    /// The request line and headers exceed the listener's limit.
+    public static let headersTooLarge = ReasonCode("headers_too_large")
+    /// The request line and headers did not arrive within the header timeout.
+    public static let headerTimeout = ReasonCode("header_timeout")
+    /// The request body did not arrive within the body timeout.
+    public static let bodyTimeout = ReasonCode("body_timeout")
+    /// A keep-alive connection sent nothing within the idle timeout (closed without an answer).
+    public static let idleTimeout = ReasonCode("idle_timeout")
+    /// The listener already holds its maximum number of connections.
+    public static let connectionLimit = ReasonCode("connection_limit")
     /// The question is empty.
     public static let emptyQuestion = ReasonCode("empty_question")
     /// The document text is empty.

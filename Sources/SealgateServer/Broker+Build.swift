@@ -6,6 +6,7 @@ import AttestationTDX
 import Audit
 import Crypto
 import Foundation
+import HTTPHardening
 import Hummingbird
 import KeyBroker
 import Logging
@@ -34,6 +35,8 @@ public struct BrokerOptions: Sendable {
     public var tlsKeyPath: String?
     public var tokenTTL: TimeInterval
     public var bodyLimit: Int
+    /// Listener deadlines and connection limit (docs/listener.md).
+    public var listener = ListenerLimits()
     public var now: @Sendable () -> Date
     public var logger: Logger
 
@@ -177,7 +180,8 @@ public enum SealgateBroker {
         api.register(on: router)
         api.registerAdmin(on: router)
         let application = Application(
-            router: router, server: try Sealgate.serverBuilder(certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath),
+            router: router, server: try Sealgate.serverBuilder(
+                certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath, listener: .broker(options.listener, metrics: metrics)),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-broker"),
             services: [
                 CheckpointService(log: audit, interval: 10, logger: logger),

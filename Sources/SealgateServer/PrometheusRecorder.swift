@@ -15,6 +15,7 @@ public struct PrometheusRecorder: MetricsRecorder {
         "sealgate_integrity_failures_total": "Stored values that failed authentication (moved or altered ciphertext), by tenant.",
         "sealgate_attestation_total": "Attestation appraisals, by TEE, appraisal status and reason code.",
         "sealgate_admin_actions_total": "Broker admin API actions, by action, outcome and reason code.",
+        "sealgate_connections_refused_total": "Connections and requests the listener refused itself (framing, deadlines, connection limit), by reason.",
         "sealgate_key_lease_age_seconds": "Seconds since the gateway's current key lease was obtained (0 without a lease).",
         "sealgate_key_lease_expiry_seconds": "Seconds until the gateway's current key lease expires (0 without a lease).",
         "sealgate_key_lease_valid": "1 while the gateway holds a valid key lease, else 0.",

@@ -6,6 +6,7 @@ import Authenticate
 import Crypto
 import Foundation
 import Gateway
+import HTTPHardening
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -208,7 +209,8 @@ public enum Sealgate {
         }
         let application = Application(
             router: router,
-            server: try serverBuilder(certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath),
+            server: try serverBuilder(
+                certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath, listener: .gateway(options.listener, metrics: metrics)),
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "sealgate"),
             services: services, logger: logger)
         return SealgateInstance(
@@ -216,11 +218,13 @@ public enum Sealgate {
             dataDir: dataDir, metrics: metrics, auditLog: audit)
     }
 
-    /// Plain HTTP/1.1, or HTTP/1.1 over TLS when both a certificate chain and a key are given.
-    static func serverBuilder(certificatePath: String?, keyPath: String?) throws -> HTTPServerBuilder {
+    /// Plain HTTP/1.1, or HTTP/1.1 over TLS when both a certificate chain and a key are given, behind the listener
+    /// guard (docs/listener.md).
+    static func serverBuilder(certificatePath: String?, keyPath: String?, listener: ListenerSettings) throws -> HTTPServerBuilder {
         switch (certificatePath, keyPath) {
-        case (nil, nil): return .http1()
-        case (let certificate?, let key?): return try .tls(.http1(), tlsConfiguration: TLSFiles.server(certificatePath: certificate, keyPath: key))
+        case (nil, nil): return .guardedHTTP1(listener)
+        case (let certificate?, let key?):
+            return try .tls(.guardedHTTP1(listener), tlsConfiguration: TLSFiles.server(certificatePath: certificate, keyPath: key))
         default: throw SealgateError(.internalError, "TLS needs both a certificate chain and a private key")
         }
     }

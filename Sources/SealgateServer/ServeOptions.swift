@@ -1,5 +1,6 @@
 import Attestation
 import Foundation
+import HTTPHardening
 import Logging
 import SealgateCore
 
@@ -32,6 +33,8 @@ public struct ServeOptions: Sendable {
     /// Serve the gateway API over TLS with this certificate chain and private key (PEM files).
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// Listener deadlines and connection limit (docs/listener.md).
+    public var listener = ListenerLimits()
     /// How the gateway produces evidence: `mock` (development key) or `configfs-tsm` (SEV-SNP/TDX guests);
     /// `nil` takes `attestation.tee` from the configuration.
     public var attester: String?

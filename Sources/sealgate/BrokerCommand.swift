@@ -35,6 +35,7 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.")
     var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
+    @OptionGroup(title: "Listener") var listener: ListenerOptions
 
     func run() async throws {
         // Every file the broker creates (SQLite and its WAL, keys, audit log, events) is readable by its owner only.
@@ -51,6 +52,7 @@ struct BrokerCommand: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
         options.tlsCertificatePath = tlsCert
         options.tlsKeyPath = tlsKey
+        options.listener = listener.limits
         let instance = try await SealgateBroker.build(options)
         let scheme = tlsCert == nil ? "http" : "https"
         var banner = "Sealgate broker listening on \(scheme)://\(host):\(port)  issuer \(instance.broker.issuer)\n"

@@ -65,6 +65,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("snp-vcek"), help: "configfs-tsm on SEV-SNP: the VCEK/VLEK (PEM) when auxblob carries none.")
     var snpVCEK: String?
     @Option(name: .customLong("snp-cert-chain"), help: "configfs-tsm on SEV-SNP: the ASK/ASVK + ARK chain (PEM).") var snpCertChain: String?
+    @OptionGroup(title: "Listener") var listener: ListenerOptions
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
@@ -84,6 +85,7 @@ struct Serve: AsyncParsableCommand {
         options.brokerCAPath = brokerCA
         options.tlsCertificatePath = tlsCert
         options.tlsKeyPath = tlsKey
+        options.listener = listener.limits
         options.attester = attester
         options.tsmRoot = tsmRoot
         options.snpVCEKPath = snpVCEK
