@@ -139,7 +139,7 @@ public enum SealgateBroker {
             guard let data = FileManager.default.contents(atPath: path) else { throw SealgateError(.malformedRequest, "cannot read policies \(path)") }
             filePolicies = try ReleasePolicyLoader.decode(data)
         }
-        let recorder = BrokerRecorder(audit: audit, metrics: metrics, events: events, now: options.now)
+        let recorder = BrokerRecorder(audit: audit, metrics: metrics, events: events, now: options.now, logger: logger)
         let verifiers = try verifiers(tdxCollateralPath: options.tdxCollateralPath, amdCertChainPaths: options.amdCertChainPaths)
         // Keys first: a refused key file must not leave an open database behind.
         let protector = try MasterKey.load(path: dir + "/master.key")
@@ -198,12 +198,17 @@ public struct BrokerRecorder: Sendable {
     let metrics: any MetricsRecorder
     let events: any SecurityEventSink
     let now: @Sendable () -> Date
+    let logger: Logger
 
-    public init(audit: any AuditSink, metrics: any MetricsRecorder, events: any SecurityEventSink, now: @escaping @Sendable () -> Date) {
+    public init(
+        audit: any AuditSink, metrics: any MetricsRecorder, events: any SecurityEventSink, now: @escaping @Sendable () -> Date,
+        logger: Logger = Logger(label: "sealgate-broker")
+    ) {
         self.audit = audit
         self.metrics = metrics
         self.events = events
         self.now = now
+        self.logger = logger
     }
 
     public func record(_ event: BrokerEvent) async {
@@ -249,6 +254,14 @@ public struct BrokerRecorder: Sendable {
             data["result_digest"] = resultDigest ?? result.digest
             data["measurement"] = result.measurement
             data["reference_value_set"] = result.referenceValueSet ?? ""
+        }
+        if event.kind == .attestation, !decision.allowed {
+            // The operator's view of a refusal: its cause as codes and the command that fixes it; never evidence content.
+            var metadata: Logger.Metadata = ["attestation.tee": "\(event.tee)", "policy.reason": "\(decision.reason)", "policy.rule": "\(decision.rule)"]
+            if !decision.causes.isEmpty { metadata["attestation.causes"] = "\(decision.causes.map(\.rawValue).joined(separator: ","))" }
+            if let fix = decision.causes.lazy.compactMap(AttestationRemedy.hint(for:)).first { metadata["attestation.fix"] = "\(fix)" }
+            logger.notice("attestation refused", metadata: metadata)
+            if !decision.causes.isEmpty { data["causes"] = decision.causes.map(\.rawValue).joined(separator: ",") }
         }
         switch event.kind {
         case .attestation:

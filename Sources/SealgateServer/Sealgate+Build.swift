@@ -76,131 +76,89 @@ public enum Sealgate {
             policyDigest: ConfigLoader.policyDigest(config))
     }
 
-    /// Builds everything `sealgate serve` runs.
+    /// Builds everything `sealgate serve` runs, in four steps: resolve the configuration, assemble the object
+    /// graph (`Sealgate+Assemble.swift`; nothing attests or seeds there), do the start-up work (attest, re-wrap,
+    /// seed the demo once), then wire HTTP and the long-running services.
     public static func build(_ options: ServeOptions) async throws -> SealgateInstance {
-        let logger = options.logger
-        let dataDir = options.dataDir
-        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        if options.demo { _ = try DemoSeed.credentials(dataDir: dataDir) }
+        let config = try resolvedConfiguration(options)
+        let parts = try await assemble(config, options: options)
+        let leased = await startUp(parts, options: options)
+        return try serve(parts, leased: leased, options: options)
+    }
+
+    /// The configuration `serve` runs with: the file (or demo or embedded default) with the command line's overrides.
+    static func resolvedConfiguration(_ options: ServeOptions) throws -> Configuration {
+        try FileManager.default.createDirectory(
+            atPath: options.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if options.demo { _ = try DemoSeed.credentials(dataDir: options.dataDir) }
         var config = try configuration(options)
         if let seconds = options.leaseSeconds { config.lease.ttlSeconds = seconds }
         if let host = options.host { config.server.host = host }
         if let port = options.port { config.server.port = port }
-        let metrics = PrometheusRecorder()
-        let (events, eventService) = try makeEventSink(config, dataDir: dataDir, logger: logger)
-        let audit = try AuditLog(
-            directory: dataDir + "/audit", origin: config.audit.origin, checkpointEvery: config.audit.checkpointEveryRecords)
-        if audit.rebuiltLeafHashes > 0 {
-            logger.notice("audit hash files rebuilt from the entries", metadata: ["audit.rebuilt_leaves": "\(audit.rebuiltLeafHashes)"])
-        }
-        if audit.recoveredBytes > 0 {
-            logger.warning("audit log had a torn tail; cut back to the last complete record", metadata: ["audit.cut_bytes": "\(audit.recoveredBytes)"])
-            events.emit(
-                SecurityEvent(
-                    type: "dev.sealgate.audit.recovered", time: options.now(),
-                    data: ["cut_bytes": String(audit.recoveredBytes), "entries": String(await audit.size)]))
-        }
-        let store = try await SQLiteDocumentStore(path: dataDir + "/sealgate.sqlite", logger: logger)
+        return config
+    }
 
-        // The mock TEE: a persistent development signing key and the measurement of this binary + policy.
-        let measurement = try measurement(config, executablePath: options.executablePath)
-        let tee = MockTEE(signingKey: try loadOrCreateSigningKey(path: dataDir + "/mock-tee/signing-key.pem"), measurement: measurement)
-
-        // The key broker: a standalone one over HTTP, or the same broker in-process with its own database and master key.
-        let auditor = LeaseAuditor(audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, policyDigest: ConfigLoader.policyDigest(config), now: options.now)
-        let client: any BrokerClient
-        let closeBroker: @Sendable () async -> Void
-        if let url = options.brokerURL {
-            if let ca = options.brokerCAPath {
-                // A client of its own that trusts only the broker's CA; shut down with the gateway.
-                let http = HTTPClient(
-                    eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: try TLSFiles.client(caPath: ca)))
-                client = HTTPBrokerClient(client: http, baseURL: url)
-                closeBroker = { try? await http.shutdown() }
-            } else {
-                client = HTTPBrokerClient(baseURL: url)
-                closeBroker = {}
-            }
-            events.emit(
-                SecurityEvent(
-                    type: "dev.sealgate.policy.loaded", time: options.now(),
-                    data: ["policy_digest": measurement.policyDigest, "measurement": measurement.measurement, "broker": url]))
-        } else {
-            let (broker, store) = try await embeddedBroker(config, tee: tee, measurement: measurement, options: options)
-            client = InProcessBrokerClient(broker: broker)
-            closeBroker = { await store.close() }
-            events.emit(
-                SecurityEvent(
-                    type: "dev.sealgate.policy.loaded", time: options.now(),
-                    data: [
-                        "policy_digest": measurement.policyDigest, "measurement": measurement.measurement,
-                        "tenants": String(config.tenants.count), "data_classes": config.dataClasses.map(\.name.rawValue).joined(separator: ","),
-                        "reference_values": config.attestation.referenceValues ?? (options.referenceValues == nil ? "development enrolment" : "given"),
-                    ]))
-        }
-        let leases = LeaseManager(
-            client: client, attester: try makeAttester(options, configuration: config, tee: tee), maxLease: config.lease.ttlSeconds,
-            now: options.now, logger: logger, onEvent: { await auditor.record($0) })
-
-        let (embedder, dimensions) = makeEmbedder(config.retrieval.embedder)
-        var models: [ModelProfileID: any ChatModel] = [:]
-        for profile in config.models {
-            switch profile.type {
-            case .builtin:
-                models[profile.id] = ExtractiveModel()
-            case .openai:
-                models[profile.id] = OpenAIChatModel(
-                    client: HTTPClient.shared, baseURL: profile.baseURL ?? "", model: profile.model ?? "",
-                    apiKey: profile.apiKeyEnv.flatMap { ProcessInfo.processInfo.environment[$0] },
-                    timeoutSeconds: profile.timeoutSeconds, maxResponseBytes: profile.maxResponseBytes, retries: profile.retries)
-            }
-        }
-        let gateway = Gateway(
-            GatewayDependencies(
-                configuration: config, store: store, leases: leases, embedder: embedder, embeddingDimensions: dimensions,
-                models: models, redactors: try ConfiguredRedaction(config.redaction), audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, logger: logger,
-                now: options.now))
-
-        await leases.setOnDrop { await gateway.index.clear() }
-        let resources = gateway.keyRing.resources
-        let secrets = gateway.keyRing.secretResources
-        let leased = await leases.acquire(resources: resources, secrets: secrets)
+    /// Start-up work on the assembled graph: the first attestation and lease, a re-wrap of DEKs under rotated KEKs,
+    /// and the demo documents (once). Returns whether a lease is held; without one the gateway still serves, refusing
+    /// every request that needs keys until a renewal succeeds.
+    static func startUp(_ parts: GatewayParts, options: ServeOptions) async -> Bool {
+        let logger = options.logger
+        let gateway = parts.gateway
+        await parts.leases.setOnDrop { await gateway.index.clear() }
+        let leased = await parts.leases.acquire(resources: gateway.keyRing.resources, secrets: gateway.keyRing.secretResources)
         if leased { await gateway.rewrapDEKs() }
-        if !leased {
-            logger.error("no key lease at start-up: queries are refused until attestation succeeds")
+        if parts.configuration.tenants.isEmpty {
+            logger.warning(
+                "no tenants are configured: every request is refused; add tenants to sealgate.yaml (docs/configuration.md) or run with --demo")
+        } else if !leased {
+            logger.error("no key lease at start-up: requests that need keys are refused until attestation succeeds")
         }
-        if options.demo && leased {
-            let added = try await DemoSeed.seed(gateway: gateway, configuration: config)
-            logger.info("demo data ready", metadata: ["demo.documents_added": "\(added)"])
-        } else if options.demo {
-            logger.warning("demo documents will be seeded once a key lease is held")
-        }
-        let demo = options.demo
-        let seedConfig = config
-        let afterRenewal: @Sendable () async -> Void = {
-            await gateway.rewrapDEKs()
-            if demo, let added = try? await DemoSeed.seed(gateway: gateway, configuration: seedConfig), added > 0 {
-                logger.info("demo data ready", metadata: ["demo.documents_added": "\(added)"])
+        if let seeder = parts.seeder {
+            if leased {
+                do {
+                    let added = try await seeder.seedOnce()
+                    logger.info("demo data ready", metadata: ["demo.documents_added": "\(added)"])
+                } catch {
+                    logger.error("demo documents could not be seeded", metadata: ["error.type": "\(type(of: error))"])
+                }
+            } else {
+                logger.warning("demo documents will be seeded once a key lease is held")
             }
         }
+        return leased
+    }
 
+    /// The HTTP application over the assembled graph, with its services (checkpoints, events, shutdown, renewal).
+    static func serve(_ parts: GatewayParts, leased: Bool, options: ServeOptions) throws -> SealgateInstance {
+        let (config, gateway, leases, logger) = (parts.configuration, parts.gateway, parts.leases, options.logger)
         let router = Router(context: GatewayRequestContext.self)
-        router.add(middleware: ProblemMiddleware(metrics: metrics))
+        router.add(middleware: ProblemMiddleware(metrics: parts.metrics))
         let api = SealgateAPI(
-            gateway: gateway, metrics: metrics, bodyLimit: config.server.bodyLimitBytes, auditLog: audit,
+            gateway: gateway, metrics: parts.metrics, bodyLimit: config.server.bodyLimitBytes, auditLog: parts.audit,
             auditorKeys: CredentialTable(config.audit.auditorAPIKeySHA256.map { ($0, GatewayIdentity.auditor) }))
         api.register(on: router)
         api.registerAudit(on: router)
-        var services: [any Service] = eventService.map { [$0] } ?? []
+        var services: [any Service] = parts.eventService.map { [$0] } ?? []
+        let store = parts.store
+        let closeBroker = parts.closeBroker
         services += [
-            CheckpointService(log: audit, interval: config.audit.checkpointIntervalSeconds, logger: logger),
+            CheckpointService(log: parts.audit, interval: config.audit.checkpointIntervalSeconds, logger: logger),
             ShutdownService(logger: logger) {
                 await leases.drop()
                 await store.close()
                 await closeBroker()
-            }
+            },
         ]
         if options.renewLeases {
+            let resources = gateway.keyRing.resources
+            let secrets = gateway.keyRing.secretResources
+            let seeder = parts.seeder
+            let afterRenewal: @Sendable () async -> Void = {
+                await gateway.rewrapDEKs()
+                if let seeder, let added = try? await seeder.seedOnce(), added > 0 {
+                    logger.info("demo data ready", metadata: ["demo.documents_added": "\(added)"])
+                }
+            }
             services.append(
                 LeaseRenewalService(
                     manager: leases, lease: config.lease.ttlSeconds, logger: logger, initialDelay: leased ? config.lease.ttlSeconds * 2 / 3 : 0,
@@ -210,12 +168,12 @@ public enum Sealgate {
         let application = Application(
             router: router,
             server: try serverBuilder(
-                certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath, listener: .gateway(options.listener, metrics: metrics)),
+                certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath, listener: .gateway(options.listener, metrics: parts.metrics)),
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "sealgate"),
             services: services, logger: logger)
         return SealgateInstance(
-            application: application, gateway: gateway, leases: leases, configuration: config, measurement: measurement,
-            dataDir: dataDir, metrics: metrics, auditLog: audit)
+            application: application, gateway: gateway, leases: leases, configuration: config, measurement: parts.measurement,
+            dataDir: options.dataDir, metrics: parts.metrics, auditLog: parts.audit)
     }
 
     /// Plain HTTP/1.1, or HTTP/1.1 over TLS when both a certificate chain and a key are given, behind the listener

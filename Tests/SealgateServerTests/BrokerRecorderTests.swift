@@ -41,6 +41,19 @@ struct BrokerRecorderTests {
         #expect(kinds == ["key_release denied reference_set_not_allowed", "key_release allowed -"])
     }
 
+    @Test("A refused attestation is logged at the broker with its causes and the command that fixes it")
+    func attestationRefusalLogged() async throws {
+        let logs = LogCapture()
+        let recorder = BrokerRecorder(audit: CapturingSink(), metrics: PrometheusRecorder(), events: NoSecurityEvents(), now: { Date() }, logger: logs.logger)
+        let decision = ReleaseDecision(
+            allowed: false, reason: .attestationContraindicated, rule: "appraisal", result: nil, reportedCauses: [.measurementUnknown])
+        await recorder.record(
+            BrokerEvent(kind: .attestation, decision: decision, tee: "mock", tenant: "-", resource: nil, resourceType: "attestation", keyIDs: [], principal: "tee"))
+        #expect(logs.all.contains("attestation refused"), "\(logs.all)")
+        #expect(logs.all.contains(#""attestation.causes": measurement_unknown"#), "\(logs.all)")
+        #expect(logs.all.contains("sealgate keys put-reference-values"), "\(logs.all)")
+    }
+
     @Test("The broker refuses a token key readable by others")
     func tokenKeyMode() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("broker-mode-\(UUID().uuidString)").path

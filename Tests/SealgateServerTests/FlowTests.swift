@@ -37,6 +37,31 @@ struct FlowTests {
         #expect(ingests.count == 5)
     }
 
+    @Test("Demo documents are seeded once; a class whose key is withheld is skipped without a refused ingest")
+    func demoSeededOnce() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        try await withLiveGateway(fixture, options: fixture.options(demo: true)) { instance, _ in
+            let seeder = DemoSeeder(gateway: instance.gateway, configuration: instance.configuration)
+            let first = try await seeder.seedOnce()
+            #expect(first == 0)  // the start-up already stored them all
+            // One demo document gone, then every key lost: seeding it again would write a refused ingest.
+            let caller = try #require(instance.gateway.credentials.identity(for: Keys.acme))
+            let deleted = await instance.gateway.documents.delete(
+                id: .init(unchecked: "sepsis-protocol"), collection: .init(unchecked: "clinical"), caller: caller, requestID: "t")
+            #expect((try? deleted.get()) != nil)
+            let records = try fixture.auditRecords().count
+            await instance.leases.drop()
+            let second = DemoSeeder(gateway: instance.gateway, configuration: instance.configuration)
+            await instance.gateway.index.clear()
+            #expect(try await second.seedOnce() == 0)
+            #expect(try await seeder.seedOnce() == 0)
+            let after = try fixture.auditRecords().compactMap { $0["record"] as? [String: Any] }
+            #expect(after.count == records, "seeding without keys wrote records")
+            #expect(!after.contains { $0["kind"] as? String == "ingest" && $0["outcome"] as? String == "denied" })
+        }
+    }
+
     @Test("Ingest, list, query with citations and audit index, delete")
     func documentLifecycle() async throws {
         let fixture = try Fixture()
@@ -170,3 +195,4 @@ struct ConcurrencyTests {
         }
     }
 }
+
