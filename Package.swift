@@ -191,7 +191,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SealgateCore", "AccessPolicy", "Attestation", "Authenticate", "Sealing", "KBSProtocol", "KeyLease", "Retrieval", "SealgateConfig",
+                "SealgateCore", "AccessPolicy", "Attestation", "Authenticate", "Sealing", "KBSProtocol", "KeyLease", "Retrieval",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -269,7 +269,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "AccessPolicy", "SealgateTestSupport", "SealgateCore", "SealgateConfig", "KeyBroker", "KeyLease", "Attestation",
+                "Gateway", "AccessPolicy", "SealgateTestSupport", "SealgateCore", "KeyBroker", "KeyLease", "Attestation",
                 "ReleasePolicy", "Retrieval", "StorageSQLite", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

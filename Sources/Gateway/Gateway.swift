@@ -4,12 +4,43 @@ import Foundation
 import KeyLease
 import Logging
 import Retrieval
-import SealgateConfig
 import SealgateCore
+
+/// The configuration as the gateway's stages read it: resolved values, not the YAML configuration types (the
+/// composition root resolves them, `GatewaySettings(configuration:servedModels:)` in `SealgateServer`).
+public struct GatewaySettings: Sendable {
+    /// Every tenant and the callers its credentials prove: `(hex SHA-256 of the key, caller)`.
+    public var tenants: [(id: TenantID, credentials: [(sha256Hex: String, caller: Caller)])]
+    /// The access policy's table (classes in rank order, served models, limits).
+    public var policy: PolicyTable
+    /// Digest of the effective configuration, on every audit record.
+    public var policyDigest: String
+    /// Every configured model profile (defined, whether or not served): other names are recorded as `unknown`.
+    public var knownModels: Set<ModelProfileID>
+    /// Model profiles whose prompts are redacted with the class's profile first (`redact_prompt`).
+    public var redactPromptModels: Set<ModelProfileID>
+    /// Chunk size and overlap, in characters.
+    public var chunkCharacters: Int
+    public var chunkOverlap: Int
+
+    /// Creates settings.
+    public init(
+        tenants: [(id: TenantID, credentials: [(sha256Hex: String, caller: Caller)])], policy: PolicyTable, policyDigest: String,
+        knownModels: Set<ModelProfileID>, redactPromptModels: Set<ModelProfileID>, chunkCharacters: Int, chunkOverlap: Int
+    ) {
+        self.tenants = tenants
+        self.policy = policy
+        self.policyDigest = policyDigest
+        self.knownModels = knownModels
+        self.redactPromptModels = redactPromptModels
+        self.chunkCharacters = chunkCharacters
+        self.chunkOverlap = chunkOverlap
+    }
+}
 
 /// Everything the pipeline needs, built once by the composition root.
 public struct GatewayDependencies: Sendable {
-    public var configuration: Configuration
+    public var settings: GatewaySettings
     public var store: any DocumentStore
     public var leases: LeaseManager
     public var embedder: any Embedder
@@ -23,13 +54,13 @@ public struct GatewayDependencies: Sendable {
     public var now: @Sendable () -> Date
 
     public init(
-        configuration: Configuration, store: any DocumentStore, leases: LeaseManager, embedder: any Embedder,
+        settings: GatewaySettings, store: any DocumentStore, leases: LeaseManager, embedder: any Embedder,
         embeddingDimensions: Int, models: [ModelProfileID: any ChatModel], redactors: any RedactorFactory,
         audit: any AuditSink, metrics: any MetricsRecorder, events: any SecurityEventSink = NoSecurityEvents(), logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.events = events
-        self.configuration = configuration
+        self.settings = settings
         self.store = store
         self.leases = leases
         self.embedder = embedder
@@ -43,7 +74,7 @@ public struct GatewayDependencies: Sendable {
     }
 }
 
-/// The gateway's stages, assembled from the configuration once: who may call (``credentials``), what they may do
+/// The gateway's stages, assembled from resolved settings once: who may call (``credentials``), what they may do
 /// (``policy``), the keys (``keyRing``), the index (``index``), documents (``documents``), questions (``pipeline``),
 /// and the one writer of outcomes (``recorder``).
 public final class Gateway: Sendable {
@@ -65,29 +96,23 @@ public final class Gateway: Sendable {
 
     /// Assembles the stages.
     public init(_ deps: GatewayDependencies) {
-        let config = deps.configuration
-        var entries: [(sha256Hex: String, identity: Caller)] = []
-        for tenant in config.tenants {
-            for principal in tenant.principals {
-                entries.append((principal.apiKeySHA256, Caller(principal: Principal(tenant: tenant.id, id: principal.id), grants: principal.grants)))
-            }
-        }
-        credentials = CredentialTable(entries)
-        policy = AccessPolicy(config.policyTable(servedModels: Set(deps.models.keys)))
+        let settings = deps.settings
+        credentials = CredentialTable(settings.tenants.flatMap { $0.credentials.map { ($0.sha256Hex, $0.caller) } })
+        policy = AccessPolicy(settings.policy)
         recorder = OutcomeRecorder(
             audit: deps.audit, metrics: deps.metrics, events: deps.events, logger: deps.logger, now: deps.now,
-            policyDigest: ConfigLoader.policyDigest(config), knownClasses: Set(config.dataClasses.map(\.name.rawValue)),
-            knownModels: Set(config.models.map(\.id.rawValue)))
-        keyRing = KeyRing(leases: deps.leases, tenants: config.tenants.map(\.id), classes: config.dataClasses.map(\.name), redactors: deps.redactors)
+            policyDigest: settings.policyDigest, knownClasses: Set(settings.policy.classes.map(\.name.rawValue)),
+            knownModels: Set(settings.knownModels.map(\.rawValue)))
+        keyRing = KeyRing(leases: deps.leases, tenants: settings.tenants.map(\.id), classes: settings.policy.classes.map(\.name), redactors: deps.redactors)
         index = TenantIndex(
             dimensions: deps.embeddingDimensions, idfWeighting: deps.embedder.wantsIDFWeighting, embedderID: deps.embedder.identifier,
             keyRing: keyRing, store: deps.store, recorder: recorder)
-        let chunker = Chunker(targetCharacters: config.retrieval.chunkCharacters, overlap: config.retrieval.chunkOverlap)
+        let chunker = Chunker(targetCharacters: settings.chunkCharacters, overlap: settings.chunkOverlap)
         documents = DocumentService(
             policy: policy, keyRing: keyRing, index: index, store: deps.store, embedder: deps.embedder, chunker: chunker, recorder: recorder)
         pipeline = QueryPipeline(
             policy: policy, keyRing: keyRing, index: index, store: deps.store, embedder: deps.embedder, models: deps.models,
-            redactPromptModels: Set(config.models.filter(\.redactPrompt).map(\.id)), recorder: recorder)
+            redactPromptModels: settings.redactPromptModels, recorder: recorder)
         store = deps.store
     }
 

@@ -108,7 +108,7 @@ extension Sealgate {
         }
         let gateway = Gateway(
             GatewayDependencies(
-                configuration: config, store: store, leases: leases, embedder: embedder, embeddingDimensions: dimensions,
+                settings: GatewaySettings(configuration: config, servedModels: Set(models.keys)), store: store, leases: leases, embedder: embedder, embeddingDimensions: dimensions,
                 models: models, redactors: try ConfiguredRedaction(config.redaction), audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, logger: logger,
                 now: options.now))
 

@@ -8,7 +8,6 @@ import KeyLease
 import Logging
 import ReleasePolicy
 import Retrieval
-import SealgateConfig
 import SealgateCore
 import SealgateTestSupport
 import StorageSQLite
@@ -31,13 +30,16 @@ struct Harness {
         principal: Principal(tenant: acme, id: PrincipalID(unchecked: "app")), grants: Grants(read: ["*"], write: ["*"], dataClasses: ["*"]))
 
     static func make(audit: RecordingAuditSink = RecordingAuditSink()) async throws -> Harness {
-        var config = Configuration.embeddedDefault
-        config.models = [ModelProfile(id: ModelProfileID(unchecked: "extractive"), type: .builtin)]
-        config.tenants = [
-            TenantSettings(
-                id: acme,
-                principals: [PrincipalSettings(id: PrincipalID(unchecked: "app"), apiKeySHA256: Gateway.hashAPIKey("k"), read: ["*"], write: ["*"], dataClasses: ["*"])])
-        ]
+        let classes = ["public", "internal", "confidential", "restricted"].map {
+            ClassRule(name: DataClass(unchecked: $0), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "basic")
+        }
+        let settings = GatewaySettings(
+            tenants: [(acme, [(Gateway.hashAPIKey("k"), caller)])],
+            policy: PolicyTable(
+                classes: classes, models: [ModelProfileID(unchecked: "extractive")], defaultTopK: 5, maxDocumentBytes: 1 << 20,
+                remoteEmbedderClasses: nil),
+            policyDigest: "sha-256:test", knownModels: [ModelProfileID(unchecked: "extractive")], redactPromptModels: [],
+            chunkCharacters: 800, chunkOverlap: 160)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)").path
         let tee = MockTEE(
             signingKey: P256.Signing.PrivateKey(),
@@ -49,14 +51,14 @@ struct Harness {
         let broker = KeyBroker(
             verifiers: [], referenceValues: values, policies: try PolicySet([]), store: brokerStore,
             protector: try MasterKey(raw: Data(repeating: 7, count: 32)), tokenKey: P256.Signing.PrivateKey(), tokenTTL: 300, now: { Date() })
-        for rule in config.dataClasses { try await broker.provision(tenant: acme, dataClass: rule.name) }
+        for rule in classes { try await broker.provision(tenant: acme, dataClass: rule.name) }
         try await broker.provisionSecret(tenant: acme, name: KeyRing.tenantSecretName)
         let leases = LeaseManager(client: InProcessBrokerClient(broker: broker), attester: tee, maxLease: 300, now: { Date() }, logger: Logger(label: "test"))
         let store = InMemoryDocumentStore()
         let metrics = RecordingMetrics()
         let gateway = Gateway(
             GatewayDependencies(
-                configuration: config, store: store, leases: leases, embedder: HashingEmbedder(dimensions: 256), embeddingDimensions: 256,
+                settings: settings, store: store, leases: leases, embedder: HashingEmbedder(dimensions: 256), embeddingDimensions: 256,
                 models: [ModelProfileID(unchecked: "extractive"): PassageEchoModel()], redactors: NoRedaction(), audit: audit, metrics: metrics,
                 events: RecordingEvents(), logger: Logger(label: "test")))
         await leases.setOnDrop { await gateway.index.clear() }
