@@ -1,3 +1,4 @@
+import Foundation
 import SealgateCore
 
 /// The gateway's access policy: who may ask what, at which data class, through which model, over which
@@ -43,7 +44,7 @@ public struct AccessPolicy: Sendable {
         }
         var collections: [CollectionName] = []
         for entry in request.scope {
-            guard let collection = CollectionName(entry.trimmingWhitespace()), grants.mayRead(collection) else {
+            guard let collection = CollectionName(entry.trimmingCharacters(in: .whitespaces)), grants.mayRead(collection) else {
                 return .deny(PolicyDenial(.scopeNotPermitted, .principalRead, "The retrieval scope names a collection you may not read."))
             }
             collections.append(collection)
@@ -98,14 +99,5 @@ public struct AccessPolicy: Sendable {
             }
             return .allow(collection, .principalWrite)
         }
-    }
-}
-
-extension String {
-    /// The string without leading and trailing spaces and tabs (what `trimmingCharacters(in: .whitespaces)` did).
-    func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0.isWhitespace && !$0.isNewline }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
     }
 }

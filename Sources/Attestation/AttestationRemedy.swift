@@ -2,19 +2,9 @@
 /// the commonest ones. Shown in the gateway's log and security event and in the broker's log — never evidence
 /// content, only reason codes.
 public enum AttestationRemedy {
-    /// The failure reasons of a result, deduplicated, in order (e.g. `measurement_unknown,unknown_signer`).
-    public static func causes(_ result: AttestationResult) -> String {
-        var seen: [String] = []
-        for failure in result.failures where !seen.contains(failure.reason.rawValue) { seen.append(failure.reason.rawValue) }
-        return seen.joined(separator: ",")
-    }
-
-    /// The fix for the first failure that has a known one, or `nil`.
-    public static func hint(_ result: AttestationResult) -> String? {
-        for failure in result.failures {
-            if let hint = hint(for: failure.reason) { return hint }
-        }
-        return nil
+    /// The fix for the first of `reasons` that has a known one, or `nil`.
+    public static func hint(for reasons: [AttestationReason]) -> String? {
+        reasons.lazy.compactMap { hint(for: $0) }.first
     }
 
     /// The fix for one failure reason, or `nil` when there is no operator action (tampered evidence, say).

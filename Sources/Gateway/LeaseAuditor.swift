@@ -52,7 +52,7 @@ public struct LeaseAuditor: Sendable {
         }
         if !event.decision.causes.isEmpty {
             data["causes"] = event.decision.causes.map(\.rawValue).joined(separator: ",")
-            if let fix = event.decision.causes.lazy.compactMap(AttestationRemedy.hint(for:)).first { data["fix"] = fix }
+            if let fix = AttestationRemedy.hint(for: event.decision.causes) { data["fix"] = fix }
         }
         if let index { data["audit_index"] = String(index) }
         if let resource = event.resource {

@@ -178,7 +178,7 @@ public actor LeaseManager {
                 await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
                 var metadata: Logger.Metadata = ["attestation.tee": "\(tee)", "policy.reason": "\(decision.reason)"]
                 if !decision.causes.isEmpty { metadata["attestation.causes"] = "\(decision.causes.map(\.rawValue).joined(separator: ","))" }
-                if let fix = decision.causes.lazy.compactMap(AttestationRemedy.hint(for:)).first { metadata["attestation.fix"] = "\(fix)" }
+                if let fix = AttestationRemedy.hint(for: decision.causes) { metadata["attestation.fix"] = "\(fix)" }
                 logger.error("attestation denied", metadata: metadata)
                 lastFailure = decision
                 lastFailureStage = .attestation

@@ -259,7 +259,7 @@ public struct BrokerRecorder: Sendable {
             // The operator's view of a refusal: its cause as codes and the command that fixes it; never evidence content.
             var metadata: Logger.Metadata = ["attestation.tee": "\(event.tee)", "policy.reason": "\(decision.reason)", "policy.rule": "\(decision.rule)"]
             if !decision.causes.isEmpty { metadata["attestation.causes"] = "\(decision.causes.map(\.rawValue).joined(separator: ","))" }
-            if let fix = decision.causes.lazy.compactMap(AttestationRemedy.hint(for:)).first { metadata["attestation.fix"] = "\(fix)" }
+            if let fix = AttestationRemedy.hint(for: decision.causes) { metadata["attestation.fix"] = "\(fix)" }
             logger.notice("attestation refused", metadata: metadata)
             if !decision.causes.isEmpty { data["causes"] = decision.causes.map(\.rawValue).joined(separator: ",") }
         }

@@ -58,6 +58,19 @@ struct AuditTests {
         #expect(try AuditVerifier.verify(directory: dir, verifier: again.verifier).uncovered == 0)
     }
 
+    @Test("A reader gets a checkpoint of the current size when the log grew, at most once per freshness interval")
+    func checkpointOnDemand() async throws {
+        let log = try AuditLog(directory: tempDir(), origin: "test.example/log", checkpointEvery: 1000)
+        for n in 0..<3 { _ = try await log.append(record(n)) }
+        let first = try Checkpoint(body: try log.verifier.open(try await log.checkpointNote(freshness: .seconds(3600))))
+        #expect(first.size == 3)
+        _ = try await log.append(record(3))
+        let limited = try Checkpoint(body: try log.verifier.open(try await log.checkpointNote(freshness: .seconds(3600))))
+        #expect(limited.size == 3, "a second on-demand signature within the interval")
+        let fresh = try Checkpoint(body: try log.verifier.open(try await log.checkpointNote(freshness: .zero)))
+        #expect(fresh.size == 4)
+    }
+
     @Test("A torn last entry is cut back on open; earlier entries stay and the log verifies")
     func tornTail() async throws {
         let dir = tempDir()
