@@ -114,12 +114,18 @@ let package = Package(
         // The KBS RCAR protocol's vocabulary and the BrokerClient port: all the gateway side knows of a broker.
         .target(
             name: "KBSProtocol",
-            dependencies: ["SealgateCore", "Attestation", "JOSE", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "SealgateCore", "Attestation", "JOSE", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strict),
         // The key broker: KEK hierarchy, release policy, the RCAR exchange, JWE release, admin operations.
         .target(
             name: "KeyBroker",
-            dependencies: ["SealgateCore", "KBSProtocol", "Attestation", "JOSE", "ReleasePolicy", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "SealgateCore", "KBSProtocol", "Attestation", "JOSE", "ReleasePolicy", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strict),
         // Gateway side of key release: attest, hold leases, renew.
         .target(
@@ -174,6 +180,7 @@ let package = Package(
             dependencies: [
                 "SealgateCore", "Attestation", "KBSProtocol", "KeyLease", "JOSE",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -185,6 +192,16 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        // The transport to attested upstream models: TLS verified against the broker's workload CA and the workload extension.
+        .target(
+            name: "AttestedUpstream",
+            dependencies: [
+                "SealgateCore", "KBSProtocol", "ModelClientOpenAI",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict),
         // The request pipeline over ports.
@@ -215,13 +232,14 @@ let package = Package(
         .target(
             name: "SealgateServer",
             dependencies: [
-                "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "ModelClientOpenAI", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
+                "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "ModelClientOpenAI", "AttestedUpstream", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
                 "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "ReleasePolicy", "JOSE",
                 "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams", "HTTPHardening",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -250,7 +268,7 @@ let package = Package(
         .testTarget(
             name: "SealgateUnitTests",
             dependencies: [
-                "SealgateTestSupport", "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig",
+                "SealgateTestSupport", "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig", "AccessPolicy",
                 "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "AttestationAzure", "AttestationNVIDIA", "StorageSQLite", "JOSE", "ReleasePolicy",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -288,7 +306,8 @@ let package = Package(
             name: "SealgateServerTests",
             dependencies: [
                 "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore", "Audit", "SecurityEvents", "KeyBroker", "JOSE",
-                "HTTPHardening",
+                "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI",
+                .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Hummingbird", package: "hummingbird"),

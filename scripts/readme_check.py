@@ -14,7 +14,7 @@ The only substitutions are these, and they change no block's text:
   * A line that starts a server (`sealgate serve` or `sealgate broker`, however the binary is named) runs in the
     background (as if it ended with `&`), and the checker then waits up to 60 s for it: `/readyz` for
     `serve` (it must attest and hold a key lease), `/healthz` for `broker`, on its `--port` (default 8080
-    for serve, 8081 for broker). Servers live until the end of the run, then get SIGTERM.
+    for serve, 8081 for broker); a `serve --attested-tls` over HTTPS, trusting `<--data-dir>/ca.pem`. Servers live until the end of the run, then get SIGTERM.
 
 Each block runs in its own process in the same directory: shell blocks with `bash -e -o pipefail`, python
 blocks with python3; variables do not carry over between blocks. A block fails on a non-zero exit or when it
@@ -48,7 +48,7 @@ RUNNABLE = {"sh": "sh", "bash": "sh", "shell": "sh", "python": "python", "py": "
 # A command that starts a server: `swift run sealgate serve`, `sealgate broker`, `$B serve`, `.build/debug/sealgate serve`.
 SERVER = re.compile(r"^\s*(?:swift\s+run\s+sealgate|\S*sealgate|\$\{?[A-Za-z_]\w*\}?)\s+(serve|broker)\b")
 KEY_PATTERN = re.compile(r"\b(sg_[A-Za-z0-9_-]{8,}|sgk_[A-Za-z0-9_-]{8,}|sga_[A-Za-z0-9_-]{8,})")
-FIXED_PORTS = (8080, 8081, 8090)
+FIXED_PORTS = (8080, 8081, 8090, 8443)
 
 
 def blocks(readme):
@@ -93,21 +93,30 @@ def server_lines(code):
         except ValueError:
             words = command.split()
         port = {"serve": "8080", "broker": "8081"}[kind]
+        data_dir = ".sealgate"
         for j, word in enumerate(words):
             if word == "--port" and j + 1 < len(words):
                 port = words[j + 1]
             elif word.startswith("--port="):
                 port = word.split("=", 1)[1]
+            elif word == "--data-dir" and j + 1 < len(words):
+                data_dir = words[j + 1]
         path = "/readyz" if kind == "serve" else "/healthz"
         out.append(f"{command} >>\"$README_CHECK_LOGS/{kind}-{port}.log\" 2>&1 &")
-        out.append(f"readme_check_wait {kind} {port} {path} $!")
+        if kind == "serve" and "--attested-tls" in words:
+            # Attested TLS: HTTPS only, trusting the CA bundle the gateway writes to <data-dir>/ca.pem.
+            out.append(f"readme_check_wait {kind} {port} {path} $! {shlex.quote(data_dir + '/ca.pem')}")
+        else:
+            out.append(f"readme_check_wait {kind} {port} {path} $!")
     return "\n".join(out) + "\n"
 
 
 SH_PRELUDE = r"""
-readme_check_wait() {  # KIND PORT PATH PID: wait up to 60 s for http://127.0.0.1:PORT/PATH while PID lives
+readme_check_wait() {  # KIND PORT PATH PID [CA]: wait up to 60 s for http://127.0.0.1:PORT/PATH (https with CA) while PID lives
   for _ in $(seq 1 300); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$2$3" 2>/dev/null; then return 0; fi
+    if [ -n "${5:-}" ]; then
+      if [ -s "$5" ] && curl -fsS -o /dev/null --cacert "$5" "https://127.0.0.1:$2$3" 2>/dev/null; then return 0; fi
+    elif curl -fsS -o /dev/null "http://127.0.0.1:$2$3" 2>/dev/null; then return 0; fi
     kill -0 "$4" 2>/dev/null || break
     sleep 0.2
   done

@@ -39,6 +39,13 @@ public struct AccessPolicy: Sendable {
         guard rule.models.contains(modelID) else {
             return .deny(PolicyDenial(.modelNotPermitted, .dataClassModels(dataClass), "This model profile may not see this data class."))
         }
+        if rule.requireAttestedModels && !table.attestedModels.contains(modelID) {
+            // Decided before retrieval: no passage of this class is decrypted for a model outside attested TEEs.
+            return .deny(
+                PolicyDenial(
+                    .modelNotAttested, .dataClassAttestedModels(dataClass),
+                    "This data class may reach only attested models; this model profile is not attested."))
+        }
         guard !request.scope.isEmpty else {
             return .deny(PolicyDenial(.scopeNotPermitted, .scopeNamed, "The retrieval scope names no collection."))
         }

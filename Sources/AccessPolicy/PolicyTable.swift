@@ -32,12 +32,15 @@ public struct ClassRule: Sendable, Hashable {
     public var models: [ModelProfileID]
     /// The redaction profile applied at this class.
     public var redactionProfile: String
+    /// Whether passages of this class may reach only attested models (`require_attested_models`).
+    public var requireAttestedModels: Bool
 
     /// Creates a class rule.
-    public init(name: DataClass, models: [ModelProfileID], redactionProfile: String) {
+    public init(name: DataClass, models: [ModelProfileID], redactionProfile: String, requireAttestedModels: Bool = false) {
         self.name = name
         self.models = models
         self.redactionProfile = redactionProfile
+        self.requireAttestedModels = requireAttestedModels
     }
 }
 
@@ -55,12 +58,16 @@ public struct PolicyTable: Sendable {
     public var maxDocumentBytes: Int
     /// The classes a remote embedder may see; `nil` when the embedder runs inside the boundary.
     public var remoteEmbedderClasses: Set<DataClass>?
+    /// Model profiles whose plaintext stays inside attested TEEs: the built-in model (inside the gateway) and
+    /// upstreams reached over attested TLS.
+    public var attestedModels: Set<ModelProfileID>
 
     /// Creates a table.
     public init(
         classes: [ClassRule], models: Set<ModelProfileID>, defaultTopK: Int, maxTopK: Int = 50, maxDocumentBytes: Int,
-        remoteEmbedderClasses: Set<DataClass>?
+        remoteEmbedderClasses: Set<DataClass>?, attestedModels: Set<ModelProfileID> = []
     ) {
+        self.attestedModels = attestedModels
         self.classes = classes
         self.models = models
         self.defaultTopK = defaultTopK

@@ -15,6 +15,8 @@ public enum RuleID: Hashable, Sendable {
     case modelDefined
     /// The model profile must be allowed to see the data class (`data_classes[].models`).
     case dataClassModels(DataClass)
+    /// The class reaches only attested models (`data_classes[].require_attested_models`).
+    case dataClassAttestedModels(DataClass)
     /// The retrieval scope must name at least one collection.
     case scopeNamed
     /// Every collection read must be granted (`principals[].read`).
@@ -34,6 +36,7 @@ public enum RuleID: Hashable, Sendable {
         case .questionPresent, .dataClassDefined, .modelDefined, .documentPresent, .documentSize: return nil
         case .principalDataClasses: return "principals.data_classes"
         case .dataClassModels(let dataClass): return "data_classes.\(dataClass).models"
+        case .dataClassAttestedModels(let dataClass): return "data_classes.\(dataClass).require_attested_models"
         case .scopeNamed: return "scope"
         case .principalRead: return "principals.read"
         case .principalWrite: return "principals.write"

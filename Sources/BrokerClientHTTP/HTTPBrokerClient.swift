@@ -6,6 +6,8 @@ import KBSProtocol
 import KeyLease
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+import Synchronization
 import SealgateCore
 
 /// A ``BrokerClient`` that speaks the KBS RCAR protocol over HTTP to a standalone `sealgate broker` (or any
@@ -20,16 +22,27 @@ public struct HTTPBrokerClient: BrokerClient {
     let timeout: TimeAmount
     let attempts: Int
     let maxResponseBytes = 1 << 20
+    /// Mutual TLS: once this workload identity holds a certificate, requests to an `https` broker present it.
+    let clientTLS: ClientTLS?
 
     /// Creates a client for the broker at `baseURL` (e.g. `http://127.0.0.1:8081`).
     ///
     /// AsyncHTTPClient keeps retrying a refused connection until the request deadline, so the deadline bounds how long
     /// an unreachable broker holds up a renewal: `attempts × timeoutSeconds` plus backoff.
-    public init(client: HTTPClient = .shared, baseURL: String, timeoutSeconds: Double = 2, attempts: Int = 3) {
+    ///
+    /// - Parameters:
+    ///   - identity: a workload identity whose certificate, once issued, is presented on every request to an
+    ///     `https` broker (mutual TLS); `tls` is the client configuration it is added to (the broker CA's trust).
+    public init(
+        client: HTTPClient = .shared, baseURL: String, timeoutSeconds: Double = 2, attempts: Int = 3, identity: WorkloadIdentity? = nil,
+        tls: TLSConfiguration? = nil
+    ) {
+        let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.client = client
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = base
         self.timeout = .milliseconds(Int64(timeoutSeconds * 1000))
         self.attempts = max(1, attempts)
+        self.clientTLS = identity.flatMap { base.lowercased().hasPrefix("https://") ? ClientTLS(identity: $0, base: tls) : nil }
     }
 
     struct Problem: Decodable {
@@ -52,6 +65,7 @@ public struct HTTPBrokerClient: BrokerClient {
             attempt += 1
             var request = HTTPClientRequest(url: baseURL + path)
             request.method = method
+            if let configuration = clientTLS?.configuration() { request.tlsConfiguration = configuration }
             request.headers.add(name: "Accept", value: "application/json")
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             if let body {
@@ -138,5 +152,46 @@ public struct HTTPBrokerClient: BrokerClient {
         }
         let rule = answer.headers.first(name: "Sealgate-Release-Rule") ?? "broker"
         return .released(jwe, ReleaseDecision(allowed: true, reason: .granted, rule: rule, result: nil), keyIDs: [])
+    }
+
+    public func workloadCertificate(token: String, _ request: WorkloadCertificateRequest) async throws -> CertificateOutcome {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let answer = try await send(
+            .POST, "/kbs/v0/workload-certificate", body: try encoder.encode(request), headers: [("Authorization", "Bearer \(token)")])
+        guard answer.status == 200 else { return .denied(try denial(answer, stage: "workload-certificate")) }
+        guard let certificate = try? JSONDecoder().decode(WorkloadCertificate.self, from: answer.body), !certificate.chain.isEmpty else {
+            throw SealgateError(.brokerUnavailable, "the key broker's workload-certificate answer is malformed")
+        }
+        let rule = answer.headers.first(name: "Sealgate-Release-Rule") ?? "broker"
+        return .issued(certificate, ReleaseDecision(allowed: true, reason: .granted, rule: rule, result: nil))
+    }
+}
+
+/// The TLS client configuration that presents a workload identity's current certificate, parsed once per issuance.
+final class ClientTLS: Sendable {
+    let identity: WorkloadIdentity
+    let base: TLSConfiguration
+    private let cached = Mutex<(serial: String, configuration: TLSConfiguration)?>(nil)
+
+    init(identity: WorkloadIdentity, base: TLSConfiguration?) {
+        self.identity = identity
+        self.base = base ?? TLSConfiguration.makeClientConfiguration()
+    }
+
+    /// The configuration with the current certificate, or `nil` while there is none (before the first issuance).
+    func configuration() -> TLSConfiguration? {
+        guard let certificate = identity.certificate else { return nil }
+        return cached.withLock { cache -> TLSConfiguration? in
+            if let cache, cache.serial == certificate.serial { return cache.configuration }
+            guard let chain = try? certificate.chain.flatMap({ try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }), !chain.isEmpty,
+                let key = try? NIOSSLPrivateKey(bytes: Array(identity.privateKey.pemRepresentation.utf8), format: .pem)
+            else { return nil }
+            var configuration = base
+            configuration.certificateChain = chain.map { .certificate($0) }
+            configuration.privateKey = .privateKey(key)
+            cache = (certificate.serial, configuration)
+            return configuration
+        }
     }
 }

@@ -22,6 +22,9 @@ public struct GatewaySettings: Sendable {
     /// Chunk size and overlap, in characters.
     public var chunkCharacters: Int
     public var chunkOverlap: Int
+    /// How each model profile is reached (`in_gateway`, `attested`, `unattested`, `insecure_unattested`), for the
+    /// audit records of the answers it gives.
+    public var modelReach: [ModelProfileID: String] = [:]
 
     /// Creates settings.
     public init(
@@ -112,7 +115,7 @@ public final class Gateway: Sendable {
             policy: policy, keyRing: keyRing, index: index, store: deps.store, embedder: deps.embedder, chunker: chunker, recorder: recorder)
         pipeline = QueryPipeline(
             policy: policy, keyRing: keyRing, index: index, store: deps.store, embedder: deps.embedder, models: deps.models,
-            redactPromptModels: settings.redactPromptModels, recorder: recorder)
+            redactPromptModels: settings.redactPromptModels, modelReach: settings.modelReach, recorder: recorder)
         store = deps.store
     }
 

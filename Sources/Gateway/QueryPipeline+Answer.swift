@@ -17,9 +17,7 @@ extension QueryPipeline {
         do { answer = try await prepared.model.answer(await prompt(request, prepared)) } catch {
             return .failure(
                 await recorder.deny(
-                    Refusal(
-                        Denial(.modelUnavailable, "The model failed or timed out."), kind: kind, requestID: requestID, principal: caller.principal,
-                        dataClass: c.dataClass.rawValue, model: c.model.rawValue)))
+                    Refusal(Self.modelDenial(error), kind: kind, requestID: requestID, principal: caller.principal, dataClass: c.dataClass.rawValue, model: c.model.rawValue)))
         }
         let redacted = await keyRing.redactor(for: c.tenant).redact(answer.text, profile: prepared.grant.classRule.redactionProfile)
         recorder.redactions(redacted.counts, tenant: c.tenant)
@@ -65,7 +63,7 @@ extension QueryPipeline {
                     if !rest.isEmpty { continuation.yield(rest) }
                 } catch {
                     outcome = .error
-                    reason = ReasonCode.modelUnavailable.rawValue
+                    reason = Self.modelDenial(error).reason.rawValue
                 }
                 var end = start
                 end.kind = .chatCompletion
@@ -78,11 +76,20 @@ extension QueryPipeline {
                 if outcome == .allowed {
                     continuation.finish()
                 } else {
-                    continuation.finish(throwing: SealgateError(.modelUnavailable, "the model stream failed"))
+                    continuation.finish(throwing: SealgateError(ReasonCode(reason ?? ReasonCode.modelUnavailable.rawValue), "the model stream failed"))
                 }
             }
             continuation.onTermination = { _ in task.cancel() }
         }
         return .success(StreamedAnswer(model: c.model, citations: prepared.passages.map(\.citation), auditIndex: index, deltas: deltas))
+    }
+
+    /// Why a model call failed, as the refusal says it: an attested upstream that did not prove itself is
+    /// `model_not_attested` (nothing was sent); everything else is `model_unavailable`.
+    static func modelDenial(_ error: any Error) -> Denial {
+        if let failure = error as? SealgateError, failure.code == .modelNotAttested {
+            return Denial(.modelNotAttested, "The model's endpoint did not prove the attested workload its profile requires; nothing was sent.")
+        }
+        return Denial(.modelUnavailable, "The model failed or timed out.")
     }
 }

@@ -15,13 +15,17 @@ public struct QueryPipeline: Sendable {
     let models: [ModelProfileID: any ChatModel]
     /// Model profiles whose prompts are redacted with the class's profile before the model sees them.
     let redactPromptModels: Set<ModelProfileID>
+    /// How each model profile is reached, recorded with every answer.
+    let modelReach: [ModelProfileID: String]
     let recorder: OutcomeRecorder
 
     /// Creates the pipeline.
     public init(
         policy: AccessPolicy, keyRing: KeyRing, index: TenantIndex, store: any DocumentStore, embedder: any Embedder,
-        models: [ModelProfileID: any ChatModel], redactPromptModels: Set<ModelProfileID>, recorder: OutcomeRecorder
+        models: [ModelProfileID: any ChatModel], redactPromptModels: Set<ModelProfileID>, modelReach: [ModelProfileID: String] = [:],
+        recorder: OutcomeRecorder
     ) {
+        self.modelReach = modelReach
         self.policy = policy
         self.keyRing = keyRing
         self.index = index
@@ -133,6 +137,7 @@ public struct QueryPipeline: Sendable {
             outcome: .allowed)
         record.dataClass = c.dataClass.rawValue
         record.model = c.model.rawValue
+        record.modelAttestation = modelReach[c.model]
         record.scopeDigest = await keyRing.auditDigest(c.scope.collections.map(\.rawValue), tenant: c.tenant)
         record.chunkIDsDigest = await keyRing.auditDigest(
             prepared.passages.map { "\($0.citation.collection)/\($0.citation.documentID)#\($0.citation.chunkIndex)" }, tenant: c.tenant)

@@ -9,4 +9,7 @@ public protocol BrokerClient: Sendable {
     func attest(sessionID: String, _ request: AttestRequest) async throws -> AttestOutcome
     /// `GET /kbs/v0/resource/<path>` with the attestation token.
     func resource(token: String, path: String) async throws -> ReleaseOutcome
+    /// `POST /kbs/v0/workload-certificate` with the attestation token: a certificate from the broker's workload CA
+    /// for a key the evidence bound.
+    func workloadCertificate(token: String, _ request: WorkloadCertificateRequest) async throws -> CertificateOutcome
 }

@@ -42,21 +42,37 @@ public struct BrokerReason: StringCode {
     public static let conflict = BrokerReason("conflict")
     /// The master key (file or environment) is unusable: wrong length, not hex, or a file others may read.
     public static let masterKeyRefused = BrokerReason("master_key_refused")
+    /// A workload certificate was asked for a key the attested evidence did not bind.
+    public static let workloadKeyNotBound = BrokerReason("workload_key_not_bound")
+    /// A workload certificate was asked for a workload class the broker has no enrolment for.
+    public static let workloadNotEnrolled = BrokerReason("workload_not_enrolled")
+    /// The workload CA could not sign (no usable CA key).
+    public static let certificateIssueFailed = BrokerReason("certificate_issue_failed")
+    /// The broker requires a workload certificate on the TLS connection (`--require-client-cert`) and none was presented.
+    public static let clientCertificateRequired = BrokerReason("client_certificate_required")
+    /// The TLS client certificate's key is not the workload key the token's evidence bound.
+    public static let clientCertificateMismatch = BrokerReason("client_certificate_mismatch")
 }
 
-/// The runtime data a TEE binds into its evidence: the broker's nonce and the TEE's public key (a JWK).
+/// The runtime data a TEE binds into its evidence: the broker's nonce and the TEE's public key (a JWK), and — for a
+/// TEE that will ask for a workload certificate — the public key it generated for that certificate.
 public struct RuntimeData: Codable, Sendable, Equatable {
     public var nonce: String
     public var teePublicKey: JWK
+    /// A Sealgate extension: the public key (EC P-256 or P-384) of a workload certificate the TEE will request.
+    /// Omitted from the JSON when `nil`, so runtime data of plain KBS clients is unchanged.
+    public var workloadPublicKey: JWK?
 
     enum CodingKeys: String, CodingKey {
         case nonce
         case teePublicKey = "tee-pubkey"
+        case workloadPublicKey = "workload-pubkey"
     }
 
-    public init(nonce: String, teePublicKey: JWK) {
+    public init(nonce: String, teePublicKey: JWK, workloadPublicKey: JWK? = nil) {
         self.nonce = nonce
         self.teePublicKey = teePublicKey
+        self.workloadPublicKey = workloadPublicKey
     }
 
     /// The canonical encoding: JSON with sorted keys, no insignificant whitespace, slashes unescaped.
@@ -234,19 +250,23 @@ public struct TokenClaims: Codable, Sendable, Equatable {
     public var teePublicKey: JWK
     /// The EAR-shaped attestation result.
     public var result: AttestationResult
+    /// The workload-certificate key the evidence bound (``RuntimeData/workloadPublicKey``), if any.
+    public var workloadPublicKey: JWK?
 
-    public init(iss: String, iat: Int, exp: Int, jti: String, teePublicKey: JWK, result: AttestationResult) {
+    public init(iss: String, iat: Int, exp: Int, jti: String, teePublicKey: JWK, result: AttestationResult, workloadPublicKey: JWK? = nil) {
         self.iss = iss
         self.iat = iat
         self.exp = exp
         self.jti = jti
         self.teePublicKey = teePublicKey
         self.result = result
+        self.workloadPublicKey = workloadPublicKey
     }
 
     enum CodingKeys: String, CodingKey {
         case iss, iat, exp, jti
         case teePublicKey = "tee-pubkey"
         case result = "ear"
+        case workloadPublicKey = "workload-pubkey"
     }
 }

@@ -130,4 +130,8 @@ public protocol BrokerStore: Sendable {
     func insertCredential(_ credential: AdminCredential) async throws
     /// Returns whether a credential was deleted.
     func deleteCredential(name: String) async throws -> Bool
+    /// A named broker setting (the workload CA versions with their sealed keys, workload enrolments), as JSON.
+    func setting(_ name: String) async throws -> Data?
+    /// Stores or replaces a named setting.
+    func putSetting(_ name: String, _ value: Data) async throws
 }

@@ -14,4 +14,7 @@ public struct InProcessBrokerClient: BrokerClient {
     public func resource(token: String, path: String) async throws -> ReleaseOutcome {
         await broker.resource(.token(token), path: path)
     }
+    public func workloadCertificate(token: String, _ request: WorkloadCertificateRequest) async throws -> CertificateOutcome {
+        await broker.workloadCertificate(.token(token), request)
+    }
 }

@@ -11,10 +11,10 @@ extension KeyBroker {
     ///
     /// Resources: `<tenant>/kek/<data-class>` (every non-retired KEK version, as ``KEKRelease`` JSON) and
     /// `<tenant>/secret/<name>` (the secret's bytes).
-    public func resource(_ credential: BrokerCredential, path: String) async -> ReleaseOutcome {
+    public func resource(_ credential: BrokerCredential, path: String, client: ClientCertificate = .notRequired) async -> ReleaseOutcome {
         // One read of the tenant list serves the decision and the labels (`nil`: the store failed).
         let tenants = try? await store.tenants()
-        let outcome = await decideResource(credential, path: path, tenants: tenants)
+        let outcome = await decideResource(credential, path: path, tenants: tenants, client: client)
         // Metric labels name only tenants and types the broker knows, so arbitrary paths cannot create label values.
         let ref = ResourceRef(path: path)
         let known = tenants?.contains { $0.id == ref?.repository } ?? false
@@ -31,13 +31,16 @@ extension KeyBroker {
 
     /// Credential → resource path → release policies → existence → key material. Policies run before the store is
     /// consulted, so a TEE learns whether a resource exists only for resources its policies would release.
-    private func decideResource(_ credential: BrokerCredential, path: String, tenants: [BrokerTenant]?) async -> ReleaseOutcome {
+    private func decideResource(
+        _ credential: BrokerCredential, path: String, tenants: [BrokerTenant]?, client: ClientCertificate
+    ) async -> ReleaseOutcome {
         let claims: TokenClaims
         switch self.claims(for: credential) {
         case .failure(let denial): return .denied(denial)
         case .success(let value): claims = value
         }
         let result = claims.result
+        if let denial = Self.checkClientCertificate(client, claims: claims) { return .denied(denial) }
         guard let ref = ResourceRef(path: path), ["kek", "secret"].contains(ref.type) else {
             return .denied(.deny(.unknownResource, "resource.path", result))
         }

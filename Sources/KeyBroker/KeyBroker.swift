@@ -72,6 +72,10 @@ public actor KeyBroker {
     let now: @Sendable () -> Date
     let onEvent: @Sendable (BrokerEvent) async -> Void
     var sessions: [String: Session] = [:]
+    /// The workload CA versions (newest last), opened on first use; `nil` until then.
+    var workloadCAs: [WorkloadCA]?
+    /// Workload enrolments by class, read on first use; `nil` until then.
+    var enrolmentCache: [WorkloadClass: WorkloadEnrolment]?
     /// Serialises credential changes across the actor's suspension points (check-then-act on the credential table).
     let credentialLock = AsyncMutex()
     let maxSessions = 100_000
@@ -187,6 +191,9 @@ public actor KeyBroker {
         guard Self.canEncrypt(to: request.runtimeData.teePublicKey) else {
             return .denied(.deny(.malformedJWK, "runtime-data.tee-pubkey"))
         }
+        if let workloadKey = request.runtimeData.workloadPublicKey, (try? Self.certificatePublicKey(workloadKey)) == nil {
+            return .denied(.deny(.malformedJWK, "runtime-data.workload-pubkey"))
+        }
         let result = appraiser.appraise(
             request.evidence, reportData: .equals(request.runtimeData.reportData),
             initDataDigest: request.initData?.digest(for: request.evidence.tee), now: now())
@@ -196,7 +203,8 @@ public actor KeyBroker {
         let issued = now()
         let claims = TokenClaims(
             iss: issuer, iat: Int(issued.timeIntervalSince1970), exp: Int(issued.addingTimeInterval(tokenTTL).timeIntervalSince1970),
-            jti: Self.randomToken(), teePublicKey: request.runtimeData.teePublicKey.publicJWK, result: result)
+            jti: Self.randomToken(), teePublicKey: request.runtimeData.teePublicKey.publicJWK, result: result,
+            workloadPublicKey: request.runtimeData.workloadPublicKey?.publicJWK)
         do {
             let token = try CompactJWS.sign(
                 payload: try Self.canonical(claims), header: ["typ": "JWT", "kid": String(issuer.dropFirst("sealgate-broker:".count))],

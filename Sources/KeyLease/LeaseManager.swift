@@ -24,8 +24,11 @@ public struct LeaseEvent: Sendable {
     /// `<tenant>/kek/<class>#<version>` of every key released by this decision.
     public var keyIDs: [String] = []
 
-    /// The tenant of the resource, or `-` for attestation events.
-    public var tenant: String { resource?.split(separator: "/").first.map(String.init) ?? "-" }
+    /// The tenant of the resource, or `-` for attestation and certificate events.
+    public var tenant: String {
+        guard resourceType != "cert" else { return "-" }
+        return resource?.split(separator: "/").first.map(String.init) ?? "-"
+    }
     /// `kek`, `secret` or `attestation`.
     public var resourceType: String {
         guard let resource else { return "attestation" }
@@ -56,6 +59,8 @@ public actor LeaseManager {
     let maxLease: TimeInterval
     let logger: Logger
     let onEvent: @Sendable (LeaseEvent) async -> Void
+    /// The workload identity whose certificate is renewed with every lease, if this workload serves attested TLS.
+    public nonisolated let identity: WorkloadIdentity?
 
     var keys: [ResourcePath: [LeasedKey]] = [:]
     var secrets: [String: Data] = [:]
@@ -77,9 +82,10 @@ public actor LeaseManager {
     ///   - onEvent: called for every attest and release decision (audit and metrics).
     public init(
         client: any BrokerClient, attester: any Attester, maxLease: TimeInterval = 300,
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger, identity: WorkloadIdentity? = nil,
         onEvent: @escaping @Sendable (LeaseEvent) async -> Void = { _ in }
     ) {
+        self.identity = identity
         self.client = client
         self.attester = attester
         self.maxLease = maxLease
@@ -169,7 +175,7 @@ public actor LeaseManager {
             case .success(let value):
                 challenge = value
             }
-            let runtime = RuntimeData(nonce: challenge.nonce, teePublicKey: .ec(ephemeral.publicKey))
+            let runtime = RuntimeData(nonce: challenge.nonce, teePublicKey: .ec(ephemeral.publicKey), workloadPublicKey: identity?.publicJWK)
             let evidence = try attester.evidence(reportData: runtime.reportData, now: now())
             let token: String
             let attestation: AttestationResult
@@ -189,6 +195,15 @@ public actor LeaseManager {
                 attestation = appraised
                 await onEvent(
                     LeaseEvent(resource: nil, decision: ReleaseDecision(allowed: true, reason: .granted, rule: "appraisal", result: appraised), tee: tee))
+            }
+            var certified = false
+            if let identity { certified = try await renewCertificate(identity, token: token, tee: tee) }
+            if resources.isEmpty && secretPaths.isEmpty {
+                // A workload that holds no keys (tee-proxy): the lease is its certificate.
+                result = attestation
+                lastFailure = certified ? nil : ReleaseDecision(allowed: false, reason: .certificateIssueFailed, rule: "lease.certificate", result: attestation)
+                lastFailureStage = certified ? nil : .release
+                return certified
             }
             let privateJWK = JWK.ec(ephemeral)
             var newKeys: [ResourcePath: [LeasedKey]] = [:]
@@ -240,6 +255,27 @@ public actor LeaseManager {
             let decision = ReleaseDecision(allowed: false, reason: BrokerReason("broker_unavailable"), rule: "transport", result: nil)
             await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
             return await fail(decision, stage: .transport)
+        }
+    }
+
+    /// Asks for a workload certificate for the identity's key (bound into the evidence just appraised). A denial
+    /// leaves the previous certificate to run out; TLS handshakes fail once it has.
+    private func renewCertificate(_ identity: WorkloadIdentity, token: String, tee: TEEType) async throws -> Bool {
+        let resource = "workload/cert/\(identity.workload.resourceTag)"
+        switch try await client.workloadCertificate(token: token, WorkloadCertificateRequest(workload: identity.workload, publicKey: identity.publicJWK)) {
+        case .issued(let certificate, let decision):
+            identity.install(certificate)
+            await onEvent(LeaseEvent(resource: resource, decision: decision, tee: tee, keyIDs: ["cert#" + certificate.serial]))
+            logger.info(
+                "workload certificate installed",
+                metadata: ["workload": "\(identity.workload)", "certificate.serial": "\(certificate.serial)", "certificate.not_after": "\(certificate.notAfter)"])
+            return true
+        case .denied(let decision):
+            await onEvent(LeaseEvent(resource: resource, decision: decision, tee: tee))
+            logger.error(
+                "workload certificate refused",
+                metadata: ["workload": "\(identity.workload)", "policy.reason": "\(decision.reason)", "policy.rule": "\(decision.rule)"])
+            return false
         }
     }
 

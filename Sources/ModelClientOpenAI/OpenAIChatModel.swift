@@ -19,9 +19,19 @@ public struct OpenAIChatModel: ChatModel {
         client: HTTPClient, baseURL: String, model: String, apiKey: String?, timeoutSeconds: Double,
         maxResponseBytes: Int, retries: Int
     ) {
+        self.init(
+            transport: HTTPClientTransport(client: client), baseURL: baseURL, model: model, apiKey: apiKey, timeoutSeconds: timeoutSeconds,
+            maxResponseBytes: maxResponseBytes, retries: retries)
+    }
+
+    /// Creates the model over a given transport (an attested one for models inside a TEE).
+    public init(
+        transport: any UpstreamTransport, baseURL: String, model: String, apiKey: String?, timeoutSeconds: Double,
+        maxResponseBytes: Int, retries: Int
+    ) {
         self.modelName = model
         self.http = OpenAIHTTP(
-            client: client, baseURL: baseURL, apiKey: apiKey, timeout: .milliseconds(Int64(timeoutSeconds * 1000)),
+            transport: transport, baseURL: baseURL, apiKey: apiKey, timeout: .milliseconds(Int64(timeoutSeconds * 1000)),
             maxResponseBytes: maxResponseBytes, retries: retries, failureCode: .modelUnavailable)
     }
 
@@ -81,10 +91,9 @@ public struct OpenAIChatModel: ChatModel {
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    let response = try await http.client.execute(
-                        http.request(path: "/chat/completions", body: try payload.get()), timeout: http.timeout)
-                    guard (200..<300).contains(Int(response.status.code)) else {
-                        throw SealgateError(.modelUnavailable, "upstream answered HTTP \(response.status.code)")
+                    let response = try await http.post(path: "/chat/completions", body: try payload.get())
+                    guard (200..<300).contains(response.status) else {
+                        throw SealgateError(.modelUnavailable, "upstream answered HTTP \(response.status)")
                     }
                     var parser = ServerSentEventParser()
                     var total = 0
@@ -108,6 +117,8 @@ public struct OpenAIChatModel: ChatModel {
                     continuation.finish()
                 } catch let error as SealgateError {
                     continuation.finish(throwing: error)
+                } catch let refused as UpstreamRefused {
+                    continuation.finish(throwing: SealgateError(refused.code, refused.message))
                 } catch {
                     continuation.finish(throwing: SealgateError(.modelUnavailable, "upstream stream failed"))
                 }

@@ -15,7 +15,7 @@ public struct OpenAIEmbedder: Embedder {
         self.model = model
         self.dimensions = dimensions
         self.http = OpenAIHTTP(
-            client: client, baseURL: baseURL, apiKey: apiKey, timeout: .milliseconds(Int64(timeoutSeconds * 1000)),
+            transport: HTTPClientTransport(client: client), baseURL: baseURL, apiKey: apiKey, timeout: .milliseconds(Int64(timeoutSeconds * 1000)),
             maxResponseBytes: 64 << 20, retries: 1, failureCode: .embedderUnavailable)
     }
 

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -6,7 +5,7 @@ import SealgateCore
 
 /// Shared HTTP plumbing for OpenAI-compatible upstreams: JSON POST with deadline, bounded body, retries.
 struct OpenAIHTTP: Sendable {
-    let client: HTTPClient
+    let transport: any UpstreamTransport
     let baseURL: String
     let apiKey: String?
     let timeout: TimeAmount
@@ -14,14 +13,15 @@ struct OpenAIHTTP: Sendable {
     let retries: Int
     let failureCode: ReasonCode
 
-    func request(path: String, body: Data) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: baseURL.trimmingSlash + path)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/json, text/event-stream")
-        if let apiKey, !apiKey.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        return request
+    var headers: [(String, String)] {
+        var headers = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")]
+        if let apiKey, !apiKey.isEmpty { headers.append(("Authorization", "Bearer \(apiKey)")) }
+        return headers
+    }
+
+    /// POSTs JSON; returns the response (any status). Transport failures throw.
+    func post(path: String, body: Data) async throws -> UpstreamResponse {
+        try await transport.post(url: baseURL.trimmingSlash + path, headers: headers, body: body, timeout: timeout)
     }
 
     /// POSTs JSON and returns the collected body of a 2xx response, retrying 5xx and transport failures.
@@ -29,30 +29,43 @@ struct OpenAIHTTP: Sendable {
         var attempt = 0
         while true {
             do {
-                let response = try await client.execute(request(path: path, body: body), timeout: timeout)
-                guard (200..<300).contains(Int(response.status.code)) else {
-                    let retryable = response.status.code >= 500 || response.status.code == 429
-                    _ = try? await response.body.collect(upTo: 64 * 1024)
+                let response = try await post(path: path, body: body)
+                guard (200..<300).contains(response.status) else {
+                    let retryable = response.status >= 500 || response.status == 429
+                    _ = try? await response.collect(upTo: 64 * 1024)
                     if retryable && attempt < retries {
                         attempt += 1
                         try await Task.sleep(nanoseconds: UInt64(200_000_000 * attempt))
                         continue
                     }
-                    throw SealgateError(failureCode, "upstream answered HTTP \(response.status.code)")
+                    throw SealgateError(failureCode, "upstream answered HTTP \(response.status)")
                 }
-                var buffer = try await response.body.collect(upTo: maxResponseBytes)
-                return buffer.readData(length: buffer.readableBytes) ?? Data()
+                return try await response.collect(upTo: maxResponseBytes)
             } catch let error as SealgateError {
                 throw error
             } catch {
-                if attempt < retries && !(error is NIOTooManyBytesError) {
+                let tooLarge = error is UpstreamBodyTooLarge || error is NIOTooManyBytesError
+                if attempt < retries && !tooLarge && !(error is UpstreamRefused) {
                     attempt += 1
                     try await Task.sleep(nanoseconds: UInt64(200_000_000 * attempt))
                     continue
                 }
-                throw SealgateError(failureCode, error is NIOTooManyBytesError ? "upstream response too large" : "upstream request failed")
+                if let refused = error as? UpstreamRefused { throw SealgateError(refused.code, refused.message) }
+                throw SealgateError(failureCode, tooLarge ? "upstream response too large" : "upstream request failed")
             }
         }
+    }
+}
+
+/// A transport's refusal to talk to an upstream at all (an attested endpoint that did not prove what it must):
+/// never retried, surfaced with its own reason code.
+public struct UpstreamRefused: Error, Sendable {
+    public let code: ReasonCode
+    public let message: String
+
+    public init(_ code: ReasonCode, _ message: String) {
+        self.code = code
+        self.message = message
     }
 }
 

@@ -11,13 +11,17 @@ extension ConfigLoader {
         "redaction.tenants[].patterns[]": ["label", "pattern"],
         "events": ["sink", "path", "url", "queue_capacity"],
         "audit": ["origin", "checkpoint_every_records", "checkpoint_interval_seconds", "auditor_api_key_sha256"],
-        "server": ["host", "port", "body_limit_bytes"],
+        "server": ["host", "port", "body_limit_bytes", "tls", "tls_names"],
         "lease": ["ttl_seconds"],
         "attestation": ["tee", "reference_values"],
         "retrieval": ["chunk_characters", "chunk_overlap", "top_k", "max_document_bytes", "embedder"],
         "retrieval.embedder": ["type", "dimensions", "base_url", "model", "api_key_env", "timeout_seconds", "allowed_data_classes"],
-        "data_classes[]": ["name", "models", "redaction_profile", "allow_mock_evidence"],
-        "models[]": ["id", "type", "base_url", "model", "api_key_env", "timeout_seconds", "max_response_bytes", "retries", "redact_prompt"],
+        "data_classes[]": ["name", "models", "redaction_profile", "allow_mock_evidence", "require_attested_models"],
+        "models[]": [
+            "id", "type", "base_url", "model", "api_key_env", "timeout_seconds", "max_response_bytes", "retries", "redact_prompt", "attestation",
+            "insecure_unattested",
+        ],
+        "models[].attestation": ["workload", "measurements"],
         "tenants[]": ["id", "principals"],
         "tenants[].principals[]": ["id", "api_key_sha256", "read", "write", "data_classes"],
     ]
@@ -79,6 +83,12 @@ extension ConfigLoader {
             }
         }
         if c.tenants.isEmpty { out.append("no tenants are configured: every request will be refused as unauthenticated") }
+        for model in c.models where model.type == .openai && model.attestation == nil {
+            let classes = c.dataClasses.filter { $0.models.contains(model.id) && !$0.requireAttestedModels }.map(\.name.rawValue)
+            out.append(
+                "model profile '\(model.id)' is not attested (\(model.reach)): the operator of its host can read what classes "
+                    + "[\(classes.joined(separator: ", "))] send it; classes that require attested models never reach it")
+        }
         return out
     }
 }

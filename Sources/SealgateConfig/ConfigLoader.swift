@@ -137,6 +137,14 @@ public enum ConfigLoader {
             for (j, model) in rule.models.enumerated() where c.model(model) == nil {
                 issue("data_classes[\(i)].models[\(j)]", "unknown model profile '\(model)'")
             }
+            let reachable = rule.models.compactMap { c.model($0) }
+            if rule.requireAttestedModels, !reachable.isEmpty, !reachable.contains(where: \.isAttested) {
+                issue(
+                    "data_classes[\(i)].models",
+                    "'\(rule.name)' requires attested models (require_attested_models) but can reach only unattested ones: "
+                        + "put its upstream behind `sealgate tee-proxy` and give the profile `attestation: {workload: model:<id>}`, "
+                        + "or set require_attested_models: false")
+            }
             if !profileNames.contains(rule.redactionProfile) {
                 issue("data_classes[\(i)].redaction_profile", "unknown redaction profile '\(rule.redactionProfile)' (known: \(profileNames.sorted().joined(separator: ", ")))")
             }
@@ -147,6 +155,23 @@ public enum ConfigLoader {
             if model.type == .openai {
                 if model.baseURL.flatMap(httpURL) == nil { issue("models[\(i)].base_url", "an http(s) URL is required for type openai") }
                 if (model.model ?? "").isEmpty { issue("models[\(i)].model", "required for type openai") }
+                let scheme = model.baseURL.flatMap(httpURL)?.scheme
+                if let attestation = model.attestation {
+                    if scheme != "https" { issue("models[\(i)].base_url", "an attested upstream is reached over https only") }
+                    if WorkloadClassName.isModel(attestation.workload) == false {
+                        issue("models[\(i)].attestation.workload", "must be model:<id> (letters, digits, '.', '_', '-')")
+                    }
+                    for (j, m) in attestation.measurements.enumerated() where Hex.decode(m) == nil || m.isEmpty {
+                        issue("models[\(i)].attestation.measurements[\(j)]", "must be hex")
+                    }
+                    if model.insecureUnattested { issue("models[\(i)].insecure_unattested", "contradicts attestation") }
+                } else if scheme == "http" && !model.insecureUnattested {
+                    issue(
+                        "models[\(i)].base_url",
+                        "a plain http:// upstream sees prompts and passages in the clear: use https with attestation, or set insecure_unattested: true")
+                }
+            } else if model.attestation != nil || model.insecureUnattested {
+                issue("models[\(i)]", "attestation and insecure_unattested apply to type openai only")
             }
             if !(1...3600).contains(model.timeoutSeconds) { issue("models[\(i)].timeout_seconds", "must be between 1 and 3600") }
             if model.maxResponseBytes < 1024 { issue("models[\(i)].max_response_bytes", "must be at least 1024") }

@@ -88,10 +88,22 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var port: Int = 8080
     /// Largest accepted request body; larger bodies get 413.
     public var bodyLimitBytes: Int = 1 << 20
+    /// `attested`: serve TLS with an in-TEE key certified by the broker's workload CA; `nil`: plain HTTP, or TLS
+    /// from the operator's `--tls-cert`/`--tls-key` files.
+    public var tls: TLSMode?
+    /// The names the embedded broker enrols for the gateway's certificate (default: localhost, 127.0.0.1, ::1 and
+    /// `host` when it is not a wildcard). A standalone broker's enrolment decides instead.
+    public var tlsNames: [String] = []
+
+    /// How the gateway's listener gets its TLS identity.
+    public enum TLSMode: String, Sendable, Codable, Equatable {
+        case attested
+    }
 
     enum CodingKeys: String, CodingKey {
-        case host, port
+        case host, port, tls
         case bodyLimitBytes = "body_limit_bytes"
+        case tlsNames = "tls_names"
     }
 
     public init() {}
@@ -101,6 +113,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         host = try c.decodeIfPresent(String.self, forKey: .host) ?? host
         port = try c.decodeIfPresent(Int.self, forKey: .port) ?? port
         bodyLimitBytes = try c.decodeIfPresent(Int.self, forKey: .bodyLimitBytes) ?? bodyLimitBytes
+        tls = try c.decodeIfPresent(TLSMode.self, forKey: .tls)
+        tlsNames = try c.decodeIfPresent([String].self, forKey: .tlsNames) ?? []
     }
 }
 

@@ -11,18 +11,26 @@ public struct DataClassRule: Sendable, Codable, Equatable {
     public var redactionProfile: String
     /// Whether keys of this class may be released on mock (software) evidence. Development only.
     public var allowMockEvidence: Bool
+    /// Whether passages of this class may reach only attested models (the built-in model, or an upstream behind an
+    /// attested TLS endpoint). Default: `true` for `confidential` and `restricted`, `false` otherwise.
+    public var requireAttestedModels: Bool
 
     enum CodingKeys: String, CodingKey {
         case name, models
         case redactionProfile = "redaction_profile"
         case allowMockEvidence = "allow_mock_evidence"
+        case requireAttestedModels = "require_attested_models"
     }
 
-    public init(name: DataClass, models: [ModelProfileID], redactionProfile: String, allowMockEvidence: Bool) {
+    /// The classes that require attested models unless the configuration says otherwise.
+    public static let attestedByDefault: Set<String> = ["confidential", "restricted"]
+
+    public init(name: DataClass, models: [ModelProfileID], redactionProfile: String, allowMockEvidence: Bool, requireAttestedModels: Bool? = nil) {
         self.name = name
         self.models = models
         self.redactionProfile = redactionProfile
         self.allowMockEvidence = allowMockEvidence
+        self.requireAttestedModels = requireAttestedModels ?? Self.attestedByDefault.contains(name.rawValue)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -31,6 +39,7 @@ public struct DataClassRule: Sendable, Codable, Equatable {
         models = try c.decodeIfPresent([ModelProfileID].self, forKey: .models) ?? []
         redactionProfile = try c.decodeIfPresent(String.self, forKey: .redactionProfile) ?? "all"
         allowMockEvidence = try c.decodeIfPresent(Bool.self, forKey: .allowMockEvidence) ?? false
+        requireAttestedModels = try c.decodeIfPresent(Bool.self, forKey: .requireAttestedModels) ?? Self.attestedByDefault.contains(name.rawValue)
     }
 }
 
@@ -49,9 +58,48 @@ public struct ModelProfile: Sendable, Codable, Equatable {
     public var retries: Int
     /// Redact the question and the retrieved passages with the data class's profile before this model sees them.
     public var redactPrompt: Bool = false
+    /// The upstream is an attested workload (`sealgate tee-proxy`): connect only over TLS to a certificate of the
+    /// broker's workload CA naming this workload class and, when given, one of these measurements.
+    public var attestation: ModelAttestation?
+    /// Allow a plain `http://` upstream without attestation. Its answers are marked `insecure_unattested` in the
+    /// audit log, and classes that require attested models never reach it.
+    public var insecureUnattested: Bool = false
+
+    /// What an attested upstream's certificate must say.
+    public struct ModelAttestation: Sendable, Codable, Equatable {
+        /// The workload class, `model:<id>`.
+        public var workload: String
+        /// Measurements (hex) the certificate's extension may carry; empty: any the broker certified.
+        public var measurements: [String]
+
+        public init(workload: String, measurements: [String] = []) {
+            self.workload = workload
+            self.measurements = measurements
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            workload = try c.decode(String.self, forKey: .workload)
+            measurements = try c.decodeIfPresent([String].self, forKey: .measurements) ?? []
+        }
+    }
+
+    /// How this profile's model is reached, as audit records name it.
+    public var reach: String {
+        switch type {
+        case .builtin: return "in_gateway"
+        case .openai:
+            if attestation != nil { return "attested" }
+            return (baseURL ?? "").lowercased().hasPrefix("https://") ? "unattested" : "insecure_unattested"
+        }
+    }
+
+    /// Whether plaintext sent to this model stays inside attested TEEs.
+    public var isAttested: Bool { type == .builtin || attestation != nil }
 
     enum CodingKeys: String, CodingKey {
-        case id, type, model, retries
+        case id, type, model, retries, attestation
+        case insecureUnattested = "insecure_unattested"
         case redactPrompt = "redact_prompt"
         case baseURL = "base_url"
         case apiKeyEnv = "api_key_env"
@@ -84,6 +132,8 @@ public struct ModelProfile: Sendable, Codable, Equatable {
         maxResponseBytes = try c.decodeIfPresent(Int.self, forKey: .maxResponseBytes) ?? (1 << 20)
         retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? 1
         redactPrompt = try c.decodeIfPresent(Bool.self, forKey: .redactPrompt) ?? false
+        attestation = try c.decodeIfPresent(ModelAttestation.self, forKey: .attestation)
+        insecureUnattested = try c.decodeIfPresent(Bool.self, forKey: .insecureUnattested) ?? false
     }
 }
 
@@ -149,9 +199,22 @@ extension Configuration {
     /// defined and served (`servedModels`), retrieval limits, and the classes a remote embedder may see.
     public func policyTable(servedModels: Set<ModelProfileID>) -> PolicyTable {
         PolicyTable(
-            classes: dataClasses.map { ClassRule(name: $0.name, models: $0.models, redactionProfile: $0.redactionProfile) },
+            classes: dataClasses.map {
+                ClassRule(name: $0.name, models: $0.models, redactionProfile: $0.redactionProfile, requireAttestedModels: $0.requireAttestedModels)
+            },
             models: Set(models.map(\.id)).intersection(servedModels), defaultTopK: retrieval.topK,
             maxDocumentBytes: retrieval.maxDocumentBytes,
-            remoteEmbedderClasses: retrieval.embedder.type == .openai ? Set(retrieval.embedder.allowedDataClasses) : nil)
+            remoteEmbedderClasses: retrieval.embedder.type == .openai ? Set(retrieval.embedder.allowedDataClasses) : nil,
+            attestedModels: Set(models.filter(\.isAttested).map(\.id)))
+    }
+}
+
+/// The grammar of workload classes a model profile may name (`model:<id>`), checked without the broker's types.
+enum WorkloadClassName {
+    static func isModel(_ text: String) -> Bool {
+        guard text.hasPrefix("model:") else { return false }
+        let id = text.dropFirst("model:".count)
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        return (1...48).contains(id.count) && !id.contains("..") && id != "." && id.unicodeScalars.allSatisfy(allowed.contains)
     }
 }

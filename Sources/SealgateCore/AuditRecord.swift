@@ -61,6 +61,9 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     public var principal: String
     public var dataClass: String?
     public var model: String?
+    /// How the answering model was reached: `in_gateway` (built-in), `attested` (TLS to an attested workload),
+    /// `unattested` (TLS, no attestation) or `insecure_unattested` (plain HTTP, allowed by the profile).
+    public var modelAttestation: String?
     /// `hmac-sha256:` of the sorted scope collection names joined by `\n`, keyed by the tenant's audit salt
     /// (`sha-256:` only when no key of the tenant is leased).
     public var scopeDigest: String?

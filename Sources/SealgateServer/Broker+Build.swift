@@ -8,6 +8,7 @@ import Crypto
 import Foundation
 import HTTPHardening
 import Hummingbird
+import HummingbirdCore
 import KeyBroker
 import Logging
 import ReleasePolicy
@@ -33,6 +34,9 @@ public struct BrokerOptions: Sendable {
     /// Serve over TLS with this certificate chain and private key (PEM files); plain HTTP without them.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// Mutual TLS: resource requests must come over TLS with the workload certificate of the token's key
+    /// (`--require-client-cert`; needs TLS).
+    public var requireClientCertificate = false
     public var tokenTTL: TimeInterval
     public var bodyLimit: Int
     /// Listener deadlines and connection limit (docs/listener.md).
@@ -124,6 +128,17 @@ public enum SealgateBroker {
         return key
     }
 
+    /// The broker's listener: plain HTTP, or HTTPS that asks clients for workload certificates (verified against the
+    /// workload CA; required on resource requests with `--require-client-cert`).
+    static func brokerServer(_ options: BrokerOptions, broker: KeyBroker, metrics: PrometheusRecorder) throws -> HTTPServerBuilder {
+        let listener = ListenerSettings.broker(options.listener, metrics: metrics)
+        guard let certificate = options.tlsCertificatePath, let key = options.tlsKeyPath else {
+            if options.requireClientCertificate { throw SealgateError(.malformedRequest, "--require-client-cert needs --tls-cert and --tls-key") }
+            return try Sealgate.serverBuilder(certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath, listener: listener)
+        }
+        return try MutualTLS.brokerServer(.guardedHTTP1(listener), tls: try TLSFiles.server(certificatePath: certificate, keyPath: key), broker: broker)
+    }
+
     /// Builds the standalone broker: store, master key, broker actor, audit log, HTTP routes.
     public static func build(_ options: BrokerOptions) async throws -> BrokerInstance {
         let logger = options.logger
@@ -176,12 +191,13 @@ public enum SealgateBroker {
 
         let router = Router(context: BrokerRequestContext.self)
         router.add(middleware: ProblemMiddleware(metrics: metrics))
-        let api = BrokerAPI(broker: broker, metrics: metrics, bodyLimit: options.bodyLimit)
+        var api = BrokerAPI(broker: broker, metrics: metrics, bodyLimit: options.bodyLimit)
+        api.requireClientCertificate = options.requireClientCertificate
         api.register(on: router)
         api.registerAdmin(on: router)
+        api.registerWorkloadAdmin(on: router)
         let application = Application(
-            router: router, server: try Sealgate.serverBuilder(
-                certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath, listener: .broker(options.listener, metrics: metrics)),
+            router: router, server: try brokerServer(options, broker: broker, metrics: metrics),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-broker"),
             services: [
                 CheckpointService(log: audit, interval: 10, logger: logger),

@@ -13,6 +13,8 @@ struct BrokerAPI: Sendable {
     let broker: KeyBroker
     let metrics: PrometheusRecorder
     let bodyLimit: Int
+    /// Mutual TLS: resource requests must come over a connection with the token's workload certificate.
+    var requireClientCertificate = false
 
     typealias Context = BrokerRequestContext
     static let cookieName = "kbs-session-id"
@@ -28,9 +30,16 @@ struct BrokerAPI: Sendable {
         }
         router.post("/kbs/v0/auth") { request, _ in await auth(request) }
         router.post("/kbs/v0/attest") { request, _ in await attest(request) }
+        router.post("/kbs/v0/workload-certificate") { request, _ in await workloadCertificate(request) }
+        router.get("/kbs/v0/workload-ca") { _, _ in
+            guard let bundle = try? await broker.caCertificates() else { return BrokerProblem.response(.init(allowed: false, reason: .storeUnavailable, rule: "workload-ca", result: nil)) }
+            return Response(
+                status: .ok, headers: [.contentType: "application/x-pem-file"], body: .init(byteBuffer: ByteBuffer(string: bundle.joined())))
+        }
         router.get("/kbs/v0/resource/:repository/:type/:tag") { request, context in
             let path = ["repository", "type", "tag"].map { context.parameters.get($0) ?? "" }.joined(separator: "/")
-            return await resource(request, path: path)
+            let client = requireClientCertificate ? await MutualTLS.clientCertificate(on: context.channel) : .notRequired
+            return await resource(request, path: path, client: client)
         }
     }
 
@@ -135,15 +144,35 @@ struct BrokerAPI: Sendable {
         }
     }
 
-    func resource(_ request: Request, path: String) async -> Response {
-        let credential: BrokerCredential
+    /// The attestation token (bearer) or the attested session's cookie.
+    static func credential(_ request: Request) -> BrokerCredential {
         switch BearerCredential.parse(request.headers) {
-        case .success(let token): credential = .token(token)
+        case .success(let token): return .token(token)
         case .failure(.missing), .failure(.wrongScheme):
-            credential = Self.cookie(request, name: Self.cookieName).map(BrokerCredential.session) ?? .none
-        case .failure: credential = .none  // a malformed bearer field is no credential
+            return Self.cookie(request, name: Self.cookieName).map(BrokerCredential.session) ?? .none
+        case .failure: return .none  // a malformed bearer field is no credential
         }
-        switch await broker.resource(credential, path: path) {
+    }
+
+    func workloadCertificate(_ request: Request) async -> Response {
+        let credential = Self.credential(request)
+        guard let data = await Self.body(request, limit: 64 * 1024) else { return BrokerProblem.bad("workload-certificate.body") }
+        guard let body = try? JSONDecoder().decode(WorkloadCertificateRequest.self, from: data) else {
+            return BrokerProblem.bad("workload-certificate.body")
+        }
+        switch await broker.workloadCertificate(credential, body) {
+        case .denied(let denial): return BrokerProblem.response(denial)
+        case .issued(let certificate, let decision):
+            var response = json(certificate)
+            response.headers[.cacheControl] = "no-store"
+            response.headers[Self.releaseRuleHeader] = decision.rule
+            return response
+        }
+    }
+
+    func resource(_ request: Request, path: String, client: ClientCertificate) async -> Response {
+        let credential = Self.credential(request)
+        switch await broker.resource(credential, path: path, client: client) {
         case .denied(let denial): return BrokerProblem.response(denial)
         case .released(let jwe, let decision, _):
             var response = json(jwe)

@@ -40,6 +40,11 @@ enum BrokerProblem {
         case .encryptionFailed: return (.internalServerError, "JWEFailed")
         case .tokenIssueFailed: return (.internalServerError, "TokenIssueFailed")
         case .storeUnavailable: return (.serviceUnavailable, "StorageUnavailable")
+        case .workloadKeyNotBound: return (.forbidden, "AttestationFailed")
+        case .workloadNotEnrolled: return (.notFound, "ResourceNotFound")
+        case .certificateIssueFailed: return (.internalServerError, "CertificateIssueFailed")
+        case .clientCertificateRequired: return (.unauthorized, "ClientCertificateRequired")
+        case .clientCertificateMismatch: return (.forbidden, "ClientCertificateMismatch")
         default: return (.forbidden, "PolicyDeny")
         }
     }
@@ -60,6 +65,10 @@ enum BrokerProblem {
             return "The evidence did not appraise: \(failures)."
         case .unknownResource: return "No such resource."
         case .tenantShredded: return "The tenant's keys were destroyed."
+        case .workloadKeyNotBound: return "The public key is not the workload key the attested evidence bound (runtime-data workload-pubkey)."
+        case .clientCertificateRequired: return "This broker requires the workload certificate on the TLS connection (mutual TLS)."
+        case .clientCertificateMismatch: return "The TLS client certificate does not certify the workload key the token's evidence bound."
+        case .workloadNotEnrolled: return "No enrolment for this workload class: enrol it with `sealgate keys enrol-workload`."
         case .adminUnauthenticated: return "A valid admin bearer credential is required."
         case .roleMissing: return "The credential lacks the role this call needs (\(decision.rule))."
         default: return "Refused: \(decision.reason.rawValue) (rule \(decision.rule))."

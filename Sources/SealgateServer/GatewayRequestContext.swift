@@ -3,6 +3,7 @@ import Authenticate
 import Gateway
 import Hummingbird
 import KeyBroker
+import NIOCore
 import SealgateCore
 
 /// Who a gateway request's credential proves the caller to be.
@@ -83,9 +84,12 @@ extension SealgateAPI {
 public struct BrokerRequestContext: AuthenticatedRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: AdminCredential?
+    /// The connection, to read the TLS client certificate (mutual TLS).
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         identity = nil
+        channel = source.channel
     }
 }

@@ -17,5 +17,6 @@ extension GatewaySettings {
             policy: config.policyTable(servedModels: servedModels), policyDigest: ConfigLoader.policyDigest(config),
             knownModels: Set(config.models.map(\.id)), redactPromptModels: Set(config.models.filter(\.redactPrompt).map(\.id)),
             chunkCharacters: config.retrieval.chunkCharacters, chunkOverlap: config.retrieval.chunkOverlap)
+        modelReach = Dictionary(uniqueKeysWithValues: config.models.map { ($0.id, $0.reach) })
     }
 }

@@ -13,7 +13,7 @@ enum Problem {
         case .missingCredentials, .invalidCredentials: return .unauthorized
         case .malformedRequest, .emptyQuestion, .emptyDocument, .unknownDataClass, .unknownModelProfile: return .badRequest
         case .bodyTooLarge: return .contentTooLarge
-        case .dataClassNotPermitted, .modelNotPermitted, .scopeNotPermitted, .writeNotPermitted, .releaseDenied: return .forbidden
+        case .dataClassNotPermitted, .modelNotPermitted, .modelNotAttested, .scopeNotPermitted, .writeNotPermitted, .releaseDenied: return .forbidden
         case .documentNotFound, .notFound: return .notFound
         case .keyLeaseUnavailable, .auditUnavailable, .storeUnavailable, .attestationFailed, .attestationDenied, .brokerUnavailable:
             return .serviceUnavailable

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AttestedUpstream
 import Audit
 import Attestation
 import BrokerClientHTTP
@@ -28,6 +29,8 @@ struct GatewayParts: Sendable {
     let closeBroker: @Sendable () async -> Void
     /// Seeds the demo documents once (`--demo` only).
     let seeder: DemoSeeder?
+    /// The in-TEE TLS identity when the gateway serves attested TLS.
+    let identity: WorkloadIdentity?
 }
 
 extension Sealgate {
@@ -57,20 +60,26 @@ extension Sealgate {
         let measurement = try measurement(config, executablePath: options.executablePath)
         let tee = MockTEE(signingKey: try loadOrCreateSigningKey(path: dataDir + "/mock-tee/signing-key.pem"), measurement: measurement)
 
+        // Attested TLS: a key generated here, in memory only; its certificate comes with the lease.
+        let identity = options.attestedTLS || config.server.tls == .attested ? WorkloadIdentity(workload: .gateway, now: options.now) : nil
+        if let identity { writeTrustBundle(for: identity, dataDir: dataDir, logger: logger) }
         // The key broker: a standalone one over HTTP, or the same broker in-process with its own database and master key.
         let auditor = LeaseAuditor(audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, policyDigest: ConfigLoader.policyDigest(config), now: options.now)
         let client: any BrokerClient
         let closeBroker: @Sendable () async -> Void
+        var trust: TrustBundle
         if let url = options.brokerURL {
             if let ca = options.brokerCAPath {
                 // A client of its own that trusts only the broker's CA; shut down with the gateway.
-                let http = HTTPClient(
-                    eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: try TLSFiles.client(caPath: ca)))
-                client = HTTPBrokerClient(client: http, baseURL: url)
+                let tls = try TLSFiles.client(caPath: ca)
+                let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+                client = HTTPBrokerClient(client: http, baseURL: url, identity: identity, tls: tls)
                 closeBroker = { try? await http.shutdown() }
+                trust = TrustBundle(.broker(url: url, client: http, identity: identity))
             } else {
-                client = HTTPBrokerClient(baseURL: url)
+                client = HTTPBrokerClient(baseURL: url, identity: identity)
                 closeBroker = {}
+                trust = TrustBundle(.broker(url: url, client: .shared, identity: identity))
             }
             events.emit(
                 SecurityEvent(
@@ -78,8 +87,12 @@ extension Sealgate {
                     data: ["policy_digest": measurement.policyDigest, "measurement": measurement.measurement, "broker": url]))
         } else {
             let (broker, store) = try await embeddedBroker(config, tee: tee, measurement: measurement, options: options)
+            if identity != nil {
+                try await broker.enrolAtStartUp(WorkloadEnrolment(workload: .gateway, names: gatewayNames(config)))
+            }
             client = InProcessBrokerClient(broker: broker)
             closeBroker = { await store.close() }
+            trust = TrustBundle(.embedded(broker))
             events.emit(
                 SecurityEvent(
                     type: "dev.sealgate.policy.loaded", time: options.now(),
@@ -89,9 +102,10 @@ extension Sealgate {
                         "reference_values": config.attestation.referenceValues ?? (options.referenceValues == nil ? "development enrolment" : "given"),
                     ]))
         }
+        if let pinned = options.workloadCAPath { trust = TrustBundle(.file(pinned)) }
         let leases = LeaseManager(
             client: client, attester: try makeAttester(options, configuration: config, tee: tee), maxLease: config.lease.ttlSeconds,
-            now: options.now, logger: logger, onEvent: { await auditor.record($0) })
+            now: options.now, logger: logger, identity: identity, onEvent: { await auditor.record($0) })
 
         let (embedder, dimensions) = makeEmbedder(config.retrieval.embedder)
         var models: [ModelProfileID: any ChatModel] = [:]
@@ -100,8 +114,14 @@ extension Sealgate {
             case .builtin:
                 models[profile.id] = ExtractiveModel()
             case .openai:
+                // An attested profile gets a transport that verifies the upstream's workload certificate in the handshake.
+                let transport: any UpstreamTransport = profile.attestation.map { attestation in
+                    let bundle = trust
+                    return AttestedTransport(
+                        workload: attestation.workload, measurements: attestation.measurements, trust: { await bundle.certificates() }, now: options.now)
+                } ?? HTTPClientTransport(client: HTTPClient.shared)
                 models[profile.id] = OpenAIChatModel(
-                    client: HTTPClient.shared, baseURL: profile.baseURL ?? "", model: profile.model ?? "",
+                    transport: transport, baseURL: profile.baseURL ?? "", model: profile.model ?? "",
                     apiKey: profile.apiKeyEnv.flatMap { ProcessInfo.processInfo.environment[$0] },
                     timeoutSeconds: profile.timeoutSeconds, maxResponseBytes: profile.maxResponseBytes, retries: profile.retries)
             }
@@ -115,6 +135,30 @@ extension Sealgate {
         return GatewayParts(
             configuration: config, metrics: metrics, eventService: eventService, audit: audit, store: store, measurement: measurement,
             leases: leases, gateway: gateway, closeBroker: closeBroker,
-            seeder: options.demo ? DemoSeeder(gateway: gateway, configuration: config) : nil)
+            seeder: options.demo ? DemoSeeder(gateway: gateway, configuration: config) : nil, identity: identity)
+    }
+}
+
+extension Sealgate {
+    /// The names the embedded broker enrols for the gateway: `server.tls_names`, else loopback names plus `host`.
+    static func gatewayNames(_ config: Configuration) -> [String] {
+        if !config.server.tlsNames.isEmpty { return config.server.tlsNames }
+        var names = ["localhost", "127.0.0.1", "::1"]
+        let host = config.server.host
+        if !["0.0.0.0", "::", ""].contains(host), !names.contains(host) { names.append(host) }
+        return names
+    }
+
+    /// Writes the broker CA bundle the gateway's certificate chains to as `<data-dir>/ca.pem` (public; what clients
+    /// pass to `curl --cacert` or `httpx.Client(verify=…)`), after every issuance.
+    static func writeTrustBundle(for identity: WorkloadIdentity, dataDir: String, logger: Logger) {
+        identity.onInstall { certificate in
+            let path = dataDir + "/ca.pem"
+            let data = Data(certificate.trust.joined().utf8)
+            guard FileManager.default.contents(atPath: path) != data else { return }
+            if !FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o644]) {
+                logger.error("cannot write the CA bundle", metadata: ["file": "\(path)"])
+            }
+        }
     }
 }

@@ -105,7 +105,19 @@ public enum Sealgate {
         let logger = options.logger
         let gateway = parts.gateway
         await parts.leases.setOnDrop { await gateway.index.clear() }
-        let leased = await parts.leases.acquire(resources: gateway.keyRing.resources, secrets: gateway.keyRing.secretResources)
+        var leased = await parts.leases.acquire(resources: gateway.keyRing.resources, secrets: gateway.keyRing.secretResources)
+        if let identity = parts.identity {
+            // Attested TLS fails closed: no listener until the broker has certified the in-memory key.
+            var delay: UInt64 = 1
+            while identity.certificate == nil {
+                logger.error(
+                    "attested TLS: no workload certificate yet, not listening; retrying",
+                    metadata: ["retry.seconds": "\(delay)", "broker": "\(options.brokerURL ?? "embedded")"])
+                try? await Task.sleep(nanoseconds: delay * 1_000_000_000)
+                delay = min(delay * 2, 30)
+                leased = await parts.leases.acquire(resources: gateway.keyRing.resources, secrets: gateway.keyRing.secretResources)
+            }
+        }
         if leased { await gateway.rewrapDEKs() }
         if parts.configuration.tenants.isEmpty {
             logger.warning(
@@ -167,13 +179,24 @@ public enum Sealgate {
         }
         let application = Application(
             router: router,
-            server: try serverBuilder(
-                certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath, listener: .gateway(options.listener, metrics: parts.metrics)),
+            server: try gatewayServer(parts, options: options),
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "sealgate"),
             services: services, logger: logger)
         return SealgateInstance(
             application: application, gateway: gateway, leases: leases, configuration: config, measurement: parts.measurement,
             dataDir: options.dataDir, metrics: parts.metrics, auditLog: parts.audit)
+    }
+
+    /// The gateway's listener: attested TLS, TLS from the operator's files, or plain HTTP.
+    static func gatewayServer(_ parts: GatewayParts, options: ServeOptions) throws -> HTTPServerBuilder {
+        let listener = ListenerSettings.gateway(options.listener, metrics: parts.metrics)
+        guard let identity = parts.identity else {
+            return try serverBuilder(certificatePath: options.tlsCertificatePath, keyPath: options.tlsKeyPath, listener: listener)
+        }
+        guard options.tlsCertificatePath == nil, options.tlsKeyPath == nil else {
+            throw SealgateError(.internalError, "--attested-tls and --tls-cert/--tls-key exclude each other: choose one")
+        }
+        return try .tls(.guardedHTTP1(listener), tlsConfiguration: AttestedTLS.server(identity))
     }
 
     /// Plain HTTP/1.1, or HTTP/1.1 over TLS when both a certificate chain and a key are given, behind the listener

@@ -33,6 +33,12 @@ public struct ServeOptions: Sendable {
     /// Serve the gateway API over TLS with this certificate chain and private key (PEM files).
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// Serve TLS with a key generated in memory and a certificate from the broker's workload CA (`--attested-tls`);
+    /// `server.tls: attested` in the configuration does the same.
+    public var attestedTLS = false
+    /// Pins the workload CA certificates (PEM) trusted for attested upstream models (`--workload-ca`); without it,
+    /// the broker's bundle.
+    public var workloadCAPath: String?
     /// Listener deadlines and connection limit (docs/listener.md).
     public var listener = ListenerLimits()
     /// How the gateway produces evidence: `mock` (development key) or `configfs-tsm` (SEV-SNP/TDX guests);

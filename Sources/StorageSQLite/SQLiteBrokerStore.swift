@@ -148,6 +148,14 @@ public struct SQLiteBrokerStore: BrokerStore {
         try await db.transaction([("INSERT OR REPLACE INTO settings (name, value) VALUES ('reference_values', ?)", [.bytes(json)])])
     }
 
+    public func setting(_ name: String) async throws -> Data? {
+        try await db.query("SELECT value FROM settings WHERE name = ?", [.text("x." + name)]).first?.column("value")?.data
+    }
+
+    public func putSetting(_ name: String, _ value: Data) async throws {
+        try await db.transaction([("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", [.text("x." + name), .bytes(value)])])
+    }
+
     static func credential(_ row: SQLiteRow) -> AdminCredential? {
         guard let name = row.column("name")?.string, let hash = row.column("token_sha256")?.string,
             let roles = row.column("roles")?.string, let created = row.column("created_at")?.double

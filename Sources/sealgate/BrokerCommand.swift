@@ -35,6 +35,10 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.")
     var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
+    @Flag(
+        name: .customLong("require-client-cert"),
+        help: "Mutual TLS: resource requests must come over TLS with the workload certificate of the token's key (needs --tls-cert).")
+    var requireClientCert = false
     @OptionGroup(title: "Listener") var listener: ListenerOptions
 
     func run() async throws {
@@ -50,8 +54,10 @@ struct BrokerCommand: AsyncParsableCommand {
         options.tdxCollateralPath = tdxCollateral
         options.amdCertChainPaths = amdCertChain
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
+        if requireClientCert && tlsCert == nil { throw ValidationError("--require-client-cert needs --tls-cert and --tls-key") }
         options.tlsCertificatePath = tlsCert
         options.tlsKeyPath = tlsKey
+        options.requireClientCertificate = requireClientCert
         options.listener = listener.limits
         let instance = try await SealgateBroker.build(options)
         let scheme = tlsCert == nil ? "http" : "https"

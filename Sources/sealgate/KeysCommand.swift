@@ -12,7 +12,7 @@ struct KeysCommand: AsyncParsableCommand {
         subcommands: [
             Tenants.self, Provision.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self,
             Policies.self, PutPolicy.self, DeletePolicy.self, PutReferenceValues.self, Credentials.self, CreateCredential.self,
-            RevokeCredential.self,
+            RevokeCredential.self, CA.self, RotateCA.self, EnrolWorkload.self, Workloads.self,
         ])
 
     struct Connection: ParsableArguments {

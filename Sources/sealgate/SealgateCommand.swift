@@ -13,7 +13,9 @@ struct SealgateCommand: AsyncParsableCommand {
         commandName: "sealgate",
         abstract: "Sealgate: a confidential RAG gateway. Keys reach it only after attestation; plaintext stays inside.",
         discussion: "Exit status: 64 for a usage error, 1 for a failure while running (one line naming the fix) unless a command documents others.",
-        subcommands: [Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self, BrokerCommand.self, KeysCommand.self, PolicyCommand.self])
+        subcommands: [Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self, BrokerCommand.self, KeysCommand.self, PolicyCommand.self,
+            TEEProxyCommand.self,
+        ])
 
     @Flag(help: "Print the version, the commit if embedded and the executable's SHA-384 digest.") var version = false
 
@@ -58,6 +60,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-cert"), help: "Serve the API over HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.")
     var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
+    @Flag(
+        name: .customLong("attested-tls"),
+        help: "Serve HTTPS with a key generated in memory, certified by the broker's workload CA after attestation (clients trust <data-dir>/ca.pem).")
+    var attestedTLS = false
+    @Option(
+        name: .customLong("workload-ca"),
+        help: "Pin the workload CA certificates (PEM, from `sealgate keys ca`) trusted for attested upstream models; default: the broker's.")
+    var workloadCA: String?
     @Option(help: "How this gateway produces evidence: mock, or configfs-tsm (SEV-SNP/TDX guests); default: attestation.tee.")
     var attester: String?
     @Option(name: .customLong("tsm-root"), help: "The configfs-tsm report directory.") var tsmRoot = "/sys/kernel/config/tsm/report"
@@ -69,6 +79,7 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
+        if attestedTLS && tlsCert != nil { throw ValidationError("--attested-tls and --tls-cert/--tls-key exclude each other: choose one") }
         if (snpVCEK == nil) != (snpCertChain == nil) { throw ValidationError("give both --snp-vcek and --snp-cert-chain, or neither") }
     }
 
@@ -85,6 +96,8 @@ struct Serve: AsyncParsableCommand {
         options.brokerCAPath = brokerCA
         options.tlsCertificatePath = tlsCert
         options.tlsKeyPath = tlsKey
+        options.attestedTLS = attestedTLS
+        options.workloadCAPath = workloadCA
         options.listener = listener.limits
         options.attester = attester
         options.tsmRoot = tsmRoot
@@ -96,7 +109,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let c = instance.configuration
-        var banner = "Sealgate listening on \(tlsCert == nil ? "http" : "https")://\(c.server.host):\(c.server.port)  measurement \(instance.measurement.measurement.prefix(16))…\n"
+        let attested = attestedTLS || c.server.tls == .attested
+        var banner = "Sealgate listening on \(tlsCert == nil && !attested ? "http" : "https")://\(c.server.host):\(c.server.port)  measurement \(instance.measurement.measurement.prefix(16))…\n"
+        if attested { banner += "Attested TLS: clients trust \(dataDir)/ca.pem (the broker's workload CA)\n" }
         if demo { banner += "Demo credentials: \(dataDir)/demo-credentials.json\n" }
         FileHandle.standardError.write(Data(banner.utf8))
         try await instance.application.runService()

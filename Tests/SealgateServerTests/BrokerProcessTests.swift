@@ -54,6 +54,8 @@ struct BrokerProcessTests {
         var tlsClient: HTTPClient?
 
         var brokerURL: String { "\(tlsPaths == nil ? "http" : "https")://127.0.0.1:\(brokerPort)" }
+        /// More arguments for `sealgate broker` (e.g. `--require-client-cert`).
+        var brokerArguments: [String] = []
         /// Whether the gateway serves HTTPS with the scenario's certificate (`startGateway(servingTLS: true)`).
         var gatewayUsesTLS = false
         var gatewayURL: String { "\(gatewayUsesTLS ? "https" : "http")://127.0.0.1:\(gatewayPort)" }
@@ -91,7 +93,7 @@ struct BrokerProcessTests {
         func startBroker(referenceValues: String = "rv.json") async throws {
             var arguments = ["broker", "--port", "\(brokerPort)", "--data-dir", "br", "--reference-values", referenceValues, "--token-ttl", "30"]
             if let tlsPaths { arguments += ["--tls-cert", tlsPaths.cert, "--tls-key", tlsPaths.key] }
-            broker = try start(arguments, log: "broker.log")
+            broker = try start(arguments + brokerArguments, log: "broker.log")
             try await waitFor("broker health", seconds: 20) { try await self.get(self.brokerURL + "/healthz").0 == 200 }
         }
 

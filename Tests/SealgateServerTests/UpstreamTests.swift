@@ -59,12 +59,14 @@ struct UpstreamTests {
               - id: upstream
                 type: openai
                 base_url: http://127.0.0.1:\(port)/v1
+                insecure_unattested: true
                 model: fake-llm
                 timeout_seconds: 5
                 retries: 0
               - id: upstream-redacted
                 type: openai
                 base_url: http://127.0.0.1:\(port)/v1
+                insecure_unattested: true
                 model: fake-llm
                 timeout_seconds: 5
                 retries: 0
@@ -72,6 +74,7 @@ struct UpstreamTests {
               - id: broken
                 type: openai
                 base_url: http://127.0.0.1:1/v1
+                insecure_unattested: true
                 model: nothing-listens-here
                 timeout_seconds: 2
                 retries: 1

@@ -11,6 +11,9 @@
 //              → KEKRelease decoded and checked: what a gateway does to obtain a KEK. Stage p50/p99 are printed too.
 //   resource   one attest, then every task GETs the resource with that bearer token: first without decrypting (the
 //              answer is still parsed as a flattened JWE), then with JWE decrypt + KEKRelease check.
+//   cert       one attestation binding a workload key (runtime-data workload-pubkey), then every task asks
+//              POST /kbs/v0/workload-certificate with that token: the broker's issuance latency (token check, key
+//              binding, enrolment, release policies, ECDSA P-384 signature) plus HTTP. Needs `gateway` enrolled.
 //   local      client-side costs only, one task, no HTTP: a fresh P-256 key + mock evidence (SHA-512 REPORT_DATA, ES256)
 //              per second, and JWE decrypt + KEKRelease check per second.
 // Unless --no-baseline, GET /healthz with the same HTTP client and concurrency runs first (the HTTP floor).
@@ -62,7 +65,7 @@ struct Options {
             }
             i += 1
         }
-        guard ["roundtrip", "resource", "local"].contains(o.mode) else { fail("--mode is roundtrip, resource or local") }
+        guard ["roundtrip", "resource", "local", "cert"].contains(o.mode) else { fail("--mode is roundtrip, resource, cert or local") }
         guard !o.mockKey.isEmpty, !o.measurementExec.isEmpty, !o.measurementPolicy.isEmpty else {
             fail("--mock-key, --measurement-exec and --measurement-policy are required")
         }
@@ -185,9 +188,10 @@ struct Failure: Error {
 }
 
 /// A fresh attestation: auth → evidence → attest. Returns the token, or an error reason.
-func attest(_ client: HTTPBrokerClient, tee: MockTEE, key: P256.KeyAgreement.PrivateKey, clock: ContinuousClock, stages: inout [Double])
-    async -> Result<String, Failure>
-{
+func attest(
+    _ client: HTTPBrokerClient, tee: MockTEE, key: P256.KeyAgreement.PrivateKey, clock: ContinuousClock, stages: inout [Double],
+    workloadKey: JWK? = nil
+) async -> Result<String, Failure> {
     var t = clock.now
     func lap() {
         let now = clock.now
@@ -202,7 +206,7 @@ func attest(_ client: HTTPBrokerClient, tee: MockTEE, key: P256.KeyAgreement.Pri
         }
     } catch { return .failure(Failure(reason: "auth:transport")) }
     lap()
-    let runtime = RuntimeData(nonce: challenge.nonce, teePublicKey: .ec(key.publicKey))
+    let runtime = RuntimeData(nonce: challenge.nonce, teePublicKey: .ec(key.publicKey), workloadPublicKey: workloadKey)
     let evidence: Evidence
     do { evidence = try tee.evidence(reportData: runtime.reportData, initDataDigest: nil, now: Date()) } catch {
         return .failure(Failure(reason: "evidence:\(error)"))
@@ -311,6 +315,24 @@ func run() async throws {
                     }
                 } catch { return .failed("resource:transport") }
             }
+        }
+    case "cert":
+        let key = P256.KeyAgreement.PrivateKey()
+        let workload = P256.KeyAgreement.PrivateKey()
+        let workloadJWK = JWK.ec(workload.publicKey)
+        var stages: [Double] = []
+        let token: String
+        switch await attest(client, tee: tee, key: key, clock: clock, stages: &stages, workloadKey: workloadJWK) {
+        case .failure(let failure): fail("the initial attestation failed: \(failure.reason)")
+        case .success(let value): token = value
+        }
+        await measure("certificate", options) {
+            do {
+                switch try await client.workloadCertificate(token: token, WorkloadCertificateRequest(workload: .gateway, publicKey: workloadJWK)) {
+                case .denied(let denial): return .failed("certificate:\(denial.reason)")
+                case .issued(let certificate, _): return certificate.chain.count == 2 ? Outcome() : .failed("certificate:chain")
+                }
+            } catch { return .failed("certificate:transport") }
         }
     default:
         break

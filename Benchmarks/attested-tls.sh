@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Attested TLS against plain HTTP and against nginx terminating TLS with the same key type (ECDSA P-256), on the
+# same machine in one run, and the broker's workload-certificate issuance latency:
+#   * full TLS handshakes per second: `openssl s_time -new` (one client, a new session per connection, no request)
+#     against `sealgate serve --attested-tls` and nginx (self-signed ECDSA P-256 certificate, `return 200`);
+#   * requests per second over keep-alive connections: wrk on GET /healthz, attested TLS vs plain HTTP vs nginx
+#     (HTTPS, a fixed 200);
+#   * issuance p50/p99: KBSBench --mode cert against a `sealgate broker` with `gateway` enrolled (concurrency 1 and 4).
+# The servers run on core 0 and the clients on core 1 (TLS_PIN=0: no pinning). Release build; not part of CI.
+# Needs nginx, wrk and openssl (Debian: apt-get install -y nginx-light wrk openssl).
+# Usage: [TLS_PIN=0] Benchmarks/attested-tls.sh [seconds-per-run] [prebuilt sealgate binary]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+bin=${2:-}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for tool in nginx wrk openssl; do command -v "$tool" >/dev/null || { echo "attested-tls: $tool is not installed" >&2; exit 2; }; done
+build() { "$@" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; echo "build failed: $*" >&2; exit 1; }; }
+if [ -z "$bin" ]; then
+  build swift build -c release --product sealgate
+  bin=.build/release/sealgate
+fi
+bin=$(realpath "$bin")
+server_cpu=() client_cpu=()
+if [ "${TLS_PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+wait_for() {  # URL [curl args...]
+  local url=$1; shift
+  for _ in $(seq 1 300); do curl -fsS -o /dev/null "$@" "$url" 2>/dev/null && return 0; sleep 0.2; done
+  echo "attested-tls: $url did not answer" >&2; exit 1
+}
+
+attested=$(free_port) plain=$(free_port) nginx_port=$(free_port)
+"${server_cpu[@]}" "$bin" serve --demo --data-dir "$work/attested" --port "$attested" --attested-tls >"$work/attested.log" 2>&1 &
+pids+=($!)
+"${server_cpu[@]}" "$bin" serve --demo --data-dir "$work/plain" --port "$plain" >"$work/plain.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 300); do [ -s "$work/attested/ca.pem" ] && break; sleep 0.2; done
+wait_for "https://127.0.0.1:$attested/readyz" --cacert "$work/attested/ca.pem"
+wait_for "http://127.0.0.1:$plain/readyz"
+
+# nginx with an ECDSA P-256 certificate, one worker on the server core.
+openssl ecparam -name prime256v1 -genkey -noout -out "$work/nginx.key" 2>/dev/null
+openssl req -new -x509 -key "$work/nginx.key" -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 1 -out "$work/nginx.pem" 2>/dev/null
+mkdir -p "$work/nginx"
+cat >"$work/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  server {
+    listen 127.0.0.1:$nginx_port ssl;
+    ssl_certificate $work/nginx.pem;
+    ssl_certificate_key $work/nginx.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / { return 200 '{"status":"ok"}'; }
+  }
+}
+EOF
+"${server_cpu[@]}" nginx -c "$work/nginx.conf" -p "$work/nginx" >"$work/nginx.out" 2>&1 &
+pids+=($!)
+wait_for "https://127.0.0.1:$nginx_port/healthz" --cacert "$work/nginx.pem"
+
+echo "== machine: $(nproc) cores, $(uname -r); $("$bin" --version | head -1); $(nginx -v 2>&1); $(openssl version)"
+handshakes() {  # NAME PORT CAFILE
+  local out rate
+  out=$("${client_cpu[@]}" openssl s_time -connect "127.0.0.1:$2" -CAfile "$3" -new -time "$secs" 2>&1 || true)
+  rate=$(echo "$out" | awk '/connections\/user sec/ {print $5; exit}')
+  conns=$(echo "$out" | awk '/connections in [0-9.]+s/ && /real seconds/ {print $1; exit}')
+  real=$(echo "$out" | awk '/connections in [0-9.]+s/ && /real seconds/ {for (i=1;i<=NF;i++) if ($i=="real") print $(i-1); exit}' | tr -d 's;')
+  echo "handshakes,$1,$conns connections in ${real:-?} s real,$(python3 -c "print(f'{$conns/float(\"${real:-1}\"):.0f}')" 2>/dev/null || echo '?')/s real,${rate:-?}/s client user"
+}
+handshakes attested "$attested" "$work/attested/ca.pem"
+handshakes nginx "$nginx_port" "$work/nginx.pem"
+
+requests() {  # NAME URL
+  local out
+  out=$("${client_cpu[@]}" wrk -t1 -c16 -d"${secs}s" "$2" 2>&1)
+  echo "requests,$1,$(echo "$out" | awk '/Requests\/sec/ {print $2}')/s,p50 $(echo "$out" | awk '/Latency/ {print $2; exit}')"
+}
+requests attested_tls "https://127.0.0.1:$attested/healthz"
+requests plain_http "http://127.0.0.1:$plain/healthz"
+requests nginx_tls "https://127.0.0.1:$nginx_port/healthz"
+
+# Issuance at a standalone broker: KBSBench --mode cert.
+build swift build -c release --package-path Benchmarks --product KBSBench
+bench=$(realpath Benchmarks/.build/release/KBSBench)
+broker_port=$(free_port)
+"$bin" measure --demo --data-dir "$work/gw" --reference-values >"$work/rv.json"
+"${server_cpu[@]}" "$bin" broker --data-dir "$work/br" --port "$broker_port" --reference-values "$work/rv.json" >"$work/broker.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$broker_port/healthz"
+for _ in $(seq 1 100); do [ -s "$work/br/admin-token" ] && break; sleep 0.1; done
+"$bin" keys enrol-workload gateway --name 127.0.0.1 --broker "http://127.0.0.1:$broker_port" --token-file "$work/br/admin-token" >/dev/null
+m=$("$bin" measure --demo --data-dir "$work/gw")
+exec_digest=$(echo "$m" | python3 -c 'import json,sys; print(json.load(sys.stdin)["executable_digest"])')
+policy_digest=$(echo "$m" | python3 -c 'import json,sys; print(json.load(sys.stdin)["policy_digest"])')
+for c in 1 4; do
+  "${client_cpu[@]}" "$bench" --broker "http://127.0.0.1:$broker_port" --mock-key "$work/gw/mock-tee/signing-key.pem" \
+    --measurement-exec "$exec_digest" --measurement-policy "$policy_digest" --mode cert --duration "$secs" --concurrency "$c" \
+    $([ "$c" = 1 ] || echo --no-baseline)
+done

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import KeyBroker
+import Logging
+import SealgateServer
+
+/// `sealgate tee-proxy`: an attested HTTPS front for a model server in the same TEE.
+struct TEEProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tee-proxy",
+        abstract: "Serve a local model server over attested TLS: attest to the broker, get a workload certificate for an in-memory key, forward.")
+
+    @Option(help: "The local model server, e.g. http://127.0.0.1:8000.") var upstream: String
+    @Option(help: "The workload class the certificate names: model:<id>.") var workload: String
+    @Option(help: "The key broker to attest to, e.g. http://127.0.0.1:8081.") var broker: String
+    @Option(name: .customLong("broker-ca"), help: "CA certificates (PEM) to trust for an https broker.") var brokerCA: String?
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to serve HTTPS on.") var port = 8443
+    @Option(name: .customLong("data-dir"), help: "Where the mock TEE's development key lives.") var dataDir = ".sealgate-proxy"
+    @Option(help: "How this proxy produces evidence: mock or configfs-tsm.") var attester = "mock"
+    @Option(name: .customLong("tsm-root"), help: "The configfs-tsm report directory.") var tsmRoot = "/sys/kernel/config/tsm/report"
+    @Option(name: .customLong("lease-seconds"), help: "Certificate renewal period: renewed at two thirds of it.") var leaseSeconds: Double = 300
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body forwarded.") var maxBodyBytes = 8 << 20
+    @Option(name: .customLong("timeout"), help: "Deadline of one forwarded request in seconds (streams included).") var timeout: Double = 300
+    @Flag(name: .customLong("reference-values"), help: "Print reference values (JSON) that accept exactly this proxy's mock evidence, and exit.")
+    var printReferenceValues = false
+    @OptionGroup(title: "Listener") var listener: ListenerOptions
+
+    func validate() throws {
+        guard let workloadClass = WorkloadClass(workload), workloadClass.kind == "model", workloadClass.id != nil else {
+            throw ValidationError("--workload must be model:<id> (letters, digits, '.', '_', '-')")
+        }
+        if !["mock", "configfs-tsm"].contains(attester) { throw ValidationError("--attester is mock or configfs-tsm") }
+        if !(leaseSeconds >= 3) { throw ValidationError("--lease-seconds must be at least 3") }
+    }
+
+    func run() async throws {
+        _ = umask(0o077)
+        guard let workloadClass = WorkloadClass(workload) else { throw ValidationError("--workload must be model:<id>") }
+        var options = TEEProxyOptions(upstream: upstream, workload: workloadClass, brokerURL: broker)
+        options.brokerCAPath = brokerCA
+        options.host = host
+        options.port = port
+        options.dataDir = dataDir
+        options.attester = attester
+        options.tsmRoot = tsmRoot
+        options.leaseSeconds = leaseSeconds
+        options.maxBodyBytes = maxBodyBytes
+        options.timeoutSeconds = timeout
+        options.listener = listener.limits
+        if printReferenceValues {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(try TEEProxy.referenceValues(options)), as: UTF8.self))
+            return
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+            return handler
+        }
+        options.logger = Logger(label: "sealgate-tee-proxy")
+        let application = try await TEEProxy.build(options)
+        FileHandle.standardError.write(Data("sealgate tee-proxy: https://\(host):\(port) → \(upstream) as \(workload)\n".utf8))
+        try await application.runService()
+    }
+}
