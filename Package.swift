@@ -254,7 +254,8 @@ let package = Package(
             dependencies: [
                 "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX",
                 "AttestationAzure", "AttestationNVIDIA", "Yams",
-                "ReleasePolicy", "KeyBroker", "JOSE", "HTTPHardening",
+                "ReleasePolicy", "KeyBroker", "JOSE", "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI",
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

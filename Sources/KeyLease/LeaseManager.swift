@@ -76,6 +76,20 @@ public actor LeaseManager {
     /// Changes whenever the set of keys changes; indexes built from plaintext compare it.
     public private(set) var epoch = 0
 
+    /// The last attestation the broker accepted: the evidence, the runtime data it binds, and the token.
+    public struct Attestation: Sendable {
+        public let evidence: Evidence
+        public let runtimeData: RuntimeData
+        public let token: String
+    }
+    /// The last accepted attestation (served, cached, by `GET /v1/attestation` without a nonce).
+    public private(set) var lastAttestation: Attestation?
+
+    /// Fresh evidence binding `reportData` from this workload's attester (for clients that check it themselves).
+    public func freshEvidence(reportData: Data) throws -> Evidence {
+        try attester.evidence(reportData: reportData, now: now())
+    }
+
     /// Creates a manager.
     /// - Parameters:
     ///   - maxLease: the longest a lease lasts even if the broker's token lives longer.
@@ -193,6 +207,7 @@ public actor LeaseManager {
             case .token(let value, let appraised):
                 token = value
                 attestation = appraised
+                lastAttestation = Attestation(evidence: evidence, runtimeData: runtime, token: value)
                 await onEvent(
                     LeaseEvent(resource: nil, decision: ReleaseDecision(allowed: true, reason: .granted, rule: "appraisal", result: appraised), tee: tee))
             }

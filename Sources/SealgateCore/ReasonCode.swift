@@ -47,6 +47,8 @@ extension ReasonCode {
     public static let unknownModelProfile = ReasonCode("unknown_model_profile")
     /// The model profile may not see this data class.
     public static let modelNotPermitted = ReasonCode("model_not_permitted")
+    /// Too many requests from this source address (per-source rate limit).
+    public static let rateLimited = ReasonCode("rate_limited")
     /// The data class requires attested models (`require_attested_models`) and the model profile is not attested.
     public static let modelNotAttested = ReasonCode("model_not_attested")
     /// The retrieval scope names a collection the principal may not read.

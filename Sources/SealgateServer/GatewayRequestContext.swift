@@ -21,11 +21,14 @@ public struct GatewayRequestContext: AuthenticatedRequestContext {
     public var identity: GatewayIdentity?
     /// A random id, assigned when the request arrives.
     public let requestID: String
+    /// The client's IP address (for per-source rate limits), if known.
+    public let remoteAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         identity = nil
         requestID = Gateway.newRequestID()
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The authenticated caller (set by the authenticator of every `/v1` route group).

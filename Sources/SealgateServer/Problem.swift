@@ -18,6 +18,7 @@ enum Problem {
         case .keyLeaseUnavailable, .auditUnavailable, .storeUnavailable, .attestationFailed, .attestationDenied, .brokerUnavailable:
             return .serviceUnavailable
         case .modelUnavailable, .embedderUnavailable: return .badGateway
+        case .rateLimited: return .tooManyRequests
         default: return .internalServerError
         }
     }

@@ -150,6 +150,10 @@ public enum Sealgate {
             auditorKeys: CredentialTable(config.audit.auditorAPIKeySHA256.map { ($0, GatewayIdentity.auditor) }))
         api.register(on: router)
         api.registerAudit(on: router)
+        AttestationEndpoint(
+            leases: leases, identity: parts.identity, operatorChain: AttestationEndpoint.chain(file: options.tlsCertificatePath),
+            measurement: parts.measurement, auditLog: parts.audit, metrics: parts.metrics, limiter: RateLimiter(now: options.now)
+        ).register(on: router)
         var services: [any Service] = parts.eventService.map { [$0] } ?? []
         let store = parts.store
         let closeBroker = parts.closeBroker

@@ -14,7 +14,7 @@ struct SealgateCommand: AsyncParsableCommand {
         abstract: "Sealgate: a confidential RAG gateway. Keys reach it only after attestation; plaintext stays inside.",
         discussion: "Exit status: 64 for a usage error, 1 for a failure while running (one line naming the fix) unless a command documents others.",
         subcommands: [Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self, BrokerCommand.self, KeysCommand.self, PolicyCommand.self,
-            TEEProxyCommand.self,
+            TEEProxyCommand.self, VerifyGatewayCommand.self,
         ])
 
     @Flag(help: "Print the version, the commit if embedded and the executable's SHA-384 digest.") var version = false
@@ -37,6 +37,9 @@ struct SealgateCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            // `--help` (and `help SUBCOMMAND`) reach here as ArgumentParser's own help command throwing its request:
+            // ArgumentParser prints the help and exits 0. Everything else is a runtime failure.
+            if exitCode(for: error) == .success && !(error is ExitCode) { exit(withError: error) }
             exit(withError: RuntimeFailure.report(error))
         }
     }

@@ -54,6 +54,15 @@ func runCLI(_ arguments: [String], cwd: String? = nil, environment: [String: Str
 
 @Suite("CLI: usage errors exit 64, runtime failures exit 1 with one line naming the fix")
 struct CLIEdgeTests {
+    @Test("--help and help SUBCOMMAND print the help and exit 0 (not an error line)")
+    func help() async throws {
+        for arguments in [["--help"], ["serve", "--help"], ["help", "keys"], ["verify-gateway", "--help"], ["tee-proxy", "--help"]] {
+            let run = try await runCLI(arguments)
+            #expect(run.status == 0, "\(arguments)")
+            #expect(run.both.contains("USAGE:") && !run.both.contains("CommandError"), "\(arguments): \(run.both.prefix(200))")
+        }
+    }
+
     @Test("audit load appends exactly --records; proof of an index past the checkpoint is a runtime failure (1), not usage (64)")
     func loadAndProof() async throws {
         let dir = try TempDir()
