@@ -70,6 +70,8 @@ public actor LeaseManager {
     public private(set) var lastFailureStage: LeaseFailureStage?
     /// Changes whenever the set of keys changes; indexes built from plaintext compare it.
     public private(set) var epoch = 0
+    /// A lease ran out and no acquisition has finished since (``lapsed``).
+    private var lapsedUnanswered = false
 
     /// Creates a manager.
     /// - Parameters:
@@ -99,6 +101,11 @@ public actor LeaseManager {
 
     /// When the current lease ends.
     public var expiry: Date? { isValid ? expiresAt : nil }
+
+    /// Whether the last lease ran out with no acquisition finished since: its renewal was still waiting for the
+    /// broker (an unreachable broker holds each attempt for its timeouts and retries) or never ran. A failure recorded
+    /// later (``lastFailureStage``) says more; a success clears it.
+    public var lapsed: Bool { lapsedUnanswered || (expiresAt.map { now() >= $0 } ?? false) }
 
     /// The KEK versions for a resource while the lease is valid; the newest last.
     public func keys(for resource: ResourcePath) async -> [LeasedKey]? {
@@ -143,7 +150,10 @@ public actor LeaseManager {
     }
 
     private func dropIfExpired() async {
-        if let expiresAt, now() >= expiresAt { await drop() }
+        if let expiresAt, now() >= expiresAt {
+            lapsedUnanswered = true
+            await drop()
+        }
     }
 
     private func fail(_ decision: ReleaseDecision, stage: LeaseFailureStage) async -> Bool {
@@ -224,6 +234,7 @@ public actor LeaseManager {
             result = attestation
             lastFailure = nil
             lastFailureStage = nil
+            lapsedUnanswered = false
             acquiredAt = now()
             expiresAt = now().addingTimeInterval(maxLease)
             if changed {
