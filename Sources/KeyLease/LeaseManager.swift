@@ -70,8 +70,8 @@ public actor LeaseManager {
     public private(set) var lastFailureStage: LeaseFailureStage?
     /// Changes whenever the set of keys changes; indexes built from plaintext compare it.
     public private(set) var epoch = 0
-    /// A lease ran out and no acquisition has finished since (``lapsed``).
-    private var lapsedUnanswered = false
+    /// Acquisitions under way (a renewal waiting for the broker).
+    private var acquiring = 0
 
     /// Creates a manager.
     /// - Parameters:
@@ -102,10 +102,10 @@ public actor LeaseManager {
     /// When the current lease ends.
     public var expiry: Date? { isValid ? expiresAt : nil }
 
-    /// Whether the last lease ran out with no acquisition finished since: its renewal was still waiting for the
-    /// broker (an unreachable broker holds each attempt for its timeouts and retries) or never ran. A failure recorded
-    /// later (``lastFailureStage``) says more; a success clears it.
-    public var lapsed: Bool { lapsedUnanswered || (expiresAt.map { now() >= $0 } ?? false) }
+    /// Whether no lease is valid while an acquisition is under way: a renewal still waiting for the broker when the
+    /// lease ran out (an unreachable broker holds each attempt for its timeouts and retries, which can outlast the
+    /// lease's last third). Its failure, when it comes, is recorded in ``lastFailureStage``.
+    public var awaitingBroker: Bool { acquiring > 0 && !isValid }
 
     /// The KEK versions for a resource while the lease is valid; the newest last.
     public func keys(for resource: ResourcePath) async -> [LeasedKey]? {
@@ -150,10 +150,7 @@ public actor LeaseManager {
     }
 
     private func dropIfExpired() async {
-        if let expiresAt, now() >= expiresAt {
-            lapsedUnanswered = true
-            await drop()
-        }
+        if let expiresAt, now() >= expiresAt { await drop() }
     }
 
     private func fail(_ decision: ReleaseDecision, stage: LeaseFailureStage) async -> Bool {
@@ -168,6 +165,8 @@ public actor LeaseManager {
     /// current lease to run out.
     @discardableResult
     public func acquire(resources: [ResourcePath], secrets secretPaths: [String] = []) async -> Bool {
+        acquiring += 1
+        defer { acquiring -= 1 }
         let ephemeral = P256.KeyAgreement.PrivateKey()
         let tee = attester.tee
         do {
@@ -234,7 +233,6 @@ public actor LeaseManager {
             result = attestation
             lastFailure = nil
             lastFailureStage = nil
-            lapsedUnanswered = false
             acquiredAt = now()
             expiresAt = now().addingTimeInterval(maxLease)
             if changed {
