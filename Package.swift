@@ -289,7 +289,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "AccessPolicy", "SealgateTestSupport", "SealgateCore", "KeyBroker", "KeyLease", "Attestation",
-                "ReleasePolicy", "Retrieval", "StorageSQLite", .product(name: "Crypto", package: "swift-crypto"),
+                "ReleasePolicy", "Retrieval", "StorageSQLite", "KBSProtocol", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

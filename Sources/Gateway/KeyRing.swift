@@ -66,7 +66,11 @@ public final class KeyRing: Sendable {
 
     /// Why no lease is held: the broker refused attestation, the broker is unreachable, or no key was released.
     public func noLeaseReason() async -> ReasonCode {
-        guard let stage = await leases.lastFailureStage else { return .keyLeaseUnavailable }
+        guard let stage = await leases.lastFailureStage else {
+            // A lease that ran out while its renewal still waits for the broker has the cause a renewal that failed
+            // to reach it has: one reason for one cause, whichever comes first (issue #12, defect 7).
+            return await leases.awaitingBroker ? .brokerUnavailable : .keyLeaseUnavailable
+        }
         switch stage {
         case .transport: return .brokerUnavailable
         case .attestation: return .attestationDenied

@@ -75,6 +75,8 @@ public actor LeaseManager {
     public private(set) var lastFailureStage: LeaseFailureStage?
     /// Changes whenever the set of keys changes; indexes built from plaintext compare it.
     public private(set) var epoch = 0
+    /// Acquisitions under way (a renewal waiting for the broker).
+    private var acquiring = 0
 
     /// The last attestation the broker accepted: the evidence, the runtime data it binds, and the token.
     public struct Attestation: Sendable {
@@ -119,6 +121,11 @@ public actor LeaseManager {
 
     /// When the current lease ends.
     public var expiry: Date? { isValid ? expiresAt : nil }
+
+    /// Whether no lease is valid while an acquisition is under way: a renewal still waiting for the broker when the
+    /// lease ran out (an unreachable broker holds each attempt for its timeouts and retries, which can outlast the
+    /// lease's last third). Its failure, when it comes, is recorded in ``lastFailureStage``.
+    public var awaitingBroker: Bool { acquiring > 0 && !isValid }
 
     /// The KEK versions for a resource while the lease is valid; the newest last.
     public func keys(for resource: ResourcePath) async -> [LeasedKey]? {
@@ -178,6 +185,8 @@ public actor LeaseManager {
     /// current lease to run out.
     @discardableResult
     public func acquire(resources: [ResourcePath], secrets secretPaths: [String] = []) async -> Bool {
+        acquiring += 1
+        defer { acquiring -= 1 }
         let ephemeral = P256.KeyAgreement.PrivateKey()
         let tee = attester.tee
         do {

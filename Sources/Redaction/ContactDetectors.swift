@@ -95,6 +95,10 @@ public struct PhoneDetector: Detector {
             if let end = parse(t, i) ?? contextual(t, i, ambiguous: &ambiguous) {
                 spans.append(DetectedSpan(start: i, end: end, label: label))
                 i = end
+            } else if let shape = Self.shape(t, i), shape.digits > 15, let end = Self.uniformRunEnd(t, i, shape.end) {
+                // Digit groups with one separator, longer than any phone number (a 22-digit tracking number in groups
+                // of four): none of their tails is a phone number either.
+                i = end
             } else {
                 // Skip the rest of this digit run: no phone starts inside it.
                 i += 1
@@ -160,6 +164,23 @@ public struct PhoneDetector: Detector {
             }
         }
         return shape
+    }
+
+    /// For digit groups from `start` to `end` that one separator joins (`9400 1118 9956`, not `2024-03-15 415-555`):
+    /// the end of the whole run, which may go on past `end` with the same separator; otherwise `nil`.
+    static func uniformRunEnd(_ t: [Unicode.Scalar], _ start: Int, _ end: Int) -> Int? {
+        var separator: Unicode.Scalar?
+        for s in t[start..<end] where !isDigit(s) {
+            guard s == " " || isDash(s) || s == "." || s == "/", separator == nil || separator == s else { return nil }
+            separator = s
+        }
+        guard let separator else { return end }
+        var j = end
+        while j + 1 < t.count, t[j] == separator, isDigit(t[j + 1]) {
+            j += 1
+            while j < t.count, isDigit(t[j]) { j += 1 }
+        }
+        return j
     }
 
     /// The end of a number whose groups end at `end`: after its extension, or at `end` if the token ends there

@@ -103,8 +103,14 @@ enum FieldContext {
     /// The kind named by a label right before the value starting at `v`, or `nil`.
     ///
     /// The label ends at most `maxFiller` filler scalars before `v` on the same line, or is alone on the line above
-    /// (a form with the value under its label).
+    /// (a form with the value under its label); in markup, it is the text before the value's tags or the field name of
+    /// the tag whose `value` attribute it is (`markupKind`).
     static func labelKind(before v: Int, in t: [Unicode.Scalar]) -> FieldKind? {
+        plainLabelKind(before: v, in: t) ?? markupKind(before: v, in: t)
+    }
+
+    /// A label in text right before the value at `v` (`labelKind` without markup).
+    static func plainLabelKind(before v: Int, in t: [Unicode.Scalar]) -> FieldKind? {
         let floor = max(0, v - maxKeyScalars)
         var k = v
         var newline = false

@@ -3,6 +3,7 @@ import Attestation
 import Crypto
 import Foundation
 import Gateway
+import KBSProtocol
 import KeyBroker
 import KeyLease
 import Logging
@@ -29,7 +30,10 @@ struct Harness {
     static let caller = Caller(
         principal: Principal(tenant: acme, id: PrincipalID(unchecked: "app")), grants: Grants(read: ["*"], write: ["*"], dataClasses: ["*"]))
 
-    static func make(audit: RecordingAuditSink = RecordingAuditSink()) async throws -> Harness {
+    static func make(
+        audit: RecordingAuditSink = RecordingAuditSink(), now: @escaping @Sendable () -> Date = { Date() },
+        client: @Sendable (any BrokerClient) -> any BrokerClient = { $0 }
+    ) async throws -> Harness {
         let classes = ["public", "internal", "confidential", "restricted"].map {
             ClassRule(name: DataClass(unchecked: $0), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "basic")
         }
@@ -53,7 +57,7 @@ struct Harness {
             protector: try MasterKey(raw: Data(repeating: 7, count: 32)), tokenKey: P256.Signing.PrivateKey(), tokenTTL: 300, now: { Date() })
         for rule in classes { try await broker.provision(tenant: acme, dataClass: rule.name) }
         try await broker.provisionSecret(tenant: acme, name: KeyRing.tenantSecretName)
-        let leases = LeaseManager(client: InProcessBrokerClient(broker: broker), attester: tee, maxLease: 300, now: { Date() }, logger: Logger(label: "test"))
+        let leases = LeaseManager(client: client(InProcessBrokerClient(broker: broker)), attester: tee, maxLease: 300, now: now, logger: Logger(label: "test"))
         let store = InMemoryDocumentStore()
         let metrics = RecordingMetrics()
         let gateway = Gateway(
