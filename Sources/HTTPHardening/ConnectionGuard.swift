@@ -142,8 +142,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         refuseIfAnswerable(refusal, context: context)
-        // A handler reading the body must fail, not see a truncated body.
-        context.fireErrorCaught(error)
+        // A handler reading a body must fail, not see it truncated. Before a request head was delivered there is no
+        // handler to tell: passing the error on would make the HTTP server write its own 400 on a connection this
+        // guard has already answered and shut for output — a write that never completes, so the connection (and a
+        // graceful shutdown waiting for it) would hang.
+        if phase == .body { context.fireErrorCaught(error) }
     }
 
     /// The refusal a decoding error stands for, or `nil` when it is not about the request's framing.

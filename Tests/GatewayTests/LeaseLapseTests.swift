@@ -57,6 +57,10 @@ struct GatedBrokerClient: BrokerClient {
     func resource(token: String, path: String) async throws -> ReleaseOutcome {
         try await base.resource(token: token, path: path)
     }
+
+    func workloadCertificate(token: String, _ request: WorkloadCertificateRequest) async throws -> CertificateOutcome {
+        try await base.workloadCertificate(token: token, request)
+    }
 }
 
 /// Issue #12, defect 7: during a broker outage every route gave `broker_unavailable` except in the window where the

@@ -52,8 +52,7 @@ struct ListenerFramingTests {
     }
 
     @Test(
-        "Broker: framing errors are KBS problems carrying the reason", .serialized,
-        .enabled(if: ListenerTests.brokerTestsEnabled, "opt-in: SEALGATE_BROKER_LISTENER_TESTS=1"), arguments: [cases[2], cases[4], cases[6]])
+        "Broker: framing errors are KBS problems carrying the reason", .serialized, arguments: [cases[2], cases[4], cases[6]])
     func broker(_ c: Case) async throws {
         try await ListenerTests.withBroker { port in
             let answer = try Self.expectProblem(port: port, c)
