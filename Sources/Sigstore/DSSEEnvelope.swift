@@ -88,7 +88,16 @@ public struct InTotoStatement: Sendable {
 
 extension Data {
     /// Lowercase hexadecimal.
-    var hexString: String { map { String(format: "%02x", $0) }.joined() }
+    var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(count * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// Parses lowercase or uppercase hexadecimal; nil when it is not hex of even length.
     init?(hex: String) {
