@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SealgateBrokerClient", targets: ["BrokerClientHTTP", "KeyLease", "KBSProtocol", "KeyBroker", "JOSE"]),
         .library(name: "SealgateJOSE", targets: ["JOSE"]),
         .library(name: "SealgateReleasePolicy", targets: ["ReleasePolicy"]),
+        .library(name: "SealgateSigstore", targets: ["Sigstore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -97,6 +98,14 @@ let package = Package(
             name: "JOSE",
             dependencies: [
                 "SealgateCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
+        // Offline Sigstore bundle verification (Fulcio, Rekor v1/v2, RFC 3161, DSSE) and OpenSSF model signatures.
+        .target(
+            name: "Sigstore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict),
         // The gateway's access policy: who may ask what, at which class, through which model, over which collections. Pure.
@@ -254,7 +263,7 @@ let package = Package(
             dependencies: [
                 "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX",
                 "AttestationAzure", "AttestationNVIDIA", "Yams",
-                "ReleasePolicy", "KeyBroker", "JOSE", "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI",
+                "ReleasePolicy", "KeyBroker", "JOSE", "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI", "Sigstore",
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -291,6 +300,13 @@ let package = Package(
                 "Gateway", "AccessPolicy", "SealgateTestSupport", "SealgateCore", "KeyBroker", "KeyLease", "Attestation",
                 "ReleasePolicy", "Retrieval", "StorageSQLite", "KBSProtocol", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "SigstoreTests",
+            dependencies: [
+                "Sigstore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict),
         .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy", "SealgateCore"], swiftSettings: strict),

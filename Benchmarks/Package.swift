@@ -27,6 +27,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
+        // Sigstore bundle verifications per second and model-directory hashing (sigstore.sh).
+        .executableTarget(name: "SigstoreBench", dependencies: [.product(name: "SealgateSigstore", package: "sealgate")]),
         .executableTarget(name: "RedactBench", dependencies: [.product(name: "SealgateRedaction", package: "sealgate")]),
         .executableTarget(
             name: "SealBench",

@@ -43,6 +43,9 @@ let package = Package(
         .executableTarget(name: "FuzzAzure", dependencies: harness),
         // NVIDIA H100: SPDM measurement report, device chain PEM, evidence bundle.
         .executableTarget(name: "FuzzNVIDIA", dependencies: harness),
+        // Sigstore: bundles, trusted roots, RFC 3161 responses, keys, model signatures, leaf certificates.
+        .executableTarget(
+            name: "FuzzSigstore", dependencies: ["FuzzSupport", .product(name: "SealgateSigstore", package: "sealgate")]),
         // Release policies: the strict loader, then evaluation of what loads.
         .executableTarget(
             name: "FuzzReleasePolicy",

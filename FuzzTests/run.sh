@@ -5,7 +5,7 @@
 #   FuzzTests/run.sh --replay [TARGET...]               replay FuzzTests/Reproducers/<target>/* once (regressions)
 #   FuzzTests/run.sh --list                             print the targets
 #
-# Targets: snp tdx tdx-collateral nitro azure nvidia mock jose policy. Seeds: the shared vectors (../shared/vectors, or
+# Targets: snp tdx tdx-collateral nitro azure nvidia mock jose policy sigstore. Seeds: the shared vectors (../shared/vectors, or
 # SEALGATE_VECTORS), read in place; the repository's own JOSE vectors and example policies; FuzzTests/Seeds/<target>;
 # and seeds each harness generates at start (evidence bundles, signed mock evidence, JWEs to its fixed keys).
 # Everything the run writes (corpus, generated seeds, crashes, logs) goes to FuzzTests/.work/, which git ignores;
@@ -39,6 +39,7 @@ targets=(
     "mock|FuzzMockEvidence|8192|"
     "jose|FuzzJOSE|16384|$repo/Tests/JOSETests/Vectors"
     "policy|FuzzReleasePolicy|16384|$repo/examples/policies"
+    "sigstore|FuzzSigstore|65536|$vectors/sigstore/blob $vectors/sigstore/dsse $vectors/sigstore/oms $vectors/sigstore/roots"
 )
 
 mode=fuzz

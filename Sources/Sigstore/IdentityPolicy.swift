@@ -1,0 +1,87 @@
+import Foundation
+import SwiftASN1
+import X509
+
+/// Who must have signed: a Subject Alternative Name and a Fulcio OIDC issuer, each exact or a regular expression,
+/// as cosign's `--certificate-identity(-regexp)` and `--certificate-oidc-issuer(-regexp)`.
+public struct IdentityPolicy: Sendable, CustomStringConvertible {
+    /// How a value is matched.
+    public enum Matcher: Sendable, CustomStringConvertible {
+        /// Equal, byte for byte.
+        case exact(String)
+        /// The whole value matches the regular expression (Swift `Regex` syntax, anchored at both ends).
+        case regex(String)
+
+        func matches(_ value: String) -> Bool {
+            switch self {
+            case .exact(let expected): return value == expected
+            case .regex(let pattern):
+                guard let regex = try? Regex(pattern) else { return false }
+                return (try? regex.wholeMatch(in: value)) != nil
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .exact(let s): s
+            case .regex(let p): "/\(p)/"
+            }
+        }
+    }
+
+    public let identity: Matcher
+    public let issuer: Matcher
+
+    /// A policy on the SAN and the issuer.
+    /// - Throws: ``SigstoreError`` `identity_mismatch` when a regular expression does not compile.
+    public init(identity: Matcher, issuer: Matcher) throws {
+        for case .regex(let pattern) in [identity, issuer] where (try? Regex(pattern)) == nil {
+            throw SigstoreError(.identityMismatch, "the regular expression '\(pattern)' does not compile")
+        }
+        self.identity = identity
+        self.issuer = issuer
+    }
+
+    public var description: String { "identity \(identity), issuer \(issuer)" }
+
+    /// Checks a signing certificate.
+    /// - Throws: ``SigstoreError`` `identity_mismatch` naming what the certificate holds.
+    func check(_ leaf: Certificate) throws {
+        let sans = Self.identities(of: leaf)
+        guard sans.contains(where: identity.matches) else {
+            throw SigstoreError(.identityMismatch, "certificate identity \(sans) does not match \(identity)")
+        }
+        guard let actual = Self.issuer(of: leaf), issuer.matches(actual) else {
+            throw SigstoreError(.identityMismatch, "certificate OIDC issuer \(Self.issuer(of: leaf) ?? "none") does not match \(issuer)")
+        }
+    }
+
+    /// Fulcio's OIDC issuer extensions: v2 (1.3.6.1.4.1.57264.1.8, DER UTF8String), then v1 (…1.1, raw bytes).
+    static let issuerV2: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 57264, 1, 8]
+    static let issuerV1: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 57264, 1, 1]
+    /// Fulcio's otherName SAN for usernames.
+    static let otherNameSAN: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 57264, 1, 7]
+
+    /// The certificate's identities: e-mail, URI and Fulcio otherName SANs.
+    public static func identities(of leaf: Certificate) -> [String] {
+        guard let sans = try? leaf.extensions.subjectAlternativeNames else { return [] }
+        return sans.compactMap { name -> String? in
+            switch name {
+            case .rfc822Name(let s), .uniformResourceIdentifier(let s): return s
+            case .otherName(let other) where other.typeID == otherNameSAN:
+                guard let value = other.value, let text = try? ASN1UTF8String(asn1Any: value) else { return nil }
+                return String(text)
+            default: return nil
+            }
+        }
+    }
+
+    /// The certificate's OIDC issuer, or nil.
+    public static func issuer(of leaf: Certificate) -> String? {
+        if let ext = leaf.extensions[oid: issuerV2], let text = try? ASN1UTF8String(derEncoded: ext.value) {
+            return String(text)
+        }
+        if let ext = leaf.extensions[oid: issuerV1] { return String(decoding: ext.value, as: UTF8.self) }
+        return nil
+    }
+}
