@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "sealgate", targets: ["sealgate"]),
         // For the out-of-graph benchmark package only.
         .library(name: "SealgateSealing", targets: ["Sealing"]),
+        .library(name: "SealgateRetrieval", targets: ["Retrieval"]),
         .library(name: "SealgateRedaction", targets: ["Redaction"]),
         .library(name: "SealgateAudit", targets: ["Audit"]),
         .library(name: "SealgateAttestation", targets: ["Attestation", "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "AttestationNVIDIA"]),

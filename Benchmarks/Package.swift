@@ -15,6 +15,13 @@ let package = Package(
         .executableTarget(
             name: "AttestBench",
             dependencies: [.product(name: "SealgateAttestation", package: "sealgate"), .product(name: "Crypto", package: "swift-crypto")]),
+        // The approximate index against exact search and hnswlib (ann.sh): recall, QPS, latency, memory, snapshots.
+        .executableTarget(
+            name: "ANNBench",
+            dependencies: [
+                .product(name: "SealgateRetrieval", package: "sealgate"), .product(name: "SealgateSealing", package: "sealgate"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .executableTarget(name: "AuditBench", dependencies: [.product(name: "SealgateAudit", package: "sealgate")]),
         // Memory of a long-running log (VmRSS per 100k appends) and start-up time against log length.
         .executableTarget(name: "AuditSoak", dependencies: [.product(name: "SealgateAudit", package: "sealgate")]),

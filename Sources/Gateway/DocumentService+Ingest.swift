@@ -60,7 +60,9 @@ extension DocumentService {
         await index.upsert(
             tenant: principal.tenant, collection: collection, documentID: id,
             entries: vectors.enumerated().map {
-                IndexEntry(collection: collection, documentID: id, chunkIndex: $0.offset, dataClass: dataClass, vector: $0.element)
+                IndexEntry(
+                    collection: collection, documentID: id, chunkIndex: $0.offset, dataClass: dataClass, vector: $0.element,
+                    version: TenantIndex.versionTag(sealed.document))
             })
         return .success(
             IngestResult(id: id, collection: collection, dataClass: dataClass, chunks: pieces.count, kekVersion: kek.version, auditIndex: auditIndex))

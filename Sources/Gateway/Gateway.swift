@@ -55,6 +55,10 @@ public struct GatewayDependencies: Sendable {
     public var events: any SecurityEventSink
     public var logger: Logger
     public var now: @Sendable () -> Date
+    /// Where sealed index snapshots are kept (`nil`: none; every index build decrypts every embedding).
+    public var snapshots: (any IndexSnapshotStore)?
+    /// How the index is built and searched (the gateway's default keeps no full-precision vectors in memory).
+    public var indexOptions: IndexOptions = .sealed
 
     public init(
         settings: GatewaySettings, store: any DocumentStore, leases: LeaseManager, embedder: any Embedder,
@@ -109,7 +113,7 @@ public final class Gateway: Sendable {
         keyRing = KeyRing(leases: deps.leases, tenants: settings.tenants.map(\.id), classes: settings.policy.classes.map(\.name), redactors: deps.redactors)
         index = TenantIndex(
             dimensions: deps.embeddingDimensions, idfWeighting: deps.embedder.wantsIDFWeighting, embedderID: deps.embedder.identifier,
-            keyRing: keyRing, store: deps.store, recorder: recorder)
+            keyRing: keyRing, store: deps.store, recorder: recorder, snapshots: deps.snapshots, options: deps.indexOptions)
         let chunker = Chunker(targetCharacters: settings.chunkCharacters, overlap: settings.chunkOverlap)
         documents = DocumentService(
             policy: policy, keyRing: keyRing, index: index, store: deps.store, embedder: deps.embedder, chunker: chunker, recorder: recorder)
@@ -119,9 +123,14 @@ public final class Gateway: Sendable {
         store = deps.store
     }
 
-    /// Re-wraps DEKs still under an older KEK version (see ``KeyRing/rewrapDEKs(store:recorder:)``).
+    /// Re-wraps DEKs still under an older KEK version (see ``KeyRing/rewrapDEKs(store:recorder:)``), and the DEKs
+    /// of sealed index snapshots with them (``TenantIndex/rewrapSnapshots()``). Returns the documents re-wrapped.
     @discardableResult
-    public func rewrapDEKs() async -> Int { await keyRing.rewrapDEKs(store: store, recorder: recorder) }
+    public func rewrapDEKs() async -> Int {
+        let documents = await keyRing.rewrapDEKs(store: store, recorder: recorder)
+        await index.rewrapSnapshots()
+        return documents
+    }
 
     /// A random request id.
     public static func newRequestID() -> String { OutcomeRecorder.newRequestID() }

@@ -89,7 +89,7 @@ public struct QueryPipeline: Sendable {
         do { query = try await embedder.embed([question]).first ?? [] } catch {
             throw SealgateError(.embedderUnavailable, "the embedder failed")
         }
-        let hits = await index.search(
+        let hits = try await index.search(
             RetrievalQuery(tenant: tenant, collections: grant.context.scope.collections, classes: grant.readableClasses, topK: grant.topK),
             query: query)
         var passages: [ContextPassage] = []

@@ -1,29 +1,44 @@
+import Crypto
 import Foundation
 import Logging
 import Retrieval
 import SealgateCore
 import Sealing
+import Synchronization
 
-/// The in-memory index of each tenant's decrypted embeddings: built lazily under the current lease epoch,
-/// kept current by ingest and delete, and dropped with the keys.
+/// The in-memory index of each tenant's embeddings (int8 codes and HNSW graphs per collection × class, see
+/// docs/retrieval.md): built lazily under the current lease epoch from sealed snapshots and the store, kept
+/// current by ingest and delete, and dropped with the keys. Candidates are rescored from the sealed
+/// full-precision embeddings, opened per query.
 public final class TenantIndex: Sendable {
     let vectors: VectorIndex
     let keyRing: KeyRing
     let store: any DocumentStore
     let embedderID: String
     let recorder: OutcomeRecorder
+    /// Where sealed snapshots are kept; `nil`: every build decrypts every embedding.
+    let snapshots: (any IndexSnapshotStore)?
+    /// The highest snapshot epoch seen or written per key (the next snapshot of a key takes the next number).
+    let snapshotEpochs = Mutex<[IndexSnapshotKey: UInt64]>([:])
 
     /// Creates an empty index.
-    public init(dimensions: Int, idfWeighting: Bool, embedderID: String, keyRing: KeyRing, store: any DocumentStore, recorder: OutcomeRecorder) {
-        self.vectors = VectorIndex(dimensions: dimensions, idfWeighting: idfWeighting)
+    public init(
+        dimensions: Int, idfWeighting: Bool, embedderID: String, keyRing: KeyRing, store: any DocumentStore, recorder: OutcomeRecorder,
+        snapshots: (any IndexSnapshotStore)? = nil, options: IndexOptions = .sealed
+    ) {
+        self.vectors = VectorIndex(dimensions: dimensions, idfWeighting: idfWeighting, options: options)
         self.keyRing = keyRing
         self.store = store
         self.embedderID = embedderID
         self.recorder = recorder
+        self.snapshots = snapshots
     }
 
-    /// How many decrypted embeddings the tenant's index holds.
+    /// How many embeddings the tenant's index holds.
     public func count(tenant: TenantID) async -> Int { await vectors.count(tenant: tenant) }
+
+    /// Approximate bytes the tenant's index holds in memory.
+    public func memoryBytes(tenant: TenantID) async -> Int { await vectors.memoryBytes(tenant: tenant) }
 
     /// Drops every decrypted embedding and prepared DEK from memory (the key set changed or the lease was lost).
     public func clear() async {
@@ -47,9 +62,42 @@ public final class TenantIndex: Sendable {
         keyRing.forget(tenant: tenant, collection: collection, document: documentID)
     }
 
-    /// The best `topK` chunks of the request's scope and readable classes.
-    func search(_ grant: RetrievalQuery, query: [Float]) async -> [IndexHit] {
-        await vectors.search(tenant: grant.tenant, collections: grant.collections, classes: grant.classes, query: query, topK: grant.topK)
+    /// The best `topK` chunks of the request's scope and readable classes, rescored from their sealed embeddings.
+    /// - Throws: ``SealgateError`` when the store fails or a candidate's embedding fails authentication.
+    func search(_ grant: RetrievalQuery, query: [Float]) async throws -> [IndexHit] {
+        let tenant = grant.tenant
+        return try await vectors.search(
+            tenant: tenant, collections: grant.collections, classes: grant.classes, query: query, topK: grant.topK,
+            vectors: { refs in try await self.fullVectors(tenant: tenant, refs) })
+    }
+
+    /// The full-precision embeddings of candidates, opened from the store (`nil` for a chunk gone or moved since).
+    func fullVectors(tenant: TenantID, _ refs: [ChunkRef]) async throws -> [[Float]?] {
+        var opened: [String: (StoredDocument, DEKCipher)] = [:]
+        var absent: Set<String> = []
+        var out: [[Float]?] = []
+        out.reserveCapacity(refs.count)
+        for ref in refs {
+            let key = "\(ref.collection)/\(ref.documentID)"
+            if opened[key] == nil, !absent.contains(key) {
+                if let document = try await store.document(tenant: tenant, collection: ref.collection, id: ref.documentID),
+                    document.dataClass == ref.dataClass, document.embedder == embedderID
+                {
+                    opened[key] = (document, try await keyRing.cipher(for: document))
+                } else {
+                    absent.insert(key)
+                }
+            }
+            guard let (document, cipher) = opened[key],
+                let chunk = try await store.chunk(tenant: tenant, collection: ref.collection, documentID: ref.documentID, index: ref.chunkIndex)
+            else {
+                out.append(nil)
+                continue
+            }
+            let plain = try cipher.open(chunk.sealedEmbedding, context: document.contentContext.with(field: .embedding, chunkIndex: chunk.index))
+            out.append(try Envelope.decodeVector(plain))
+        }
+        return out
     }
 
     /// Builds the tenant's index from decrypted embeddings if it was not built under the current lease.
@@ -64,8 +112,8 @@ public final class TenantIndex: Sendable {
         guard await !vectors.isBuilt(tenant: tenant, epoch: epoch) else { return }
         // Begun before the store is read: ingests and deletes from here on are replayed over the result.
         let ticket = await vectors.beginBuild(tenant: tenant)
-        let entries: [IndexEntry]
-        do { entries = try await decryptedEntries(tenant: tenant) } catch {
+        let built: Assembled
+        do { built = try await assemble(tenant: tenant) } catch {
             await vectors.abandon(ticket)
             throw error
         }
@@ -74,20 +122,45 @@ public final class TenantIndex: Sendable {
             await vectors.abandon(ticket)
             throw SealgateError(await leases.isValid ? .keyLeaseUnavailable : await keyRing.noLeaseReason(), "key set changed during index build")
         }
-        guard await vectors.replace(ticket, entries: entries, epoch: epoch) else {
+        guard await vectors.replace(ticket, loaded: built.loaded, entries: built.entries, epoch: epoch) else {
             throw SealgateError(.keyLeaseUnavailable, "the index was cleared during its build")
         }
-        recorder.logger.info("tenant index built", metadata: ["tenant.id": "\(tenant)", "index.chunks": "\(entries.count)"])
+        let chunks = await vectors.count(tenant: tenant)
+        recorder.logger.info(
+            "tenant index built",
+            metadata: [
+                "tenant.id": "\(tenant)", "index.chunks": "\(chunks)",
+                "index.snapshot_chunks": "\(built.loaded.values.reduce(0) { $0 + $1.count })", "index.decrypted_chunks": "\(built.entries.count)",
+            ])
+        if !built.dirty.isEmpty { await saveSnapshots(tenant: tenant, keys: built.dirty, epoch: epoch) }
     }
 
-    /// Every stored embedding of the tenant that its leased keys open.
-    func decryptedEntries(tenant: TenantID) async throws -> [IndexEntry] {
+    /// A stored document version's tag: the first 16 bytes of SHA-256 over its sealed title (a fresh nonce per
+    /// store, unchanged by a DEK re-wrap), chunk count and creation time. A snapshot's document whose tag differs
+    /// from the store's is re-read.
+    static func versionTag(_ document: StoredDocument) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: document.sealedTitle)
+        hasher.update(data: Data("\(document.chunkCount)/\(document.createdAt.timeIntervalSince1970)".utf8))
+        return Array(hasher.finalize().prefix(16))
+    }
+
+    /// Every stored embedding of the tenant that its leased keys open, or of `only` those documents.
+    func decryptedEntries(tenant: TenantID, only: [StoredDocument]? = nil) async throws -> [IndexEntry] {
         var byKey: [String: StoredDocument] = [:]
-        for document in try await store.documents(tenant: tenant) { byKey["\(document.collection)/\(document.id)"] = document }
+        let documents: [StoredDocument]
+        if let only { documents = only } else { documents = try await store.documents(tenant: tenant) }
+        for document in documents { byKey["\(document.collection)/\(document.id)"] = document }
+        var chunks: [StoredChunk] = []
+        if let only {
+            for document in only { chunks += try await store.chunks(tenant: tenant, collection: document.collection, documentID: document.id) }
+        } else {
+            chunks = try await store.chunks(tenant: tenant)
+        }
         var ciphers: [String: DEKCipher] = [:]
         var entries: [IndexEntry] = []
         var unreadable = 0
-        for chunk in try await store.chunks(tenant: tenant) {
+        for chunk in chunks {
             let key = "\(chunk.collection)/\(chunk.documentID)"
             guard let document = byKey[key], document.embedder == embedderID else { continue }
             let cipher: DEKCipher
@@ -117,7 +190,7 @@ public final class TenantIndex: Sendable {
             entries.append(
                 IndexEntry(
                     collection: chunk.collection, documentID: chunk.documentID, chunkIndex: chunk.index,
-                    dataClass: document.dataClass, vector: vector))
+                    dataClass: document.dataClass, vector: vector, version: Self.versionTag(document)))
         }
         if unreadable > 0 { recorder.integrityFailures(unreadable, tenant: tenant, requestID: "index-build") }
         return entries

@@ -82,12 +82,37 @@ public struct RedactionEngine: OutputRedactor {
     public func spans(in scalars: [Unicode.Scalar], profile: String) -> [DetectedSpan] {
         let actions = actions(for: profile)
         guard !actions.isEmpty else { return [] }
-        return filter(resolve(scalars), actions)
+        return filter(resolve(scalars, for: actions), actions)
+    }
+
+    /// The detectors whose spans can change a profile's result: those of its labels, and every detector of at
+    /// least the lowest priority among them (a higher-priority span suppresses an overlapping one, an equal-priority
+    /// one competes on length). Detectors below that priority and outside the profile cannot, and are skipped.
+    func detectors(for actions: [String: RedactionAction]) -> [any Detector] {
+        guard let floor = detectors.filter({ actions[$0.label] != nil }).map(\.priority).min() else { return [] }
+        return detectors.filter { actions[$0.label] != nil || $0.priority >= floor }
+    }
+
+    /// The spans a profile's detectors find, overlaps resolved (see ``detectors(for:)``).
+    func resolve(_ scalars: [Unicode.Scalar], for actions: [String: RedactionAction]) -> [DetectedSpan] {
+        resolve(scalars, detectors: detectors(for: actions))
+    }
+
+    /// A text redacted with a profile, and the spans redacted (offsets in Unicode scalars of `text`): one detection
+    /// pass for both.
+    public func redactWithSpans(_ text: String, profile: String) -> (result: RedactionResult, spans: [DetectedSpan]) {
+        let scalars = Self.scalars(of: text)
+        let actions = actions(for: profile)
+        let found = actions.isEmpty ? [] : filter(resolve(scalars, for: actions), actions)
+        return (apply(found, to: scalars[...], actions: actions), found)
     }
 
     /// All detectors' spans with overlaps resolved: higher priority, then longer, then earlier wins.
     /// Linear in the text plus the spans: a bitmap marks taken scalars (no quadratic interval insertion).
-    func resolve(_ scalars: [Unicode.Scalar]) -> [DetectedSpan] {
+    func resolve(_ scalars: [Unicode.Scalar]) -> [DetectedSpan] { resolve(scalars, detectors: detectors) }
+
+    /// `resolve(_:)` over `detectors` (sorted by descending priority).
+    func resolve(_ scalars: [Unicode.Scalar], detectors: [any Detector]) -> [DetectedSpan] {
         guard !scalars.isEmpty else { return [] }
         var covered = [UInt64](repeating: 0, count: scalars.count / 64 + 1)
         var accepted: [DetectedSpan] = []
@@ -130,12 +155,7 @@ public struct RedactionEngine: OutputRedactor {
         return order.map { accepted[$0.1] }
     }
 
-    public func redact(_ text: String, profile: String) -> RedactionResult {
-        let scalars = Self.scalars(of: text)
-        let actions = actions(for: profile)
-        let found = actions.isEmpty ? [] : filter(resolve(scalars), actions)
-        return apply(found, to: scalars[...], actions: actions)
-    }
+    public func redact(_ text: String, profile: String) -> RedactionResult { redactWithSpans(text, profile: profile).result }
 
     /// Replaces each span per its action and counts labels.
     func apply(_ spans: [DetectedSpan], to scalars: ArraySlice<Unicode.Scalar>, actions: [String: RedactionAction]) -> RedactionResult {

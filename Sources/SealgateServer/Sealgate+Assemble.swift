@@ -126,11 +126,13 @@ extension Sealgate {
                     timeoutSeconds: profile.timeoutSeconds, maxResponseBytes: profile.maxResponseBytes, retries: profile.retries)
             }
         }
-        let gateway = Gateway(
-            GatewayDependencies(
-                settings: GatewaySettings(configuration: config, servedModels: Set(models.keys)), store: store, leases: leases, embedder: embedder, embeddingDimensions: dimensions,
-                models: models, redactors: try ConfiguredRedaction(config.redaction), audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, logger: logger,
-                now: options.now))
+        var dependencies = GatewayDependencies(
+            settings: GatewaySettings(configuration: config, servedModels: Set(models.keys)), store: store, leases: leases, embedder: embedder, embeddingDimensions: dimensions,
+            models: models, redactors: try ConfiguredRedaction(config.redaction), audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, logger: logger,
+            now: options.now)
+        // Sealed index snapshots beside the documents (docs/retrieval.md): a restart loads them instead of decrypting every embedding.
+        dependencies.snapshots = store
+        let gateway = Gateway(dependencies)
 
         return GatewayParts(
             configuration: config, metrics: metrics, eventService: eventService, audit: audit, store: store, measurement: measurement,

@@ -17,8 +17,14 @@ public enum Envelope {
     /// Seals plaintext under `key`, bound to `context`.
     /// - Throws: ``SealgateError`` (`internal_error`) if the cipher fails, which it does not for valid keys.
     public static func seal(_ plaintext: Data, key: SymmetricKey, context: SealingContext) throws -> Data {
+        try seal(plaintext, key: key, aad: context.canonicalAAD)
+    }
+
+    /// Seals plaintext under `key`, bound to `aad` (the same format; for values that are not document fields).
+    /// - Throws: ``SealgateError`` (`internal_error`) if the cipher fails, which it does not for valid keys.
+    public static func seal(_ plaintext: Data, key: SymmetricKey, aad: Data) throws -> Data {
         do {
-            let box = try AES.GCM.seal(plaintext, using: key, authenticating: context.canonicalAAD)
+            let box = try AES.GCM.seal(plaintext, using: key, authenticating: aad)
             guard let combined = box.combined else {
                 throw SealgateError(.internalError, "AES-GCM produced no combined form")
             }
@@ -35,12 +41,18 @@ public enum Envelope {
     /// Opens a ciphertext made by ``seal(_:key:context:)`` with the same key and context.
     /// - Throws: ``SealgateError`` with ``ReasonCode/integrityFailure`` when the key, context or bytes differ.
     public static func open(_ sealed: Data, key: SymmetricKey, context: SealingContext) throws -> Data {
+        try open(sealed, key: key, aad: context.canonicalAAD)
+    }
+
+    /// Opens a ciphertext made by ``seal(_:key:aad:)`` with the same key and `aad`.
+    /// - Throws: ``SealgateError`` with ``ReasonCode/integrityFailure`` when the key, AAD or bytes differ.
+    public static func open(_ sealed: Data, key: SymmetricKey, aad: Data) throws -> Data {
         guard sealed.count >= overhead, sealed.first == formatVersion else {
             throw SealgateError(.integrityFailure, "sealed value has an unknown format")
         }
         do {
             let box = try AES.GCM.SealedBox(combined: sealed.dropFirst())
-            return try AES.GCM.open(box, using: key, authenticating: context.canonicalAAD)
+            return try AES.GCM.open(box, using: key, authenticating: aad)
         } catch {
             throw SealgateError(.integrityFailure, "sealed value failed authentication for its context")
         }

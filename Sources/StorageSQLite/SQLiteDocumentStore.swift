@@ -23,6 +23,11 @@ public struct SQLiteDocumentStore: DocumentStore {
             FOREIGN KEY (tenant, collection, document_id) REFERENCES documents (tenant, collection, id)
                 ON DELETE CASCADE)
         """,
+        """
+        CREATE TABLE IF NOT EXISTS index_snapshots (
+            tenant TEXT NOT NULL, collection TEXT NOT NULL, data_class TEXT NOT NULL, embedder TEXT NOT NULL,
+            sealed BLOB NOT NULL, PRIMARY KEY (tenant, collection, data_class, embedder))
+        """,
     ]
 
     /// Opens the store at `path`.

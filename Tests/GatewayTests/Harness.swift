@@ -24,21 +24,31 @@ struct Harness {
     let leases: LeaseManager
     let brokerStore: SQLiteBrokerStore
     let directory: String
+    let broker: KeyBroker
+    let events: RecordingEvents
+    let snapshots: InMemoryIndexSnapshotStore
+    let settings: GatewaySettings
 
     static let acme = TenantID(unchecked: "acme")
     static let notes = CollectionName(unchecked: "notes")
     static let caller = Caller(
         principal: Principal(tenant: acme, id: PrincipalID(unchecked: "app")), grants: Grants(read: ["*"], write: ["*"], dataClasses: ["*"]))
 
+    static let globex = TenantID(unchecked: "globex")
+    static let globexCaller = Caller(
+        principal: Principal(tenant: globex, id: PrincipalID(unchecked: "app")), grants: Grants(read: ["*"], write: ["*"], dataClasses: ["*"]))
+
+    /// A gateway for `acme` (and `globex` with `twoTenants`), with sealed index snapshots kept in memory; `now` is the
+    /// lease clock and `client` may wrap the broker client (fault injection).
     static func make(
-        audit: RecordingAuditSink = RecordingAuditSink(), now: @escaping @Sendable () -> Date = { Date() },
+        audit: RecordingAuditSink = RecordingAuditSink(), twoTenants: Bool = false, now: @escaping @Sendable () -> Date = { Date() },
         client: @Sendable (any BrokerClient) -> any BrokerClient = { $0 }
     ) async throws -> Harness {
         let classes = ["public", "internal", "confidential", "restricted"].map {
             ClassRule(name: DataClass(unchecked: $0), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "basic")
         }
         let settings = GatewaySettings(
-            tenants: [(acme, [(Gateway.hashAPIKey("k"), caller)])],
+            tenants: [(acme, [(Gateway.hashAPIKey("k"), caller)])] + (twoTenants ? [(globex, [(Gateway.hashAPIKey("g"), globexCaller)])] : []),
             policy: PolicyTable(
                 classes: classes, models: [ModelProfileID(unchecked: "extractive")], defaultTopK: 5, maxDocumentBytes: 1 << 20,
                 remoteEmbedderClasses: nil),
@@ -55,18 +65,39 @@ struct Harness {
         let broker = KeyBroker(
             verifiers: [], referenceValues: values, policies: try PolicySet([]), store: brokerStore,
             protector: try MasterKey(raw: Data(repeating: 7, count: 32)), tokenKey: P256.Signing.PrivateKey(), tokenTTL: 300, now: { Date() })
-        for rule in classes { try await broker.provision(tenant: acme, dataClass: rule.name) }
-        try await broker.provisionSecret(tenant: acme, name: KeyRing.tenantSecretName)
+        for tenant in twoTenants ? [acme, globex] : [acme] {
+            for rule in classes { try await broker.provision(tenant: tenant, dataClass: rule.name) }
+            try await broker.provisionSecret(tenant: tenant, name: KeyRing.tenantSecretName)
+        }
         let leases = LeaseManager(client: client(InProcessBrokerClient(broker: broker)), attester: tee, maxLease: 300, now: now, logger: Logger(label: "test"))
         let store = InMemoryDocumentStore()
         let metrics = RecordingMetrics()
-        let gateway = Gateway(
-            GatewayDependencies(
-                settings: settings, store: store, leases: leases, embedder: HashingEmbedder(dimensions: 256), embeddingDimensions: 256,
-                models: [ModelProfileID(unchecked: "extractive"): PassageEchoModel()], redactors: NoRedaction(), audit: audit, metrics: metrics,
-                events: RecordingEvents(), logger: Logger(label: "test")))
+        let events = RecordingEvents()
+        let snapshots = InMemoryIndexSnapshotStore()
+        let gateway = makeGateway(settings: settings, store: store, leases: leases, audit: audit, metrics: metrics, events: events, snapshots: snapshots)
         await leases.setOnDrop { await gateway.index.clear() }
-        return Harness(gateway: gateway, store: store, audit: audit, metrics: metrics, leases: leases, brokerStore: brokerStore, directory: directory)
+        return Harness(
+            gateway: gateway, store: store, audit: audit, metrics: metrics, leases: leases, brokerStore: brokerStore, directory: directory,
+            broker: broker, events: events, snapshots: snapshots, settings: settings)
+    }
+
+    static func makeGateway(
+        settings: GatewaySettings, store: InMemoryDocumentStore, leases: LeaseManager, audit: RecordingAuditSink, metrics: RecordingMetrics,
+        events: RecordingEvents, snapshots: InMemoryIndexSnapshotStore
+    ) -> Gateway {
+        var deps = GatewayDependencies(
+            settings: settings, store: store, leases: leases, embedder: HashingEmbedder(dimensions: 256), embeddingDimensions: 256,
+            models: [ModelProfileID(unchecked: "extractive"): PassageEchoModel()], redactors: NoRedaction(), audit: audit, metrics: metrics,
+            events: events, logger: Logger(label: "test"))
+        deps.snapshots = snapshots
+        // Small sub-indexes get a graph too, so the tests exercise it.
+        deps.indexOptions = IndexOptions(bruteForceBelow: 8, keepsFullPrecision: false)
+        return Gateway(deps)
+    }
+
+    /// A second gateway process over the same store, broker lease and snapshot store: what a restart sees.
+    func restarted() -> Gateway {
+        Self.makeGateway(settings: settings, store: store, leases: leases, audit: audit, metrics: metrics, events: events, snapshots: snapshots)
     }
 
     /// Attests and leases every tenant key and secret.
@@ -88,10 +119,14 @@ struct Harness {
 
     /// The document ids a question retrieves from `notes`.
     func retrieved(_ question: String, topK: Int = 3) async -> [String]? {
+        await citations(question, topK: topK)?.map(\.documentID.rawValue)
+    }
+
+    /// The citations a question gets from `notes` through `gateway` (this harness's by default).
+    func citations(_ question: String, topK: Int = 3, through gateway: Gateway? = nil, caller: Caller = Harness.caller) async -> [Citation]? {
         let request = QueryRequest(question: question, dataClass: "internal", model: nil, scope: ["notes"], topK: topK)
-        guard case .success(let result) = await gateway.pipeline.query(request, caller: Self.caller, requestID: Gateway.newRequestID()) else {
-            return nil
-        }
-        return result.citations.map(\.documentID.rawValue)
+        guard case .success(let result) = await (gateway ?? self.gateway).pipeline.query(request, caller: caller, requestID: Gateway.newRequestID())
+        else { return nil }
+        return result.citations
     }
 }

@@ -85,3 +85,22 @@ struct EngineTests {
         #expect(result.counts["EMAIL"] == 20_000 && result.counts["CREDIT_CARD"] == 20_000)
     }
 }
+
+@Suite("Redaction with only the profile's detectors (#17 item 5)")
+struct ProfileDetectorTests {
+    @Test("One pass gives the same text and spans as redact and spans, for every built-in profile", arguments: ["none", "basic", "all"])
+    func onePass(_ profile: String) {
+        let engine = RedactionEngine()
+        let texts = [
+            "Dr. Smith (jane@example.com, +44 20 7946 0958) paid with 4111 1111 1111 1111 on 2024-07-01, see https://x.example/a?tel=0207946095",
+            "IBAN GB82WEST12345698765432 and call 020 7946 0958; Mary Jones knows.",
+        ]
+        for text in texts {
+            let (result, spans) = engine.redactWithSpans(text, profile: profile)
+            #expect(result == engine.redact(text, profile: profile))
+            #expect(spans == engine.spans(in: Array(text.unicodeScalars), profile: profile))
+        }
+        // basic never redacts an IBAN's digits as a phone number, though it no longer runs every detector.
+        #expect(engine.redactWithSpans("IBAN GB82WEST12345698765432", profile: "basic").result.text == "IBAN GB82WEST12345698765432")
+    }
+}

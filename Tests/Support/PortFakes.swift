@@ -13,6 +13,10 @@ public final class InMemoryDocumentStore: DocumentStore {
 
     private let rows = Mutex<[Key: (StoredDocument, [StoredChunk])]>([:])
     private let hook = Mutex<(@Sendable () async -> Void)?>(nil)
+    private let bulkReads = Mutex(0)
+
+    /// How many times `chunks(tenant:)` (every chunk of a tenant: a full index rebuild) was called.
+    public var bulkChunkReads: Int { bulkReads.withLock { $0 } }
 
     public init() {}
 
@@ -36,6 +40,7 @@ public final class InMemoryDocumentStore: DocumentStore {
     }
 
     public func chunks(tenant: TenantID) async throws -> [StoredChunk] {
+        bulkReads.withLock { $0 += 1 }
         let snapshot = rows.withLock { rows in
             rows.filter { $0.key.tenant == tenant }.sorted { ($0.key.collection, $0.key.id) < ($1.key.collection, $1.key.id) }.flatMap(\.value.1)
         }
@@ -143,4 +148,21 @@ public struct NoRedaction: RedactorFactory, OutputRedactor {
         mutating func feed(_ delta: String) -> String { delta }
         mutating func finish() -> String { "" }
     }
+}
+
+/// An in-memory ``IndexSnapshotStore``; tests read and overwrite its sealed bytes to tamper with them.
+public final class InMemoryIndexSnapshotStore: IndexSnapshotStore {
+    private let rows = Mutex<[IndexSnapshotKey: Data]>([:])
+
+    public init() {}
+
+    public func snapshot(_ key: IndexSnapshotKey) async throws -> Data? { rows.withLock { $0[key] } }
+    public func save(_ sealed: Data, for key: IndexSnapshotKey) async throws { rows.withLock { $0[key] = sealed } }
+    public func keys(tenant: TenantID) async throws -> [IndexSnapshotKey] { rows.withLock { $0.keys.filter { $0.tenant == tenant } } }
+    public func delete(_ key: IndexSnapshotKey) async throws { _ = rows.withLock { $0.removeValue(forKey: key) } }
+
+    /// Every key held.
+    public var allKeys: [IndexSnapshotKey] { rows.withLock { Array($0.keys) } }
+    /// Replaces a snapshot's bytes directly (tampering, truncation, replay).
+    public func overwrite(_ key: IndexSnapshotKey, with data: Data?) { rows.withLock { $0[key] = data } }
 }

@@ -1,0 +1,151 @@
+import Foundation
+import KeyLease
+import Logging
+import Retrieval
+import SealgateCore
+import Sealing
+
+extension TenantIndex {
+    /// What a build installs: sub-indexes loaded from snapshots (brought in line with the store), entries
+    /// decrypted from the store over them, and the sub-indexes whose snapshot should be written afresh.
+    struct Assembled {
+        var loaded: [SubIndexKey: ClassIndex] = [:]
+        var entries: [IndexEntry] = []
+        var dirty: Set<SubIndexKey> = []
+    }
+
+    /// Why a snapshot was refused (the `snapshot.reason` of the log line and event).
+    enum SnapshotRefusal: String {
+        case malformed, foreignBinding = "foreign_binding", keyNotLeased = "key_not_leased"
+        case authenticationFailed = "authentication_failed", invalidIndex = "invalid_index"
+    }
+
+    /// The tenant's index from its snapshots and the store. Each sub-index (collection × class) of a leased class
+    /// is loaded from its snapshot when one opens; documents the snapshot lacks, or holds in another version than
+    /// the store, are decrypted and upserted, and documents the store no longer has are removed. Without a
+    /// snapshot store, or when nothing loads, every embedding is decrypted (``decryptedEntries(tenant:only:)``).
+    func assemble(tenant: TenantID) async throws -> Assembled {
+        guard let snapshots else { return Assembled(entries: try await decryptedEntries(tenant: tenant)) }
+        var groups: [SubIndexKey: [StoredDocument]] = [:]
+        for document in try await store.documents(tenant: tenant) where document.embedder == embedderID {
+            groups[SubIndexKey(collection: document.collection, dataClass: document.dataClass), default: []].append(document)
+        }
+        var built = Assembled()
+        var pending: [StoredDocument] = []
+        for (key, group) in groups.sorted(by: { ($0.key.collection, $0.key.dataClass) < ($1.key.collection, $1.key.dataClass) }) {
+            guard let keys = await keyRing.keks(tenant, key.dataClass) else { continue }  // not leased: not indexed
+            // A document whose DEK is wrapped under a version the lease lacks is not indexed (as in a full build).
+            let documents = group.filter { document in keys.contains { $0.version == document.dekVersion } }
+            guard let (snapshot, binding) = await openSnapshot(tenant: tenant, key: key, keys: keys, store: snapshots) else {
+                pending += documents
+                built.dirty.insert(key)
+                continue
+            }
+            var sub = snapshot
+            let tags = Dictionary(documents.map { ($0.id, Self.versionTag($0)) }, uniquingKeysWith: { a, _ in a })
+            for id in sub.indexedDocuments where sub.documentVersions[id] == nil || sub.documentVersions[id] != tags[id] {
+                sub.remove(document: id)
+                built.dirty.insert(key)
+            }
+            let missing = documents.filter { sub.documentVersions[$0.id] != tags[$0.id] }
+            if !missing.isEmpty { built.dirty.insert(key) }
+            // Sealed under a KEK version that is no longer current: written again under the current one.
+            if let current = keys.first(where: \.isCurrent) ?? keys.last, current.version != binding.dekVersion { built.dirty.insert(key) }
+            pending += missing
+            built.loaded[key] = sub
+        }
+        if built.loaded.isEmpty {
+            built.entries = try await decryptedEntries(tenant: tenant)
+        } else if !pending.isEmpty {
+            built.entries = try await decryptedEntries(tenant: tenant, only: pending)
+        }
+        return built
+    }
+
+    /// The sub-index a stored snapshot holds, if it verifies as this tenant's, collection's, class's and
+    /// embedder's under a leased KEK version. Anything else is refused: logged with its reason, reported as a
+    /// `dev.sealgate.index.snapshot.refused` security event, deleted, and rebuilt by the caller.
+    func openSnapshot(
+        tenant: TenantID, key: SubIndexKey, keys: [LeasedKey], store snapshots: any IndexSnapshotStore
+    ) async -> (ClassIndex, SnapshotBinding)? {
+        let snapshotKey = IndexSnapshotKey(tenant: tenant, collection: key.collection, dataClass: key.dataClass, embedder: embedderID)
+        let sealed: Data
+        do {
+            guard let found = try await snapshots.snapshot(snapshotKey) else { return nil }
+            sealed = found
+        } catch {
+            recorder.logger.warning("index snapshot could not be read; rebuilding", metadata: ["tenant.id": "\(tenant)"])
+            return nil
+        }
+        func refuse(_ reason: SnapshotRefusal, version: Int? = nil) async -> (ClassIndex, SnapshotBinding)? {
+            var data = ["reason": reason.rawValue, "data_class": key.dataClass.rawValue, "embedder": embedderID]
+            if let version { data["kek_version"] = String(version) }
+            recorder.logger.warning(
+                "index snapshot refused; rebuilding from the store",
+                metadata: ["tenant.id": "\(tenant)", "snapshot.reason": "\(reason.rawValue)", "data.class": "\(key.dataClass)"])
+            recorder.events.emit(SecurityEvent(type: "dev.sealgate.index.snapshot.refused", subject: tenant.rawValue, time: recorder.now(), data: data))
+            try? await snapshots.delete(snapshotKey)
+            return nil
+        }
+        guard let binding = try? IndexSnapshotSeal.binding(of: sealed) else { return await refuse(.malformed) }
+        guard binding.tenant == tenant, binding.collection == key.collection, binding.dataClass == key.dataClass, binding.embedder == embedderID
+        else { return await refuse(.foreignBinding) }
+        guard let kek = keys.first(where: { $0.version == binding.dekVersion }) else { return await refuse(.keyNotLeased, version: binding.dekVersion) }
+        guard let body = try? IndexSnapshotSeal.open(sealed, kek: kek.key) else { return await refuse(.authenticationFailed, version: binding.dekVersion) }
+        guard let sub = try? ClassIndex.decode([UInt8](body), dimensions: vectors.dimensions, idfWeighting: vectors.idfWeighting, options: vectors.options)
+        else { return await refuse(.invalidIndex) }
+        snapshotEpochs.withLock { $0[snapshotKey] = max($0[snapshotKey] ?? 0, binding.epoch) }
+        return (sub, binding)
+    }
+
+    /// Seals the tenant's current sub-indexes of `keys` under the current KEK of their class and stores them
+    /// (a key whose sub-index is now empty loses its snapshot). Failures are logged; the next build rebuilds.
+    func saveSnapshots(tenant: TenantID, keys: Set<SubIndexKey>, epoch: Int) async {
+        // Cleared or rebuilt under other keys since: nothing of this build is written.
+        guard let snapshots, await vectors.isBuilt(tenant: tenant, epoch: epoch) else { return }
+        let subs = await vectors.subIndexes(tenant: tenant)
+        for key in keys {
+            let snapshotKey = IndexSnapshotKey(tenant: tenant, collection: key.collection, dataClass: key.dataClass, embedder: embedderID)
+            guard let sub = subs[key], sub.count > 0 else {
+                try? await snapshots.delete(snapshotKey)
+                continue
+            }
+            guard let leased = await keyRing.keks(tenant, key.dataClass), let current = leased.first(where: \.isCurrent) ?? leased.last else { continue }
+            let epoch = snapshotEpochs.withLock { epochs -> UInt64 in
+                let next = (epochs[snapshotKey] ?? 0) + 1
+                epochs[snapshotKey] = next
+                return next
+            }
+            let binding = SnapshotBinding(
+                tenant: tenant, collection: key.collection, dataClass: key.dataClass, embedder: embedderID, epoch: epoch, kekVersion: current.version)
+            do {
+                try await snapshots.save(try IndexSnapshotSeal.seal(Data(sub.encoded()), binding: binding, kek: current.key), for: snapshotKey)
+            } catch {
+                recorder.logger.warning("index snapshot could not be written", metadata: ["tenant.id": "\(tenant)", "data.class": "\(key.dataClass)"])
+            }
+        }
+    }
+
+    /// Re-wraps the DEK of every snapshot still wrapped under an older KEK version of its class with the current
+    /// one (after a rotation, with the documents' DEK re-wrap), so the older version can be retired. Returns how
+    /// many snapshots were re-wrapped; one that does not open is left for the next build to refuse and rebuild.
+    @discardableResult
+    public func rewrapSnapshots() async -> Int {
+        guard let snapshots else { return 0 }
+        var moved = 0
+        for tenant in keyRing.tenants {
+            for key in (try? await snapshots.keys(tenant: tenant)) ?? [] where key.embedder == embedderID {
+                guard let sealed = try? await snapshots.snapshot(key), let binding = try? IndexSnapshotSeal.binding(of: sealed),
+                    binding.tenant == tenant, let leased = await keyRing.keks(tenant, key.dataClass),
+                    let current = leased.first(where: \.isCurrent) ?? leased.last, current.version > binding.dekVersion,
+                    let old = leased.first(where: { $0.version == binding.dekVersion }),
+                    let rewrapped = try? IndexSnapshotSeal.rewrap(sealed, old: old.key, new: current.key, newVersion: current.version),
+                    (try? await snapshots.save(rewrapped, for: key)) != nil
+                else { continue }
+                moved += 1
+            }
+        }
+        if moved > 0 { recorder.logger.info("re-wrapped index snapshot DEKs under the current KEK", metadata: ["index.snapshots": "\(moved)"]) }
+        return moved
+    }
+}

@@ -1,0 +1,44 @@
+/// How the approximate index is built and searched. Defaults are from `Benchmarks/ann.sh` (docs/retrieval.md).
+public struct IndexOptions: Sendable, Equatable {
+    /// Graph links per node above level 0 (level 0 keeps twice as many).
+    public var m: Int
+    /// Candidates examined while linking a new node.
+    public var efConstruction: Int
+    /// Candidates examined per query at level 0 (at least the rescoring count).
+    public var efSearch: Int
+    /// Sub-indexes with fewer live chunks than this are scanned in full (no graph is kept for them).
+    public var bruteForceBelow: Int
+    /// Candidates rescored from full-precision vectors: `max(topK × rescoreFactor, rescoreMinimum)`.
+    public var rescoreFactor: Int
+    public var rescoreMinimum: Int
+    /// Whether full-precision vectors stay in memory (exact rescoring without a vector source). When `false`,
+    /// only int8 codes and the graph are held and a search rescores through the caller's vector source.
+    public var keepsFullPrecision: Bool
+    /// Seed of the node levels: the same insertions in the same order build the same graph.
+    public var seed: UInt64
+
+    /// Creates options; see each property.
+    public init(
+        m: Int = 16, efConstruction: Int = 100, efSearch: Int = 64, bruteForceBelow: Int = 2048, rescoreFactor: Int = 2,
+        rescoreMinimum: Int = 10, keepsFullPrecision: Bool = true, seed: UInt64 = 0x5EA1_6A7E
+    ) {
+        self.m = max(4, min(64, m))
+        self.efConstruction = max(8, efConstruction)
+        self.efSearch = max(1, efSearch)
+        self.bruteForceBelow = max(0, bruteForceBelow)
+        self.rescoreFactor = max(1, rescoreFactor)
+        self.rescoreMinimum = max(1, rescoreMinimum)
+        self.keepsFullPrecision = keepsFullPrecision
+        self.seed = seed
+    }
+
+    /// Full-precision vectors in memory (tools, tests, small deployments): exact rescoring, no vector source.
+    public static let inMemory = IndexOptions(rescoreFactor: 4, rescoreMinimum: 40, keepsFullPrecision: true)
+
+    /// The gateway's form: int8 codes and the graph in memory, full-precision vectors opened from the sealed
+    /// store for the candidates only (see docs/retrieval.md).
+    public static let sealed = IndexOptions(keepsFullPrecision: false)
+
+    /// How many candidates a search of `topK` rescoring.
+    func rescoreCount(_ topK: Int) -> Int { max(max(1, topK) * rescoreFactor, rescoreMinimum) }
+}
