@@ -5,7 +5,7 @@
 #     against `sealgate serve --attested-tls` and nginx (self-signed ECDSA P-256 certificate, `return 200`);
 #   * requests per second over keep-alive connections: wrk on GET /healthz, attested TLS vs plain HTTP vs nginx
 #     (HTTPS, a fixed 200);
-#   * issuance p50/p99: KBSBench --mode cert against a `sealgate broker` with `gateway` enrolled (concurrency 1 and 4).
+#   * issuance rate and p50/p99 at a `sealgate broker` with `gateway` enrolled (Benchmarks/cert-issuance.py).
 # The servers run on core 0 and the clients on core 1 (TLS_PIN=0: no pinning). Release build; not part of CI.
 # Needs nginx, wrk and openssl (Debian: apt-get install -y nginx-light wrk openssl).
 # Usage: [TLS_PIN=0] Benchmarks/attested-tls.sh [seconds-per-run] [prebuilt sealgate binary]
@@ -73,13 +73,12 @@ pids+=($!)
 wait_for "https://127.0.0.1:$nginx_port/healthz" --cacert "$work/nginx.pem"
 
 echo "== machine: $(nproc) cores, $(uname -r); $("$bin" --version | head -1); $(nginx -v 2>&1); $(openssl version)"
-handshakes() {  # NAME PORT CAFILE
-  local out rate
+handshakes() {  # NAME PORT CAFILE: full handshakes per wall-clock second (s_time's "N connections in T real seconds")
+  local out conns real
   out=$("${client_cpu[@]}" openssl s_time -connect "127.0.0.1:$2" -CAfile "$3" -new -time "$secs" 2>&1 || true)
-  rate=$(echo "$out" | awk '/connections\/user sec/ {print $5; exit}')
-  conns=$(echo "$out" | awk '/connections in [0-9.]+s/ && /real seconds/ {print $1; exit}')
-  real=$(echo "$out" | awk '/connections in [0-9.]+s/ && /real seconds/ {for (i=1;i<=NF;i++) if ($i=="real") print $(i-1); exit}' | tr -d 's;')
-  echo "handshakes,$1,$conns connections in ${real:-?} s real,$(python3 -c "print(f'{$conns/float(\"${real:-1}\"):.0f}')" 2>/dev/null || echo '?')/s real,${rate:-?}/s client user"
+  conns=$(echo "$out" | awk '/real seconds/ {print $1; exit}')
+  real=$(echo "$out" | awk '/real seconds/ {print $4; exit}')
+  echo "handshakes,$1,${conns:-?} in ${real:-?} s,$(python3 -c "print(f'{${conns:-0}/max(1,${real:-1}):.0f}')")/s"
 }
 handshakes attested "$attested" "$work/attested/ca.pem"
 handshakes nginx "$nginx_port" "$work/nginx.pem"
@@ -93,21 +92,7 @@ requests attested_tls "https://127.0.0.1:$attested/healthz"
 requests plain_http "http://127.0.0.1:$plain/healthz"
 requests nginx_tls "https://127.0.0.1:$nginx_port/healthz"
 
-# Issuance at a standalone broker: KBSBench --mode cert.
-build swift build -c release --package-path Benchmarks --product KBSBench
-bench=$(realpath Benchmarks/.build/release/KBSBench)
-broker_port=$(free_port)
-"$bin" measure --demo --data-dir "$work/gw" --reference-values >"$work/rv.json"
-"${server_cpu[@]}" "$bin" broker --data-dir "$work/br" --port "$broker_port" --reference-values "$work/rv.json" >"$work/broker.log" 2>&1 &
-pids+=($!)
-wait_for "http://127.0.0.1:$broker_port/healthz"
-for _ in $(seq 1 100); do [ -s "$work/br/admin-token" ] && break; sleep 0.1; done
-"$bin" keys enrol-workload gateway --name 127.0.0.1 --broker "http://127.0.0.1:$broker_port" --token-file "$work/br/admin-token" >/dev/null
-m=$("$bin" measure --demo --data-dir "$work/gw")
-exec_digest=$(echo "$m" | python3 -c 'import json,sys; print(json.load(sys.stdin)["executable_digest"])')
-policy_digest=$(echo "$m" | python3 -c 'import json,sys; print(json.load(sys.stdin)["policy_digest"])')
-for c in 1 4; do
-  "${client_cpu[@]}" "$bench" --broker "http://127.0.0.1:$broker_port" --mock-key "$work/gw/mock-tee/signing-key.pem" \
-    --measurement-exec "$exec_digest" --measurement-policy "$policy_digest" --mode cert --duration "$secs" --concurrency "$c" \
-    $([ "$c" = 1 ] || echo --no-baseline)
-done
+# Issuance at a standalone broker, from one client over one keep-alive connection (Benchmarks/cert-issuance.py;
+# `KBSBench --mode cert` measures the same with the gateway's own client and concurrency, after a release build of
+# the Benchmarks package).
+"${client_cpu[@]}" python3 Benchmarks/cert-issuance.py "$bin" --requests 2000
