@@ -28,6 +28,8 @@ struct GatewayParts: Sendable {
     let closeBroker: @Sendable () async -> Void
     /// Seeds the demo documents once (`--demo` only).
     let seeder: DemoSeeder?
+    /// Where security events go (the witness submitter emits split views).
+    var events: any SecurityEventSink = NoSecurityEvents()
 }
 
 extension Sealgate {
@@ -115,6 +117,6 @@ extension Sealgate {
         return GatewayParts(
             configuration: config, metrics: metrics, eventService: eventService, audit: audit, store: store, measurement: measurement,
             leases: leases, gateway: gateway, closeBroker: closeBroker,
-            seeder: options.demo ? DemoSeeder(gateway: gateway, configuration: config) : nil)
+            seeder: options.demo ? DemoSeeder(gateway: gateway, configuration: config) : nil, events: events)
     }
 }

@@ -13,7 +13,7 @@ struct SealgateCommand: AsyncParsableCommand {
         commandName: "sealgate",
         abstract: "Sealgate: a confidential RAG gateway. Keys reach it only after attestation; plaintext stays inside.",
         discussion: "Exit status: 64 for a usage error, 1 for a failure while running (one line naming the fix) unless a command documents others.",
-        subcommands: [Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self, BrokerCommand.self, KeysCommand.self, PolicyCommand.self])
+        subcommands: [Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self, BrokerCommand.self, KeysCommand.self, PolicyCommand.self, WitnessCommand.self])
 
     @Flag(help: "Print the version, the commit if embedded and the executable's SHA-384 digest.") var version = false
 
