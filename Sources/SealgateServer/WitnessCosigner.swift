@@ -41,7 +41,14 @@ actor WitnessCosigner {
     let metrics: PrometheusRecorder
     let events: any SecurityEventSink
     let logger: Logger
-    let client: HTTPClient
+    /// One client for the process's witness submissions (never shut down, as the CLI's gateway client): a refused
+    /// connection fails at once, redirects are not followed, each request has its own deadline.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
     /// The size each witness last cosigned, as far as this gateway knows (0 until it learns; a 409 teaches it).
     var witnessedSizes: [Int]
     /// The newest checkpoint that reached the quorum, with its cosignatures.
@@ -61,10 +68,6 @@ actor WitnessCosigner {
         self.metrics = metrics
         self.events = events
         self.logger = logger
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.redirectConfiguration = .disallow
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         witnessedSizes = Array(repeating: 0, count: endpoints.count)
         let verifiers = endpoints.map(\.verifier)
         for note in CosignedNoteFile.read(file.path).reversed() {
@@ -74,9 +77,6 @@ actor WitnessCosigner {
             }
         }
     }
-
-    /// Closes the HTTP client (at shutdown).
-    func shutdown() async { try? await client.shutdown() }
 
     /// The note `GET /audit/checkpoint` serves: `latest` with its cosignatures when they reach the quorum, else the
     /// newest witnessed checkpoint, else `latest` with whatever cosignatures it has.
@@ -162,7 +162,7 @@ actor WitnessCosigner {
             let status: UInt
             let body: String
             do {
-                let response = try await client.execute(request, timeout: timeout)
+                let response = try await Self.client.execute(request, timeout: timeout)
                 body = String(buffer: try await response.body.collect(upTo: 64 << 10))
                 status = response.status.code
             } catch {

@@ -27,7 +27,6 @@ struct WitnessService: Service {
             for await note in checkpoints { await cosigner.submit(note) }
         }
         await log.setCheckpointObserver(nil)
-        await cosigner.shutdown()
     }
 }
 

@@ -40,6 +40,9 @@ struct WitnessCommand: AsyncParsableCommand {
         @Option(name: .customLong("logs-file"), help: "A file with one --log value per line (# starts a comment).") var logsFile: String?
         @OptionGroup(title: "Listener") var listener: ListenerOptions
 
+        /// Bad `--log` values are usage errors (exit 64), found before anything starts.
+        func validate() throws { _ = try logVerifiers() }
+
         func logVerifiers() throws -> [NoteVerifier] {
             var values = logs
             if let logsFile {

@@ -21,6 +21,7 @@ struct WitnessPolicyOptions: ParsableArguments {
         if let quorum, !(1...max(1, witnesses.count)).contains(quorum) {
             throw ValidationError("--witness-quorum must be between 1 and the number of --witness keys (\(witnesses.count))")
         }
+        _ = try policy()
     }
 
     /// The policy, or `nil` without `--witness`.

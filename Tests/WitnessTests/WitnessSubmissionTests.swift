@@ -35,7 +35,6 @@ struct WitnessSubmissionTests {
             let (cosigner, metrics) = try Self.cosigner(log, witnesses: [(port, witnessKey)], events: CapturedEvents())
             let note9 = try await WitnessFixture.grow(log, by: 6, tag: "a")
             await cosigner.submit(note9)
-            await cosigner.shutdown()
 
             let served = await cosigner.servedNote(latest: note9)
             let checkpoint = try AuditVerifier.verifyWitnessedCheckpoint(
@@ -81,7 +80,6 @@ struct WitnessSubmissionTests {
             let (cosigner, metrics) = try Self.cosigner(fork, witnesses: [(port, witnessKey)], events: events)
             let forkNote = try await WitnessFixture.grow(fork, by: divergence.size, tag: divergence.tag)
             await cosigner.submit(forkNote)
-            await cosigner.shutdown()
 
             let refused = events.all.filter { $0.type == "dev.sealgate.audit.witness_refused" }
             #expect(refused.map { $0.data["reason"] } == [divergence.reason])
@@ -107,7 +105,6 @@ struct WitnessSubmissionTests {
         let (cosigner, metrics) = try Self.cosigner(log, witnesses: [(1, key)], events: events)
         let note = try await WitnessFixture.grow(log, by: 2, tag: "a")
         await cosigner.submit(note)
-        await cosigner.shutdown()
         #expect(metrics.render().contains(#"sealgate_audit_witness_refusals_total{witness="witness.test/gone",reason="unreachable"} 1"#))
         #expect(await cosigner.servedNote(latest: note) == note)
         #expect(events.all.isEmpty)
