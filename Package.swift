@@ -156,6 +156,11 @@ let package = Package(
             name: "Audit",
             dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
+        // A C2SP tlog-witness: checks checkpoints against the latest it cosigned, persists per-log state, cosigns.
+        .target(
+            name: "Witness",
+            dependencies: ["SealgateCore", "Audit", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         // Security event stream: CloudEvents JSON lines to stdout, a file or a webhook.
         .target(
             name: "SecurityEvents",
@@ -244,7 +249,7 @@ let package = Package(
             dependencies: [
                 "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "ModelClientOpenAI", "AttestedUpstream", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
                 "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "ReleasePolicy", "JOSE",
-                "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams", "HTTPHardening",
+                "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams", "HTTPHardening", "Witness",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -335,6 +340,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "WitnessTests",
+            dependencies: [
+                "Witness", "Audit", "SealgateServer", "SealgateConfig", "SealgateCore", "SecurityEvents",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Vectors")],
             swiftSettings: strict),
     ]
 )

@@ -39,6 +39,8 @@ public actor AuditLog: AuditSink {
     var lastOnDemand: ContinuousClock.Instant?
     var latest: Checkpoint?
     let checkpointLock = AsyncMutex()
+    /// Called with every checkpoint note signed after it is set (witness submission).
+    var checkpointObserver: (@Sendable (String) -> Void)?
 
     /// Opens or creates the log, and signs a checkpoint of its size unless the latest one already has it.
     /// - Parameters:
@@ -181,6 +183,7 @@ public actor AuditLog: AuditSink {
         try await checkpointsFile.appendDurably(try Self.noteLine(note))
         latest = checkpoint
         latestNote = note
+        checkpointObserver?(note)
         return note
     }
 
@@ -200,6 +203,13 @@ public actor AuditLog: AuditSink {
 
     /// The latest checkpoint.
     public var latestCheckpoint: Checkpoint? { latest }
+
+    /// The latest signed checkpoint note, without signing one.
+    public var latestSignedNote: String? { latestNote }
+
+    /// Sets (or, with `nil`, removes) the function called with each checkpoint note signed from now on, after it is
+    /// durable. It must not block: the witness service only hands the note to its queue.
+    public func setCheckpointObserver(_ observer: (@Sendable (String) -> Void)?) { checkpointObserver = observer }
 }
 
 /// Hashes completed by a batch of appends, by height, for the hash files.

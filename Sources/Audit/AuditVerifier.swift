@@ -13,6 +13,10 @@ public struct AuditVerification: Sendable {
     public var tornTailBytes = 0
     /// Entries after the last verified checkpoint (appended since; anchored by the next one).
     public var uncovered = 0
+    /// The checkpoint the witness policy was met on, when one was required and found.
+    public var witnessed: Checkpoint?
+    /// The witnesses whose cosignatures on ``witnessed`` verified.
+    public var witnessedBy: [String] = []
 
     /// Whether the log verified.
     public var isValid: Bool { failures.isEmpty }
@@ -153,17 +157,18 @@ public enum AuditVerifier {
     /// integrity against later edits, not against whoever holds that key). The entries file is streamed in
     /// blocks of `readBlockSize` bytes (the default suits any log; the result does not depend on it).
     public static func verify(directory: String, verifier: NoteVerifier?, readBlockSize: Int = 1 << 20) throws -> AuditVerification {
-        let key: NoteVerifier
-        if let verifier {
-            key = verifier
-        } else {
-            guard let origin = originFromNotes(directory) ?? nil else {
-                throw AuditError(.badRequest, "no checkpoint in \(directory): pass the verifier key")
-            }
-            key = try NoteSigner.load(path: directory + "/checkpoint.key", name: origin).verifier
-        }
+        let key = try logKey(directory: directory, verifier: verifier)
         let notes = AuditLog.readNotes(directory + "/checkpoints")
         return EntriesFileScan(path: directory + "/entries", blockSize: readBlockSize).verify(notes: notes, verifier: key)
+    }
+
+    /// `verifier`, or the directory's own key named by the origin its checkpoints carry.
+    static func logKey(directory: String, verifier: NoteVerifier?) throws -> NoteVerifier {
+        if let verifier { return verifier }
+        guard let origin = originFromNotes(directory) ?? nil else {
+            throw AuditError(.badRequest, "no checkpoint in \(directory): pass the verifier key")
+        }
+        return try NoteSigner.load(path: directory + "/checkpoint.key", name: origin).verifier
     }
 
     static func originFromNotes(_ directory: String) -> String?? {

@@ -10,7 +10,11 @@ extension ConfigLoader {
         "redaction.tenants[].dictionaries[]": ["label", "terms"],
         "redaction.tenants[].patterns[]": ["label", "pattern"],
         "events": ["sink", "path", "url", "queue_capacity"],
-        "audit": ["origin", "checkpoint_every_records", "checkpoint_interval_seconds", "auditor_api_key_sha256"],
+        "audit": [
+            "origin", "checkpoint_every_records", "checkpoint_interval_seconds", "auditor_api_key_sha256", "witnesses", "witness_quorum",
+            "witness_timeout_seconds",
+        ],
+        "audit.witnesses[]": ["url", "key"],
         "server": ["host", "port", "body_limit_bytes", "tls", "tls_names"],
         "lease": ["ttl_seconds"],
         "attestation": ["tee", "reference_values"],

@@ -107,6 +107,7 @@ public enum ConfigLoader {
         if c.events.queueCapacity < 1 { issues.append(("events.queue_capacity", "must be at least 1")) }
         if c.audit.checkpointEveryRecords < 1 { issues.append(("audit.checkpoint_every_records", "must be at least 1")) }
         if c.audit.checkpointIntervalSeconds < 0.1 { issues.append(("audit.checkpoint_interval_seconds", "must be at least 0.1")) }
+        issues += witnessIssues(c.audit)
         let principalHashes = Set(c.tenants.flatMap { $0.principals.map { $0.apiKeySHA256.lowercased() } })
         for (i, hash) in c.audit.auditorAPIKeySHA256.enumerated() {
             if hash.count != 64 || Hex.decode(hash) == nil {

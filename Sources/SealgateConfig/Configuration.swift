@@ -221,8 +221,19 @@ public struct AuditSettings: Sendable, Codable, Equatable {
     public var checkpointIntervalSeconds: Double = 10
     /// SHA-256 (hex) of the bearer keys that may read entries, tiles and proofs (`/audit/...`).
     public var auditorAPIKeySHA256: [String] = []
+    /// Witnesses every new checkpoint is submitted to (C2SP tlog-witness); none by default.
+    public var witnesses: [AuditWitness] = []
+    /// `audit.witness_quorum` as written (`nil` when absent).
+    public var witnessQuorumSet: Int?
+    /// How many witness cosignatures make a checkpoint witnessed: `audit.witness_quorum`, default 1.
+    public var witnessQuorum: Int { witnessQuorumSet ?? 1 }
+    /// Deadline of one submission to one witness.
+    public var witnessTimeoutSeconds: Double = 5
 
     enum CodingKeys: String, CodingKey {
+        case witnesses
+        case witnessQuorumSet = "witness_quorum"
+        case witnessTimeoutSeconds = "witness_timeout_seconds"
         case origin
         case checkpointEveryRecords = "checkpoint_every_records"
         case checkpointIntervalSeconds = "checkpoint_interval_seconds"
@@ -237,6 +248,9 @@ public struct AuditSettings: Sendable, Codable, Equatable {
         checkpointEveryRecords = try c.decodeIfPresent(Int.self, forKey: .checkpointEveryRecords) ?? checkpointEveryRecords
         checkpointIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .checkpointIntervalSeconds) ?? checkpointIntervalSeconds
         auditorAPIKeySHA256 = try c.decodeIfPresent([String].self, forKey: .auditorAPIKeySHA256) ?? []
+        witnesses = try c.decodeIfPresent([AuditWitness].self, forKey: .witnesses) ?? []
+        witnessQuorumSet = try c.decodeIfPresent(Int.self, forKey: .witnessQuorumSet)
+        witnessTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .witnessTimeoutSeconds) ?? witnessTimeoutSeconds
     }
 }
 

@@ -19,6 +19,11 @@ public struct PrometheusRecorder: MetricsRecorder {
         "sealgate_key_lease_age_seconds": "Seconds since the gateway's current key lease was obtained (0 without a lease).",
         "sealgate_key_lease_expiry_seconds": "Seconds until the gateway's current key lease expires (0 without a lease).",
         "sealgate_key_lease_valid": "1 while the gateway holds a valid key lease, else 0.",
+        "sealgate_audit_witness_cosignatures_total": "Checkpoint cosignatures the gateway received, by witness.",
+        "sealgate_audit_witness_refusals_total": "Checkpoint submissions a witness refused or did not answer, by witness and reason (split_view: it saw another history).",
+        "sealgate_audit_witnessed_size": "Tree size of the newest checkpoint that reached audit.witness_quorum cosignatures.",
+        "sealgate_witness_cosignatures_total": "Checkpoints this witness cosigned, by log origin.",
+        "sealgate_witness_refusals_total": "add-checkpoint requests this witness refused, by reason.",
     ]
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {

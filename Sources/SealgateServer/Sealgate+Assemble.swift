@@ -31,6 +31,8 @@ struct GatewayParts: Sendable {
     let seeder: DemoSeeder?
     /// The in-TEE TLS identity when the gateway serves attested TLS.
     let identity: WorkloadIdentity?
+    /// Where security events go (the witness submitter emits split views).
+    var events: any SecurityEventSink = NoSecurityEvents()
 }
 
 extension Sealgate {
@@ -137,7 +139,7 @@ extension Sealgate {
         return GatewayParts(
             configuration: config, metrics: metrics, eventService: eventService, audit: audit, store: store, measurement: measurement,
             leases: leases, gateway: gateway, closeBroker: closeBroker,
-            seeder: options.demo ? DemoSeeder(gateway: gateway, configuration: config) : nil, identity: identity)
+            seeder: options.demo ? DemoSeeder(gateway: gateway, configuration: config) : nil, identity: identity, events: events)
     }
 }
 

@@ -145,9 +145,11 @@ public enum Sealgate {
         let (config, gateway, leases, logger) = (parts.configuration, parts.gateway, parts.leases, options.logger)
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: ProblemMiddleware(metrics: parts.metrics))
+        let witnessing = try witnessService(parts, logger: logger)
         let api = SealgateAPI(
             gateway: gateway, metrics: parts.metrics, bodyLimit: config.server.bodyLimitBytes, auditLog: parts.audit,
-            auditorKeys: CredentialTable(config.audit.auditorAPIKeySHA256.map { ($0, GatewayIdentity.auditor) }))
+            auditorKeys: CredentialTable(config.audit.auditorAPIKeySHA256.map { ($0, GatewayIdentity.auditor) }),
+            witnesses: witnessing?.cosigner)
         api.register(on: router)
         api.registerAudit(on: router)
         AttestationEndpoint(
@@ -155,6 +157,7 @@ public enum Sealgate {
             measurement: parts.measurement, auditLog: parts.audit, metrics: parts.metrics, limiter: RateLimiter(now: options.now)
         ).register(on: router)
         var services: [any Service] = parts.eventService.map { [$0] } ?? []
+        if let witnessing { services.append(witnessing) }
         let store = parts.store
         let closeBroker = parts.closeBroker
         services += [

@@ -13,7 +13,8 @@ extension SealgateAPI {
     func registerAudit(on router: Router<Context>) {
         router.get("/audit/checkpoint") { _, _ -> Response in
             do {
-                let note = try await auditLog.checkpointNote()
+                let signed = try await auditLog.checkpointNote()
+                let note = await witnesses?.servedNote(latest: signed) ?? signed
                 return Response(
                     status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
                     body: .init(byteBuffer: ByteBuffer(string: note)))

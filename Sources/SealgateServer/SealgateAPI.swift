@@ -18,6 +18,8 @@ struct SealgateAPI: Sendable {
     let auditLog: AuditLog
     /// The bearer keys (SHA-256 only) that may read the audit log's entries, tiles and proofs.
     let auditorKeys: CredentialTable<GatewayIdentity>
+    /// Adds witness cosignatures to the served checkpoint (`audit.witnesses`), if any are configured.
+    var witnesses: WitnessCosigner?
 
     typealias Context = GatewayRequestContext
 

@@ -32,19 +32,27 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute the tree, check every checkpoint's signature and their consistency; name the first bad position.")
         @OptionGroup var source: Source
+        @OptionGroup(title: "Witness policy") var witnessPolicy: WitnessPolicyOptions
 
         func run() async throws {
             let report: AuditVerification
+            let policy = try witnessPolicy.policy()
             if let dir = source.dataDir {
                 let start = ContinuousClock.now
-                report = try AuditVerifier.verify(directory: dir + "/audit", verifier: try source.verifier())
+                if let policy {
+                    report = try AuditVerifier.verify(
+                        directory: dir + "/audit", verifier: try source.verifier(), witnesses: policy.witnesses, quorum: policy.quorum)
+                } else {
+                    report = try AuditVerifier.verify(directory: dir + "/audit", verifier: try source.verifier())
+                }
                 let elapsed = start.duration(to: .now)
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let bytes = (try? FileManager.default.attributesOfItem(atPath: dir + "/audit/entries")[.size] as? Int) ?? 0
                 print("verified \(bytes) bytes in \(String(format: "%.3f", seconds)) s: \(String(format: "%.1f", Double(bytes) / max(seconds, 1e-9) / 1e6)) MB/s")
             } else {
-                report = try await RemoteLog(base: source.url ?? "", key: source.auditorKey).verify(verifier: try source.verifier())
+                report = try await RemoteLog(base: source.url ?? "", key: source.auditorKey).verify(verifier: try source.verifier(), witnesses: policy)
             }
+            if let policy { witnessPolicy.printWitnessed(report, policy: policy) }
             print("entries: \(report.entries)  checkpoints: \(report.checkpoints)  root: \(report.root.base64EncodedString())")
             if report.uncovered > 0 { print("\(report.uncovered) entries after the last checkpoint are not yet covered by a signature") }
             if report.tornTailBytes > 0 { print("torn tail: \(report.tornTailBytes) bytes after the last complete entry (cut on next start)") }

@@ -70,9 +70,19 @@ struct RemoteLog {
     }
 
     /// Verifies the served log up to its checkpoint.
-    func verify(verifier: NoteVerifier?) async throws -> AuditVerification {
+    /// With `witnesses`, the served checkpoint must also carry their quorum of cosignatures.
+    func verify(verifier: NoteVerifier?, witnesses: WitnessPolicyOptions.Policy? = nil) async throws -> AuditVerification {
         let (note, key) = try await checkpoint(verifier: verifier)
         let checkpoint = try Checkpoint(body: try key.open(note))
-        return AuditVerifier.verify(entries: try await entries(size: checkpoint.size), notes: [note], verifier: key)
+        var report = AuditVerifier.verify(entries: try await entries(size: checkpoint.size), notes: [note], verifier: key)
+        if let witnesses {
+            do {
+                report.witnessed = try AuditVerifier.verifyWitnessedCheckpoint(note: note, log: key, witnesses: witnesses.witnesses, quorum: witnesses.quorum)
+                report.witnessedBy = AuditVerifier.verifyCosignatures(note: note, witnesses: witnesses.witnesses, quorum: witnesses.quorum).cosigners
+            } catch let error as AuditError {
+                report.failures.append("served checkpoint: \(error.message)")
+            }
+        }
+        return report
     }
 }
