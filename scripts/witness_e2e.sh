@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end: a `sealgate witness` and a demo gateway with audit.witnesses; the gateway's served checkpoint must
 # carry the witness's cosignature, `audit verify --witness` must pass over HTTP and offline, and the independent
-# Python check (scripts/witness_cosignature_check.py) must verify the served note.
+# Python check (scripts/witness_cosignature_check.py) must verify the served note; receipts of a query, a chat and a
+# streamed chat must verify witnessed (scripts/receipt_e2e.py).
 # Usage: scripts/witness_e2e.sh PATH/TO/sealgate
 set -euo pipefail
 bin=$(realpath "$1")
@@ -51,6 +52,7 @@ done
 cat "$work/note.txt"
 "$bin" audit verify --url "http://127.0.0.1:$gport" --api-key "$auditor" --key "$log_key" --witness "$witness_key"
 python3 "$root/scripts/witness_cosignature_check.py" note "$work/note.txt" --log-key "$log_key" --witness-key "$witness_key"
+python3 "$root/scripts/receipt_e2e.py" "$bin" "http://127.0.0.1:$gport" "$key" "$log_key" "$witness_key"
 kill -TERM "${pids[1]}"; wait "${pids[1]}" || true
 "$bin" audit verify --data-dir "$data" --key "$log_key" --witness "$witness_key"
 if "$bin" audit verify --data-dir "$data" --key "$log_key" --witness "$witness_key" --witness "$("$bin" witness key --data-dir "$work/other")" >/dev/null; then

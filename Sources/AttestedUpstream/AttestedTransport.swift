@@ -22,6 +22,8 @@ public struct AttestedTransport: UpstreamTransport {
     /// The broker CA bundle (PEM certificates) to trust, read at each connection so CA rotation takes effect.
     let trust: @Sendable () async -> [String]
     let now: @Sendable () -> Date
+    /// The bundle parsed once per content, not per request.
+    let roots = TrustRoots()
 
     /// Creates the transport.
     public init(
@@ -41,7 +43,7 @@ public struct AttestedTransport: UpstreamTransport {
         let port = parsed.port ?? 443
         var target = parsed.path.isEmpty ? "/" : parsed.path
         if let query = parsed.query { target += "?" + query }
-        let roots = try await trust().flatMap { try Self.certificates(pem: $0) }
+        let roots = self.roots.roots(await trust())
         guard !roots.isEmpty else { throw UpstreamRefused(.modelNotAttested, "no workload CA to verify the upstream against") }
         let check = CertificateCheck(roots: roots, host: host, workload: workload, measurements: measurements, now: now)
         let refusal = UpstreamRefused(.modelNotAttested, "the upstream at \(host):\(port) did not prove an attested \(workload) (TLS refused)")
@@ -51,10 +53,6 @@ public struct AttestedTransport: UpstreamTransport {
         ).response
     }
 
-    /// Every certificate of a PEM bundle.
-    public static func certificates(pem: String) throws -> [Certificate] {
-        try PEMDocument.parseMultiple(pemString: pem).map { try Certificate(pemDocument: $0) }
-    }
 }
 
 /// The checks of an attested upstream's certificate chain.
@@ -67,13 +65,7 @@ struct CertificateCheck: Sendable {
 
     /// Chain to a trusted root valid now, names the host, and carries the expected workload extension.
     func verify(_ chain: [Certificate]) async -> Bool {
-        guard let leaf = chain.first else { return false }
-        let isIP = OneShotHTTPS.isAddress(host)
-        var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
-            RFC5280Policy(validationTime: now())
-            ServerIdentityPolicy(serverHostname: isIP ? nil : host, serverIP: isIP ? host : nil)
-        }
-        guard case .validCertificate = await verifier.validate(leaf: leaf, intermediates: CertificateStore(chain.dropFirst())) else { return false }
+        guard let leaf = await ChainCheck.verifiedLeaf(chain, roots: roots, host: host, now: now()) else { return false }
         guard let value = WorkloadExtension(leaf), value.workload == workload else { return false }
         return measurements.isEmpty || measurements.contains(value.measurement.lowercased())
     }

@@ -112,11 +112,7 @@ public enum OneShotHTTPS {
     }
 
     /// Whether `host` is an IPv4 or IPv6 literal.
-    public static func isAddress(_ host: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
-    }
+    public static func isAddress(_ host: String) -> Bool { IPAddress.isLiteral(host) }
 
     /// The chain the verification callback accepted.
     final class PeerChain: Sendable {

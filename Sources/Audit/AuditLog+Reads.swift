@@ -117,3 +117,26 @@ extension AuditLog {
         return TlogTiles.bundle(try readEntries(start..<(start + width)))
     }
 }
+
+extension AuditLog {
+    /// The stored leaf hash of entry `index` (`nil` when the log has no such entry or the hash cannot be read).
+    public func leafHash(_ index: Int) -> Data? {
+        guard index >= 0, index < size else { return nil }
+        return try? storedNode(0, index).data
+    }
+
+    /// The `tlog-proof` of entry `index` in the checkpoint `note` (signed by this log, with any cosignatures), with
+    /// the entry's canonical bytes as its `extra` line.
+    /// - Throws: ``AuditError`` `bad_request` when the note is not this log's checkpoint or does not cover `index`,
+    ///   `audit_corrupt` when the entry or hashes cannot be read back intact.
+    public func receiptProof(index: Int, note: String) throws -> TlogProof {
+        let checkpoint = try Checkpoint(body: try verifier.open(note))
+        guard checkpoint.origin == origin, index >= 0, index < checkpoint.size, checkpoint.size <= size else {
+            throw AuditError(.badRequest, "the checkpoint does not cover entry \(index)")
+        }
+        guard let entry = try readEntries(index..<(index + 1)).first else { throw AuditError(.corrupt, "entry \(index) cannot be read") }
+        let proof = try inclusionProof(index: index, size: checkpoint.size)
+        guard proof.root == checkpoint.root else { throw AuditError(.corrupt, "the tree's root at \(checkpoint.size) is not the checkpoint's") }
+        return TlogProof(extra: entry, index: UInt64(index), proof: proof.proof, checkpoint: note)
+    }
+}

@@ -123,6 +123,19 @@ public final class KeyRing: Sendable {
         return "hmac-sha256:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: joined, using: salt))
     }
 
+    /// The key of a tenant's question digests (``AuditRecord/questionDigest``), which the tenant may read to check its
+    /// receipts; `nil` when no key of the tenant is leased.
+    public func questionKey(for tenant: TenantID) async -> Data? {
+        await tenantSecret(tenant, info: "question-digest").map { $0.withUnsafeBytes { Data($0) } }
+    }
+
+    /// The digest of a question under the tenant's question key (plain SHA-256 when no key is leased).
+    func questionDigest(_ question: String, tenant: TenantID) async -> String {
+        let bytes = Data(question.utf8)
+        guard let key = await tenantSecret(tenant, info: "question-digest") else { return "sha-256:" + Hex.encode(SHA256.hash(data: bytes)) }
+        return "hmac-sha256:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: bytes, using: key))
+    }
+
     /// The redactor of a tenant, with its hash-token key when the tenant's keys are leased.
     func redactor(for tenant: TenantID) async -> any OutputRedactor {
         let key = await tenantSecret(tenant, info: "redaction-token")

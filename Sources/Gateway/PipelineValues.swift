@@ -1,5 +1,6 @@
 import Foundation
 import SealgateCore
+import Synchronization
 
 /// A question, as `/v1/query` or `/v1/chat/completions` receive it.
 public struct QueryRequest: Sendable {
@@ -35,6 +36,22 @@ public struct StreamedAnswer: Sendable {
     public let citations: [Citation]
     public let auditIndex: UInt64
     public let deltas: AsyncThrowingStream<String, any Error>
+    /// The index of the stream's closing `chat_completion` record, set before `deltas` finishes (so a consumer
+    /// that has read `deltas` to its end finds it); `nil` when that record could not be written.
+    public let completion: StreamCompletion
+}
+
+/// Where a stream's closing audit record index is left for the consumer of its deltas.
+public final class StreamCompletion: Sendable {
+    private let value = Mutex<UInt64?>(nil)
+
+    /// Creates an empty slot.
+    public init() {}
+
+    /// The closing record's index, once the deltas have finished.
+    public var auditIndex: UInt64? { value.withLock { $0 } }
+
+    func set(_ index: UInt64?) { value.withLock { $0 = index } }
 }
 
 /// A document to ingest, as the API receives it.

@@ -49,6 +49,7 @@ extension QueryPipeline {
         let redactor = await keyRing.redactor(for: c.tenant)
         let profile = prepared.grant.classRule.redactionProfile
         let recorder = self.recorder
+        let completion = StreamCompletion()
         let deltas = AsyncThrowingStream<String, any Error> { continuation in
             let task = Task {
                 var redaction = redactor.streaming(profile: profile)
@@ -72,7 +73,7 @@ extension QueryPipeline {
                 end.reason = reason
                 end.redactions = redaction.counts
                 recorder.redactions(redaction.counts, tenant: c.tenant)
-                _ = await recorder.commit(end)
+                if case .success(let index) = await recorder.commit(end) { completion.set(index) }
                 if outcome == .allowed {
                     continuation.finish()
                 } else {
@@ -81,7 +82,7 @@ extension QueryPipeline {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
-        return .success(StreamedAnswer(model: c.model, citations: prepared.passages.map(\.citation), auditIndex: index, deltas: deltas))
+        return .success(StreamedAnswer(model: c.model, citations: prepared.passages.map(\.citation), auditIndex: index, deltas: deltas, completion: completion))
     }
 
     /// Why a model call failed, as the refusal says it: an attested upstream that did not prove itself is

@@ -42,6 +42,8 @@ public struct QueryPipeline: Sendable {
         let passages: [ContextPassage]
         let keyIDs: [String]
         let model: any ChatModel
+        /// The question as asked (for its keyed digest in the record; never stored).
+        let question: String
     }
 
     /// Policy decision, retrieval and decryption, and the model profile: the stages shared by answers and streams.
@@ -74,7 +76,7 @@ public struct QueryPipeline: Sendable {
                 await recorder.deny(
                     Refusal(Denial(.unknownModelProfile, "The model profile is not available."), kind: kind, requestID: requestID, principal: caller.principal)))
         }
-        return .success(Prepared(grant: grant, passages: retrieved.passages, keyIDs: retrieved.keyIDs, model: model))
+        return .success(Prepared(grant: grant, passages: retrieved.passages, keyIDs: retrieved.keyIDs, model: model, question: request.question))
     }
 
     /// Retrieval inside the boundary: embed the question, search the tenant's index, decrypt the hits.
@@ -142,6 +144,7 @@ public struct QueryPipeline: Sendable {
         record.chunkIDsDigest = await keyRing.auditDigest(
             prepared.passages.map { "\($0.citation.collection)/\($0.citation.documentID)#\($0.citation.chunkIndex)" }, tenant: c.tenant)
         record.chunkCount = prepared.passages.count
+        record.questionDigest = await keyRing.questionDigest(prepared.question, tenant: c.tenant)
         record.keyIDs = prepared.keyIDs
         record.rule = RuleID.dataClassModels(c.dataClass).auditName
         if let result = await keyRing.leases.result {

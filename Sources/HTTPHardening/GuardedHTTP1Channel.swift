@@ -89,3 +89,14 @@ extension HTTPServerBuilder {
         return .init { responder in GuardedHTTP1Channel(responder: responder, settings: settings, counter: counter) }
     }
 }
+
+extension HTTPServerBuilder {
+    /// ``guardedHTTP1(_:)`` with each connection's channel wrapped by `wrap`, e.g. in TLS whose context is chosen per
+    /// connection (attested TLS swaps its certificate without dropping open connections).
+    public static func guardedHTTP1(
+        _ settings: ListenerSettings, wrap: @escaping @Sendable (GuardedHTTP1Channel) throws -> any ServerChildChannel
+    ) -> HTTPServerBuilder {
+        let counter = ConnectionCounter()
+        return .init { responder in try wrap(GuardedHTTP1Channel(responder: responder, settings: settings, counter: counter)) }
+    }
+}

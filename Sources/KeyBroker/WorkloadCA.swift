@@ -48,13 +48,7 @@ public struct WorkloadEnrolment: Codable, Sendable, Equatable {
     }
 
     /// The 4 or 16 bytes of an IPv4 or IPv6 address, or `nil`.
-    static func ipAddress(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
-        return nil
-    }
+    static func ipAddress(_ text: String) -> [UInt8]? { IPAddress.bytes(text) }
 
     /// A host name of LDH labels (no wildcards), at most 253 characters.
     static func isDNSName(_ text: String) -> Bool {

@@ -70,6 +70,10 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     /// The same keyed digest of the sorted chunk ids (`collection/document#index`).
     public var chunkIDsDigest: String?
     public var chunkCount: Int?
+    /// `hmac-sha256:` of the question's UTF-8 bytes under the tenant's question key (`GET /v1/receipts/key`), so the
+    /// tenant can check a receipt is about its question while no one without the key can confirm a guess
+    /// (`sha-256:` only when no key of the tenant is leased).
+    public var questionDigest: String?
     /// Digest of the attestation result the keys were released under.
     public var attestationResultDigest: String?
     public var attestationStatus: String?

@@ -49,6 +49,8 @@ extension ReasonCode {
     public static let modelNotPermitted = ReasonCode("model_not_permitted")
     /// Too many requests from this source address (per-source rate limit).
     public static let rateLimited = ReasonCode("rate_limited")
+    /// No witnessed checkpoint covers the receipt's record yet (`GET /v1/receipts/{index}`): retry shortly.
+    public static let receiptPending = ReasonCode("receipt_pending")
     /// The data class requires attested models (`require_attested_models`) and the model profile is not attested.
     public static let modelNotAttested = ReasonCode("model_not_attested")
     /// The retrieval scope names a collection the principal may not read.

@@ -80,7 +80,11 @@ enum API {
         }
     }
 
-    struct AuditRef: Encodable { var index: UInt64 }
+    struct AuditRef: Encodable {
+        var index: UInt64
+        /// The `Sealgate-Receipt` value of the record (see `GET /v1/receipts/{index}`).
+        var receipt: String?
+    }
 
     struct QueryResponse: Encodable {
         var answer: String

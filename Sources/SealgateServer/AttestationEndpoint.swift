@@ -1,4 +1,5 @@
 import Attestation
+import AttestedUpstream
 import Audit
 import Crypto
 import Foundation
@@ -86,9 +87,9 @@ struct AttestationEndpoint: Sendable {
     /// The PEM certificates of a chain file, each as its own document.
     static func chain(file: String?) -> [String] {
         guard let file, let text = try? String(contentsOfFile: file, encoding: .utf8),
-            let documents = try? PEMDocument.parseMultiple(pemString: text)
+            let certificates = try? ChainCheck.certificates(pem: text)
         else { return [] }
-        return documents.map { $0.pemString + "\n" }
+        return certificates.compactMap { try? $0.serializeAsPEM().pemString + "\n" }
     }
 }
 

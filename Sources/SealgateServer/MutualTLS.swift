@@ -1,3 +1,4 @@
+import AttestedUpstream
 import Foundation
 import HummingbirdCore
 import HummingbirdTLS
@@ -17,24 +18,23 @@ enum MutualTLS {
     static func brokerServer(_ base: HTTPServerBuilder, tls: TLSConfiguration, broker: KeyBroker) throws -> HTTPServerBuilder {
         var configuration = tls
         configuration.certificateVerification = .optionalVerification
+        let trust = TrustRoots()
         return try .tls(
             base,
             configuration: TLSChannelConfiguration(
                 tlsConfiguration: configuration,
                 customAsyncVerificationCallback: { presented in
-                    let bundle = (try? await broker.caCertificates()) ?? []
-                    return await verify(presented, bundle: bundle, now: Date()) ? .certificateVerified : .failed
+                    let roots = trust.roots((try? await broker.caCertificates()) ?? [])
+                    return await verify(presented, roots: roots, now: Date()) ? .certificateVerified : .failed
                 }))
     }
 
-    /// A client chain that leads to a CA of the bundle, valid now, whose leaf carries the workload extension.
-    static func verify(_ presented: [NIOSSLCertificate], bundle: [String], now: Date) async -> Bool {
-        guard let chain = try? presented.map({ try Certificate(derEncoded: try $0.toDERBytes()) }), let leaf = chain.first,
-            let roots = try? bundle.flatMap({ try PEMDocument.parseMultiple(pemString: $0).map { try Certificate(pemDocument: $0) } }),
-            !roots.isEmpty
+    /// A client chain that leads to one of `roots` (the broker's CA bundle), valid now, whose leaf carries the
+    /// workload extension.
+    static func verify(_ presented: [NIOSSLCertificate], roots: [Certificate], now: Date) async -> Bool {
+        guard let chain = try? presented.map({ try Certificate(derEncoded: try $0.toDERBytes()) }),
+            let leaf = await ChainCheck.verifiedLeaf(chain, roots: roots, host: nil, now: now)
         else { return false }
-        var verifier = Verifier(rootCertificates: CertificateStore(roots)) { RFC5280Policy(validationTime: now) }
-        guard case .validCertificate = await verifier.validate(leaf: leaf, intermediates: CertificateStore(chain.dropFirst())) else { return false }
         return leaf.extensions[oid: WorkloadExtension.oid] != nil
     }
 

@@ -15,7 +15,7 @@ enum Problem {
         case .bodyTooLarge: return .contentTooLarge
         case .dataClassNotPermitted, .modelNotPermitted, .modelNotAttested, .scopeNotPermitted, .writeNotPermitted, .releaseDenied: return .forbidden
         case .documentNotFound, .notFound: return .notFound
-        case .keyLeaseUnavailable, .auditUnavailable, .storeUnavailable, .attestationFailed, .attestationDenied, .brokerUnavailable:
+        case .keyLeaseUnavailable, .auditUnavailable, .receiptPending, .storeUnavailable, .attestationFailed, .attestationDenied, .brokerUnavailable:
             return .serviceUnavailable
         case .modelUnavailable, .embedderUnavailable: return .badGateway
         case .rateLimited: return .tooManyRequests
@@ -45,6 +45,7 @@ enum Problem {
             detail: denial.detail, instance: instance)
         var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
         if let auditIndex { headers[auditIndexHeader] = String(auditIndex) }
+        if denial.reason == .receiptPending { headers[.retryAfter] = "1" }
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"sealgate\"" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -152,6 +152,7 @@ public enum Sealgate {
             witnesses: witnessing?.cosigner)
         api.register(on: router)
         api.registerAudit(on: router)
+        api.registerReceipts(on: router)
         AttestationEndpoint(
             leases: leases, identity: parts.identity, operatorChain: AttestationEndpoint.chain(file: options.tlsCertificatePath),
             measurement: parts.measurement, auditLog: parts.audit, metrics: parts.metrics, limiter: RateLimiter(now: options.now)
@@ -203,7 +204,7 @@ public enum Sealgate {
         guard options.tlsCertificatePath == nil, options.tlsKeyPath == nil else {
             throw SealgateError(.internalError, "--attested-tls and --tls-cert/--tls-key exclude each other: choose one")
         }
-        return try .tls(.guardedHTTP1(listener), tlsConfiguration: AttestedTLS.server(identity))
+        return try AttestedTLS.server(listener, identity: identity)
     }
 
     /// Plain HTTP/1.1, or HTTP/1.1 over TLS when both a certificate chain and a key are given, behind the listener

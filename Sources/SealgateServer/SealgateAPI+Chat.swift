@@ -39,28 +39,34 @@ extension SealgateAPI {
             switch await gateway.pipeline.stream(input, caller: caller, requestID: requestID) {
             case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
             case .success(let answer):
-                return streamResponse(answer, id: id, created: created)
+                return await streamResponse(answer, id: id, created: created, requestID: requestID)
             }
         }
         switch await gateway.pipeline.query(input, caller: caller, requestID: requestID, kind: .chat) {
         case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
         case .success(let result):
+            let receipt = await receipt(index: result.auditIndex, requestID: requestID)
             let promptTokens = question.split(whereSeparator: { $0.isWhitespace }).count
             let completionTokens = result.answer.split(whereSeparator: { $0.isWhitespace }).count
-            return json(
+            return withReceipt(json(
                 API.ChatCompletion(
                     id: id, created: created, model: result.model.rawValue,
                     choices: [API.ChatChoice(index: 0, message: .init(role: "assistant", content: result.answer), finishReason: "stop")],
                     usage: API.Usage(promptTokens: promptTokens, completionTokens: completionTokens, totalTokens: promptTokens + completionTokens),
                     sealgate: API.SealgateInfo(
                         citations: result.citations.map(API.CitationBody.init), redactions: result.redactions,
-                        audit: API.AuditRef(index: result.auditIndex))),
-                auditIndex: result.auditIndex)
+                        audit: API.AuditRef(index: result.auditIndex, receipt: receipt?.headerValue))),
+                auditIndex: result.auditIndex), receipt)
         }
     }
 
     /// Server-sent events in OpenAI's chunk format, ending with `data: [DONE]`.
-    func streamResponse(_ answer: StreamedAnswer, id: String, created: Int) -> Response {
+    ///
+    /// The first chunk names the audit record written when the stream started (with its receipt, also in the
+    /// `Sealgate-Receipt` field); the closing chunk (`finish_reason` `stop`) carries in `sealgate.audit` the receipt of
+    /// the `chat_completion` record written when the stream ended — a trailer in the body, as HTTP/1.1 clients
+    /// rarely read trailers.
+    func streamResponse(_ answer: StreamedAnswer, id: String, created: Int, requestID: String) async -> Response {
         let model = answer.model.rawValue
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -74,17 +80,29 @@ extension SealgateAPI {
         let deltas = answer.deltas
         let citations = answer.citations.map(API.CitationBody.init)
         let auditIndex = answer.auditIndex
+        let start = await receipt(index: auditIndex, requestID: requestID)
+        let completion = answer.completion
+        let api = self
         let body = ResponseBody { writer in
             try await writer.write(
                 event(
                     API.ChatChunk(
                         id: id, created: created, model: model, choices: [API.ChunkChoice(delta: API.Delta(role: "assistant", content: ""))],
-                        sealgate: API.StreamInfo(citations: citations, audit: API.AuditRef(index: auditIndex)))))
+                        sealgate: API.StreamInfo(citations: citations, audit: API.AuditRef(index: auditIndex, receipt: start?.headerValue)))))
             do {
                 for try await delta in deltas {
                     try await writer.write(event(API.ChatChunk(id: id, created: created, model: model, choices: [API.ChunkChoice(delta: API.Delta(content: delta))])))
                 }
-                try await writer.write(event(API.ChatChunk(id: id, created: created, model: model, choices: [API.ChunkChoice(delta: API.Delta(), finishReason: "stop")])))
+                var closing: API.StreamInfo?
+                if let index = completion.auditIndex {
+                    let receipt = await api.receipt(index: index, requestID: requestID)
+                    closing = API.StreamInfo(audit: API.AuditRef(index: index, receipt: receipt?.headerValue))
+                }
+                try await writer.write(
+                    event(
+                        API.ChatChunk(
+                            id: id, created: created, model: model, choices: [API.ChunkChoice(delta: API.Delta(), finishReason: "stop")],
+                            sealgate: closing)))
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             } catch {
                 let problem = "{\"error\":{\"type\":\"urn:sealgate:problem:model_unavailable\",\"message\":\"The model stream failed.\"}}"
@@ -95,6 +113,6 @@ extension SealgateAPI {
         let headers: HTTPFields = [
             .contentType: "text/event-stream", .cacheControl: "no-cache", Problem.auditIndexHeader: String(answer.auditIndex),
         ]
-        return Response(status: .ok, headers: headers, body: body)
+        return withReceipt(Response(status: .ok, headers: headers, body: body), start)
     }
 }

@@ -228,11 +228,13 @@ struct SealgateAPI: Sendable {
         switch await gateway.pipeline.query(input, caller: caller, requestID: context.requestID) {
         case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
         case .success(let result):
-            return json(
-                API.QueryResponse(
-                    answer: result.answer, model: result.model.rawValue, citations: result.citations.map(API.CitationBody.init),
-                    redactions: result.redactions, audit: API.AuditRef(index: result.auditIndex)),
-                auditIndex: result.auditIndex)
+            let receipt = await receipt(index: result.auditIndex, requestID: context.requestID)
+            return withReceipt(
+                json(
+                    API.QueryResponse(
+                        answer: result.answer, model: result.model.rawValue, citations: result.citations.map(API.CitationBody.init),
+                        redactions: result.redactions, audit: API.AuditRef(index: result.auditIndex, receipt: receipt?.headerValue)),
+                    auditIndex: result.auditIndex), receipt)
         }
     }
 }

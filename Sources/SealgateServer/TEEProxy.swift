@@ -100,7 +100,7 @@ public enum TEEProxy {
             ListenerProblem(body: Array(#"{"status":\#(refusal.status?.code ?? 400),"reason":"\#(refusal.reason.rawValue)"}"#.utf8))
         }, onRefusal: { _ in })
         let renewal = LeaseRenewalService(manager: leases, lease: options.leaseSeconds, logger: logger, initialDelay: options.leaseSeconds * 2 / 3) { [] }
-        let server = try HTTPServerBuilder.tls(.guardedHTTP1(listener), tlsConfiguration: try AttestedTLS.server(identity))
+        let server = try AttestedTLS.server(listener, identity: identity)
         return Application(
             router: router, server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-tee-proxy"),

@@ -16,7 +16,7 @@ struct SealgateCommand: AsyncParsableCommand {
         subcommands: [
             Serve.self, Measure.self, ConfigCommand.self, Ingest.self, AuditCommand.self, RedactCommand.self, AttestationCommand.self, VectorsCommand.self,
             BrokerCommand.self, KeysCommand.self, PolicyCommand.self, SigstoreCommand.self, ModelCommand.self, ImageCommand.self, TEEProxyCommand.self,
-            VerifyGatewayCommand.self, WitnessCommand.self,
+            VerifyGatewayCommand.self, WitnessCommand.self, ReceiptCommand.self,
         ])
 
     @Flag(help: "Print the version, the commit if embedded and the executable's SHA-384 digest.") var version = false

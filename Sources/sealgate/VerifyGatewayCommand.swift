@@ -74,7 +74,7 @@ struct VerifyGatewayCommand: AsyncParsableCommand {
         let clientNonce = nonce == "auto" ? Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }) : nonce
         guard ClientAttestationBinding.isValidNonce(clientNonce) else { throw ValidationError("--nonce must be auto or base64url of 32 bytes") }
         let roots = try ca.map { path -> [Certificate] in
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8), let parsed = try? AttestedTransport.certificates(pem: text), !parsed.isEmpty
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), let parsed = try? ChainCheck.certificates(pem: text), !parsed.isEmpty
             else { throw RuntimeFailure("cannot read CA certificates from \(path) (PEM expected)") }
             return parsed
         }
@@ -137,14 +137,7 @@ struct VerifyGatewayCommand: AsyncParsableCommand {
     /// With `--ca`: the chain must lead to it and name the host, valid now. Without: any chain (the evidence decides).
     static func chainTrusted(_ chain: [Certificate], roots: [Certificate]?, host: String) async -> Bool {
         guard let roots else { return true }
-        guard let leaf = chain.first else { return false }
-        let isIP = OneShotHTTPS.isAddress(host)
-        var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
-            RFC5280Policy(validationTime: Date())
-            ServerIdentityPolicy(serverHostname: isIP ? nil : host, serverIP: isIP ? host : nil)
-        }
-        if case .validCertificate = await verifier.validate(leaf: leaf, intermediates: CertificateStore(chain.dropFirst())) { return true }
-        return false
+        return await ChainCheck.verifiedLeaf(chain, roots: roots, host: host, now: Date()) != nil
     }
 
     func finish(_ report: Report, failure: String) throws {

@@ -1,0 +1,88 @@
+import Audit
+import Authenticate
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SealgateCore
+
+extension SealgateAPI {
+    static let receiptHeader = HTTPField.Name.constant("Sealgate-Receipt")
+
+    /// The receipt of the record at `index`: one stored hash read, no proof (proofs are fetched later).
+    func receipt(index: UInt64, requestID: String) async -> Receipt? {
+        guard let leaf = await auditLog.leafHash(Int(index)) else { return nil }
+        return Receipt(origin: auditLog.origin, index: index, leafHash: leaf, requestID: requestID)
+    }
+
+    /// `response` with the `Sealgate-Receipt` field of its record.
+    func withReceipt(_ response: Response, _ receipt: Receipt?) -> Response {
+        guard let receipt else { return response }
+        var response = response
+        response.headers[Self.receiptHeader] = receipt.headerValue
+        return response
+    }
+
+    /// `GET /v1/receipts/key` and `GET /v1/receipts/{index}`: the tenant's question key, and the C2SP `tlog-proof` of
+    /// a record for the tenant that owns it or an auditor (another tenant's record is the same 404 as a missing one).
+    func registerReceipts(on router: Router<Context>) {
+        let group = router.group().add(middleware: receiptAuthentication())
+        group.get("/v1/receipts/key") { _, context -> Response in
+            guard case .caller(let caller) = context.identity else {
+                return Problem.response(Denial(.notFound, "Auditors have no question key; it belongs to a tenant."))
+            }
+            guard let key = await gateway.keyRing.questionKey(for: caller.principal.tenant) else {
+                return Problem.response(Denial(.keyLeaseUnavailable, "The tenant's keys are not leased; its question digests are plain SHA-256."))
+            }
+            return json(["algorithm": "hmac-sha256", "key": key.base64EncodedString(), "tenant": caller.principal.tenant.rawValue])
+        }
+        group.get("/v1/receipts/:index") { _, context -> Response in
+            await proof(context)
+        }
+    }
+
+    private func proof(_ context: Context) async -> Response {
+        let missing = Problem.response(Denial(.notFound, "No such receipt."))
+        guard let raw = context.parameters.get("index"), raw.count <= 19, raw.allSatisfy(\.isASCII), raw.allSatisfy(\.isNumber),
+            let index = Int(raw), let entry = await auditLog.entry(index)
+        else { return missing }
+        if case .caller(let caller) = context.identity {
+            guard let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: entry), leaf.record.tenant == caller.principal.tenant.rawValue else {
+                return missing
+            }
+        }
+        do {
+            var signed = try await auditLog.checkpointNote()
+            if witnesses == nil, try Checkpoint(body: try auditLog.verifier.open(signed)).size <= index {
+                // Without witnesses a checkpoint covering the record is signed now: at most one per log growth.
+                signed = try await auditLog.checkpointIfNeeded() ?? signed
+            }
+            let note = await witnesses?.servedNote(latest: signed) ?? signed
+            let covered = try Checkpoint(body: try auditLog.verifier.open(note)).size
+            guard index < covered else {
+                return Problem.response(Denial(.receiptPending, "No witnessed checkpoint covers record \(index) yet; retry in a second."))
+            }
+            let proof = try await auditLog.receiptProof(index: index, note: note)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: proof.encoded)))
+        } catch {
+            return Problem.response(Denial(.auditUnavailable, "The record's proof is not available."))
+        }
+    }
+
+    /// A tenant key or an auditor key; refusals are audited as `audit_read`.
+    func receiptAuthentication() -> Authenticator<GatewayRequestContext> {
+        let credentials = gateway.credentials
+        let auditors = auditorKeys
+        let recorder = gateway.recorder
+        return Authenticator(
+            resolve: { token in credentials.identity(for: token).map(GatewayIdentity.caller) ?? auditors.identity(for: token) },
+            refuse: { refusal, _, context in
+                let failure = await recorder.deny(
+                    Refusal(Self.denial(refusal, key: "an API key or an auditor key"), kind: .auditRead, requestID: context.requestID, principal: nil))
+                return Problem.response(failure.denial, auditIndex: failure.auditIndex)
+            })
+    }
+}
