@@ -7,11 +7,12 @@
 #
 #   deploy/check.sh SEALGATE_BINARY
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(realpath "${1:?usage: deploy/check.sh SEALGATE_BINARY}")
-k8s_version=${SEALGATE_K8S_VERSION:-1.33.0}
+# The oldest Kubernetes docs/deploy.md supports and the newest kubernetes-validate knows.
+read -r -a k8s_versions <<<"${SEALGATE_K8S_VERSIONS:-1.25.0 1.37.0}"
 
 python3 -c 'import kubernetes_validate' 2>/dev/null ||
   python3 -m pip install --quiet --disable-pip-version-check 'kubernetes-validate==1.37.0'
@@ -79,8 +80,8 @@ for overlay in dev coco-snp coco-tdx; do
   gen="$work/kubernetes/overlays/$overlay/generated"
   "${kustomize[@]}" "$work/kubernetes/overlays/$overlay" >"$work/$overlay.yaml"
   echo "rendered: $(grep -c '^kind:' "$work/$overlay.yaml") objects"
-  kubernetes-validate --strict --quiet -k "$k8s_version" "$work/$overlay.yaml"
-  echo "schemas (Kubernetes $k8s_version, strict): valid"
+  for v in "${k8s_versions[@]}"; do kubernetes-validate --strict --quiet -k "$v" "$work/$overlay.yaml"; done
+  echo "schemas (Kubernetes ${k8s_versions[*]}, strict): valid"
   python3 "$here/kubernetes/check_rendered.py" "$overlay" "$work/$overlay.yaml" "$gen" "$image"
   if [ "$overlay" = dev ]; then
     # Both checks must be able to fail: a misspelt field and a writable root filesystem are caught.
@@ -89,7 +90,7 @@ for overlay in dev coco-snp coco-tdx; do
       echo "check_rendered.py accepted a writable root filesystem"; exit 1
     fi
     sed 's/terminationGracePeriodSeconds:/terminationGracePeriodSecond:/' "$work/dev.yaml" >"$work/bad-field.yaml"
-    if kubernetes-validate --strict --quiet -k "$k8s_version" "$work/bad-field.yaml" >/dev/null 2>&1; then
+    if kubernetes-validate --strict --quiet -k "${k8s_versions[0]}" "$work/bad-field.yaml" >/dev/null 2>&1; then
       echo "kubernetes-validate accepted a misspelt field"; exit 1
     fi
     echo "a writable root filesystem and a misspelt field are refused"

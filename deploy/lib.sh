@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the deploy scripts (sourced, not run).
 
 # wait_http URL PID TRIES: poll URL every 0.25 s until it answers 2xx (return 0), PID exits or TRIES run out (1).

@@ -30,7 +30,7 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null | ope
 if "$bin" image verify --layout "$work/a" --key "$work/key.pub.pem" >/dev/null 2>&1; then echo "an unsigned image verified"; exit 1; fi
 signed=$(python3 "$here/sign.py" "$work/a" "$work/key.pem")
 verified=$("$bin" image verify --layout "$work/a" --key "$work/key.pub.pem" | tail -1)
-[ "$signed" = "$first" ] && [ "$verified" = "$first" ] || { echo "signed $signed, verified '$verified', built $first"; exit 1; }
+if [ "$signed" != "$first" ] || [ "$verified" != "$first" ]; then echo "signed $signed, verified '$verified', built $first"; exit 1; fi
 echo "sealgate image verify: the signed layout verifies ($verified)"
 if "$bin" image verify --layout "$work/a" --key "$work/other.pub.pem" 2>"$work/other.err"; then echo "another key's check passed"; exit 1; fi
 grep -q "refused (signature_invalid)" "$work/other.err" || { cat "$work/other.err"; exit 1; }

@@ -7,7 +7,7 @@
 #
 # Needs root (unshare, mount, chroot) and umoci. Exit 0 only when everything answered.
 set -euo pipefail
-# shellcheck source=../lib.sh
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 layout=${1:?usage: smoke.sh LAYOUT_DIR [PORT]}
 port=${2:-18480}
@@ -19,15 +19,13 @@ stop_all() {
 }
 trap stop_all EXIT
 umoci unpack --image "$layout:sealgate" "$work/bundle" >/dev/null
-python3 - "$work/bundle/config.json" >"$work/run.env" <<'PY'
-import json, shlex, sys
+# The process the image's configuration starts: user, group, entrypoint and environment.
+{ read -r uid; read -r gid; read -r entry; read -r env; } < <(python3 - "$work/bundle/config.json" <<'PY'
+import json, sys
 p = json.load(open(sys.argv[1]))["process"]
-print("uid=%d gid=%d" % (p["user"]["uid"], p["user"]["gid"]))
-print("entry=" + shlex.quote(p["args"][0]))
-print("env=" + shlex.quote(" ".join(p["env"])))
+print(p["user"]["uid"], p["user"]["gid"], p["args"][0], " ".join(p["env"]), sep="\n")
 PY
-# shellcheck disable=SC1091
-. "$work/run.env"
+)
 [ "$uid" != 0 ] || { echo "smoke: the image runs as root" >&2; exit 1; }
 root="$work/bundle/rootfs"
 
