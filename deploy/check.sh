@@ -3,7 +3,8 @@
 # a documentation address, a fixed image digest, fixed launch measurements), render it with kustomize, validate
 # every object offline against the Kubernetes OpenAPI schemas (kubernetes-validate, strict), check what the
 # manifests promise (deploy/kubernetes/check_rendered.py), and load the generated reference values, release
-# policies and gateway configuration into sealgate itself. ~20 s. docs/deploy.md.
+# policies and gateway configuration into sealgate itself; then rehearse the dev overlay's inputs with a real
+# broker and gateway on loopback (kubernetes/rehearse_dev.sh). ~30 s. docs/deploy.md.
 #
 #   deploy/check.sh SEALGATE_BINARY
 set -euo pipefail
@@ -111,4 +112,6 @@ for overlay in dev coco-snp coco-tdx; do
   fi
   port=$((port + 1))
 done
-echo "deploy/check.sh: 3 overlays generated, rendered, schema-valid and checked"
+echo "== dev rehearsal on loopback (generated key, reference values and policies against a real broker)"
+"$here/kubernetes/rehearse_dev.sh" "$bin" "$port"
+echo "deploy/check.sh: 3 overlays generated, rendered, schema-valid and checked; dev inputs rehearsed"
