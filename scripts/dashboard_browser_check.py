@@ -4,7 +4,8 @@
 Starts `sealgate serve --demo`, scripts allowed and denied requests, then opens /dashboard as the auditor
 (HTTP Basic, as a person's browser would after the challenge) and as the tenant acme (bearer header), and
 checks from the DOM: the count of each denial reason, that acme's view holds acme's figures only, no console
-errors, no failed or external requests, and 401 without a credential. Writes a screenshot outside the
+errors, no failed or external requests, and 401 without a credential. Then the same for `sealgate broker`'s
+dashboard with its admin token (a refused bad range counted by reason, the reference values shown). Writes a screenshot outside the
 repository and prints its path.
 
 Usage: scripts/dashboard_browser_check.py BINARY [--chromium /usr/bin/chromium] [--screenshot PATH]
@@ -45,6 +46,56 @@ def reasons_in_dom(page):
 def keys_in_dom(page, selector):
     rows = page.locator(selector)
     return [rows.nth(i).get_attribute("data-key") for i in range(rows.count())]
+
+
+def watch(page, base, problems):
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
+    page.on("request", lambda r: problems.append(f"external request: {r.url}") if not r.url.startswith(base) and not r.url.startswith("data:") else None)
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+
+
+def check_broker(binary, browser, work, port, failures):
+    """The broker's dashboard: 401 without a token, a refused bad range shown by reason, the reference values."""
+    subprocess.run([binary, "measure", "--demo", "--data-dir", work + "/gw", "--reference-values"], check=True,
+                   stdout=open(work + "/rv.json", "w"))
+    base = f"http://127.0.0.1:{port}"
+    log = open(work + "/broker.log", "w")
+    broker = subprocess.Popen([binary, "broker", "--host", "127.0.0.1", "--port", str(port), "--data-dir", work + "/br",
+                               "--reference-values", work + "/rv.json"], stdout=log, stderr=log)
+    try:
+        for _ in range(240):
+            try:
+                if call(base, "/healthz")[0] == 200 and os.path.getsize(work + "/br/admin-token") > 0:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        token = open(work + "/br/admin-token").read().strip()
+        if call(base, "/dashboard")[0] != 401:
+            failures.append("broker /dashboard without a token did not answer 401")
+        if call(base, "/dashboard/data?range=year", token)[0] != 400:
+            failures.append("broker /dashboard/data?range=year was not refused with 400")
+        context = browser.new_context(viewport={"width": 1400, "height": 1400}, extra_http_headers={"Authorization": "Bearer " + token})
+        page = context.new_page()
+        problems = []
+        watch(page, base, problems)
+        page.goto(base + "/dashboard")
+        page.wait_for_selector("#reasons tr[data-reason]", timeout=15000)
+        seen = reasons_in_dom(page)
+        if seen.get("unknown_time_range") != 1:
+            failures.append(f"broker: unknown_time_range shows {seen.get('unknown_time_range')}, expected 1")
+        facts = keys_in_dom(page, "#facts tr[data-key]")
+        if "reference_sets" not in facts or "measurements" not in facts:
+            failures.append(f"broker: facts {facts} lack the reference values")
+        failures.extend(f"broker: {problem}" for problem in problems)
+        print(f"broker view: {json.dumps(seen, sort_keys=True)}")
+        context.close()
+    finally:
+        broker.terminate()
+        broker.wait(timeout=30)
+        log.close()
 
 
 def main():
@@ -117,11 +168,7 @@ def main():
                 context = browser.new_context(viewport={"width": 1400, "height": 1800}, **options)
                 page = context.new_page()
                 problems = []
-                page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
-                page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-                page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
-                page.on("request", lambda r: problems.append(f"external request: {r.url}") if not r.url.startswith(base) and not r.url.startswith("data:") else None)
-                page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+                watch(page, base, problems)
                 response = page.goto(base + "/dashboard")
                 weight = len(response.body())
                 csp = response.headers.get("content-security-policy", "")
@@ -153,6 +200,7 @@ def main():
                         failures.append(f"weak CSP: {csp}")
                 failures.extend(f"{who}: {problem}" for problem in problems)
                 context.close()
+            check_broker(args.binary, browser, work, args.port + 1, failures)
             browser.close()
         print(f"screenshot: {args.screenshot}")
     finally:
