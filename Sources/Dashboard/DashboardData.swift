@@ -5,8 +5,11 @@ import Foundation
 public struct DashboardData: Sendable, Encodable {
     /// A number or text the page shows as it is (e.g. "lease valid until").
     public struct Fact: Sendable, Encodable, Equatable {
+        /// A stable identifier (`lease_valid_until`, `audit_size`, …).
         public let key: String
+        /// The page's caption.
         public let label: String
+        /// The value, as shown.
         public let value: String
         /// Creates a fact.
         public init(key: String, label: String, value: String) {
@@ -18,23 +21,39 @@ public struct DashboardData: Sendable, Encodable {
 
     /// One denial reason over the window, with its meaning.
     public struct Reason: Sendable, Encodable, Equatable {
+        /// The reason code.
         public let reason: String
+        /// Refusals with it in the window.
         public let count: Int
+        /// One sentence (``ReasonCatalog``).
         public let meaning: String
+        /// The document section that explains it.
         public let section: String
     }
 
+    /// `gateway` or `broker`.
     public let process: String
+    /// `all`, or the tenant whose series these are.
     public let scope: String
+    /// `hour` or `day`.
     public let range: String
+    /// Buckets in the window.
     public let buckets: Int
+    /// Seconds per bucket.
     public let bucketSeconds: Int
+    /// The start of the first bucket (RFC 3339).
     public let start: String
+    /// When the body was made (RFC 3339).
     public let generatedAt: String
+    /// Whether the process was counting for the whole window.
     public let coversWindow: Bool
+    /// Increments not kept because the ring's series bound was reached.
     public let overflow: Int
+    /// The series with increments in the window.
     public let series: [DashboardSeries]
+    /// Denial reasons in the window, most frequent first.
     public let reasons: [Reason]
+    /// Point-in-time facts of the process.
     public let facts: [Fact]
 
     enum CodingKeys: String, CodingKey {
