@@ -243,13 +243,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // Dashboards: the bounded ring of counter buckets, the data window, the page (HTML + inline JS/SVG, CSP hashes).
+        .target(
+            name: "Dashboard",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         // Composition root: HTTP, adapters, services.
         .target(
             name: "SealgateServer",
             dependencies: [
                 "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "ModelClientOpenAI", "AttestedUpstream", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
                 "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "ReleasePolicy", "JOSE",
-                "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams", "HTTPHardening", "Witness",
+                "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams", "HTTPHardening", "Witness", "Dashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -329,7 +334,7 @@ let package = Package(
             name: "SealgateServerTests",
             dependencies: [
                 "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore", "Audit", "SecurityEvents", "KeyBroker", "JOSE",
-                "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI",
+                "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI", "Dashboard",
                 .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),

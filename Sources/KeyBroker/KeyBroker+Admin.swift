@@ -68,6 +68,14 @@ extension KeyBroker {
         }
     }
 
+    /// Records a refused admin read (a bad dashboard data request) like any refused admin action: an audit
+    /// record, `sealgate_admin_actions_total{action, outcome="denied", reason}` and a security event.
+    public func refuseRead(_ action: String, reason: BrokerReason, rule: String, by principal: AdminCredential) async -> ReleaseDecision {
+        let decision = ReleaseDecision.deny(reason, rule)
+        await emit(.admin, decision, tee: "-", resourceType: action, principal: principal.name)
+        return decision
+    }
+
     /// Creates the first admin credential when none exists; returns its bearer token (shown once), else `nil`.
     public func bootstrapAdmin() async throws -> String? {
         guard try await store.credentials().isEmpty else { return nil }

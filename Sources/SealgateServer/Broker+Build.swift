@@ -4,6 +4,7 @@ import AttestationNitro
 import AttestationSEVSNP
 import AttestationTDX
 import Audit
+import Dashboard
 import Crypto
 import Foundation
 import HTTPHardening
@@ -144,7 +145,7 @@ public enum SealgateBroker {
         let logger = options.logger
         let dir = options.dataDir
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let metrics = PrometheusRecorder()
+        let metrics = PrometheusRecorder(ring: DashboardRing(now: options.now))
         let audit = try AuditLog(directory: dir + "/audit", origin: "sealgate-broker")
         let events = try LineEventSink.file(path: dir + "/security-events.jsonl", source: "/sealgate/broker")
         let override = options.referenceValuesPath != nil
@@ -196,6 +197,7 @@ public enum SealgateBroker {
         api.register(on: router)
         api.registerAdmin(on: router)
         api.registerWorkloadAdmin(on: router)
+        api.registerDashboard(on: router)
         let application = Application(
             router: router, server: try brokerServer(options, broker: broker, metrics: metrics),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-broker"),

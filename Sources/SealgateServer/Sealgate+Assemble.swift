@@ -3,6 +3,7 @@ import AttestedUpstream
 import Audit
 import Attestation
 import BrokerClientHTTP
+import Dashboard
 import Foundation
 import Gateway
 import KeyBroker
@@ -42,8 +43,8 @@ extension Sealgate {
     static func assemble(_ config: Configuration, options: ServeOptions) async throws -> GatewayParts {
         let logger = options.logger
         let dataDir = options.dataDir
-        let metrics = PrometheusRecorder()
-        let (events, eventService) = try makeEventSink(config, dataDir: dataDir, logger: logger)
+        let metrics = PrometheusRecorder(ring: DashboardRing(now: options.now))
+        let (events, eventService) = try makeEventSink(config, dataDir: dataDir, logger: logger, metrics: metrics)
         let audit = try AuditLog(
             directory: dataDir + "/audit", origin: config.audit.origin, checkpointEvery: config.audit.checkpointEveryRecords)
         if audit.rebuiltLeafHashes > 0 {

@@ -153,6 +153,7 @@ public enum Sealgate {
         api.register(on: router)
         api.registerAudit(on: router)
         api.registerReceipts(on: router)
+        api.registerDashboard(on: router)
         AttestationEndpoint(
             leases: leases, identity: parts.identity, operatorChain: AttestationEndpoint.chain(file: options.tlsCertificatePath),
             measurement: parts.measurement, auditLog: parts.audit, metrics: parts.metrics, limiter: RateLimiter(now: options.now)
@@ -219,14 +220,18 @@ public enum Sealgate {
     }
 
     /// The security event sink of the configuration, and its delivery service for webhooks.
-    static func makeEventSink(_ config: Configuration, dataDir: String, logger: Logger) throws -> (any SecurityEventSink, (any Service)?) {
+    static func makeEventSink(
+        _ config: Configuration, dataDir: String, logger: Logger, metrics: any MetricsRecorder = NoMetrics()
+    ) throws -> (any SecurityEventSink, (any Service)?) {
         let source = "/sealgate/" + config.audit.origin
         switch config.events.sink {
         case .none: return (NoSecurityEvents(), nil)
         case .stdout: return (LineEventSink.standardOutput(source: source), nil)
         case .file: return (try LineEventSink.file(path: config.events.path ?? dataDir + "/security-events.jsonl", source: source), nil)
         case .webhook:
-            let sink = WebhookEventSink(url: config.events.url ?? "", source: source, capacity: config.events.queueCapacity, logger: logger)
+            let sink = WebhookEventSink(
+                url: config.events.url ?? "", source: source, capacity: config.events.queueCapacity, logger: logger,
+                onDrop: { metrics.increment("sealgate_security_events_dropped_total", labels: []) })
             return (sink, sink)
         }
     }

@@ -33,6 +33,10 @@ struct SealgateAPI: Sendable {
             metrics.gauge("sealgate_key_lease_valid", labels: [("tee", tee)], value: expires == nil ? 0 : 1)
             metrics.gauge("sealgate_key_lease_age_seconds", labels: [("tee", tee)], value: acquired.map { max(0, now.timeIntervalSince($0)) } ?? 0)
             metrics.gauge("sealgate_key_lease_expiry_seconds", labels: [("tee", tee)], value: expires.map { max(0, $0.timeIntervalSince(now)) } ?? 0)
+            metrics.gauge("sealgate_audit_log_size", value: Double(await auditLog.size))
+            if let signed = await auditLog.latestSignedAt {
+                metrics.gauge("sealgate_audit_checkpoint_age_seconds", value: max(0, Date().timeIntervalSince(signed)))
+            }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
