@@ -259,7 +259,7 @@ let package = Package(
         .target(
             name: "SealgateServer",
             dependencies: [
-                "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "ModelClientOpenAI", "AttestedUpstream", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
+                "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "StoragePostgres", "ModelClientOpenAI", "AttestedUpstream", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
                 "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "ReleasePolicy", "JOSE",
                 "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams", "HTTPHardening", "Witness",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -357,8 +357,9 @@ let package = Package(
         .testTarget(
             name: "StorageConformanceTests",
             dependencies: [
-                "StorageSQLite", "StoragePostgres", "SealgateCore", "KeyBroker",
+                "StorageSQLite", "StoragePostgres", "SealgateCore", "KeyBroker", "Attestation", "KBSProtocol", "JOSE", "ReleasePolicy",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

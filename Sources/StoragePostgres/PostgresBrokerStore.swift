@@ -207,3 +207,16 @@ public struct PostgresBrokerStore: BrokerStore {
         try await !storage.query("DELETE FROM broker_credentials WHERE name = \(name) RETURNING name", "delete credential").isEmpty
     }
 }
+
+extension PostgresBrokerStore {
+    /// The setting `name`, storing `make()` first if no broker has: of brokers racing at start, one value wins and
+    /// every one of them gets it.
+    public func sharedSetting(_ name: String, make: () throws -> Data) async throws -> Data {
+        let candidate = try make()
+        let key = "shared." + name
+        _ = try await storage.query(
+            "INSERT INTO broker_settings (name, value) VALUES (\(key), \(candidate)) ON CONFLICT (name) DO NOTHING", "shared setting")
+        guard let stored = try await rawSetting(key) else { throw SealgateError(.storeUnavailable, "shared setting \(name) vanished") }
+        return stored
+    }
+}

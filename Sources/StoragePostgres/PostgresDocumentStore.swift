@@ -9,6 +9,8 @@ import SealgateCore
 public struct PostgresDocumentStore: DocumentStore {
     /// The database.
     public let storage: PostgresStorage
+    /// This store instance's name in change notifications (its own changes are not handed back to it).
+    public let origin = UUID().uuidString
 
     /// The LISTEN/NOTIFY channel of document changes; the payload is a tenant id.
     public static let changeChannel = "sealgate_documents"
@@ -76,7 +78,7 @@ public struct PostgresDocumentStore: DocumentStore {
                     SELECT \(t), \(c), \(i), * FROM unnest(\(indexes)::INTEGER[], \(texts)::BYTEA[], \(embeddings)::BYTEA[])
                     """, logger: logger)
             }
-            try await connection.query("SELECT pg_notify(\(Self.changeChannel), \(t))", logger: logger)
+            try await Self.notify(connection, origin: origin, tenant: t, logger: logger)
         }
     }
 
@@ -133,7 +135,7 @@ public struct PostgresDocumentStore: DocumentStore {
             {
                 deleted += 1
             }
-            if deleted > 0 { try await connection.query("SELECT pg_notify(\(Self.changeChannel), \(t))", logger: logger) }
+            if deleted > 0 { try await Self.notify(connection, origin: origin, tenant: t, logger: logger) }
             return deleted > 0
         }
     }
@@ -152,7 +154,7 @@ public struct PostgresDocumentStore: DocumentStore {
             {
                 changed += 1
             }
-            if changed > 0 { try await connection.query("SELECT pg_notify(\(Self.changeChannel), \(t))", logger: logger) }
+            if changed > 0 { try await Self.notify(connection, origin: origin, tenant: t, logger: logger) }
             return changed > 0
         }
     }
