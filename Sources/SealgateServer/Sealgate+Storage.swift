@@ -60,7 +60,7 @@ struct ChangeFeedService: Service {
 
     func run() async throws {
         let (index, logger) = (index, logger)
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await store.followChanges(
                 onChange: { tenant in await index.invalidate(tenant: tenant) },
                 onGap: {
