@@ -79,8 +79,8 @@ def request(url, key=None, body=None, method=None, timeout=10):
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return 0, None
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
+        return 0, repr(error)
     try:
         return status, json.loads(raw)
     except ValueError:
@@ -214,20 +214,26 @@ try:
         body = {"question": "Who approves the invoice request?", "data_class": "internal", "scope": {"collections": ["bench"]}}
 
         def load(base, seconds, workers=8):
-            request(base + "/v1/query", key, body)  # builds the index
+            if request(base + "/v1/query", key, body, timeout=900)[0] != 200:  # builds the index, not timed
+                fail(f"the warm-up query to {base} failed")
             stop = time.perf_counter() + seconds
 
             def worker():
-                times = []
+                times, errors = [], []
                 while time.perf_counter() < stop:
                     begun = time.perf_counter()
-                    if request(base + "/v1/query", key, body)[0] != 200:
-                        fail("a benchmark query failed")
+                    status, answer = request(base + "/v1/query", key, body, timeout=120)
+                    if status != 200:
+                        errors.append((status, answer))
                     times.append(time.perf_counter() - begun)
-                return times
+                return times, errors
 
             with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-                times = sorted(t for ts in pool.map(lambda _: worker(), range(workers)) for t in ts)
+                results = list(pool.map(lambda _: worker(), range(workers)))
+            errors = [e for _, es in results for e in es]
+            if errors:
+                fail(f"{len(errors)} benchmark queries to {base} failed, first: {errors[0]}")
+            times = sorted(t for ts, _ in results for t in ts)
             return len(times) / seconds, percentile(times, 99) * 1000
 
         results = {name: load(base, args.seconds) for name, base in (("sqlite", lite), ("postgres", g1))}
