@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
@@ -189,6 +190,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // PostgreSQL (postgres-nio): document and broker stores shared by replicas, versioned migrations, change notifications.
+        .target(
+            name: "StoragePostgres",
+            dependencies: [
+                "SealgateCore", "KeyBroker",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         // The gateway's KBS client over HTTP (deadlines, retries with backoff and jitter).
         .target(
             name: "BrokerClientHTTP",
@@ -252,7 +264,7 @@ let package = Package(
         .target(
             name: "SealgateServer",
             dependencies: [
-                "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "ModelClientOpenAI", "AttestedUpstream", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
+                "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "StoragePostgres", "ModelClientOpenAI", "AttestedUpstream", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
                 "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "ReleasePolicy", "JOSE",
                 "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams", "HTTPHardening", "Witness", "Dashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -344,6 +356,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict),
+        // Every store test against SQLite and (with SEALGATE_TEST_POSTGRES_URL) PostgreSQL.
+        .testTarget(
+            name: "StorageConformanceTests",
+            dependencies: [
+                "StorageSQLite", "StoragePostgres", "SealgateCore", "KeyBroker", "Attestation", "KBSProtocol", "JOSE", "ReleasePolicy",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(

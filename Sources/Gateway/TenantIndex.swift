@@ -46,6 +46,13 @@ public final class TenantIndex: Sendable {
         await keyRing.forgetPreparedDEKs()
     }
 
+    /// Marks a tenant's index stale because its documents changed elsewhere (another gateway replica on the same
+    /// database): the next query rebuilds it from sealed snapshots and the store.
+    public func invalidate(tenant: TenantID) async { await vectors.invalidate(tenant: tenant) }
+
+    /// Marks every tenant's index stale (change notifications may have been missed).
+    public func invalidateAll() async { await vectors.invalidateAll() }
+
     /// Drops everything decrypted when no valid lease is held.
     public func clearIfLeaseLost() async {
         if await !keyRing.isReady() { await clear() }

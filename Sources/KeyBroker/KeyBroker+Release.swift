@@ -35,7 +35,7 @@ extension KeyBroker {
         _ credential: BrokerCredential, path: String, tenants: [BrokerTenant]?, client: ClientCertificate
     ) async -> ReleaseOutcome {
         let claims: TokenClaims
-        switch self.claims(for: credential) {
+        switch await self.claims(for: credential) {
         case .failure(let denial): return .denied(denial)
         case .success(let value): claims = value
         }

@@ -3,7 +3,8 @@ import Yams
 extension ConfigLoader {
     /// The keys each section of `sealgate.yaml` accepts; anything else is a misspelling to report, not ignore.
     static let schema: [String: Set<String>] = [
-        "": ["server", "lease", "attestation", "retrieval", "audit", "events", "redaction", "data_classes", "models", "tenants"],
+        "": ["server", "lease", "attestation", "retrieval", "audit", "events", "redaction", "data_classes", "models", "tenants", "storage"],
+        "storage": ["type", "url", "url_env"],
         "redaction": ["holdback", "profiles", "tenants"],
         "redaction.profiles[]": ["name", "actions"],
         "redaction.tenants[]": ["tenant", "dictionaries", "patterns"],

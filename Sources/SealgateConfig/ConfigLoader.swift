@@ -104,6 +104,12 @@ public enum ConfigLoader {
         if c.events.sink == .webhook && c.events.url.flatMap(httpURL) == nil {
             issues.append(("events.url", "an http(s) URL is required for sink webhook"))
         }
+        if c.storage.type == .postgres && c.storage.url == nil && c.storage.urlEnv == nil {
+            issues.append(("storage.url", "a postgres:// URL (or url_env) is required for type postgres"))
+        }
+        if c.storage.type == .sqlite && (c.storage.url != nil || c.storage.urlEnv != nil) {
+            issues.append(("storage.url", "only type postgres takes a URL (SQLite lives in the data directory)"))
+        }
         if c.events.queueCapacity < 1 { issues.append(("events.queue_capacity", "must be at least 1")) }
         if c.audit.checkpointEveryRecords < 1 { issues.append(("audit.checkpoint_every_records", "must be at least 1")) }
         if c.audit.checkpointIntervalSeconds < 0.1 { issues.append(("audit.checkpoint_interval_seconds", "must be at least 0.1")) }
@@ -211,6 +217,8 @@ public enum ConfigLoader {
     public static func policyDigest(_ c: Configuration) -> String {
         var bundle = c
         bundle.server = ServerSettings()
+        // Where documents are stored is deployment, like the listener: replicas on one database share a measurement.
+        bundle.storage = StorageSettings()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(bundle)) ?? Data()

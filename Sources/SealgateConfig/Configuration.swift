@@ -10,13 +10,15 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var audit: AuditSettings
     public var events: EventSettings
     public var redaction: RedactionSettings
+    /// Where documents are kept (`storage:`): SQLite by default, or PostgreSQL.
+    public var storage = StorageSettings()
     /// Data classes, lowest sensitivity first: a request at a class may retrieve chunks of that class or lower.
     public var dataClasses: [DataClassRule]
     public var models: [ModelProfile]
     public var tenants: [TenantSettings]
 
     enum CodingKeys: String, CodingKey {
-        case server, lease, attestation, retrieval, models, tenants, audit, events, redaction
+        case server, lease, attestation, retrieval, models, tenants, audit, events, redaction, storage
         case dataClasses = "data_classes"
     }
 
@@ -46,6 +48,7 @@ public struct Configuration: Sendable, Codable, Equatable {
         audit = try c.decodeIfPresent(AuditSettings.self, forKey: .audit) ?? .init()
         events = try c.decodeIfPresent(EventSettings.self, forKey: .events) ?? .init()
         redaction = try c.decodeIfPresent(RedactionSettings.self, forKey: .redaction) ?? .init()
+        storage = try c.decodeIfPresent(StorageSettings.self, forKey: .storage) ?? .init()
         dataClasses = try c.decodeIfPresent([DataClassRule].self, forKey: .dataClasses) ?? Configuration.defaultDataClasses
         models = try c.decodeIfPresent([ModelProfile].self, forKey: .models) ?? Configuration.defaultModels
         tenants = try c.decodeIfPresent([TenantSettings].self, forKey: .tenants) ?? []

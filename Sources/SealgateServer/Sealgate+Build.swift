@@ -146,10 +146,11 @@ public enum Sealgate {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: ProblemMiddleware(metrics: parts.metrics))
         let witnessing = try witnessService(parts, logger: logger)
-        let api = SealgateAPI(
+        var api = SealgateAPI(
             gateway: gateway, metrics: parts.metrics, bodyLimit: config.server.bodyLimitBytes, auditLog: parts.audit,
             auditorKeys: CredentialTable(config.audit.auditorAPIKeySHA256.map { ($0, GatewayIdentity.auditor) }),
             witnesses: witnessing?.cosigner)
+        api.storageUnavailable = parts.storage.unavailable
         api.register(on: router)
         api.registerAudit(on: router)
         api.registerReceipts(on: router)
@@ -159,14 +160,15 @@ public enum Sealgate {
             measurement: parts.measurement, auditLog: parts.audit, metrics: parts.metrics, limiter: RateLimiter(now: options.now)
         ).register(on: router)
         var services: [any Service] = parts.eventService.map { [$0] } ?? []
+        if let shared = parts.storage.postgres { services.append(ChangeFeedService(store: shared, index: gateway.index, logger: logger)) }
         if let witnessing { services.append(witnessing) }
-        let store = parts.store
+        let storage = parts.storage
         let closeBroker = parts.closeBroker
         services += [
             CheckpointService(log: parts.audit, interval: config.audit.checkpointIntervalSeconds, logger: logger),
             ShutdownService(logger: logger) {
                 await leases.drop()
-                await store.close()
+                await storage.close()
                 await closeBroker()
             },
         ]
@@ -174,8 +176,11 @@ public enum Sealgate {
             let resources = gateway.keyRing.resources
             let secrets = gateway.keyRing.secretResources
             let seeder = parts.seeder
+            let replica = options.replica ?? "gateway-" + UUID().uuidString
+            let jobLease = config.lease.ttlSeconds * 2
             let afterRenewal: @Sendable () async -> Void = {
-                await gateway.rewrapDEKs()
+                // With a shared database, one replica re-wraps for all (the others find nothing left to move anyway).
+                if await storage.shouldRun("dek-rewrap", replica: replica, seconds: jobLease) { await gateway.rewrapDEKs() }
                 if let seeder, let added = try? await seeder.seedOnce(), added > 0 {
                     logger.info("demo data ready", metadata: ["demo.documents_added": "\(added)"])
                 }

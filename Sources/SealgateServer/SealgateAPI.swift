@@ -20,6 +20,8 @@ struct SealgateAPI: Sendable {
     let auditorKeys: CredentialTable<GatewayIdentity>
     /// Adds witness cosignatures to the served checkpoint (`audit.witnesses`), if any are configured.
     var witnesses: WitnessCosigner?
+    /// Why the document store cannot serve now (`nil`: it can), for `/readyz`; absent for the embedded file.
+    var storageUnavailable: (@Sendable () async -> String?)?
 
     typealias Context = GatewayRequestContext
 
@@ -106,6 +108,9 @@ struct SealgateAPI: Sendable {
     // MARK: Routes
 
     func ready() async -> Response {
+        if let probe = storageUnavailable, let why = await probe() {
+            return Problem.response(Denial(.storeUnavailable, "The document store is unavailable: \(why)."))
+        }
         guard await gateway.keyRing.isReady(), let expiry = await gateway.keyRing.leaseTimes().expires else {
             let reason = await gateway.keyRing.noLeaseReason()
             return Problem.response(Denial(reason, "The gateway holds no valid key lease (\(reason.rawValue))."))

@@ -49,6 +49,9 @@ public struct ServeOptions: Sendable {
     /// SEV-SNP guests whose `auxblob` carries no certificates: the VCEK/VLEK and the AMD chain (PEM files).
     public var snpVCEKPath: String?
     public var snpCertChainPath: String?
+    /// This replica's name when several gateways share one database (`--replica`): its audit log's origin is
+    /// `<audit.origin>/<replica>`, and it names the replica's hold on shared jobs.
+    public var replica: String?
     /// Wraps the audit sink the gateway writes through (mirroring, fault injection in tests).
     public var auditDecorator: (@Sendable (any AuditSink) -> any AuditSink)?
 

@@ -80,6 +80,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("snp-vcek"), help: "configfs-tsm on SEV-SNP: the VCEK/VLEK (PEM) when auxblob carries none.")
     var snpVCEK: String?
     @Option(name: .customLong("snp-cert-chain"), help: "configfs-tsm on SEV-SNP: the ASK/ASVK + ARK chain (PEM).") var snpCertChain: String?
+    @Option(help: "This gateway's name among replicas on one database: its audit log's origin is <audit.origin>/<replica>.")
+    var replica: String?
     @OptionGroup(title: "Listener") var listener: ListenerOptions
 
     func validate() throws {
@@ -108,6 +110,10 @@ struct Serve: AsyncParsableCommand {
         options.tsmRoot = tsmRoot
         options.snpVCEKPath = snpVCEK
         options.snpCertChainPath = snpCertChain
+        if let replica, replica.isEmpty || !replica.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) {
+            throw ValidationError("--replica takes letters, digits, '.', '_' and '-'")
+        }
+        options.replica = replica
         let instance: SealgateInstance
         do { instance = try await Sealgate.build(options) } catch let error as ConfigError {
             FileHandle.standardError.write(Data("sealgate: invalid configuration\n\(error)\n".utf8))
