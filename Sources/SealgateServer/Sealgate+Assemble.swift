@@ -109,7 +109,7 @@ extension Sealgate {
             client: client, attester: try makeAttester(options, configuration: config, tee: tee), maxLease: config.lease.ttlSeconds,
             now: options.now, logger: logger, identity: identity, onEvent: { await auditor.record($0) })
 
-        let (embedder, dimensions) = makeEmbedder(config.retrieval.embedder)
+        let (embedder, dimensions) = try makeEmbedder(config.retrieval.embedder)
         var models: [ModelProfileID: any ChatModel] = [:]
         for profile in config.models {
             switch profile.type {
