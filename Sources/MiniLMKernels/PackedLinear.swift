@@ -4,14 +4,14 @@
 /// panels of ``panelWidth`` outputs, each `inputs × panelWidth` contiguous, zero-padded past the last output. The
 /// kernel then streams one panel per block of inputs from L1 while a block of rows of `x` stays in L2.
 public struct PackedLinear: Sendable {
-    /// Columns per panel: three 8-lane vectors, so a 4 × 24 tile is 12 accumulators (of 16 AVX2 registers).
-    public static let panelWidth = 24
+    /// Columns per panel: two 8-lane vectors, so a 6 × 16 tile is 12 accumulators (of 16 AVX2 registers).
+    public static let panelWidth = 16
     /// Rows of `x` per micro-tile.
-    static let tileRows = 4
-    /// Inputs per cache block (a 256 × 24 panel block is 24 KiB, inside L1).
-    static let depthBlock = 256
-    /// Rows per cache block of `x` (128 × 256 floats = 128 KiB, inside L2).
-    static let rowBlock = 128
+    static let tileRows = 6
+    /// Inputs per cache block (a 384 × 16 panel block is 24 KiB, inside L1; 384 is the hidden size).
+    static let depthBlock = 384
+    /// Rows per cache block of `x` (96 × 384 floats = 144 KiB, inside L2; a multiple of the tile's 6 rows).
+    static let rowBlock = 96
 
     /// Input features (`K`).
     public let inputs: Int
@@ -83,8 +83,9 @@ public struct PackedLinear: Sendable {
     }
 }
 
-/// The register tile: up to 4 rows × 24 columns held in 8-lane accumulators, one fused multiply-add per lane-group
-/// and input (`SIMD.addProduct` lowers to `vfmadd231ps` when the target has FMA).
+/// The register tile: up to 6 rows × 16 columns in twelve 8-lane accumulators, plus two panel vectors and one
+/// broadcast: 15 of the 16 AVX2 registers, so nothing spills. One fused multiply-add per accumulator and input
+/// (`SIMD.addProduct` lowers to `vfmadd231ps` when the target has FMA).
 enum Tile {
     typealias V = SIMD8<Float>
 
@@ -96,48 +97,48 @@ enum Tile {
         withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { accBuffer in
             guard let t = accBuffer.baseAddress else { return }
             for r in 0..<rows {
-                for g in 0..<3 { t[r * 3 + g] = load(bias.map { $0 + g * 8 } ?? UnsafePointer(c + r * ldc + g * 8), columns - g * 8) }
+                for g in 0..<2 { t[r * 2 + g] = load(bias.map { $0 + g * 8 } ?? UnsafePointer(c + r * ldc + g * 8), columns - g * 8) }
             }
-            if rows == 4 {
-                var c00 = t[0], c01 = t[1], c02 = t[2], c10 = t[3], c11 = t[4], c12 = t[5]
-                var c20 = t[6], c21 = t[7], c22 = t[8], c30 = t[9], c31 = t[10], c32 = t[11]
-                var b = panel
-                var a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda
+            if rows == 6 {
+                var c00 = t[0], c01 = t[1], c10 = t[2], c11 = t[3], c20 = t[4], c21 = t[5]
+                var c30 = t[6], c31 = t[7], c40 = t[8], c41 = t[9], c50 = t[10], c51 = t[11]
+                var b = UnsafeRawPointer(panel)
+                var a0 = a
                 for _ in 0..<depth {
-                    let raw = UnsafeRawPointer(b)
-                    let b0 = raw.loadUnaligned(as: V.self)
-                    let b1 = raw.loadUnaligned(fromByteOffset: 32, as: V.self)
-                    let b2 = raw.loadUnaligned(fromByteOffset: 64, as: V.self)
-                    var s = V(repeating: a0.pointee)
-                    c00.addProduct(s, b0); c01.addProduct(s, b1); c02.addProduct(s, b2)
-                    s = V(repeating: a1.pointee)
-                    c10.addProduct(s, b0); c11.addProduct(s, b1); c12.addProduct(s, b2)
-                    s = V(repeating: a2.pointee)
-                    c20.addProduct(s, b0); c21.addProduct(s, b1); c22.addProduct(s, b2)
-                    s = V(repeating: a3.pointee)
-                    c30.addProduct(s, b0); c31.addProduct(s, b1); c32.addProduct(s, b2)
-                    b += 24; a0 += 1; a1 += 1; a2 += 1; a3 += 1
+                    let b0 = b.loadUnaligned(as: V.self)
+                    let b1 = b.loadUnaligned(fromByteOffset: 32, as: V.self)
+                    var s = V(repeating: a0[0])
+                    c00.addProduct(s, b0); c01.addProduct(s, b1)
+                    s = V(repeating: a0[lda])
+                    c10.addProduct(s, b0); c11.addProduct(s, b1)
+                    s = V(repeating: a0[2 * lda])
+                    c20.addProduct(s, b0); c21.addProduct(s, b1)
+                    s = V(repeating: a0[3 * lda])
+                    c30.addProduct(s, b0); c31.addProduct(s, b1)
+                    s = V(repeating: a0[4 * lda])
+                    c40.addProduct(s, b0); c41.addProduct(s, b1)
+                    s = V(repeating: a0[5 * lda])
+                    c50.addProduct(s, b0); c51.addProduct(s, b1)
+                    b += 64; a0 += 1
                 }
-                t[0] = c00; t[1] = c01; t[2] = c02; t[3] = c10; t[4] = c11; t[5] = c12
-                t[6] = c20; t[7] = c21; t[8] = c22; t[9] = c30; t[10] = c31; t[11] = c32
+                t[0] = c00; t[1] = c01; t[2] = c10; t[3] = c11; t[4] = c20; t[5] = c21
+                t[6] = c30; t[7] = c31; t[8] = c40; t[9] = c41; t[10] = c50; t[11] = c51
             } else {
                 for r in 0..<rows {
-                    var x0 = t[r * 3], x1 = t[r * 3 + 1], x2 = t[r * 3 + 2]
-                    var b = panel
+                    var x0 = t[r * 2], x1 = t[r * 2 + 1]
+                    var b = UnsafeRawPointer(panel)
                     var ar = a + r * lda
                     for _ in 0..<depth {
-                        let raw = UnsafeRawPointer(b)
                         let s = V(repeating: ar.pointee)
-                        x0.addProduct(s, raw.loadUnaligned(as: V.self))
-                        x1.addProduct(s, raw.loadUnaligned(fromByteOffset: 32, as: V.self))
-                        x2.addProduct(s, raw.loadUnaligned(fromByteOffset: 64, as: V.self))
-                        b += 24; ar += 1
+                        x0.addProduct(s, b.loadUnaligned(as: V.self))
+                        x1.addProduct(s, b.loadUnaligned(fromByteOffset: 32, as: V.self))
+                        b += 64; ar += 1
                     }
-                    t[r * 3] = x0; t[r * 3 + 1] = x1; t[r * 3 + 2] = x2
+                    t[r * 2] = x0; t[r * 2 + 1] = x1
                 }
             }
             for r in 0..<rows {
-                for g in 0..<3 { store(t[r * 3 + g], c + r * ldc + g * 8, columns - g * 8) }
+                for g in 0..<2 { store(t[r * 2 + g], c + r * ldc + g * 8, columns - g * 8) }
             }
         }
     }
