@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// One BERT encoder layer's weights, packed.
 public struct BertLayer: Sendable {
     /// Query, key and value concatenated (`hidden → 3·hidden`).
@@ -142,44 +136,6 @@ public struct BertEncoder: Sendable {
         return pool(x, lengths: lengths)
     }
 
-    /// Scaled dot-product attention per sequence and head over the fused `[q | k | v]` rows.
-    private func attention(_ qkv: UnsafePointer<Float>, lengths: [Int], into out: UnsafeMutablePointer<Float>) {
-        let h = hidden, width = 3 * h, headSize = h / heads
-        let scale = 1 / Float(headSize).squareRoot()
-        var start = 0
-        let longest = lengths.max() ?? 0
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, longest)) { scoresBuffer in
-            guard let scores = scoresBuffer.baseAddress else { return }
-            for length in lengths {
-                for head in 0..<heads {
-                    let qOffset = head * headSize, kOffset = h + head * headSize, vOffset = 2 * h + head * headSize
-                    for i in 0..<length {
-                        let qi = qkv + (start + i) * width + qOffset
-                        var maximum = -Float.infinity
-                        for j in 0..<length {
-                            let s = Activation.dot(qi, qkv + (start + j) * width + kOffset, headSize) * scale
-                            scores[j] = s
-                            maximum = max(maximum, s)
-                        }
-                        var sum: Float = 0
-                        for j in 0..<length {
-                            let e = expf(scores[j] - maximum)
-                            scores[j] = e
-                            sum += e
-                        }
-                        let inv = 1 / sum
-                        let o = out + (start + i) * h + qOffset
-                        for d in 0..<headSize { o[d] = 0 }
-                        for j in 0..<length {
-                            Activation.axpy(scores[j] * inv, qkv + (start + j) * width + vOffset, o, headSize)
-                        }
-                    }
-                }
-                start += length
-            }
-        }
-    }
-
     /// Mean over each sequence's tokens (all attended: no padding), then L2 normalisation.
     private func pool(_ x: [Float], lengths: [Int]) -> [[Float]] {
         let h = hidden
@@ -202,51 +158,5 @@ public struct BertEncoder: Sendable {
             start += length
         }
         return result
-    }
-}
-
-/// Element-wise helpers of the encoder.
-enum Activation {
-    typealias V = SIMD8<Float>
-
-    /// Exact GELU, as BERT's `hidden_act: gelu`: `x · ½ · (1 + erf(x / √2))`.
-    static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let invSqrt2: Float = 0.707_106_781_186_547_5
-        for i in 0..<count {
-            let v = x[i]
-            x[i] = 0.5 * v * (1 + erff(v * invSqrt2))
-        }
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = V()
-        var i = 0
-        while i + 8 <= n {
-            acc.addProduct(UnsafeRawPointer(a + i).loadUnaligned(as: V.self), UnsafeRawPointer(b + i).loadUnaligned(as: V.self))
-            i += 8
-        }
-        var sum = acc.sum()
-        while i < n {
-            sum += a[i] * b[i]
-            i += 1
-        }
-        return sum
-    }
-
-    @inline(__always)
-    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let s = V(repeating: alpha)
-        var i = 0
-        while i + 8 <= n {
-            var v = UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
-            v.addProduct(s, UnsafeRawPointer(x + i).loadUnaligned(as: V.self))
-            UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: V.self)
-            i += 8
-        }
-        while i < n {
-            y[i] += alpha * x[i]
-            i += 1
-        }
     }
 }
