@@ -42,6 +42,8 @@ extension Sealgate {
     static func assemble(_ config: Configuration, options: ServeOptions) async throws -> GatewayParts {
         let logger = options.logger
         let dataDir = options.dataDir
+        // First: a refused model file stops start-up before any store is opened.
+        let (embedder, dimensions) = try makeEmbedder(config.retrieval.embedder)
         let metrics = PrometheusRecorder()
         let (events, eventService) = try makeEventSink(config, dataDir: dataDir, logger: logger)
         let audit = try AuditLog(
@@ -109,7 +111,6 @@ extension Sealgate {
             client: client, attester: try makeAttester(options, configuration: config, tee: tee), maxLease: config.lease.ttlSeconds,
             now: options.now, logger: logger, identity: identity, onEvent: { await auditor.record($0) })
 
-        let (embedder, dimensions) = try makeEmbedder(config.retrieval.embedder)
         var models: [ModelProfileID: any ChatModel] = [:]
         for profile in config.models {
             switch profile.type {
