@@ -92,6 +92,9 @@ public enum ConfigLoader {
             if r.embedder.baseURL.flatMap(httpURL) == nil { issue("retrieval.embedder.base_url", "an http(s) URL is required for type openai") }
             if (r.embedder.model ?? "").isEmpty { issue("retrieval.embedder.model", "required for type openai") }
         }
+        if r.embedder.type == .minilm, (r.embedder.artifact ?? "").isEmpty {
+            issue("retrieval.embedder.artifact", "required for type minilm: a directory with model.safetensors and vocab.txt")
+        }
         if !(16...8192).contains(r.embedder.dimensions) { issue("retrieval.embedder.dimensions", "must be between 16 and 8192") }
         for (i, name) in r.embedder.allowedDataClasses.enumerated() where c.dataClass(name) == nil {
             issue("retrieval.embedder.allowed_data_classes[\(i)]", "unknown data class '\(name)'")

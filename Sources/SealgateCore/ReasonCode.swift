@@ -84,6 +84,8 @@ extension ReasonCode {
     public static let modelUnavailable = ReasonCode("model_unavailable")
     /// The embedder failed or timed out.
     public static let embedderUnavailable = ReasonCode("embedder_unavailable")
+    /// A collection in scope holds documents embedded by another embedder than this gateway's: re-index it.
+    public static let embedderMismatch = ReasonCode("embedder_mismatch")
     /// The audit log could not record the request, so no answer is given.
     public static let auditUnavailable = ReasonCode("audit_unavailable")
     /// The document store failed.

@@ -21,6 +21,7 @@ enum Problem {
             return .serviceUnavailable
         case .modelUnavailable, .embedderUnavailable: return .badGateway
         case .rateLimited: return .tooManyRequests
+        case .embedderMismatch: return .conflict
         default: return .internalServerError
         }
     }

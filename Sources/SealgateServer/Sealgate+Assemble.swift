@@ -44,6 +44,8 @@ extension Sealgate {
     static func assemble(_ config: Configuration, options: ServeOptions) async throws -> GatewayParts {
         let logger = options.logger
         let dataDir = options.dataDir
+        // First: a refused model file stops start-up before any store is opened.
+        let (embedder, dimensions) = try makeEmbedder(config.retrieval.embedder)
         let metrics = PrometheusRecorder(ring: DashboardRing(now: options.now))
         let (events, eventService) = try makeEventSink(config, dataDir: dataDir, logger: logger, metrics: metrics)
         // Each replica keeps its own log under its own origin, so logs of one deployment never pass for each other.
@@ -113,7 +115,6 @@ extension Sealgate {
             client: client, attester: try makeAttester(options, configuration: config, tee: tee), maxLease: config.lease.ttlSeconds,
             now: options.now, logger: logger, identity: identity, onEvent: { await auditor.record($0) })
 
-        let (embedder, dimensions) = makeEmbedder(config.retrieval.embedder)
         var models: [ModelProfileID: any ChatModel] = [:]
         for profile in config.models {
             switch profile.type {

@@ -13,6 +13,7 @@ import HummingbirdTLS
 import KeyBroker
 import KeyLease
 import Logging
+import MiniLM
 import Models
 import ModelClientOpenAI
 import Redaction
@@ -241,10 +242,18 @@ public enum Sealgate {
         }
     }
 
-    static func makeEmbedder(_ settings: EmbedderSettings) -> (any Embedder, Int) {
+    /// The configured embedder and its dimensions.
+    /// - Throws: ``SealgateError`` (`embedder_unavailable`) when the MiniLM files are unreadable or refused.
+    static func makeEmbedder(_ settings: EmbedderSettings) throws -> (any Embedder, Int) {
         switch settings.type {
         case .builtin:
             return (HashingEmbedder(dimensions: settings.dimensions), settings.dimensions)
+        case .minilm:
+            do {
+                return (try MiniLMEmbedder(directory: URL(fileURLWithPath: settings.artifact ?? "")), MiniLMEmbedder.dimensions)
+            } catch let error as MiniLMError {
+                throw SealgateError(.embedderUnavailable, "retrieval.embedder.artifact: \(error)")
+            }
         case .openai:
             return (
                 OpenAIEmbedder(

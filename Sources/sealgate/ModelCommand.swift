@@ -4,7 +4,7 @@ import Sigstore
 
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "model", abstract: "Signed model artifacts (OpenSSF model signing v1.0).", subcommands: [Verify.self])
+        commandName: "model", abstract: "Signed model artifacts (OpenSSF model signing v1.0).", subcommands: [Verify.self, Embed.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
