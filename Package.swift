@@ -147,6 +147,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
+        // memfd_create and file seals (Linux), for model files that must never reach persistent storage.
+        .target(name: "CMemFD"),
+        // Sealed model artifacts and the protected loader: OMS-verified, chunked AES-256-GCM under a broker-held model key.
+        .target(
+            name: "ModelLoader",
+            dependencies: ["SealgateCore", "KBSProtocol", "KeyLease", "Sigstore", "CMemFD", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         // Chunking, the built-in embedder, tenant-scoped in-memory index.
         .target(name: "Retrieval", dependencies: ["SealgateCore"], swiftSettings: strict),
         // Output redaction: detectors, validators, profiles, streaming.
@@ -249,7 +256,7 @@ let package = Package(
             dependencies: [
                 "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "ModelClientOpenAI", "AttestedUpstream", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
                 "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "ReleasePolicy", "JOSE",
-                "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams", "HTTPHardening", "Witness",
+                "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams", "HTTPHardening", "Witness", "ModelLoader", "Sigstore", "KBSProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -269,7 +276,7 @@ let package = Package(
             dependencies: [
                 "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX",
                 "AttestationAzure", "AttestationNVIDIA", "Yams",
-                "ReleasePolicy", "KeyBroker", "JOSE", "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI", "Sigstore",
+                "ReleasePolicy", "KeyBroker", "JOSE", "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI", "Sigstore", "ModelLoader", "KBSProtocol",
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -313,6 +320,13 @@ let package = Package(
             dependencies: [
                 "Sigstore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ModelLoaderTests",
+            dependencies: [
+                "ModelLoader", "KeyBroker", "KeyLease", "KBSProtocol", "Attestation", "ReleasePolicy", "StorageSQLite", "Sigstore", "SealgateCore",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy", "SealgateCore"], swiftSettings: strict),
