@@ -90,8 +90,8 @@ public enum TEEProxy {
             try await Task.sleep(nanoseconds: delay * 1_000_000_000)
             delay = min(delay * 2, 30)
         }
-        var modelServer: ModelServerService?
-        if let model = options.model { modelServer = try await Self.modelServer(model, leases: leases, logger: logger) }
+        let modelServer: ModelServerService?
+        if let model = options.model { modelServer = try await Self.modelServer(model, leases: leases, logger: logger) } else { modelServer = nil }
         let router = Router()
         let forwarder = Forwarder(
             modelDigest: modelServer?.model.digest,
@@ -114,7 +114,10 @@ public enum TEEProxy {
         return Application(
             router: router, server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-tee-proxy"),
-            services: ([renewal] as [any Service]) + (modelServer.map { [$0] } ?? []) + [ShutdownService(logger: logger, message: "sealgate tee-proxy stopped") { try? await brokerHTTP?.shutdown() }],
+            services: ([renewal] as [any Service]) + (modelServer.map { [$0] } ?? []) + [ShutdownService(logger: logger, message: "sealgate tee-proxy stopped") {
+                    modelServer?.stop()
+                    try? await brokerHTTP?.shutdown()
+                }],
             logger: logger)
     }
 
