@@ -306,7 +306,8 @@ extension KeyBroker {
     /// Secret names of a tenant (never values).
     public func secretNames(tenant: String) async throws -> [String] {
         guard let id = TenantID(tenant) else { return [] }
-        return try await store.secretNames(tenant: id)
+        // Model keys share the secrets table under `model:<name>`; they are not secrets a path can name.
+        return try await store.secretNames(tenant: id).filter { !$0.hasPrefix("model:") }
     }
 
     /// Credential names and roles (never tokens or their hashes).

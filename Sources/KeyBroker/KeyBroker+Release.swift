@@ -10,7 +10,7 @@ extension KeyBroker {
     /// release policy passes, returns the resource as a flattened JWE for the attested TEE key.
     ///
     /// Resources: `<tenant>/kek/<data-class>` (every non-retired KEK version, as ``KEKRelease`` JSON) and
-    /// `<tenant>/secret/<name>` (the secret's bytes).
+    /// `<tenant>/secret/<name>` (the secret's bytes) and `<tenant>/model/<name>` (a model key, as ``ModelKeyRelease`` JSON).
     public func resource(_ credential: BrokerCredential, path: String, client: ClientCertificate = .notRequired) async -> ReleaseOutcome {
         // One read of the tenant list serves the decision and the labels (`nil`: the store failed).
         let tenants = try? await store.tenants()
@@ -19,7 +19,7 @@ extension KeyBroker {
         let ref = ResourceRef(path: path)
         let known = tenants?.contains { $0.id == ref?.repository } ?? false
         let tenant = known ? ref?.repository ?? "-" : "-"
-        let type = ["kek", "secret"].contains(ref?.type ?? "") ? ref?.type ?? "unknown" : "unknown"
+        let type = ["kek", "secret", "model"].contains(ref?.type ?? "") ? ref?.type ?? "unknown" : "unknown"
         switch outcome {
         case .released(_, let decision, let keyIDs):
             await emit(.release, decision, tee: decision.result?.tee.rawValue ?? "-", tenant: tenant, resource: path, resourceType: type, keyIDs: keyIDs)
@@ -41,7 +41,7 @@ extension KeyBroker {
         }
         let result = claims.result
         if let denial = Self.checkClientCertificate(client, claims: claims) { return .denied(denial) }
-        guard let ref = ResourceRef(path: path), ["kek", "secret"].contains(ref.type) else {
+        guard let ref = ResourceRef(path: path), ["kek", "secret", "model"].contains(ref.type) else {
             return .denied(.deny(.unknownResource, "resource.path", result))
         }
         let decidingRule: String
@@ -70,6 +70,12 @@ extension KeyBroker {
                     keyIDs.append("\(path)#\(version.version)")
                 }
                 plaintext = try Self.canonical(KEKRelease(resource: path, current: current.version, versions: items))
+            } else if ref.type == "model" {
+                guard let resource = ModelKeyResource(path), let release = try await modelKeyRelease(resource) else {
+                    return .denied(.deny(.unknownResource, "resource.model", result))
+                }
+                plaintext = release
+                keyIDs = [path]
             } else {
                 guard let secret = try await store.secret(tenant: tenantID, name: ref.tag) else {
                     return .denied(.deny(.unknownResource, "resource.secret", result))

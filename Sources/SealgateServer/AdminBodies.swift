@@ -18,6 +18,12 @@ enum AdminBodies {
         let value: String?
     }
 
+    /// `POST /admin/v0/tenants/{tenant}/models/{name}/wrap`: a sealed model's data key, base64url.
+    struct ModelDataKey: Decodable {
+        let dataKey: String?
+        enum CodingKeys: String, CodingKey { case dataKey = "data_key" }
+    }
+
     /// `POST /admin/v0/tenants/{tenant}/shred`: `confirm` repeats the tenant id.
     struct Shred: Decodable {
         let confirm: String?

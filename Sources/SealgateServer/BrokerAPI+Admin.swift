@@ -66,6 +66,20 @@ extension BrokerAPI {
             // PUT stores or replaces; POST creates only (409 when the secret exists).
             if replace { admin.put("/tenants/:tenant/secrets/:name", use: handler) } else { admin.post("/tenants/:tenant/secrets/:name", use: handler) }
         }
+        admin.post("/tenants/:tenant/models/:name") { request, context in
+            await authorized(context, .keyManager) { who in
+                let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
+                return created(await broker.createModelKey(resource: resource, by: who).map { ["resource": $0] })
+            }
+        }
+        admin.post("/tenants/:tenant/models/:name/wrap") { request, context in
+            await authorized(context, .keyManager) { who in
+                let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
+                let body = try await decodeBody(AdminBodies.ModelDataKey.self, request)
+                guard let dataKey = body.dataKey.flatMap(Base64URL.decode) else { return BrokerProblem.bad("admin.model.data_key") }
+                return ok(await broker.wrapModelDataKey(resource: resource, dataKey: dataKey, by: who).map { ["resource": resource, "wrapped_key": $0] })
+            }
+        }
         admin.post("/tenants/:tenant/shred") { request, context in
             await authorized(context, .shredder) { who in
                 let tenant = context.parameters.get("tenant") ?? ""
