@@ -21,7 +21,9 @@ extension BrokerAPI {
             let target = object["target"] as? String ?? "-"
             var payload: Data?
             if let value = object["payload"] {
-                guard let encoded = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+                // An object or an array only: JSONSerialization traps (not throws) on a bare number or string.
+                guard JSONSerialization.isValidJSONObject(value),
+                    let encoded = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]) else {
                     return BrokerProblem.bad("admin.proposal.payload")
                 }
                 payload = encoded

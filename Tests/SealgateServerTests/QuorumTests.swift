@@ -167,6 +167,11 @@ struct QuorumTests {
             for tenant in ["acme", "globex"] { #expect(try await client.send(.post, "/admin/v0/tenants", key: admin, json: #"{"id": "\#(tenant)"}"#).status == .created) }
             let direct = try await client.send(.post, "/admin/v0/tenants/globex/shred", key: admin, json: #"{"confirm": "globex"}"#)
             #expect(direct.status == .ok, "\(direct.text)")
+            // A payload that is not an object or array is refused (it once crashed the broker), and the broker keeps answering.
+            let fragment = try await client.send(.post, "/admin/v0/proposals", key: admin, json: #"{"action": "rotate_ca", "payload": 0}"#)
+            #expect(fragment.status == .badRequest && Self.reason(fragment) == "malformed_request", "\(fragment.text)")
+            let notString = try await client.send(.post, "/admin/v0/proposals", key: admin, json: #"{"action": "shred", "target": 5}"#)
+            #expect(notString.status == .badRequest, "\(notString.text)")
             let second = try await Self.credentials(client, admin: admin, ["second": "shredder"])
             let secondFile = try dir.write("second-token", try #require(second["second"]))
 
