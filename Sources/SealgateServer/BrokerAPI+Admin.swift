@@ -68,6 +68,7 @@ extension BrokerAPI {
         }
         admin.post("/tenants/:tenant/models/:name") { request, context in
             await authorized(context, "create_model_key") { who in
+                _ = try await decodeBody(AdminBodies.NoFields.self, request)
                 let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
                 return created(await broker.createModelKey(resource: resource, by: who).map { ["resource": $0] })
             }
