@@ -18,6 +18,12 @@ enum AdminBodies {
         let value: String?
     }
 
+    /// `PUT /admin/v0/tenants/{tenant}/models/{name}`: the model `digest` (`sha256:<hex>`), base64url `value` or none.
+    struct ModelKey: Decodable {
+        let digest: String?
+        let value: String?
+    }
+
     /// `POST /admin/v0/tenants/{tenant}/shred`: `confirm` repeats the tenant id.
     struct Shred: Decodable {
         let confirm: String?

@@ -11,6 +11,7 @@ import Hummingbird
 import HummingbirdCore
 import KeyBroker
 import Logging
+import ReferenceImages
 import ReleasePolicy
 import SealgateCore
 import SecurityEvents
@@ -101,8 +102,9 @@ public enum SealgateBroker {
         do {
             let values: ReferenceValues =
                 path.hasSuffix(".json") ? try JSONDecoder().decode(ReferenceValues.self, from: data) : try YAMLDecoderShim.decode(ReferenceValues.self, from: data)
-            _ = try values.parsedMockSigners()
-            return values
+            return try KeyBroker.verifiedReferenceValues(values, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
+        } catch let error as ReferenceImageError {
+            throw SealgateError(.attestationFailed, "reference values \(path) refused: \(error)")
         } catch {
             throw SealgateError(.attestationFailed, "reference values \(path) are malformed: \(error)")
         }

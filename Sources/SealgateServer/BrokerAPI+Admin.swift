@@ -66,6 +66,25 @@ extension BrokerAPI {
             // PUT stores or replaces; POST creates only (409 when the secret exists).
             if replace { admin.put("/tenants/:tenant/secrets/:name", use: handler) } else { admin.post("/tenants/:tenant/secrets/:name", use: handler) }
         }
+        admin.get("/tenants/:tenant/models") { request, context in
+            await authorized(context, .reader) { _ in
+                json(try await broker.modelKeys(tenant: context.parameters.get("tenant") ?? ""))
+            }
+        }
+        admin.put("/tenants/:tenant/models/:name") { request, context in
+            await authorized(context, .keyManager) { who in
+                let body = try await decodeBody(AdminBodies.ModelKey.self, request)
+                var value: Data?
+                if let text = body.value {
+                    guard let decoded = Base64URL.decode(text) else { return BrokerProblem.bad("admin.model.value") }
+                    value = decoded
+                }
+                let result = await broker.putModelKey(
+                    tenant: context.parameters.get("tenant") ?? "", name: context.parameters.get("name") ?? "", digest: body.digest ?? "",
+                    value: value, by: who)
+                return created(result)
+            }
+        }
         admin.post("/tenants/:tenant/shred") { request, context in
             await authorized(context, .shredder) { who in
                 let tenant = context.parameters.get("tenant") ?? ""

@@ -80,6 +80,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("snp-vcek"), help: "configfs-tsm on SEV-SNP: the VCEK/VLEK (PEM) when auxblob carries none.")
     var snpVCEK: String?
     @Option(name: .customLong("snp-cert-chain"), help: "configfs-tsm on SEV-SNP: the ASK/ASVK + ARK chain (PEM).") var snpCertChain: String?
+    @Option(
+        name: .customLong("init-data"),
+        help: "The init-data document this workload was started with (TOML, or JSON by extension): sent with the evidence; the mock TEE carries its SHA-256.")
+    var initData: String?
     @OptionGroup(title: "Listener") var listener: ListenerOptions
 
     func validate() throws {
@@ -108,6 +112,7 @@ struct Serve: AsyncParsableCommand {
         options.tsmRoot = tsmRoot
         options.snpVCEKPath = snpVCEK
         options.snpCertChainPath = snpCertChain
+        options.initDataPath = initData
         let instance: SealgateInstance
         do { instance = try await Sealgate.build(options) } catch let error as ConfigError {
             FileHandle.standardError.write(Data("sealgate: invalid configuration\n\(error)\n".utf8))
