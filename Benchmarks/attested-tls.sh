@@ -73,15 +73,28 @@ pids+=($!)
 wait_for "https://127.0.0.1:$nginx_port/healthz" --cacert "$work/nginx.pem"
 
 echo "== machine: $(nproc) cores, $(uname -r); $("$bin" --version | head -1); $(nginx -v 2>&1); $(openssl version)"
-handshakes() {  # NAME PORT CAFILE: full handshakes per wall-clock second (s_time's "N connections in T real seconds")
-  local out conns real
+cpu_ticks() {  # PID: user+system clock ticks of the process and its children (nginx: master and worker)
+  local total=0 p f
+  for p in "$1" $(pgrep -P "$1" || true); do
+    read -r -a f <"/proc/$p/stat" || continue
+    total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
+handshakes() {  # NAME PORT CAFILE PID: full handshakes per wall-clock second (s_time's "N connections in T real
+  # seconds") and per second of the server's CPU (user+system from /proc, which other load on the machine disturbs
+  # far less than the wall-clock rate)
+  local out conns real before after
+  before=$(cpu_ticks "$4")
   out=$("${client_cpu[@]}" openssl s_time -connect "127.0.0.1:$2" -CAfile "$3" -new -time "$secs" 2>&1 || true)
+  after=$(cpu_ticks "$4")
   conns=$(echo "$out" | awk '/real seconds/ {print $1; exit}')
   real=$(echo "$out" | awk '/real seconds/ {print $4; exit}')
-  echo "handshakes,$1,${conns:-?} in ${real:-?} s,$(python3 -c "print(f'{${conns:-0}/max(1,${real:-1}):.0f}')")/s"
+  echo "handshakes,$1,${conns:-?} in ${real:-?} s,$(python3 -c "print(f'{${conns:-0}/max(1,${real:-1}):.0f}')")/s,server CPU $(python3 -c "print(f'{($after-$before)/$hz:.2f}')") s,$(python3 -c "print(f'{${conns:-0}*$hz/max(1,$after-$before):.0f}')")/CPU-s"
 }
-handshakes attested "$attested" "$work/attested/ca.pem"
-handshakes nginx "$nginx_port" "$work/nginx.pem"
+handshakes attested "$attested" "$work/attested/ca.pem" "${pids[0]}"
+handshakes nginx "$nginx_port" "$work/nginx.pem" "${pids[2]}"
 
 requests() {  # NAME URL
   local out

@@ -183,6 +183,7 @@ public actor AuditLog: AuditSink {
         try await checkpointsFile.appendDurably(try Self.noteLine(note))
         latest = checkpoint
         latestNote = note
+        latestSignedAt = Date()
         checkpointObserver?(note)
         return note
     }
@@ -203,6 +204,10 @@ public actor AuditLog: AuditSink {
 
     /// The latest checkpoint.
     public var latestCheckpoint: Checkpoint? { latest }
+
+    /// When this process last signed a checkpoint (nil before its first one: a checkpoint found at start-up has
+    /// no signing time in the log).
+    public private(set) var latestSignedAt: Date?
 
     /// The latest signed checkpoint note, without signing one.
     public var latestSignedNote: String? { latestNote }

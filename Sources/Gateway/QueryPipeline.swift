@@ -87,6 +87,10 @@ public struct QueryPipeline: Sendable {
             // A lease is held but the broker withheld this tenant × class KEK (release policy, shredded tenant).
             throw SealgateError(await keyRing.missingKeyReason(), "no lease for the request's class")
         }
+        let mismatched = index.foreignCollections(tenant: tenant, among: grant.context.scope.collections)
+        guard mismatched.isEmpty else {
+            throw SealgateError(.embedderMismatch, "collections \(mismatched.map(\.rawValue)) hold documents of another embedder than \(index.embedderID)")
+        }
         let query: [Float]
         do { query = try await embedder.embed([question]).first ?? [] } catch {
             throw SealgateError(.embedderUnavailable, "the embedder failed")
@@ -125,6 +129,9 @@ public struct QueryPipeline: Sendable {
         case .brokerUnavailable: return Denial(code, "The key broker cannot be reached and no key lease is held.")
         case .releaseDenied: return Denial(code, "The key broker did not release this tenant's key for this data class to this gateway.")
         case .embedderUnavailable: return Denial(code, "The embedder failed.")
+        case .embedderMismatch:
+            return Denial(
+                code, "A collection in scope was indexed with another embedder than this gateway's; re-index it (sealgate ingest, docs/retrieval.md).")
         case .integrityFailure: return Denial(code, "Stored ciphertext failed authentication.")
         case .storeUnavailable: return Denial(code, "The document store failed.")
         default: return Denial(.internalError, "The request failed.")

@@ -20,6 +20,10 @@ public final class TenantIndex: Sendable {
     let snapshots: (any IndexSnapshotStore)?
     /// The highest snapshot epoch seen or written per key (the next snapshot of a key takes the next number).
     let snapshotEpochs = Mutex<[IndexSnapshotKey: UInt64]>([:])
+    /// Per tenant and collection, the stored documents recorded with another embedder than ``embedderID``: never
+    /// indexed, and a query whose scope includes their collection is refused (`embedder_mismatch`) until they are
+    /// re-ingested or deleted. Found at each build; an upsert or delete of the document clears it.
+    let foreign = Mutex<[TenantID: [CollectionName: Set<DocumentID>]]>([:])
 
     /// Creates an empty index.
     public init(
@@ -46,6 +50,13 @@ public final class TenantIndex: Sendable {
         await keyRing.forgetPreparedDEKs()
     }
 
+    /// Marks a tenant's index stale because its documents changed elsewhere (another gateway replica on the same
+    /// database): the next query rebuilds it from sealed snapshots and the store.
+    public func invalidate(tenant: TenantID) async { await vectors.invalidate(tenant: tenant) }
+
+    /// Marks every tenant's index stale (change notifications may have been missed).
+    public func invalidateAll() async { await vectors.invalidateAll() }
+
     /// Drops everything decrypted when no valid lease is held.
     public func clearIfLeaseLost() async {
         if await !keyRing.isReady() { await clear() }
@@ -54,11 +65,22 @@ public final class TenantIndex: Sendable {
     /// Adds (or replaces) a stored document's embeddings.
     func upsert(tenant: TenantID, collection: CollectionName, documentID: DocumentID, entries: [IndexEntry]) async {
         await vectors.upsert(tenant: tenant, collection: collection, documentID: documentID, entries: entries)
+        forgetForeign(tenant: tenant, collection: collection, documentID: documentID)
+    }
+
+    /// The collections among `collections` that hold documents of another embedder (sorted).
+    func foreignCollections(tenant: TenantID, among collections: [CollectionName]) -> [CollectionName] {
+        foreign.withLock { map in collections.filter { !(map[tenant]?[$0]?.isEmpty ?? true) }.sorted() }
+    }
+
+    private func forgetForeign(tenant: TenantID, collection: CollectionName, documentID: DocumentID) {
+        foreign.withLock { _ = $0[tenant]?[collection]?.remove(documentID) }
     }
 
     /// Removes a deleted document.
     func remove(tenant: TenantID, collection: CollectionName, documentID: DocumentID) async {
         await vectors.remove(tenant: tenant, collection: collection, documentID: documentID)
+        forgetForeign(tenant: tenant, collection: collection, documentID: documentID)
         keyRing.forget(tenant: tenant, collection: collection, document: documentID)
     }
 
@@ -125,6 +147,11 @@ public final class TenantIndex: Sendable {
         guard await vectors.replace(ticket, loaded: built.loaded, entries: built.entries, epoch: epoch) else {
             throw SealgateError(.keyLeaseUnavailable, "the index was cleared during its build")
         }
+        var others: [CollectionName: Set<DocumentID>] = [:]
+        for document in try await store.documents(tenant: tenant) where document.embedder != embedderID {
+            others[document.collection, default: []].insert(document.id)
+        }
+        foreign.withLock { $0[tenant] = others }
         let chunks = await vectors.count(tenant: tenant)
         recorder.logger.info(
             "tenant index built",

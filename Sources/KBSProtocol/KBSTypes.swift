@@ -13,6 +13,10 @@ public struct BrokerReason: StringCode {
     public init(_ rawValue: String) { self.rawValue = rawValue }
 
     public static let granted = BrokerReason("granted")
+    /// A dashboard data request named a time range the broker does not keep.
+    public static let unknownTimeRange = BrokerReason("unknown_time_range")
+    /// A dashboard data request asked for fewer than one bucket or more than one per minute of the range.
+    public static let bucketCountOutOfRange = BrokerReason("bucket_count_out_of_range")
     /// No session cookie or token was presented.
     public static let unauthenticated = BrokerReason("unauthenticated")
     public static let unknownSession = BrokerReason("unknown_session")

@@ -69,6 +69,14 @@ extension KeyBroker {
         }
     }
 
+    /// Records a refused admin read (a bad dashboard data request) like any refused admin action: an audit
+    /// record, `sealgate_admin_actions_total{action, outcome="denied", reason}` and a security event.
+    public func refuseRead(_ action: String, reason: BrokerReason, rule: String, by principal: AdminCredential) async -> ReleaseDecision {
+        let decision = ReleaseDecision.deny(reason, rule)
+        await emit(.admin, decision, tee: "-", resourceType: action, principal: principal.name)
+        return decision
+    }
+
     /// Creates the first admin credential when none exists; returns its bearer token (shown once), else `nil`.
     public func bootstrapAdmin() async throws -> String? {
         guard try await store.credentials().isEmpty else { return nil }
@@ -303,7 +311,8 @@ extension KeyBroker {
     /// Secret names of a tenant (never values).
     public func secretNames(tenant: String) async throws -> [String] {
         guard let id = TenantID(tenant) else { return [] }
-        return try await store.secretNames(tenant: id).filter { !$0.hasPrefix(Self.modelPrefix) }
+        // Model keys share the secrets table under `model:<name>`; they are not secrets a path can name.
+        return try await store.secretNames(tenant: id).filter { !$0.hasPrefix("model:") }
     }
 
     /// Credential names and roles (never tokens or their hashes).

@@ -42,7 +42,7 @@ extension KeyBroker {
         _ credential: BrokerCredential, _ request: WorkloadCertificateRequest, enrolment: WorkloadEnrolment?, resource: String
     ) async -> CertificateOutcome {
         let claims: TokenClaims
-        switch self.claims(for: credential) {
+        switch await self.claims(for: credential) {
         case .failure(let denial): return .denied(denial)
         case .success(let value): claims = value
         }
@@ -64,9 +64,10 @@ extension KeyBroker {
             let ca = try await activeCA()
             let issued = now()
             let notAfter = min(Date(timeIntervalSince1970: TimeInterval(claims.exp)), issued.addingTimeInterval(TimeInterval(enrolment.maxValiditySeconds)))
+            let tokenText = await tokenText(for: credential)
             let value = WorkloadExtension(
                 workload: request.workload.description, tee: result.tee.rawValue, measurement: result.measurement, status: result.status.rawValue,
-                earDigest: Data(SHA256.hash(data: Data(tokenText(for: credential).utf8))))
+                earDigest: Data(SHA256.hash(data: Data(tokenText.utf8))))
             let leaf = try ca.issue(
                 publicKey: publicKey, names: names, workload: request.workload, notBefore: issued.addingTimeInterval(-60), notAfter: notAfter,
                 extension: value)
@@ -84,11 +85,11 @@ extension KeyBroker {
     static func line(_ pem: String) -> String { pem.hasSuffix("\n") ? pem : pem + "\n" }
 
     /// The attestation token (compact JWS) behind a credential: the bearer token, or the attested session's.
-    func tokenText(for credential: BrokerCredential) -> String {
+    func tokenText(for credential: BrokerCredential) async -> String {
         switch credential {
         case .token(let token): return token
         case .session(let id):
-            if case .attested(_, let token) = sessions[id]?.state { return token }
+            if case .success(let state) = await sessionState(id) { return state.token ?? "" }
             return ""
         case .none: return ""
         }

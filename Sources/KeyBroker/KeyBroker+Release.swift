@@ -10,8 +10,8 @@ extension KeyBroker {
     /// release policy passes, returns the resource as a flattened JWE for the attested TEE key.
     ///
     /// Resources: `<tenant>/kek/<data-class>` (every non-retired KEK version, as ``KEKRelease`` JSON),
-    /// `<tenant>/secret/<name>` (the secret's bytes) and `<tenant>/model/<name>` (the model key's bytes; its
-    /// registered digest is the policy input `model.digest`).
+    /// `<tenant>/secret/<name>` (the secret's bytes) and `<tenant>/model/<name>` (a model key, as ``ModelKeyRelease``
+    /// JSON; the expected model digest recorded with it is the policy input `model.digest`).
     public func resource(_ credential: BrokerCredential, path: String, client: ClientCertificate = .notRequired) async -> ReleaseOutcome {
         // One read of the tenant list serves the decision and the labels (`nil`: the store failed).
         let tenants = try? await store.tenants()
@@ -36,7 +36,7 @@ extension KeyBroker {
         _ credential: BrokerCredential, path: String, tenants: [BrokerTenant]?, client: ClientCertificate
     ) async -> ReleaseOutcome {
         let claims: TokenClaims
-        switch self.claims(for: credential) {
+        switch await self.claims(for: credential) {
         case .failure(let denial): return .denied(denial)
         case .success(let value): claims = value
         }
@@ -45,11 +45,11 @@ extension KeyBroker {
         guard let ref = ResourceRef(path: path), ["kek", "secret", "model"].contains(ref.type) else {
             return .denied(.deny(.unknownResource, "resource.path", result))
         }
-        // A model key's registered digest is a policy input, so it is read before the policies run: policies that
+        // A model key's expected digest is a policy input, so it is read before the policies run: policies that
         // test `model.digest` therefore see whether the key exists (absent digest), others do not.
         var model: ModelKeyRecord?
-        if ref.type == "model", let tenantID = TenantID(ref.repository) {
-            do { model = try await modelKey(tenant: tenantID, name: ref.tag) } catch { return .denied(.deny(.storeUnavailable, "store", result)) }
+        if ref.type == "model", let resource = ModelKeyResource(path) {
+            do { model = try await modelKeyRecord(resource) } catch { return .denied(.deny(.storeUnavailable, "store", result)) }
         }
         let decidingRule: String
         switch policyCheck(result: result, ref: ref, modelDigest: model?.digest) {
@@ -78,8 +78,8 @@ extension KeyBroker {
                 }
                 plaintext = try Self.canonical(KEKRelease(resource: path, current: current.version, versions: items))
             } else if ref.type == "model" {
-                guard let model, let key = Base64URL.decode(model.key) else { return .denied(.deny(.unknownResource, "resource.model", result)) }
-                plaintext = key
+                guard let model, let resource = ModelKeyResource(path) else { return .denied(.deny(.unknownResource, "resource.model", result)) }
+                plaintext = try modelKeyRelease(model, resource: resource)
                 keyIDs = [path]
             } else {
                 guard let secret = try await store.secret(tenant: tenantID, name: ref.tag) else {

@@ -48,18 +48,6 @@ public struct BrokerEvent: Sendable {
 /// release policies over the token's attestation result and returns the resource as a JWE for the attested key.
 /// The same actor serves the embedded in-process default and the standalone `sealgate broker`.
 public actor KeyBroker {
-    enum SessionState {
-        case challenged
-        case attested(TokenClaims, token: String)
-    }
-
-    struct Session {
-        let nonce: String
-        let tee: TEEType
-        var expires: Date
-        var state: SessionState
-    }
-
     let verifiers: [any AttestationVerifier]
     var appraiser: Appraiser
     var policySet: PolicySet
@@ -72,7 +60,8 @@ public actor KeyBroker {
     let sessionTTL: TimeInterval
     let now: @Sendable () -> Date
     let onEvent: @Sendable (BrokerEvent) async -> Void
-    var sessions: [String: Session] = [:]
+    /// RCAR sessions: in memory, or shared with other brokers through the database.
+    let sessions: any SessionStore
     /// The workload CA versions (newest last), opened on first use; `nil` until then.
     var workloadCAs: [WorkloadCA]?
     /// Workload enrolments by class, read on first use; `nil` until then.
@@ -93,8 +82,10 @@ public actor KeyBroker {
         verifiers: [any AttestationVerifier], referenceValues: ReferenceValues, policies: PolicySet, store: any BrokerStore,
         protector: any KeyProtector, tokenKey: P256.Signing.PrivateKey, tokenTTL: TimeInterval = 300,
         sessionTTL: TimeInterval = 120, now: @escaping @Sendable () -> Date = { Date() },
+        sessions: any SessionStore = InMemorySessionStore(),
         onEvent: @escaping @Sendable (BrokerEvent) async -> Void = { _ in }
     ) {
+        self.sessions = sessions
         self.verifiers = verifiers
         self.appraiser = Self.appraiser(referenceValues, verifiers: verifiers)
         self.policySet = policies
@@ -165,19 +156,25 @@ public actor KeyBroker {
     static func randomToken() -> String { Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }) }
 
     /// Starts an exchange (`POST /kbs/v0/auth`): a session id and a fresh nonce, or a denial.
-    public func auth(version: String, tee: TEEType) -> Result<AuthChallenge, ReleaseDecision> {
+    public func auth(version: String, tee: TEEType) async -> Result<AuthChallenge, ReleaseDecision> {
         guard Self.protocolVersions.contains(version) else { return .failure(.deny(.unsupportedVersion, "auth.version")) }
         guard tee == .mock || verifiers.contains(where: { $0.tee == tee }) else {
             // Mock sessions are always opened; appraisal refuses mock evidence unless the reference values accept it.
             return .failure(.deny(.unsupportedTEE, "auth.tee"))
         }
         let current = now()
-        if sessions.count > maxSessions / 2 { sessions = sessions.filter { $0.value.expires > current } }
-        guard sessions.count < maxSessions else { return .failure(.deny(.storeUnavailable, "auth.sessions")) }
         let id = Self.randomToken()
         let nonce = Self.randomToken()
         let expires = current.addingTimeInterval(sessionTTL)
-        sessions[id] = Session(nonce: nonce, tee: tee, expires: expires, state: .challenged)
+        do {
+            let record = try sealSession(
+                SessionState(nonce: nonce, tee: tee, expires: expires.timeIntervalSince1970), idDigest: BrokerSessionRecord.digest(id))
+            guard try await sessions.open(record, now: current, limit: maxSessions) else {
+                return .failure(.deny(.storeUnavailable, "auth.sessions"))
+            }
+        } catch {
+            return .failure(.deny(.storeUnavailable, "auth.sessions.store"))
+        }
         return .success(AuthChallenge(sessionID: id, nonce: nonce, expires: expires))
     }
 
@@ -194,15 +191,20 @@ public actor KeyBroker {
     }
 
     private func attestDecision(sessionID: String, _ request: AttestRequest) async -> AttestOutcome {
-        guard var session = sessions[sessionID] else { return .denied(.deny(.unknownSession, "session")) }
-        guard session.expires > now() else {
-            sessions[sessionID] = nil
-            return .denied(.deny(.sessionExpired, "session.expiry"))
+        let key = BrokerSessionRecord.digest(sessionID)
+        // Consume the nonce before anything else can fail: taken from the store, so at most one broker gets it.
+        let taken: BrokerSessionRecord?
+        do { taken = try await sessions.takeChallenged(idDigest: key) } catch { return .denied(.deny(.storeUnavailable, "session.store")) }
+        guard let taken else {
+            // Not challenged: unknown, lapsed, or attested already (its nonce was used).
+            switch await sessionState(sessionID) {
+            case .failure(let denial): return .denied(denial)
+            case .success: return .denied(.deny(.nonceReplayed, "session.nonce"))
+            }
         }
-        guard case .challenged = session.state else { return .denied(.deny(.nonceReplayed, "session.nonce")) }
-        // Consume the nonce before anything else can fail.
-        sessions[sessionID] = nil
-        guard request.runtimeData.nonce == session.nonce else { return .denied(.deny(.nonceMismatch, "session.nonce")) }
+        guard var session = openSession(taken) else { return .denied(.deny(.unknownSession, "session")) }
+        guard session.expires > now().timeIntervalSince1970 else { return .denied(.deny(.sessionExpired, "session.expiry")) }
+        guard session.nonce != nil, request.runtimeData.nonce == session.nonce else { return .denied(.deny(.nonceMismatch, "session.nonce")) }
         guard request.evidence.tee == session.tee else { return .denied(.deny(.malformedRequest, "session.tee")) }
         guard Self.canEncrypt(to: request.runtimeData.teePublicKey) else {
             return .denied(.deny(.malformedJWK, "runtime-data.tee-pubkey"))
@@ -229,17 +231,15 @@ public actor KeyBroker {
             let token = try CompactJWS.sign(
                 payload: try Self.canonical(claims), header: ["typ": "JWT", "kid": String(issuer.dropFirst("sealgate-broker:".count))],
                 key: tokenKey)
-            session.state = .attested(claims, token: token)
-            session.expires = issued.addingTimeInterval(tokenTTL)
-            sessions[sessionID] = session
+            session.nonce = nil
+            session.token = token
+            session.expires = issued.addingTimeInterval(tokenTTL).timeIntervalSince1970
+            try await sessions.put(try sealSession(session, idDigest: key))
             return .token(token, result)
         } catch {
             return .denied(.deny(.tokenIssueFailed, "token.sign", result))
         }
     }
-
-    /// The evidence type a session was opened for, if the session exists.
-    public func sessionTEE(_ id: String) -> TEEType? { sessions[id]?.tee }
 
     /// Whether resources can be encrypted to `key`: a valid public EC or RSA JWK whose `use` (if any) is `enc` and
     /// whose `alg` (if any) is a key-management algorithm for its key type. Checked at attest, so a token is never
@@ -266,20 +266,20 @@ public actor KeyBroker {
         return .success(claims)
     }
 
-    func claims(for credential: BrokerCredential) -> Result<TokenClaims, ReleaseDecision> {
+    func claims(for credential: BrokerCredential) async -> Result<TokenClaims, ReleaseDecision> {
         switch credential {
         case .none:
             return .failure(.deny(.unauthenticated, "credential"))
         case .token(let token):
             return verify(token: token)
         case .session(let id):
-            guard let session = sessions[id] else { return .failure(.deny(.unknownSession, "session")) }
-            guard session.expires > now() else {
-                sessions[id] = nil
-                return .failure(.deny(.sessionExpired, "session.expiry"))
+            switch await sessionState(id) {
+            case .failure(let denial): return .failure(denial)
+            case .success(let state):
+                // The session's token, re-verified: a session is exactly as good as its token.
+                guard let token = state.token else { return .failure(.deny(.unauthenticated, "session.attested")) }
+                return verify(token: token)
             }
-            guard case .attested(let claims, _) = session.state else { return .failure(.deny(.unauthenticated, "session.attested")) }
-            return .success(claims)
         }
     }
 

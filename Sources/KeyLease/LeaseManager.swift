@@ -87,7 +87,7 @@ public actor LeaseManager {
         public let token: String
     }
     /// The last accepted attestation (served, cached, by `GET /v1/attestation` without a nonce).
-    public private(set) var lastAttestation: Attestation?
+    public internal(set) var lastAttestation: Attestation?
 
     /// Fresh evidence binding `reportData` from this workload's attester (for clients that check it themselves).
     public func freshEvidence(reportData: Data) throws -> Evidence {
@@ -194,21 +194,12 @@ public actor LeaseManager {
         let ephemeral = P256.KeyAgreement.PrivateKey()
         let tee = attester.tee
         do {
-            let challenge: AuthChallenge
-            switch try await client.auth(tee: tee) {
-            case .failure(let decision):
-                await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
-                return await fail(decision, stage: .attestation)
-            case .success(let value):
-                challenge = value
-            }
-            let runtime = RuntimeData(nonce: challenge.nonce, teePublicKey: .ec(ephemeral.publicKey), workloadPublicKey: identity?.publicJWK)
-            let evidence = try attester.evidence(reportData: runtime.reportData, now: now())
             let token: String
             let attestation: AttestationResult
-            switch try await client.attest(sessionID: challenge.sessionID, AttestRequest(runtimeData: runtime, initData: initData, evidence: evidence)) {
+            switch try await openSession(ephemeral) {
+            case .refused(let decision):
+                return await fail(decision, stage: .attestation)
             case .denied(let decision):
-                await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
                 var metadata: Logger.Metadata = ["attestation.tee": "\(tee)", "policy.reason": "\(decision.reason)"]
                 if !decision.causes.isEmpty { metadata["attestation.causes"] = "\(decision.causes.map(\.rawValue).joined(separator: ","))" }
                 if let fix = AttestationRemedy.hint(for: decision.causes) { metadata["attestation.fix"] = "\(fix)" }
@@ -220,9 +211,6 @@ public actor LeaseManager {
             case .token(let value, let appraised):
                 token = value
                 attestation = appraised
-                lastAttestation = Attestation(evidence: evidence, runtimeData: runtime, token: value)
-                await onEvent(
-                    LeaseEvent(resource: nil, decision: ReleaseDecision(allowed: true, reason: .granted, rule: "appraisal", result: appraised), tee: tee))
             }
             var certified = false
             if let identity { certified = try await renewCertificate(identity, token: token, tee: tee) }

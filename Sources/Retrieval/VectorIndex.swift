@@ -150,7 +150,8 @@ public actor VectorIndex {
             apply(change, to: &partitions)
         }
         tenants[ticket.tenant] = partitions
-        epochs[ticket.tenant] = epoch
+        // Invalidated while the build read the store: serve it, but rebuild on the next query.
+        epochs[ticket.tenant] = (invalidated[ticket.tenant] ?? Int.min) > ticket.sequence ? nil : epoch
         return true
     }
 
@@ -172,6 +173,23 @@ public actor VectorIndex {
     /// Removes one document's entries.
     public func remove(tenant: TenantID, collection: CollectionName, documentID: DocumentID) {
         record(.remove(collection, documentID), tenant: tenant)
+    }
+
+    /// The change sequence number at each tenant's last ``invalidate(tenant:)``.
+    var invalidated: [TenantID: Int] = [:]
+
+    /// Marks a tenant's index stale (another replica changed its documents): the next ``isBuilt(tenant:epoch:)``
+    /// is `false`, and a build that read the store before this call installs its result without marking it built,
+    /// so the tenant is rebuilt again from what the store holds now.
+    public func invalidate(tenant: TenantID) {
+        sequence += 1
+        invalidated[tenant] = sequence
+        epochs[tenant] = nil
+    }
+
+    /// Marks every tenant's index stale (changes may have been missed).
+    public func invalidateAll() {
+        for tenant in Set(tenants.keys).union(builds.keys) { invalidate(tenant: tenant) }
     }
 
     /// Forgets everything (the lease was lost), including the changes kept for builds under way, which are void.

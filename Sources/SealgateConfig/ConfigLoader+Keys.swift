@@ -3,7 +3,8 @@ import Yams
 extension ConfigLoader {
     /// The keys each section of `sealgate.yaml` accepts; anything else is a misspelling to report, not ignore.
     static let schema: [String: Set<String>] = [
-        "": ["server", "lease", "attestation", "retrieval", "audit", "events", "redaction", "data_classes", "models", "tenants"],
+        "": ["server", "lease", "attestation", "retrieval", "audit", "events", "redaction", "data_classes", "models", "tenants", "storage"],
+        "storage": ["type", "url", "url_env"],
         "redaction": ["holdback", "profiles", "tenants"],
         "redaction.profiles[]": ["name", "actions"],
         "redaction.tenants[]": ["tenant", "dictionaries", "patterns"],
@@ -19,7 +20,7 @@ extension ConfigLoader {
         "lease": ["ttl_seconds"],
         "attestation": ["tee", "reference_values"],
         "retrieval": ["chunk_characters", "chunk_overlap", "top_k", "max_document_bytes", "embedder"],
-        "retrieval.embedder": ["type", "dimensions", "base_url", "model", "api_key_env", "timeout_seconds", "allowed_data_classes"],
+        "retrieval.embedder": ["type", "artifact", "dimensions", "base_url", "model", "api_key_env", "timeout_seconds", "allowed_data_classes"],
         "data_classes[]": ["name", "models", "redaction_profile", "allow_mock_evidence", "require_attested_models"],
         "models[]": [
             "id", "type", "base_url", "model", "api_key_env", "timeout_seconds", "max_response_bytes", "retries", "redact_prompt", "attestation",

@@ -92,6 +92,9 @@ public enum ConfigLoader {
             if r.embedder.baseURL.flatMap(httpURL) == nil { issue("retrieval.embedder.base_url", "an http(s) URL is required for type openai") }
             if (r.embedder.model ?? "").isEmpty { issue("retrieval.embedder.model", "required for type openai") }
         }
+        if r.embedder.type == .minilm, (r.embedder.artifact ?? "").isEmpty {
+            issue("retrieval.embedder.artifact", "required for type minilm: a directory with model.safetensors and vocab.txt")
+        }
         if !(16...8192).contains(r.embedder.dimensions) { issue("retrieval.embedder.dimensions", "must be between 16 and 8192") }
         for (i, name) in r.embedder.allowedDataClasses.enumerated() where c.dataClass(name) == nil {
             issue("retrieval.embedder.allowed_data_classes[\(i)]", "unknown data class '\(name)'")
@@ -103,6 +106,12 @@ public enum ConfigLoader {
         }
         if c.events.sink == .webhook && c.events.url.flatMap(httpURL) == nil {
             issues.append(("events.url", "an http(s) URL is required for sink webhook"))
+        }
+        if c.storage.type == .postgres && c.storage.url == nil && c.storage.urlEnv == nil {
+            issues.append(("storage.url", "a postgres:// URL (or url_env) is required for type postgres"))
+        }
+        if c.storage.type == .sqlite && (c.storage.url != nil || c.storage.urlEnv != nil) {
+            issues.append(("storage.url", "only type postgres takes a URL (SQLite lives in the data directory)"))
         }
         if c.events.queueCapacity < 1 { issues.append(("events.queue_capacity", "must be at least 1")) }
         if c.audit.checkpointEveryRecords < 1 { issues.append(("audit.checkpoint_every_records", "must be at least 1")) }
@@ -211,6 +220,8 @@ public enum ConfigLoader {
     public static func policyDigest(_ c: Configuration) -> String {
         var bundle = c
         bundle.server = ServerSettings()
+        // Where documents are stored is deployment, like the listener: replicas on one database share a measurement.
+        bundle.storage = StorageSettings()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(bundle)) ?? Data()

@@ -10,13 +10,15 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var audit: AuditSettings
     public var events: EventSettings
     public var redaction: RedactionSettings
+    /// Where documents are kept (`storage:`): SQLite by default, or PostgreSQL.
+    public var storage = StorageSettings()
     /// Data classes, lowest sensitivity first: a request at a class may retrieve chunks of that class or lower.
     public var dataClasses: [DataClassRule]
     public var models: [ModelProfile]
     public var tenants: [TenantSettings]
 
     enum CodingKeys: String, CodingKey {
-        case server, lease, attestation, retrieval, models, tenants, audit, events, redaction
+        case server, lease, attestation, retrieval, models, tenants, audit, events, redaction, storage
         case dataClasses = "data_classes"
     }
 
@@ -46,6 +48,7 @@ public struct Configuration: Sendable, Codable, Equatable {
         audit = try c.decodeIfPresent(AuditSettings.self, forKey: .audit) ?? .init()
         events = try c.decodeIfPresent(EventSettings.self, forKey: .events) ?? .init()
         redaction = try c.decodeIfPresent(RedactionSettings.self, forKey: .redaction) ?? .init()
+        storage = try c.decodeIfPresent(StorageSettings.self, forKey: .storage) ?? .init()
         dataClasses = try c.decodeIfPresent([DataClassRule].self, forKey: .dataClasses) ?? Configuration.defaultDataClasses
         models = try c.decodeIfPresent([ModelProfile].self, forKey: .models) ?? Configuration.defaultModels
         tenants = try c.decodeIfPresent([TenantSettings].self, forKey: .tenants) ?? []
@@ -178,10 +181,13 @@ public struct RetrievalSettings: Sendable, Codable, Equatable {
     }
 }
 
-/// The embedder: `builtin` (hashed features) or `openai` (an OpenAI-compatible `/v1/embeddings`).
+/// The embedder: `builtin` (hashed features), `minilm` (all-MiniLM-L6-v2 in process, from `artifact`) or `openai`
+/// (an OpenAI-compatible `/v1/embeddings`).
 public struct EmbedderSettings: Sendable, Codable, Equatable {
-    public enum Kind: String, Sendable, Codable { case builtin, openai }
+    public enum Kind: String, Sendable, Codable { case builtin, minilm, openai }
     public var type: Kind = .builtin
+    /// For `minilm`: the directory holding `model.safetensors` and `vocab.txt`.
+    public var artifact: String?
     public var dimensions: Int = 1024
     public var baseURL: String?
     public var model: String?
@@ -192,7 +198,7 @@ public struct EmbedderSettings: Sendable, Codable, Equatable {
     public var allowedDataClasses: [DataClass] = []
 
     enum CodingKeys: String, CodingKey {
-        case type, dimensions, model
+        case type, dimensions, model, artifact
         case baseURL = "base_url"
         case apiKeyEnv = "api_key_env"
         case timeoutSeconds = "timeout_seconds"
@@ -203,6 +209,7 @@ public struct EmbedderSettings: Sendable, Codable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         type = try c.decodeIfPresent(Kind.self, forKey: .type) ?? type
         dimensions = try c.decodeIfPresent(Int.self, forKey: .dimensions) ?? dimensions
+        artifact = try c.decodeIfPresent(String.self, forKey: .artifact)
         baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
         model = try c.decodeIfPresent(String.self, forKey: .model)
         apiKeyEnv = try c.decodeIfPresent(String.self, forKey: .apiKeyEnv)

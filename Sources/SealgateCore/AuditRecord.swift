@@ -22,6 +22,8 @@ public enum AuditKind: String, Sendable, Codable, CaseIterable {
     case models
     /// A refused read of the auditor routes (`/audit/tile`, `/audit/entries`, `/audit/proof`).
     case auditRead = "audit_read"
+    /// A refused read of the dashboard (`/dashboard`, `/dashboard/data`).
+    case dashboard
     // Gateway key handling.
     /// The gateway's attestation and each key or secret released to it (or withheld).
     case keyLease = "key_lease"

@@ -21,6 +21,13 @@ extension ReasonCode {
     public static let malformedRequest = ReasonCode("malformed_request")
     /// The body exceeds the configured limit.
     public static let bodyTooLarge = ReasonCode("body_too_large")
+    // Dashboards
+    /// A dashboard data request named a time range the ring does not keep.
+    public static let unknownTimeRange = ReasonCode("unknown_time_range")
+    /// A dashboard data request asked for fewer than one bucket or more than one per minute of the range.
+    public static let bucketCountOutOfRange = ReasonCode("bucket_count_out_of_range")
+    /// A tenant credential asked for another tenant's figures.
+    public static let tenantNotPermitted = ReasonCode("tenant_not_permitted")
     /// The request is not well-formed HTTP/1.1 (bare CR or LF, obs-fold, NUL, bad `Content-Length`,
     /// `Content-Length` with `Transfer-Encoding`, ...); answered by the listener, which then closes the connection.
     public static let malformedHTTP = ReasonCode("malformed_http")
@@ -77,6 +84,8 @@ extension ReasonCode {
     public static let modelUnavailable = ReasonCode("model_unavailable")
     /// The embedder failed or timed out.
     public static let embedderUnavailable = ReasonCode("embedder_unavailable")
+    /// A collection in scope holds documents embedded by another embedder than this gateway's: re-index it.
+    public static let embedderMismatch = ReasonCode("embedder_mismatch")
     /// The audit log could not record the request, so no answer is given.
     public static let auditUnavailable = ReasonCode("audit_unavailable")
     /// The document store failed.

@@ -18,10 +18,15 @@ enum AdminBodies {
         let value: String?
     }
 
-    /// `PUT /admin/v0/tenants/{tenant}/models/{name}`: the model `digest` (`sha256:<hex>`), base64url `value` or none.
-    struct ModelKey: Decodable {
+    /// `POST` (optional) and `PUT /admin/v0/tenants/{tenant}/models/{name}`: the expected model `digest` (`sha256:<hex>`).
+    struct ModelDigest: Decodable {
         let digest: String?
-        let value: String?
+    }
+
+    /// `POST /admin/v0/tenants/{tenant}/models/{name}/wrap`: a sealed model's data key, base64url.
+    struct ModelDataKey: Decodable {
+        let dataKey: String?
+        enum CodingKeys: String, CodingKey { case dataKey = "data_key" }
     }
 
     /// `POST /admin/v0/tenants/{tenant}/shred`: `confirm` repeats the tenant id.

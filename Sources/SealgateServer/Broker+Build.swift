@@ -4,6 +4,7 @@ import AttestationNitro
 import AttestationSEVSNP
 import AttestationTDX
 import Audit
+import Dashboard
 import Crypto
 import Foundation
 import HTTPHardening
@@ -44,6 +45,11 @@ public struct BrokerOptions: Sendable {
     public var listener = ListenerLimits()
     public var now: @Sendable () -> Date
     public var logger: Logger
+    /// A PostgreSQL URL (`--database`): the store, sessions and token key shared by several brokers; `nil`: the
+    /// SQLite file in the data directory.
+    public var databaseURL: String?
+    /// This broker's name among several (`--replica`): its audit log's origin is `sealgate-broker/<replica>`.
+    public var replica: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8081, dataDir: String = ".sealgate-broker", referenceValuesPath: String? = nil,
@@ -146,8 +152,8 @@ public enum SealgateBroker {
         let logger = options.logger
         let dir = options.dataDir
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let metrics = PrometheusRecorder()
-        let audit = try AuditLog(directory: dir + "/audit", origin: "sealgate-broker")
+        let metrics = PrometheusRecorder(ring: DashboardRing(now: options.now))
+        let audit = try AuditLog(directory: dir + "/audit", origin: options.replica.map { "sealgate-broker/" + $0 } ?? "sealgate-broker")
         let events = try LineEventSink.file(path: dir + "/security-events.jsonl", source: "/sealgate/broker")
         let override = options.referenceValuesPath != nil
         let values = try options.referenceValuesPath.map(loadReferenceValues(path:)) ?? ReferenceValues(sets: [], acceptMockEvidence: false)
@@ -160,11 +166,11 @@ public enum SealgateBroker {
         let verifiers = try verifiers(tdxCollateralPath: options.tdxCollateralPath, amdCertChainPaths: options.amdCertChainPaths)
         // Keys first: a refused key file must not leave an open database behind.
         let protector = try MasterKey.load(path: dir + "/master.key")
-        let signingKey = try tokenKey(path: dir + "/token-key.pem")
-        let store = try await SQLiteBrokerStore(path: dir + "/broker.sqlite", logger: logger)
+        let storage = try await brokerStorage(options, protector: protector)
+        let store = storage.store
         let broker = KeyBroker(
             verifiers: verifiers, referenceValues: values, policies: try PolicySet([]), store: store, protector: protector,
-            tokenKey: signingKey, tokenTTL: options.tokenTTL, now: options.now, onEvent: { await recorder.record($0) })
+            tokenKey: storage.tokenKey, tokenTTL: options.tokenTTL, now: options.now, sessions: storage.sessions, onEvent: { await recorder.record($0) })
         var bootstrapPath: String?
         do {
             try await broker.load(overrideReferenceValues: override)
@@ -182,7 +188,7 @@ public enum SealgateBroker {
                 logger.notice("created the bootstrap admin credential", metadata: ["admin.token_file": "\(path)"])
             }
         } catch {
-            await store.close()
+            await storage.close()
             throw error
         }
         let referenceSets = await broker.referenceValues.sets.count
@@ -198,12 +204,13 @@ public enum SealgateBroker {
         api.register(on: router)
         api.registerAdmin(on: router)
         api.registerWorkloadAdmin(on: router)
+        api.registerDashboard(on: router)
         let application = Application(
             router: router, server: try brokerServer(options, broker: broker, metrics: metrics),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-broker"),
             services: [
                 CheckpointService(log: audit, interval: 10, logger: logger),
-                ShutdownService(logger: logger, message: "sealgate broker stopped: sessions forgotten, database closed") { await store.close() },
+                ShutdownService(logger: logger, message: "sealgate broker stopped: sessions forgotten, database closed") { await storage.close() },
             ],
             logger: logger)
         return BrokerInstance(application: application, broker: broker, metrics: metrics, auditLog: audit, bootstrapTokenPath: bootstrapPath)

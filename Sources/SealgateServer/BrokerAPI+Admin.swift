@@ -71,18 +71,27 @@ extension BrokerAPI {
                 json(try await broker.modelKeys(tenant: context.parameters.get("tenant") ?? ""))
             }
         }
+        admin.post("/tenants/:tenant/models/:name") { request, context in
+            await authorized(context, .keyManager) { who in
+                let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
+                let body = try await decodeBody(AdminBodies.ModelDigest.self, request)
+                return created(await broker.createModelKey(resource: resource, digest: body.digest, by: who))
+            }
+        }
         admin.put("/tenants/:tenant/models/:name") { request, context in
             await authorized(context, .keyManager) { who in
-                let body = try await decodeBody(AdminBodies.ModelKey.self, request)
-                var value: Data?
-                if let text = body.value {
-                    guard let decoded = Base64URL.decode(text) else { return BrokerProblem.bad("admin.model.value") }
-                    value = decoded
-                }
-                let result = await broker.putModelKey(
-                    tenant: context.parameters.get("tenant") ?? "", name: context.parameters.get("name") ?? "", digest: body.digest ?? "",
-                    value: value, by: who)
-                return created(result)
+                let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
+                let body = try await decodeBody(AdminBodies.ModelDigest.self, request)
+                guard let digest = body.digest else { return BrokerProblem.bad("admin.model.digest") }
+                return ok(await broker.setModelDigest(resource: resource, digest: digest, by: who))
+            }
+        }
+        admin.post("/tenants/:tenant/models/:name/wrap") { request, context in
+            await authorized(context, .keyManager) { who in
+                let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
+                let body = try await decodeBody(AdminBodies.ModelDataKey.self, request)
+                guard let dataKey = body.dataKey.flatMap(Base64URL.decode) else { return BrokerProblem.bad("admin.model.data_key") }
+                return ok(await broker.wrapModelDataKey(resource: resource, dataKey: dataKey, by: who).map { ["resource": resource, "wrapped_key": $0] })
             }
         }
         admin.post("/tenants/:tenant/shred") { request, context in

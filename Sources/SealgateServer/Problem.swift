@@ -11,14 +11,17 @@ enum Problem {
     static func status(for code: ReasonCode) -> HTTPResponse.Status {
         switch code {
         case .missingCredentials, .invalidCredentials: return .unauthorized
-        case .malformedRequest, .emptyQuestion, .emptyDocument, .unknownDataClass, .unknownModelProfile: return .badRequest
+        case .malformedRequest, .emptyQuestion, .emptyDocument, .unknownDataClass, .unknownModelProfile, .unknownTimeRange, .bucketCountOutOfRange:
+            return .badRequest
         case .bodyTooLarge: return .contentTooLarge
-        case .dataClassNotPermitted, .modelNotPermitted, .modelNotAttested, .scopeNotPermitted, .writeNotPermitted, .releaseDenied: return .forbidden
+        case .dataClassNotPermitted, .modelNotPermitted, .modelNotAttested, .scopeNotPermitted, .writeNotPermitted, .releaseDenied, .tenantNotPermitted:
+            return .forbidden
         case .documentNotFound, .notFound: return .notFound
         case .keyLeaseUnavailable, .auditUnavailable, .receiptPending, .storeUnavailable, .attestationFailed, .attestationDenied, .brokerUnavailable:
             return .serviceUnavailable
         case .modelUnavailable, .embedderUnavailable: return .badGateway
         case .rateLimited: return .tooManyRequests
+        case .embedderMismatch: return .conflict
         default: return .internalServerError
         }
     }

@@ -1,9 +1,13 @@
+import Dashboard
 import Prometheus
 import SealgateCore
 
 /// ``MetricsRecorder`` backed by a Prometheus registry owned by one gateway instance (no global bootstrap).
+/// Every counter increment also goes to ``ring``, the bounded in-memory time buckets the dashboards read.
 public struct PrometheusRecorder: MetricsRecorder {
     public let registry: PrometheusCollectorRegistry
+    /// The last day of counter increments in one-minute buckets (`/dashboard/data`).
+    public let ring: DashboardRing
 
     /// HELP text of every metric the gateway emits.
     static let help: [String: String] = [
@@ -24,10 +28,14 @@ public struct PrometheusRecorder: MetricsRecorder {
         "sealgate_audit_witnessed_size": "Tree size of the newest checkpoint that reached audit.witness_quorum cosignatures.",
         "sealgate_witness_cosignatures_total": "Checkpoints this witness cosigned, by log origin.",
         "sealgate_witness_refusals_total": "add-checkpoint requests this witness refused, by reason.",
+        "sealgate_audit_log_size": "Records in the audit log.",
+        "sealgate_audit_checkpoint_age_seconds": "Seconds since this process last signed an audit checkpoint.",
+        "sealgate_security_events_dropped_total": "Security events the webhook sink dropped (queue full, or undeliverable after its retries).",
     ]
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), ring: DashboardRing = DashboardRing()) {
         self.registry = registry
+        self.ring = ring
     }
 
     func descriptor(_ name: String) -> MetricNameDescriptor {
@@ -36,6 +44,7 @@ public struct PrometheusRecorder: MetricsRecorder {
 
     public func increment(_ name: String, labels: [(String, String)], by amount: Int) {
         registry.makeCounter(descriptor: descriptor(name), labels: labels).increment(by: Int64(amount))
+        ring.record(name, labels: labels, amount: amount)
     }
 
     /// Sets a gauge.

@@ -3,6 +3,7 @@ import AttestedUpstream
 import Audit
 import Attestation
 import BrokerClientHTTP
+import Dashboard
 import Foundation
 import Gateway
 import KeyBroker
@@ -22,7 +23,8 @@ struct GatewayParts: Sendable {
     let metrics: PrometheusRecorder
     let eventService: (any Service)?
     let audit: AuditLog
-    let store: SQLiteDocumentStore
+    /// The document store (SQLite file or PostgreSQL) and what a shared database adds.
+    let storage: DocumentStorage
     let measurement: MockMeasurement
     let leases: LeaseManager
     let gateway: Gateway
@@ -42,10 +44,13 @@ extension Sealgate {
     static func assemble(_ config: Configuration, options: ServeOptions) async throws -> GatewayParts {
         let logger = options.logger
         let dataDir = options.dataDir
-        let metrics = PrometheusRecorder()
-        let (events, eventService) = try makeEventSink(config, dataDir: dataDir, logger: logger)
-        let audit = try AuditLog(
-            directory: dataDir + "/audit", origin: config.audit.origin, checkpointEvery: config.audit.checkpointEveryRecords)
+        // First: a refused model file stops start-up before any store is opened.
+        let (embedder, dimensions) = try makeEmbedder(config.retrieval.embedder)
+        let metrics = PrometheusRecorder(ring: DashboardRing(now: options.now))
+        let (events, eventService) = try makeEventSink(config, dataDir: dataDir, logger: logger, metrics: metrics)
+        // Each replica keeps its own log under its own origin, so logs of one deployment never pass for each other.
+        let origin = options.replica.map { config.audit.origin + "/" + $0 } ?? config.audit.origin
+        let audit = try AuditLog(directory: dataDir + "/audit", origin: origin, checkpointEvery: config.audit.checkpointEveryRecords)
         if audit.rebuiltLeafHashes > 0 {
             logger.notice("audit hash files rebuilt from the entries", metadata: ["audit.rebuilt_leaves": "\(audit.rebuiltLeafHashes)"])
         }
@@ -56,7 +61,8 @@ extension Sealgate {
                     type: "dev.sealgate.audit.recovered", time: options.now(),
                     data: ["cut_bytes": String(audit.recoveredBytes), "entries": String(await audit.size)]))
         }
-        let store = try await SQLiteDocumentStore(path: dataDir + "/sealgate.sqlite", logger: logger)
+        let storage = try await documentStorage(config, dataDir: dataDir, logger: logger)
+        let store = storage.store
 
         // The mock TEE: a persistent development signing key and the measurement of this binary + policy.
         let measurement = try measurement(config, executablePath: options.executablePath)
@@ -112,7 +118,6 @@ extension Sealgate {
             client: client, attester: try makeAttester(options, configuration: config, tee: tee), maxLease: config.lease.ttlSeconds,
             now: options.now, logger: logger, identity: identity, initData: initData, onEvent: { await auditor.record($0) })
 
-        let (embedder, dimensions) = makeEmbedder(config.retrieval.embedder)
         var models: [ModelProfileID: any ChatModel] = [:]
         for profile in config.models {
             switch profile.type {
@@ -140,7 +145,7 @@ extension Sealgate {
         let gateway = Gateway(dependencies)
 
         return GatewayParts(
-            configuration: config, metrics: metrics, eventService: eventService, audit: audit, store: store, measurement: measurement,
+            configuration: config, metrics: metrics, eventService: eventService, audit: audit, storage: storage, measurement: measurement,
             leases: leases, gateway: gateway, closeBroker: closeBroker,
             seeder: options.demo ? DemoSeeder(gateway: gateway, configuration: config) : nil, identity: identity, events: events)
     }

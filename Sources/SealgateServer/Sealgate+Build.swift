@@ -13,6 +13,7 @@ import HummingbirdTLS
 import KeyBroker
 import KeyLease
 import Logging
+import MiniLM
 import Models
 import ModelClientOpenAI
 import Redaction
@@ -146,26 +147,29 @@ public enum Sealgate {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: ProblemMiddleware(metrics: parts.metrics))
         let witnessing = try witnessService(parts, logger: logger)
-        let api = SealgateAPI(
+        var api = SealgateAPI(
             gateway: gateway, metrics: parts.metrics, bodyLimit: config.server.bodyLimitBytes, auditLog: parts.audit,
             auditorKeys: CredentialTable(config.audit.auditorAPIKeySHA256.map { ($0, GatewayIdentity.auditor) }),
             witnesses: witnessing?.cosigner)
+        api.storageUnavailable = parts.storage.unavailable
         api.register(on: router)
         api.registerAudit(on: router)
         api.registerReceipts(on: router)
+        api.registerDashboard(on: router)
         AttestationEndpoint(
             leases: leases, identity: parts.identity, operatorChain: AttestationEndpoint.chain(file: options.tlsCertificatePath),
             measurement: parts.measurement, auditLog: parts.audit, metrics: parts.metrics, limiter: RateLimiter(now: options.now)
         ).register(on: router)
         var services: [any Service] = parts.eventService.map { [$0] } ?? []
+        if let shared = parts.storage.postgres { services.append(ChangeFeedService(store: shared, index: gateway.index, logger: logger)) }
         if let witnessing { services.append(witnessing) }
-        let store = parts.store
+        let storage = parts.storage
         let closeBroker = parts.closeBroker
         services += [
             CheckpointService(log: parts.audit, interval: config.audit.checkpointIntervalSeconds, logger: logger),
             ShutdownService(logger: logger) {
                 await leases.drop()
-                await store.close()
+                await storage.close()
                 await closeBroker()
             },
         ]
@@ -173,8 +177,11 @@ public enum Sealgate {
             let resources = gateway.keyRing.resources
             let secrets = gateway.keyRing.secretResources
             let seeder = parts.seeder
+            let replica = options.replica ?? "gateway-" + UUID().uuidString
+            let jobLease = config.lease.ttlSeconds * 2
             let afterRenewal: @Sendable () async -> Void = {
-                await gateway.rewrapDEKs()
+                // With a shared database, one replica re-wraps for all (the others find nothing left to move anyway).
+                if await storage.shouldRun("dek-rewrap", replica: replica, seconds: jobLease) { await gateway.rewrapDEKs() }
                 if let seeder, let added = try? await seeder.seedOnce(), added > 0 {
                     logger.info("demo data ready", metadata: ["demo.documents_added": "\(added)"])
                 }
@@ -219,22 +226,34 @@ public enum Sealgate {
     }
 
     /// The security event sink of the configuration, and its delivery service for webhooks.
-    static func makeEventSink(_ config: Configuration, dataDir: String, logger: Logger) throws -> (any SecurityEventSink, (any Service)?) {
+    static func makeEventSink(
+        _ config: Configuration, dataDir: String, logger: Logger, metrics: any MetricsRecorder = NoMetrics()
+    ) throws -> (any SecurityEventSink, (any Service)?) {
         let source = "/sealgate/" + config.audit.origin
         switch config.events.sink {
         case .none: return (NoSecurityEvents(), nil)
         case .stdout: return (LineEventSink.standardOutput(source: source), nil)
         case .file: return (try LineEventSink.file(path: config.events.path ?? dataDir + "/security-events.jsonl", source: source), nil)
         case .webhook:
-            let sink = WebhookEventSink(url: config.events.url ?? "", source: source, capacity: config.events.queueCapacity, logger: logger)
+            let sink = WebhookEventSink(
+                url: config.events.url ?? "", source: source, capacity: config.events.queueCapacity, logger: logger,
+                onDrop: { metrics.increment("sealgate_security_events_dropped_total", labels: []) })
             return (sink, sink)
         }
     }
 
-    static func makeEmbedder(_ settings: EmbedderSettings) -> (any Embedder, Int) {
+    /// The configured embedder and its dimensions.
+    /// - Throws: ``SealgateError`` (`embedder_unavailable`) when the MiniLM files are unreadable or refused.
+    static func makeEmbedder(_ settings: EmbedderSettings) throws -> (any Embedder, Int) {
         switch settings.type {
         case .builtin:
             return (HashingEmbedder(dimensions: settings.dimensions), settings.dimensions)
+        case .minilm:
+            do {
+                return (try MiniLMEmbedder(directory: URL(fileURLWithPath: settings.artifact ?? "")), MiniLMEmbedder.dimensions)
+            } catch let error as MiniLMError {
+                throw SealgateError(.embedderUnavailable, "retrieval.embedder.artifact: \(error)")
+            }
         case .openai:
             return (
                 OpenAIEmbedder(

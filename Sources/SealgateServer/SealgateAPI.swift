@@ -20,6 +20,8 @@ struct SealgateAPI: Sendable {
     let auditorKeys: CredentialTable<GatewayIdentity>
     /// Adds witness cosignatures to the served checkpoint (`audit.witnesses`), if any are configured.
     var witnesses: WitnessCosigner?
+    /// Why the document store cannot serve now (`nil`: it can), for `/readyz`; absent for the embedded file.
+    var storageUnavailable: (@Sendable () async -> String?)?
 
     typealias Context = GatewayRequestContext
 
@@ -33,6 +35,10 @@ struct SealgateAPI: Sendable {
             metrics.gauge("sealgate_key_lease_valid", labels: [("tee", tee)], value: expires == nil ? 0 : 1)
             metrics.gauge("sealgate_key_lease_age_seconds", labels: [("tee", tee)], value: acquired.map { max(0, now.timeIntervalSince($0)) } ?? 0)
             metrics.gauge("sealgate_key_lease_expiry_seconds", labels: [("tee", tee)], value: expires.map { max(0, $0.timeIntervalSince(now)) } ?? 0)
+            metrics.gauge("sealgate_audit_log_size", value: Double(await auditLog.size))
+            if let signed = await auditLog.latestSignedAt {
+                metrics.gauge("sealgate_audit_checkpoint_age_seconds", value: max(0, Date().timeIntervalSince(signed)))
+            }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
@@ -102,6 +108,9 @@ struct SealgateAPI: Sendable {
     // MARK: Routes
 
     func ready() async -> Response {
+        if let probe = storageUnavailable, let why = await probe() {
+            return Problem.response(Denial(.storeUnavailable, "The document store is unavailable: \(why)."))
+        }
         guard await gateway.keyRing.isReady(), let expiry = await gateway.keyRing.leaseTimes().expires else {
             let reason = await gateway.keyRing.noLeaseReason()
             return Problem.response(Denial(reason, "The gateway holds no valid key lease (\(reason.rawValue))."))

@@ -15,7 +15,11 @@ struct ShutdownService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await onShutdown()
+        // Also when the group cancels this service (a shutdown that outlasted its grace period): the clean-up runs in
+        // a task of its own, which does not inherit the cancellation, so databases are always closed (an open SQLite
+        // connection must not be deinitialised) and keys always dropped.
+        let onShutdown = self.onShutdown
+        await Task { await onShutdown() }.value
         logger.info("\(message)")
     }
 }

@@ -39,6 +39,8 @@ public struct TEEProxyOptions: Sendable {
     /// The deadline of one forwarded request (streamed answers included), seconds.
     public var timeoutSeconds: Double = 300
     public var listener = ListenerLimits()
+    /// A sealed model to load (into memfds) and serve through a child model server before listening.
+    public var model: TEEProxyModel?
     public var logger = Logger(label: "sealgate-tee-proxy")
     public var executablePath = MockMeasurement.runningExecutablePath
     /// An init-data document the proxy's workload was started with (`--init-data`), sent with the evidence.
@@ -93,11 +95,19 @@ public enum TEEProxy {
             try await Task.sleep(nanoseconds: delay * 1_000_000_000)
             delay = min(delay * 2, 30)
         }
+        let modelServer: ModelServerService?
+        if let model = options.model { modelServer = try await Self.modelServer(model, leases: leases, logger: logger) } else { modelServer = nil }
         let router = Router()
         let forwarder = Forwarder(
+            modelDigest: modelServer?.model.digest,
             upstream: options.upstream.hasSuffix("/") ? String(options.upstream.dropLast()) : options.upstream, maxBodyBytes: options.maxBodyBytes,
             timeout: .milliseconds(Int64(options.timeoutSeconds * 1000)))
         router.get("/healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))) }
+        if let digest = modelServer?.model.digest {
+            router.get("/sealgate/model") { _, _ in
+                Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"model_digest":"\#(digest)"}"#)))
+            }
+        }
         for method in [HTTPRequest.Method.post, .get] {
             router.on("**", method: method) { request, _ in await forwarder.forward(request) }
         }
@@ -109,12 +119,17 @@ public enum TEEProxy {
         return Application(
             router: router, server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-tee-proxy"),
-            services: [renewal, ShutdownService(logger: logger, message: "sealgate tee-proxy stopped") { try? await brokerHTTP?.shutdown() }],
+            services: ([renewal] as [any Service]) + (modelServer.map { [$0] } ?? []) + [ShutdownService(logger: logger, message: "sealgate tee-proxy stopped") {
+                    modelServer?.stop()
+                    try? await brokerHTTP?.shutdown()
+                }],
             logger: logger)
     }
 
     /// Forwards one request to the local model server: body bounded, answer streamed back as it arrives.
     struct Forwarder: Sendable {
+        /// The loaded sealed model's digest, sent back as `Sealgate-Model-Digest` with every answer.
+        let modelDigest: String?
         let upstream: String
         let maxBodyBytes: Int
         let timeout: TimeAmount
@@ -136,6 +151,7 @@ public enum TEEProxy {
             do {
                 let answer = try await HTTPClient.shared.execute(outbound, timeout: timeout)
                 var headers = HTTPFields()
+                if let modelDigest, let name = HTTPField.Name("Sealgate-Model-Digest") { headers.append(HTTPField(name: name, value: modelDigest)) }
                 for (name, value) in answer.headers where !Self.hopByHop.contains(name.lowercased()) {
                     if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
                 }

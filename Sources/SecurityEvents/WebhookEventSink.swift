@@ -25,8 +25,14 @@ public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
     let client: HTTPClient
     let logger: Logger
     let state = Mutex(State())
+    /// Called with each dropped event (to count it in a metric).
+    let onDrop: @Sendable () -> Void
 
-    public init(url: String, source: String, client: HTTPClient = .shared, capacity: Int = 10_000, attempts: Int = 5, logger: Logger) {
+    public init(
+        url: String, source: String, client: HTTPClient = .shared, capacity: Int = 10_000, attempts: Int = 5, logger: Logger,
+        onDrop: @escaping @Sendable () -> Void = {}
+    ) {
+        self.onDrop = onDrop
         self.url = url
         self.source = source
         self.client = client
@@ -40,8 +46,9 @@ public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
 
     public func emit(_ event: SecurityEvent) {
         let body = CloudEvent.encode(event, source: source)
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            if s.queue.count >= capacity {
+        let (waiter, dropped) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
+            let full = s.queue.count >= capacity
+            if full {
                 s.queue.removeFirst()
                 s.dropped += 1
                 if s.dropped == 1 || s.dropped % 1000 == 0 {
@@ -50,9 +57,10 @@ public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
             }
             s.queue.append(body)
             defer { s.waiter = nil }
-            return s.waiter
+            return (s.waiter, full)
         }
         waiter?.resume()
+        if dropped { onDrop() }
     }
 
     public func run() async throws {
@@ -108,6 +116,7 @@ public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
             if attempt + 1 < tries { try? await Task.sleep(nanoseconds: UInt64(200_000_000) << UInt64(min(attempt, 5))) }
         }
         state.withLock { $0.dropped += 1 }
+        onDrop()
         logger.warning("security event dropped after retries", metadata: ["events.url": "\(url)"])
     }
 }

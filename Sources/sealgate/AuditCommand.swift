@@ -33,11 +33,40 @@ struct AuditCommand: AsyncParsableCommand {
             abstract: "Recompute the tree, check every checkpoint's signature and their consistency; name the first bad position.")
         @OptionGroup var source: Source
         @OptionGroup(title: "Witness policy") var witnessPolicy: WitnessPolicyOptions
+        @Argument(
+            help: """
+                More data directories, with --data-dir: a set of logs (gateway or broker replicas), each verified on its own; \
+                no two may share an origin.
+                """)
+        var more: [String] = []
 
         func run() async throws {
+            guard !more.isEmpty else { return try await verifyOne(source.dataDir) }
+            guard let first = source.dataDir else { throw ValidationError("a set of logs is read offline: give --data-dir") }
+            var origins: [String: String] = [:]
+            var failed: [String] = []
+            for dir in [first] + more {
+                print("== \(dir)")
+                let origin = try? originOf(dir + "/audit")
+                if let origin, let other = origins[origin] {
+                    print("FAIL origin \(origin) is also the origin of \(other): each replica must keep its own log")
+                    failed.append(dir)
+                }
+                if let origin { origins[origin] = dir }
+                do { try await verifyOne(dir) } catch { failed.append(dir) }
+            }
+            guard failed.isEmpty else {
+                print("FAIL \(failed.count) of \(more.count + 1) logs: \(failed.joined(separator: ", "))")
+                throw ExitCode(1)
+            }
+            print("all \(more.count + 1) logs verify (origins: \(origins.keys.sorted().joined(separator: ", ")))")
+        }
+
+        /// Verifies the log in `dataDir` (offline), or the running gateway's when `dataDir` is `nil`.
+        func verifyOne(_ dataDir: String?) async throws {
             let report: AuditVerification
             let policy = try witnessPolicy.policy()
-            if let dir = source.dataDir {
+            if let dir = dataDir {
                 let start = ContinuousClock.now
                 if let policy {
                     report = try AuditVerifier.verify(

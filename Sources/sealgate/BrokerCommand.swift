@@ -39,6 +39,10 @@ struct BrokerCommand: AsyncParsableCommand {
         name: .customLong("require-client-cert"),
         help: "Mutual TLS: resource requests must come over TLS with the workload certificate of the token's key (needs --tls-cert).")
     var requireClientCert = false
+    @Option(help: "A PostgreSQL URL (postgres://user@host:port/db) for the store, sessions and token key, shared by several brokers; default: SQLite in --data-dir. Every broker on one database needs the same SEALGATE_BROKER_MASTER_KEY.")
+    var database: String?
+    @Option(help: "This broker's name among several on one database: its audit log's origin is sealgate-broker/<replica>.")
+    var replica: String?
     @OptionGroup(title: "Listener") var listener: ListenerOptions
 
     func run() async throws {
@@ -52,6 +56,11 @@ struct BrokerCommand: AsyncParsableCommand {
         var options = BrokerOptions(
             host: host, port: port, dataDir: dataDir, referenceValuesPath: referenceValues, policiesPath: policies, tokenTTL: tokenTTL)
         options.tdxCollateralPath = tdxCollateral
+        options.databaseURL = database
+        if let replica, replica.isEmpty || !replica.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) {
+            throw ValidationError("--replica takes letters, digits, '.', '_' and '-'")
+        }
+        options.replica = replica
         options.amdCertChainPaths = amdCertChain
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
         if requireClientCert && tlsCert == nil { throw ValidationError("--require-client-cert needs --tls-cert and --tls-key") }

@@ -1,37 +1,40 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
-import SealgateCore
+import KBSProtocol
 
 extension KeysCommand {
-    /// `keys put-model-key`: a model key registered with the digest of the model it unlocks.
-    struct PutModelKey: AsyncParsableCommand {
+    struct ProvisionModel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "put-model-key",
-            abstract: "Store a model key <tenant>/model/<name> with the model's digest (release policies test it as model.digest).",
+            commandName: "provision-model",
+            abstract: "Idempotently create the model key <scope>/model/<name> at the broker (role key-manager).",
             discussion: """
-                --digest is the digest of the model the key unlocks, sha256:<64 hex>: for a model signed with OpenSSF \
-                model signing, the manifest digest `sealgate model verify` prints. The key is random (32 bytes) unless \
-                --value-file. Replaces an existing key of that name.
+                The key stays at the broker: 'sealgate model seal' asks it to wrap a model's data key, and the protected \
+                loader gets it only by an attested release that the release policies for <scope>/model/<name> allow.
+                --digest records the expected model digest, sha256:<64 hex> (the OMS manifest digest 'sealgate model \
+                seal' writes into the sealed manifest): release policies test it as model.digest. With --digest on an \
+                existing key, its digest is set (replaced); the key is unchanged.
                 """)
         @OptionGroup var connection: Connection
-        @Argument var tenant: String
-        @Argument var name: String
-        @Option(help: "The model digest, sha256:<64 hex>.") var digest: String
-        @Option(name: .customLong("value-file"), help: "A file whose bytes become the key.") var valueFile: String?
+        @Argument(help: "<scope>/model/<name>.") var resource: String
+        @Option(help: "The expected model digest, sha256:<64 hex> (the policy input model.digest).") var digest: String?
+        func validate() throws { guard ModelKeyResource(resource) != nil else { throw ValidationError("the resource must be <scope>/model/<name>") } }
         func run() async throws {
-            var body: [String: Any] = ["digest": digest]
-            if let valueFile {
-                guard let data = FileManager.default.contents(atPath: valueFile) else { throw RuntimeFailure("cannot read --value-file \(valueFile)") }
-                body["value"] = Base64URL.encode(data)
+            guard let model = ModelKeyResource(resource) else { throw ValidationError("the resource must be <scope>/model/<name>") }
+            let path = "/tenants/\(model.scope)/models/\(model.name)"
+            guard let digest else { return try await connection.call(.POST, path, body: try json([:]), tolerateConflict: true) }
+            // Create with the digest; when the key already exists, record the digest on it.
+            let created = try await connection.send(.POST, path, body: try json(["digest": digest]), tolerateConflict: true)
+            if (try? JSONSerialization.jsonObject(with: created) as? [String: Any])?["digest"] as? String != nil {
+                print(String(decoding: created, as: UTF8.self))
+            } else {
+                try await connection.call(.PUT, path, body: try json(["digest": digest]))
             }
-            try await connection.call(.PUT, "/tenants/\(tenant)/models/\(name)", body: try json(body))
         }
     }
 
-    /// `keys models`: a tenant's model keys and their digests (never the keys).
+    /// `keys models`: a tenant's model keys and their expected digests (never the keys).
     struct Models: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a tenant's model keys and their registered digests.")
+        static let configuration = CommandConfiguration(abstract: "List a tenant's model keys and their expected model digests.")
         @OptionGroup var connection: Connection
         @OptionGroup var output: ListingOutput
         @Argument var tenant: String

@@ -10,7 +10,7 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Manage tenants, KEKs, secrets, model keys, release policies and reference values on a key broker.",
         subcommands: [
-            Tenants.self, Provision.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self, PutModelKey.self, Models.self,
+            Tenants.self, Provision.self, ProvisionModel.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self, Models.self,
             Policies.self, PutPolicy.self, DeletePolicy.self, PutReferenceValues.self, Credentials.self, CreateCredential.self,
             RevokeCredential.self, CA.self, RotateCA.self, EnrolWorkload.self, Workloads.self,
         ])

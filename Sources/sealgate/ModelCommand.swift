@@ -4,7 +4,7 @@ import Sigstore
 
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "model", abstract: "Signed model artifacts (OpenSSF model signing v1.0).", subcommands: [Verify.self])
+        commandName: "model", abstract: "Signed model artifacts (OpenSSF model signing v1.0).", subcommands: [Verify.self, Seal.self, Embed.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -30,7 +30,7 @@ struct ModelCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let trust = try self.trust()
+            let trust = try signer.modelTrust()
             let bundleJSON = try readData(bundle, what: "model signature", limit: SigstoreBundle.maximumSize)
             let dir = URL(fileURLWithPath: directory).standardizedFileURL
             var ignoring = ignorePaths
@@ -39,19 +39,6 @@ struct ModelCommand: AsyncParsableCommand {
             switch ModelSignatureVerifier(trust: trust).verify(bundleJSON: bundleJSON, directory: dir, ignoring: ignoring, parallelism: jobs) {
             case .verified(let files): print("OK: \(directory): \(files.count) files match the signature")
             case .refused(let error): throw refusalFailure(error)
-            }
-        }
-
-        private func trust() throws -> ModelSignatureVerifier.Trust {
-            let chain = signer.certificateChain
-            if !chain.isEmpty {
-                let roots = try chain.flatMap { PEM.blocks(try readText($0, what: "certificate chain"), label: "CERTIFICATE") }
-                guard !roots.isEmpty else { throw RuntimeFailure("no PEM CERTIFICATE in \(chain.joined(separator: ", ")); give the CA's PEM file") }
-                return .certificateRoots(roots)
-            }
-            switch try signer.policy() {
-            case .key(let key): return .key(key)
-            case .identity(let identity): return .sigstore(BundleVerifier(trustedRoot: try signer.root()), identity)
             }
         }
     }

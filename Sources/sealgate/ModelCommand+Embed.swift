@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import MiniLM
+
+extension ModelCommand {
+    /// `sealgate model embed`: the in-process MiniLM embedder on texts from standard input.
+    struct Embed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "embed",
+            abstract: "Embed texts with the in-process MiniLM embedder (all-MiniLM-L6-v2, 384 dimensions).",
+            discussion: """
+                Reads one JSON string per line from standard input and writes one JSON array of 384 numbers per line, \
+                in order. --artifact is a directory holding model.safetensors and vocab.txt. --timing prints \
+                'embedded N texts (T tokens) in S s' to standard error (the embedding only, after --warm-up texts), \
+                which Benchmarks/minilm_throughput.py reads. Exit status 1 with the reason when the model is refused.
+                """)
+
+        @Option(help: "Directory with model.safetensors and vocab.txt.") var artifact: String
+        @Option(help: "Batches embedded at once (default: the number of cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
+        @Option(name: .customLong("warm-up"), help: "Embed this many of the texts once before timing.") var warmUp = 0
+        @Flag(help: "Print the embedding time to standard error.") var timing = false
+        @Flag(name: .customLong("no-output"), help: "Do not print the vectors.") var noOutput = false
+
+        func validate() throws {
+            if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        }
+
+        func run() async throws {
+            let embedder: MiniLMEmbedder
+            do { embedder = try MiniLMEmbedder(directory: URL(fileURLWithPath: artifact), parallelism: threads) } catch let error as MiniLMError {
+                FileHandle.standardError.write(Data("refused (\(error.reason.rawValue)): \(error.message)\n".utf8))
+                throw ExitCode(1)
+            }
+            var texts: [String] = []
+            while let line = readLine(strippingNewline: true) {
+                guard let data = line.data(using: .utf8), let text = try? JSONDecoder().decode(String.self, from: data) else {
+                    FileHandle.standardError.write(Data("line \(texts.count + 1) is not a JSON string\n".utf8))
+                    throw ExitCode(1)
+                }
+                texts.append(text)
+            }
+            if warmUp > 0 { _ = try await embedder.embed(Array(texts.prefix(warmUp))) }
+            let clock = ContinuousClock()
+            let start = clock.now
+            let vectors = try await embedder.embed(texts)
+            let elapsed = clock.now - start
+            if timing {
+                let tokens = texts.reduce(0) { $0 + embedder.tokenize($1).count }
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                FileHandle.standardError.write(Data("embedded \(texts.count) texts (\(tokens) tokens) in \(String(format: "%.3f", seconds)) s\n".utf8))
+            }
+            guard !noOutput else { return }
+            var out = ""
+            for vector in vectors {
+                out += "[" + vector.map { String($0) }.joined(separator: ",") + "]\n"
+                if out.utf8.count > 1 << 16 {
+                    FileHandle.standardOutput.write(Data(out.utf8))
+                    out = ""
+                }
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+        }
+    }
+}

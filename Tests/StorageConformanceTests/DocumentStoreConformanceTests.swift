@@ -1,0 +1,104 @@
+import Foundation
+import SealgateCore
+import Testing
+
+/// Every document-store behaviour the gateway relies on, run against each backend (SQLite file, PostgreSQL).
+@Suite("Document store conformance (SQLite and PostgreSQL)")
+struct DocumentStoreConformanceTests {
+    static let acme = TenantID(unchecked: "acme")
+    static let globex = TenantID(unchecked: "globex")
+    static let notes = CollectionName(unchecked: "notes")
+    static let hr = CollectionName(unchecked: "hr")
+
+    static func document(_ tenant: TenantID = acme, _ collection: CollectionName = notes, _ id: String, chunks: Int, version: Int = 1)
+        -> (StoredDocument, [StoredChunk])
+    {
+        let documentID = DocumentID(unchecked: id)
+        let document = StoredDocument(
+            tenant: tenant, collection: collection, id: documentID, dataClass: DataClass(unchecked: "internal"), kekVersion: version,
+            wrappedDEK: Data("dek-\(id)-\(version)".utf8), sealedTitle: Data([1, 2, 3, UInt8(chunks)]), sealedMetadata: Data([0, 255]),
+            chunkCount: chunks, embedder: "hash-384", createdAt: Date(timeIntervalSince1970: 1_800_000_000.25))
+        let stored = (0..<chunks).map { index in
+            StoredChunk(
+                tenant: tenant, collection: collection, documentID: documentID, index: index, sealedText: Data("text-\(id)-\(index)".utf8),
+                sealedEmbedding: Data(repeating: UInt8(index), count: 64))
+        }
+        return (document, stored)
+    }
+
+    @Test("Put, read back, replace and list: rows come back byte for byte, ordered, and per tenant", arguments: Backend.enabled)
+    func roundTrip(_ backend: Backend) async throws {
+        let (store, close) = try await backend.documentStore()
+        defer { Task { await close() } }
+        let (b, bChunks) = Self.document(Self.acme, Self.notes, "b", chunks: 3)
+        let (a, aChunks) = Self.document(Self.acme, Self.notes, "a", chunks: 2)
+        let (h, hChunks) = Self.document(Self.acme, Self.hr, "h", chunks: 1)
+        let (g, gChunks) = Self.document(Self.globex, Self.notes, "a", chunks: 1)
+        for (document, chunks) in [(b, bChunks), (a, aChunks), (h, hChunks), (g, gChunks)] { try await store.put(document, chunks: chunks) }
+
+        #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: a.id) == a)
+        #expect(try await store.document(tenant: Self.globex, collection: Self.notes, id: a.id) == g)
+        #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: DocumentID(unchecked: "missing")) == nil)
+        #expect(try await store.documents(tenant: Self.acme, collection: Self.notes) == [a, b])
+        #expect(try await store.documents(tenant: Self.acme) == [h, a, b])
+        #expect(try await store.chunks(tenant: Self.acme) == hChunks + aChunks + bChunks)
+        #expect(try await store.chunks(tenant: Self.globex) == gChunks)
+        #expect(try await store.chunks(tenant: Self.acme, collection: Self.notes, documentID: b.id) == bChunks)
+        #expect(try await store.chunk(tenant: Self.acme, collection: Self.notes, documentID: b.id, index: 2) == bChunks[2])
+        #expect(try await store.chunk(tenant: Self.acme, collection: Self.notes, documentID: b.id, index: 3) == nil)
+
+        // Replacing a document replaces its chunks: none of the old ones survive.
+        let (b2, b2Chunks) = Self.document(Self.acme, Self.notes, "b", chunks: 1, version: 2)
+        try await store.put(b2, chunks: b2Chunks)
+        #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: b.id) == b2)
+        #expect(try await store.chunks(tenant: Self.acme, collection: Self.notes, documentID: b.id) == b2Chunks)
+        #expect(try await store.documents(tenant: Self.acme, collection: Self.notes).count == 2)
+    }
+
+    @Test("Delete removes a document and its chunks, once, and only that tenant's", arguments: Backend.enabled)
+    func delete(_ backend: Backend) async throws {
+        let (store, close) = try await backend.documentStore()
+        defer { Task { await close() } }
+        let (a, aChunks) = Self.document(Self.acme, Self.notes, "a", chunks: 2)
+        let (g, gChunks) = Self.document(Self.globex, Self.notes, "a", chunks: 2)
+        try await store.put(a, chunks: aChunks)
+        try await store.put(g, chunks: gChunks)
+        #expect(try await store.delete(tenant: Self.acme, collection: Self.notes, id: a.id))
+        #expect(try await !store.delete(tenant: Self.acme, collection: Self.notes, id: a.id))
+        #expect(try await store.documents(tenant: Self.acme).isEmpty)
+        #expect(try await store.chunks(tenant: Self.acme).isEmpty)
+        #expect(try await store.chunks(tenant: Self.globex) == gChunks)
+    }
+
+    @Test("Re-wrap is a compare-and-set on the DEK's version: a second re-wrap from the old version does nothing", arguments: Backend.enabled)
+    func rewrap(_ backend: Backend) async throws {
+        let (store, close) = try await backend.documentStore()
+        defer { Task { await close() } }
+        let (a, aChunks) = Self.document(Self.acme, Self.notes, "a", chunks: 1)
+        try await store.put(a, chunks: aChunks)
+        #expect(try await store.rewrap(tenant: Self.acme, collection: Self.notes, id: a.id, from: 1, to: 2, wrappedDEK: Data("v2".utf8)))
+        #expect(try await !store.rewrap(tenant: Self.acme, collection: Self.notes, id: a.id, from: 1, to: 2, wrappedDEK: Data("other".utf8)))
+        #expect(try await !store.rewrap(tenant: Self.acme, collection: Self.notes, id: DocumentID(unchecked: "none"), from: 1, to: 2, wrappedDEK: Data()))
+        let stored = try #require(try await store.document(tenant: Self.acme, collection: Self.notes, id: a.id))
+        #expect(stored.dekVersion == 2)
+        #expect(stored.kekVersion == 1)
+        #expect(stored.wrappedDEK == Data("v2".utf8))
+    }
+
+    @Test("Index snapshots: save, replace, list per tenant, delete", arguments: Backend.enabled)
+    func snapshots(_ backend: Backend) async throws {
+        let (store, close) = try await backend.documentStore()
+        defer { Task { await close() } }
+        let key = IndexSnapshotKey(tenant: Self.acme, collection: Self.notes, dataClass: DataClass(unchecked: "internal"), embedder: "hash-384")
+        let other = IndexSnapshotKey(tenant: Self.globex, collection: Self.notes, dataClass: DataClass(unchecked: "internal"), embedder: "hash-384")
+        #expect(try await store.snapshot(key) == nil)
+        try await store.save(Data([1, 2, 3]), for: key)
+        try await store.save(Data([4, 5]), for: key)
+        try await store.save(Data([9]), for: other)
+        #expect(try await store.snapshot(key) == Data([4, 5]))
+        #expect(try await store.keys(tenant: Self.acme) == [key])
+        try await store.delete(key)
+        #expect(try await store.snapshot(key) == nil)
+        #expect(try await store.snapshot(other) == Data([9]))
+    }
+}
