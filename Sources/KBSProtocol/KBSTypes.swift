@@ -59,6 +59,22 @@ public struct BrokerReason: StringCode {
     public static let clientCertificateRequired = BrokerReason("client_certificate_required")
     /// The TLS client certificate's key is not the workload key the token's evidence bound.
     public static let clientCertificateMismatch = BrokerReason("client_certificate_mismatch")
+    /// The operations policy needs a quorum for this action: propose it (`sealgate keys propose`) instead.
+    public static let quorumRequired = BrokerReason("quorum_required")
+    /// A proposer may not approve its own proposal.
+    public static let proposalSelfApproval = BrokerReason("proposal_self_approval")
+    /// This credential already approved the proposal.
+    public static let proposalAlreadyApproved = BrokerReason("proposal_already_approved")
+    /// The proposal's approval window has passed.
+    public static let proposalExpired = BrokerReason("proposal_expired")
+    /// The digest approved is not the digest of the proposal's current content.
+    public static let proposalDigestMismatch = BrokerReason("proposal_digest_mismatch")
+    /// The proposal was already executed, failed or expired.
+    public static let proposalClosed = BrokerReason("proposal_closed")
+    /// A revoked admin credential was presented.
+    public static let credentialRevoked = BrokerReason("credential_revoked")
+    /// The credential is not named in the operations policy's break-glass list, or the duration is out of range.
+    public static let breakGlassNotPermitted = BrokerReason("break_glass_not_permitted")
 }
 
 /// The runtime data a TEE binds into its evidence: the broker's nonce and the TEE's public key (a JWK), and — for a

@@ -77,12 +77,15 @@ public struct AdminCredential: Sendable, Equatable {
     public var tokenSHA256: String
     public var roles: [AdminRole]
     public var createdAt: Date
+    /// A credential revoked since: it still authenticates as itself, and every call is refused `credential_revoked`.
+    public var revoked: Bool
 
-    public init(name: String, tokenSHA256: String, roles: [AdminRole], createdAt: Date) {
+    public init(name: String, tokenSHA256: String, roles: [AdminRole], createdAt: Date, revoked: Bool = false) {
         self.name = name
         self.tokenSHA256 = tokenSHA256
         self.roles = roles
         self.createdAt = createdAt
+        self.revoked = revoked
     }
 }
 

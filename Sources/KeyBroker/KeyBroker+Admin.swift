@@ -40,6 +40,10 @@ extension KeyBroker {
             return .failure(.deny(.storeUnavailable, "admin.credential.store"))
         }
         guard let credential = found else {
+            if let name = try? await revokedCredentials()[digest] {
+                // A once-valid token: resolved as revoked, so the call is refused and audited by name.
+                return .success(AdminCredential(name: name, tokenSHA256: digest, roles: [], createdAt: now(), revoked: true))
+            }
             await refuseUnauthenticated()
             return .failure(.deny(.adminUnauthenticated, "admin.credential"))
         }
@@ -53,6 +57,10 @@ extension KeyBroker {
 
     /// Whether an authenticated credential holds `role` (or `admin`); a refusal is recorded.
     public func authorize(_ credential: AdminCredential, role: AdminRole) async -> AdminResult<AdminCredential> {
+        if credential.revoked {
+            await emit(.admin, .deny(.credentialRevoked, "admin.credential.revoked"), tee: "-", resourceType: "admin_auth", principal: credential.name)
+            return .failure(.deny(.credentialRevoked, "admin.credential.revoked"))
+        }
         guard credential.roles.contains(role) || credential.roles.contains(.admin) else {
             await emit(.admin, .deny(.roleMissing, "admin.role.\(role.rawValue)"), tee: "-", resourceType: "admin_auth", principal: credential.name)
             return .failure(.deny(.roleMissing, "admin.role.\(role.rawValue)"))
@@ -202,6 +210,11 @@ extension KeyBroker {
     /// Destroys every KEK version and secret of a tenant. Data sealed under them becomes unreadable; other tenants
     /// are unaffected.
     public func shred(tenant: String, by principal: AdminCredential) async -> AdminResult<Int> {
+        if let refusal = await quorumRefusal("shred", tenant: tenant, target: tenant, by: principal) { return .failure(refusal) }
+        return await performShred(tenant: tenant, by: principal)
+    }
+
+    func performShred(tenant: String, by principal: AdminCredential) async -> AdminResult<Int> {
         await adminAction("shred", by: principal, tenant: tenant, target: tenant) {
             let (tenantID, _) = try await existingTenant(tenant)
             let count = try await store.keks(tenant: tenantID).filter { $0.state != .destroyed }.count
@@ -212,6 +225,12 @@ extension KeyBroker {
 
     /// Replaces (or adds) release policies by id.
     public func putPolicies(_ documents: [ReleasePolicyDocument], by principal: AdminCredential) async -> AdminResult<[String]> {
+        let target = documents.map(\.id).joined(separator: ",")
+        if let refusal = await quorumRefusal("put_policy", target: target, by: principal) { return .failure(refusal) }
+        return await performPutPolicies(documents, by: principal)
+    }
+
+    func performPutPolicies(_ documents: [ReleasePolicyDocument], by principal: AdminCredential) async -> AdminResult<[String]> {
         await adminAction("put_policy", by: principal, target: documents.map(\.id).joined(separator: ",")) {
             let kept = policySet.policies.filter { p in !documents.contains { $0.id == p.id } }
             let next = try PolicySet(kept + documents)
@@ -233,6 +252,12 @@ extension KeyBroker {
 
     /// Replaces the reference values (takes effect for the next `attest`).
     public func setReferenceValues(_ values: ReferenceValues, by principal: AdminCredential) async -> AdminResult<Int> {
+        let target = values.sets.map(\.id).joined(separator: ",")
+        if let refusal = await quorumRefusal("set_reference_values", target: target, by: principal) { return .failure(refusal) }
+        return await performSetReferenceValues(values, by: principal)
+    }
+
+    func performSetReferenceValues(_ values: ReferenceValues, by principal: AdminCredential) async -> AdminResult<Int> {
         await adminAction("set_reference_values", by: principal, target: values.sets.map(\.id).joined(separator: ",")) {
             do { _ = try values.parsedMockSigners() } catch { throw ReleaseDecision.deny(.malformedRequest, "admin.reference_values.mock_signers") }
             let verified: ReferenceImages.Verified
@@ -267,6 +292,11 @@ extension KeyBroker {
 
     /// Revokes an admin credential. The last credential holding `admin` cannot be revoked.
     public func revokeCredential(name: String, by principal: AdminCredential) async -> AdminResult<String> {
+        if let refusal = await quorumRefusal("revoke_credential", target: name, by: principal) { return .failure(refusal) }
+        return await performRevoke(name: name, by: principal)
+    }
+
+    func performRevoke(name: String, by principal: AdminCredential) async -> AdminResult<String> {
         await credentialLock.lock()
         let result = await adminAction("revoke_credential", by: principal, target: name) {
             let all = try await store.credentials()
@@ -274,6 +304,7 @@ extension KeyBroker {
             if target.roles.contains(.admin), all.filter({ $0.roles.contains(.admin) }).count == 1 {
                 throw ReleaseDecision.deny(.conflict, "admin.credential.last_admin")
             }
+            try await rememberRevoked(target)
             _ = try await store.deleteCredential(name: name)
             return name
         }

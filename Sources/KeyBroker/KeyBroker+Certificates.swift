@@ -174,6 +174,11 @@ extension KeyBroker {
     /// Rotates the CA: a new version signs from now on; the old one stays trusted until every certificate it can
     /// have signed has expired (``WorkloadEnrolment/validityCap``). Returns the new version.
     public func rotateCA(by principal: AdminCredential) async -> AdminResult<Int> {
+        if let refusal = await quorumRefusal("rotate_ca", target: "workload-ca", by: principal) { return .failure(refusal) }
+        return await performRotateCA(by: principal)
+    }
+
+    func performRotateCA(by principal: AdminCredential) async -> AdminResult<Int> {
         await adminAction("rotate_ca", by: principal, target: "workload-ca") {
             var versions = try await authorities()
             let retiresAt = now().addingTimeInterval(TimeInterval(WorkloadEnrolment.validityCap) + 60).timeIntervalSince1970

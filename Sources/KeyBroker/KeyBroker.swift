@@ -68,6 +68,10 @@ public actor KeyBroker {
     var enrolmentCache: [WorkloadClass: WorkloadEnrolment]?
     /// Serialises credential changes across the actor's suspension points (check-then-act on the credential table).
     let credentialLock = AsyncMutex()
+    /// Serialises proposal changes (read, approve, execute, write back).
+    let proposalLock = AsyncMutex()
+    /// The operational access policy: roles per admin action, quorum, break-glass.
+    var operationsPolicy = OperationsPolicy.default
     let maxSessions = 100_000
 
     /// The KBS protocol versions this broker speaks.

@@ -8,9 +8,18 @@ import SealgateCore
 public struct KeyBrokerError: Error, Sendable, CustomStringConvertible {
     public let reason: BrokerReason
     public let message: String
+    /// Every problem of an operations-policy file, with its path (empty otherwise).
+    public let problems: [String]
     public init(_ reason: BrokerReason, _ message: String) {
         self.reason = reason
         self.message = message
+        self.problems = []
+    }
+    /// An operations-policy file that does not validate.
+    public init(problems: [String]) {
+        self.reason = .malformedRequest
+        self.message = problems.joined(separator: "; ")
+        self.problems = problems
     }
     public var description: String { "\(reason.rawValue): \(message)" }
 }

@@ -29,6 +29,8 @@ public struct BrokerOptions: Sendable {
     public var referenceValuesPath: String?
     /// A release-policy file (JSON); its policies are stored at start, replacing ones with the same id.
     public var policiesPath: String?
+    /// An operational access policy (JSON, docs/broker.md): roles per admin action, quorum, break-glass.
+    public var operationsPolicyPath: String?
     /// Intel PCS collateral (TCB Info, QE Identity, CRLs) for TDX evidence; without it TDX TCB status is not rated.
     public var tdxCollateralPath: String?
     /// AMD `cert_chain` PEM files (ASK/ASVK + ARK) for Azure SNP vTPM evidence that carries none.
@@ -162,6 +164,13 @@ public enum SealgateBroker {
             guard let data = FileManager.default.contents(atPath: path) else { throw SealgateError(.malformedRequest, "cannot read policies \(path)") }
             filePolicies = try ReleasePolicyLoader.decode(data)
         }
+        var operationsPolicy = OperationsPolicy.default
+        if let path = options.operationsPolicyPath {
+            guard let data = FileManager.default.contents(atPath: path) else { throw SealgateError(.malformedRequest, "cannot read the operations policy \(path)") }
+            do { operationsPolicy = try OperationsPolicy.decode(data) } catch {
+                throw SealgateError(.malformedRequest, "operations policy \(path) is invalid: \(error.problems.joined(separator: "; "))")
+            }
+        }
         let recorder = BrokerRecorder(audit: audit, metrics: metrics, events: events, now: options.now, logger: logger)
         let verifiers = try verifiers(tdxCollateralPath: options.tdxCollateralPath, amdCertChainPaths: options.amdCertChainPaths)
         // Keys first: a refused key file must not leave an open database behind.
@@ -171,6 +180,7 @@ public enum SealgateBroker {
         let broker = KeyBroker(
             verifiers: verifiers, referenceValues: values, policies: try PolicySet([]), store: store, protector: protector,
             tokenKey: storage.tokenKey, tokenTTL: options.tokenTTL, now: options.now, sessions: storage.sessions, onEvent: { await recorder.record($0) })
+        await broker.setOperationsPolicy(operationsPolicy)
         var bootstrapPath: String?
         do {
             try await broker.load(overrideReferenceValues: override)
@@ -205,6 +215,7 @@ public enum SealgateBroker {
         api.registerAdmin(on: router)
         api.registerWorkloadAdmin(on: router)
         api.registerDashboard(on: router)
+        api.registerQuorum(on: router)
         let application = Application(
             router: router, server: try brokerServer(options, broker: broker, metrics: metrics),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "sealgate-broker"),

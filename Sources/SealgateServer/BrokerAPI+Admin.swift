@@ -13,30 +13,30 @@ extension BrokerAPI {
     func registerAdmin(on router: Router<Context>) {
         let admin = router.group("/admin/v0").add(middleware: adminAuthentication())
         admin.get("/tenants") { request, context in
-            await authorized(context, .reader) { _ in json(try await broker.listTenants()) }
+            await authorized(context, "list_tenants") { _ in json(try await broker.listTenants()) }
         }
         admin.post("/tenants") { request, context in
-            await authorized(context, .keyManager) { who in
+            await authorized(context, "create_tenant") { who in
                 let body = try await decodeBody(AdminBodies.Tenant.self, request)
                 return created(await broker.createTenant(body.id ?? "", by: who))
             }
         }
         admin.get("/tenants/:tenant/keks") { request, context in
-            await authorized(context, .reader) { _ in json(try await broker.listKEKs(tenant: context.parameters.get("tenant") ?? "")) }
+            await authorized(context, "list_keks") { _ in json(try await broker.listKEKs(tenant: context.parameters.get("tenant") ?? "")) }
         }
         admin.post("/tenants/:tenant/keks") { request, context in
-            await authorized(context, .keyManager) { who in
+            await authorized(context, "create_kek") { who in
                 let body = try await decodeBody(AdminBodies.KEK.self, request)
                 return created(await broker.createKEK(tenant: context.parameters.get("tenant") ?? "", dataClass: body.dataClass ?? "", by: who))
             }
         }
         admin.post("/tenants/:tenant/keks/:class/rotate") { request, context in
-            await authorized(context, .keyManager) { who in
+            await authorized(context, "rotate") { who in
                 created(await broker.rotate(tenant: context.parameters.get("tenant") ?? "", dataClass: context.parameters.get("class") ?? "", by: who))
             }
         }
         admin.post("/tenants/:tenant/keks/:class/versions/:version/retire") { request, context in
-            await authorized(context, .keyManager) { who in
+            await authorized(context, "retire") { who in
                 guard let version = context.parameters.get("version").flatMap(Int.init) else { return BrokerProblem.bad("admin.version") }
                 return ok(
                     await broker.retire(
@@ -44,13 +44,13 @@ extension BrokerAPI {
             }
         }
         admin.get("/tenants/:tenant/secrets") { request, context in
-            await authorized(context, .reader) { _ in
+            await authorized(context, "list_secrets") { _ in
                 json(try await broker.secretNames(tenant: context.parameters.get("tenant") ?? ""))
             }
         }
         for replace in [true, false] {
             let handler: @Sendable (Request, Context) async throws -> Response = { request, context in
-                await authorized(context, .keyManager) { who in
+                await authorized(context, replace ? "put_secret" : "create_secret") { who in
                     let body = try await decodeBody(AdminBodies.Secret.self, request)
                     var value: Data?
                     if let text = body.value {
@@ -67,19 +67,19 @@ extension BrokerAPI {
             if replace { admin.put("/tenants/:tenant/secrets/:name", use: handler) } else { admin.post("/tenants/:tenant/secrets/:name", use: handler) }
         }
         admin.get("/tenants/:tenant/models") { request, context in
-            await authorized(context, .reader) { _ in
+            await authorized(context, "list_model_keys") { _ in
                 json(try await broker.modelKeys(tenant: context.parameters.get("tenant") ?? ""))
             }
         }
         admin.post("/tenants/:tenant/models/:name") { request, context in
-            await authorized(context, .keyManager) { who in
+            await authorized(context, "create_model_key") { who in
                 let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
                 let body = try await decodeBody(AdminBodies.ModelDigest.self, request)
                 return created(await broker.createModelKey(resource: resource, digest: body.digest, by: who))
             }
         }
         admin.put("/tenants/:tenant/models/:name") { request, context in
-            await authorized(context, .keyManager) { who in
+            await authorized(context, "set_model_digest") { who in
                 let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
                 let body = try await decodeBody(AdminBodies.ModelDigest.self, request)
                 guard let digest = body.digest else { return BrokerProblem.bad("admin.model.digest") }
@@ -87,7 +87,7 @@ extension BrokerAPI {
             }
         }
         admin.post("/tenants/:tenant/models/:name/wrap") { request, context in
-            await authorized(context, .keyManager) { who in
+            await authorized(context, "wrap_model_key") { who in
                 let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
                 let body = try await decodeBody(AdminBodies.ModelDataKey.self, request)
                 guard let dataKey = body.dataKey.flatMap(Base64URL.decode) else { return BrokerProblem.bad("admin.model.data_key") }
@@ -95,7 +95,7 @@ extension BrokerAPI {
             }
         }
         admin.post("/tenants/:tenant/shred") { request, context in
-            await authorized(context, .shredder) { who in
+            await authorized(context, "shred") { who in
                 let tenant = context.parameters.get("tenant") ?? ""
                 let body = try await decodeBody(AdminBodies.Shred.self, request)
                 guard body.confirm == tenant else { return BrokerProblem.bad("admin.shred.confirm") }
@@ -103,10 +103,10 @@ extension BrokerAPI {
             }
         }
         admin.get("/policies") { request, context in
-            await authorized(context, .reader) { _ in json(await broker.policies) }
+            await authorized(context, "list_policies") { _ in json(await broker.policies) }
         }
         admin.put("/policies") { request, context in
-            await authorized(context, .policyManager) { who in
+            await authorized(context, "put_policy") { who in
                 guard let data = await Self.body(request, limit: bodyLimit) else { return BrokerProblem.bad("admin.body") }
                 let documents: [ReleasePolicyDocument]
                 do { documents = try ReleasePolicyLoader.decode(data) } catch let error as ReleasePolicyError {
@@ -116,12 +116,12 @@ extension BrokerAPI {
             }
         }
         admin.delete("/policies/:id") { request, context in
-            await authorized(context, .policyManager) { who in
+            await authorized(context, "delete_policy") { who in
                 ok(await broker.deletePolicy(context.parameters.get("id") ?? "", by: who).map { ["id": $0] })
             }
         }
         admin.post("/policies/explain") { request, context in
-            await authorized(context, .reader) { _ in
+            await authorized(context, "explain_policy") { _ in
                 guard let data = await Self.body(request, limit: bodyLimit),
                     let input = try? JSONDecoder().decode(ExplainRequest.self, from: data)
                 else { return BrokerProblem.bad("admin.explain.body") }
@@ -132,10 +132,10 @@ extension BrokerAPI {
             }
         }
         admin.get("/reference-values") { request, context in
-            await authorized(context, .reader) { _ in json(await broker.referenceValues) }
+            await authorized(context, "get_reference_values") { _ in json(await broker.referenceValues) }
         }
         admin.put("/reference-values") { request, context in
-            await authorized(context, .policyManager) { who in
+            await authorized(context, "set_reference_values") { who in
                 guard let data = await Self.body(request, limit: bodyLimit),
                     let values = try? JSONDecoder().decode(ReferenceValues.self, from: data)
                 else { return BrokerProblem.bad("admin.reference-values.body") }
@@ -143,17 +143,17 @@ extension BrokerAPI {
             }
         }
         admin.get("/credentials") { request, context in
-            await authorized(context, .admin) { _ in
+            await authorized(context, "list_credentials") { _ in
                 json(try await broker.credentialSummaries())
             }
         }
         admin.delete("/credentials/:name") { request, context in
-            await authorized(context, .admin) { who in
+            await authorized(context, "revoke_credential") { who in
                 ok(await broker.revokeCredential(name: context.parameters.get("name") ?? "", by: who).map { ["revoked": $0] })
             }
         }
         admin.post("/credentials") { request, context in
-            await authorized(context, .admin) { who in
+            await authorized(context, "create_credential") { who in
                 let body = try await decodeBody(AdminBodies.Credential.self, request)
                 let roleNames = body.roles ?? []
                 let roles = roleNames.compactMap(AdminRole.init(rawValue:))
@@ -217,12 +217,13 @@ extension BrokerAPI {
             })
     }
 
-    /// Runs `body` if the authenticated credential holds `role`; refusals and failures become problem responses.
-    func authorized(_ context: Context, _ role: AdminRole, _ body: (AdminCredential) async throws -> Response) async -> Response {
+    /// Runs `body` if the operations policy lets the authenticated credential call `action`; refusals and failures
+    /// become problem responses.
+    func authorized(_ context: Context, _ action: String, _ body: (AdminCredential) async throws -> Response) async -> Response {
         guard let credential = context.identity else {
             return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .adminUnauthenticated, rule: "admin.credential", result: nil))
         }
-        switch await broker.authorize(credential, role: role) {
+        switch await broker.authorize(credential, action: action) {
         case .failure(let denial): return BrokerProblem.response(denial)
         case .success(let credential):
             do { return try await body(credential) } catch let bad as BadBody {

@@ -9,10 +9,10 @@ extension BrokerAPI {
         let group = router.group().add(middleware: BasicAsBearer<Context>()).add(middleware: DashboardChallenge<Context>())
             .add(middleware: adminAuthentication())
         group.get("/dashboard") { _, context in
-            await authorized(context, .reader) { _ in DashboardHTTP.page(title: "Sealgate key broker") }
+            await authorized(context, "dashboard") { _ in DashboardHTTP.page(title: "Sealgate key broker") }
         }
         group.get("/dashboard/data") { request, context in
-            await authorized(context, .reader) { who in await dashboardData(request, by: who) }
+            await authorized(context, "dashboard") { who in await dashboardData(request, by: who) }
         }
     }
 

@@ -10,22 +10,22 @@ extension BrokerAPI {
     func registerWorkloadAdmin(on router: Router<Context>) {
         let admin = router.group("/admin/v0").add(middleware: adminAuthentication())
         admin.get("/workload-ca") { _, context in
-            await authorized(context, .reader) { _ in
+            await authorized(context, "get_workload_ca") { _ in
                 Response(
                     status: .ok, headers: [.contentType: "application/x-pem-file"],
                     body: .init(byteBuffer: ByteBuffer(string: try await broker.caCertificates().joined())))
             }
         }
         admin.post("/workload-ca/rotate") { _, context in
-            await authorized(context, .policyManager) { who in created(await broker.rotateCA(by: who).map { ["version": $0] }) }
+            await authorized(context, "rotate_ca") { who in created(await broker.rotateCA(by: who).map { ["version": $0] }) }
         }
         admin.get("/workloads") { _, context in
-            await authorized(context, .reader) { _ in
+            await authorized(context, "list_workloads") { _ in
                 json(try await broker.enrolments().values.sorted { $0.workload.description < $1.workload.description })
             }
         }
         admin.put("/workloads/:workload") { request, context in
-            await authorized(context, .policyManager) { who in
+            await authorized(context, "enrol_workload") { who in
                 guard let workload = context.parameters.get("workload").flatMap(WorkloadClass.init) else {
                     return BrokerProblem.bad("admin.workload")
                 }

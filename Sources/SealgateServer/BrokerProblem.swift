@@ -45,6 +45,10 @@ enum BrokerProblem {
         case .certificateIssueFailed: return (.internalServerError, "CertificateIssueFailed")
         case .clientCertificateRequired: return (.unauthorized, "ClientCertificateRequired")
         case .clientCertificateMismatch: return (.forbidden, "ClientCertificateMismatch")
+        case .quorumRequired: return (.forbidden, "QuorumRequired")
+        case .proposalSelfApproval, .breakGlassNotPermitted: return (.forbidden, "AdminAuth")
+        case .credentialRevoked: return (.unauthorized, "AdminAuth")
+        case .proposalAlreadyApproved, .proposalExpired, .proposalDigestMismatch, .proposalClosed: return (.conflict, "Conflict")
         default: return (.forbidden, "PolicyDeny")
         }
     }
@@ -71,6 +75,15 @@ enum BrokerProblem {
         case .workloadNotEnrolled: return "No enrolment for this workload class: enrol it with `sealgate keys enrol-workload`."
         case .adminUnauthenticated: return "A valid admin bearer credential is required."
         case .roleMissing: return "The credential lacks the role this call needs (\(decision.rule))."
+        case .quorumRequired:
+            return "The operations policy needs a quorum for this action: propose it with `sealgate keys propose` and have other credentials approve it."
+        case .proposalSelfApproval: return "A proposer cannot approve its own proposal."
+        case .proposalAlreadyApproved: return "This credential already approved the proposal."
+        case .proposalExpired: return "The proposal expired before it had its approvals; propose it again."
+        case .proposalDigestMismatch: return "The digest approved is not the digest of the proposal's content: look at `sealgate keys pending` again."
+        case .proposalClosed: return "The proposal was already executed or failed."
+        case .credentialRevoked: return "This admin credential was revoked."
+        case .breakGlassNotPermitted: return "The operations policy does not let this credential open a break-glass override of that length."
         default: return "Refused: \(decision.reason.rawValue) (rule \(decision.rule))."
         }
     }

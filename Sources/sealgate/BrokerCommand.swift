@@ -26,6 +26,8 @@ struct BrokerCommand: AsyncParsableCommand {
     var referenceValues: String?
     @Option(help: "Release policies (JSON, docs/release-policy.md); stored at start, replacing policies with the same id.")
     var policies: String?
+    @Option(name: .customLong("operations-policy"), help: "Operational access policy (JSON, docs/broker.md): roles per admin action, quorum approvals, break-glass.")
+    var operationsPolicy: String?
     @Option(name: .customLong("token-ttl"), help: "Lifetime of attestation tokens and attested sessions, in seconds.")
     var tokenTTL: Double = 300
     @Option(name: .customLong("tdx-collateral"), help: "Intel PCS collateral directory (tcb_info.json, qe_identity.json, tcb_signing_chain.pem, CRLs) to rate TDX TCB status.")
@@ -62,6 +64,7 @@ struct BrokerCommand: AsyncParsableCommand {
         }
         options.replica = replica
         options.amdCertChainPaths = amdCertChain
+        options.operationsPolicyPath = operationsPolicy
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
         if requireClientCert && tlsCert == nil { throw ValidationError("--require-client-cert needs --tls-cert and --tls-key") }
         options.tlsCertificatePath = tlsCert

@@ -12,7 +12,8 @@ struct KeysCommand: AsyncParsableCommand {
         subcommands: [
             Tenants.self, Provision.self, ProvisionModel.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self, Models.self,
             Policies.self, PutPolicy.self, DeletePolicy.self, PutReferenceValues.self, Credentials.self, CreateCredential.self,
-            RevokeCredential.self, CA.self, RotateCA.self, EnrolWorkload.self, Workloads.self,
+            RevokeCredential.self, CA.self, RotateCA.self, EnrolWorkload.self, Workloads.self, Propose.self, Pending.self, Approve.self,
+            BreakGlass.self,
         ])
 
     struct Connection: ParsableArguments {

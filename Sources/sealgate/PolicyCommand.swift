@@ -6,7 +6,7 @@ import Yams
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "policy", abstract: "Release policy tools.", subcommands: [Explain.self])
+        commandName: "policy", abstract: "Release policy tools.", subcommands: [Explain.self, Operations.self])
 
     struct Explain: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+
+/// `sealgate keys propose | pending | approve | break-glass`: quorum approval of destructive or trust-changing actions.
+extension KeysCommand {
+    struct Propose: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Propose a destructive or trust-changing action for approval (needs the action's role); prints the proposal with its id and digest.",
+            discussion: """
+                Actions: shred TENANT, revoke-credential NAME, rotate-ca, put-reference-values FILE (JSON), put-policy FILE (JSON). \
+                It executes once the operations policy's quorum of credentials other than the proposer ran `sealgate keys approve`.
+                """)
+        @OptionGroup var connection: Connection
+        @Argument(help: "shred, revoke-credential, rotate-ca, put-reference-values or put-policy.") var action: String
+        @Argument(help: "The tenant, credential name, or JSON file the action takes.") var operand: String?
+
+        func run() async throws {
+            var body: [String: Any] = [:]
+            switch action {
+            case "shred", "revoke-credential":
+                guard let operand else { throw ValidationError("\(action) needs a \(action == "shred" ? "tenant" : "credential name")") }
+                body = ["action": action == "shred" ? "shred" : "revoke_credential", "target": operand]
+            case "rotate-ca":
+                body = ["action": "rotate_ca"]
+            case "put-reference-values", "put-policy":
+                guard let operand, let data = FileManager.default.contents(atPath: operand),
+                    let payload = try? JSONSerialization.jsonObject(with: data)
+                else { throw ValidationError("\(action) needs a readable JSON file") }
+                body = ["action": action == "put-policy" ? "put_policy" : "set_reference_values", "payload": payload]
+            default:
+                throw ValidationError("unknown action \(action): shred, revoke-credential, rotate-ca, put-reference-values or put-policy")
+            }
+            try await connection.call(.POST, "/proposals", body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+        }
+    }
+
+    struct Pending: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List proposals waiting for approval with their digests (role reader); --json shows their full content.")
+        @OptionGroup var connection: Connection
+        @OptionGroup var output: ListingOutput
+        func run() async throws {
+            let data = try await connection.send(.GET, "/proposals")
+            if output.json {
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            let all = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []
+            let pending = all.filter { $0["state"] as? String == "pending" }.map { row -> [String: Any] in
+                var row = row
+                row["approved"] = "\((row["approvals"] as? [String])?.count ?? 0)/\(row["required"] ?? "?")"
+                return row
+            }
+            output.print(
+                try JSONSerialization.data(withJSONObject: pending),
+                columns: [
+                    ("ID", "id"), ("ACTION", "action"), ("TARGET", "target"), ("PROPOSER", "proposer"), ("APPROVED", "approved"),
+                    ("EXPIRES", "expires_at"), ("DIGEST", "digest"),
+                ])
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve a proposal as shown by `keys pending` (needs the action's role; not the proposer's credential).",
+            discussion: "The approval binds the digest: if the proposal's content is not what that digest names, it is refused. Exit 3 when refused or when the action failed.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The proposal id.") var id: String
+        @Option(help: "The digest `keys pending` showed for it.") var digest: String
+        func run() async throws {
+            let data = try await connection.send(.POST, "/proposals/\(id)/approve", body: try json(["digest": digest]))
+            print(String(decoding: data, as: UTF8.self))
+            if ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["state"] as? String == "failed" { throw ExitCode(3) }
+        }
+    }
+
+    struct BreakGlass: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "break-glass",
+            abstract: "Open a named, time-limited override: this credential's direct quorum actions execute until it ends, each audited (credentials named in the policy's break_glass).")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The incident name ([A-Za-z0-9._:-], at most 64), recorded with every use.") var name: String
+        @Option(help: "How long, in seconds (at most the policy's break_glass.max_seconds).") var seconds = 900
+        func run() async throws {
+            try await connection.call(.POST, "/break-glass", body: try JSONSerialization.data(withJSONObject: ["name": name, "seconds": seconds] as [String: Any], options: [.sortedKeys]))
+        }
+    }
+}
