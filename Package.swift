@@ -134,6 +134,11 @@ let package = Package(
             swiftSettings: strict),
         // Release policies: allOf/anyOf/not over the attestation result and the request; decisions name the rule that decided.
         .target(name: "ReleasePolicy", dependencies: ["SealgateCore", "Attestation"], swiftSettings: strict),
+        // Verifies the Sigstore bundles of image digests that reference values pin (signed_by), when values are loaded or put.
+        .target(
+            name: "ReferenceImages",
+            dependencies: ["Attestation", "Sigstore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         // The KBS RCAR protocol's vocabulary and the BrokerClient port: all the gateway side knows of a broker.
         .target(
             name: "KBSProtocol",
@@ -146,7 +151,7 @@ let package = Package(
         .target(
             name: "KeyBroker",
             dependencies: [
-                "SealgateCore", "KBSProtocol", "Attestation", "JOSE", "ReleasePolicy", .product(name: "Crypto", package: "swift-crypto"),
+                "SealgateCore", "KBSProtocol", "Attestation", "JOSE", "ReleasePolicy", "ReferenceImages", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict),
@@ -290,7 +295,7 @@ let package = Package(
         .target(
             name: "SealgateServer",
             dependencies: [
-                "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "StoragePostgres", "ModelClientOpenAI", "AttestedUpstream", "BrokerClientHTTP", "KeyBroker", "KeyLease", "Attestation", "Audit",
+                "Gateway", "AccessPolicy", "Authenticate", "StorageSQLite", "StoragePostgres", "ModelClientOpenAI", "AttestedUpstream", "BrokerClientHTTP", "KeyBroker", "ReferenceImages", "KeyLease", "Attestation", "Audit",
                 "AttestationSEVSNP", "AttestationTDX", "AttestationNitro", "AttestationAzure", "ReleasePolicy", "JOSE",
                 "Models", "Redaction", "Retrieval", "SealgateConfig", "SecurityEvents", "Yams", "HTTPHardening", "Witness", "Dashboard", "MiniLM", "ModelLoader", "Sigstore", "KBSProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -322,13 +327,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict),
-        // Helpers shared by the test targets (a seeded generator); not part of any product.
-        .target(name: "SealgateTestSupport", dependencies: ["SealgateCore"], path: "Tests/Support", swiftSettings: strict),
+        // Helpers shared by the test targets (a seeded generator, a keyed image signer); not part of any product.
+        .target(
+            name: "SealgateTestSupport", dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/Support",
+            swiftSettings: strict),
         .testTarget(
             name: "SealgateUnitTests",
             dependencies: [
                 "SealgateTestSupport", "Sealing", "Attestation", "KeyBroker", "KeyLease", "Retrieval", "Redaction", "Audit", "Models", "SealgateConfig", "AccessPolicy",
-                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "AttestationAzure", "AttestationNVIDIA", "StorageSQLite", "JOSE", "ReleasePolicy",
+                "SealgateCore", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX", "AttestationAzure", "AttestationNVIDIA", "StorageSQLite", "JOSE", "ReleasePolicy", "ReferenceImages", "KBSProtocol",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
@@ -384,6 +391,7 @@ let package = Package(
             name: "SealgateServerTests",
             dependencies: [
                 "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore", "Audit", "SecurityEvents", "KeyBroker", "JOSE",
+                "SealgateTestSupport",
                 "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI", "Dashboard",
                 .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -4,10 +4,16 @@ import Foundation
 public struct Appraiser: Sendable {
     public let referenceValues: ReferenceValues
     let verifiers: [TEEType: any AttestationVerifier]
+    /// The pinned image digests whose bundles verified (`ReferenceImages`); a set requiring signatures accepts no
+    /// digest missing here.
+    public let imageSigners: VerifiedImageSigners
 
     /// Creates an appraiser over the given verifiers (one per evidence type).
-    public init(referenceValues: ReferenceValues, verifiers: [any AttestationVerifier]) {
+    public init(
+        referenceValues: ReferenceValues, verifiers: [any AttestationVerifier], imageSigners: VerifiedImageSigners = VerifiedImageSigners()
+    ) {
         self.referenceValues = referenceValues
+        self.imageSigners = imageSigners
         var map = [TEEType: any AttestationVerifier]()
         for verifier in verifiers { map[verifier.tee] = verifier }
         self.verifiers = map
@@ -17,8 +23,9 @@ public struct Appraiser: Sendable {
     /// - Parameters:
     ///   - reportData: what REPORT_DATA must equal (the KBS binding of nonce and TEE key).
     ///   - initDataDigest: the init-data digest the evidence must carry, when the caller supplied init-data.
+    ///   - imageDigest: the image digest that init-data names (trusted only when `initDataDigest` matches).
     public func appraise(
-        _ evidence: Evidence, reportData: ReportDataExpectation, initDataDigest: Data? = nil, now: Date
+        _ evidence: Evidence, reportData: ReportDataExpectation, initDataDigest: Data? = nil, imageDigest: String? = nil, now: Date
     ) -> AttestationResult {
         var result = AttestationResult(
             status: .contraindicated, tee: evidence.tee,
@@ -59,10 +66,14 @@ public struct Appraiser: Sendable {
         default:
             break
         }
+        var boundImage: String?
         if let expectedInit = initDataDigest, claims.initDataDigest != expectedInit {
             failures.append(AttestationFailure(.initDataMismatch, "init-data digest differs from the evidence"))
             vector.configuration = 96
+        } else if initDataDigest != nil {
+            boundImage = imageDigest.flatMap(ImageRequirement.normalized)
         }
+        result.image = boundImage.map { ImageClaims(digest: $0, signedBy: nil) }
 
         let candidates = referenceValues.sets.filter { $0.tee == evidence.tee }
         let measurement = claims.measurement.lowercased()
@@ -84,6 +95,12 @@ public struct Appraiser: Sendable {
             failures += tcb.failures
             tcbWarning = tcb.warning
             if evidence.tee != .mock { vector.hardware = tcb.hardware }
+            if let rule = set.image {
+                let image = appraiseImage(rule, set: set.id, digest: boundImage)
+                failures += image.failures
+                if !image.failures.isEmpty { vector.executables = 96 }
+                result.image = image.claims
+            }
             result.referenceValueSet = set.id
         } else {
             failures.append(AttestationFailure(.measurementUnknown, "measurement matches no reference value set"))
@@ -103,5 +120,21 @@ public struct Appraiser: Sendable {
             result.status = .affirming
         }
         return result
+    }
+
+    /// The image rule of the matched set over the image digest the verified init-data names.
+    private func appraiseImage(_ rule: ImageRequirement, set: String, digest: String?) -> (failures: [AttestationFailure], claims: ImageClaims?) {
+        guard let digest else {
+            return ([AttestationFailure(.imageDigestMissing, "set \(set) pins an image; no verified init-data names one")], nil)
+        }
+        guard rule.digests.contains(where: { ImageRequirement.normalized($0) == digest }) else {
+            return ([AttestationFailure(.imageNotAllowed, "image \(digest.prefix(19))… is not pinned by set \(set)")], ImageClaims(digest: digest, signedBy: nil))
+        }
+        guard !rule.signedBy.isEmpty else { return ([], ImageClaims(digest: digest, signedBy: nil)) }
+        guard let signer = imageSigners.signer(set: set, digest: digest) else {
+            return ([AttestationFailure(.imageSignatureUnverified, "no verified signature of \(digest.prefix(19))… for set \(set)")],
+                    ImageClaims(digest: digest, signedBy: nil))
+        }
+        return ([], ImageClaims(digest: digest, signedBy: signer))
     }
 }

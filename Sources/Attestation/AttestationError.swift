@@ -46,6 +46,12 @@ public struct AttestationReason: StringCode {
     public static let tcbStatusUnknown = AttestationReason("tcb_status_unknown")
     public static let reportDataMismatch = AttestationReason("report_data_mismatch")
     public static let initDataMismatch = AttestationReason("init_data_mismatch")
+    /// The matched set pins an image, but no verified init-data named one.
+    public static let imageDigestMissing = AttestationReason("image_digest_missing")
+    /// The init-data's image digest is not one the matched set pins.
+    public static let imageNotAllowed = AttestationReason("image_not_allowed")
+    /// The matched set requires a signed image, but no bundle for this digest verified when the values were loaded.
+    public static let imageSignatureUnverified = AttestationReason("image_signature_unverified")
     public static let mockEvidenceNotAccepted = AttestationReason("mock_evidence_not_accepted")
     public static let evidenceExpired = AttestationReason("evidence_expired")
     public static let chainInvalid = AttestationReason("chain_invalid")

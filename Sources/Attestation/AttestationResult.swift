@@ -57,9 +57,12 @@ public struct AttestationResult: Sendable, Codable, Equatable {
     public var tcbStatus: TCBStatus? = nil
     /// The QE (evidence signer) status the evidence was appraised with (``VerifiedClaims/qeStatus``).
     public var qeStatus: TCBStatus? = nil
+    /// The image the verified init-data names, and its signer when the matched set required one; absent without
+    /// init-data naming an image (older results keep their encoding and digest).
+    public var image: ImageClaims? = nil
 
     enum CodingKeys: String, CodingKey {
-        case status, tee, trustworthiness, measurement, debug, svn, failures
+        case status, tee, trustworthiness, measurement, debug, svn, failures, image
         case referenceValueSet = "reference_value_set"
         case evidenceDigest = "evidence_digest"
         case issuedAt = "iat"

@@ -55,25 +55,32 @@ public struct MockTEE: Sendable {
     public let measurement: MockMeasurement
     public let debug: Bool
     public let svn: Int
+    /// The init-data digest this TEE was "started with" (SHA-256 of the init-data document), carried in its evidence
+    /// as hardware carries HOST_DATA / MRCONFIGID; `nil` for none.
+    public let initDataDigest: Data?
 
-    public init(signingKey: P256.Signing.PrivateKey, measurement: MockMeasurement, debug: Bool = false, svn: Int = 1) {
+    public init(
+        signingKey: P256.Signing.PrivateKey, measurement: MockMeasurement, debug: Bool = false, svn: Int = 1, initDataDigest: Data? = nil
+    ) {
         self.signingKey = signingKey
         self.measurement = measurement
         self.debug = debug
         self.svn = svn
+        self.initDataDigest = initDataDigest
     }
 
     /// The key id verifiers use to find the trusted signer.
     public var signerID: String { CompactJWS.thumbprint(signingKey.publicKey) }
 
-    /// Produces evidence binding `reportData` (64 bytes) and an optional init-data digest.
+    /// Produces evidence binding `reportData` (64 bytes) and an init-data digest: `initDataDigest`, else the one this
+    /// TEE was started with (``initDataDigest``), as hardware always reports its HOST_DATA / MRCONFIGID.
     /// - Throws: ``AttestationError`` if `reportData` is not 64 bytes or signing fails.
     public func evidence(reportData: Data, initDataDigest: Data? = nil, now: Date) throws -> Evidence {
         guard reportData.count == 64 else { throw AttestationError(.malformedEvidence, "REPORT_DATA must be 64 bytes") }
         let claims = MockEvidenceClaims(
             tee: "mock", measurement: measurement.measurement, executableDigest: measurement.executableDigest,
             policyDigest: measurement.policyDigest, reportData: Base64URL.encode(reportData), debug: debug, svn: svn,
-            initDataDigest: initDataDigest.map { Hex.encode($0) } ?? "", iat: Int(now.timeIntervalSince1970))
+            initDataDigest: (initDataDigest ?? self.initDataDigest).map { Hex.encode($0) } ?? "", iat: Int(now.timeIntervalSince1970))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let payload: Data

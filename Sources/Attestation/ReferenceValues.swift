@@ -24,6 +24,9 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
     /// When set, only these platforms may match (``VerifiedClaims/signerID``, case-insensitive): SEV-SNP CHIP_ID
     /// (hex), Nitro `module_id`, mock signer thumbprint, TDX attestation-key prefix. `nil` accepts any platform.
     public var allowedPlatforms: [String]?
+    /// When set, the workload's init-data must name one of these image digests, signed as the rule says
+    /// (`docs/reference-values.md`).
+    public var image: ImageRequirement?
 
     enum CodingKeys: String, CodingKey {
         case id, tee, measurements
@@ -33,14 +36,16 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         case acceptedQEStatuses = "accepted_qe_statuses"
         case insecureSkipTCBStatus = "insecure_skip_tcb_status"
         case allowedPlatforms = "allowed_platforms"
+        case image
     }
 
     /// Creates a set. Statuses in ``TCBStatus/neverAcceptable`` listed here are ignored by the appraisal.
     public init(
         id: String, tee: TEEType, measurements: [String], minSVN: Int = 0, insecureAllowDebug: Bool = false,
         acceptedTCBStatuses: [TCBStatus] = [.upToDate], acceptedQEStatuses: [TCBStatus] = [.upToDate],
-        insecureSkipTCBStatus: Bool = false, allowedPlatforms: [String]? = nil
+        insecureSkipTCBStatus: Bool = false, allowedPlatforms: [String]? = nil, image: ImageRequirement? = nil
     ) {
+        self.image = image
         self.allowedPlatforms = allowedPlatforms
         self.id = id
         self.tee = tee
@@ -66,6 +71,7 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         acceptedQEStatuses = try c.decodeIfPresent([TCBStatus].self, forKey: .acceptedQEStatuses) ?? [.upToDate]
         insecureSkipTCBStatus = try c.decodeIfPresent(Bool.self, forKey: .insecureSkipTCBStatus) ?? false
         allowedPlatforms = try c.decodeIfPresent([String].self, forKey: .allowedPlatforms)
+        image = try c.decodeIfPresent(ImageRequirement.self, forKey: .image)
         for (key, list) in [(CodingKeys.acceptedTCBStatuses, acceptedTCBStatuses), (.acceptedQEStatuses, acceptedQEStatuses)] {
             if let bad = list.first(where: { TCBStatus.neverAcceptable.contains($0) }) {
                 throw DecodingError.dataCorruptedError(

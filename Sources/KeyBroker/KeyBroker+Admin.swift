@@ -1,6 +1,7 @@
 import Attestation
 import Crypto
 import Foundation
+import ReferenceImages
 import ReleasePolicy
 import SealgateCore
 
@@ -259,8 +260,12 @@ extension KeyBroker {
     func performSetReferenceValues(_ values: ReferenceValues, by principal: AdminCredential) async -> AdminResult<Int> {
         await adminAction("set_reference_values", by: principal, target: values.sets.map(\.id).joined(separator: ",")) {
             do { _ = try values.parsedMockSigners() } catch { throw ReleaseDecision.deny(.malformedRequest, "admin.reference_values.mock_signers") }
-            try await store.putReferenceValues(try Self.canonical(values))
-            appraiser = Self.appraiser(values, verifiers: verifiers)
+            let verified: ReferenceImages.Verified
+            do { verified = try ReferenceImages.verify(values, baseDirectory: nil) } catch let error as ReferenceImageError {
+                throw ReleaseDecision.deny(.imageSignatureRefused, "admin.reference_values.sets[\(error.set)].image.\(error.reason)")
+            }
+            try await store.putReferenceValues(try Self.canonical(verified.values))
+            appraiser = Self.appraiser(verified.values, verifiers: verifiers, images: verified.signers)
             return values.sets.count
         }
     }

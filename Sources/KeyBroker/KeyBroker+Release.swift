@@ -9,8 +9,9 @@ extension KeyBroker {
     /// Decides a resource request (`GET /kbs/v0/resource/<repository>/<type>/<tag>`) and, when every applicable
     /// release policy passes, returns the resource as a flattened JWE for the attested TEE key.
     ///
-    /// Resources: `<tenant>/kek/<data-class>` (every non-retired KEK version, as ``KEKRelease`` JSON) and
-    /// `<tenant>/secret/<name>` (the secret's bytes) and `<tenant>/model/<name>` (a model key, as ``ModelKeyRelease`` JSON).
+    /// Resources: `<tenant>/kek/<data-class>` (every non-retired KEK version, as ``KEKRelease`` JSON),
+    /// `<tenant>/secret/<name>` (the secret's bytes) and `<tenant>/model/<name>` (a model key, as ``ModelKeyRelease``
+    /// JSON; the expected model digest recorded with it is the policy input `model.digest`).
     public func resource(_ credential: BrokerCredential, path: String, client: ClientCertificate = .notRequired) async -> ReleaseOutcome {
         // One read of the tenant list serves the decision and the labels (`nil`: the store failed).
         let tenants = try? await store.tenants()
@@ -44,8 +45,14 @@ extension KeyBroker {
         guard let ref = ResourceRef(path: path), ["kek", "secret", "model"].contains(ref.type) else {
             return .denied(.deny(.unknownResource, "resource.path", result))
         }
+        // A model key's expected digest is a policy input, so it is read before the policies run: policies that
+        // test `model.digest` therefore see whether the key exists (absent digest), others do not.
+        var model: ModelKeyRecord?
+        if ref.type == "model", let resource = ModelKeyResource(path) {
+            do { model = try await modelKeyRecord(resource) } catch { return .denied(.deny(.storeUnavailable, "store", result)) }
+        }
         let decidingRule: String
-        switch policyCheck(result: result, ref: ref) {
+        switch policyCheck(result: result, ref: ref, modelDigest: model?.digest) {
         case .failure(let denial): return .denied(denial)
         case .success(let rule): decidingRule = rule
         }
@@ -71,10 +78,8 @@ extension KeyBroker {
                 }
                 plaintext = try Self.canonical(KEKRelease(resource: path, current: current.version, versions: items))
             } else if ref.type == "model" {
-                guard let resource = ModelKeyResource(path), let release = try await modelKeyRelease(resource) else {
-                    return .denied(.deny(.unknownResource, "resource.model", result))
-                }
-                plaintext = release
+                guard let model, let resource = ModelKeyResource(path) else { return .denied(.deny(.unknownResource, "resource.model", result)) }
+                plaintext = try modelKeyRelease(model, resource: resource)
                 keyIDs = [path]
             } else {
                 guard let secret = try await store.secret(tenant: tenantID, name: ref.tag) else {
@@ -102,9 +107,9 @@ extension KeyBroker {
 
     /// The rule that allowed the release when every applicable policy passes; otherwise the decision naming the
     /// failing rule.
-    func policyCheck(result: AttestationResult, ref: ResourceRef) -> Result<String, ReleaseDecision> {
+    func policyCheck(result: AttestationResult, ref: ResourceRef, modelDigest: String? = nil) -> Result<String, ReleaseDecision> {
         guard result.status != .contraindicated else { return .failure(.deny(.attestationContraindicated, "token.status", result)) }
-        let decision = policySet.evaluate(ReleaseRequest(result: result, resource: ref), fallback: fallbackPolicy)
+        let decision = policySet.evaluate(ReleaseRequest(result: result, resource: ref, modelDigest: modelDigest), fallback: fallbackPolicy)
         guard decision.allowed else {
             return .failure(ReleaseDecision(allowed: false, reason: BrokerReason(decision.reason), rule: decision.rule, result: result, byPolicy: true))
         }
@@ -112,8 +117,8 @@ extension KeyBroker {
     }
 
     /// Dry-runs the release policies for `result` and `path` (admin API and `sealgate policy explain`).
-    public func explain(result: AttestationResult, path: String) -> PolicyDecision? {
+    public func explain(result: AttestationResult, path: String, modelDigest: String? = nil) -> PolicyDecision? {
         guard let ref = ResourceRef(path: path) else { return nil }
-        return policySet.evaluate(ReleaseRequest(result: result, resource: ref), fallback: fallbackPolicy)
+        return policySet.evaluate(ReleaseRequest(result: result, resource: ref, modelDigest: modelDigest), fallback: fallbackPolicy)
     }
 }

@@ -2,6 +2,7 @@ import Attestation
 import Crypto
 import Foundation
 import JOSE
+import ReferenceImages
 import ReleasePolicy
 import SealgateCore
 
@@ -124,15 +125,30 @@ public actor KeyBroker {
             try await store.putReferenceValues(try Self.canonical(appraiser.referenceValues))
         } else if let data = try await store.referenceValues() {
             let values = try JSONDecoder().decode(ReferenceValues.self, from: data)
-            appraiser = Self.appraiser(values, verifiers: verifiers)
+            let verified = try ReferenceImages.verify(values, baseDirectory: nil)
+            appraiser = Self.appraiser(values, verifiers: verifiers, images: verified.signers)
         }
     }
 
+    /// Checks reference values before a broker takes them: the mock signers are P-256 keys, and every pinned image
+    /// digest that must be signed has a bundle verifying under the set's `signed_by` (offline, `ReferenceImages`).
+    /// - Parameter baseDirectory: where relative bundle and trusted-root paths are read from (the values file's
+    ///   directory); `nil` refuses paths.
+    /// - Returns: the values with bundles and trusted roots inlined, as the broker stores them.
+    /// - Throws: ``AttestationError`` for a bad mock signer, ``ReferenceImageError`` for an image signature.
+    public static func verifiedReferenceValues(_ values: ReferenceValues, baseDirectory: URL?) throws -> ReferenceValues {
+        _ = try values.parsedMockSigners()
+        return try ReferenceImages.verify(values, baseDirectory: baseDirectory).values
+    }
+
     /// An appraiser over the hardware verifiers plus a mock verifier trusting the reference values' mock signers.
-    static func appraiser(_ values: ReferenceValues, verifiers: [any AttestationVerifier]) -> Appraiser {
+    /// Without `images`, the values' image bundles are verified here; values that do not verify get no signer, so
+    /// their signed-image sets refuse every image (`image_signature_unverified`).
+    static func appraiser(_ values: ReferenceValues, verifiers: [any AttestationVerifier], images: VerifiedImageSigners? = nil) -> Appraiser {
         let signers = (try? values.parsedMockSigners()) ?? []
         let mock: [any AttestationVerifier] = signers.isEmpty ? [] : [MockEvidenceVerifier(trustedSigners: signers)]
-        return Appraiser(referenceValues: values, verifiers: verifiers.filter { $0.tee != .mock } + mock)
+        let images = images ?? (try? ReferenceImages.verify(values, baseDirectory: nil))?.signers ?? VerifiedImageSigners()
+        return Appraiser(referenceValues: values, verifiers: verifiers.filter { $0.tee != .mock } + mock, imageSigners: images)
     }
 
     static func canonical<T: Encodable>(_ value: T) throws -> Data {
@@ -200,9 +216,13 @@ public actor KeyBroker {
         if let workloadKey = request.runtimeData.workloadPublicKey, (try? Self.certificatePublicKey(workloadKey)) == nil {
             return .denied(.deny(.malformedJWK, "runtime-data.workload-pubkey"))
         }
+        let imageDigest: String?
+        do { imageDigest = try request.initData?.imageDigest() } catch let denial as ReleaseDecision { return .denied(denial) } catch {
+            return .denied(.deny(.malformedRequest, "init-data"))
+        }
         let result = appraiser.appraise(
             request.evidence, reportData: .equals(request.runtimeData.reportData),
-            initDataDigest: request.initData?.digest(for: request.evidence.tee), now: now())
+            initDataDigest: request.initData?.digest(for: request.evidence.tee), imageDigest: imageDigest, now: now())
         guard result.status != .contraindicated else {
             return .denied(.deny(.attestationContraindicated, "appraisal", result))
         }

@@ -92,4 +92,8 @@ enum SealingAAD {
     static func secret(tenant: TenantID, name: String) -> Data {
         Data("sealgate-secret-v1|\(tenant)|\(name)".utf8)
     }
+
+    static func model(tenant: TenantID, name: String) -> Data {
+        Data("sealgate-model-key-v1|\(tenant)|\(name)".utf8)
+    }
 }

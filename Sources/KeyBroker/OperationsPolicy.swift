@@ -35,10 +35,11 @@ public struct OperationsPolicy: Sendable, Equatable, Encodable {
         var table: [String: [AdminRole]] = [:]
         for action in [
             "list_tenants", "list_keks", "list_secrets", "list_policies", "explain_policy", "get_reference_values", "get_workload_ca",
-            "list_workloads", "dashboard", "list_proposals", "get_operations_policy",
+            "list_workloads", "dashboard", "list_proposals", "get_operations_policy", "list_model_keys",
         ] { table[action] = [.reader] }
         for action in [
             "create_tenant", "create_kek", "rotate", "retire", "put_secret", "create_secret", "create_model_key", "wrap_model_key",
+            "set_model_digest",
         ] { table[action] = [.keyManager] }
         table["shred"] = [.shredder]
         for action in ["put_policy", "delete_policy", "set_reference_values", "rotate_ca", "enrol_workload"] { table[action] = [.policyManager] }

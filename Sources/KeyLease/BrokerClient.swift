@@ -12,6 +12,6 @@ public protocol Attester: Sendable {
 extension MockTEE: Attester {
     public var tee: TEEType { .mock }
     public func evidence(reportData: Data, now: Date) throws -> Evidence {
-        try evidence(reportData: reportData, initDataDigest: nil, now: now)
+        try evidence(reportData: reportData, initDataDigest: initDataDigest, now: now)
     }
 }

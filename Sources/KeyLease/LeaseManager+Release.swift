@@ -30,7 +30,7 @@ extension LeaseManager {
         }
         let runtime = RuntimeData(nonce: challenge.nonce, teePublicKey: .ec(ephemeral.publicKey), workloadPublicKey: identity?.publicJWK)
         let evidence = try attester.evidence(reportData: runtime.reportData, now: now())
-        switch try await client.attest(sessionID: challenge.sessionID, AttestRequest(runtimeData: runtime, evidence: evidence)) {
+        switch try await client.attest(sessionID: challenge.sessionID, AttestRequest(runtimeData: runtime, initData: initData, evidence: evidence)) {
         case .denied(let decision):
             await onEvent(LeaseEvent(resource: nil, decision: decision, tee: tee))
             return .denied(decision)

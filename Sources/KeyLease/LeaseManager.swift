@@ -61,6 +61,8 @@ public actor LeaseManager {
     let onEvent: @Sendable (LeaseEvent) async -> Void
     /// The workload identity whose certificate is renewed with every lease, if this workload serves attested TLS.
     public nonisolated let identity: WorkloadIdentity?
+    /// The init-data document this workload was started with, sent with every `attest` (its digest is in the evidence).
+    public nonisolated let initData: InitData?
 
     var keys: [ResourcePath: [LeasedKey]] = [:]
     var secrets: [String: Data] = [:]
@@ -95,13 +97,15 @@ public actor LeaseManager {
     /// Creates a manager.
     /// - Parameters:
     ///   - maxLease: the longest a lease lasts even if the broker's token lives longer.
+    ///   - initData: the init-data document to send with the evidence (KBS `init-data`), if the workload has one.
     ///   - onEvent: called for every attest and release decision (audit and metrics).
     public init(
         client: any BrokerClient, attester: any Attester, maxLease: TimeInterval = 300,
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger, identity: WorkloadIdentity? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger, identity: WorkloadIdentity? = nil, initData: InitData? = nil,
         onEvent: @escaping @Sendable (LeaseEvent) async -> Void = { _ in }
     ) {
         self.identity = identity
+        self.initData = initData
         self.client = client
         self.attester = attester
         self.maxLease = maxLease

@@ -143,6 +143,9 @@ struct PolicyEvaluator {
         case .resourceTag: return .string(resource.tag)
         case .tenant: return TenantID.isValid(resource.repository) ? .string(resource.repository) : nil
         case .dataClass: return resource.type == "kek" && DataClass.isValid(resource.tag) ? .string(resource.tag) : nil
+        case .imageDigest: return nonEmpty(result.image?.digest)
+        case .imageSignedBy: return nonEmpty(result.image?.signedBy)
+        case .modelDigest: return nonEmpty(request.modelDigest)
         }
     }
 

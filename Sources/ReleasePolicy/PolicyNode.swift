@@ -146,6 +146,13 @@ public enum PolicyField: String, Sendable, Hashable, CaseIterable, Codable {
     case resourceTag = "resource.tag"
     case tenant
     case dataClass = "data_class"
+    /// The image manifest digest the verified init-data names (`sha256:<hex>`); absent without one.
+    case imageDigest = "image.digest"
+    /// Who signed that image (a certificate identity, or `key:sha256:<hex>`), when the matched reference value set
+    /// required a signature; absent otherwise.
+    case imageSignedBy = "image.signed_by"
+    /// The model digest registered with the requested resource (``ReleaseRequest/modelDigest``); absent without one.
+    case modelDigest = "model.digest"
 
     /// The reason code a failing condition on this field reports when its node names none.
     public var defaultReason: String {
@@ -163,6 +170,9 @@ public enum PolicyField: String, Sendable, Hashable, CaseIterable, Codable {
             return "trustworthiness_insufficient"
         case .resource, .resourceRepository, .resourceType, .resourceTag, .tenant, .dataClass:
             return "resource_not_allowed"
+        case .imageDigest: return "image_not_allowed"
+        case .imageSignedBy: return "image_signer_not_allowed"
+        case .modelDigest: return "model_not_allowed"
         }
     }
 }

@@ -63,10 +63,14 @@ public struct ReleaseRequest: Sendable {
     public var result: AttestationResult
     /// The requested resource.
     public var resource: ResourceRef
+    /// The model digest registered with the resource (`model.digest`: for a model key, the digest of the signed
+    /// OMS manifest it unlocks), when the resource has one.
+    public var modelDigest: String?
 
     /// Creates a request.
-    public init(result: AttestationResult, resource: ResourceRef) {
+    public init(result: AttestationResult, resource: ResourceRef, modelDigest: String? = nil) {
         self.result = result
         self.resource = resource
+        self.modelDigest = modelDigest
     }
 }

@@ -18,17 +18,9 @@ enum AdminBodies {
         let value: String?
     }
 
-    /// A body that must be a JSON object (or absent) and has no fields yet: `POST /admin/v0/tenants/{t}/models/{name}`.
-    struct NoFields: Decodable {
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init?(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
-        /// Refuses anything that is not a JSON object (a synthesised decoder of a struct without fields accepts all).
-        init(from decoder: any Decoder) throws { _ = try decoder.container(keyedBy: Key.self) }
+    /// `POST` (optional) and `PUT /admin/v0/tenants/{tenant}/models/{name}`: the expected model `digest` (`sha256:<hex>`).
+    struct ModelDigest: Decodable {
+        let digest: String?
     }
 
     /// `POST /admin/v0/tenants/{tenant}/models/{name}/wrap`: a sealed model's data key, base64url.

@@ -12,6 +12,7 @@ import Hummingbird
 import HummingbirdCore
 import KeyBroker
 import Logging
+import ReferenceImages
 import ReleasePolicy
 import SealgateCore
 import SecurityEvents
@@ -109,8 +110,9 @@ public enum SealgateBroker {
         do {
             let values: ReferenceValues =
                 path.hasSuffix(".json") ? try JSONDecoder().decode(ReferenceValues.self, from: data) : try YAMLDecoderShim.decode(ReferenceValues.self, from: data)
-            _ = try values.parsedMockSigners()
-            return values
+            return try KeyBroker.verifiedReferenceValues(values, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
+        } catch let error as ReferenceImageError {
+            throw SealgateError(.attestationFailed, "reference values \(path) refused: \(error)")
         } catch {
             throw SealgateError(.attestationFailed, "reference values \(path) are malformed: \(error)")
         }

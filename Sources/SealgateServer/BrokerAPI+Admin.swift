@@ -66,11 +66,24 @@ extension BrokerAPI {
             // PUT stores or replaces; POST creates only (409 when the secret exists).
             if replace { admin.put("/tenants/:tenant/secrets/:name", use: handler) } else { admin.post("/tenants/:tenant/secrets/:name", use: handler) }
         }
+        admin.get("/tenants/:tenant/models") { request, context in
+            await authorized(context, "list_model_keys") { _ in
+                json(try await broker.modelKeys(tenant: context.parameters.get("tenant") ?? ""))
+            }
+        }
         admin.post("/tenants/:tenant/models/:name") { request, context in
             await authorized(context, "create_model_key") { who in
-                _ = try await decodeBody(AdminBodies.NoFields.self, request)
                 let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
-                return created(await broker.createModelKey(resource: resource, by: who).map { ["resource": $0] })
+                let body = try await decodeBody(AdminBodies.ModelDigest.self, request)
+                return created(await broker.createModelKey(resource: resource, digest: body.digest, by: who))
+            }
+        }
+        admin.put("/tenants/:tenant/models/:name") { request, context in
+            await authorized(context, "set_model_digest") { who in
+                let resource = "\(context.parameters.get("tenant") ?? "")/model/\(context.parameters.get("name") ?? "")"
+                let body = try await decodeBody(AdminBodies.ModelDigest.self, request)
+                guard let digest = body.digest else { return BrokerProblem.bad("admin.model.digest") }
+                return ok(await broker.setModelDigest(resource: resource, digest: digest, by: who))
             }
         }
         admin.post("/tenants/:tenant/models/:name/wrap") { request, context in

@@ -33,7 +33,7 @@ enum BrokerProblem {
         case .roleMissing: return (.forbidden, "AdminAuth")
         case .unsupportedVersion: return (.badRequest, "ProtocolVersion")
         case .unsupportedTEE: return (.badRequest, "UnsupportedTee")
-        case .malformedJWK, .malformedRequest, .unknownTimeRange, .bucketCountOutOfRange: return (.badRequest, "InvalidRequest")
+        case .malformedJWK, .malformedRequest, .unknownTimeRange, .bucketCountOutOfRange, .imageSignatureRefused: return (.badRequest, "InvalidRequest")
         case .nonceMismatch, .attestationContraindicated: return (.forbidden, "AttestationFailed")
         case .unknownResource, .tenantShredded: return (.notFound, "ResourceNotFound")
         case .alreadyExists, .conflict: return (.conflict, "Conflict")

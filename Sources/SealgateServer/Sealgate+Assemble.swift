@@ -66,7 +66,10 @@ extension Sealgate {
 
         // The mock TEE: a persistent development signing key and the measurement of this binary + policy.
         let measurement = try measurement(config, executablePath: options.executablePath)
-        let tee = MockTEE(signingKey: try loadOrCreateSigningKey(path: dataDir + "/mock-tee/signing-key.pem"), measurement: measurement)
+        let initData = try options.initDataPath.map(loadInitData(path:))
+        let tee = MockTEE(
+            signingKey: try loadOrCreateSigningKey(path: dataDir + "/mock-tee/signing-key.pem"), measurement: measurement,
+            initDataDigest: initData?.digest(for: .mock))
 
         // Attested TLS: a key generated here, in memory only; its certificate comes with the lease.
         let identity = options.attestedTLS || config.server.tls == .attested ? WorkloadIdentity(workload: .gateway, now: options.now) : nil
@@ -113,7 +116,7 @@ extension Sealgate {
         if let pinned = options.workloadCAPath { trust = TrustBundle(.file(pinned)) }
         let leases = LeaseManager(
             client: client, attester: try makeAttester(options, configuration: config, tee: tee), maxLease: config.lease.ttlSeconds,
-            now: options.now, logger: logger, identity: identity, onEvent: { await auditor.record($0) })
+            now: options.now, logger: logger, identity: identity, initData: initData, onEvent: { await auditor.record($0) })
 
         var models: [ModelProfileID: any ChatModel] = [:]
         for profile in config.models {

@@ -19,7 +19,10 @@ extension Sealgate {
         var referenceValues = try options.referenceValues
             ?? loadReferenceValues(config, measurement: measurement, signer: tee.signingKey.publicKey, options: options)
         if referenceValues.mockSigners.isEmpty { referenceValues.mockSigners = [tee.signingKey.publicKey.pemRepresentation] }
-        do { _ = try referenceValues.parsedMockSigners() } catch { throw SealgateError(.attestationFailed, "reference values: \(error)") }
+        let base = options.referenceValues == nil ? config.attestation.referenceValues.map { URL(fileURLWithPath: $0).deletingLastPathComponent() } : nil
+        do { referenceValues = try KeyBroker.verifiedReferenceValues(referenceValues, baseDirectory: base) } catch {
+            throw SealgateError(.attestationFailed, "reference values: \(error)")
+        }
         let store = try await SQLiteBrokerStore(path: options.dataDir + "/broker/broker.sqlite", logger: options.logger)
         let broker = KeyBroker(
             verifiers: try SealgateBroker.verifiers(tdxCollateralPath: nil, amdCertChainPaths: []), referenceValues: referenceValues,
@@ -110,5 +113,22 @@ extension Sealgate {
             throw SealgateError(.attestationFailed, "cannot write mock TEE key \(path)")
         }
         return key
+    }
+
+    /// The largest init-data document read (64 KiB; CoCo init-data is a few kB).
+    static let maximumInitDataSize = 64 << 10
+
+    /// Reads an init-data document (`--init-data`): JSON when the name ends in `.json`, else TOML, at most
+    /// ``maximumInitDataSize`` bytes of UTF-8, and its `image_digest` (if any) must be readable.
+    public static func loadInitData(path: String) throws -> InitData {
+        guard let data = FileManager.default.contents(atPath: path) else { throw SealgateError(.attestationFailed, "cannot read init-data \(path)") }
+        guard data.count <= maximumInitDataSize, let body = String(data: data, encoding: .utf8) else {
+            throw SealgateError(.attestationFailed, "init-data \(path) is not UTF-8 text of at most \(maximumInitDataSize) bytes")
+        }
+        let initData = InitData(format: path.hasSuffix(".json") ? "json" : "toml", body: body)
+        do { _ = try initData.imageDigest() } catch let denial as ReleaseDecision {
+            throw SealgateError(.attestationFailed, "init-data \(path) cannot be read (\(denial.rule))")
+        }
+        return initData
     }
 }

@@ -49,6 +49,9 @@ public struct ServeOptions: Sendable {
     /// SEV-SNP guests whose `auxblob` carries no certificates: the VCEK/VLEK and the AMD chain (PEM files).
     public var snpVCEKPath: String?
     public var snpCertChainPath: String?
+    /// An init-data document (`--init-data`: TOML, or JSON by extension) the workload was started with: sent with the
+    /// evidence; the mock TEE carries its SHA-256 as hardware carries HOST_DATA / MRCONFIGID.
+    public var initDataPath: String?
     /// This replica's name when several gateways share one database (`--replica`): its audit log's origin is
     /// `<audit.origin>/<replica>`, and it names the replica's hold on shared jobs.
     public var replica: String?

@@ -43,6 +43,8 @@ public struct TEEProxyOptions: Sendable {
     public var model: TEEProxyModel?
     public var logger = Logger(label: "sealgate-tee-proxy")
     public var executablePath = MockMeasurement.runningExecutablePath
+    /// An init-data document the proxy's workload was started with (`--init-data`), sent with the evidence.
+    public var initDataPath: String?
 
     public init(upstream: String, workload: WorkloadClass, brokerURL: String) {
         self.upstream = upstream
@@ -76,14 +78,17 @@ public enum TEEProxy {
         guard let upstream = URL(string: options.upstream), ["http", "https"].contains(upstream.scheme ?? ""), upstream.host != nil else {
             throw SealgateError(.malformedRequest, "--upstream must be an http(s) URL of the local model server")
         }
-        let tee = MockTEE(signingKey: try Sealgate.loadOrCreateSigningKey(path: options.dataDir + "/mock-tee/signing-key.pem"), measurement: try measurement(options))
+        let initData = try options.initDataPath.map(Sealgate.loadInitData(path:))
+        let tee = MockTEE(
+            signingKey: try Sealgate.loadOrCreateSigningKey(path: options.dataDir + "/mock-tee/signing-key.pem"), measurement: try measurement(options),
+            initDataDigest: initData?.digest(for: .mock))
         let attester: any Attester = options.attester == "configfs-tsm" ? try ConfigfsTSMAttester(root: options.tsmRoot, certificates: nil) : tee
         let brokerTLS = try options.brokerCAPath.map { try TLSFiles.client(caPath: $0) }
         let brokerHTTP = brokerTLS.map { HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: $0)) }
         let identity = WorkloadIdentity(workload: options.workload)
         let leases = LeaseManager(
             client: HTTPBrokerClient(client: brokerHTTP ?? .shared, baseURL: options.brokerURL, identity: identity, tls: brokerTLS),
-            attester: attester, maxLease: options.leaseSeconds, logger: logger, identity: identity)
+            attester: attester, maxLease: options.leaseSeconds, logger: logger, identity: identity, initData: initData)
         var delay: UInt64 = 1
         while await !leases.acquire(resources: []) {
             logger.error("tee-proxy: no workload certificate yet, not listening; retrying", metadata: ["retry.seconds": "\(delay)"])

@@ -10,13 +10,36 @@ extension KeysCommand {
             discussion: """
                 The key stays at the broker: 'sealgate model seal' asks it to wrap a model's data key, and the protected \
                 loader gets it only by an attested release that the release policies for <scope>/model/<name> allow.
+                --digest records the expected model digest, sha256:<64 hex> (the OMS manifest digest 'sealgate model \
+                seal' writes into the sealed manifest): release policies test it as model.digest. With --digest on an \
+                existing key, its digest is set (replaced); the key is unchanged.
                 """)
         @OptionGroup var connection: Connection
         @Argument(help: "<scope>/model/<name>.") var resource: String
+        @Option(help: "The expected model digest, sha256:<64 hex> (the policy input model.digest).") var digest: String?
         func validate() throws { guard ModelKeyResource(resource) != nil else { throw ValidationError("the resource must be <scope>/model/<name>") } }
         func run() async throws {
             guard let model = ModelKeyResource(resource) else { throw ValidationError("the resource must be <scope>/model/<name>") }
-            try await connection.call(.POST, "/tenants/\(model.scope)/models/\(model.name)", body: try json([:]), tolerateConflict: true)
+            let path = "/tenants/\(model.scope)/models/\(model.name)"
+            guard let digest else { return try await connection.call(.POST, path, body: try json([:]), tolerateConflict: true) }
+            // Create with the digest; when the key already exists, record the digest on it.
+            let created = try await connection.send(.POST, path, body: try json(["digest": digest]), tolerateConflict: true)
+            if (try? JSONSerialization.jsonObject(with: created) as? [String: Any])?["digest"] as? String != nil {
+                print(String(decoding: created, as: UTF8.self))
+            } else {
+                try await connection.call(.PUT, path, body: try json(["digest": digest]))
+            }
+        }
+    }
+
+    /// `keys models`: a tenant's model keys and their expected digests (never the keys).
+    struct Models: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a tenant's model keys and their expected model digests.")
+        @OptionGroup var connection: Connection
+        @OptionGroup var output: ListingOutput
+        @Argument var tenant: String
+        func run() async throws {
+            output.print(try await connection.send(.GET, "/tenants/\(tenant)/models"), columns: [("RESOURCE", "resource"), ("DIGEST", "digest")])
         }
     }
 }

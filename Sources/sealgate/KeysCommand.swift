@@ -8,9 +8,9 @@ import SealgateServer
 /// `sealgate keys …`: drives the broker's admin API. Prints the broker's JSON; never handles key material.
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "keys", abstract: "Manage tenants, KEKs, secrets, release policies and reference values on a key broker.",
+        commandName: "keys", abstract: "Manage tenants, KEKs, secrets, model keys, release policies and reference values on a key broker.",
         subcommands: [
-            Tenants.self, Provision.self, ProvisionModel.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self,
+            Tenants.self, Provision.self, ProvisionModel.self, CreateTenant.self, List.self, Create.self, Rotate.self, Retire.self, Shred.self, PutSecret.self, Models.self,
             Policies.self, PutPolicy.self, DeletePolicy.self, PutReferenceValues.self, Credentials.self, CreateCredential.self,
             RevokeCredential.self, CA.self, RotateCA.self, EnrolWorkload.self, Workloads.self, Propose.self, Pending.self, Approve.self,
             BreakGlass.self,

@@ -23,6 +23,10 @@ struct PolicyCommand: AsyncParsableCommand {
         @Option(help: "An attestation result: the JSON of `sealgate attestation verify --json`, a bare result, or {\"ear\": result}.")
         var result: String
         @Option(help: "The requested resource, <repository>/<type>/<tag> (e.g. acme/kek/restricted).") var resource: String
+        @Option(
+            name: .customLong("model-digest"),
+            help: "The model digest registered with the resource (the policy input model.digest), sha256:<64 hex>.")
+        var modelDigest: String?
         @Flag(name: .customLong("allow-mock-fallback"), help: "The fallback also accepts mock evidence appraised as warning (development only).")
         var allowMockFallback = false
         @Option(
@@ -46,7 +50,11 @@ struct PolicyCommand: AsyncParsableCommand {
                     throw InputError("--resource: '\(resource)' is not <repository>/<type>/<tag> of [A-Za-z0-9._-]")
                 }
                 policies = try ReleasePolicyLoader.decode(try Self.policyJSON(path: policy))
-                request = ReleaseRequest(result: try Self.attestationResult(path: result), resource: ref)
+                if let modelDigest, ImageRequirement.normalized(modelDigest) == nil {
+                    throw InputError("--model-digest: '\(modelDigest)' is not sha256:<64 hex>")
+                }
+                request = ReleaseRequest(
+                    result: try Self.attestationResult(path: result), resource: ref, modelDigest: modelDigest.flatMap(ImageRequirement.normalized))
                 if let referenceValues {
                     do { values = try AppraisalInputs.referenceValues(referenceValues) } catch {
                         throw InputError("\(referenceValues): not reference values (\(error))")
@@ -75,9 +83,17 @@ struct PolicyCommand: AsyncParsableCommand {
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
                 print(String(decoding: try encoder.encode(decision), as: UTF8.self))
             } else {
+                print(Self.inputs(request))
                 print(decision.explanation)
             }
             if !decision.allowed { throw ExitCode(3) }
+        }
+
+        /// The image and model inputs the policies can test, one line (`(missing)` when absent).
+        static func inputs(_ request: ReleaseRequest) -> String {
+            let image = request.result.image
+            return "inputs: image.digest \(image?.digest ?? "(missing)"), image.signed_by \(image?.signedBy ?? "(missing)"), "
+                + "model.digest \(request.modelDigest ?? "(missing)")"
         }
 
         struct InputError: Error {

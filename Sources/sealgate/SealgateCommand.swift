@@ -80,6 +80,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("snp-vcek"), help: "configfs-tsm on SEV-SNP: the VCEK/VLEK (PEM) when auxblob carries none.")
     var snpVCEK: String?
     @Option(name: .customLong("snp-cert-chain"), help: "configfs-tsm on SEV-SNP: the ASK/ASVK + ARK chain (PEM).") var snpCertChain: String?
+    @Option(
+        name: .customLong("init-data"),
+        help: "The init-data document this workload was started with (TOML, or JSON by extension): sent with the evidence; the mock TEE carries its SHA-256.")
+    var initData: String?
     @Option(help: "This gateway's name among replicas on one database: its audit log's origin is <audit.origin>/<replica>.")
     var replica: String?
     @OptionGroup(title: "Listener") var listener: ListenerOptions
@@ -110,6 +114,7 @@ struct Serve: AsyncParsableCommand {
         options.tsmRoot = tsmRoot
         options.snpVCEKPath = snpVCEK
         options.snpCertChainPath = snpCertChain
+        options.initDataPath = initData
         if let replica, replica.isEmpty || !replica.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) {
             throw ValidationError("--replica takes letters, digits, '.', '_' and '-'")
         }

@@ -23,6 +23,10 @@ struct TEEProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("lease-seconds"), help: "Certificate renewal period: renewed at two thirds of it.") var leaseSeconds: Double = 300
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body forwarded.") var maxBodyBytes = 8 << 20
     @Option(name: .customLong("timeout"), help: "Deadline of one forwarded request in seconds (streams included).") var timeout: Double = 300
+    @Option(
+        name: .customLong("init-data"),
+        help: "The init-data document this workload was started with (TOML, or JSON by extension): sent with the evidence; the mock TEE carries its SHA-256.")
+    var initData: String?
     @Flag(name: .customLong("reference-values"), help: "Print reference values (JSON) that accept exactly this proxy's mock evidence, and exit.")
     var printReferenceValues = false
     @OptionGroup(title: "Listener") var listener: ListenerOptions
@@ -61,6 +65,7 @@ struct TEEProxyCommand: AsyncParsableCommand {
         options.leaseSeconds = leaseSeconds
         options.maxBodyBytes = maxBodyBytes
         options.timeoutSeconds = timeout
+        options.initDataPath = initData
         options.listener = listener.limits
         if let model, let modelSignerKey, let modelFile {
             let key: SigstoreKey

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import SealgateTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -56,6 +57,8 @@ struct BrokerProcessTests {
         var brokerURL: String { "\(tlsPaths == nil ? "http" : "https")://127.0.0.1:\(brokerPort)" }
         /// More arguments for `sealgate broker` (e.g. `--require-client-cert`).
         var brokerArguments: [String] = []
+        /// More arguments for `sealgate serve` (e.g. `--init-data`).
+        var gatewayArguments: [String] = []
         /// Whether the gateway serves HTTPS with the scenario's certificate (`startGateway(servingTLS: true)`).
         var gatewayUsesTLS = false
         var gatewayURL: String { "\(gatewayUsesTLS ? "https" : "http")://127.0.0.1:\(gatewayPort)" }
@@ -120,7 +123,7 @@ struct BrokerProcessTests {
             if let tlsPaths, trustingCA { arguments += ["--broker-ca", tlsPaths.ca] }
             gatewayUsesTLS = servingTLS && tlsPaths != nil
             if let tlsPaths, servingTLS { arguments += ["--tls-cert", tlsPaths.cert, "--tls-key", tlsPaths.key] }
-            gateway = try start(arguments, log: "gateway.log")
+            gateway = try start(arguments + gatewayArguments, log: "gateway.log")
         }
 
         func apiKey(_ tenant: String) throws -> String {
@@ -289,5 +292,54 @@ struct BrokerProcessTests {
             try await s.waitFor("ready again", seconds: 45) { try await s.get(s.gatewayURL + "/readyz").0 == 200 }
             try await s.waitFor("queries again", seconds: 10) { try await s.query("acme").0 == 200 }
         }
+    }
+
+    @Test("Signed image: the broker refuses values whose bundle does not verify; a gateway started with --init-data naming the signed image is ready, without it not")
+    func signedImage() async throws {
+        try await Self.withScenario { s in
+            try s.enrol()
+            let image = "sha256:" + String(repeating: "4b", count: 32)
+            let signer = KeyedImageSigner()
+            try s.writeImageValues(to: "rv-image.json", image: image, signer: signer, bundle: try signer.bundle(subject: image))
+            try s.writeImageValues(to: "rv-forged.json", image: image, signer: signer, bundle: try KeyedImageSigner().bundle(subject: image))
+            try "version = \"0.1.0\"\nalgorithm = \"sha256\"\n[data]\nimage_digest = \"\(image)\"\n".write(
+                toFile: s.dir + "/init.toml", atomically: true, encoding: .utf8)
+
+            let forged = try s.start(["broker", "--port", "\(s.brokerPort)", "--data-dir", "br-forged", "--reference-values", "rv-forged.json"], log: "forged.log")
+            let deadline = Date().addingTimeInterval(30)
+            while forged.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
+            s.stop(forged, signal: SIGKILL)
+            #expect(forged.terminationStatus != 0)
+            #expect(s.log("forged.log").contains("signature_invalid"), "\(s.log("forged.log"))")
+
+            try await s.startBroker(referenceValues: "rv-image.json")
+            try s.provision()
+            s.gatewayArguments = ["--init-data", "init.toml"]
+            try s.startGateway()
+            try await s.waitFor("gateway ready", seconds: 30) { try await s.get(s.gatewayURL + "/readyz").0 == 200 }
+            try await s.waitFor("demo data", seconds: 15) { try await s.query("acme").0 == 200 }
+
+            s.stop(s.gateway)
+            s.gatewayArguments = []
+            try s.startGateway()
+            try await s.waitFor("attestation denied", seconds: 20) {
+                let (status, body) = try await s.get(s.gatewayURL + "/readyz")
+                return status == 503 && body.contains("urn:sealgate:problem:attestation_denied")
+            }
+        }
+    }
+}
+
+extension BrokerProcessTests.Scenario {
+    /// The enrolled reference values (`rv.json`) with an image rule on their set: `image` signed by `signer`, with
+    /// `bundle` as a file beside them (a relative path, as an operator writes it).
+    func writeImageValues(to name: String, image: String, signer: KeyedImageSigner, bundle: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/rv.json"))
+        guard var values = try JSONSerialization.jsonObject(with: data) as? [String: Any], var sets = values["sets"] as? [[String: Any]], !sets.isEmpty
+        else { throw BrokerProcessTests.TestFailure("rv.json has no set") }
+        try bundle.write(toFile: dir + "/" + name + ".bundle.json", atomically: true, encoding: .utf8)
+        sets[0]["image"] = ["digests": [image], "signed_by": [["key": signer.pem]], "bundles": [image: name + ".bundle.json"]]
+        values["sets"] = sets
+        try JSONSerialization.data(withJSONObject: values).write(to: URL(fileURLWithPath: dir + "/" + name))
     }
 }

@@ -44,6 +44,40 @@ struct KeysCLITests {
         }
     }
 
+    @Test("keys provision-model: idempotent; --digest records the expected model digest on a new or an existing key; keys models lists digests, never keys")
+    func modelKeys() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let instance = try await SealgateBroker.build(BrokerOptions(port: 0, dataDir: dir.path, logger: Logger(label: "test")))
+        let tokenFile = try #require(instance.bootstrapTokenPath)
+        try await instance.application.test(.live) { client in
+            let connection = ["--broker", "http://127.0.0.1:\(try #require(client.port))", "--token-file", tokenFile]
+            #expect(try await runCLI(["keys", "create-tenant", "acme"] + connection).status == 0)
+            let digest = "sha256:" + String(repeating: "ab", count: 32)
+
+            let bare = try await runCLI(["keys", "provision-model", "acme/model/a"] + connection)
+            #expect(bare.status == 0 && bare.stdout.contains(#""resource":"acme/model/a""#) && !bare.stdout.contains("digest"), "\(bare.both)")
+            #expect(try await runCLI(["keys", "provision-model", "acme/model/a"] + connection).status == 0)
+            // An existing key: the digest (upper case accepted, recorded lower case) is set on it.
+            let existing = try await runCLI(["keys", "provision-model", "acme/model/a", "--digest", digest.uppercased()] + connection)
+            #expect(existing.status == 0 && existing.stdout.contains(#""digest":"\#(digest)""#), "\(existing.both)")
+            let fresh = try await runCLI(["keys", "provision-model", "acme/model/b", "--digest", digest] + connection)
+            #expect(fresh.status == 0 && fresh.stdout.contains(#""digest":"\#(digest)","resource":"acme/model/b""#), "\(fresh.both)")
+            let bad = try await runCLI(["keys", "provision-model", "acme/model/c", "--digest", "sha256:12"] + connection)
+            #expect(bad.status == 3 && bad.stdout.contains("admin.model.digest"), "\(bad.both)")
+
+            let table = try await runCLI(["keys", "models", "acme"] + connection)
+            #expect(table.status == 0 && table.stdout.hasPrefix("RESOURCE"), "\(table.both)")
+            for name in ["a", "b"] {
+                #expect(table.stdout.split(separator: "\n").contains { $0.hasPrefix("acme/model/\(name) ") && $0.contains(digest) }, "\(table.stdout)")
+            }
+            #expect(!table.stdout.contains("acme/model/c"))
+            let token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let listing = try await client.send(.get, "/admin/v0/tenants/acme/models", key: token)
+            #expect(!listing.text.contains("\"key\""), "\(listing.text)")
+        }
+    }
+
     @Test("A broker that never answers: the message names its URL and --timeout (exit 2)")
     func timeout() async throws {
         // A listening socket nobody accepts from: connections complete in the kernel, requests get no answer.

@@ -38,6 +38,36 @@ struct PolicyCLITests {
         #expect(bad.status == 2, "\(bad.output)")
     }
 
+    @Test("Image and model inputs: explain prints image.digest, image.signed_by and --model-digest, and the image.signed_by rule that decided")
+    func imageInputs() throws {
+        let image = "sha256:" + String(repeating: "1f", count: 32)
+        let model = "sha256:" + String(repeating: "2e", count: 32)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("explain-image-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = dir.appendingPathComponent("result.json").path
+        try """
+            {"debug": false, "evidence_digest": "sha-256:\(String(repeating: "0", count: 64))", "failures": [], "iat": 1700000000,
+             "measurement": "\(String(repeating: "ab", count: 48))", "reference_value_set": "snp-prod", "status": "affirming", "tee": "snp", "svn": 5,
+             "trustworthiness": {"configuration": 2, "executables": 2, "hardware": 2, "instance-identity": 2},
+             "image": {"digest": "\(image)", "signed_by": "builder@example.com"}}
+            """.write(toFile: result, atomically: true, encoding: .utf8)
+        let policy = dir.appendingPathComponent("policy.json").path
+        try """
+            {"id": "signed-model", "rule": {"allOf": [
+              {"field": "image.signed_by", "equals": "release@example.com", "name": "release-signer"},
+              {"field": "model.digest", "equals": "\(model)"}]}}
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let denied = try runSealgate(["policy", "explain", "--policy", policy, "--result", result, "--resource", "acme/model/llama", "--model-digest", model])
+        #expect(denied.status == 3, "\(denied.output)")
+        #expect(denied.output.contains("inputs: image.digest \(image), image.signed_by builder@example.com, model.digest \(model)"), "\(denied.output)")
+        #expect(denied.output.contains("decision: DENIED by signed-model/release-signer (image_signer_not_allowed)"), "\(denied.output)")
+        let noModel = try runSealgate(["policy", "explain", "--policy", policy, "--result", result, "--resource", "acme/model/llama"])
+        #expect(noModel.output.contains("model.digest (missing)"), "\(noModel.output)")
+        let bad = try runSealgate(["policy", "explain", "--policy", policy, "--result", result, "--resource", "acme/model/llama", "--model-digest", "md5:00"])
+        #expect(bad.status == 2, "\(bad.output)")
+    }
+
     /// A mock result appraised against the set `set` with `status`.
     static func mockResult(status: String, set: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mock-result-\(UUID().uuidString).json").path
