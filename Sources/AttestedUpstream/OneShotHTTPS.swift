@@ -30,7 +30,7 @@ public enum OneShotHTTPS {
         configuration.certificateVerification = .fullVerification
         let context = try NIOSSLContext(configuration: configuration)
         let deadline = NIODeadline.now() + timeout
-        let isIP = isAddress(host)
+        let isIP = IPAddress.isLiteral(host)
         let peer = PeerChain()
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
@@ -111,8 +111,6 @@ public enum OneShotHTTPS {
         return (status, bodyStream)
     }
 
-    /// Whether `host` is an IPv4 or IPv6 literal.
-    public static func isAddress(_ host: String) -> Bool { IPAddress.isLiteral(host) }
 
     /// The chain the verification callback accepted.
     final class PeerChain: Sendable {

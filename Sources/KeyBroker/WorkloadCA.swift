@@ -41,14 +41,12 @@ public struct WorkloadEnrolment: Codable, Sendable, Equatable {
         }
         guard ResourceRef.isValidSegment(scope) else { throw KeyBrokerError(.malformedRequest, "scope must be a resource path segment") }
         return try names.map { name in
-            if let address = Self.ipAddress(name) { return .ipAddress(ASN1OctetString(contentBytes: ArraySlice(address))) }
+            if let address = IPAddress.bytes(name) { return .ipAddress(ASN1OctetString(contentBytes: ArraySlice(address))) }
             guard Self.isDNSName(name) else { throw KeyBrokerError(.malformedRequest, "\(name) is neither an IP address nor a DNS name") }
             return .dnsName(name.lowercased())
         }
     }
 
-    /// The 4 or 16 bytes of an IPv4 or IPv6 address, or `nil`.
-    static func ipAddress(_ text: String) -> [UInt8]? { IPAddress.bytes(text) }
 
     /// A host name of LDH labels (no wildcards), at most 253 characters.
     static func isDNSName(_ text: String) -> Bool {
