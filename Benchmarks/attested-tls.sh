@@ -36,7 +36,7 @@ wait_for() {  # URL [curl args...]
   echo "attested-tls: $url did not answer" >&2; exit 1
 }
 
-attested=$(free_port) plain=$(free_port) nginx_port=$(free_port)
+attested=$(free_port) plain=$(free_port) nginx_port=$(free_port) nginx_ca_port=$(free_port)
 "${server_cpu[@]}" "$bin" serve --demo --data-dir "$work/attested" --port "$attested" --attested-tls >"$work/attested.log" 2>&1 &
 pids+=($!)
 "${server_cpu[@]}" "$bin" serve --demo --data-dir "$work/plain" --port "$plain" >"$work/plain.log" 2>&1 &
@@ -45,9 +45,18 @@ for _ in $(seq 1 300); do [ -s "$work/attested/ca.pem" ] && break; sleep 0.2; do
 wait_for "https://127.0.0.1:$attested/readyz" --cacert "$work/attested/ca.pem"
 wait_for "http://127.0.0.1:$plain/readyz"
 
-# nginx with an ECDSA P-256 certificate, one worker on the server core.
+# nginx, one worker on the server core, with an ECDSA P-256 key in two ways: (a) a self-signed certificate (the
+# client checks no signature at all) and (b) like the gateway's, a leaf signed by an ECDSA P-384 CA that the client
+# trusts, the leaf alone on the wire (the client checks one P-384 signature, as it does for the gateway). (b) is the
+# like-for-like reference: the same client work, so the ratio compares the servers.
 openssl ecparam -name prime256v1 -genkey -noout -out "$work/nginx.key" 2>/dev/null
 openssl req -new -x509 -key "$work/nginx.key" -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 1 -out "$work/nginx.pem" 2>/dev/null
+openssl ecparam -name secp384r1 -genkey -noout -out "$work/ca.key" 2>/dev/null
+openssl req -new -x509 -key "$work/ca.key" -subj "/CN=bench CA" -days 1 -sha384 -out "$work/ca.pem" 2>/dev/null
+openssl req -new -key "$work/nginx.key" -subj /CN=127.0.0.1 -out "$work/leaf.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$work/leaf.ext"
+openssl x509 -req -in "$work/leaf.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 -sha384 \
+  -extfile "$work/leaf.ext" -out "$work/leaf.pem" 2>/dev/null
 mkdir -p "$work/nginx"
 cat >"$work/nginx.conf" <<EOF
 worker_processes 1;
@@ -66,11 +75,19 @@ http {
     ssl_protocols TLSv1.2 TLSv1.3;
     location / { return 200 '{"status":"ok"}'; }
   }
+  server {
+    listen 127.0.0.1:$nginx_ca_port ssl;
+    ssl_certificate $work/leaf.pem;
+    ssl_certificate_key $work/nginx.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / { return 200 '{"status":"ok"}'; }
+  }
 }
 EOF
 "${server_cpu[@]}" nginx -c "$work/nginx.conf" -p "$work/nginx" >"$work/nginx.out" 2>&1 &
 pids+=($!)
 wait_for "https://127.0.0.1:$nginx_port/healthz" --cacert "$work/nginx.pem"
+wait_for "https://127.0.0.1:$nginx_ca_port/healthz" --cacert "$work/ca.pem"
 
 echo "== machine: $(nproc) cores, $(uname -r); $("$bin" --version | head -1); $(nginx -v 2>&1); $(openssl version)"
 cpu_ticks() {  # PID: user+system clock ticks of the process and its children (nginx: master and worker)
@@ -93,8 +110,11 @@ handshakes() {  # NAME PORT CAFILE PID: full handshakes per wall-clock second (s
   real=$(echo "$out" | awk '/real seconds/ {print $4; exit}')
   echo "handshakes,$1,${conns:-?} in ${real:-?} s,$(python3 -c "print(f'{${conns:-0}/max(1,${real:-1}):.0f}')")/s,server CPU $(python3 -c "print(f'{($after-$before)/$hz:.2f}')") s,$(python3 -c "print(f'{${conns:-0}*$hz/max(1,$after-$before):.0f}')")/CPU-s"
 }
-handshakes attested "$attested" "$work/attested/ca.pem" "${pids[0]}"
-handshakes nginx "$nginx_port" "$work/nginx.pem" "${pids[2]}"
+for round in 1 2; do  # alternated, so drift of a shared machine hits every server
+  handshakes "attested#$round" "$attested" "$work/attested/ca.pem" "${pids[0]}"
+  handshakes "nginx_ca_issued#$round" "$nginx_ca_port" "$work/ca.pem" "${pids[2]}"
+  handshakes "nginx_self_signed#$round" "$nginx_port" "$work/nginx.pem" "${pids[2]}"
+done
 
 requests() {  # NAME URL
   local out

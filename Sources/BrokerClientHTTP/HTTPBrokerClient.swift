@@ -184,7 +184,7 @@ final class ClientTLS: Sendable {
         guard let certificate = identity.certificate else { return nil }
         return cached.withLock { cache -> TLSConfiguration? in
             if let cache, cache.serial == certificate.serial { return cache.configuration }
-            guard let chain = try? certificate.chain.flatMap({ try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }), !chain.isEmpty,
+            guard let chain = try? certificate.servedChain.flatMap({ try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }), !chain.isEmpty,
                 let key = try? NIOSSLPrivateKey(bytes: Array(identity.privateKey.pemRepresentation.utf8), format: .pem)
             else { return nil }
             var configuration = base

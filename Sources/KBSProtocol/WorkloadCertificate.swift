@@ -103,6 +103,17 @@ public struct WorkloadCertificate: Codable, Sendable, Equatable {
 
     /// When the leaf expires.
     public var expiry: Date { Date(timeIntervalSince1970: TimeInterval(notAfter)) }
+
+    /// The chain a TLS endpoint sends: the leaf and any intermediate, without the trust anchors of ``trust``.
+    /// A peer must hold the anchor already (it is what it verifies against), so sending it only adds bytes and, for
+    /// clients that check every signature they are given, a verification (RFC 8446 §4.4.2 lets a sender omit it).
+    public var servedChain: [String] {
+        let anchors = Set(trust.map(Self.canonical))
+        return chain.enumerated().filter { $0.offset == 0 || !anchors.contains(Self.canonical($0.element)) }.map(\.element)
+    }
+
+    /// A PEM document without its line breaks and surrounding white space, for comparison.
+    private static func canonical(_ pem: String) -> String { pem.filter { !$0.isWhitespace } }
 }
 
 /// The outcome of a workload-certificate request.

@@ -43,7 +43,7 @@ enum AttestedTLS {
             guard let key, let certificate = identity.certificate else { return nil }
             return built.withLock { cache -> NIOSSLContext? in
                 if let cache, cache.serial == certificate.serial { return cache.context }
-                guard let chain = try? certificate.chain.flatMap({ try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }), !chain.isEmpty else {
+                guard let chain = try? certificate.servedChain.flatMap({ try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }), !chain.isEmpty else {
                     return nil
                 }
                 var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))

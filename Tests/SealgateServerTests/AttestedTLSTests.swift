@@ -57,6 +57,8 @@ extension BrokerProcessTests {
             let (_, handshake) = try Self.openssl(
                 ["s_client", "-connect", "127.0.0.1:\(s.gatewayPort)", "-CAfile", s.dir + "/broker-ca.pem", "-showcerts", "-verify_return_error"])
             #expect(handshake.contains("Verify return code: 0 (ok)"))
+            // Only the leaf is sent: the client holds the CA already (it is what it verifies against).
+            #expect(handshake.components(separatedBy: "-----BEGIN CERTIFICATE-----").count - 1 == 1)
             let leafPEM = try #require(handshake.components(separatedBy: "-----END CERTIFICATE-----").first.map { $0 + "-----END CERTIFICATE-----" })
             let leaf = try Certificate(pemEncoded: String(leafPEM[leafPEM.range(of: "-----BEGIN CERTIFICATE-----")!.lowerBound...]))
             #expect(WorkloadExtensionProbe.workload(leaf) == "gateway")

@@ -57,6 +57,16 @@ struct WorkloadCertificateTests {
             #expect(ext.earDigest == Data(SHA256.hash(data: Data(token.utf8))))
             #expect(try leaf.extensions.basicConstraints == .notCertificateAuthority)
             #expect(issued.trust == [issued.chain[1]])
+            // What a TLS endpoint sends: the leaf alone (the CA is a trust anchor), also when the anchor's PEM is
+            // wrapped differently, and never an empty chain.
+            #expect(issued.servedChain == [issued.chain[0]])
+            let rewrapped = WorkloadCertificate(
+                chain: issued.chain, notAfter: issued.notAfter, serial: issued.serial, trust: issued.trust.map { $0.replacingOccurrences(of: "\n", with: "\r\n") })
+            #expect(rewrapped.servedChain == [issued.chain[0]])
+            let selfIssuedLeaf = WorkloadCertificate(chain: [issued.chain[1]], notAfter: issued.notAfter, serial: issued.serial, trust: issued.trust)
+            #expect(selfIssuedLeaf.servedChain == [issued.chain[1]])
+            let untrusted = WorkloadCertificate(chain: issued.chain, notAfter: issued.notAfter, serial: issued.serial, trust: [])
+            #expect(untrusted.servedChain == issued.chain)
             #expect(issued.chain.allSatisfy { $0.hasSuffix("-----END CERTIFICATE-----\n") })
             #expect(s.events.withLock { $0 }.contains("release sealgate/cert/gateway granted"))
         }
