@@ -80,6 +80,19 @@ public final class KeyRing: Sendable {
 
     /// Unwraps a stored document's DEK with the leased KEK of its class and version, prepared for opening all
     /// of the document's values (one AES-GCM setup per document, kept for the lease epoch in ``dekCache``).
+    /// The ciphers of several documents (say, the rows of one retrieval), each prepared once, keyed by
+    /// ``documentKey(_:)``.
+    func ciphers(for documents: some Sequence<StoredDocument>) async throws -> [String: DEKCipher] {
+        var out: [String: DEKCipher] = [:]
+        for document in documents where out[Self.documentKey(document)] == nil {
+            out[Self.documentKey(document)] = try await cipher(for: document)
+        }
+        return out
+    }
+
+    /// A document's key within its tenant: `<collection>/<id>`.
+    static func documentKey(_ document: StoredDocument) -> String { "\(document.collection)/\(document.id)" }
+
     func cipher(for document: StoredDocument) async throws -> DEKCipher {
         // Keys and epoch in one read: a cached DEK is served only within the epoch whose keys were just checked.
         guard let (keys, epoch) = await leases.keysWithEpoch(for: ResourcePath(tenant: document.tenant, dataClass: document.dataClass)),

@@ -100,16 +100,15 @@ public struct QueryPipeline: Sendable {
             query: query)
         var passages: [ContextPassage] = []
         var keyIDs = Set<String>()
-        var documents: [String: (StoredDocument, DEKCipher)] = [:]
+        let rows = try await store.chunks(
+            tenant: tenant, at: hits.map { ChunkLocation(collection: $0.collection, documentID: $0.documentID, index: $0.chunkIndex) })
+        let ciphers = try await keyRing.ciphers(for: rows.values.map(\.document))
         for hit in hits {
-            let key = "\(hit.collection)/\(hit.documentID)"
-            if documents[key] == nil, let document = try await store.document(tenant: tenant, collection: hit.collection, id: hit.documentID) {
-                documents[key] = (document, try await keyRing.cipher(for: document))
-            }
-            guard let (document, cipher) = documents[key],
-                let chunk = try await store.chunk(tenant: tenant, collection: hit.collection, documentID: hit.documentID, index: hit.chunkIndex)
+            guard let row = rows[ChunkLocation(collection: hit.collection, documentID: hit.documentID, index: hit.chunkIndex)],
+                let cipher = ciphers[KeyRing.documentKey(row.document)]
             else { continue }
-            let text = try cipher.open(chunk.sealedText, context: document.contentContext.with(field: .text, chunkIndex: chunk.index))
+            let document = row.document
+            let text = try cipher.open(row.chunk.sealedText, context: document.contentContext.with(field: .text, chunkIndex: row.chunk.index))
             keyIDs.insert("\(tenant)/kek/\(document.dataClass)#\(document.kekVersion)")
             passages.append(
                 ContextPassage(

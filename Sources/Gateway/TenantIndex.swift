@@ -93,30 +93,23 @@ public final class TenantIndex: Sendable {
             vectors: { refs in try await self.fullVectors(tenant: tenant, refs) })
     }
 
-    /// The full-precision embeddings of candidates, opened from the store (`nil` for a chunk gone or moved since).
+    /// The full-precision embeddings of candidates, opened from the store in one batched read (`nil` for a chunk gone
+    /// or moved since, or whose document is now of another class or embedder).
     func fullVectors(tenant: TenantID, _ refs: [ChunkRef]) async throws -> [[Float]?] {
-        var opened: [String: (StoredDocument, DEKCipher)] = [:]
-        var absent: Set<String> = []
+        let found = try await store.chunks(tenant: tenant, at: refs.map(\.location))
+        let rows = refs.map { ref in
+            found[ref.location].flatMap { $0.document.dataClass == ref.dataClass && $0.document.embedder == embedderID ? $0 : nil }
+        }
+        let ciphers = try await keyRing.ciphers(for: rows.compactMap { $0?.document })
         var out: [[Float]?] = []
         out.reserveCapacity(refs.count)
-        for ref in refs {
-            let key = "\(ref.collection)/\(ref.documentID)"
-            if opened[key] == nil, !absent.contains(key) {
-                if let document = try await store.document(tenant: tenant, collection: ref.collection, id: ref.documentID),
-                    document.dataClass == ref.dataClass, document.embedder == embedderID
-                {
-                    opened[key] = (document, try await keyRing.cipher(for: document))
-                } else {
-                    absent.insert(key)
-                }
-            }
-            guard let (document, cipher) = opened[key],
-                let chunk = try await store.chunk(tenant: tenant, collection: ref.collection, documentID: ref.documentID, index: ref.chunkIndex)
-            else {
+        for row in rows {
+            guard let row, let cipher = ciphers[KeyRing.documentKey(row.document)] else {
                 out.append(nil)
                 continue
             }
-            let plain = try cipher.open(chunk.sealedEmbedding, context: document.contentContext.with(field: .embedding, chunkIndex: chunk.index))
+            let plain = try cipher.open(
+                row.chunk.sealedEmbedding, context: row.document.contentContext.with(field: .embedding, chunkIndex: row.chunk.index))
             out.append(try Envelope.decodeVector(plain))
         }
         return out
@@ -230,4 +223,9 @@ struct RetrievalQuery: Sendable {
     let collections: [CollectionName]
     let classes: Set<DataClass>
     let topK: Int
+}
+
+extension ChunkRef {
+    /// Where the chunk is in the store.
+    var location: ChunkLocation { ChunkLocation(collection: collection, documentID: documentID, index: chunkIndex) }
 }

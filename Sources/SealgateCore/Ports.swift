@@ -81,6 +81,9 @@ public protocol DocumentStore: Sendable {
     func chunks(tenant: TenantID, collection: CollectionName, documentID: DocumentID) async throws -> [StoredChunk]
     /// One chunk of a document, if it exists.
     func chunk(tenant: TenantID, collection: CollectionName, documentID: DocumentID, index: Int) async throws -> StoredChunk?
+    /// Many chunks with their documents' rows, read together (one statement per batch where the backend allows):
+    /// the locations that exist, each once; a location whose chunk or document is gone is absent.
+    func chunks(tenant: TenantID, at locations: [ChunkLocation]) async throws -> [ChunkLocation: ChunkWithDocument]
     /// Deletes a document and its chunks; returns whether it existed.
     func delete(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> Bool
     /// Replaces a document's wrapped DEK if it is still wrapped under `from` (compare-and-set); returns whether it was.

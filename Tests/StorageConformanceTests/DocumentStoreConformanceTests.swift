@@ -16,12 +16,12 @@ struct DocumentStoreConformanceTests {
         let documentID = DocumentID(unchecked: id)
         let document = StoredDocument(
             tenant: tenant, collection: collection, id: documentID, dataClass: DataClass(unchecked: "internal"), kekVersion: version,
-            wrappedDEK: Data("dek-\(id)-\(version)".utf8), sealedTitle: Data([1, 2, 3, UInt8(chunks)]), sealedMetadata: Data([0, 255]),
+            wrappedDEK: Data("dek-\(id)-\(version)".utf8), sealedTitle: Data([1, 2, 3, UInt8(truncatingIfNeeded: chunks)]), sealedMetadata: Data([0, 255]),
             chunkCount: chunks, embedder: "hash-384", createdAt: Date(timeIntervalSince1970: 1_800_000_000.25))
         let stored = (0..<chunks).map { index in
             StoredChunk(
                 tenant: tenant, collection: collection, documentID: documentID, index: index, sealedText: Data("text-\(id)-\(index)".utf8),
-                sealedEmbedding: Data(repeating: UInt8(index), count: 64))
+                sealedEmbedding: Data(repeating: UInt8(truncatingIfNeeded: index), count: 64))
         }
         return (document, stored)
     }
@@ -53,6 +53,39 @@ struct DocumentStoreConformanceTests {
         #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: b.id) == b2)
         #expect(try await store.chunks(tenant: Self.acme, collection: Self.notes, documentID: b.id) == b2Chunks)
         #expect(try await store.documents(tenant: Self.acme, collection: Self.notes).count == 2)
+    }
+
+    @Test("Chunks read by location come with their documents: present ones once, missing and other tenants' absent, past the batch size", arguments: Backend.enabled)
+    func chunksAtLocations(_ backend: Backend) async throws {
+        let (store, close) = try await backend.documentStore()
+        defer { Task { await close() } }
+        let (a, aChunks) = Self.document(Self.acme, Self.notes, "a", chunks: 3)
+        let (h, hChunks) = Self.document(Self.acme, Self.hr, "h", chunks: 1)
+        let (g, gChunks) = Self.document(Self.globex, Self.notes, "g", chunks: 2)
+        let (big, bigChunks) = Self.document(Self.acme, Self.notes, "big", chunks: 300)
+        for (document, chunks) in [(a, aChunks), (h, hChunks), (g, gChunks), (big, bigChunks)] { try await store.put(document, chunks: chunks) }
+        func at(_ collection: CollectionName, _ id: String, _ index: Int) -> ChunkLocation {
+            ChunkLocation(collection: collection, documentID: DocumentID(unchecked: id), index: index)
+        }
+        let wanted = [at(Self.notes, "a", 2), at(Self.notes, "a", 0), at(Self.hr, "h", 0), at(Self.notes, "a", 2), at(Self.notes, "a", 3),
+                      at(Self.notes, "g", 0), at(Self.hr, "a", 0), at(Self.notes, "missing", 0)]
+        let rows = try await store.chunks(tenant: Self.acme, at: wanted)
+        #expect(rows.count == 3)
+        #expect(rows[at(Self.notes, "a", 2)] == ChunkWithDocument(document: a, chunk: aChunks[2]))
+        #expect(rows[at(Self.notes, "a", 0)] == ChunkWithDocument(document: a, chunk: aChunks[0]))
+        #expect(rows[at(Self.hr, "h", 0)] == ChunkWithDocument(document: h, chunk: hChunks[0]))
+        // Another tenant's chunk at the same collection and id is never returned.
+        #expect(try await store.chunks(tenant: Self.globex, at: [at(Self.notes, "a", 0)]).isEmpty)
+        #expect(try await store.chunks(tenant: Self.globex, at: [at(Self.notes, "g", 1)])[at(Self.notes, "g", 1)]?.chunk == gChunks[1])
+        #expect(try await store.chunks(tenant: Self.acme, at: []).isEmpty)
+        // More locations than one statement takes: every one comes back, byte for byte.
+        let all = (0..<300).map { at(Self.notes, "big", $0) }
+        let bigRows = try await store.chunks(tenant: Self.acme, at: all)
+        #expect(bigRows.count == 300)
+        #expect(all.allSatisfy { bigRows[$0] == ChunkWithDocument(document: big, chunk: bigChunks[$0.index]) })
+        // Deleted documents take their chunks out of the read.
+        _ = try await store.delete(tenant: Self.acme, collection: Self.notes, id: a.id)
+        #expect(try await store.chunks(tenant: Self.acme, at: wanted).keys.sorted { $0.collection.rawValue < $1.collection.rawValue } == [at(Self.hr, "h", 0)])
     }
 
     @Test("Delete removes a document and its chunks, once, and only that tenant's", arguments: Backend.enabled)
