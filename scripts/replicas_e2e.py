@@ -9,7 +9,7 @@ and one master key, and two `sealgate serve --broker … --replica …` whose se
 
   1. an ingest on one replica is answered by a query on the other (LISTEN/NOTIFY invalidation), and a delete
      on the other disappears from the first; each within 5 s (the latency is printed);
-  2. PostgreSQL stopped: queries and ingests answer 503 store_unavailable, /readyz says why; started again:
+  2. PostgreSQL stopped: queries and ingests answer 503 storage_unavailable, /readyz says why; started again:
      both replicas serve again without a restart;
   3. under a loop of ingests to both replicas, kill -9 one gateway and one broker: the survivors keep
      answering and every acknowledged ingest is listed afterwards;
@@ -269,14 +269,14 @@ try:
     # 2. PostgreSQL stopped, then started again.
     pg("stop")
     status, problem = query(g2, key, "How many days per week may I work remotely?", "handbook")
-    if status != 503 or "store_unavailable" not in json.dumps(problem):
-        fail(f"query with PostgreSQL stopped: expected 503 store_unavailable, got {status} {problem}")
+    if status != 503 or "storage_unavailable" not in json.dumps(problem):
+        fail(f"query with PostgreSQL stopped: expected 503 storage_unavailable, got {status} {problem}")
     if ingest(g1, key, "while-down", "Written while the database was down.") != 503:
         fail("ingest with PostgreSQL stopped was not refused with 503")
     status, problem = request(g1 + "/readyz")
     if status != 503 or "does not answer" not in json.dumps(problem):
         fail(f"/readyz with PostgreSQL stopped: expected 503 naming the database, got {status} {problem}")
-    print(f"PostgreSQL stopped: 503 store_unavailable, /readyz: {problem.get('detail')}")
+    print(f"PostgreSQL stopped: 503 storage_unavailable, /readyz: {problem.get('detail')}")
     pg("resume")
     for base in (g1, g2):
         deadline = time.time() + 30
