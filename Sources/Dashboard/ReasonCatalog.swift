@@ -33,7 +33,7 @@ public enum ReasonCatalog {
         "attestation_denied": Entry(meaning: "The key broker refused the gateway's attestation.", section: problems),
         "broker_unavailable": Entry(meaning: "The key broker could not be reached.", section: problems),
         "audit_unavailable": Entry(meaning: "The audit record could not be made durable, so no answer was given.", section: problems),
-        "store_unavailable": Entry(meaning: "The document store failed.", section: problems),
+        "storage_unavailable": Entry(meaning: "The document store (or the broker's store) failed or did not answer.", section: problems),
         "integrity_failure": Entry(meaning: "Stored ciphertext failed authentication.", section: problems),
         "rate_limited": Entry(meaning: "Too many requests from one address.", section: problems),
         "document_not_found": Entry(meaning: "No such document for this tenant.", section: problems),

@@ -55,7 +55,7 @@ extension DocumentService {
         case .success(let index): auditIndex = index
         }
         do { try await store.put(sealed.document, chunks: sealed.chunks) } catch {
-            return await fail(.storeUnavailable, "The document could not be stored.")
+            return await fail(.storageUnavailable, "The document could not be stored.")
         }
         await index.upsert(
             tenant: principal.tenant, collection: collection, documentID: id,

@@ -137,7 +137,7 @@ public struct DocumentService: Sendable {
         }
         let existing: StoredDocument?
         do { existing = try await store.document(tenant: principal.tenant, collection: collection, id: id) } catch {
-            return await fail(.storeUnavailable, "The store failed.")
+            return await fail(.storageUnavailable, "The store failed.")
         }
         guard let existing else { return await fail(.documentNotFound, "No such document.") }
         var record = AuditRecord(
@@ -152,7 +152,7 @@ public struct DocumentService: Sendable {
         case .success(let index): auditIndex = index
         }
         do { _ = try await store.delete(tenant: principal.tenant, collection: collection, id: id) } catch {
-            return await fail(.storeUnavailable, "The store failed.")
+            return await fail(.storageUnavailable, "The store failed.")
         }
         await index.remove(tenant: principal.tenant, collection: collection, documentID: id)
         return .success(auditIndex)

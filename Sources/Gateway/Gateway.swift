@@ -123,12 +123,13 @@ public final class Gateway: Sendable {
         store = deps.store
     }
 
-    /// Re-wraps DEKs still under an older KEK version (see ``KeyRing/rewrapDEKs(store:recorder:)``), and the DEKs
-    /// of sealed index snapshots with them (``TenantIndex/rewrapSnapshots()``). Returns the documents re-wrapped.
+    /// Re-wraps DEKs still under an older KEK version (see ``KeyRing/rewrapDEKs(store:recorder:proceed:)``), and the
+    /// DEKs of sealed index snapshots with them (``TenantIndex/rewrapSnapshots()``) unless `proceed` said stop.
+    /// Returns the documents re-wrapped.
     @discardableResult
-    public func rewrapDEKs() async -> Int {
-        let documents = await keyRing.rewrapDEKs(store: store, recorder: recorder)
-        await index.rewrapSnapshots()
+    public func rewrapDEKs(proceed: @Sendable () async -> Bool = { true }) async -> Int {
+        let documents = await keyRing.rewrapDEKs(store: store, recorder: recorder, proceed: proceed)
+        if await proceed() { await index.rewrapSnapshots() }
         return documents
     }
 

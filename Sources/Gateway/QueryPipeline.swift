@@ -132,7 +132,7 @@ public struct QueryPipeline: Sendable {
             return Denial(
                 code, "A collection in scope was indexed with another embedder than this gateway's; re-index it (sealgate ingest, docs/retrieval.md).")
         case .integrityFailure: return Denial(code, "Stored ciphertext failed authentication.")
-        case .storeUnavailable: return Denial(code, "The document store failed.")
+        case .storageUnavailable: return Denial(code, "The document store failed.")
         default: return Denial(.internalError, "The request failed.")
         }
     }

@@ -38,7 +38,7 @@ public struct BrokerReason: StringCode {
     /// Reference values were refused: a pinned image digest's Sigstore bundle is missing or does not verify under
     /// the set's `signed_by` (the rule names the set and the bundle's reason).
     public static let imageSignatureRefused = BrokerReason("image_signature_refused")
-    public static let storeUnavailable = BrokerReason("store_unavailable")
+    public static let storageUnavailable = BrokerReason("storage_unavailable")
     public static let encryptionFailed = BrokerReason("encryption_failed")
     public static let tokenIssueFailed = BrokerReason("token_issue_failed")
     /// Admin API: no or unknown admin credential.

@@ -32,12 +32,12 @@ public typealias AdminResult<T: Sendable> = Result<T, ReleaseDecision>
 
 extension KeyBroker {
     /// Resolves an admin bearer token to its credential. An unknown token is counted (never audited: anyone who can
-    /// reach the port could grow the log); a failed store is `store_unavailable`.
+    /// reach the port could grow the log); a failed store is `storage_unavailable`.
     public func authenticate(_ bearer: String) async -> AdminResult<AdminCredential> {
         let digest = Hex.encode(SHA256.hash(data: Data(bearer.utf8)))
         let found: AdminCredential?
         do { found = try await store.credential(tokenSHA256: digest) } catch {
-            return .failure(.deny(.storeUnavailable, "admin.credential.store"))
+            return .failure(.deny(.storageUnavailable, "admin.credential.store"))
         }
         guard let credential = found else {
             if let name = try? await revokedCredentials()[digest] {
@@ -110,7 +110,7 @@ extension KeyBroker {
             await emit(.admin, denial, tee: "-", tenant: tenant, resource: target, resourceType: action, principal: principal.name)
             return .failure(denial)
         } catch {
-            let denial = ReleaseDecision.deny(.storeUnavailable, "admin.\(action)")
+            let denial = ReleaseDecision.deny(.storageUnavailable, "admin.\(action)")
             await emit(.admin, denial, tee: "-", tenant: tenant, resource: target, resourceType: action, principal: principal.name)
             return .failure(denial)
         }

@@ -49,7 +49,7 @@ extension KeyBroker {
         // test `model.digest` therefore see whether the key exists (absent digest), others do not.
         var model: ModelKeyRecord?
         if ref.type == "model", let resource = ModelKeyResource(path) {
-            do { model = try await modelKeyRecord(resource) } catch { return .denied(.deny(.storeUnavailable, "store", result)) }
+            do { model = try await modelKeyRecord(resource) } catch { return .denied(.deny(.storageUnavailable, "store", result)) }
         }
         let decidingRule: String
         switch policyCheck(result: result, ref: ref, modelDigest: model?.digest) {
@@ -59,7 +59,7 @@ extension KeyBroker {
         let plaintext: Data
         var keyIDs: [String] = []
         do {
-            guard let tenants else { return .denied(.deny(.storeUnavailable, "store", result)) }
+            guard let tenants else { return .denied(.deny(.storageUnavailable, "store", result)) }
             guard let tenantID = TenantID(ref.repository), let tenant = tenants.first(where: { $0.id == ref.repository })
             else { return .denied(.deny(.unknownResource, "resource.tenant", result)) }
             guard tenant.state == "active" else { return .denied(.deny(.tenantShredded, "resource.tenant.shredded", result)) }
@@ -89,7 +89,7 @@ extension KeyBroker {
                 keyIDs = [path]
             }
         } catch {
-            return .denied(.deny(.storeUnavailable, "store", result))
+            return .denied(.deny(.storageUnavailable, "store", result))
         }
         do {
             let jwe = try JWE.encrypt(plaintext, to: claims.teePublicKey, encryption: .a256GCM, extraHeader: ["kid": "tee-pubkey"])

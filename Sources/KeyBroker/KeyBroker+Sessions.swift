@@ -35,7 +35,7 @@ extension KeyBroker {
     func sessionState(_ id: String) async -> Result<SessionState, ReleaseDecision> {
         let key = BrokerSessionRecord.digest(id)
         let record: BrokerSessionRecord?
-        do { record = try await sessions.session(idDigest: key) } catch { return .failure(.deny(.storeUnavailable, "session.store")) }
+        do { record = try await sessions.session(idDigest: key) } catch { return .failure(.deny(.storageUnavailable, "session.store")) }
         guard let record, let state = openSession(record) else { return .failure(.deny(.unknownSession, "session")) }
         guard state.expires > now().timeIntervalSince1970 else {
             try? await sessions.remove(idDigest: key)

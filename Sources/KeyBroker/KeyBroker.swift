@@ -174,10 +174,10 @@ public actor KeyBroker {
             let record = try sealSession(
                 SessionState(nonce: nonce, tee: tee, expires: expires.timeIntervalSince1970), idDigest: BrokerSessionRecord.digest(id))
             guard try await sessions.open(record, now: current, limit: maxSessions) else {
-                return .failure(.deny(.storeUnavailable, "auth.sessions"))
+                return .failure(.deny(.storageUnavailable, "auth.sessions"))
             }
         } catch {
-            return .failure(.deny(.storeUnavailable, "auth.sessions.store"))
+            return .failure(.deny(.storageUnavailable, "auth.sessions.store"))
         }
         return .success(AuthChallenge(sessionID: id, nonce: nonce, expires: expires))
     }
@@ -198,7 +198,7 @@ public actor KeyBroker {
         let key = BrokerSessionRecord.digest(sessionID)
         // Consume the nonce before anything else can fail: taken from the store, so at most one broker gets it.
         let taken: BrokerSessionRecord?
-        do { taken = try await sessions.takeChallenged(idDigest: key) } catch { return .denied(.deny(.storeUnavailable, "session.store")) }
+        do { taken = try await sessions.takeChallenged(idDigest: key) } catch { return .denied(.deny(.storageUnavailable, "session.store")) }
         guard let taken else {
             // Not challenged: unknown, lapsed, or attested already (its nonce was used).
             switch await sessionState(sessionID) {

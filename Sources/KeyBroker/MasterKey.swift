@@ -10,7 +10,7 @@ public protocol KeyProtector: Sendable {
     /// Encrypts and authenticates `plaintext`, binding `aad`.
     func seal(_ plaintext: Data, aad: Data) throws -> Data
     /// Opens a value sealed with the same `aad`.
-    /// - Throws: ``KeyBrokerError`` `store_unavailable` when authentication fails.
+    /// - Throws: ``KeyBrokerError`` `storage_unavailable` when authentication fails.
     func open(_ sealed: Data, aad: Data) throws -> Data
 }
 
@@ -63,13 +63,13 @@ public struct MasterKey: KeyProtector {
             attributes: [.posixPermissions: 0o700])
         let raw = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
         guard fm.createFile(atPath: path, contents: Data(Hex.encode(raw).utf8), attributes: [.posixPermissions: 0o600])
-        else { throw KeyBrokerError(.storeUnavailable, "cannot create master key file \(path)") }
+        else { throw KeyBrokerError(.storageUnavailable, "cannot create master key file \(path)") }
         return try MasterKey(raw: raw)
     }
 
     public func seal(_ plaintext: Data, aad: Data) throws -> Data {
         let box = try AES.GCM.seal(plaintext, using: key, authenticating: aad)
-        guard let combined = box.combined else { throw KeyBrokerError(.storeUnavailable, "sealing failed") }
+        guard let combined = box.combined else { throw KeyBrokerError(.storageUnavailable, "sealing failed") }
         return combined
     }
 
@@ -77,7 +77,7 @@ public struct MasterKey: KeyProtector {
         do {
             return try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: key, authenticating: aad)
         } catch {
-            throw KeyBrokerError(.storeUnavailable, "a stored key failed authentication under the master key")
+            throw KeyBrokerError(.storageUnavailable, "a stored key failed authentication under the master key")
         }
     }
 }

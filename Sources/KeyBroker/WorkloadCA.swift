@@ -123,12 +123,12 @@ struct WorkloadCA: Sendable {
 
     /// Opens a stored version with the master key.
     static func open(_ stored: StoredCA, protector: any KeyProtector) throws -> WorkloadCA {
-        guard let sealed = Data(base64Encoded: stored.sealedKey) else { throw KeyBrokerError(.storeUnavailable, "CA v\(stored.version) is malformed") }
+        guard let sealed = Data(base64Encoded: stored.sealedKey) else { throw KeyBrokerError(.storageUnavailable, "CA v\(stored.version) is malformed") }
         let raw = try protector.open(sealed, aad: aad(version: stored.version))
         let key = try P384.Signing.PrivateKey(rawRepresentation: raw)
         let certificate = try Certificate(pemEncoded: stored.certificatePEM)
         guard certificate.publicKey == Certificate.PublicKey(key.publicKey) else {
-            throw KeyBrokerError(.storeUnavailable, "CA v\(stored.version): the certificate does not match the key")
+            throw KeyBrokerError(.storageUnavailable, "CA v\(stored.version): the certificate does not match the key")
         }
         return WorkloadCA(stored: stored, key: key, certificate: certificate)
     }

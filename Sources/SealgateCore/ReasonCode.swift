@@ -88,8 +88,9 @@ extension ReasonCode {
     public static let embedderMismatch = ReasonCode("embedder_mismatch")
     /// The audit log could not record the request, so no answer is given.
     public static let auditUnavailable = ReasonCode("audit_unavailable")
-    /// The document store failed.
-    public static let storeUnavailable = ReasonCode("store_unavailable")
+    /// The document store failed or did not answer (SQLite file or PostgreSQL); the broker's store uses the same
+    /// code (`BrokerReason.storageUnavailable`).
+    public static let storageUnavailable = ReasonCode("storage_unavailable")
     /// Stored ciphertext failed authentication.
     public static let integrityFailure = ReasonCode("integrity_failure")
     /// Anything else.

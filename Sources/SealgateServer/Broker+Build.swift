@@ -124,16 +124,16 @@ public enum SealgateBroker {
         if fm.fileExists(atPath: path), let mode = (try? fm.attributesOfItem(atPath: path))?[.posixPermissions] as? NSNumber,
             mode.intValue & 0o077 != 0
         {
-            throw SealgateError(.storeUnavailable, "broker token key \(path) must have mode 0600")
+            throw SealgateError(.storageUnavailable, "broker token key \(path) must have mode 0600")
         }
         if let data = fm.contents(atPath: path) {
             do { return try P256.Signing.PrivateKey(pemRepresentation: String(decoding: data, as: UTF8.self)) } catch {
-                throw SealgateError(.storeUnavailable, "broker token key \(path) is malformed")
+                throw SealgateError(.storageUnavailable, "broker token key \(path) is malformed")
             }
         }
         let key = P256.Signing.PrivateKey()
         guard fm.createFile(atPath: path, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw SealgateError(.storeUnavailable, "cannot write broker token key \(path)")
+            throw SealgateError(.storageUnavailable, "cannot write broker token key \(path)")
         }
         return key
     }
@@ -193,7 +193,7 @@ public enum SealgateBroker {
             if let token = try await broker.bootstrapAdmin() {
                 let path = dir + "/admin-token"
                 guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
-                else { throw SealgateError(.storeUnavailable, "cannot write \(path)") }
+                else { throw SealgateError(.storageUnavailable, "cannot write \(path)") }
                 bootstrapPath = path
                 logger.notice("created the bootstrap admin credential", metadata: ["admin.token_file": "\(path)"])
             }

@@ -40,7 +40,7 @@ extension SealgateBroker {
             let check = try await store.sharedSetting("master_key_check") { try protector.seal(masterKeyCheck, aad: aad) }
             guard (try? protector.open(check, aad: aad)) == masterKeyCheck else {
                 throw SealgateError(
-                    .storeUnavailable,
+                    .storageUnavailable,
                     "this broker's master key (\(protector.keyID)) is not the one the database's keys are sealed under: "
                         + "give every broker on one database the same SEALGATE_BROKER_MASTER_KEY")
             }

@@ -197,20 +197,20 @@ extension BrokerAPI {
     }
 
     /// The admin API's authenticator: the one bearer parser, then the broker's credential store. Refusals are
-    /// counted when a token is unknown (never audited) and answered `401 admin_unauthenticated`; a failed store is `503 store_unavailable`.
+    /// counted when a token is unknown (never audited) and answered `401 admin_unauthenticated`; a failed store is `503 storage_unavailable`.
     func adminAuthentication() -> Authenticator<Context> {
         let broker = self.broker
         return Authenticator(
             resolving: { token in
                 switch await broker.authenticate(token) {
                 case .success(let credential): return .identity(credential)
-                case .failure(let denial): return denial.reason == .storeUnavailable ? .unavailable : .unknown
+                case .failure(let denial): return denial.reason == .storageUnavailable ? .unavailable : .unknown
                 }
             },
             refuse: { refusal, _, _ in
                 switch refusal {
                 case .unavailable:
-                    return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .storeUnavailable, rule: "admin.credential.store", result: nil))
+                    return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .storageUnavailable, rule: "admin.credential.store", result: nil))
                 case .credential, .unknown:
                     return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .adminUnauthenticated, rule: "admin.credential", result: nil))
                 }
@@ -229,7 +229,7 @@ extension BrokerAPI {
             do { return try await body(credential) } catch let bad as BadBody {
                 return BrokerProblem.bad(bad.field == "body" ? "admin.body" : "admin.body." + bad.field)
             } catch {
-                return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .storeUnavailable, rule: "admin.store", result: nil))
+                return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .storageUnavailable, rule: "admin.store", result: nil))
             }
         }
     }

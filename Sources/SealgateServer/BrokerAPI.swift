@@ -32,7 +32,7 @@ struct BrokerAPI: Sendable {
         router.post("/kbs/v0/attest") { request, _ in await attest(request) }
         router.post("/kbs/v0/workload-certificate") { request, _ in await workloadCertificate(request) }
         router.get("/kbs/v0/workload-ca") { _, _ in
-            guard let bundle = try? await broker.caCertificates() else { return BrokerProblem.response(.init(allowed: false, reason: .storeUnavailable, rule: "workload-ca", result: nil)) }
+            guard let bundle = try? await broker.caCertificates() else { return BrokerProblem.response(.init(allowed: false, reason: .storageUnavailable, rule: "workload-ca", result: nil)) }
             return Response(
                 status: .ok, headers: [.contentType: "application/x-pem-file"], body: .init(byteBuffer: ByteBuffer(string: bundle.joined())))
         }

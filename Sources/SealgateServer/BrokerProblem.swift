@@ -39,7 +39,7 @@ enum BrokerProblem {
         case .alreadyExists, .conflict: return (.conflict, "Conflict")
         case .encryptionFailed: return (.internalServerError, "JWEFailed")
         case .tokenIssueFailed: return (.internalServerError, "TokenIssueFailed")
-        case .storeUnavailable: return (.serviceUnavailable, "StorageUnavailable")
+        case .storageUnavailable: return (.serviceUnavailable, "StorageUnavailable")
         case .workloadKeyNotBound: return (.forbidden, "AttestationFailed")
         case .workloadNotEnrolled: return (.notFound, "ResourceNotFound")
         case .certificateIssueFailed: return (.internalServerError, "CertificateIssueFailed")

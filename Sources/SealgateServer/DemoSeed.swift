@@ -35,7 +35,7 @@ enum DemoSeed {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard FileManager.default.createFile(atPath: path, contents: try encoder.encode(created), attributes: [.posixPermissions: 0o600])
-        else { throw SealgateError(.storeUnavailable, "cannot write \(path)") }
+        else { throw SealgateError(.storageUnavailable, "cannot write \(path)") }
         return created
     }
 
@@ -63,7 +63,7 @@ enum DemoSeed {
             let yaml = "# Written by `sealgate serve --demo`. API keys appear here only as SHA-256 hashes.\n"
                 + (try YAMLEncoder().encode(config))
             guard FileManager.default.createFile(atPath: path, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])
-            else { throw SealgateError(.storeUnavailable, "cannot write \(path)") }
+            else { throw SealgateError(.storageUnavailable, "cannot write \(path)") }
         }
         return path
     }

@@ -17,7 +17,7 @@ enum Problem {
         case .dataClassNotPermitted, .modelNotPermitted, .modelNotAttested, .scopeNotPermitted, .writeNotPermitted, .releaseDenied, .tenantNotPermitted:
             return .forbidden
         case .documentNotFound, .notFound: return .notFound
-        case .keyLeaseUnavailable, .auditUnavailable, .receiptPending, .storeUnavailable, .attestationFailed, .attestationDenied, .brokerUnavailable:
+        case .keyLeaseUnavailable, .auditUnavailable, .receiptPending, .storageUnavailable, .attestationFailed, .attestationDenied, .brokerUnavailable:
             return .serviceUnavailable
         case .modelUnavailable, .embedderUnavailable: return .badGateway
         case .rateLimited: return .tooManyRequests

@@ -17,6 +17,7 @@ public struct PrometheusRecorder: MetricsRecorder {
         "sealgate_redactions_total": "Spans redacted from model output, by tenant and label.",
         "sealgate_stream_failures_total": "Streamed answers that failed after their headers were sent, by tenant.",
         "sealgate_integrity_failures_total": "Stored values that failed authentication (moved or altered ciphertext), by tenant.",
+        "sealgate_dek_rewraps_total": "Document DEKs this process re-wrapped under the current KEK after a rotation, by tenant.",
         "sealgate_attestation_total": "Attestation appraisals, by TEE, appraisal status and reason code.",
         "sealgate_admin_actions_total": "Broker admin API actions, by action, outcome and reason code.",
         "sealgate_connections_refused_total": "Connections and requests the listener refused itself (framing, deadlines, connection limit), by reason.",

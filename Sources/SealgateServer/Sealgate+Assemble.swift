@@ -61,7 +61,7 @@ extension Sealgate {
                     type: "dev.sealgate.audit.recovered", time: options.now(),
                     data: ["cut_bytes": String(audit.recoveredBytes), "entries": String(await audit.size)]))
         }
-        let storage = try await documentStorage(config, dataDir: dataDir, logger: logger)
+        let storage = try await documentStorage(config, dataDir: dataDir, replica: options.replica, logger: logger)
         let store = storage.store
 
         // The mock TEE: a persistent development signing key and the measurement of this binary + policy.

@@ -119,7 +119,8 @@ public enum Sealgate {
                 leased = await parts.leases.acquire(resources: gateway.keyRing.resources, secrets: gateway.keyRing.secretResources)
             }
         }
-        if leased { await gateway.rewrapDEKs() }
+        // With a shared database only the holder of the job lease re-wraps, at start-up as after a renewal.
+        if leased { await parts.storage.rewrapOnce(gateway, seconds: parts.configuration.lease.ttlSeconds * 2) }
         if parts.configuration.tenants.isEmpty {
             logger.warning(
                 "no tenants are configured: every request is refused; add tenants to sealgate.yaml (docs/configuration.md) or run with --demo")
@@ -177,11 +178,10 @@ public enum Sealgate {
             let resources = gateway.keyRing.resources
             let secrets = gateway.keyRing.secretResources
             let seeder = parts.seeder
-            let replica = options.replica ?? "gateway-" + UUID().uuidString
             let jobLease = config.lease.ttlSeconds * 2
             let afterRenewal: @Sendable () async -> Void = {
-                // With a shared database, one replica re-wraps for all (the others find nothing left to move anyway).
-                if await storage.shouldRun("dek-rewrap", replica: replica, seconds: jobLease) { await gateway.rewrapDEKs() }
+                // With a shared database, only the holder of job `dek-rewrap` re-wraps, for all replicas.
+                await storage.rewrapOnce(gateway, seconds: jobLease)
                 if let seeder, let added = try? await seeder.seedOnce(), added > 0 {
                     logger.info("demo data ready", metadata: ["demo.documents_added": "\(added)"])
                 }

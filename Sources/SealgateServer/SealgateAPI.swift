@@ -109,7 +109,7 @@ struct SealgateAPI: Sendable {
 
     func ready() async -> Response {
         if let probe = storageUnavailable, let why = await probe() {
-            return Problem.response(Denial(.storeUnavailable, "The document store is unavailable: \(why)."))
+            return Problem.response(Denial(.storageUnavailable, "The document store is unavailable: \(why)."))
         }
         guard await gateway.keyRing.isReady(), let expiry = await gateway.keyRing.leaseTimes().expires else {
             let reason = await gateway.keyRing.noLeaseReason()

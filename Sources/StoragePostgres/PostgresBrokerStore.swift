@@ -36,7 +36,7 @@ public struct PostgresBrokerStore: BrokerStore {
         ])
 
     /// Opens the store on `storage`, applying pending migrations.
-    /// - Throws: ``SealgateError`` `store_unavailable` when unreachable or when the schema is newer than this build.
+    /// - Throws: ``SealgateError`` `storage_unavailable` when unreachable or when the schema is newer than this build.
     public init(storage: PostgresStorage) async throws {
         self.storage = storage
         try await Self.migrations.apply(on: storage)
@@ -216,7 +216,7 @@ extension PostgresBrokerStore {
         let key = "shared." + name
         _ = try await storage.query(
             "INSERT INTO broker_settings (name, value) VALUES (\(key), \(candidate)) ON CONFLICT (name) DO NOTHING", "shared setting")
-        guard let stored = try await rawSetting(key) else { throw SealgateError(.storeUnavailable, "shared setting \(name) vanished") }
+        guard let stored = try await rawSetting(key) else { throw SealgateError(.storageUnavailable, "shared setting \(name) vanished") }
         return stored
     }
 }

@@ -45,16 +45,20 @@ extension PostgresDocumentStore {
 }
 
 /// Leases on jobs that one replica should run for all (the DEK re-wrap after a rotation): a row per job in
-/// `job_leases`, taken when free or lapsed, renewed by its holder.
+/// `job_leases`, taken when free or lapsed, renewed by its holder. Times are the database server's clock, so
+/// replicas whose clocks disagree still agree on when a lease lapsed.
 extension PostgresDocumentStore {
     /// Takes or renews the lease on `job` for `holder` for `seconds`; returns whether `holder` holds it now.
-    public func acquireJob(_ job: String, holder: String, seconds: Double, now: Date = Date()) async throws -> Bool {
-        let current = now.timeIntervalSince1970
+    /// - Parameter now: the time to decide at (tests); `nil`, the default, is the database server's clock.
+    public func acquireJob(_ job: String, holder: String, seconds: Double, now: Date? = nil) async throws -> Bool {
+        let current = now?.timeIntervalSince1970
+        // EXCLUDED.expires_at - seconds is the decision time, whichever clock gave it.
         let rows = try await storage.query(
             """
-            INSERT INTO job_leases (job, holder, expires_at) VALUES (\(job), \(holder), \(current + seconds))
+            INSERT INTO job_leases (job, holder, expires_at)
+            VALUES (\(job), \(holder), COALESCE(\(current)::DOUBLE PRECISION, EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION) + \(seconds))
             ON CONFLICT (job) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-            WHERE job_leases.holder = EXCLUDED.holder OR job_leases.expires_at <= \(current)
+            WHERE job_leases.holder = EXCLUDED.holder OR job_leases.expires_at <= EXCLUDED.expires_at - \(seconds)
             RETURNING holder
             """, "job lease")
         return !rows.isEmpty

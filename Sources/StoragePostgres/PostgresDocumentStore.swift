@@ -45,7 +45,7 @@ public struct PostgresDocumentStore: DocumentStore {
         ])
 
     /// Opens the store on `storage`, applying pending migrations.
-    /// - Throws: ``SealgateError`` `store_unavailable` when unreachable or when the schema is newer than this build.
+    /// - Throws: ``SealgateError`` `storage_unavailable` when unreachable or when the schema is newer than this build.
     public init(storage: PostgresStorage) async throws {
         self.storage = storage
         try await Self.migrations.apply(on: storage)

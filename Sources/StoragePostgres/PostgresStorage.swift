@@ -5,7 +5,7 @@ import PostgresNIO
 import SealgateCore
 
 /// A pool of connections to one PostgreSQL database, shared by the stores that live in it. Every statement runs
-/// under a deadline and every failure becomes ``SealgateError`` `store_unavailable` without the statement's values,
+/// under a deadline and every failure becomes ``SealgateError`` `storage_unavailable` without the statement's values,
 /// so a stopped server turns into a refusal rather than a hang, and nothing stored leaks into an error.
 public final class PostgresStorage: Sendable {
     let client: PostgresClient
@@ -77,7 +77,7 @@ public final class PostgresStorage: Sendable {
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let value = first else {
-                    throw SealgateError(.storeUnavailable, "PostgreSQL did not answer within \(deadline) (\(what))")
+                    throw SealgateError(.storageUnavailable, "PostgreSQL did not answer within \(deadline) (\(what))")
                 }
                 return value
             }
@@ -86,9 +86,9 @@ public final class PostgresStorage: Sendable {
         } catch let error as PSQLError {
             // The server's SQLSTATE only: never the query or its binds.
             let state = error.serverInfo?[.sqlState].map { " SQLSTATE \($0)" } ?? ""
-            throw SealgateError(.storeUnavailable, "PostgreSQL statement failed (\(what))\(state)")
+            throw SealgateError(.storageUnavailable, "PostgreSQL statement failed (\(what))\(state)")
         } catch {
-            throw SealgateError(.storeUnavailable, "PostgreSQL statement failed (\(what))")
+            throw SealgateError(.storageUnavailable, "PostgreSQL statement failed (\(what))")
         }
     }
 }

@@ -23,7 +23,7 @@ public struct SchemaMigrations: Sendable {
     public var latest: Int { migrations.count }
 
     /// Brings the component's schema to ``latest``; returns the version found before.
-    /// - Throws: ``SealgateError`` `store_unavailable` when the database is unreachable or its schema is newer.
+    /// - Throws: ``SealgateError`` `storage_unavailable` when the database is unreachable or its schema is newer.
     @discardableResult
     public func apply(on storage: PostgresStorage) async throws -> Int {
         let component = component
@@ -43,7 +43,7 @@ public struct SchemaMigrations: Sendable {
             if found > migrations.count {
                 return .failure(
                     SealgateError(
-                        .storeUnavailable,
+                        .storageUnavailable,
                         "the database's \(component) schema is at version \(found), newer than this build's \(migrations.count): "
                             + "upgrade sealgate before running it against this database"))
             }

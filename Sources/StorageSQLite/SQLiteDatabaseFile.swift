@@ -9,7 +9,7 @@ public actor SQLiteDatabaseFile {
     let connection: SQLiteConnection
 
     /// Opens (creating if needed) the file, enables WAL and foreign keys, and runs `schema`.
-    /// - Throws: ``SealgateError`` with `store_unavailable` when the file cannot be opened.
+    /// - Throws: ``SealgateError`` with `storage_unavailable` when the file cannot be opened.
     public init(path: String, schema: [String], logger: Logger) async throws {
         do {
             try FileManager.default.createDirectory(
@@ -21,7 +21,7 @@ public actor SQLiteDatabaseFile {
             _ = try await connection.query("PRAGMA foreign_keys=ON")
             for statement in schema { _ = try await connection.query(statement) }
         } catch {
-            throw SealgateError(.storeUnavailable, "cannot open SQLite database at \(path)")
+            throw SealgateError(.storageUnavailable, "cannot open SQLite database at \(path)")
         }
     }
 
@@ -34,7 +34,7 @@ public actor SQLiteDatabaseFile {
         await serial.lock()
         let result: Result<[SQLiteRow], any Error>
         do { result = .success(try await connection.query(sql, binds)) } catch {
-            result = .failure(SealgateError(.storeUnavailable, "SQLite statement failed"))
+            result = .failure(SealgateError(.storageUnavailable, "SQLite statement failed"))
         }
         await serial.unlock()
         return try result.get()
@@ -54,7 +54,7 @@ public actor SQLiteDatabaseFile {
                 throw error
             }
         } catch {
-            failure = SealgateError(.storeUnavailable, "SQLite transaction failed")
+            failure = SealgateError(.storageUnavailable, "SQLite transaction failed")
         }
         await serial.unlock()
         if let failure { throw failure }

@@ -346,7 +346,7 @@ struct KeyBrokerTests {
 
     @Test("Policies decide before existence is revealed, and a policy's own reason code is marked as a policy decision")
     func policyBeforeExistence() async throws {
-        let policy = #"[{"id": "no-initech", "applies_to": {"tenant": "initech"}, "rule": {"field": "status", "equals": "never", "reason": "store_unavailable"}}]"#
+        let policy = #"[{"id": "no-initech", "applies_to": {"tenant": "initech"}, "rule": {"field": "status", "equals": "never", "reason": "storage_unavailable"}}]"#
         try await Self.withBroker(policies: policy) { s in
             let (token, _) = try await Self.attest(s)
             guard case .denied(let decision) = await s.broker.resource(.token(token), path: "initech/kek/internal") else {
@@ -354,7 +354,7 @@ struct KeyBrokerTests {
                 return
             }
             // Not `unknown_resource`: the policy decided first, and its reason is flagged so HTTP maps it to 403 PolicyDeny.
-            #expect(decision.reason.rawValue == "store_unavailable" && decision.byPolicy && decision.rule.hasPrefix("no-initech"))
+            #expect(decision.reason.rawValue == "storage_unavailable" && decision.byPolicy && decision.rule.hasPrefix("no-initech"))
             guard case .denied(let unknown) = await s.broker.resource(.token(token), path: "umbrella/kek/internal") else {
                 Issue.record("released a resource of an unknown tenant")
                 return

@@ -17,7 +17,7 @@ enum TestPostgres {
 
     /// Creates an empty database on the test server; returns its URL.
     static func freshDatabase() async throws -> String {
-        guard let url, var components = URLComponents(string: url) else { throw SealgateError(.storeUnavailable, absent) }
+        guard let url, var components = URLComponents(string: url) else { throw SealgateError(.storageUnavailable, absent) }
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let admin = try PostgresStorage(url: url, logger: Logger(label: "test"), deadline: .seconds(30))
         defer { Task { await admin.close() } }

@@ -49,4 +49,18 @@ struct PostgresReplicaTests {
         #expect(try await store.acquireJob("dek-rewrap", holder: "g2", seconds: 60, now: t0.addingTimeInterval(91)))
         #expect(try await !store.acquireJob("dek-rewrap", holder: "g1", seconds: 60, now: t0.addingTimeInterval(92)))
     }
+
+    @Test("Without a time given, the database server's clock decides, so replicas with skewed clocks agree on a lapse")
+    func jobLeaseServerClock() async throws {
+        let storage = try PostgresStorage(url: try await TestPostgres.freshDatabase(), logger: Logger(label: "test"))
+        defer { Task { await storage.close() } }
+        let store = try await PostgresDocumentStore(storage: storage)
+        #expect(try await store.acquireJob("dek-rewrap", holder: "g1", seconds: 600))
+        #expect(try await !store.acquireJob("dek-rewrap", holder: "g2", seconds: 600))
+        #expect(try await store.acquireJob("dek-rewrap", holder: "g1", seconds: 600))
+        // The lease was written in the server's epoch seconds: it lapses 600 s from now, not before.
+        #expect(try await !store.acquireJob("dek-rewrap", holder: "g2", seconds: 600, now: Date().addingTimeInterval(540)))
+        #expect(try await store.acquireJob("dek-rewrap", holder: "g2", seconds: 600, now: Date().addingTimeInterval(660)))
+        #expect(try await !store.acquireJob("dek-rewrap", holder: "g1", seconds: 600))
+    }
 }

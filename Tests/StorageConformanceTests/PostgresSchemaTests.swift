@@ -30,7 +30,7 @@ struct PostgresSchemaTests {
             _ = try await PostgresDocumentStore(storage: storage)
             Issue.record("an older build opened a newer schema")
         } catch let error as SealgateError {
-            #expect(error.code == .storeUnavailable)
+            #expect(error.code == .storageUnavailable)
             #expect(error.message.contains("newer than this build's \(PostgresDocumentStore.migrations.latest)"))
         }
         #expect(try await PostgresDocumentStore.migrations.currentVersion(on: storage) == newer.latest)
@@ -51,7 +51,7 @@ struct PostgresSchemaTests {
         #expect(try await a.document(tenant: document.tenant, collection: document.collection, id: document.id) == nil)
     }
 
-    @Test("An unreachable server is store_unavailable (not a hang), and the message carries no values")
+    @Test("An unreachable server is storage_unavailable (not a hang), and the message carries no values")
     func unreachable() async throws {
         // A port nothing listens on (the test server's port + 1 is not used by scripts/pg_cluster.sh).
         let storage = try PostgresStorage(url: "postgres://nobody@127.0.0.1:1/sealgate", logger: Logger(label: "test"), deadline: .seconds(2))
@@ -62,7 +62,7 @@ struct PostgresSchemaTests {
             _ = try await PostgresDocumentStore(storage: storage)
             Issue.record("opened a store on a closed port")
         } catch let error as SealgateError {
-            #expect(error.code == .storeUnavailable)
+            #expect(error.code == .storageUnavailable)
             // The operation and the server's SQLSTATE at most: no user, no statement, no values.
             #expect(!error.message.contains("nobody") && !error.message.contains("CREATE") && !error.message.contains("INSERT"))
         }

@@ -1,0 +1,84 @@
+import Foundation
+import Gateway
+import KeyBroker
+import SealgateCore
+import SealgateTestSupport
+import Synchronization
+import Testing
+
+/// Issue #19 item 2: the DEK re-wrap after a rotation is audited and counted per batch, and a replica that loses the
+/// `dek-rewrap` job lease (the `proceed` answer) stops within a batch and leaves the rest to the next holder.
+@Suite("DEK re-wrap: batches and the job lease")
+struct RewrapTests {
+    /// A harness with `documents` internal documents under KEK v1, after a rotation to v2 and a lease holding both.
+    static func rotated(documents: Int) async throws -> Harness {
+        let h = try await Harness.make()
+        #expect(await h.lease())
+        for n in 0..<documents { _ = await h.ingest("doc-\(n)", "Document \(n) is about item \(n * 7).") }
+        let token = try #require(try await h.broker.bootstrapAdmin())
+        let admin = try await h.broker.authenticate(token).get()
+        _ = try await h.broker.rotate(tenant: "acme", dataClass: "internal", by: admin).get()
+        #expect(await h.lease())
+        return h
+    }
+
+    static func rewrapRecords(_ h: Harness) -> [AuditRecord] { h.audit.all.filter { $0.kind == .rewrap } }
+
+    static func versions(_ h: Harness) async throws -> [Int] { try await h.store.documents(tenant: Harness.acme).map(\.dekVersion) }
+
+    static let metric = "sealgate_dek_rewraps_total{tenant=acme}"
+
+    @Test("Every DEK moves once; one audit record and one count per batch of at most rewrapBatch documents")
+    func batches() async throws {
+        let count = KeyRing.rewrapBatch * 2 + 3
+        let h = try await Self.rotated(documents: count)
+        defer { Task { await h.close() } }
+        #expect(try await Self.versions(h).allSatisfy { $0 == 1 })
+        #expect(await h.gateway.rewrapDEKs() == count)
+        let records = Self.rewrapRecords(h)
+        #expect(records.map(\.chunkCount) == [KeyRing.rewrapBatch, KeyRing.rewrapBatch, 3])
+        #expect(records.allSatisfy { $0.keyIDs == ["acme/kek/internal#1", "acme/kek/internal#2"] && $0.rule == "lease.rewrap" })
+        #expect(h.metrics.value(Self.metric) == count)
+        #expect(try await Self.versions(h).allSatisfy { $0 == 2 })
+        // The same keys again: nothing runs, nothing is recorded.
+        #expect(await h.gateway.rewrapDEKs() == 0)
+        #expect(Self.rewrapRecords(h).count == 3)
+        #expect(await h.retrieved("item 7", topK: 3)?.isEmpty == false)
+    }
+
+    @Test("A replica that loses the job lease stops after the batch in hand; the run is finished later, nothing twice")
+    func stopsWhenLeaseLost() async throws {
+        let count = KeyRing.rewrapBatch + 10
+        let h = try await Self.rotated(documents: count)
+        defer { Task { await h.close() } }
+        let hold = JobHold(asks: 1)  // held when asked before the first batch, lost when asked after it
+        #expect(await h.gateway.rewrapDEKs(proceed: { hold.ask() }) == KeyRing.rewrapBatch)
+        #expect(try await Self.versions(h).filter { $0 == 1 }.count == 10)
+        #expect(await h.gateway.rewrapDEKs() == 10)
+        #expect(try await Self.versions(h).allSatisfy { $0 == 2 })
+        #expect(Self.rewrapRecords(h).map(\.chunkCount) == [KeyRing.rewrapBatch, 10])
+        #expect(h.metrics.value(Self.metric) == count)
+    }
+
+    @Test("Without the job lease nothing is re-wrapped or recorded; with it, everything")
+    func withoutLease() async throws {
+        let h = try await Self.rotated(documents: 5)
+        defer { Task { await h.close() } }
+        #expect(await h.gateway.rewrapDEKs(proceed: { false }) == 0)
+        #expect(Self.rewrapRecords(h).isEmpty && h.metrics.value(Self.metric) == 0)
+        #expect(try await Self.versions(h).allSatisfy { $0 == 1 })
+        #expect(await h.gateway.rewrapDEKs() == 5)
+    }
+}
+
+/// A job lease held for a number of asks, then lost.
+final class JobHold: Sendable {
+    let left: Mutex<Int>
+    init(asks: Int) { left = Mutex(asks) }
+    func ask() -> Bool {
+        left.withLock {
+            $0 -= 1
+            return $0 >= 0
+        }
+    }
+}
