@@ -10,10 +10,12 @@ import SealgateCore
 extension SealgateAPI {
     static let receiptHeader = HTTPField.Name.constant("Sealgate-Receipt")
 
-    /// The receipt of the record at `index`: one stored hash read, no proof (proofs are fetched later).
+    /// The receipt of the record at `index`: one stored hash read, no proof (proofs are fetched later). `nil` when
+    /// the hash cannot be read, or the receipt cannot be an RFC 8941 value (`audit.origin` is checked to be printable
+    /// ASCII when the configuration loads; an index past 10^15 - 1 is the one other case).
     func receipt(index: UInt64, requestID: String) async -> Receipt? {
         guard let leaf = await auditLog.leafHash(Int(index)) else { return nil }
-        return Receipt(origin: auditLog.origin, index: index, leafHash: leaf, requestID: requestID)
+        return try? Receipt(origin: auditLog.origin, index: index, leafHash: leaf, requestID: requestID)
     }
 
     /// `response` with the `Sealgate-Receipt` field of its record.
