@@ -1,10 +1,11 @@
 import Audit
 import Foundation
+import SealgateCore
 import Testing
 
 /// `Sealgate-Receipt`: the RFC 8941 dictionary every answer carries, written and read with
 /// swift-http-structured-headers. The wire format is fixed; anything else is refused with a message naming why.
-@Suite("Receipts: Sealgate-Receipt written and parsed as an RFC 8941 dictionary")
+@Suite("Receipts: Sealgate-Receipt written and parsed as an RFC 8941 dictionary; proofs from the entry read")
 struct ReceiptHeaderTests {
     static let leaf = Data((0..<32).map { UInt8($0 * 7 & 0xFF) })
     static let leafB64 = leaf.base64EncodedString()
@@ -123,5 +124,25 @@ struct ReceiptHeaderTests {
         #expect(throws: AuditError.self) { try Receipt(origin: "audit.例", index: 1, leafHash: Self.leaf, requestID: "r") }
         #expect(throws: AuditError.self) { try Receipt(origin: "o", index: 1, leafHash: Data(count: 31), requestID: "r") }
         #expect(throws: AuditError.self) { try Receipt(origin: "", index: 1, leafHash: Self.leaf, requestID: "r") }
+    }
+
+    @Test("A receipt proof carries the entry its caller read, and bytes that are not that entry are refused")
+    func proofFromTheEntryRead() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("receipt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 1000)
+        for n in 0..<5 {
+            _ = try await log.append(
+                AuditRecord(kind: .query, time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "acme", principal: "app", outcome: .allowed))
+        }
+        let note = try await log.checkpointNote(freshness: .zero)
+        let entry = try #require(await log.entry(3))
+        let proof = try await log.receiptProof(index: 3, entry: entry, note: note)
+        #expect(proof.extra == entry && proof.index == 3)
+        let receipt = try Receipt(origin: "test.example/log", index: 3, leafHash: try #require(await log.leafHash(3)), requestID: "r3")
+        #expect(try AuditVerifier.verifyReceipt(proof, log: log.verifier, receipt: receipt).leaf?.record.requestID == "r3")
+        for wrong in [try #require(await log.entry(2)), entry + Data(" ".utf8), Data()] {
+            await #expect(throws: AuditError.self) { try await log.receiptProof(index: 3, entry: wrong, note: note) }
+        }
     }
 }
