@@ -45,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.1.0"),
@@ -176,10 +177,13 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["SealgateCore"], swiftSettings: strict + retrievalFlags),
         // Output redaction: detectors, validators, profiles, streaming.
         .target(name: "Redaction", dependencies: ["SealgateCore"], swiftSettings: strict),
-        // Audit records and the durable audit sink.
+        // Audit records and the durable audit sink; receipts (the Sealgate-Receipt RFC 8941 dictionary).
         .target(
             name: "Audit",
-            dependencies: ["SealgateCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "SealgateCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+            ],
             swiftSettings: strict),
         // A C2SP tlog-witness: checks checkpoints against the latest it cosigned, persists per-log state, cosigns.
         .target(

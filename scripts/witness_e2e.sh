@@ -53,6 +53,37 @@ cat "$work/note.txt"
 "$bin" audit verify --url "http://127.0.0.1:$gport" --api-key "$auditor" --key "$log_key" --witness "$witness_key"
 python3 "$root/scripts/witness_cosignature_check.py" note "$work/note.txt" --log-key "$log_key" --witness-key "$witness_key"
 python3 "$root/scripts/receipt_e2e.py" "$bin" "http://127.0.0.1:$gport" "$key" "$log_key" "$witness_key"
+# With the witness gone no witnessed checkpoint covers a new answer: its receipt is 503 receipt_pending, and that
+# refusal is an audit record (read back through /audit/entries) and a labelled count in /metrics.
+kill -TERM "${pids[0]}"; wait "${pids[0]}" || true
+python3 - "http://127.0.0.1:$gport" "$key" "$auditor" <<'PY'
+import json, re, sys, urllib.error, urllib.request
+base, key, auditor = sys.argv[1:]
+def call(path, token=None, body=None):
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"} if token else {}
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode() if body else None, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.headers, response.read().decode()
+def pending_count():
+    found = re.search(r'^sealgate_denials_total\{reason="receipt_pending",tenant="acme",data_class="-",route="audit_read"\} (\d+)$',
+                      call("/metrics")[1], re.M)
+    return int(found.group(1)) if found else 0
+headers, _ = call("/v1/query", key, {"question": "Where do visitors park?", "data_class": "internal", "scope": {"collections": ["handbook"]}})
+index = int(re.search(r"index=(\d+)", headers["Sealgate-Receipt"]).group(1))
+before = pending_count()
+try:
+    call(f"/v1/receipts/{index}", key)
+    raise SystemExit("a proof was served with no witness left to cosign it")
+except urllib.error.HTTPError as refused:
+    problem = json.loads(refused.read())
+    assert refused.code == 503 and problem["type"] == "urn:sealgate:problem:receipt_pending", (refused.code, problem)
+    assert refused.headers["Retry-After"] == "1"
+    audit_index = int(refused.headers["Sealgate-Audit-Index"])
+record = json.loads(json.loads(call(f"/audit/entries/{audit_index}", auditor)[1])["entry"])["record"]
+assert (record["kind"], record["outcome"], record["reason"], record["tenant"]) == ("audit_read", "denied", "receipt_pending", "acme"), record
+assert pending_count() == before + 1, "receipt_pending not counted in sealgate_denials_total"
+print(f"receipt_pending: audited at #{audit_index} and counted")
+PY
 kill -TERM "${pids[1]}"; wait "${pids[1]}" || true
 "$bin" audit verify --data-dir "$data" --key "$log_key" --witness "$witness_key"
 if "$bin" audit verify --data-dir "$data" --key "$log_key" --witness "$witness_key" --witness "$("$bin" witness key --data-dir "$work/other")" >/dev/null; then

@@ -126,16 +126,20 @@ extension AuditLog {
     }
 
     /// The `tlog-proof` of entry `index` in the checkpoint `note` (signed by this log, with any cosignatures), with
-    /// the entry's canonical bytes as its `extra` line.
+    /// `entry` — the entry's canonical bytes, as ``entry(_:)`` returned them to the caller — as its `extra` line, so
+    /// a caller that already read the entry (to check who may see it) does not read it again.
     /// - Throws: ``AuditError`` `bad_request` when the note is not this log's checkpoint or does not cover `index`,
-    ///   `audit_corrupt` when the entry or hashes cannot be read back intact.
-    public func receiptProof(index: Int, note: String) throws -> TlogProof {
+    ///   or `entry` is not the entry at `index` (its leaf hash is not the stored one); `audit_corrupt` when the
+    ///   hashes cannot be read back intact.
+    public func receiptProof(index: Int, entry: Data, note: String) throws -> TlogProof {
         let checkpoint = try Checkpoint(body: try verifier.open(note))
         guard checkpoint.origin == origin, index >= 0, index < checkpoint.size, checkpoint.size <= size else {
             throw AuditError(.badRequest, "the checkpoint does not cover entry \(index)")
         }
-        guard let entry = try readEntries(index..<(index + 1)).first else { throw AuditError(.corrupt, "entry \(index) cannot be read") }
         let proof = try inclusionProof(index: index, size: checkpoint.size)
+        guard entry.withUnsafeBytes(MerkleHash.leaf32).data == proof.leafHash else {
+            throw AuditError(.badRequest, "the bytes given are not entry \(index)")
+        }
         guard proof.root == checkpoint.root else { throw AuditError(.corrupt, "the tree's root at \(checkpoint.size) is not the checkpoint's") }
         return TlogProof(extra: entry, index: UInt64(index), proof: proof.proof, checkpoint: note)
     }

@@ -1,11 +1,13 @@
 import Foundation
+import RawStructuredFieldValues
 
 /// What every answer carries in its `Sealgate-Receipt` field: which log, the index and leaf hash of the answer's
 /// audit record, and the request id that record names.
 ///
 /// The field is an RFC 8941 dictionary: `log="<origin>", index=<n>, leaf=:<base64 SHA-256 leaf hash>:,
-/// request="<id>"`. The proof that the record is in the log is fetched later (`GET /v1/receipts/{index}`), so a
-/// receipt adds no work on the request path but reading one stored hash.
+/// request="<id>"`, written and read with swift-http-structured-headers. The proof that the record is in the log
+/// is fetched later (`GET /v1/receipts/{index}`), so a receipt adds no work on the request path but reading one
+/// stored hash.
 public struct Receipt: Sendable, Equatable {
     /// The log's origin (its checkpoint's first line).
     public let origin: String
@@ -15,72 +17,110 @@ public struct Receipt: Sendable, Equatable {
     public let leafHash: Data
     /// The request id the record carries.
     public let requestID: String
+    /// The `Sealgate-Receipt` field value: the RFC 8941 serialization of the four members, in this order.
+    public let headerValue: String
+
+    /// The largest index an RFC 8941 integer holds (15 digits).
+    public static let maxIndex: UInt64 = 999_999_999_999_999
 
     /// Creates a receipt.
-    public init(origin: String, index: UInt64, leafHash: Data, requestID: String) {
+    /// - Throws: ``AuditError`` `bad_request` when a member cannot be an RFC 8941 value: an origin or request id
+    ///   with characters outside printable ASCII, an index above ``maxIndex``, a leaf hash that is not 32 bytes.
+    public init(origin: String, index: UInt64, leafHash: Data, requestID: String) throws {
+        guard !origin.isEmpty else { throw AuditError(.badRequest, "a receipt's log origin is empty") }
+        guard leafHash.count == 32 else { throw AuditError(.badRequest, "a receipt's leaf must be a 32-byte SHA-256 hash") }
+        guard index <= Self.maxIndex, let integer = Int64(exactly: index) else {
+            throw AuditError(.badRequest, "a receipt's index must be at most \(Self.maxIndex) (an RFC 8941 integer)")
+        }
+        var members = OrderedMap<String, ItemOrInnerList>()
+        members["log"] = Self.member(.string(origin))
+        members["index"] = Self.member(.integer(integer))
+        members["leaf"] = Self.member(.undecodedByteSequence(leafHash.base64EncodedString()))
+        members["request"] = Self.member(.string(requestID))
+        var serializer = StructuredFieldValueSerializer()
+        do {
+            headerValue = String(decoding: try serializer.writeDictionaryFieldValue(members), as: UTF8.self)
+        } catch {
+            throw AuditError(.badRequest, "a receipt's log origin and request id must be printable ASCII (RFC 8941 strings)")
+        }
         self.origin = origin
         self.index = index
         self.leafHash = leafHash
         self.requestID = requestID
     }
 
-    /// The `Sealgate-Receipt` field value.
-    public var headerValue: String {
-        "log=\(Self.quoted(origin)), index=\(index), leaf=:\(leafHash.base64EncodedString()):, request=\(Self.quoted(requestID))"
-    }
-
-    /// Parses a `Sealgate-Receipt` field value (members in any order; unknown members are ignored).
-    /// - Throws: ``AuditError`` `bad_request` when a member is missing or malformed.
+    /// Parses a `Sealgate-Receipt` field value: an RFC 8941 dictionary with `log` (a string), `index` (a
+    /// non-negative integer), `leaf` (a byte sequence of 32 bytes) and `request` (a string), in any order; unknown
+    /// members and parameters are ignored.
+    ///
+    /// The value must be the canonical serialization of what it holds (leading and trailing spaces aside), which
+    /// is what the gateway sends. RFC 8941 lets a dictionary repeat a key, the last one winning; a receipt that
+    /// repeats one is ambiguous about the record it names, and is refused rather than read either way.
+    /// - Throws: ``AuditError`` `bad_request` naming what is wrong: not a dictionary (with the RFC 8941 rule that
+    ///   failed), a missing member, a member of the wrong type, a negative index, a leaf that is not base64 of 32
+    ///   bytes, a repeated key or a non-canonical form.
     public init(header: String) throws {
-        var members: [String: String] = [:]
-        var rest = Substring(header)
-        while !rest.isEmpty {
-            rest = rest.drop { $0 == " " || $0 == "\t" }
-            guard let equals = rest.firstIndex(of: "=") else { throw AuditError(.badRequest, "receipt member without a value") }
-            let key = String(rest[..<equals])
-            rest = rest[rest.index(after: equals)...]
-            var value = ""
-            if rest.first == "\"" {
-                rest = rest.dropFirst()
-                var closed = false
-                while let c = rest.first {
-                    rest = rest.dropFirst()
-                    if c == "\\" {
-                        guard let next = rest.first, next == "\"" || next == "\\" else { throw AuditError(.badRequest, "bad escape in receipt") }
-                        value.append(next)
-                        rest = rest.dropFirst()
-                    } else if c == "\"" {
-                        closed = true
-                        break
-                    } else {
-                        value.append(c)
-                    }
-                }
-                guard closed else { throw AuditError(.badRequest, "unterminated string in receipt") }
-            } else {
-                let end = rest.firstIndex(of: ",") ?? rest.endIndex
-                value = String(rest[..<end]).trimmingCharacters(in: .whitespaces)
-                rest = rest[end...]
-            }
-            members[key] = value
-            rest = rest.drop { $0 == " " || $0 == "\t" }
-            if rest.first == "," { rest = rest.dropFirst() } else if !rest.isEmpty { throw AuditError(.badRequest, "receipt members must be separated by commas") }
+        let members: OrderedMap<String, ItemOrInnerList>
+        do {
+            var parser = StructuredFieldValueParser(Array(header.utf8))
+            members = try parser.parseDictionaryFieldValue()
+        } catch {
+            throw AuditError(.badRequest, "the receipt is not an RFC 8941 dictionary: \(Self.explain(error))")
         }
-        guard let origin = members["log"], !origin.isEmpty, let index = members["index"].flatMap({ UInt64($0) }),
-            let leafField = members["leaf"], leafField.count > 2, leafField.hasPrefix(":"), leafField.hasSuffix(":"),
-            let leaf = Data(base64Encoded: String(leafField.dropFirst().dropLast())), leaf.count == 32,
-            let request = members["request"]
-        else { throw AuditError(.badRequest, "a receipt needs log, index, leaf (32-byte hash) and request") }
-        self.init(origin: origin, index: index, leafHash: leaf, requestID: request)
+        let origin = try Self.value(members, "log", "a string", Self.string)
+        let integer = try Self.value(members, "index", "an integer") { item -> Int64? in
+            guard case .integer(let number) = item else { return nil }
+            return number
+        }
+        let leaf = try Self.value(members, "leaf", "a byte sequence (:base64:)") { item -> String? in
+            guard case .undecodedByteSequence(let base64) = item else { return nil }
+            return base64
+        }
+        let request = try Self.value(members, "request", "a string", Self.string)
+        guard let index = UInt64(exactly: integer) else { throw AuditError(.badRequest, "the receipt's index \(integer) is negative") }
+        guard let leafHash = Data(base64Encoded: leaf), leafHash.base64EncodedString() == leaf else {
+            throw AuditError(.badRequest, "the receipt's leaf is not canonical base64")
+        }
+        var serializer = StructuredFieldValueSerializer()
+        let trimmed = Array(header.trimmingCharacters(in: CharacterSet(charactersIn: " ")).utf8)
+        guard let canonical = try? serializer.writeDictionaryFieldValue(members), canonical == trimmed else {
+            throw AuditError(
+                .badRequest,
+                "the receipt is not in the form the gateway sends: a member appears twice, or the value was re-spaced or re-encoded")
+        }
+        try self.init(origin: origin, index: index, leafHash: leafHash, requestID: request)
     }
 
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars where scalar.value >= 0x20 && scalar.value < 0x7F {
-            if scalar == "\"" || scalar == "\\" { out.append("\\") }
-            out.unicodeScalars.append(scalar)
+    private static func string(_ item: RFC9651BareItem) -> String? {
+        guard case .string(let text) = item else { return nil }
+        return text
+    }
+
+    private static func member(_ value: RFC9651BareItem) -> ItemOrInnerList {
+        .item(Item(bareItem: value, parameters: OrderedMap<String, RFC9651BareItem>()))
+    }
+
+    private static func value<T>(
+        _ members: OrderedMap<String, ItemOrInnerList>, _ key: String, _ type: String, _ extract: (RFC9651BareItem) -> T?
+    ) throws -> T {
+        guard let member = members[key] else { throw AuditError(.badRequest, "the receipt has no \(key) member") }
+        guard case .item(let item) = member, let value = extract(item.rfc9651BareItem) else {
+            throw AuditError(.badRequest, "the receipt's \(key) must be \(type)")
         }
-        return out + "\""
+        return value
+    }
+
+    /// The RFC 8941 rule a parse failure broke, in words.
+    private static func explain(_ error: any Error) -> String {
+        guard let error = error as? StructuredHeaderError else { return "\(error)" }
+        return switch error {
+        case .invalidByteSequence: "a byte sequence (:…:) holds a character that is not base64, or is not closed"
+        case .invalidIntegerOrDecimal: "a number is malformed or has more than 15 digits"
+        case .invalidString: "a string holds a character outside printable ASCII, a bad escape, or is not closed"
+        case .invalidKey: "a key is not lowercase letters, digits, '_', '-', '.' or '*'"
+        case .invalidDictionary, .invalidTrailingBytes, .invalidList: "members must be key=value, separated by commas"
+        default: "\(error)"
+        }
     }
 }
 

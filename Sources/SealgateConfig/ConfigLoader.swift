@@ -101,8 +101,9 @@ public enum ConfigLoader {
         }
 
         let origin = c.audit.origin
-        if origin.isEmpty || origin.contains(where: { $0.isWhitespace || $0 == "+" }) {
-            issues.append(("audit.origin", "must be non-empty, without spaces or '+'"))
+        // Printable ASCII: the origin is an RFC 8941 string in every answer's Sealgate-Receipt.
+        if origin.isEmpty || !origin.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "+" }) {
+            issues.append(("audit.origin", "must be non-empty printable ASCII, without spaces or '+'"))
         }
         if c.events.sink == .webhook && c.events.url.flatMap(httpURL) == nil {
             issues.append(("events.url", "an http(s) URL is required for sink webhook"))

@@ -10,10 +10,12 @@ import SealgateCore
 extension SealgateAPI {
     static let receiptHeader = HTTPField.Name.constant("Sealgate-Receipt")
 
-    /// The receipt of the record at `index`: one stored hash read, no proof (proofs are fetched later).
+    /// The receipt of the record at `index`: one stored hash read, no proof (proofs are fetched later). `nil` when
+    /// the hash cannot be read, or the receipt cannot be an RFC 8941 value (`audit.origin` is checked to be printable
+    /// ASCII when the configuration loads; an index past 10^15 - 1 is the one other case).
     func receipt(index: UInt64, requestID: String) async -> Receipt? {
         guard let leaf = await auditLog.leafHash(Int(index)) else { return nil }
-        return Receipt(origin: auditLog.origin, index: index, leafHash: leaf, requestID: requestID)
+        return try? Receipt(origin: auditLog.origin, index: index, leafHash: leaf, requestID: requestID)
     }
 
     /// `response` with the `Sealgate-Receipt` field of its record.
@@ -26,14 +28,16 @@ extension SealgateAPI {
 
     /// `GET /v1/receipts/key` and `GET /v1/receipts/{index}`: the tenant's question key, and the C2SP `tlog-proof` of
     /// a record for the tenant that owns it or an auditor (another tenant's record is the same 404 as a missing one).
+    /// Every refusal is audited (kind `audit_read`, no index or content in the record) and counted in
+    /// `sealgate_denials_total`, like the authentication refusals of these routes.
     func registerReceipts(on router: Router<Context>) {
         let group = router.group().add(middleware: receiptAuthentication())
         group.get("/v1/receipts/key") { _, context -> Response in
             guard case .caller(let caller) = context.identity else {
-                return Problem.response(Denial(.notFound, "Auditors have no question key; it belongs to a tenant."))
+                return await refuseReceipt(.notFound, "Auditors have no question key; it belongs to a tenant.", context)
             }
             guard let key = await gateway.keyRing.questionKey(for: caller.principal.tenant) else {
-                return Problem.response(Denial(.keyLeaseUnavailable, "The tenant's keys are not leased; its question digests are plain SHA-256."))
+                return await refuseReceipt(.keyLeaseUnavailable, "The tenant's keys are not leased; its question digests are plain SHA-256.", context)
             }
             return json(["algorithm": "hmac-sha256", "key": key.base64EncodedString(), "tenant": caller.principal.tenant.rawValue])
         }
@@ -42,14 +46,19 @@ extension SealgateAPI {
         }
     }
 
+    /// A refusal of a receipt route, recorded (audit record, metric) and answered as a problem.
+    private func refuseReceipt(_ code: ReasonCode, _ detail: String, _ context: Context) async -> Response {
+        await refuse(code, detail, .auditRead, context.requestID, context.caller?.principal)
+    }
+
     private func proof(_ context: Context) async -> Response {
-        let missing = Problem.response(Denial(.notFound, "No such receipt."))
+        // The entry is read once: for the tenant check, then as the proof's `extra` line.
         guard let raw = context.parameters.get("index"), raw.count <= 19, raw.allSatisfy(\.isASCII), raw.allSatisfy(\.isNumber),
             let index = Int(raw), let entry = await auditLog.entry(index)
-        else { return missing }
+        else { return await refuseReceipt(.notFound, "No such receipt.", context) }
         if case .caller(let caller) = context.identity {
             guard let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: entry), leaf.record.tenant == caller.principal.tenant.rawValue else {
-                return missing
+                return await refuseReceipt(.notFound, "No such receipt.", context)
             }
         }
         do {
@@ -61,14 +70,14 @@ extension SealgateAPI {
             let note = await witnesses?.servedNote(latest: signed) ?? signed
             let covered = try Checkpoint(body: try auditLog.verifier.open(note)).size
             guard index < covered else {
-                return Problem.response(Denial(.receiptPending, "No witnessed checkpoint covers record \(index) yet; retry in a second."))
+                return await refuseReceipt(.receiptPending, "No witnessed checkpoint covers record \(index) yet; retry in a second.", context)
             }
-            let proof = try await auditLog.receiptProof(index: index, note: note)
+            let proof = try await auditLog.receiptProof(index: index, entry: entry, note: note)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: proof.encoded)))
         } catch {
-            return Problem.response(Denial(.auditUnavailable, "The record's proof is not available."))
+            return await refuseReceipt(.auditUnavailable, "The record's proof is not available.", context)
         }
     }
 

@@ -59,8 +59,8 @@ struct BrokerCommand: AsyncParsableCommand {
             host: host, port: port, dataDir: dataDir, referenceValuesPath: referenceValues, policiesPath: policies, tokenTTL: tokenTTL)
         options.tdxCollateralPath = tdxCollateral
         options.databaseURL = database
-        if let replica, replica.isEmpty || !replica.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) {
-            throw ValidationError("--replica takes letters, digits, '.', '_' and '-'")
+        if let replica, replica.isEmpty || !replica.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
+            throw ValidationError("--replica takes ASCII letters, digits, '.', '_' and '-'")
         }
         options.replica = replica
         options.amdCertChainPaths = amdCertChain

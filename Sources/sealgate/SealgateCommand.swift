@@ -115,8 +115,8 @@ struct Serve: AsyncParsableCommand {
         options.snpVCEKPath = snpVCEK
         options.snpCertChainPath = snpCertChain
         options.initDataPath = initData
-        if let replica, replica.isEmpty || !replica.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) {
-            throw ValidationError("--replica takes letters, digits, '.', '_' and '-'")
+        if let replica, replica.isEmpty || !replica.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
+            throw ValidationError("--replica takes ASCII letters, digits, '.', '_' and '-'")
         }
         options.replica = replica
         let instance: SealgateInstance

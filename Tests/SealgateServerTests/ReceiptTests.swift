@@ -82,7 +82,7 @@ struct ReceiptTests {
         }
     }
 
-    @Test("Another tenant's record, an index beyond the log and a malformed index are the same 404; no credential is 401")
+    @Test("Another tenant's record, an index beyond the log and a malformed index are the same 404; no credential is 401; each refusal is audited and counted")
     func refusals() async throws {
         let fixture = try Self.fixture()
         defer { fixture.remove() }
@@ -94,10 +94,38 @@ struct ReceiptTests {
             let malformed = try await client.send(.get, "/v1/receipts/-1", key: Keys.acme)
             for answer in [foreign, beyond, malformed] {
                 #expect(answer.status == .notFound)
+                #expect(answer.problemType == "urn:sealgate:problem:not_found")
                 #expect(answer.text == foreign.text)
             }
-            #expect(try await client.send(.get, "/v1/receipts/\(receipt.index)", key: nil).status == .unauthorized)
-            #expect(try await client.send(.get, "/v1/receipts/key", key: Self.auditor).status == .notFound)
+            let anonymous = try await client.send(.get, "/v1/receipts/\(receipt.index)", key: nil)
+            #expect(anonymous.status == .unauthorized)
+            let auditorKey = try await client.send(.get, "/v1/receipts/key", key: Self.auditor)
+            #expect(auditorKey.status == .notFound)
+
+            // Each refusal names the audit record written for it: kind audit_read, the reason, the caller's tenant
+            // (none for an auditor or without a credential), and nothing of the record asked for.
+            let expected: [(TestResponse, tenant: String, reason: String)] = [
+                (foreign, "globex", "not_found"), (beyond, "acme", "not_found"), (malformed, "acme", "not_found"),
+                (anonymous, "-", "missing_credentials"), (auditorKey, "-", "not_found"),
+            ]
+            for (answer, tenant, reason) in expected {
+                let index = try #require(answer.auditIndex, "no Sealgate-Audit-Index on a \(answer.status) refusal")
+                let record = try #require(try fixture.auditRecord(index))
+                #expect(record["kind"] as? String == "audit_read")
+                #expect(record["outcome"] as? String == "denied")
+                #expect(record["reason"] as? String == reason)
+                #expect(record["tenant"] as? String == tenant)
+                #expect(!String(describing: record).contains(receipt.requestID), "the refusal's record names the record it refused")
+            }
+            let metrics = try await client.send(.get, "/metrics", key: nil).text
+            for line in [
+                #"sealgate_denials_total{reason="not_found",tenant="globex",data_class="-",route="audit_read"} 1"#,
+                #"sealgate_denials_total{reason="not_found",tenant="acme",data_class="-",route="audit_read"} 2"#,
+                #"sealgate_denials_total{reason="not_found",tenant="-",data_class="-",route="audit_read"} 1"#,
+                #"sealgate_denials_total{reason="missing_credentials",tenant="-",data_class="-",route="audit_read"} 1"#,
+            ] {
+                #expect(metrics.contains(line), "\(line) not in /metrics")
+            }
         }
     }
 

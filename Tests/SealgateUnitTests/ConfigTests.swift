@@ -46,6 +46,19 @@ struct ConfigTests {
         }
     }
 
+    @Test("audit.origin must be printable ASCII without spaces or '+': it is an RFC 8941 string in every Sealgate-Receipt")
+    func auditOrigin() throws {
+        #expect(try ConfigLoader.parse("audit:\n  origin: example.com/sealgate/audit\n", knownRedactionProfiles: profiles).audit.origin == "example.com/sealgate/audit")
+        for origin in ["audit.例/log", "a+b", "\"a b\"", "\"tab\\there\""] {
+            do {
+                _ = try ConfigLoader.parse("audit:\n  origin: \(origin)\n", knownRedactionProfiles: profiles)
+                Issue.record("origin \(origin) was accepted")
+            } catch let error as ConfigError {
+                #expect(error.issues.map(\.path) == ["audit.origin"], "\(origin): \(error.issues)")
+            }
+        }
+    }
+
     @Test("Type errors and bad YAML name their place")
     func typeErrors() {
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("server:\n  port: many\n", knownRedactionProfiles: profiles) }

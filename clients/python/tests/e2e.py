@@ -4,8 +4,10 @@
   python3 clients/python/tests/e2e.py PATH/TO/sealgate
 
 Checks: a chat answer arrives through a verified, pinned connection; reference values for another measurement refuse
-the connection before any request is sent (the gateway's audit log does not grow); a gateway restarted with a new
-in-memory TLS key is refused mid-session (TLSKeyChanged) while a fresh client verifies and accepts it.
+the connection before any request is sent (the gateway's audit log does not grow); after max_age the attestation is
+fetched and verified again when a connection opens, and a re-verification that fails refuses (and keeps refusing)
+before anything is sent; a gateway restarted with a new in-memory TLS key is refused mid-session (TLSKeyChanged)
+while a fresh client verifies and accepts it.
 """
 import json, os, shutil, socket, subprocess, sys, tempfile, time
 
@@ -104,7 +106,55 @@ def main():
             print("wrong reference values: refused before sending:", text.split(" <- ")[-1][:140])
         assert chat_records() == before, "the gateway recorded a request from a client that had refused it"
 
-        # 3. A restarted gateway has a new in-memory TLS key: the pinned client refuses it; a new client verifies it.
+        # 3. max_age: an attestation older than max_age is fetched and verified again when the next connection opens;
+        #    a re-verification that fails refuses that connection before anything is sent, and every one after it.
+        runs = os.path.join(work, "verify-runs")
+        counting = os.path.join(work, "sealgate-counting")
+        with open(counting, "w") as f:
+            f.write(f'#!/bin/sh\necho "$*" >> "{runs}"\nexec "{BIN}" "$@"\n')
+        os.chmod(counting, 0o755)
+        verifications = lambda: len(open(runs).read().splitlines()) if os.path.exists(runs) else 0  # noqa: E731
+        rv_aging = os.path.join(work, "rv-aging.json")
+        shutil.copy(rv, rv_aging)
+        max_age = 6.0
+        # No keep-alive: every request opens (and checks) a new connection, as a long-lived client eventually does.
+        aging = sealgate_verify.transport(URL, reference_values=rv_aging, ca=ca, sealgate=counting, max_age=max_age,
+                                          max_keepalive_connections=0)
+        httpx_flavour = sys.modules[type(aging).__module__.split(".")[0]]
+        ai_aging = OpenAI(base_url=URL + "/v1", api_key=key, http_client=httpx_flavour.Client(transport=aging), max_retries=0)
+
+        def ask():
+            return ai_aging.chat.completions.create(model="extractive", messages=question, extra_headers=headers).choices[0].message.content
+
+        def wait_past_max_age():
+            time.sleep(max(0.0, aging.verifier.pinned.verified_at + max_age + 0.3 - time.monotonic()))
+
+        assert "three days" in ask() and verifications() == 1
+        first = aging.verifier.pinned
+        assert "three days" in ask()
+        assert verifications() == 1, f"re-verified within max_age ({time.monotonic() - first.verified_at:.1f} s after the first)"
+        wait_past_max_age()
+        assert "three days" in ask(), "the gateway was not accepted after a successful re-verification"
+        second = aging.verifier.pinned
+        assert verifications() == 2, f"{verifications()} verify-gateway runs: the aged attestation was not fetched again"
+        assert second.verified_at > first.verified_at and second.tls_pubkey_sha256 == first.tls_pubkey_sha256
+        print(f"max_age: an attestation {max_age:.0f} s old was fetched and verified again on the next connection")
+        shutil.copy(other, rv_aging)  # the next appraisal fails: the gateway no longer matches the reference values
+        wait_past_max_age()
+        before = chat_records()
+        for attempt in range(2):
+            try:
+                ask()
+                raise SystemExit("a gateway whose re-verification failed was used")
+            except Exception as error:  # noqa: BLE001
+                text = chain(error)
+                assert "GatewayNotVerified" in text and "evidence_rejected" in text, text
+        assert verifications() == 4, f"{verifications()} verify-gateway runs: a failed re-verification was not retried"
+        assert aging.verifier.pinned is second, "a failed re-verification refreshed the pin"
+        assert chat_records() == before, "the gateway recorded a request sent after a failed re-verification"
+        print("max_age: a failed re-verification refuses before sending, and keeps refusing:", text.split(" <- ")[-1][:120])
+
+        # 4. A restarted gateway has a new in-memory TLS key: the pinned client refuses it; a new client verifies it.
         gateway.terminate()
         gateway.wait(timeout=30)
         gateway = start()
