@@ -348,7 +348,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "MiniLMTests",
-            dependencies: ["MiniLM", "SealgateCore"],
+            dependencies: ["MiniLM", "SealgateCore", "SealgateTestSupport"],
             resources: [.copy("Vectors")],
             swiftSettings: strict),
         .testTarget(
@@ -378,6 +378,7 @@ let package = Package(
             name: "ModelLoaderTests",
             dependencies: [
                 "ModelLoader", "KeyBroker", "KeyLease", "KBSProtocol", "Attestation", "ReleasePolicy", "StorageSQLite", "Sigstore", "SealgateCore",
+                "SealgateTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

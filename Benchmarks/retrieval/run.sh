@@ -39,7 +39,7 @@ cp "$work/hashing/demo-credentials.json" "$work/minilm/"
 python3 - "$work/hashing/sealgate.yaml" "$work/minilm/sealgate.yaml" "$minilm" <<'PY'
 import sys, yaml
 config = yaml.safe_load(open(sys.argv[1]))
-config.setdefault("retrieval", {})["embedder"] = {"type": "minilm", "artifact": sys.argv[3]}
+config.setdefault("retrieval", {})["embedder"] = {"type": "minilm", "artifact": sys.argv[3], "artifact_plain": True}
 yaml.safe_dump(config, open(sys.argv[2], "w"), sort_keys=False)
 PY
 start minilm 18302

@@ -25,6 +25,11 @@ public struct GatewaySettings: Sendable {
     /// How each model profile is reached (`in_gateway`, `attested`, `unattested`, `insecure_unattested`), for the
     /// audit records of the answers it gives.
     public var modelReach: [ModelProfileID: String] = [:]
+    /// The model digest (`sha256:<hex>`) each attested profile pins: its upstream's workload certificate must carry it,
+    /// and the audit records of its answers name it.
+    public var modelDigests: [ModelProfileID: String] = [:]
+    /// The OMS manifest digest of the sealed embedder artifact the gateway loaded, for the audit records of answers.
+    public var embedderDigest: String?
 
     /// Creates settings.
     public init(
@@ -119,7 +124,8 @@ public final class Gateway: Sendable {
             policy: policy, keyRing: keyRing, index: index, store: deps.store, embedder: deps.embedder, chunker: chunker, recorder: recorder)
         pipeline = QueryPipeline(
             policy: policy, keyRing: keyRing, index: index, store: deps.store, embedder: deps.embedder, models: deps.models,
-            redactPromptModels: settings.redactPromptModels, modelReach: settings.modelReach, recorder: recorder)
+            redactPromptModels: settings.redactPromptModels, modelReach: settings.modelReach,
+            modelDigests: settings.modelDigests, embedderDigest: settings.embedderDigest, recorder: recorder)
         store = deps.store
     }
 

@@ -86,10 +86,14 @@ extension QueryPipeline {
     }
 
     /// Why a model call failed, as the refusal says it: an attested upstream that did not prove itself is
-    /// `model_not_attested` (nothing was sent); everything else is `model_unavailable`.
+    /// `model_not_attested`, one that proved another model digest than the profile pins `model_digest_mismatch` (nothing
+    /// was sent either way); everything else is `model_unavailable`.
     static func modelDenial(_ error: any Error) -> Denial {
         if let failure = error as? SealgateError, failure.code == .modelNotAttested {
             return Denial(.modelNotAttested, "The model's endpoint did not prove the attested workload its profile requires; nothing was sent.")
+        }
+        if let failure = error as? SealgateError, failure.code == .modelDigestMismatch {
+            return Denial(.modelDigestMismatch, "The model's attested endpoint did not prove the model digest its profile pins; nothing was sent.")
         }
         return Denial(.modelUnavailable, "The model failed or timed out.")
     }

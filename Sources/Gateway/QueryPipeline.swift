@@ -17,15 +17,21 @@ public struct QueryPipeline: Sendable {
     let redactPromptModels: Set<ModelProfileID>
     /// How each model profile is reached, recorded with every answer.
     let modelReach: [ModelProfileID: String]
+    /// The model digest each attested profile pins (its upstream's certificate proved it), recorded with every answer.
+    public let modelDigests: [ModelProfileID: String]
+    /// The OMS manifest digest of the sealed embedder artifact, recorded with every answer (nil: none).
+    public let embedderDigest: String?
     let recorder: OutcomeRecorder
 
     /// Creates the pipeline.
     public init(
         policy: AccessPolicy, keyRing: KeyRing, index: TenantIndex, store: any DocumentStore, embedder: any Embedder,
         models: [ModelProfileID: any ChatModel], redactPromptModels: Set<ModelProfileID>, modelReach: [ModelProfileID: String] = [:],
-        recorder: OutcomeRecorder
+        modelDigests: [ModelProfileID: String] = [:], embedderDigest: String? = nil, recorder: OutcomeRecorder
     ) {
         self.modelReach = modelReach
+        self.modelDigests = modelDigests
+        self.embedderDigest = embedderDigest
         self.policy = policy
         self.keyRing = keyRing
         self.index = index
@@ -146,6 +152,8 @@ public struct QueryPipeline: Sendable {
         record.dataClass = c.dataClass.rawValue
         record.model = c.model.rawValue
         record.modelAttestation = modelReach[c.model]
+        record.modelDigest = modelDigests[c.model]
+        record.embedderDigest = embedderDigest
         record.scopeDigest = await keyRing.auditDigest(c.scope.collections.map(\.rawValue), tenant: c.tenant)
         record.chunkIDsDigest = await keyRing.auditDigest(
             prepared.passages.map { "\($0.citation.collection)/\($0.citation.documentID)#\($0.citation.chunkIndex)" }, tenant: c.tenant)

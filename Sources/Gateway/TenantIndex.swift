@@ -14,7 +14,7 @@ public final class TenantIndex: Sendable {
     let vectors: VectorIndex
     let keyRing: KeyRing
     let store: any DocumentStore
-    let embedderID: String
+    public let embedderID: String
     let recorder: OutcomeRecorder
     /// Where sealed snapshots are kept; `nil`: every build decrypts every embedding.
     let snapshots: (any IndexSnapshotStore)?

@@ -85,17 +85,23 @@ public struct RuntimeData: Codable, Sendable, Equatable {
     /// A Sealgate extension: the public key (EC P-256 or P-384) of a workload certificate the TEE will request.
     /// Omitted from the JSON when `nil`, so runtime data of plain KBS clients is unchanged.
     public var workloadPublicKey: JWK?
+    /// A Sealgate extension: the digest (`sha256:<hex>`, the OMS manifest digest) of the sealed model this workload
+    /// serves (`tee-proxy --model`). Bound into the evidence like the keys, so the broker can certify it in the
+    /// workload certificate (``WorkloadExtension/modelDigest``). Omitted from the JSON when `nil`.
+    public var modelDigest: String?
 
     enum CodingKeys: String, CodingKey {
         case nonce
         case teePublicKey = "tee-pubkey"
         case workloadPublicKey = "workload-pubkey"
+        case modelDigest = "model-digest"
     }
 
-    public init(nonce: String, teePublicKey: JWK, workloadPublicKey: JWK? = nil) {
+    public init(nonce: String, teePublicKey: JWK, workloadPublicKey: JWK? = nil, modelDigest: String? = nil) {
         self.nonce = nonce
         self.teePublicKey = teePublicKey
         self.workloadPublicKey = workloadPublicKey
+        self.modelDigest = modelDigest
     }
 
     /// The canonical encoding: JSON with sorted keys, no insignificant whitespace, slashes unescaped.
@@ -275,8 +281,13 @@ public struct TokenClaims: Codable, Sendable, Equatable {
     public var result: AttestationResult
     /// The workload-certificate key the evidence bound (``RuntimeData/workloadPublicKey``), if any.
     public var workloadPublicKey: JWK?
+    /// The model digest the evidence bound (``RuntimeData/modelDigest``), if any.
+    public var modelDigest: String?
 
-    public init(iss: String, iat: Int, exp: Int, jti: String, teePublicKey: JWK, result: AttestationResult, workloadPublicKey: JWK? = nil) {
+    public init(
+        iss: String, iat: Int, exp: Int, jti: String, teePublicKey: JWK, result: AttestationResult, workloadPublicKey: JWK? = nil,
+        modelDigest: String? = nil
+    ) {
         self.iss = iss
         self.iat = iat
         self.exp = exp
@@ -284,6 +295,7 @@ public struct TokenClaims: Codable, Sendable, Equatable {
         self.teePublicKey = teePublicKey
         self.result = result
         self.workloadPublicKey = workloadPublicKey
+        self.modelDigest = modelDigest
     }
 
     enum CodingKeys: String, CodingKey {
@@ -291,5 +303,6 @@ public struct TokenClaims: Codable, Sendable, Equatable {
         case teePublicKey = "tee-pubkey"
         case result = "ear"
         case workloadPublicKey = "workload-pubkey"
+        case modelDigest = "model-digest"
     }
 }

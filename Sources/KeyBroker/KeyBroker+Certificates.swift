@@ -67,7 +67,7 @@ extension KeyBroker {
             let tokenText = await tokenText(for: credential)
             let value = WorkloadExtension(
                 workload: request.workload.description, tee: result.tee.rawValue, measurement: result.measurement, status: result.status.rawValue,
-                earDigest: Data(SHA256.hash(data: Data(tokenText.utf8))))
+                earDigest: Data(SHA256.hash(data: Data(tokenText.utf8))), modelDigest: claims.modelDigest)
             let leaf = try ca.issue(
                 publicKey: publicKey, names: names, workload: request.workload, notBefore: issued.addingTimeInterval(-60), notAfter: notAfter,
                 extension: value)

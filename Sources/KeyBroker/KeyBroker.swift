@@ -216,6 +216,9 @@ public actor KeyBroker {
         if let workloadKey = request.runtimeData.workloadPublicKey, (try? Self.certificatePublicKey(workloadKey)) == nil {
             return .denied(.deny(.malformedJWK, "runtime-data.workload-pubkey"))
         }
+        if let model = request.runtimeData.modelDigest, ImageRequirement.normalized(model) != model {
+            return .denied(.deny(.malformedRequest, "runtime-data.model-digest"))
+        }
         let imageDigest: String?
         do { imageDigest = try request.initData?.imageDigest() } catch let denial as ReleaseDecision { return .denied(denial) } catch {
             return .denied(.deny(.malformedRequest, "init-data"))
@@ -230,7 +233,7 @@ public actor KeyBroker {
         let claims = TokenClaims(
             iss: issuer, iat: Int(issued.timeIntervalSince1970), exp: Int(issued.addingTimeInterval(tokenTTL).timeIntervalSince1970),
             jti: Self.randomToken(), teePublicKey: request.runtimeData.teePublicKey.publicJWK, result: result,
-            workloadPublicKey: request.runtimeData.workloadPublicKey?.publicJWK)
+            workloadPublicKey: request.runtimeData.workloadPublicKey?.publicJWK, modelDigest: request.runtimeData.modelDigest)
         do {
             let token = try CompactJWS.sign(
                 payload: try Self.canonical(claims), header: ["typ": "JWT", "kid": String(issuer.dropFirst("sealgate-broker:".count))],

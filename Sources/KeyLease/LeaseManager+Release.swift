@@ -28,7 +28,8 @@ extension LeaseManager {
         case .success(let value):
             challenge = value
         }
-        let runtime = RuntimeData(nonce: challenge.nonce, teePublicKey: .ec(ephemeral.publicKey), workloadPublicKey: identity?.publicJWK)
+        let runtime = RuntimeData(
+            nonce: challenge.nonce, teePublicKey: .ec(ephemeral.publicKey), workloadPublicKey: identity?.publicJWK, modelDigest: modelDigest)
         let evidence = try attester.evidence(reportData: runtime.reportData, now: now())
         switch try await client.attest(sessionID: challenge.sessionID, AttestRequest(runtimeData: runtime, initData: initData, evidence: evidence)) {
         case .denied(let decision):

@@ -63,6 +63,9 @@ public actor LeaseManager {
     public nonisolated let identity: WorkloadIdentity?
     /// The init-data document this workload was started with, sent with every `attest` (its digest is in the evidence).
     public nonisolated let initData: InitData?
+    /// The digest of the sealed model this workload serves (`tee-proxy --model`), bound into every evidence's runtime
+    /// data so the broker certifies it in the workload certificate.
+    public nonisolated let modelDigest: String?
 
     var keys: [ResourcePath: [LeasedKey]] = [:]
     var secrets: [String: Data] = [:]
@@ -98,14 +101,16 @@ public actor LeaseManager {
     /// - Parameters:
     ///   - maxLease: the longest a lease lasts even if the broker's token lives longer.
     ///   - initData: the init-data document to send with the evidence (KBS `init-data`), if the workload has one.
+    ///   - modelDigest: the sealed model's digest to bind into the runtime data (``RuntimeData/modelDigest``), if any.
     ///   - onEvent: called for every attest and release decision (audit and metrics).
     public init(
         client: any BrokerClient, attester: any Attester, maxLease: TimeInterval = 300,
         now: @escaping @Sendable () -> Date = { Date() }, logger: Logger, identity: WorkloadIdentity? = nil, initData: InitData? = nil,
-        onEvent: @escaping @Sendable (LeaseEvent) async -> Void = { _ in }
+        modelDigest: String? = nil, onEvent: @escaping @Sendable (LeaseEvent) async -> Void = { _ in }
     ) {
         self.identity = identity
         self.initData = initData
+        self.modelDigest = modelDigest
         self.client = client
         self.attester = attester
         self.maxLease = maxLease

@@ -45,9 +45,28 @@ public struct ModelLoader: Sendable {
         }
     }
 
+    /// The key resource and model digest of the sealed model in `directory` once its signature and manifest verify,
+    /// without asking for the key: what `tee-proxy --model` binds into its evidence before the release.
+    public static func inspect(_ directory: URL, trust: ModelSignatureVerifier.Trust) -> Result<(resource: ModelKeyResource, digest: String), ModelLoadError> {
+        do {
+            let (manifest, resource, _) = try verifiedManifest(directory, trust: trust)
+            return .success((resource, manifest.modelDigest))
+        } catch let error as ModelLoadError {
+            return .failure(error)
+        } catch {
+            return .failure(ModelLoadError(.unreadable, "\(error)"))
+        }
+    }
+
     /// Reads `sealed-model.json` and `model.sig`, verifies the signature and requires the sealed manifest to list
     /// exactly the signed files, in order, with their digests, and the signed model digest.
     func verifiedManifest(_ directory: URL) throws -> (SealedModelManifest, ModelKeyResource, [ModelSignatureVerifier.Resource]) {
+        try Self.verifiedManifest(directory, trust: trust)
+    }
+
+    static func verifiedManifest(_ directory: URL, trust: ModelSignatureVerifier.Trust) throws -> (
+        SealedModelManifest, ModelKeyResource, [ModelSignatureVerifier.Resource]
+    ) {
         let manifestData = try Self.readSmallFile(directory, SealedModelFormat.manifestName, limit: SealedModelFormat.maximumManifestSize)
         guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(SealedModelFormat.signatureName).path) else {
             throw ModelLoadError(.signatureInvalid, "the sealed model has no model.sig: unsigned models are not loaded")

@@ -20,13 +20,13 @@ extension ConfigLoader {
         "lease": ["ttl_seconds"],
         "attestation": ["tee", "reference_values"],
         "retrieval": ["chunk_characters", "chunk_overlap", "top_k", "max_document_bytes", "embedder"],
-        "retrieval.embedder": ["type", "artifact", "dimensions", "base_url", "model", "api_key_env", "timeout_seconds", "allowed_data_classes"],
+        "retrieval.embedder": ["type", "artifact", "signer_key", "key_resource", "artifact_plain", "dimensions", "base_url", "model", "api_key_env", "timeout_seconds", "allowed_data_classes"],
         "data_classes[]": ["name", "models", "redaction_profile", "allow_mock_evidence", "require_attested_models"],
         "models[]": [
             "id", "type", "base_url", "model", "api_key_env", "timeout_seconds", "max_response_bytes", "retries", "redact_prompt", "attestation",
             "insecure_unattested",
         ],
-        "models[].attestation": ["workload", "measurements"],
+        "models[].attestation": ["workload", "measurements", "digest"],
         "tenants[]": ["id", "principals"],
         "tenants[].principals[]": ["id", "api_key_sha256", "read", "write", "data_classes"],
     ]

@@ -93,7 +93,18 @@ public enum ConfigLoader {
             if (r.embedder.model ?? "").isEmpty { issue("retrieval.embedder.model", "required for type openai") }
         }
         if r.embedder.type == .minilm, (r.embedder.artifact ?? "").isEmpty {
-            issue("retrieval.embedder.artifact", "required for type minilm: a directory with model.safetensors and vocab.txt")
+            issue("retrieval.embedder.artifact", "required for type minilm: a sealed model directory (sealgate model seal)")
+        }
+        if r.embedder.type == .minilm, !r.embedder.artifactPlain, (r.embedder.signerKey ?? "").isEmpty {
+            issue(
+                "retrieval.embedder.signer_key",
+                "required for a sealed minilm artifact: the PEM public key its OMS signature verifies under (or artifact_plain: true for an unprotected directory)")
+        }
+        if r.embedder.type == .minilm, r.embedder.artifactPlain, r.embedder.signerKey != nil || r.embedder.keyResource != nil {
+            issue("retrieval.embedder.artifact_plain", "contradicts signer_key and key_resource: a plain directory is neither signed nor sealed")
+        }
+        if let resource = r.embedder.keyResource, !Self.isModelKeyResource(resource) {
+            issue("retrieval.embedder.key_resource", "must be <scope>/model/<name>")
         }
         if !(16...8192).contains(r.embedder.dimensions) { issue("retrieval.embedder.dimensions", "must be between 16 and 8192") }
         for (i, name) in r.embedder.allowedDataClasses.enumerated() where c.dataClass(name) == nil {
@@ -176,6 +187,9 @@ public enum ConfigLoader {
                         issue("models[\(i)].attestation.measurements[\(j)]", "must be hex")
                     }
                     if model.insecureUnattested { issue("models[\(i)].insecure_unattested", "contradicts attestation") }
+                    if let digest = attestation.digest, !Self.isModelDigest(digest) {
+                        issue("models[\(i)].attestation.digest", "must be sha256:<64 lowercase hex> (the model digest sealgate model seal prints)")
+                    }
                 } else if scheme == "http" && !model.insecureUnattested {
                     issue(
                         "models[\(i)].base_url",
@@ -227,6 +241,18 @@ public enum ConfigLoader {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(bundle)) ?? Data()
         return Hex.encode(SHA256.hash(data: data))
+    }
+
+    /// `sha256:` and 64 lowercase hex digits: an OMS manifest digest as `sealgate model seal` prints it.
+    static func isModelDigest(_ text: String) -> Bool {
+        let hex = text.dropFirst("sha256:".count)
+        return text.hasPrefix("sha256:") && hex.count == 64 && hex.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
+    }
+
+    /// `<scope>/model/<name>`, three non-empty segments.
+    static func isModelKeyResource(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 3 && parts[1] == "model" && !parts[0].isEmpty && !parts[2].isEmpty
     }
 
     static func httpURL(_ text: String) -> URL? {

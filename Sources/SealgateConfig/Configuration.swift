@@ -186,8 +186,22 @@ public struct RetrievalSettings: Sendable, Codable, Equatable {
 public struct EmbedderSettings: Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable { case builtin, minilm, openai }
     public var type: Kind = .builtin
-    /// For `minilm`: the directory holding `model.safetensors` and `vocab.txt`.
+    /// For `minilm`: the sealed model directory (`sealgate model seal`), or — with ``artifactPlain`` — a plain directory
+    /// holding `model.safetensors` and `vocab.txt`.
     public var artifact: String?
+    /// For a sealed `minilm` artifact: the PEM public key its OMS signature must verify under.
+    public var signerKey: String?
+    /// For a sealed `minilm` artifact: the model key resource `<scope>/model/<name>` it must be sealed for (nil: the one
+    /// its manifest names).
+    public var keyResource: String?
+    /// Accept a plain (unsealed, unsigned) `minilm` directory: weaker, the weights are neither verified nor protected.
+    public var artifactPlain: Bool {
+        get { plainArtifact ?? false }
+        set { plainArtifact = newValue ? true : nil }
+    }
+    /// `artifact_plain` as written; absent from the encoding when false, so the policy digest of configurations
+    /// without it is unchanged.
+    var plainArtifact: Bool?
     public var dimensions: Int = 1024
     public var baseURL: String?
     public var model: String?
@@ -199,6 +213,9 @@ public struct EmbedderSettings: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case type, dimensions, model, artifact
+        case signerKey = "signer_key"
+        case keyResource = "key_resource"
+        case plainArtifact = "artifact_plain"
         case baseURL = "base_url"
         case apiKeyEnv = "api_key_env"
         case timeoutSeconds = "timeout_seconds"
@@ -210,6 +227,9 @@ public struct EmbedderSettings: Sendable, Codable, Equatable {
         type = try c.decodeIfPresent(Kind.self, forKey: .type) ?? type
         dimensions = try c.decodeIfPresent(Int.self, forKey: .dimensions) ?? dimensions
         artifact = try c.decodeIfPresent(String.self, forKey: .artifact)
+        signerKey = try c.decodeIfPresent(String.self, forKey: .signerKey)
+        keyResource = try c.decodeIfPresent(String.self, forKey: .keyResource)
+        plainArtifact = try c.decodeIfPresent(Bool.self, forKey: .plainArtifact) == true ? true : nil
         baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
         model = try c.decodeIfPresent(String.self, forKey: .model)
         apiKeyEnv = try c.decodeIfPresent(String.self, forKey: .apiKeyEnv)

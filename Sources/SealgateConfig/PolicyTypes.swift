@@ -71,16 +71,21 @@ public struct ModelProfile: Sendable, Codable, Equatable {
         public var workload: String
         /// Measurements (hex) the certificate's extension may carry; empty: any the broker certified.
         public var measurements: [String]
+        /// The model digest (`sha256:<hex>`, the OMS manifest digest of the sealed model `tee-proxy --model` loads) the
+        /// certificate's extension must carry; recorded in the audit record of every answer. Nil: not pinned.
+        public var digest: String?
 
-        public init(workload: String, measurements: [String] = []) {
+        public init(workload: String, measurements: [String] = [], digest: String? = nil) {
             self.workload = workload
             self.measurements = measurements
+            self.digest = digest
         }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             workload = try c.decode(String.self, forKey: .workload)
             measurements = try c.decodeIfPresent([String].self, forKey: .measurements) ?? []
+            digest = try c.decodeIfPresent(String.self, forKey: .digest)
         }
     }
 

@@ -66,6 +66,12 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     /// How the answering model was reached: `in_gateway` (built-in), `attested` (TLS to an attested workload),
     /// `unattested` (TLS, no attestation) or `insecure_unattested` (plain HTTP, allowed by the profile).
     public var modelAttestation: String?
+    /// On answers: `sha256:<hex>`, the OMS manifest digest of the model that produced the answer, as the attested
+    /// upstream's workload certificate proved it (a profile's pinned `attestation.digest`). Absent otherwise.
+    public var modelDigest: String?
+    /// On answers: `sha256:<hex>`, the OMS manifest digest of the sealed embedder artifact that embedded the question
+    /// (loaded through the protected loader). Absent for embedders without one.
+    public var embedderDigest: String?
     /// `hmac-sha256:` of the sorted scope collection names joined by `\n`, keyed by the tenant's audit salt
     /// (`sha-256:` only when no key of the tenant is leased).
     public var scopeDigest: String?

@@ -60,6 +60,9 @@ extension ReasonCode {
     public static let receiptPending = ReasonCode("receipt_pending")
     /// The data class requires attested models (`require_attested_models`) and the model profile is not attested.
     public static let modelNotAttested = ReasonCode("model_not_attested")
+    /// The attested upstream's workload certificate does not carry the model digest its profile pins
+    /// (`attestation.digest`): nothing was sent.
+    public static let modelDigestMismatch = ReasonCode("model_digest_mismatch")
     /// The retrieval scope names a collection the principal may not read.
     public static let scopeNotPermitted = ReasonCode("scope_not_permitted")
     /// The principal may not write to this collection.

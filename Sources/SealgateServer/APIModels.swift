@@ -214,19 +214,28 @@ enum API {
         var sealgate: StreamInfo?
     }
 
+    /// An OpenAI model object plus `digest`: the model digest the profile pins and its attested upstream proved.
     struct ModelItem: Encodable {
         var id: String
         var object = "model"
         var created = 0
         var ownedBy = "sealgate"
+        var digest: String?
         enum CodingKeys: String, CodingKey {
-            case id, object, created
+            case id, object, created, digest
             case ownedBy = "owned_by"
         }
+    }
+
+    /// The embedder that retrieval runs: its identifier and, for a sealed artifact, its OMS manifest digest.
+    struct EmbedderItem: Encodable {
+        var id: String
+        var digest: String?
     }
 
     struct ModelList: Encodable {
         var object = "list"
         var data: [ModelItem]
+        var embedder: EmbedderItem
     }
 }

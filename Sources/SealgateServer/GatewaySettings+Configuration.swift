@@ -18,5 +18,6 @@ extension GatewaySettings {
             knownModels: Set(config.models.map(\.id)), redactPromptModels: Set(config.models.filter(\.redactPrompt).map(\.id)),
             chunkCharacters: config.retrieval.chunkCharacters, chunkOverlap: config.retrieval.chunkOverlap)
         modelReach = Dictionary(uniqueKeysWithValues: config.models.map { ($0.id, $0.reach) })
+        modelDigests = Dictionary(uniqueKeysWithValues: config.models.compactMap { profile in profile.attestation?.digest.map { (profile.id, $0) } })
     }
 }

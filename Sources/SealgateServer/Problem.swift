@@ -10,6 +10,7 @@ enum Problem {
 
     static func status(for code: ReasonCode) -> HTTPResponse.Status {
         switch code {
+        case .modelDigestMismatch: return .forbidden
         case .missingCredentials, .invalidCredentials: return .unauthorized
         case .malformedRequest, .emptyQuestion, .emptyDocument, .unknownDataClass, .unknownModelProfile, .unknownTimeRange, .bucketCountOutOfRange:
             return .badRequest

@@ -44,8 +44,9 @@ extension Sealgate {
     static func assemble(_ config: Configuration, options: ServeOptions) async throws -> GatewayParts {
         let logger = options.logger
         let dataDir = options.dataDir
-        // First: a refused model file stops start-up before any store is opened.
-        let (embedder, dimensions) = try makeEmbedder(config.retrieval.embedder)
+        // First: a refused model file stops start-up before any store is opened (a sealed one is checked here and
+        // loaded once the lease manager can attest for its key, below).
+        let early = try makeEmbedder(config.retrieval.embedder)
         let metrics = PrometheusRecorder(ring: DashboardRing(now: options.now))
         let (events, eventService) = try makeEventSink(config, dataDir: dataDir, logger: logger, metrics: metrics)
         // Each replica keeps its own log under its own origin, so logs of one deployment never pass for each other.
@@ -118,6 +119,16 @@ extension Sealgate {
             client: client, attester: try makeAttester(options, configuration: config, tee: tee), maxLease: config.lease.ttlSeconds,
             now: options.now, logger: logger, identity: identity, initData: initData, onEvent: { await auditor.record($0) })
 
+        // A sealed embedder: attest, the model key released, decrypted into memory and verified; or no start at all.
+        let configured: ConfiguredEmbedder
+        if let early { configured = early } else {
+            do { configured = try await loadSealedEmbedder(config.retrieval.embedder, leases: leases, logger: logger) } catch {
+                // Refused: nothing will run, so the stores opened above are closed before the error ends start-up.
+                await closeBroker()
+                await storage.close()
+                throw error
+            }
+        }
         var models: [ModelProfileID: any ChatModel] = [:]
         for profile in config.models {
             switch profile.type {
@@ -128,7 +139,8 @@ extension Sealgate {
                 let transport: any UpstreamTransport = profile.attestation.map { attestation in
                     let bundle = trust
                     return AttestedTransport(
-                        workload: attestation.workload, measurements: attestation.measurements, trust: { await bundle.certificates() }, now: options.now)
+                        workload: attestation.workload, measurements: attestation.measurements, modelDigest: attestation.digest,
+                        trust: { await bundle.certificates() }, now: options.now)
                 } ?? HTTPClientTransport(client: HTTPClient.shared)
                 models[profile.id] = OpenAIChatModel(
                     transport: transport, baseURL: profile.baseURL ?? "", model: profile.model ?? "",
@@ -136,8 +148,10 @@ extension Sealgate {
                     timeoutSeconds: profile.timeoutSeconds, maxResponseBytes: profile.maxResponseBytes, retries: profile.retries)
             }
         }
+        var settings = GatewaySettings(configuration: config, servedModels: Set(models.keys))
+        settings.embedderDigest = configured.digest
         var dependencies = GatewayDependencies(
-            settings: GatewaySettings(configuration: config, servedModels: Set(models.keys)), store: store, leases: leases, embedder: embedder, embeddingDimensions: dimensions,
+            settings: settings, store: store, leases: leases, embedder: configured.embedder, embeddingDimensions: configured.dimensions,
             models: models, redactors: try ConfiguredRedaction(config.redaction), audit: options.auditDecorator?(audit) ?? audit, metrics: metrics, events: events, logger: logger,
             now: options.now)
         // Sealed index snapshots beside the documents (docs/retrieval.md): a restart loads them instead of decrypting every embedding.

@@ -241,27 +241,4 @@ public enum Sealgate {
             return (sink, sink)
         }
     }
-
-    /// The configured embedder and its dimensions.
-    /// - Throws: ``SealgateError`` (`embedder_unavailable`) when the MiniLM files are unreadable or refused.
-    static func makeEmbedder(_ settings: EmbedderSettings) throws -> (any Embedder, Int) {
-        switch settings.type {
-        case .builtin:
-            return (HashingEmbedder(dimensions: settings.dimensions), settings.dimensions)
-        case .minilm:
-            do {
-                return (try MiniLMEmbedder(directory: URL(fileURLWithPath: settings.artifact ?? "")), MiniLMEmbedder.dimensions)
-            } catch let error as MiniLMError {
-                throw SealgateError(.embedderUnavailable, "retrieval.embedder.artifact: \(error)")
-            }
-        case .openai:
-            return (
-                OpenAIEmbedder(
-                    client: HTTPClient.shared, baseURL: settings.baseURL ?? "", model: settings.model ?? "",
-                    apiKey: settings.apiKeyEnv.flatMap { ProcessInfo.processInfo.environment[$0] },
-                    dimensions: settings.dimensions, timeoutSeconds: settings.timeoutSeconds),
-                settings.dimensions
-            )
-        }
-    }
 }

@@ -124,7 +124,11 @@ struct SealgateAPI: Sendable {
         case .failure(let response): return response
         case .success(let value): caller = value
         }
-        return json(API.ModelList(data: gateway.policy.table.models(for: caller.grants).map { API.ModelItem(id: $0.rawValue) }))
+        let pipeline = gateway.pipeline
+        return json(
+            API.ModelList(
+                data: gateway.policy.table.models(for: caller.grants).map { API.ModelItem(id: $0.rawValue, digest: pipeline.modelDigests[$0]) },
+                embedder: API.EmbedderItem(id: gateway.index.embedderID, digest: pipeline.embedderDigest)))
     }
 
     func ingest(_ request: Request, _ context: Context, collection rawCollection: String) async -> Response {

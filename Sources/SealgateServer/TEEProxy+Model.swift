@@ -33,9 +33,26 @@ public struct TEEProxyModel: Sendable {
 }
 
 extension TEEProxy {
+    /// The digest of the sealed model once its signature and manifest verify (no key yet): bound into the proxy's
+    /// evidence, and so into its workload certificate.
+    /// - Throws: ``SealgateError`` naming the ``ModelLoadError`` reason; the proxy does not attest then.
+    static func boundModelDigest(_ model: TEEProxyModel, logger: Logger) throws -> String {
+        switch ModelLoader.inspect(URL(fileURLWithPath: model.sealed), trust: model.trust) {
+        case .failure(let error):
+            logger.error("tee-proxy: sealed model refused", metadata: ["model.reason": "\(error.reason)", "model.detail": "\(error.message)"])
+            throw SealgateError(.releaseDenied, "sealed model refused (\(error.reason)): \(error.message)")
+        case .success(let value):
+            if let expected = model.expected, expected != value.resource {
+                throw SealgateError(.releaseDenied, "sealed model refused (\(ModelLoadReason.keyMismatch)): it is for \(value.resource), not \(expected)")
+            }
+            return value.digest
+        }
+    }
+
     /// Loads the sealed model into sealed memfds (attest → model key → decrypt → digests) and prepares its server.
     /// - Throws: ``SealgateError`` naming the ``ModelLoadError`` reason; nothing is started then.
     static func modelServer(_ model: TEEProxyModel, leases: LeaseManager, logger: Logger) async throws -> ModelServerService {
+        let bound = leases.modelDigest
         let loader = ModelLoader(trust: model.trust, keys: LeaseModelKeySource(leases: leases))
         let started = ContinuousClock.now
         switch await loader.load(URL(fileURLWithPath: model.sealed), expected: model.expected, into: .memoryFile) {
@@ -43,6 +60,10 @@ extension TEEProxy {
             logger.error("tee-proxy: sealed model refused", metadata: ["model.reason": "\(error.reason)", "model.detail": "\(error.message)"])
             throw SealgateError(.releaseDenied, "sealed model refused (\(error.reason)): \(error.message)")
         case .success(let loaded):
+            // The files were checked against the manifest read at start-up; a directory changed since is refused.
+            guard bound == nil || bound == loaded.digest else {
+                throw SealgateError(.releaseDenied, "sealed model refused (\(ModelLoadReason.manifestInvalid)): its digest changed after attestation")
+            }
             let path: String
             do { path = try loaded.path(of: model.file) } catch let error as ModelLoadError {
                 throw SealgateError(.malformedRequest, "--model-file refused (\(error.reason)): \(error.message)")

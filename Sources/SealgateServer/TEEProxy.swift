@@ -86,9 +86,12 @@ public enum TEEProxy {
         let brokerTLS = try options.brokerCAPath.map { try TLSFiles.client(caPath: $0) }
         let brokerHTTP = brokerTLS.map { HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: $0)) }
         let identity = WorkloadIdentity(workload: options.workload)
+        // The sealed model's digest (its signature verified, no key needed) goes into every evidence's runtime data,
+        // so the workload certificate certifies which model this proxy serves.
+        let modelDigest = try options.model.map { try Self.boundModelDigest($0, logger: logger) }
         let leases = LeaseManager(
             client: HTTPBrokerClient(client: brokerHTTP ?? .shared, baseURL: options.brokerURL, identity: identity, tls: brokerTLS),
-            attester: attester, maxLease: options.leaseSeconds, logger: logger, identity: identity, initData: initData)
+            attester: attester, maxLease: options.leaseSeconds, logger: logger, identity: identity, initData: initData, modelDigest: modelDigest)
         var delay: UInt64 = 1
         while await !leases.acquire(resources: []) {
             logger.error("tee-proxy: no workload certificate yet, not listening; retrying", metadata: ["retry.seconds": "\(delay)"])

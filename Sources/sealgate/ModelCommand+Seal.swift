@@ -4,6 +4,7 @@ import Foundation
 import KBSProtocol
 import ModelLoader
 import SealgateCore
+import SealgateServer
 import Sigstore
 
 extension ModelCommand {
@@ -26,6 +27,8 @@ extension ModelCommand {
         @Option(name: .customLong("key-resource"), help: "The model key: <scope>/model/<name>.") var keyResource: String
         @Option(name: .customLong("chunk-size"), help: "Plaintext bytes per chunk.") var chunkSize = SealedModelFormat.defaultChunkSize
         @Option(help: "Files hashed at once while verifying.") var jobs = ProcessInfo.processInfo.activeProcessorCount
+        @Option(name: .customLong("data-dir"), help: "Wrap under the embedded broker of the gateway with this data directory, not --broker.")
+        var dataDir: String?
         @OptionGroup var signer: SignerOptions
         @OptionGroup var connection: KeysCommand.Connection
 
@@ -47,12 +50,7 @@ extension ModelCommand {
             case .refused(let error): throw refusalFailure(error)
             }
             let dataKey = SymmetricKey(size: .bits256)
-            let raw = dataKey.withUnsafeBytes { Data($0) }
-            let answer = try await connection.send(
-                .POST, "/tenants/\(resource.scope)/models/\(resource.name)/wrap", body: try KeysCommand.json(["data_key": Base64URL.encode(raw)]))
-            guard let object = try? JSONSerialization.jsonObject(with: answer) as? [String: Any], let text = object["wrapped_key"] as? String,
-                let wrapped = Base64URL.decode(text)
-            else { throw RuntimeFailure("the broker's answer to the wrap request has no wrapped_key") }
+            let wrapped = try await wrap(dataKey.withUnsafeBytes { Data($0) }, resource)
             do {
                 let manifest = try ModelSealer(keyResource: resource, chunkSize: chunkSize).seal(
                     directory: dir, bundleJSON: bundleJSON, resources: resources, dataKey: dataKey, wrappedDataKey: wrapped,
@@ -63,6 +61,29 @@ extension ModelCommand {
                 throw RuntimeFailure("refused (\(error.reason)): \(error.message)")
             }
         }
+    }
+}
+
+extension ModelCommand.Seal {
+    /// The data key wrapped under the model key: by the broker's admin API, or by the embedded broker of `--data-dir`.
+    func wrap(_ raw: Data, _ resource: ModelKeyResource) async throws -> Data {
+        if let dataDir {
+            let keys = try await EmbeddedModelKeys.open(dataDir: dataDir)
+            do {
+                let wrapped = try await keys.wrap(raw, for: resource)
+                await keys.close()
+                return wrapped
+            } catch {
+                await keys.close()
+                throw RuntimeFailure("refused: \(error)")
+            }
+        }
+        let answer = try await connection.send(
+            .POST, "/tenants/\(resource.scope)/models/\(resource.name)/wrap", body: try KeysCommand.json(["data_key": Base64URL.encode(raw)]))
+        guard let object = try? JSONSerialization.jsonObject(with: answer) as? [String: Any], let text = object["wrapped_key"] as? String,
+            let wrapped = Base64URL.decode(text)
+        else { throw RuntimeFailure("the broker's answer to the wrap request has no wrapped_key") }
+        return wrapped
     }
 }
 

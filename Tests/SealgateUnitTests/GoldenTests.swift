@@ -47,6 +47,24 @@ struct GoldenTests {
         try Self.golden("leaf-42.hash.hex", Data((Hex.encode(MerkleHash.leaf(bytes)) + "\n").utf8))
     }
 
+    /// An answer's record with the model digests added for issue #16: optional fields, so the leaf above (a record
+    /// without them) encodes byte for byte as before and this one only adds its two keys.
+    static var answerWithDigests: AuditLeaf {
+        var record = Self.leaf.record
+        record.modelDigest = "sha256:" + String(repeating: "0f", count: 32)
+        record.embedderDigest = "sha256:" + String(repeating: "e1", count: 32)
+        record.modelAttestation = "attested"
+        return AuditLeaf(index: 43, record: record)
+    }
+
+    @Test("A record with model and embedder digests: canonical leaf, and it decodes back to the same record")
+    func digestsEncoding() throws {
+        let bytes = try AuditEncoding.canonical(Self.answerWithDigests)
+        try Self.golden("leaf-43-digests.json", bytes)
+        let decoded = try JSONDecoder().decode(AuditLeaf.self, from: bytes)
+        #expect(decoded.record == Self.answerWithDigests.record && decoded.index == 43)
+    }
+
     @Test("A checkpoint signed with a fixed key, and its verifier key")
     func checkpointEncoding() throws {
         let key = try Curve25519.Signing.PrivateKey(rawRepresentation: Data(repeating: 0x42, count: 32))

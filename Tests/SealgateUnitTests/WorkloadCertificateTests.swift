@@ -168,6 +168,49 @@ struct WorkloadCertificateTests {
         }
     }
 
+    @Test("A model digest the evidence bound is certified in a version-2 extension; unbound, none; malformed, no token")
+    func modelDigest() async throws {
+        try await S.withBroker { s in
+            let model = try #require(WorkloadClass("model:smollm2"))
+            _ = try await s.broker.enrol(WorkloadEnrolment(workload: model, names: ["127.0.0.1"], maxValiditySeconds: 600), by: s.admin).get()
+            let digest = "sha256:" + String(repeating: "ab", count: 32)
+            let identity = WorkloadIdentity(workload: model, now: s.clock.now)
+            let leases = LeaseManager(
+                client: InProcessBrokerClient(broker: s.broker), attester: s.tee, maxLease: 30, now: s.clock.now, logger: Logger(label: "test"),
+                identity: identity, modelDigest: digest)
+            #expect(await leases.acquire(resources: [S.acmeInternal]))
+            let certificate = try #require(identity.certificate)
+            let ext = try #require(WorkloadExtension(try Self.leaf(certificate)))
+            #expect(ext.workload == "model:smollm2" && ext.modelDigest == digest)
+            // The version-2 encoding parses back, and a version-1 one (no digest) still does.
+            let reparsed = try WorkloadExtension(derEncoded: try ext.certificateExtension().value)
+            #expect(reparsed == ext)
+            var v1 = ext
+            v1.modelDigest = nil
+            #expect(try WorkloadExtension(derEncoded: try v1.certificateExtension().value) == v1)
+            // Without a digest in the runtime data, the certificate carries none.
+            let plain = WorkloadIdentity(workload: model, now: s.clock.now)
+            let plainLeases = LeaseManager(
+                client: InProcessBrokerClient(broker: s.broker), attester: s.tee, maxLease: 30, now: s.clock.now, logger: Logger(label: "test"),
+                identity: plain)
+            #expect(await plainLeases.acquire(resources: [S.acmeInternal]))
+            let plainCertificate = try #require(plain.certificate)
+            #expect(WorkloadExtension(try Self.leaf(plainCertificate))?.modelDigest == nil)
+            #expect(WorkloadExtension(try Self.leaf(plainCertificate))?.workload == "model:smollm2")
+            // A digest that is not sha256:<64 lowercase hex> is refused at attestation: no token, no certificate.
+            let challenge = try #require(try? await s.broker.auth(version: "0.1.0", tee: .mock).get())
+            let runtime = RuntimeData(
+                nonce: challenge.nonce, teePublicKey: .ec(P256.KeyAgreement.PrivateKey().publicKey), workloadPublicKey: identity.publicJWK,
+                modelDigest: "sha256:" + String(repeating: "AB", count: 32))
+            let evidence = try s.tee.evidence(reportData: runtime.reportData, now: s.clock.now())
+            guard case .denied(let denial) = await s.broker.attest(sessionID: challenge.sessionID, AttestRequest(runtimeData: runtime, evidence: evidence)) else {
+                Issue.record("a malformed model digest was accepted")
+                return
+            }
+            #expect(denial.reason == .malformedRequest && denial.rule == "runtime-data.model-digest")
+        }
+    }
+
     static func reason(_ outcome: CertificateOutcome) -> BrokerReason? {
         if case .denied(let d) = outcome { return d.reason }
         return nil

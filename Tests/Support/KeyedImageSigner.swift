@@ -19,13 +19,6 @@ public struct KeyedImageSigner: Sendable {
         let hex = String(digest.dropFirst("sha256:".count))
         let statement = Data(
             #"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"registry.example/gateway","digest":{"sha256":"\#(hex)"}}],"predicateType":"https://cosign.sigstore.dev/attestation/v1","predicate":{}}"#.utf8)
-        let pae = Data("DSSEv1 28 application/vnd.in-toto+json \(statement.count) ".utf8) + statement
-        let signature = try key.signature(for: pae).derRepresentation
-        return """
-            {"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",
-             "verificationMaterial":{"publicKey":{"hint":"test"},"tlogEntries":[]},
-             "dsseEnvelope":{"payload":"\(statement.base64EncodedString())","payloadType":"application/vnd.in-toto+json",
-               "signatures":[{"sig":"\(signature.base64EncodedString())","keyid":""}]}}
-            """
+        return try keyedDSSEBundle(statement: statement, key: key)
     }
 }
