@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The gateway's own CPU per /v1/chat/completions request with an upstream model (issue #17 item 4): everything
+# but the upstream call — TLS-less HTTP parsing, authentication, the access decision, retrieval over the demo
+# handbook (hash embedder, a few chunks), decryption of the hits, the upstream request and its JSON, redaction,
+# the audit record (durable, group commit), metrics and the response.
+#   * the upstream is nginx answering a fixed OpenAI chat.completion (so its cost is tiny and measured apart);
+#   * wrk drives the gateway at c=16 for the given seconds, one thread on the client core;
+#   * the gateway's user+system CPU time from /proc over the run, divided by the requests wrk completed;
+#   * the same for nginx as a reverse proxy to that upstream (the floor a proxy pays: HTTP in, HTTP out).
+# With PERF=1 the gateway's run is recorded with `perf record -g` and the top symbols are printed.
+# Release build; not part of CI. Needs nginx, wrk (Debian: nginx-light wrk), and perf for PERF=1.
+# Usage: Benchmarks/chat-path.sh [seconds] [sealgate binary]   (default: 15 s, .build-release/release/sealgate)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-15}
+bin=$(realpath "${2:-.build-release/release/sealgate}")
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for tool in nginx wrk; do command -v "$tool" >/dev/null || { echo "chat-path: $tool is not installed" >&2; exit 2; }; done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+server_cpu=() client_cpu=()
+if [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
+upstream=$(free_port) proxy=$(free_port) gateway=$(free_port)
+
+mkdir -p "$work/nginx"
+answer='{"id":"chatcmpl-bench","object":"chat.completion","created":1765000000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"Home internet is reimbursed up to the monthly limit in the handbook; write to payroll@example.com with the invoice."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":24,"total_tokens":144}}'
+cat >"$work/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  upstream model { server 127.0.0.1:$upstream; keepalive 32; }
+  server {
+    listen 127.0.0.1:$upstream;
+    location / { default_type application/json; return 200 '$answer'; }
+  }
+  server {
+    listen 127.0.0.1:$proxy;
+    location / { proxy_pass http://model; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+EOF
+"${server_cpu[@]}" nginx -c "$work/nginx.conf" -p "$work/nginx" >"$work/nginx.out" 2>&1 &
+pids+=($!)
+
+key=$(openssl rand -hex 24)
+key_sha=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
+cat >"$work/sealgate.yaml" <<EOF
+tenants:
+  - id: acme
+    principals:
+      - { id: acme-app, read: ["*"], write: ["*"], data_classes: ["*"], api_key_sha256: $key_sha }
+data_classes:
+  - { name: public,   models: [upstream], redaction_profile: basic, allow_mock_evidence: true }
+  - { name: internal, models: [upstream], redaction_profile: all,   allow_mock_evidence: true }
+models:
+  - id: upstream
+    type: openai
+    base_url: http://127.0.0.1:$upstream/v1
+    insecure_unattested: true
+    model: bench
+EOF
+"${server_cpu[@]}" "$bin" serve --demo --config "$work/sealgate.yaml" --data-dir "$work/data" --port "$gateway" >"$work/gateway.log" 2>&1 &
+gw=$!
+pids+=($gw)
+for _ in $(seq 1 300); do curl -fsS -o /dev/null "http://127.0.0.1:$gateway/readyz" 2>/dev/null && break; sleep 0.2; done
+body='{"model":"upstream","messages":[{"role":"user","content":"Who pays for home internet?"}]}'
+headers=(-H "Authorization: Bearer $key" -H 'Content-Type: application/json' -H 'Sealgate-Data-Class: internal' -H 'Sealgate-Scope: handbook')
+status=$(curl -sS -o "$work/first.json" -w '%{http_code}' "${headers[@]}" -d "$body" "http://127.0.0.1:$gateway/v1/chat/completions")
+[ "$status" = 200 ] || { echo "chat-path: first chat answered $status: $(cat "$work/first.json")" >&2; tail -20 "$work/gateway.log" >&2; exit 1; }
+for _ in $(seq 1 200); do curl -sS -o /dev/null "${headers[@]}" -d "$body" "http://127.0.0.1:$gateway/v1/chat/completions"; done
+
+cat >"$work/chat.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Authorization"] = "Bearer $key"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Sealgate-Data-Class"] = "internal"
+wrk.headers["Sealgate-Scope"] = "handbook"
+EOF
+ticks() {  # PID: user+system clock ticks of the process and its children
+  local total=0 p f
+  for p in "$1" $(pgrep -P "$1" || true); do
+    read -r -a f <"/proc/$p/stat" || continue
+    total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
+nginx_pid=$(cat "$work/nginx/nginx.pid")
+nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
+# wrk over c=16 keep-alive connections; the CPU of PID per completed request (µs), and the upstream's own.
+run() {  # NAME PORT PID
+  local before after up_before up_after out requests non2xx
+  before=$(ticks "$3"); up_before=$(ticks "$nginx_worker")
+  out=$("${client_cpu[@]}" wrk -t1 -c16 -d"${secs}s" -s "$work/chat.lua" "http://127.0.0.1:$2/v1/chat/completions" 2>&1)
+  after=$(ticks "$3"); up_after=$(ticks "$nginx_worker")
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  python3 - "$1" "$requests" "${non2xx:-0}" "$((after - before))" "$((up_after - up_before))" "$hz" "$secs" <<'PY'
+import sys
+name, requests, bad, ticks, upstream, hz, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+cpu = ticks / hz * 1e6 / max(1, requests)
+print(f"RESULT {name}: {requests} requests ({bad} not 2xx) in {secs:.0f} s = {requests / secs:.0f}/s; "
+      f"CPU per request {cpu:.0f} µs (nginx worker, upstream and proxy together: {upstream / hz * 1e6 / max(1, requests):.0f} µs)")
+PY
+}
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg); $("$bin" --version | head -1); $(nginx -v 2>&1)"
+run nginx_proxy "$proxy" "$nginx_worker"
+if [ "${PERF:-0}" = 1 ]; then
+  perf record -F 1999 -g -p "$gw" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
+run sealgate "$gateway" "$gw"
+if [ "${PERF:-0}" = 1 ]; then
+  wait "$perf_pid" || true
+  cp "$work/perf.data" "${PERF_OUT:-/tmp/chat-path.perf.data}"
+  echo "== perf: inclusive share of the gateway's samples by function (perf data: ${PERF_OUT:-/tmp/chat-path.perf.data})"
+  { perf report -i "$work/perf.data" --children --sort symbol --stdio -g none 2>/dev/null || true; } |
+    grep -v '^#' | grep '%' | swift demangle --simplified 2>/dev/null | head -80 | cut -c1-180 || true
+fi
