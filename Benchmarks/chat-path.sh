@@ -78,6 +78,7 @@ body='{"model":"upstream","messages":[{"role":"user","content":"Who pays for hom
 headers=(-H "Authorization: Bearer $key" -H 'Content-Type: application/json' -H 'Sealgate-Data-Class: internal' -H 'Sealgate-Scope: handbook')
 status=$(curl -sS -o "$work/first.json" -w '%{http_code}' "${headers[@]}" -d "$body" "http://127.0.0.1:$gateway/v1/chat/completions")
 [ "$status" = 200 ] || { echo "chat-path: first chat answered $status: $(cat "$work/first.json")" >&2; tail -20 "$work/gateway.log" >&2; exit 1; }
+echo "first answer: $(python3 -c "import json,sys; a=json.load(open(sys.argv[1])); print(len(a['sealgate']['citations']), 'passages retrieved and cited')" "$work/first.json")"
 for _ in $(seq 1 200); do curl -sS -o /dev/null "${headers[@]}" -d "$body" "http://127.0.0.1:$gateway/v1/chat/completions"; done
 
 cat >"$work/chat.lua" <<EOF
