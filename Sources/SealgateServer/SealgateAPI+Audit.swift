@@ -28,7 +28,7 @@ extension SealgateAPI {
         let auditor = router.group().add(middleware: auditorAuthentication())
         auditor.get("/audit/tile/**") { _, context -> Response in
             let rest = context.parameters.getCatchAll().joined(separator: "/")
-            guard let path = TlogTiles.parse(rest) else { return Problem.response(Denial(.notFound, "Not a tile path.")) }
+            guard let path = TlogTiles.parse(rest) else { return await refuseAuditRead(.notFound, "Not a tile path.", context) }
             do {
                 let data: Data
                 if let level = path.level {
@@ -42,12 +42,12 @@ extension SealgateAPI {
                     status: .ok, headers: [.contentType: "application/octet-stream", .cacheControl: cache],
                     body: .init(byteBuffer: ByteBuffer(bytes: data)))
             } catch {
-                return Problem.response(Denial(.notFound, "The log does not have that tile yet."))
+                return await refuseAuditRead(.notFound, "The log does not have that tile yet.", context)
             }
         }
         auditor.get("/audit/entries/:index") { _, context -> Response in
             guard let index = context.parameters.get("index").flatMap(Int.init), let entry = await auditLog.entry(index) else {
-                return Problem.response(Denial(.notFound, "No such audit entry."))
+                return await refuseAuditRead(.notFound, "No such audit entry.", context)
             }
             do {
                 let note = try await auditLog.checkpointNote()
@@ -59,24 +59,24 @@ extension SealgateAPI {
                 }
                 return rawJSON(body)
             } catch {
-                return Problem.response(Denial(.auditUnavailable, "The entry's proof is not available yet."))
+                return await refuseAuditRead(.auditUnavailable, "The entry's proof is not available yet.", context)
             }
         }
-        auditor.get("/audit/proof/inclusion") { request, _ -> Response in
+        auditor.get("/audit/proof/inclusion") { request, context -> Response in
             guard let index = request.uri.queryParameters.get("index").flatMap({ Int($0) }),
                 let size = request.uri.queryParameters.get("size").flatMap({ Int($0) }),
                 let proof = try? await auditLog.inclusionProof(index: index, size: size)
-            else { return Problem.response(Denial(.malformedRequest, "Give index < size ≤ the log size.")) }
+            else { return await refuseAuditRead(.malformedRequest, "Give index < size ≤ the log size.", context) }
             return rawJSON([
                 "index": index, "tree_size": size, "leaf_hash": proof.leafHash.base64EncodedString(),
                 "root": proof.root.base64EncodedString(), "proof": proof.proof.map { $0.base64EncodedString() },
             ])
         }
-        auditor.get("/audit/proof/consistency") { request, _ -> Response in
+        auditor.get("/audit/proof/consistency") { request, context -> Response in
             guard let from = request.uri.queryParameters.get("from").flatMap({ Int($0) }),
                 let to = request.uri.queryParameters.get("to").flatMap({ Int($0) }),
                 let proof = try? await auditLog.consistencyProof(from: from, to: to)
-            else { return Problem.response(Denial(.malformedRequest, "Give from ≤ to ≤ the log size.")) }
+            else { return await refuseAuditRead(.malformedRequest, "Give from ≤ to ≤ the log size.", context) }
             return rawJSON([
                 "from": from, "to": to, "from_root": proof.oldRoot.base64EncodedString(),
                 "to_root": proof.newRoot.base64EncodedString(), "proof": proof.proof.map { $0.base64EncodedString() },

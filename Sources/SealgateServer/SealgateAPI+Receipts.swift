@@ -34,10 +34,10 @@ extension SealgateAPI {
         let group = router.group().add(middleware: receiptAuthentication())
         group.get("/v1/receipts/key") { _, context -> Response in
             guard case .caller(let caller) = context.identity else {
-                return await refuseReceipt(.notFound, "Auditors have no question key; it belongs to a tenant.", context)
+                return await refuseAuditRead(.notFound, "Auditors have no question key; it belongs to a tenant.", context)
             }
             guard let key = await gateway.keyRing.questionKey(for: caller.principal.tenant) else {
-                return await refuseReceipt(.keyLeaseUnavailable, "The tenant's keys are not leased; its question digests are plain SHA-256.", context)
+                return await refuseAuditRead(.keyLeaseUnavailable, "The tenant's keys are not leased; its question digests are plain SHA-256.", context)
             }
             return json(["algorithm": "hmac-sha256", "key": key.base64EncodedString(), "tenant": caller.principal.tenant.rawValue])
         }
@@ -46,8 +46,9 @@ extension SealgateAPI {
         }
     }
 
-    /// A refusal of a receipt route, recorded (audit record, metric) and answered as a problem.
-    private func refuseReceipt(_ code: ReasonCode, _ detail: String, _ context: Context) async -> Response {
+    /// A refusal of a route that reads the audit log (receipts, tiles, entries, proofs), recorded (an `audit_read`
+    /// record without the index or content asked for, a metric) and answered as a problem.
+    func refuseAuditRead(_ code: ReasonCode, _ detail: String, _ context: Context) async -> Response {
         await refuse(code, detail, .auditRead, context.requestID, context.caller?.principal)
     }
 
@@ -55,10 +56,10 @@ extension SealgateAPI {
         // The entry is read once: for the tenant check, then as the proof's `extra` line.
         guard let raw = context.parameters.get("index"), raw.count <= 19, raw.allSatisfy(\.isASCII), raw.allSatisfy(\.isNumber),
             let index = Int(raw), let entry = await auditLog.entry(index)
-        else { return await refuseReceipt(.notFound, "No such receipt.", context) }
+        else { return await refuseAuditRead(.notFound, "No such receipt.", context) }
         if case .caller(let caller) = context.identity {
             guard let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: entry), leaf.record.tenant == caller.principal.tenant.rawValue else {
-                return await refuseReceipt(.notFound, "No such receipt.", context)
+                return await refuseAuditRead(.notFound, "No such receipt.", context)
             }
         }
         do {
@@ -70,14 +71,14 @@ extension SealgateAPI {
             let note = await witnesses?.servedNote(latest: signed) ?? signed
             let covered = try Checkpoint(body: try auditLog.verifier.open(note)).size
             guard index < covered else {
-                return await refuseReceipt(.receiptPending, "No witnessed checkpoint covers record \(index) yet; retry in a second.", context)
+                return await refuseAuditRead(.receiptPending, "No witnessed checkpoint covers record \(index) yet; retry in a second.", context)
             }
             let proof = try await auditLog.receiptProof(index: index, entry: entry, note: note)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: proof.encoded)))
         } catch {
-            return await refuseReceipt(.auditUnavailable, "The record's proof is not available.", context)
+            return await refuseAuditRead(.auditUnavailable, "The record's proof is not available.", context)
         }
     }
 

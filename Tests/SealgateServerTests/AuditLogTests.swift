@@ -65,6 +65,17 @@ struct AuditLogTests {
             #expect(MerkleProof.verifyInclusion(index: 7, size: checkpoint.size, leafHash: MerkleHash.leaf(entries[7]), proof: path, root: checkpoint.root))
             let entry = try await client.send(.get, "/audit/entries/7", key: auditor).object
             #expect(entry["inclusion"] != nil)
+            // An auditor's refused reads are audited (kind audit_read, outcome denied, the reason) like any refusal.
+            for (path, reason) in [
+                ("/audit/entries/999999", "not_found"), ("/audit/tile/0/x999/999", "not_found"), ("/audit/tile/nonsense", "not_found"),
+                ("/audit/proof/inclusion?index=9&size=2", "malformed_request"), ("/audit/proof/consistency?from=5&to=1", "malformed_request"),
+            ] {
+                let refusal = try await client.send(.get, path, key: auditor)
+                #expect(refusal.problemType == "urn:sealgate:problem:\(reason)", "\(path)")
+                let index = try #require(refusal.auditIndex, "\(path)")
+                let record = try #require(try fixture.auditRecord(index))
+                #expect(record["kind"] as? String == "audit_read" && record["outcome"] as? String == "denied" && record["reason"] as? String == reason)
+            }
         }
         let report = try AuditVerifier.verify(directory: fixture.dir + "/audit", verifier: nil)
         #expect(report.isValid, "\(report.failures)")
