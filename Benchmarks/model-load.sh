@@ -7,12 +7,15 @@
 #     `sealgate model verify` of the plain directory (read + SHA-256 + signature: what loading a signed but
 #     unsealed model costs).
 # Files are in the page cache for every run (each is read once before timing). Not part of CI.
+# With BEFORE=PATH/TO/older/sealgate, that binary's sealed load of the same sealed model is timed too, its runs
+# interleaved with the others' (before/after in one run; the broker accepts both binaries' measurements).
 # Needs python3 with model-signing and cryptography.
-# Usage: Benchmarks/model-load.sh PATH/TO/sealgate [MiB (default 512)] [runs (default 5)]
+# Usage: [BEFORE=PATH/TO/older/sealgate] Benchmarks/model-load.sh PATH/TO/sealgate [MiB (default 512)] [runs (default 5)]
 set -euo pipefail
 bin=$(realpath "$1")
 mib=${2:-512}
 runs=${3:-5}
+before=${BEFORE:+$(realpath "$BEFORE")}
 signer=$(command -v model_signing || echo "$(dirname "$(command -v python3)")/model_signing")
 work=$(mktemp -d)
 bport=18481; pport=18482
@@ -33,6 +36,16 @@ PY
 "$signer" sign key --private_key signer.key.pem --signature model.sig model >/dev/null 2>&1
 proxy_args=(--upstream "http://127.0.0.1:9" --workload model:bench --broker "http://127.0.0.1:$bport" --port "$pport" --data-dir proxy)
 "$bin" tee-proxy "${proxy_args[@]}" --reference-values >rv.json
+if [ -n "$before" ]; then
+    # Same data dir, so the same mock signing key: one more accepted measurement in the same set.
+    "$before" tee-proxy "${proxy_args[@]}" --reference-values >rv-before.json
+    python3 - <<'PY'
+import json
+rv, other = json.load(open("rv.json")), json.load(open("rv-before.json"))
+rv["sets"][0]["measurements"] += other["sets"][0]["measurements"]
+json.dump(rv, open("rv.json", "w"))
+PY
+fi
 "$bin" broker --data-dir br --port "$bport" --reference-values rv.json >broker.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do curl -fsS -o /dev/null "http://127.0.0.1:$bport/healthz" 2>/dev/null && break; sleep 0.25; done
@@ -44,15 +57,21 @@ SEALGATE_ADMIN_TOKEN=$(cat br/admin-token)
 "$bin" model seal model --signature model.sig --key signer.pub.pem --out sealed --key-resource bench/model/bench --broker "http://127.0.0.1:$bport" >/dev/null
 cat model/weights.bin sealed/files/*.sealed >/dev/null
 
-sealed_times=()
-for i in $(seq 1 "$runs"); do
-    "$bin" tee-proxy "${proxy_args[@]}" --model sealed --model-signer-key signer.pub.pem --model-file weights.bin -- /bin/sleep 600 >"proxy-$i.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 600); do grep -q "model.load_time" "proxy-$i.log" && break; sleep 0.1; done
+# Prints the proxy's logged model.load_time (seconds) of one sealed load by binary $1; $2 names the log.
+sealed_load() {
+    "$1" tee-proxy "${proxy_args[@]}" --model sealed --model-signer-key signer.pub.pem --model-file weights.bin -- /bin/sleep 600 >"proxy-$2.log" 2>&1 &
+    local pid=$! t
+    for _ in $(seq 1 600); do grep -q "model.load_time" "proxy-$2.log" && break; sleep 0.1; done
     kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-    t=$(grep -o 'model.load_time=[0-9.e-]* seconds' "proxy-$i.log" | head -1 | sed 's/model.load_time=//; s/ seconds//')
-    [ -n "$t" ] || { cat "proxy-$i.log"; exit 1; }
-    sealed_times+=("$t")
+    t=$(grep -o 'model.load_time=[0-9.e-]* seconds' "proxy-$2.log" | head -1 | sed 's/model.load_time=//; s/ seconds//')
+    [ -n "$t" ] || { cat "proxy-$2.log" >&2; return 1; }
+    echo "$t"
+}
+sealed_times=()
+before_times=()
+for i in $(seq 1 "$runs"); do
+    [ -z "$before" ] || before_times+=("$(sealed_load "$before" "before-$i")")
+    sealed_times+=("$(sealed_load "$bin" "$i")")
 done
 plain_times=()
 verify_times=()
@@ -72,11 +91,14 @@ PY
     "$bin" model verify model --bundle model.sig --key signer.pub.pem >/dev/null
     verify_times+=("$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")")
 done
-python3 - "$mib" "${sealed_times[*]}" "${plain_times[*]}" "${verify_times[*]}" <<'PY'
+python3 - "$mib" "${sealed_times[*]}" "${plain_times[*]}" "${verify_times[*]}" "${before_times[*]}" <<'PY'
 import statistics, sys
 mib = int(sys.argv[1])
-sealed, plain, verify = ([float(x) for x in a.split()] for a in sys.argv[2:5])
+sealed, plain, verify, before = ([float(x) for x in a.split()] for a in sys.argv[2:6])
 s, p, v = statistics.median(sealed), statistics.median(plain), statistics.median(verify)
+if before:
+    b = statistics.median(before)
+    print(f"sealed load, BEFORE binary:                                     median {b*1000:.0f} ms ({mib/b:.0f} MiB/s); ratio {b/p:.2f}x plain read")
 print(f"sealed load (attest + key release + decrypt + verify into memfd): median {s*1000:.0f} ms ({mib/s:.0f} MiB/s)")
 print(f"plain read into memfd:                                          median {p*1000:.0f} ms ({mib/p:.0f} MiB/s)")
 print(f"plain read + SHA-256 + signature (sealgate model verify):       median {v*1000:.0f} ms ({mib/v:.0f} MiB/s)")

@@ -116,8 +116,13 @@ public struct ModelLoader: Sendable {
         return dataKey
     }
 
-    /// Decrypts every file, one chunk in memory at a time, hashing the plaintext; hands the model over only when every
-    /// digest matches the signed one.
+    /// Decrypts every file on two cores, hashing the plaintext; hands the model over only when every digest matches
+    /// the signed one.
+    ///
+    /// This thread reads sealed chunks (`pread` into reusable buffers) and writes plaintext to the destination; a
+    /// ``ChunkPipeline`` opens and hashes them on a second thread, at most ``ChunkPipeline/depth`` chunks ahead. A file
+    /// is sealed (memfd) or kept (memory) only after its last chunk has opened and its digest matched; on any refusal
+    /// the pipeline is drained and every memfd closed, so nothing partial is handed over.
     func decrypt(
         _ directory: URL, _ manifest: SealedModelManifest, _ resource: ModelKeyResource, _ signed: [ModelSignatureVerifier.Resource],
         _ dataKey: SymmetricKey, _ destination: ModelDestination
@@ -126,6 +131,9 @@ public struct ModelLoader: Sendable {
         var descriptors: [String: Int32] = [:]
         var handedOver = false
         defer { if !handedOver { for fd in descriptors.values { close(fd) } } }
+        var pipeline = ChunkPipeline(key: dataKey)
+        defer { pipeline.drain() }
+        var reader = SealedChunkReader()
         for (index, (file, signedFile)) in zip(manifest.files, signed).enumerated() {
             let blob = try Self.openRegularFile(directory, SealedModelFormat.blobName(index))
             defer { try? blob.handle.close() }
@@ -143,23 +151,26 @@ public struct ModelLoader: Sendable {
             } else {
                 plain.reserveCapacity(Int(file.size))
             }
-            var hasher = SHA256()
-            var remaining = file.size
-            for chunk in 0..<total {
-                let length = Int(min(Int64(manifest.chunkSize), remaining))
-                let sealedLength = length + SealedModelFormat.nonceSize + SealedModelFormat.tagSize
-                guard let bytes = try blob.handle.read(upToCount: sealedLength), bytes.count == sealedLength else {
-                    throw ModelLoadError(.truncated, "'\(file.path)' ends inside chunk \(chunk)")
-                }
-                let aad = SealedModelFormat.chunkAAD(model: resource.description, path: file.path, index: chunk, total: total)
-                guard let box = try? AES.GCM.SealedBox(combined: bytes), let opened = try? AES.GCM.open(box, using: dataKey, authenticating: aad) else {
-                    throw ModelLoadError(.chunkInvalid, "chunk \(chunk) of '\(file.path)' does not open (changed, reordered or from another file or model)")
-                }
-                hasher.update(data: opened)
-                if let memfd { try memfd.write(opened) } else { plain.append(opened) }
-                remaining -= Int64(length)
+            var digest: Data?
+            func writeOldest() throws {
+                let opened = try pipeline.take()
+                if let memfd { try memfd.write(opened.plaintext) } else { plain.append(opened.plaintext) }
+                if let value = opened.digest { digest = value }
             }
-            guard Data(hasher.finalize()) == signedFile.digest else {
+            var offset: Int64 = 0
+            for chunk in 0..<total {
+                let length = Int(min(Int64(manifest.chunkSize), file.size - Int64(chunk) * Int64(manifest.chunkSize)))
+                let sealedLength = length + SealedModelFormat.nonceSize + SealedModelFormat.tagSize
+                guard let bytes = try reader.read(blob.handle.fileDescriptor, at: offset, count: sealedLength),
+                    let box = try? AES.GCM.SealedBox(combined: bytes)
+                else { throw ModelLoadError(.truncated, "'\(file.path)' ends inside chunk \(chunk)") }
+                offset += Int64(sealedLength)
+                let aad = SealedModelFormat.chunkAAD(model: resource.description, path: file.path, index: chunk, total: total)
+                pipeline.submit(box, aad: aad, chunk: chunk, path: file.path, last: chunk == total - 1)
+                if pipeline.inFlight >= ChunkPipeline.depth { try writeOldest() }
+            }
+            while pipeline.inFlight > 0 { try writeOldest() }
+            guard digest == signedFile.digest else {
                 throw ModelLoadError(.digestMismatch, "'\(file.path)' decrypted to bytes whose SHA-256 is not the signed digest")
             }
             if let memfd { try memfd.seal() } else { memory[file.path] = plain }
