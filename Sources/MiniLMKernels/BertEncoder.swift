@@ -36,21 +36,56 @@ public struct LayerNorm: Sendable {
         self.epsilon = epsilon
     }
 
-    /// Normalises each of `rows` rows of `x` in place.
-    func apply(_ x: UnsafeMutablePointer<Float>, rows: Int) {
-        let h = gamma.count
-        for r in 0..<rows {
-            let row = x + r * h
-            var sum: Float = 0
-            for i in 0..<h { sum += row[i] }
-            let mean = sum / Float(h)
-            var variance: Float = 0
-            for i in 0..<h {
-                let d = row[i] - mean
-                variance += d * d
+    /// Normalises each of `rows` rows of `x` in place, after adding `residual` (same shape) to it when given. Eight
+    /// lanes at a time with two accumulators per sum (a scalar sum is one dependent add per element).
+    func apply(_ x: UnsafeMutablePointer<Float>, adding residual: UnsafePointer<Float>? = nil, rows: Int) {
+        typealias V = SIMD8<Float>
+        let h = gamma.count, whole = h / 8 * 8
+        gamma.withUnsafeBufferPointer { gammaBuffer in
+            beta.withUnsafeBufferPointer { betaBuffer in
+                guard let g = gammaBuffer.baseAddress, let b = betaBuffer.baseAddress else { return }
+                for r in 0..<rows {
+                    let row = x + r * h
+                    if let residual {
+                        let other = residual + r * h
+                        for i in stride(from: 0, to: whole, by: 8) { Activation.store(Activation.load(row + i) + Activation.load(other + i), row + i) }
+                        for i in whole..<h { row[i] += other[i] }
+                    }
+                    var s0 = V(), s1 = V()
+                    var i = 0
+                    while i + 16 <= whole {
+                        s0 += Activation.load(row + i)
+                        s1 += Activation.load(row + i + 8)
+                        i += 16
+                    }
+                    if i < whole { s0 += Activation.load(row + i) }
+                    var sum = (s0 + s1).sum()
+                    for j in whole..<h { sum += row[j] }
+                    let mean = sum / Float(h)
+                    let center = V(repeating: mean)
+                    var q0 = V(), q1 = V()
+                    i = 0
+                    while i + 16 <= whole {
+                        let d0 = Activation.load(row + i) - center, d1 = Activation.load(row + i + 8) - center
+                        q0.addProduct(d0, d0)
+                        q1.addProduct(d1, d1)
+                        i += 16
+                    }
+                    if i < whole {
+                        let d0 = Activation.load(row + i) - center
+                        q0.addProduct(d0, d0)
+                    }
+                    var variance = (q0 + q1).sum()
+                    for j in whole..<h { variance += (row[j] - mean) * (row[j] - mean) }
+                    let inv = 1 / (variance / Float(h) + epsilon).squareRoot()
+                    let scale = V(repeating: inv)
+                    for j in stride(from: 0, to: whole, by: 8) {
+                        let v = (Activation.load(row + j) - center) * scale
+                        Activation.store(v * Activation.load(g + j) + Activation.load(b + j), row + j)
+                    }
+                    for j in whole..<h { row[j] = (row[j] - mean) * inv * g[j] + b[j] }
+                }
             }
-            let inv = 1 / (variance / Float(h) + epsilon).squareRoot()
-            for i in 0..<h { row[i] = (row[i] - mean) * inv * gamma[i] + beta[i] }
         }
     }
 }
@@ -68,12 +103,15 @@ public struct BertEncoder: Sendable {
     let tokenTypeEmbedding: [Float]
     let embeddingNorm: LayerNorm
     let layers: [BertLayer]
+    /// The GEMM kernel every layer is packed for; attention runs on it too.
+    let kernel: GEMMKernel
     /// Vocabulary size (rows of the word-embedding table).
     public var vocabularySize: Int { wordEmbeddings.count / hidden }
     /// Longest sequence the position table covers.
     public var maxPositions: Int { positionEmbeddings.count / hidden }
 
-    /// Creates the encoder. `tokenTypeEmbedding` is row 0 of the token-type table (single-segment input).
+    /// Creates the encoder. `tokenTypeEmbedding` is row 0 of the token-type table (single-segment input). Every layer
+    /// must be packed for the same kernel.
     public init(
         hidden: Int, heads: Int, wordEmbeddings: [Float], positionEmbeddings: [Float], tokenTypeEmbedding: [Float],
         embeddingNorm: LayerNorm, layers: [BertLayer]
@@ -85,6 +123,10 @@ public struct BertEncoder: Sendable {
         self.tokenTypeEmbedding = tokenTypeEmbedding
         self.embeddingNorm = embeddingNorm
         self.layers = layers
+        kernel = layers.first?.qkv.kernel ?? .portable
+        precondition(
+            layers.allSatisfy { [$0.qkv, $0.attentionOutput, $0.intermediate, $0.output].allSatisfy { $0.kernel == kernel } },
+            "BertEncoder: layers packed for different kernels")
     }
 
     /// The L2-normalised mean-pooled embedding of each token sequence. Every id must be below ``vocabularySize``
@@ -103,30 +145,36 @@ public struct BertEncoder: Sendable {
             row += sequence.count
         }
         let lengths = sequences.map(\.count)
+        let longest = lengths.max() ?? 0, headSize = h / heads
         var qkv = [Float](repeating: 0, count: total * 3 * h)
         var context = [Float](repeating: 0, count: total * h)
         var attended = [Float](repeating: 0, count: total * h)
         var inner = [Float](repeating: 0, count: total * (layers.first?.intermediate.outputs ?? 0))
-        x.withUnsafeMutableBufferPointer { xb in
-            qkv.withUnsafeMutableBufferPointer { qb in
-                context.withUnsafeMutableBufferPointer { cb in
-                    attended.withUnsafeMutableBufferPointer { ab in
-                        inner.withUnsafeMutableBufferPointer { ib in
-                            guard let x = xb.baseAddress, let q = qb.baseAddress, let c = cb.baseAddress,
-                                let a = ab.baseAddress, let inner = ib.baseAddress
-                            else { return }
-                            embeddingNorm.apply(x, rows: total)
-                            for layer in layers {
-                                layer.qkv.apply(x, rows: total, into: q)
-                                attention(q, lengths: lengths, into: c)
-                                layer.attentionOutput.apply(c, rows: total, into: a)
-                                for i in 0..<(total * h) { a[i] += x[i] }
-                                layer.attentionNorm.apply(a, rows: total)
-                                layer.intermediate.apply(a, rows: total, into: inner)
-                                Activation.gelu(inner, count: total * layer.intermediate.outputs)
-                                layer.output.apply(inner, rows: total, into: x)
-                                for i in 0..<(total * h) { x[i] += a[i] }
-                                layer.outputNorm.apply(x, rows: total)
+        var scratch = [Float](
+            repeating: 0, count: AttentionScratch.count(longest: longest, headSize: headSize, width: kernel.panelWidth))
+        kernel.withScratch { gemm in
+            x.withUnsafeMutableBufferPointer { xb in
+                qkv.withUnsafeMutableBufferPointer { qb in
+                    context.withUnsafeMutableBufferPointer { cb in
+                        attended.withUnsafeMutableBufferPointer { ab in
+                            inner.withUnsafeMutableBufferPointer { ib in
+                                scratch.withUnsafeMutableBufferPointer { sb in
+                                    guard let x = xb.baseAddress, let q = qb.baseAddress, let c = cb.baseAddress,
+                                        let a = ab.baseAddress, let inner = ib.baseAddress, let s = sb.baseAddress
+                                    else { return }
+                                    let buffers = AttentionScratch(s, longest: longest, headSize: headSize, width: kernel.panelWidth)
+                                    embeddingNorm.apply(x, rows: total)
+                                    for layer in layers {
+                                        layer.qkv.apply(x, rows: total, into: q, scratch: gemm)
+                                        attention(q, lengths: lengths, into: c, buffers: buffers, gemm: gemm)
+                                        layer.attentionOutput.apply(c, rows: total, into: a, scratch: gemm)
+                                        layer.attentionNorm.apply(a, adding: x, rows: total)
+                                        layer.intermediate.apply(a, rows: total, into: inner, scratch: gemm)
+                                        Activation.gelu(inner, count: total * layer.intermediate.outputs)
+                                        layer.output.apply(inner, rows: total, into: x, scratch: gemm)
+                                        layer.outputNorm.apply(x, adding: a, rows: total)
+                                    }
+                                }
                             }
                         }
                     }
