@@ -96,3 +96,71 @@ enum Activation {
         for j in whole..<count { row[j] = scaled[j - whole] }
     }
 }
+
+/// Layer normalisation over the last dimension (`eps` as BERT's config: 1e-12).
+public struct LayerNorm: Sendable {
+    let gamma: [Float]
+    let beta: [Float]
+    let epsilon: Float
+
+    /// Creates a layer norm; `gamma` and `beta` have the hidden size.
+    public init(gamma: [Float], beta: [Float], epsilon: Float = 1e-12) {
+        precondition(gamma.count == beta.count, "LayerNorm: gamma and beta sizes")
+        self.gamma = gamma
+        self.beta = beta
+        self.epsilon = epsilon
+    }
+
+    /// Normalises each of `rows` rows of `x` in place, after adding `residual` (same shape) to it when given. Eight
+    /// lanes at a time with two accumulators per sum (a scalar sum is one dependent add per element).
+    func apply(_ x: UnsafeMutablePointer<Float>, adding residual: UnsafePointer<Float>? = nil, rows: Int) {
+        typealias V = SIMD8<Float>
+        let h = gamma.count, whole = h / 8 * 8
+        gamma.withUnsafeBufferPointer { gammaBuffer in
+            beta.withUnsafeBufferPointer { betaBuffer in
+                guard let g = gammaBuffer.baseAddress, let b = betaBuffer.baseAddress else { return }
+                for r in 0..<rows {
+                    let row = x + r * h
+                    if let residual {
+                        let other = residual + r * h
+                        for i in stride(from: 0, to: whole, by: 8) { Activation.store(Activation.load(row + i) + Activation.load(other + i), row + i) }
+                        for i in whole..<h { row[i] += other[i] }
+                    }
+                    var s0 = V(), s1 = V()
+                    var i = 0
+                    while i + 16 <= whole {
+                        s0 += Activation.load(row + i)
+                        s1 += Activation.load(row + i + 8)
+                        i += 16
+                    }
+                    if i < whole { s0 += Activation.load(row + i) }
+                    var sum = (s0 + s1).sum()
+                    for j in whole..<h { sum += row[j] }
+                    let mean = sum / Float(h)
+                    let center = V(repeating: mean)
+                    var q0 = V(), q1 = V()
+                    i = 0
+                    while i + 16 <= whole {
+                        let d0 = Activation.load(row + i) - center, d1 = Activation.load(row + i + 8) - center
+                        q0.addProduct(d0, d0)
+                        q1.addProduct(d1, d1)
+                        i += 16
+                    }
+                    if i < whole {
+                        let d0 = Activation.load(row + i) - center
+                        q0.addProduct(d0, d0)
+                    }
+                    var variance = (q0 + q1).sum()
+                    for j in whole..<h { variance += (row[j] - mean) * (row[j] - mean) }
+                    let inv = 1 / (variance / Float(h) + epsilon).squareRoot()
+                    let scale = V(repeating: inv)
+                    for j in stride(from: 0, to: whole, by: 8) {
+                        let v = (Activation.load(row + j) - center) * scale
+                        Activation.store(v * Activation.load(g + j) + Activation.load(b + j), row + j)
+                    }
+                    for j in whole..<h { row[j] = (row[j] - mean) * inv * g[j] + b[j] }
+                }
+            }
+        }
+    }
+}

@@ -37,13 +37,13 @@ extension BertEncoder {
             let keyPanels = (length + panel - 1) / panel
             for head in 0..<heads {
                 let qOffset = head * headSize, kOffset = h + head * headSize, vOffset = 2 * h + head * headSize
-                for p in 0..<keyPanels {
-                    for d in 0..<headSize {
-                        let row = buffers.keys + (p * headSize + d) * panel
-                        for c in 0..<panel {
-                            let j = p * panel + c
-                            row[c] = j < length ? qkv[(start + j) * width + kOffset + d] : 0
-                        }
+                for j in 0..<(keyPanels * panel) {
+                    let column = buffers.keys + (j / panel * headSize) * panel + j % panel
+                    if j < length {
+                        let source = qkv + (start + j) * width + kOffset
+                        for d in 0..<headSize { column[d * panel] = source[d] }
+                    } else {
+                        for d in 0..<headSize { column[d * panel] = 0 }
                     }
                 }
                 for p in 0..<valuePanels {

@@ -5,10 +5,15 @@ import MiniLMKernelsAVX512
 extension GEMMKernel {
     /// Floats of scratch ``multiply(_:lda:rows:inputs:panels:bias:outputs:into:ldc:scratch:)`` needs.
     var scratchCount: Int {
-        #if arch(x86_64)
-        if self == .avx512 { return AVX512GEMM.scratchCount }
-        #endif
-        return 1
+        switch self {
+        case .avx512:
+            #if arch(x86_64)
+            return AVX512GEMM.scratchCount
+            #else
+            return 1
+            #endif
+        case .avx2, .portable: return 1
+        }
     }
 
     /// Runs `body` with this kernel's scratch: 64-byte aligned, ``scratchCount`` floats.
