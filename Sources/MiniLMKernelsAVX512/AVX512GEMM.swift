@@ -9,10 +9,11 @@
 /// AVX-512 can be shared by the linker with code built for other CPUs.
 ///
 /// Blocking (measured on the development machine's Ice Lake, `docs/benchmarks.md`): rows of `a` in blocks of
-/// ``rowBlock`` and inputs in blocks of ``depthBlock`` are packed into ``tileRows``-row micro-panels (contiguous, so the
-/// broadcasts walk one stream); each `depthBlock × 32` weight panel block stays in L1 while the packed row block
-/// (in L2) streams past it; a 12 × 32 register tile holds 24 accumulators, with the two panel vectors and a
-/// broadcast 27 of the 32 zmm registers.
+/// ``rowBlock`` (in L2) and inputs in blocks of ``depthBlock``; each `depthBlock × 32` weight panel block stays in L1
+/// while the row block's tiles stream past it, reading `a` in place (twelve row streams: packing them cost as much as
+/// the products of attention's small matrices, and gained nothing measurable on the dense layers); a 12 × 32 register
+/// tile holds 24 accumulators, with the two panel vectors and a broadcast 27 of the 32 zmm registers. Tiles with fewer
+/// rows or columns run on zero-padded copies in the scratch.
 public enum AVX512GEMM {
     /// Columns per weight panel: two 16-lane vectors.
     public static let panelWidth = 32
@@ -20,11 +21,11 @@ public enum AVX512GEMM {
     public static let tileRows = 12
     /// Inputs per block (a 256 × 32 panel block is 32 KiB, inside the 48 KiB L1 of Ice Lake).
     public static let depthBlock = 256
-    /// Rows per block (144 × 256 floats = 144 KiB of packed rows, inside L2; a multiple of ``tileRows``).
+    /// Rows per block (144 × 256 floats = 144 KiB of `a`, inside L2; a multiple of ``tileRows``).
     public static let rowBlock = 144
-    /// Floats of scratch ``multiply(_:lda:rows:inputs:panels:bias:outputs:into:ldc:scratch:)`` needs: the packed row block
-    /// and one edge tile.
-    public static let scratchCount = rowBlock * depthBlock + tileRows * panelWidth
+    /// Floats of scratch ``multiply(_:lda:rows:inputs:panels:bias:outputs:into:ldc:scratch:)`` needs: the rows and the
+    /// results of one edge tile.
+    public static let scratchCount = tileRows * depthBlock + tileRows * panelWidth
 
     typealias V = SIMD16<Float>
 
@@ -38,7 +39,7 @@ public enum AVX512GEMM {
     ) {
         let width = panelWidth
         let panelCount = (n + width - 1) / width
-        let packed = scratch, edge = scratch + rowBlock * depthBlock
+        let edgeRows = scratch, edge = scratch + tileRows * depthBlock
         var rowStart = 0
         while rowStart < m {
             let blockRows = smaller(rowBlock, m - rowStart)
@@ -46,7 +47,6 @@ public enum AVX512GEMM {
             var depthStart = 0
             while depthStart < k {
                 let depth = smaller(depthBlock, k - depthStart)
-                pack(a + rowStart * lda + depthStart, lda: lda, rows: blockRows, depth: depth, into: packed)
                 var p = 0
                 while p < panelCount {
                     let panel = panels + (p * k + depthStart) * width
@@ -58,13 +58,14 @@ public enum AVX512GEMM {
                     while t < tiles {
                         let rows = smaller(tileRows, blockRows - t * tileRows)
                         let target = c + (rowStart + t * tileRows) * ldc + p * width
-                        let micro = UnsafePointer(packed + t * depth * tileRows)
+                        let source = a + (rowStart + t * tileRows) * lda + depthStart
                         if rows == tileRows && columns == width {
-                            tile(micro, panel, depth: depth, c: target, ldc: ldc, bias: initial, accumulate: accumulate)
+                            tile(source, lda: lda, panel, depth: depth, c: target, ldc: ldc, bias: initial, accumulate: accumulate)
                         } else {
+                            copyRows(source, lda: lda, rows: rows, depth: depth, into: edgeRows)
                             edgeTile(
-                                micro, panel, depth: depth, c: target, ldc: ldc, rows: rows, columns: columns, bias: initial,
-                                accumulate: accumulate, edge: edge)
+                                UnsafePointer(edgeRows), lda: depth, panel, depth: depth, c: target, ldc: ldc, rows: rows,
+                                columns: columns, bias: initial, accumulate: accumulate, edge: edge)
                         }
                         t += 1
                     }
@@ -76,41 +77,35 @@ public enum AVX512GEMM {
         }
     }
 
-    /// Copies `rows × depth` of `a` into micro-panels of ``tileRows`` rows, each `depth × tileRows` with the rows
-    /// interleaved per input; rows past `rows` are zero (their results are computed and never stored).
+    /// Copies `rows × depth` of `a` into `out` (rows `depth` apart) and zeroes the rest of a tile's rows, so an edge
+    /// tile never reads past the last row of `a` (the zero rows' results are computed and never stored).
     @inline(__always)
-    static func pack(_ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, into out: UnsafeMutablePointer<Float>) {
-        let tiles = (rows + tileRows - 1) / tileRows
-        var t = 0
-        while t < tiles {
-            let base = out + t * depth * tileRows
-            var r = 0
-            while r < tileRows {
-                let row = t * tileRows + r
-                var d = 0
-                if row < rows {
-                    let source = a + row * lda
-                    while d < depth {
-                        base[d * tileRows + r] = source[d]
-                        d += 1
-                    }
-                } else {
-                    while d < depth {
-                        base[d * tileRows + r] = 0
-                        d += 1
-                    }
+    static func copyRows(_ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, into out: UnsafeMutablePointer<Float>) {
+        var r = 0
+        while r < tileRows {
+            let row = out + r * depth
+            var d = 0
+            if r < rows {
+                let source = a + r * lda
+                while d < depth {
+                    row[d] = source[d]
+                    d += 1
                 }
-                r += 1
+            } else {
+                while d < depth {
+                    row[d] = 0
+                    d += 1
+                }
             }
-            t += 1
+            r += 1
         }
     }
 
     /// A tile with fewer rows or columns: run on a full `tileRows × panelWidth` copy in `edge`, store the valid part.
     @inline(__always)
     static func edgeTile(
-        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int,
-        columns: Int, bias: UnsafePointer<Float>?, accumulate: Bool, edge: UnsafeMutablePointer<Float>
+        _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        rows: Int, columns: Int, bias: UnsafePointer<Float>?, accumulate: Bool, edge: UnsafeMutablePointer<Float>
     ) {
         let width = panelWidth
         var r = 0
@@ -122,7 +117,7 @@ public enum AVX512GEMM {
             }
             r += 1
         }
-        tile(a, b, depth: depth, c: edge, ldc: width, bias: bias, accumulate: accumulate)
+        tile(a, lda: lda, b, depth: depth, c: edge, ldc: width, bias: bias, accumulate: accumulate)
         r = 0
         while r < rows {
             var j = 0
@@ -134,11 +129,11 @@ public enum AVX512GEMM {
         }
     }
 
-    /// The register tile: `c[12 × 32] (+)= a-micro-panel · b-panel`, starting from `c` when accumulating, else from
+    /// The register tile: `c[12 × 32] (+)= a[12 × depth] · b-panel` (rows of `a` `lda` apart), starting from `c` when accumulating, else from
     /// `bias` (every row) or zero. One `vfmadd231ps` per accumulator and input.
     @inline(__always)
     static func tile(
-        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
         bias: UnsafePointer<Float>?, accumulate: Bool
     ) {
         var c0_0: V, c0_1: V, c1_0: V, c1_1: V, c2_0: V, c2_1: V, c3_0: V, c3_1: V, c4_0: V, c4_1: V, c5_0: V, c5_1: V
@@ -180,19 +175,19 @@ public enum AVX512GEMM {
         while remaining > 0 {
             let b0 = load(b), b1 = load(b + 16)
             var s: V
-            s = V(repeating: a[0]); c0_0.addProduct(s, b0); c0_1.addProduct(s, b1)
-            s = V(repeating: a[1]); c1_0.addProduct(s, b0); c1_1.addProduct(s, b1)
-            s = V(repeating: a[2]); c2_0.addProduct(s, b0); c2_1.addProduct(s, b1)
-            s = V(repeating: a[3]); c3_0.addProduct(s, b0); c3_1.addProduct(s, b1)
-            s = V(repeating: a[4]); c4_0.addProduct(s, b0); c4_1.addProduct(s, b1)
-            s = V(repeating: a[5]); c5_0.addProduct(s, b0); c5_1.addProduct(s, b1)
-            s = V(repeating: a[6]); c6_0.addProduct(s, b0); c6_1.addProduct(s, b1)
-            s = V(repeating: a[7]); c7_0.addProduct(s, b0); c7_1.addProduct(s, b1)
-            s = V(repeating: a[8]); c8_0.addProduct(s, b0); c8_1.addProduct(s, b1)
-            s = V(repeating: a[9]); c9_0.addProduct(s, b0); c9_1.addProduct(s, b1)
-            s = V(repeating: a[10]); c10_0.addProduct(s, b0); c10_1.addProduct(s, b1)
-            s = V(repeating: a[11]); c11_0.addProduct(s, b0); c11_1.addProduct(s, b1)
-            a += tileRows
+            s = V(repeating: a[0 * lda]); c0_0.addProduct(s, b0); c0_1.addProduct(s, b1)
+            s = V(repeating: a[1 * lda]); c1_0.addProduct(s, b0); c1_1.addProduct(s, b1)
+            s = V(repeating: a[2 * lda]); c2_0.addProduct(s, b0); c2_1.addProduct(s, b1)
+            s = V(repeating: a[3 * lda]); c3_0.addProduct(s, b0); c3_1.addProduct(s, b1)
+            s = V(repeating: a[4 * lda]); c4_0.addProduct(s, b0); c4_1.addProduct(s, b1)
+            s = V(repeating: a[5 * lda]); c5_0.addProduct(s, b0); c5_1.addProduct(s, b1)
+            s = V(repeating: a[6 * lda]); c6_0.addProduct(s, b0); c6_1.addProduct(s, b1)
+            s = V(repeating: a[7 * lda]); c7_0.addProduct(s, b0); c7_1.addProduct(s, b1)
+            s = V(repeating: a[8 * lda]); c8_0.addProduct(s, b0); c8_1.addProduct(s, b1)
+            s = V(repeating: a[9 * lda]); c9_0.addProduct(s, b0); c9_1.addProduct(s, b1)
+            s = V(repeating: a[10 * lda]); c10_0.addProduct(s, b0); c10_1.addProduct(s, b1)
+            s = V(repeating: a[11 * lda]); c11_0.addProduct(s, b0); c11_1.addProduct(s, b1)
+            a += 1
             b += panelWidth
             remaining -= 1
         }
