@@ -5,12 +5,15 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
-/// The MiniLM kernel is compiled optimised even in debug builds (an unoptimised SIMD loop is ~100× slower) and, on
-/// x86-64, for Haswell (AVX2 + FMA, x86-64-v3); `MiniLMEmbedder` checks the CPU before it loads a model.
+/// The MiniLM kernels are compiled optimised even in debug builds (an unoptimised SIMD loop is ~100× slower) and, on
+/// x86-64, for Haswell (AVX2 + FMA, x86-64-v3); the AVX-512 GEMM target for Skylake-SP (AVX-512 F/CD/BW/DQ/VL).
+/// `GEMMKernel.selected` reads CPUID once and runs only what the CPU has; `MiniLMEmbedder` refuses a CPU without AVX2.
 #if arch(x86_64)
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "haswell"])]
+let avx512KernelFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]
 #else
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O"])]
+let avx512KernelFlags: [SwiftSetting] = [.unsafeFlags(["-O"])]
 #endif
 /// Retrieval (the HNSW index, its int8 kernels, exact rescoring) is compiled optimised in debug builds too, for any
 /// CPU: unoptimised, building the graph of 2,200 chunks took over ten minutes of CPU, so a debug-build gateway never
@@ -201,8 +204,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
-        // The MiniLM encoder's numerics: blocked SIMD GEMM, attention, layer norm, GELU, pooling. No dependencies.
-        .target(name: "MiniLMKernels", swiftSettings: strict + kernelFlags),
+        // CPUID and XGETBV (C): which vector extensions the CPU has and the OS enables, for the kernels' dispatch.
+        .target(name: "CPUID"),
+        // The AVX-512 GEMM (12 × 32 SIMD16 tile), compiled for skylake-avx512; runs only when CPUID says so. Empty off x86-64.
+        .target(name: "MiniLMKernelsAVX512", swiftSettings: strict + avx512KernelFlags),
+        // The MiniLM encoder's numerics: kernel dispatch, blocked SIMD GEMM, attention, layer norm, GELU, pooling.
+        .target(name: "MiniLMKernels", dependencies: ["CPUID", "MiniLMKernelsAVX512"], swiftSettings: strict + kernelFlags),
         // all-MiniLM-L6-v2 in process: safetensors (bounds-checked), WordPiece tokenizer, batching over all cores.
         .target(
             name: "MiniLM",
@@ -321,7 +328,8 @@ let package = Package(
             dependencies: [
                 "SealgateServer", "SealgateConfig", "Audit", "SealgateCore", "Redaction", "Attestation", "AttestationNitro", "AttestationSEVSNP", "AttestationTDX",
                 "AttestationAzure", "AttestationNVIDIA", "Yams",
-                "ReleasePolicy", "KeyBroker", "JOSE", "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI", "Sigstore", "MiniLM", "ModelLoader", "KBSProtocol",
+                "ReleasePolicy", "KeyBroker", "JOSE", "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI", "Sigstore", "MiniLM", "MiniLMKernels",
+                "ModelLoader", "KBSProtocol",
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -348,7 +356,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "MiniLMTests",
-            dependencies: ["MiniLM", "SealgateCore", "SealgateTestSupport"],
+            dependencies: ["MiniLM", "MiniLMKernels", "SealgateTestSupport", "SealgateCore"],
             resources: [.copy("Vectors")],
             swiftSettings: strict),
         .testTarget(

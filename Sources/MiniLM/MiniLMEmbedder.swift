@@ -22,19 +22,30 @@ public struct MiniLMEmbedder: Embedder {
     let encoder: BertEncoder
     /// Concurrent batches (the processor count).
     let parallelism: Int
+    /// The dense-layer kernel the weights are packed for (``GEMMKernel/selected`` unless one was asked for). The
+    /// kernels agree within float rounding, so the embedder ``identifier`` does not depend on it.
+    public let kernel: GEMMKernel
     /// Tokens per batch: enough rows for the GEMM to stay in its blocked regime, small enough to share out.
     static let batchTokens = 2048
 
-    /// Loads the model from the bytes of `model.safetensors` and `vocab.txt`.
+    /// Loads the model from the bytes of `model.safetensors` and `vocab.txt`. `kernel` picks a dense-layer kernel
+    /// other than this CPU's choice (benchmarks and tests compare them); it must run on this CPU.
     /// - Throws: ``MiniLMError`` (`safetensors_malformed`, `model_tensor_mismatch`, `vocabulary_malformed`,
     ///   `unsupported_cpu`); nothing is half-loaded.
-    public init(weights: Data, vocabulary: Data, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
-        guard Self.cpuSupported() else {
-            throw MiniLMError(.unsupportedCPU, "the MiniLM kernel needs AVX2 and FMA (x86-64-v3); this CPU lacks them")
+    public init(
+        weights: Data, vocabulary: Data, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, kernel: GEMMKernel? = nil
+    ) throws {
+        guard let selected = GEMMKernel.selected else {
+            throw MiniLMError(.unsupportedCPU, "the MiniLM kernels need AVX2 and FMA (x86-64-v3); this CPU lacks them")
+        }
+        let chosen = kernel ?? selected
+        guard chosen.runs(on: .current) else {
+            throw MiniLMError(.unsupportedCPU, "the \(chosen) kernel cannot run on this CPU (it runs \(selected))")
         }
         let file = try SafeTensors(weights)
         tokenizer = try WordPieceTokenizer(vocabulary: vocabulary, maxLength: 256)
-        encoder = try Self.encoder(file)
+        encoder = try Self.encoder(file, kernel: chosen)
+        self.kernel = chosen
         guard tokenizer.count <= encoder.vocabularySize else {
             throw MiniLMError(.vocabularyMalformed, "vocab.txt has \(tokenizer.count) entries; the model has \(encoder.vocabularySize)")
         }
@@ -43,7 +54,7 @@ public struct MiniLMEmbedder: Embedder {
     }
 
     /// Loads `model.safetensors` and `vocab.txt` from a plain directory.
-    public init(directory: URL, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    public init(directory: URL, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, kernel: GEMMKernel? = nil) throws {
         let weights: Data, vocabulary: Data
         do {
             weights = try Data(contentsOf: directory.appendingPathComponent("model.safetensors"), options: .alwaysMapped)
@@ -51,7 +62,7 @@ public struct MiniLMEmbedder: Embedder {
         } catch {
             throw MiniLMError(.unreadable, "cannot read model.safetensors and vocab.txt in \(directory.path)")
         }
-        try self.init(weights: weights, vocabulary: vocabulary, parallelism: parallelism)
+        try self.init(weights: weights, vocabulary: vocabulary, parallelism: parallelism, kernel: kernel)
     }
 
     /// Token ids of `text` as the model sees it (`[CLS] … [SEP]`, at most 256).
@@ -94,20 +105,10 @@ public struct MiniLMEmbedder: Embedder {
         return result
     }
 
-    /// Whether this CPU runs the kernel: on x86-64, `/proc/cpuinfo` lists `avx2` and `fma` (elsewhere, true).
-    public static func cpuSupported() -> Bool {
-        #if arch(x86_64) && os(Linux)
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-            let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
-        else { return false }
-        let set = Set(flags.split(separator: " "))
-        return set.contains("avx2") && set.contains("fma")
-        #else
-        return true
-        #endif
-    }
+    /// Whether this CPU runs the kernels: on x86-64, CPUID and XGETBV report AVX2 and FMA enabled (elsewhere, true).
+    public static func cpuSupported() -> Bool { GEMMKernel.selected != nil }
 
-    static func encoder(_ file: SafeTensors) throws -> BertEncoder {
+    static func encoder(_ file: SafeTensors, kernel: GEMMKernel) throws -> BertEncoder {
         let h = dimensions
         func norm(_ prefix: String) throws -> LayerNorm {
             LayerNorm(gamma: try file.floats(prefix + ".weight", shape: [h]), beta: try file.floats(prefix + ".bias", shape: [h]))
@@ -117,7 +118,7 @@ public struct MiniLMEmbedder: Embedder {
         }
         func linear(_ prefix: String, _ outputs: Int, _ inputs: Int) throws -> PackedLinear {
             let p = try part(prefix, outputs, inputs)
-            return PackedLinear(weight: p.weight, bias: p.bias, outputs: outputs, inputs: inputs)
+            return PackedLinear(weight: p.weight, bias: p.bias, outputs: outputs, inputs: inputs, kernel: kernel)
         }
         guard let vocabularyRows = file.entries["embeddings.word_embeddings.weight"]?.shape.first, vocabularyRows > 0 else {
             throw MiniLMError(.tensorMismatch, "tensor embeddings.word_embeddings.weight is missing")
@@ -130,7 +131,7 @@ public struct MiniLMEmbedder: Embedder {
                 BertLayer(
                     qkv: PackedLinear(
                         concatenating: [try part(attention + "query", h, h), try part(attention + "key", h, h), try part(attention + "value", h, h)],
-                        inputs: h),
+                        inputs: h, kernel: kernel),
                     attentionOutput: try linear(p + "attention.output.dense", h, h),
                     attentionNorm: try norm(p + "attention.output.LayerNorm"),
                     intermediate: try linear(p + "intermediate.dense", Self.intermediate, h),

@@ -62,18 +62,105 @@ enum Activation {
     }
 
     @inline(__always)
-    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let s = V(repeating: alpha)
-        var i = 0
-        while i + 8 <= n {
-            var v = UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
-            v.addProduct(s, UnsafeRawPointer(x + i).loadUnaligned(as: V.self))
-            UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: V.self)
-            i += 8
+    static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+
+    @inline(__always)
+    static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+
+    /// `row ← softmax(scale · row)` over `count` values (`scale` > 0), eight lanes at a time; a partial last
+    /// vector is padded with −∞ (so e⁰… of the padding is 0) and stored back lane by lane.
+    static func softmax(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
+        let whole = count / 8 * 8
+        var tail = V(repeating: -.infinity)
+        for j in whole..<count { tail[j - whole] = row[j] }
+        var maximum = tail
+        for i in stride(from: 0, to: whole, by: 8) {
+            let v = load(row + i)
+            maximum = maximum.replacing(with: v, where: v .> maximum)
         }
-        while i < n {
-            y[i] += alpha * x[i]
-            i += 1
+        let top = V(repeating: maximum.max()), s = V(repeating: scale)
+        var total = V()
+        for i in stride(from: 0, to: whole, by: 8) {
+            let e = exp((load(row + i) - top) * s)
+            store(e, row + i)
+            total += e
+        }
+        let last = exp((tail - top) * s).replacing(with: 0, where: tail .== -.infinity)
+        total += last
+        let inverse = V(repeating: 1 / total.sum())
+        for i in stride(from: 0, to: whole, by: 8) { store(load(row + i) * inverse, row + i) }
+        let scaled = last * inverse
+        for j in whole..<count { row[j] = scaled[j - whole] }
+    }
+}
+
+/// Layer normalisation over the last dimension (`eps` as BERT's config: 1e-12).
+public struct LayerNorm: Sendable {
+    let gamma: [Float]
+    let beta: [Float]
+    let epsilon: Float
+
+    /// Creates a layer norm; `gamma` and `beta` have the hidden size.
+    public init(gamma: [Float], beta: [Float], epsilon: Float = 1e-12) {
+        precondition(gamma.count == beta.count, "LayerNorm: gamma and beta sizes")
+        self.gamma = gamma
+        self.beta = beta
+        self.epsilon = epsilon
+    }
+
+    /// Normalises each of `rows` rows of `x` in place, after adding `residual` (same shape) to it when given. Eight
+    /// lanes at a time with two accumulators per sum (a scalar sum is one dependent add per element).
+    func apply(_ x: UnsafeMutablePointer<Float>, adding residual: UnsafePointer<Float>? = nil, rows: Int) {
+        typealias V = SIMD8<Float>
+        let h = gamma.count, whole = h / 8 * 8
+        gamma.withUnsafeBufferPointer { gammaBuffer in
+            beta.withUnsafeBufferPointer { betaBuffer in
+                guard let g = gammaBuffer.baseAddress, let b = betaBuffer.baseAddress else { return }
+                for r in 0..<rows {
+                    let row = x + r * h
+                    if let residual {
+                        let other = residual + r * h
+                        for i in stride(from: 0, to: whole, by: 8) { Activation.store(Activation.load(row + i) + Activation.load(other + i), row + i) }
+                        for i in whole..<h { row[i] += other[i] }
+                    }
+                    var s0 = V(), s1 = V()
+                    var i = 0
+                    while i + 16 <= whole {
+                        s0 += Activation.load(row + i)
+                        s1 += Activation.load(row + i + 8)
+                        i += 16
+                    }
+                    if i < whole { s0 += Activation.load(row + i) }
+                    var sum = (s0 + s1).sum()
+                    for j in whole..<h { sum += row[j] }
+                    let mean = sum / Float(h)
+                    let center = V(repeating: mean)
+                    var q0 = V(), q1 = V()
+                    i = 0
+                    while i + 16 <= whole {
+                        let d0 = Activation.load(row + i) - center, d1 = Activation.load(row + i + 8) - center
+                        q0.addProduct(d0, d0)
+                        q1.addProduct(d1, d1)
+                        i += 16
+                    }
+                    if i < whole {
+                        let d0 = Activation.load(row + i) - center
+                        q0.addProduct(d0, d0)
+                    }
+                    var variance = (q0 + q1).sum()
+                    for j in whole..<h { variance += (row[j] - mean) * (row[j] - mean) }
+                    let inv = 1 / (variance / Float(h) + epsilon).squareRoot()
+                    let scale = V(repeating: inv)
+                    for j in stride(from: 0, to: whole, by: 8) {
+                        let v = (Activation.load(row + j) - center) * scale
+                        Activation.store(v * Activation.load(g + j) + Activation.load(b + j), row + j)
+                    }
+                    for j in whole..<h { row[j] = (row[j] - mean) * inv * g[j] + b[j] }
+                }
+            }
         }
     }
 }

@@ -1,57 +1,66 @@
+/// Buffers attention reuses across sequences and heads of one batch, sized for its longest sequence.
+struct AttentionScratch {
+    /// One head's keys as weight panels of the kernel's width (`headSize × width` each, zero past the sequence).
+    let keys: UnsafeMutablePointer<Float>
+    /// One head's values as panels (`L × width` each, zero past the head size).
+    let values: UnsafeMutablePointer<Float>
+    /// One head's `L × L` scores, then probabilities.
+    let scores: UnsafeMutablePointer<Float>
+
+    /// Floats needed for sequences up to `longest` tokens and heads of `headSize` with panels `width` wide.
+    static func count(longest: Int, headSize: Int, width: Int) -> Int {
+        let keyColumns = (longest + width - 1) / width * width, valueColumns = (headSize + width - 1) / width * width
+        return keyColumns * headSize + longest * valueColumns + longest * longest
+    }
+
+    init(_ base: UnsafeMutablePointer<Float>, longest: Int, headSize: Int, width: Int) {
+        keys = base
+        values = keys + (longest + width - 1) / width * width * headSize
+        scores = values + longest * ((headSize + width - 1) / width * width)
+    }
+}
+
 extension BertEncoder {
-    /// Scaled dot-product attention per sequence and head over the fused `[q | k | v]` rows. Each head's keys are
-    /// first gathered transposed (`headSize × L`, rows padded to 8) so a query's scores come out eight at a time from
-    /// one accumulator (no horizontal sums); softmax uses the vector `exp`; the context is `Σ p_j v_j`.
-    func attention(_ qkv: UnsafePointer<Float>, lengths: [Int], into out: UnsafeMutablePointer<Float>) {
-        typealias V = SIMD8<Float>
-        let h = hidden, width = 3 * h, headSize = h / heads
+    /// Scaled dot-product attention per sequence and head over the fused `[q | k | v]` rows, as two products on the
+    /// dense layers' GEMM kernel: the head's keys are gathered into weight panels, `S = Q·Kᵀ` (`L × L`), each row of
+    /// `S` becomes `softmax(S / √d)` with the vector `exp`, and the head's values, gathered into panels, give the
+    /// context `P·V` straight into its columns of `out`. No padding: each sequence attends to itself only.
+    func attention(
+        _ qkv: UnsafePointer<Float>, lengths: [Int], into out: UnsafeMutablePointer<Float>, buffers: AttentionScratch,
+        gemm: UnsafeMutablePointer<Float>
+    ) {
+        let h = hidden, width = 3 * h, headSize = h / heads, panel = kernel.panelWidth
         let scale = 1 / Float(headSize).squareRoot()
-        let longest = ((lengths.max() ?? 0) + 7) / 8 * 8
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: longest * (headSize + 1)) { buffer in
-            guard let base = buffer.baseAddress else { return }
-            let keys = base, scores = base + longest * headSize
-            var start = 0
-            for length in lengths {
-                let padded = (length + 7) / 8 * 8
-                for head in 0..<heads {
-                    let qOffset = head * headSize, kOffset = h + head * headSize, vOffset = 2 * h + head * headSize
-                    for d in 0..<headSize {
-                        let row = keys + d * padded
-                        for j in 0..<length { row[j] = qkv[(start + j) * width + kOffset + d] }
-                        for j in length..<padded { row[j] = 0 }
-                    }
-                    for i in 0..<length {
-                        let qi = qkv + (start + i) * width + qOffset
-                        var maximum = V(repeating: -.infinity)
-                        for block in stride(from: 0, to: padded, by: 8) {
-                            var acc = V()
-                            for d in 0..<headSize {
-                                acc.addProduct(V(repeating: qi[d]), UnsafeRawPointer(keys + d * padded + block).loadUnaligned(as: V.self))
-                            }
-                            acc *= scale
-                            if block + 8 > length {
-                                for lane in (length - block)..<8 { acc[lane] = -.infinity }
-                            }
-                            UnsafeMutableRawPointer(scores + block).storeBytes(of: acc, as: V.self)
-                            maximum = maximum.replacing(with: acc, where: acc .> maximum)
-                        }
-                        let top = V(repeating: maximum.max())
-                        var total = V()
-                        for block in stride(from: 0, to: padded, by: 8) {
-                            let e = Activation.exp(UnsafeRawPointer(scores + block).loadUnaligned(as: V.self) - top)
-                            UnsafeMutableRawPointer(scores + block).storeBytes(of: e, as: V.self)
-                            total += e
-                        }
-                        let inv = 1 / total.sum()
-                        let o = out + (start + i) * h + qOffset
-                        for d in 0..<headSize { o[d] = 0 }
-                        for j in 0..<length {
-                            Activation.axpy(scores[j] * inv, qkv + (start + j) * width + vOffset, o, headSize)
-                        }
+        let valuePanels = (headSize + panel - 1) / panel
+        var start = 0
+        for length in lengths {
+            let keyPanels = (length + panel - 1) / panel
+            for head in 0..<heads {
+                let qOffset = head * headSize, kOffset = h + head * headSize, vOffset = 2 * h + head * headSize
+                for j in 0..<(keyPanels * panel) {
+                    let column = buffers.keys + (j / panel * headSize) * panel + j % panel
+                    if j < length {
+                        let source = qkv + (start + j) * width + kOffset
+                        for d in 0..<headSize { column[d * panel] = source[d] }
+                    } else {
+                        for d in 0..<headSize { column[d * panel] = 0 }
                     }
                 }
-                start += length
+                for p in 0..<valuePanels {
+                    for j in 0..<length {
+                        let row = buffers.values + (p * length + j) * panel, source = qkv + (start + j) * width + vOffset
+                        for c in 0..<panel { row[c] = p * panel + c < headSize ? source[p * panel + c] : 0 }
+                    }
+                }
+                kernel.multiply(
+                    qkv + start * width + qOffset, lda: width, rows: length, inputs: headSize, panels: buffers.keys, bias: nil,
+                    outputs: length, into: buffers.scores, ldc: length, scratch: gemm)
+                for i in 0..<length { Activation.softmax(buffers.scores + i * length, count: length, scale: scale) }
+                kernel.multiply(
+                    buffers.scores, lda: length, rows: length, inputs: length, panels: buffers.values, bias: nil,
+                    outputs: headSize, into: out + start * h + qOffset, ldc: h, scratch: gemm)
             }
+            start += length
         }
     }
 }

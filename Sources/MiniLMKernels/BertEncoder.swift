@@ -22,39 +22,6 @@ public struct BertLayer: Sendable {
     }
 }
 
-/// Layer normalisation over the last dimension (`eps` as BERT's config: 1e-12).
-public struct LayerNorm: Sendable {
-    let gamma: [Float]
-    let beta: [Float]
-    let epsilon: Float
-
-    /// Creates a layer norm; `gamma` and `beta` have the hidden size.
-    public init(gamma: [Float], beta: [Float], epsilon: Float = 1e-12) {
-        precondition(gamma.count == beta.count, "LayerNorm: gamma and beta sizes")
-        self.gamma = gamma
-        self.beta = beta
-        self.epsilon = epsilon
-    }
-
-    /// Normalises each of `rows` rows of `x` in place.
-    func apply(_ x: UnsafeMutablePointer<Float>, rows: Int) {
-        let h = gamma.count
-        for r in 0..<rows {
-            let row = x + r * h
-            var sum: Float = 0
-            for i in 0..<h { sum += row[i] }
-            let mean = sum / Float(h)
-            var variance: Float = 0
-            for i in 0..<h {
-                let d = row[i] - mean
-                variance += d * d
-            }
-            let inv = 1 / (variance / Float(h) + epsilon).squareRoot()
-            for i in 0..<h { row[i] = (row[i] - mean) * inv * gamma[i] + beta[i] }
-        }
-    }
-}
-
 /// The 6-layer BERT encoder of all-MiniLM-L6-v2 with mean pooling and L2 normalisation.
 ///
 /// Sequences are processed without padding: a batch's tokens are concatenated row-wise, the dense layers run once
@@ -68,12 +35,15 @@ public struct BertEncoder: Sendable {
     let tokenTypeEmbedding: [Float]
     let embeddingNorm: LayerNorm
     let layers: [BertLayer]
+    /// The GEMM kernel every layer is packed for; attention runs on it too.
+    let kernel: GEMMKernel
     /// Vocabulary size (rows of the word-embedding table).
     public var vocabularySize: Int { wordEmbeddings.count / hidden }
     /// Longest sequence the position table covers.
     public var maxPositions: Int { positionEmbeddings.count / hidden }
 
-    /// Creates the encoder. `tokenTypeEmbedding` is row 0 of the token-type table (single-segment input).
+    /// Creates the encoder. `tokenTypeEmbedding` is row 0 of the token-type table (single-segment input). Every layer
+    /// must be packed for the same kernel.
     public init(
         hidden: Int, heads: Int, wordEmbeddings: [Float], positionEmbeddings: [Float], tokenTypeEmbedding: [Float],
         embeddingNorm: LayerNorm, layers: [BertLayer]
@@ -85,6 +55,10 @@ public struct BertEncoder: Sendable {
         self.tokenTypeEmbedding = tokenTypeEmbedding
         self.embeddingNorm = embeddingNorm
         self.layers = layers
+        kernel = layers.first?.qkv.kernel ?? .portable
+        precondition(
+            layers.allSatisfy { [$0.qkv, $0.attentionOutput, $0.intermediate, $0.output].allSatisfy { $0.kernel == kernel } },
+            "BertEncoder: layers packed for different kernels")
     }
 
     /// The L2-normalised mean-pooled embedding of each token sequence. Every id must be below ``vocabularySize``
@@ -103,30 +77,36 @@ public struct BertEncoder: Sendable {
             row += sequence.count
         }
         let lengths = sequences.map(\.count)
+        let longest = lengths.max() ?? 0, headSize = h / heads
         var qkv = [Float](repeating: 0, count: total * 3 * h)
         var context = [Float](repeating: 0, count: total * h)
         var attended = [Float](repeating: 0, count: total * h)
         var inner = [Float](repeating: 0, count: total * (layers.first?.intermediate.outputs ?? 0))
-        x.withUnsafeMutableBufferPointer { xb in
-            qkv.withUnsafeMutableBufferPointer { qb in
-                context.withUnsafeMutableBufferPointer { cb in
-                    attended.withUnsafeMutableBufferPointer { ab in
-                        inner.withUnsafeMutableBufferPointer { ib in
-                            guard let x = xb.baseAddress, let q = qb.baseAddress, let c = cb.baseAddress,
-                                let a = ab.baseAddress, let inner = ib.baseAddress
-                            else { return }
-                            embeddingNorm.apply(x, rows: total)
-                            for layer in layers {
-                                layer.qkv.apply(x, rows: total, into: q)
-                                attention(q, lengths: lengths, into: c)
-                                layer.attentionOutput.apply(c, rows: total, into: a)
-                                for i in 0..<(total * h) { a[i] += x[i] }
-                                layer.attentionNorm.apply(a, rows: total)
-                                layer.intermediate.apply(a, rows: total, into: inner)
-                                Activation.gelu(inner, count: total * layer.intermediate.outputs)
-                                layer.output.apply(inner, rows: total, into: x)
-                                for i in 0..<(total * h) { x[i] += a[i] }
-                                layer.outputNorm.apply(x, rows: total)
+        var scratch = [Float](
+            repeating: 0, count: AttentionScratch.count(longest: longest, headSize: headSize, width: kernel.panelWidth))
+        kernel.withScratch { gemm in
+            x.withUnsafeMutableBufferPointer { xb in
+                qkv.withUnsafeMutableBufferPointer { qb in
+                    context.withUnsafeMutableBufferPointer { cb in
+                        attended.withUnsafeMutableBufferPointer { ab in
+                            inner.withUnsafeMutableBufferPointer { ib in
+                                scratch.withUnsafeMutableBufferPointer { sb in
+                                    guard let x = xb.baseAddress, let q = qb.baseAddress, let c = cb.baseAddress,
+                                        let a = ab.baseAddress, let inner = ib.baseAddress, let s = sb.baseAddress
+                                    else { return }
+                                    let buffers = AttentionScratch(s, longest: longest, headSize: headSize, width: kernel.panelWidth)
+                                    embeddingNorm.apply(x, rows: total)
+                                    for layer in layers {
+                                        layer.qkv.apply(x, rows: total, into: q, scratch: gemm)
+                                        attention(q, lengths: lengths, into: c, buffers: buffers, gemm: gemm)
+                                        layer.attentionOutput.apply(c, rows: total, into: a, scratch: gemm)
+                                        layer.attentionNorm.apply(a, adding: x, rows: total)
+                                        layer.intermediate.apply(a, rows: total, into: inner, scratch: gemm)
+                                        Activation.gelu(inner, count: total * layer.intermediate.outputs)
+                                        layer.output.apply(inner, rows: total, into: x, scratch: gemm)
+                                        layer.outputNorm.apply(x, adding: a, rows: total)
+                                    }
+                                }
                             }
                         }
                     }

@@ -1,6 +1,7 @@
 import Foundation
 import MiniLM
 import SealgateTestSupport
+import MiniLMKernels
 import Testing
 
 let weightsAbsent = minilmWeightsAbsent
@@ -62,11 +63,13 @@ struct MiniLMReferenceTests {
         }
     }
 
-    @Test("cosine ≥ 0.9999 with sentence-transformers on every reference text; batches agree with single texts",
-          .enabled(if: minilmDirectory != nil, "\(weightsAbsent)"))
-    func vectorsMatch() async throws {
+    @Test("cosine ≥ 0.9999 with sentence-transformers on every reference text, with each GEMM kernel this CPU runs; batches agree with single texts",
+          .enabled(if: minilmDirectory != nil, "\(weightsAbsent)"), arguments: runnableKernels)
+    func vectorsMatch(kernel: GEMMKernel) async throws {
         let dir = try #require(minilmDirectory)
-        let embedder = try MiniLMEmbedder(directory: URL(fileURLWithPath: dir))
+        let embedder = try MiniLMEmbedder(directory: URL(fileURLWithPath: dir), kernel: kernel)
+        #expect(embedder.kernel == kernel)
+        if kernel == GEMMKernel.selected { #expect(try MiniLMEmbedder(directory: URL(fileURLWithPath: dir)).kernel == kernel) }
         #expect(embedder.identifier.hasPrefix("minilm-l6-v2-384-"))
         let reference = try Reference.load()
         let vectors = try await embedder.embed(reference.cases.map(\.text))
@@ -77,7 +80,7 @@ struct MiniLMReferenceTests {
             worst = min(worst, similarity)
             #expect(similarity >= 0.9999, "case \(i): cosine \(similarity)")
         }
-        print("MiniLM vs sentence-transformers (torch \(reference.torch)): \(reference.cases.count) texts, worst cosine \(worst)")
+        print("MiniLM (\(kernel)) vs sentence-transformers (torch \(reference.torch)): \(reference.cases.count) texts, worst cosine \(worst)")
         let single = try await embedder.embed([reference.cases[11].text])
         #expect(cosine(single[0], vectors[11]) > 0.999_999)
         let norm = vectors[11].reduce(Float(0)) { $0 + $1 * $1 }

@@ -28,6 +28,20 @@ struct MiniLMCLITests {
         #expect(missing.status == 1 && missing.stderr.contains("refused (model_unreadable)"), "\(missing)")
     }
 
+    @Test("model embed --gemm: an unknown kernel is a usage error; a kernel this CPU cannot run is refused with unsupported_cpu")
+    func embedRefusesKernel() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let artifact = try Self.lyingArtifact(dir)
+        let unknown = try runSealgateSplit(["model", "embed", "--artifact", artifact, "--gemm", "avx1024"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("--gemm must be one of"), "\(unknown)")
+        #if arch(x86_64)
+        // The portable kernel is never compiled on x86-64 (the kernels there are built for Haswell or AVX-512).
+        let foreign = try runSealgateSplit(["model", "embed", "--artifact", artifact, "--gemm", "portable-6x16"])
+        #expect(foreign.status == 1 && foreign.stderr.contains("refused (unsupported_cpu)"), "\(foreign)")
+        #endif
+    }
+
     @Test("serve: type minilm over a lying plain artifact (artifact_plain) does not start and says why")
     func serveRefusesLyingArtifact() throws {
         let dir = try TempDir()
