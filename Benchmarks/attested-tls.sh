@@ -11,6 +11,8 @@
 # Usage: [TLS_PIN=0] Benchmarks/attested-tls.sh [seconds-per-run] [prebuilt sealgate binary]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=Benchmarks/lib.sh
+. Benchmarks/lib.sh
 secs=${1:-10}
 bin=${2:-}
 work=$(mktemp -d)
@@ -29,7 +31,6 @@ fi
 bin=$(realpath "$bin")
 server_cpu=() client_cpu=()
 if [ "${TLS_PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 wait_for() {  # URL [curl args...]
   local url=$1; shift
   for _ in $(seq 1 300); do curl -fsS -o /dev/null "$@" "$url" 2>/dev/null && return 0; sleep 0.2; done
@@ -57,17 +58,8 @@ openssl req -new -key "$work/nginx.key" -subj /CN=127.0.0.1 -out "$work/leaf.csr
 printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$work/leaf.ext"
 openssl x509 -req -in "$work/leaf.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 -sha384 \
   -extfile "$work/leaf.ext" -out "$work/leaf.pem" 2>/dev/null
-mkdir -p "$work/nginx"
-cat >"$work/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+nginx_preamble "$work" >"$work/nginx.conf"
+cat >>"$work/nginx.conf" <<EOF
   server {
     listen 127.0.0.1:$nginx_port ssl;
     ssl_certificate $work/nginx.pem;
@@ -90,14 +82,6 @@ wait_for "https://127.0.0.1:$nginx_port/healthz" --cacert "$work/nginx.pem"
 wait_for "https://127.0.0.1:$nginx_ca_port/healthz" --cacert "$work/ca.pem"
 
 echo "== machine: $(nproc) cores, $(uname -r); $("$bin" --version | head -1); $(nginx -v 2>&1); $(openssl version)"
-cpu_ticks() {  # PID: user+system clock ticks of the process and its children (nginx: master and worker)
-  local total=0 p f
-  for p in "$1" $(pgrep -P "$1" || true); do
-    read -r -a f <"/proc/$p/stat" || continue
-    total=$((total + f[13] + f[14]))
-  done
-  echo "$total"
-}
 hz=$(getconf CLK_TCK)
 handshakes() {  # NAME PORT CAFILE PID: full handshakes per wall-clock second (s_time's "N connections in T real
   # seconds") and per second of the server's CPU (user+system from /proc, which other load on the machine disturbs

@@ -12,6 +12,8 @@
 # Usage: Benchmarks/chat-path.sh [seconds] [sealgate binary]   (default: 15 s, .build-release/release/sealgate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=Benchmarks/lib.sh
+. Benchmarks/lib.sh
 secs=${1:-15}
 bin=$(realpath "${2:-.build-release/release/sealgate}")
 work=$(mktemp -d)
@@ -22,23 +24,13 @@ cleanup() {
 }
 trap cleanup EXIT
 for tool in nginx wrk; do command -v "$tool" >/dev/null || { echo "chat-path: $tool is not installed" >&2; exit 2; }; done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 server_cpu=() client_cpu=()
 if [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
 upstream=$(free_port) proxy=$(free_port) gateway=$(free_port)
 
-mkdir -p "$work/nginx"
 answer='{"id":"chatcmpl-bench","object":"chat.completion","created":1765000000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"Home internet is reimbursed up to the monthly limit in the handbook; write to payroll@example.com with the invoice."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":24,"total_tokens":144}}'
-cat >"$work/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+nginx_preamble "$work" >"$work/nginx.conf"
+cat >>"$work/nginx.conf" <<EOF
   upstream model { server 127.0.0.1:$upstream; keepalive 32; }
   server {
     listen 127.0.0.1:$upstream;
@@ -89,23 +81,15 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Sealgate-Data-Class"] = "internal"
 wrk.headers["Sealgate-Scope"] = "handbook"
 EOF
-ticks() {  # PID: user+system clock ticks of the process and its children
-  local total=0 p f
-  for p in "$1" $(pgrep -P "$1" || true); do
-    read -r -a f <"/proc/$p/stat" || continue
-    total=$((total + f[13] + f[14]))
-  done
-  echo "$total"
-}
 hz=$(getconf CLK_TCK)
 nginx_pid=$(cat "$work/nginx/nginx.pid")
 nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
 # wrk over c=16 keep-alive connections; the CPU of PID per completed request (µs), and the upstream's own.
 run() {  # NAME PORT PID
   local before after up_before up_after out requests non2xx
-  before=$(ticks "$3"); up_before=$(ticks "$nginx_worker")
+  before=$(cpu_ticks "$3"); up_before=$(cpu_ticks "$nginx_worker")
   out=$("${client_cpu[@]}" wrk -t1 -c16 -d"${secs}s" -s "$work/chat.lua" "http://127.0.0.1:$2/v1/chat/completions" 2>&1)
-  after=$(ticks "$3"); up_after=$(ticks "$nginx_worker")
+  after=$(cpu_ticks "$3"); up_after=$(cpu_ticks "$nginx_worker")
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
   python3 - "$1" "$requests" "${non2xx:-0}" "$((after - before))" "$((up_after - up_before))" "$hz" "$secs" <<'PY'

@@ -40,5 +40,5 @@ extension PostgresDocumentStore {
     }
 
     /// ``columns`` of the `documents` table qualified with the alias `d`.
-    static var joinedColumns: String { columns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ") }
+    static let joinedColumns = columns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
 }
