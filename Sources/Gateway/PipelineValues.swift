@@ -26,6 +26,9 @@ public struct QueryResult: Sendable {
     public let answer: String
     public let model: ModelProfileID
     public let citations: [Citation]
+    /// Every passage retrieval handed to the model, best first (citations only, no text): what was considered,
+    /// where `citations` is what the model says it used.
+    public let retrieved: [Citation]
     public let redactions: [String: Int]
     public let auditIndex: UInt64
 }

@@ -26,7 +26,8 @@ extension QueryPipeline {
         switch await recorder.commit(record) {
         case .failure(let failure): return .failure(failure)
         case .success(let index):
-            return .success(QueryResult(answer: redacted.text, model: c.model, citations: answer.citations, redactions: redacted.counts, auditIndex: index))
+            return .success(QueryResult(answer: redacted.text, model: c.model, citations: answer.citations, retrieved: prepared.passages.map(\.citation),
+                    redactions: redacted.counts, auditIndex: index))
         }
     }
 

@@ -90,6 +90,8 @@ enum API {
         var answer: String
         var model: String
         var citations: [CitationBody]
+        /// Every retrieved passage, best first (citations only).
+        var retrieved: [CitationBody]
         var redactions: [String: Int]
         var audit: AuditRef
     }

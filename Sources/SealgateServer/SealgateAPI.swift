@@ -246,7 +246,7 @@ struct SealgateAPI: Sendable {
                 json(
                     API.QueryResponse(
                         answer: result.answer, model: result.model.rawValue, citations: result.citations.map(API.CitationBody.init),
-                        redactions: result.redactions, audit: API.AuditRef(index: result.auditIndex, receipt: receipt?.headerValue)),
+                        retrieved: result.retrieved.map(API.CitationBody.init), redactions: result.redactions, audit: API.AuditRef(index: result.auditIndex, receipt: receipt?.headerValue)),
                     auditIndex: result.auditIndex), receipt)
         }
     }

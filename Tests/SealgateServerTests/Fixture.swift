@@ -168,9 +168,10 @@ func documentJSON(id: String? = nil, title: String = "Doc", text: String, dataCl
     return String(decoding: data, as: UTF8.self)
 }
 
-func queryJSON(_ question: String, dataClass: String = "internal", scope: [String] = ["handbook"], model: String? = nil) -> String {
+func queryJSON(_ question: String, dataClass: String = "internal", scope: [String] = ["handbook"], model: String? = nil, topK: Int? = nil) -> String {
     var object: [String: Any] = ["question": question, "data_class": dataClass, "scope": ["collections": scope]]
     if let model { object["model_policy"] = model }
+    if let topK { object["top_k"] = topK }
     let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
     return String(decoding: data, as: UTF8.self)
 }

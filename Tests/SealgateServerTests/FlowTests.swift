@@ -85,6 +85,8 @@ struct FlowTests {
             let citations = answer.object["citations"] as? [[String: Any]]
             #expect(citations?.first?["document_id"] as? String == "cafeteria")
             #expect(citations?.first?["chunk_index"] as? Int == 0)
+            let retrieved = answer.object["retrieved"] as? [[String: Any]]
+            #expect(retrieved?.first?["document_id"] as? String == "cafeteria")
             let index = try #require(answer.auditIndex)
             #expect((answer.object["audit"] as? [String: Any])?["index"] as? Int == index)
             let record = try #require(try fixture.auditRecord(index))
@@ -100,8 +102,43 @@ struct FlowTests {
             #expect(deleted.status == .noContent)
             let after = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("When is vegetarian lunch served?"))
             #expect((after.object["citations"] as? [Any])?.isEmpty == true)
+            #expect((after.object["retrieved"] as? [Any])?.isEmpty == true)
             let again = try await client.send(.delete, "/v1/collections/handbook/documents/cafeteria", key: Keys.acme)
             #expect(again.problemType == "urn:sealgate:problem:document_not_found")
+        }
+    }
+
+    @Test("`retrieved` lists at most top_k passages, best first, and includes every cited one")
+    func retrievedPassages() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        try await withLiveGateway(fixture) { _, client in
+            let texts = [
+                "lunch": "Vegetarian lunch is served in the cafeteria every Thursday at noon.",
+                "lunch-menu": "The cafeteria lunch menu changes weekly; vegetarian dishes are marked.",
+                "parking": "Parking permits for the garage are issued by facilities once a year.",
+                "badges": "Visitor badges are printed at reception; lunch guests need one too.",
+            ]
+            for (id, text) in texts.sorted(by: { $0.key < $1.key }) {
+                let created = try await client.send(.post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(id: id, title: id, text: text))
+                #expect(created.status == .created)
+            }
+            let answer = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("When is vegetarian lunch served in the cafeteria?", topK: 2))
+            #expect(answer.status == .ok)
+            let retrieved = try #require(answer.object["retrieved"] as? [[String: Any]])
+            #expect(retrieved.count == 2)
+            let scores = retrieved.compactMap { $0["score"] as? Double }
+            #expect(scores.count == 2 && scores == scores.sorted(by: >))
+            #expect(Set(retrieved.compactMap { $0["document_id"] as? String }) == ["lunch", "lunch-menu"])
+            let cited = (answer.object["citations"] as? [[String: Any]] ?? []).compactMap { $0["document_id"] as? String }
+            #expect(!cited.isEmpty)
+            #expect(cited.allSatisfy { id in retrieved.contains { $0["document_id"] as? String == id } })
+            #expect(retrieved.allSatisfy { $0["text"] == nil })
+
+            let wide = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("When is vegetarian lunch served in the cafeteria?", topK: 50))
+            let all = (wide.object["retrieved"] as? [[String: Any]] ?? []).compactMap { $0["document_id"] as? String }
+            #expect(Array(all.prefix(2)) == retrieved.compactMap { $0["document_id"] as? String })
+            #expect(all.count <= texts.count)
         }
     }
 

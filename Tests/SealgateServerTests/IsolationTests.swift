@@ -21,6 +21,8 @@ struct IsolationTests {
             #expect(probe.status == .ok)
             let citations = probe.object["citations"] as? [[String: Any]] ?? []
             #expect(!citations.contains { $0["document_id"] as? String == "zephyr" })
+            let retrieved = probe.object["retrieved"] as? [[String: Any]] ?? []
+            #expect(!retrieved.contains { $0["document_id"] as? String == "zephyr" })
             #expect(!(probe.object["answer"] as? String ?? "").contains("Harrowgate"))
 
             let listing = try await client.send(.get, "/v1/collections/deals/documents", key: Keys.globex)
