@@ -30,31 +30,28 @@ public struct JSONWriter: Sendable {
         hasMember[last] = true
     }
 
-    /// Opens an object (`{`).
-    public mutating func beginObject() {
+    private mutating func open(_ bracket: Unicode.Scalar) {
         separate()
-        bytes.append(UInt8(ascii: "{"))
+        bytes.append(UInt8(ascii: bracket))
         hasMember.append(false)
     }
+
+    private mutating func close(_ bracket: Unicode.Scalar) {
+        _ = hasMember.popLast()
+        bytes.append(UInt8(ascii: bracket))
+    }
+
+    /// Opens an object (`{`).
+    public mutating func beginObject() { open("{") }
 
     /// Closes the innermost object (`}`).
-    public mutating func endObject() {
-        _ = hasMember.popLast()
-        bytes.append(UInt8(ascii: "}"))
-    }
+    public mutating func endObject() { close("}") }
 
     /// Opens an array (`[`).
-    public mutating func beginArray() {
-        separate()
-        bytes.append(UInt8(ascii: "["))
-        hasMember.append(false)
-    }
+    public mutating func beginArray() { open("[") }
 
     /// Closes the innermost array (`]`).
-    public mutating func endArray() {
-        _ = hasMember.popLast()
-        bytes.append(UInt8(ascii: "]"))
-    }
+    public mutating func endArray() { close("]") }
 
     /// Writes an object member's key; its value follows.
     public mutating func key(_ name: String) {

@@ -164,9 +164,9 @@ public struct QueryPipeline: Sendable {
         record.questionDigest = await keyRing.questionDigest(prepared.question, tenant: c.tenant)
         record.keyIDs = prepared.keyIDs
         record.rule = RuleID.dataClassModels(c.dataClass).auditName
-        if let result = keyRing.leases.publishedResult {
+        if let (result, digest) = keyRing.leases.publishedResult {
             record.attestationStatus = result.status.rawValue
-            record.attestationResultDigest = result.digest
+            record.attestationResultDigest = digest
             record.referenceValueSet = result.referenceValueSet
         }
         return record

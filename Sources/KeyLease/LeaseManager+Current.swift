@@ -13,6 +13,8 @@ final class LeaseBoard: Sendable {
         var expiresAt: Date?
         var epoch = 0
         var result: AttestationResult?
+        /// `result.digest`, computed once per change: it encodes the result as JSON, and every answer's record carries it.
+        var resultDigest: String?
     }
 
     let state = Mutex(State())
@@ -22,7 +24,8 @@ extension LeaseManager {
     /// Publishes the actor's current state to the board; called after every change of keys, secrets, expiry, epoch or
     /// result, before anything awaits.
     func publish() {
-        let current = LeaseBoard.State(keys: keys, secrets: secrets, expiresAt: expiresAt, epoch: epoch, result: result)
+        let current = LeaseBoard.State(
+            keys: keys, secrets: secrets, expiresAt: expiresAt, epoch: epoch, result: result, resultDigest: result?.digest)
         board.state.withLock { $0 = current }
     }
 
@@ -53,6 +56,9 @@ extension LeaseManager {
     /// ``epoch`` as last published, without an actor hop.
     public nonisolated var publishedEpoch: Int { board.state.withLock { $0.epoch } }
 
-    /// ``result`` as last published, without an actor hop.
-    public nonisolated var publishedResult: AttestationResult? { board.state.withLock { $0.result } }
+    /// ``result`` as last published and its digest (``AttestationResult/digest``, computed when it was published),
+    /// without an actor hop.
+    public nonisolated var publishedResult: (result: AttestationResult, digest: String)? {
+        board.state.withLock { state in state.result.map { ($0, state.resultDigest ?? $0.digest) } }
+    }
 }
