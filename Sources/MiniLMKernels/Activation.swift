@@ -1,28 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
+#if arch(x86_64)
+import MiniLMKernelsAVX512
 #endif
 
 /// Element-wise helpers of the encoder, eight lanes at a time.
 enum Activation {
     typealias V = SIMD8<Float>
 
-    /// Exact GELU, as BERT's `hidden_act: gelu`: `x · ½ · (1 + erf(x / √2))`, with ``erf(_:)`` on eight lanes.
-    static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let invSqrt2: Float = 0.707_106_781_186_547_5
-        var i = 0
-        while i + 8 <= count {
-            let raw = UnsafeMutableRawPointer(x + i)
-            let v = raw.loadUnaligned(as: V.self)
-            raw.storeBytes(of: 0.5 * v * (1 + erf(v * invSqrt2)), as: V.self)
-            i += 8
-        }
-        while i < count {
-            x[i] = 0.5 * x[i] * (1 + erff(x[i] * invSqrt2))
-            i += 1
-        }
-    }
+    /// Exact GELU, as BERT's `hidden_act: gelu`: `x · ½ · (1 + erf(x / √2))`, with ``erf(_:)`` on eight lanes (the
+    /// 6 × 16 GEMM tile applies it to its accumulators before storing them).
+    @inline(__always)
+    static func gelu(_ v: V) -> V { 0.5 * v * (1 + erf(v * 0.707_106_781_186_547_5)) }
 
     /// erf by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7, about one float ulp near 1).
     @inline(__always)
@@ -111,14 +98,21 @@ public struct LayerNorm: Sendable {
         self.epsilon = epsilon
     }
 
-    /// Normalises each of `rows` rows of `x` in place, after adding `residual` (same shape) to it when given. Eight
-    /// lanes at a time with two accumulators per sum (a scalar sum is one dependent add per element).
-    func apply(_ x: UnsafeMutablePointer<Float>, adding residual: UnsafePointer<Float>? = nil, rows: Int) {
+    /// Normalises each of `rows` rows of `x` in place, after adding `residual` (same shape) to it when given: on
+    /// sixteen lanes with the `.avx512` kernel (``AVX512Vector``), else eight lanes at a time, with two accumulators
+    /// per sum (a scalar sum is one dependent add per element).
+    func apply(_ x: UnsafeMutablePointer<Float>, adding residual: UnsafePointer<Float>? = nil, rows: Int, kernel: GEMMKernel) {
         typealias V = SIMD8<Float>
         let h = gamma.count, whole = h / 8 * 8
         gamma.withUnsafeBufferPointer { gammaBuffer in
             beta.withUnsafeBufferPointer { betaBuffer in
                 guard let g = gammaBuffer.baseAddress, let b = betaBuffer.baseAddress else { return }
+                #if arch(x86_64)
+                if kernel == .avx512 {
+                    AVX512Vector.layerNorm(x, adding: residual, rows: rows, width: h, gamma: g, beta: b, epsilon: epsilon)
+                    return
+                }
+                #endif
                 for r in 0..<rows {
                     let row = x + r * h
                     if let residual {

@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import MiniLMKernelsAVX512
+#endif
+
 /// Buffers attention reuses across sequences and heads of one batch, sized for its longest sequence.
 struct AttentionScratch {
     /// One head's keys as weight panels of the kernel's width (`headSize × width` each, zero past the sequence).
@@ -47,20 +51,33 @@ extension BertEncoder {
                     }
                 }
                 for p in 0..<valuePanels {
+                    let columns = min(panel, headSize - p * panel)
                     for j in 0..<length {
-                        let row = buffers.values + (p * length + j) * panel, source = qkv + (start + j) * width + vOffset
-                        for c in 0..<panel { row[c] = p * panel + c < headSize ? source[p * panel + c] : 0 }
+                        let row = buffers.values + (p * length + j) * panel
+                        row.update(from: qkv + (start + j) * width + vOffset + p * panel, count: columns)
+                        if columns < panel { (row + columns).update(repeating: 0, count: panel - columns) }
                     }
                 }
                 kernel.multiply(
                     qkv + start * width + qOffset, lda: width, rows: length, inputs: headSize, panels: buffers.keys, bias: nil,
                     outputs: length, into: buffers.scores, ldc: length, scratch: gemm)
-                for i in 0..<length { Activation.softmax(buffers.scores + i * length, count: length, scale: scale) }
+                softmax(buffers.scores, rows: length, scale: scale)
                 kernel.multiply(
                     buffers.scores, lda: length, rows: length, inputs: length, panels: buffers.values, bias: nil,
                     outputs: headSize, into: out + start * h + qOffset, ldc: h, scratch: gemm)
             }
             start += length
         }
+    }
+
+    /// Softmax of each row of a head's `rows × rows` scores: sixteen lanes with the `.avx512` kernel, else eight.
+    private func softmax(_ scores: UnsafeMutablePointer<Float>, rows: Int, scale: Float) {
+        #if arch(x86_64)
+        if kernel == .avx512 {
+            for i in 0..<rows { AVX512Vector.softmax(scores + i * rows, count: rows, scale: scale) }
+            return
+        }
+        #endif
+        for i in 0..<rows { Activation.softmax(scores + i * rows, count: rows, scale: scale) }
     }
 }

@@ -95,16 +95,15 @@ public struct BertEncoder: Sendable {
                                         let a = ab.baseAddress, let inner = ib.baseAddress, let s = sb.baseAddress
                                     else { return }
                                     let buffers = AttentionScratch(s, longest: longest, headSize: headSize, width: kernel.panelWidth)
-                                    embeddingNorm.apply(x, rows: total)
+                                    embeddingNorm.apply(x, rows: total, kernel: kernel)
                                     for layer in layers {
                                         layer.qkv.apply(x, rows: total, into: q, scratch: gemm)
                                         attention(q, lengths: lengths, into: c, buffers: buffers, gemm: gemm)
                                         layer.attentionOutput.apply(c, rows: total, into: a, scratch: gemm)
-                                        layer.attentionNorm.apply(a, adding: x, rows: total)
-                                        layer.intermediate.apply(a, rows: total, into: inner, scratch: gemm)
-                                        Activation.gelu(inner, count: total * layer.intermediate.outputs)
+                                        layer.attentionNorm.apply(a, adding: x, rows: total, kernel: kernel)
+                                        layer.intermediate.apply(a, rows: total, into: inner, scratch: gemm, gelu: true)
                                         layer.output.apply(inner, rows: total, into: x, scratch: gemm)
-                                        layer.outputNorm.apply(x, adding: a, rows: total)
+                                        layer.outputNorm.apply(x, adding: a, rows: total, kernel: kernel)
                                     }
                                 }
                             }

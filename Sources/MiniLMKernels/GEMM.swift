@@ -27,22 +27,24 @@ extension GEMMKernel {
 
     /// `c = a · B (+ bias)` for row-major `a` (`rows × inputs`, rows `lda` apart) and `c` (`rows × outputs`, rows
     /// `ldc` apart); `B` is packed in panels of ``panelWidth`` columns (`inputs × width` each, zero-padded past
-    /// `outputs`), `bias` (when given) padded to whole panels. Only called for a kernel that runs on this CPU.
+    /// `outputs`), `bias` (when given) padded to whole panels. With `gelu`, `c = GELU(a · B + bias)`, applied to
+    /// each register tile before its one store. Only called for a kernel that runs on this CPU.
     func multiply(
         _ a: UnsafePointer<Float>, lda: Int, rows: Int, inputs: Int, panels: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        outputs: Int, into c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>
+        outputs: Int, into c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>, gelu: Bool = false
     ) {
         switch self {
         case .avx512:
             #if arch(x86_64)
             AVX512GEMM.multiply(
                 a, lda: lda, rows: rows, inputs: inputs, panels: panels, bias: bias, outputs: outputs, into: c, ldc: ldc,
-                scratch: scratch)
+                scratch: scratch, gelu: gelu)
             #else
             preconditionFailure("GEMMKernel: the AVX-512 kernel exists only on x86-64")
             #endif
         case .avx2, .portable:
-            BlockedGEMM.multiply(a, lda: lda, rows: rows, inputs: inputs, panels: panels, bias: bias, outputs: outputs, into: c, ldc: ldc)
+            BlockedGEMM.multiply(
+                a, lda: lda, rows: rows, inputs: inputs, panels: panels, bias: bias, outputs: outputs, into: c, ldc: ldc, gelu: gelu)
         }
     }
 }
@@ -57,7 +59,7 @@ enum BlockedGEMM {
 
     static func multiply(
         _ a: UnsafePointer<Float>, lda: Int, rows m: Int, inputs k: Int, panels: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        outputs n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int
+        outputs n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int, gelu: Bool
     ) {
         let width = panelWidth
         let panelCount = (n + width - 1) / width
@@ -74,7 +76,7 @@ enum BlockedGEMM {
                         Tile.run(
                             a: a + i * lda + depthStart, lda: lda, rows: tile, panel: panel, depth: depth,
                             c: c + i * ldc + p * width, ldc: ldc, columns: columns, bias: bias.map { $0 + p * width },
-                            accumulate: depthStart > 0)
+                            accumulate: depthStart > 0, gelu: gelu && depthStart + depth == k)
                         i += tile
                     }
                 }
@@ -86,14 +88,15 @@ enum BlockedGEMM {
 /// The register tile of the 6 × 16 kernel: up to 6 rows × 16 columns in twelve 8-lane accumulators (from `c` when
 /// accumulating, else from the bias or zero), plus two panel vectors and one broadcast: 15 of the 16 AVX2 registers,
 /// so nothing spills. One fused multiply-add per accumulator and input
-/// (`SIMD.addProduct` lowers to `vfmadd231ps` when the target has FMA).
+/// (`SIMD.addProduct` lowers to `vfmadd231ps` when the target has FMA). With `gelu` the accumulators go through
+/// ``Activation/gelu(_:)`` before they are stored.
 enum Tile {
     typealias V = SIMD8<Float>
 
     @inline(__always)
     static func run(
         a: UnsafePointer<Float>, lda: Int, rows: Int, panel: UnsafePointer<Float>, depth: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int, bias: UnsafePointer<Float>?, accumulate: Bool
+        c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int, bias: UnsafePointer<Float>?, accumulate: Bool, gelu: Bool
     ) {
         withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { accBuffer in
             guard let t = accBuffer.baseAddress else { return }
@@ -145,6 +148,9 @@ enum Tile {
                     }
                     t[r * 2] = x0; t[r * 2 + 1] = x1
                 }
+            }
+            if gelu {
+                for i in 0..<(rows * 2) { t[i] = Activation.gelu(t[i]) }
             }
             for r in 0..<rows {
                 for g in 0..<2 { store(t[r * 2 + g], c + r * ldc + g * 8, columns - g * 8) }

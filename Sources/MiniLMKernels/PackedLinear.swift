@@ -54,19 +54,22 @@ public struct PackedLinear: Sendable {
             inputs: inputs, kernel: kernel)
     }
 
-    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ + b`.
-    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        kernel.withScratch { scratch in apply(x, rows: rows, into: y, scratch: scratch) }
+    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ + b`, or with `gelu` `GELU(x · Wᵀ + b)` (exact GELU, as BERT's
+    /// intermediate layer), applied to each register tile of the product before it is stored.
+    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, gelu: Bool = false) {
+        kernel.withScratch { scratch in apply(x, rows: rows, into: y, scratch: scratch, gelu: gelu) }
     }
 
-    /// ``apply(_:rows:into:)`` with the kernel's scratch (``GEMMKernel/withScratch(_:)``) from the caller.
-    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    /// ``apply(_:rows:into:gelu:)`` with the kernel's scratch (``GEMMKernel/withScratch(_:)``) from the caller.
+    func apply(
+        _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, gelu: Bool = false
+    ) {
         storage.withUnsafeBufferPointer { panelBuffer in
             bias.withUnsafeBufferPointer { biasBuffer in
                 guard let base = panelBuffer.baseAddress, let bias = biasBuffer.baseAddress else { return }
                 kernel.multiply(
                     x, lda: inputs, rows: rows, inputs: inputs, panels: base + panelOffset, bias: bias, outputs: outputs, into: y,
-                    ldc: outputs, scratch: scratch)
+                    ldc: outputs, scratch: scratch, gelu: gelu)
             }
         }
     }

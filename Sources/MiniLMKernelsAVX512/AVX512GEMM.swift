@@ -30,12 +30,13 @@ public enum AVX512GEMM {
     typealias V = SIMD16<Float>
 
     /// `c = a · B + bias` (or `a · B` without a bias) for row-major `a` (`rows × inputs`, rows `lda` floats apart)
-    /// and `c` (`rows × outputs`, rows `ldc` apart). `scratch` holds at least ``scratchCount`` floats (64-byte aligned
-    /// for speed); `panels` and `bias` are laid out as the type describes.
+    /// and `c` (`rows × outputs`, rows `ldc` apart); with `gelu`, `c = GELU(a · B + bias)`, applied to each tile after
+    /// its last input block while it is in L1, so the activations make one trip to memory, not three. `scratch` holds at least ``scratchCount``
+    /// floats (64-byte aligned for speed); `panels` and `bias` are laid out as the type describes.
     @inline(never)
     public static func multiply(
         _ a: UnsafePointer<Float>, lda: Int, rows m: Int, inputs k: Int, panels: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        outputs n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>
+        outputs n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>, gelu: Bool = false
     ) {
         let width = panelWidth
         let panelCount = (n + width - 1) / width
@@ -53,19 +54,21 @@ public enum AVX512GEMM {
                     let columns = smaller(width, n - p * width)
                     var initial: UnsafePointer<Float>?
                     if let bias { initial = bias + p * width }
-                    let accumulate = depthStart > 0
+                    let accumulate = depthStart > 0, activate = gelu && depthStart + depth == k
                     var t = 0
                     while t < tiles {
                         let rows = smaller(tileRows, blockRows - t * tileRows)
                         let target = c + (rowStart + t * tileRows) * ldc + p * width
                         let source = a + (rowStart + t * tileRows) * lda + depthStart
                         if rows == tileRows && columns == width {
-                            tile(source, lda: lda, panel, depth: depth, c: target, ldc: ldc, bias: initial, accumulate: accumulate)
+                            tile(
+                                source, lda: lda, panel, depth: depth, c: target, ldc: ldc, bias: initial, accumulate: accumulate,
+                                gelu: activate)
                         } else {
                             copyRows(source, lda: lda, rows: rows, depth: depth, into: edgeRows)
                             edgeTile(
                                 UnsafePointer(edgeRows), lda: depth, panel, depth: depth, c: target, ldc: ldc, rows: rows,
-                                columns: columns, bias: initial, accumulate: accumulate, edge: edge)
+                                columns: columns, bias: initial, accumulate: accumulate, gelu: activate, edge: edge)
                         }
                         t += 1
                     }
@@ -105,7 +108,7 @@ public enum AVX512GEMM {
     @inline(__always)
     static func edgeTile(
         _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-        rows: Int, columns: Int, bias: UnsafePointer<Float>?, accumulate: Bool, edge: UnsafeMutablePointer<Float>
+        rows: Int, columns: Int, bias: UnsafePointer<Float>?, accumulate: Bool, gelu: Bool, edge: UnsafeMutablePointer<Float>
     ) {
         let width = panelWidth
         var r = 0
@@ -117,7 +120,7 @@ public enum AVX512GEMM {
             }
             r += 1
         }
-        tile(a, lda: lda, b, depth: depth, c: edge, ldc: width, bias: bias, accumulate: accumulate)
+        tile(a, lda: lda, b, depth: depth, c: edge, ldc: width, bias: bias, accumulate: accumulate, gelu: gelu)
         r = 0
         while r < rows {
             var j = 0
@@ -130,11 +133,13 @@ public enum AVX512GEMM {
     }
 
     /// The register tile: `c[12 × 32] (+)= a[12 × depth] · b-panel` (rows of `a` `lda` apart), starting from `c` when accumulating, else from
-    /// `bias` (every row) or zero. One `vfmadd231ps` per accumulator and input.
+    /// `bias` (every row) or zero. One `vfmadd231ps` per accumulator and input. With `gelu` (the last input block of
+    /// a layer that has it) the stored tile goes through GELU while it is in L1 (``AVX512Vector/gelu(_:ldc:rows:columns:)``;
+    /// GELU on the 24 accumulators in registers was not inlined and passed each vector as four `xmm` pieces).
     @inline(__always)
     static func tile(
         _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-        bias: UnsafePointer<Float>?, accumulate: Bool
+        bias: UnsafePointer<Float>?, accumulate: Bool, gelu: Bool
     ) {
         var c0_0: V, c0_1: V, c1_0: V, c1_1: V, c2_0: V, c2_1: V, c3_0: V, c3_1: V, c4_0: V, c4_1: V, c5_0: V, c5_1: V
         var c6_0: V, c6_1: V, c7_0: V, c7_1: V, c8_0: V, c8_1: V, c9_0: V, c9_1: V, c10_0: V, c10_1: V, c11_0: V, c11_1: V
@@ -203,6 +208,7 @@ public enum AVX512GEMM {
         store(c9_0, c + 9 * ldc); store(c9_1, c + 9 * ldc + 16)
         store(c10_0, c + 10 * ldc); store(c10_1, c + 10 * ldc + 16)
         store(c11_0, c + 11 * ldc); store(c11_1, c + 11 * ldc + 16)
+        if gelu { AVX512Vector.gelu(c, ldc: ldc, rows: tileRows, columns: panelWidth) }
     }
 
     /// `min` without the generic standard-library function (see the type's note on specialisations).

@@ -7,15 +7,17 @@ import Testing
 /// The kernels this CPU can run, in this build.
 let runnableKernels = GEMMKernel.allCases.filter { $0.runs(on: .current) }
 
-/// `x · Wᵀ + b` through `PackedLinear` with `kernel`.
-func packedProduct(_ x: [Float], _ w: [Float], _ b: [Float], rows: Int, inputs: Int, outputs: Int, kernel: GEMMKernel) -> [Float] {
+/// `x · Wᵀ + b` (with `gelu`, its GELU) through `PackedLinear` with `kernel`.
+func packedProduct(
+    _ x: [Float], _ w: [Float], _ b: [Float], rows: Int, inputs: Int, outputs: Int, kernel: GEMMKernel, gelu: Bool = false
+) -> [Float] {
     let layer = PackedLinear(weight: w, bias: b, outputs: outputs, inputs: inputs, kernel: kernel)
     #expect(layer.kernel == kernel)
     var y = [Float](repeating: .nan, count: rows * outputs)
     x.withUnsafeBufferPointer { xb in
         y.withUnsafeMutableBufferPointer { yb in
             guard let xp = xb.baseAddress, let yp = yb.baseAddress else { return }
-            layer.apply(xp, rows: rows, into: yp)
+            layer.apply(xp, rows: rows, into: yp, gelu: gelu)
         }
     }
     return y
@@ -143,6 +145,32 @@ struct GEMMKernelTests {
         reference.expectMatches(narrow, "avx2 \(rows)×\(inputs)→\(outputs)")
         let largest = zip(wide, narrow).map { abs($0 - $1) }.max() ?? .infinity
         #expect(largest < 1e-3, "largest difference between the kernels: \(largest)")
+    }
+
+    @Test("bias + GELU in the GEMM epilogue is the exact GELU of the whole product with every kernel (applied once, after the last input block)",
+          arguments: [(13, 300, 40), (50, 384, 1536), (37, 1536, 384), (1, 7, 33)])
+    func fusedGELU(rows: Int, inputs: Int, outputs: Int) {
+        let (x, w, b) = randomProblem(rows: rows, inputs: inputs, outputs: outputs, seed: UInt64(rows * 7 + inputs * 11 + outputs))
+        let reference = NaiveProduct(x, w, b, rows: rows, inputs: inputs, outputs: outputs)
+        let expected = reference.exact.map { z in 0.5 * z * (1 + erf(z / 2.0.squareRoot())) }
+        // The pre-activations straddle zero, so GELU visibly changes the product (a missing GELU fails below).
+        #expect(reference.exact.contains { $0 < -1 } && reference.exact.contains { $0 > 1 })
+        for kernel in runnableKernels {
+            let y = packedProduct(x, w, b, rows: rows, inputs: inputs, outputs: outputs, kernel: kernel, gelu: true)
+            #expect(y.count == expected.count)
+            var worst = 0.0
+            for e in 0..<min(y.count, expected.count) {
+                let error = abs(Double(y[e]) - expected[e])
+                worst = max(worst, error)
+                // GELU's slope is at most 1.13: the product's rounding (≤ 1e-5 of the terms' magnitude) passes through,
+                // plus the erf approximation (1.5e-7) and float rounding of the activation itself.
+                if !(error <= 1.2e-5 * reference.magnitude[e] + 1e-6 * (1 + abs(expected[e]))) {
+                    Issue.record("\(kernel) \(rows)×\(inputs)→\(outputs): y[\(e / outputs)][\(e % outputs)] = \(y[e]), expected \(expected[e])")
+                    break
+                }
+            }
+            print("\(kernel) GELU \(rows)×\(inputs)→\(outputs): worst absolute error \(worst)")
+        }
     }
 
     @Test("an embedder asked for a kernel this CPU cannot run refuses with unsupported_cpu before reading any file")
