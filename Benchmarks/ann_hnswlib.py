@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """hnswlib on the same vectors as ANNBench: recall@10 against exact cosine, QPS, p50/p99 and CPU per query on one
 thread pinned to CPU 0, memory per element, build time on every core. Usage: ann_hnswlib.py vectors.f32 queries.f32
-dims [ef,...] (M=16, ef_construction=100)."""
+dims ef,... truth.i32 (M=16, ef_construction=100; truth: the exact top 10 per query as int32 rows, ann_data.py)."""
 import os, sys, time
 import numpy as np
 import hnswlib
@@ -16,21 +16,8 @@ def rss_kb():
 dims = int(sys.argv[3])
 vectors = np.fromfile(sys.argv[1], dtype="<f4").reshape(-1, dims)
 queries = np.fromfile(sys.argv[2], dtype="<f4").reshape(-1, dims)
-efs = [int(x) for x in (sys.argv[4] if len(sys.argv) > 4 else "16,32,64,128").split(",")]
+efs = [int(x) for x in sys.argv[4].split(",")]
 n = vectors.shape[0]
-uq = queries / np.linalg.norm(queries, axis=1, keepdims=True)
-# Exact top 10 in blocks of vectors (a 1 M × 1,000 score matrix would not fit).
-best_s = np.full((len(queries), 10), -np.inf, dtype="<f4")
-best_i = np.zeros((len(queries), 10), dtype=np.int64)
-for start in range(0, n, 50_000):
-    block = vectors[start:start + 50_000]
-    scores = uq @ (block / np.linalg.norm(block, axis=1, keepdims=True)).T
-    top = np.argpartition(-scores, min(10, scores.shape[1] - 1), axis=1)[:, :10]
-    s = np.concatenate([best_s, np.take_along_axis(scores, top, axis=1)], axis=1)
-    i = np.concatenate([best_i, top + start], axis=1)
-    order = np.argsort(-s, axis=1)[:, :10]
-    best_s, best_i = np.take_along_axis(s, order, axis=1), np.take_along_axis(i, order, axis=1)
-truth = best_i
 before = rss_kb()
 index = hnswlib.Index(space="cosine", dim=dims)
 threads = os.cpu_count() or 1
@@ -41,6 +28,7 @@ index.init_index(max_elements=n, M=16, ef_construction=100, random_seed=100)
 index.add_items(vectors, np.arange(n))
 print(f"hnswlib vectors={n} dims={dims} build_threads={threads} build_seconds={time.perf_counter() - t0:.2f} build_cpu_seconds={time.process_time() - c0:.2f}")
 print(f"hnswlib_rss_delta_per_chunk_bytes={(rss_kb() - before) * 1024 // n}")
+truth = np.fromfile(sys.argv[5], dtype="<i4").reshape(-1, 10)
 index.set_num_threads(1)
 os.sched_setaffinity(0, {0})
 print("efSearch,recall@10,qps,p50_us,p99_us,cpu_us_per_query")

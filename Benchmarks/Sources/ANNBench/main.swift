@@ -3,7 +3,8 @@
 // start-up from a sealed snapshot against a rebuild.
 // It runs the gateway's configuration: int8 codes and HNSW graph in memory, candidates rescored from AES-GCM-sealed
 // full-precision embeddings opened per query (DEKCipher, as TenantIndex does with the store).
-// Usage: ANNBench <vectors.f32> <queries.f32> <dims> [efSearch,...]   (little-endian float32, row-major)
+// Usage: ANNBench <vectors.f32> <queries.f32> <dims> [efSearch,...] [truth.i32]   (little-endian float32, row-major;
+// truth: the exact top 10 of each query as int32 rows, computed here when not given)
 // Environment: KERNELS (default "selected,portable": the dispatched kernel and the portable one, same run).
 import Crypto
 import Foundation
@@ -51,7 +52,7 @@ func pinToFirstCore() {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 4, let dims = Int(args[3]) else { fatalError("usage: ANNBench vectors.f32 queries.f32 dims [ef,...]") }
+guard args.count >= 4, let dims = Int(args[3]) else { fatalError("usage: ANNBench vectors.f32 queries.f32 dims [ef,...] [truth.i32]") }
 let efs = (args.count > 4 ? args[4] : "16,32,64,128").split(separator: ",").compactMap { Int($0) }
 let kernels: [SimilarityKernel] = (ProcessInfo.processInfo.environment["KERNELS"] ?? "selected,portable").split(separator: ",").compactMap {
     $0 == "selected" ? SimilarityKernel.selected : SimilarityKernel(rawValue: String($0))
@@ -71,6 +72,11 @@ func normalised(_ v: [Float]) -> [Float] {
 }
 var t0 = now()
 let truth: [[Int]] = {
+    if args.count > 5 {
+        guard let data = FileManager.default.contents(atPath: args[5]) else { fatalError("cannot read \(args[5])") }
+        let ids = data.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
+        return stride(from: 0, to: ids.count, by: 10).map { ids[$0..<($0 + 10)].map(Int.init) }
+    }
     let unit = vectors.flatMap(normalised)
     return queries.map { q in
         let u = normalised(q)
