@@ -177,7 +177,11 @@ let package = Package(
             dependencies: ["SealgateCore", "KBSProtocol", "KeyLease", "Sigstore", "CMemFD", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         // Chunking, the built-in embedder, tenant-scoped in-memory index.
-        .target(name: "Retrieval", dependencies: ["SealgateCore"], swiftSettings: strict + retrievalFlags),
+        .target(name: "Retrieval", dependencies: ["SealgateCore", "CPUID", "RetrievalKernelsAVX"], swiftSettings: strict + retrievalFlags),
+        // The approximate index's distance kernels for AVX2 + FMA and AVX-512 (C: one function per instruction set through
+        // target attributes, so one small target holds both and nothing else is compiled for them); Retrieval calls them
+        // only when CPUID says the CPU has them (`SimilarityKernel.selected`). -O2 in debug builds too, like Retrieval.
+        .target(name: "RetrievalKernelsAVX", cSettings: [.unsafeFlags(["-O2"])]),
         // Output redaction: detectors, validators, profiles, streaming.
         .target(name: "Redaction", dependencies: ["SealgateCore"], swiftSettings: strict),
         // Audit records and the durable audit sink; receipts (the Sealgate-Receipt RFC 8941 dictionary).

@@ -1,30 +1,25 @@
 #!/usr/bin/env bash
-# The approximate index against hnswlib on the same vectors (issue #17): recall@10, QPS and p50/p99 on one core,
-# memory per chunk, snapshot load against rebuild. Release build; not run in CI.
-# Usage: [QUERIES=1000] Benchmarks/ann.sh [n ...]   (default 11000 55000; 384 dimensions, clustered seeded vectors)
+# The approximate index against hnswlib on the same vectors (issue #17): recall@10, QPS, p50/p99 and CPU per query on
+# one core, memory per chunk, graph build on every core, snapshot load against rebuild. Release build; not run in CI.
+# Usage: [QUERIES=1000] [KERNELS=selected,portable] [EFS=16,32,64,128] Benchmarks/ann.sh [n ...]
+#   (default 11000 55000; 384 dimensions, clustered seeded vectors, ann_data.py; 1000000 needs ~8 GB of memory)
+# Both sides build their graph on all cores (hnswlib num_threads = nproc) and answer queries one at a time pinned to
+# CPU 0. Figures are ratios between the two sides of one run: the load average is printed before each side.
 set -euo pipefail
 cd "$(dirname "$0")"
-sizes=("${@:-11000 55000}")
+sizes=("$@")
 [ $# -eq 0 ] && sizes=(11000 55000)
+efs=${EFS:-16,32,64,128}
 python3 -c 'import hnswlib, numpy' 2>/dev/null || pip install --quiet hnswlib numpy
 swift build -c release --package-path . --product ANNBench >/dev/null
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for n in "${sizes[@]}"; do
-  # Seeded clustered vectors (a mixture of 1,000 Gaussians), queries drawn the same way (a different sample): embeddings cluster by topic.
-  python3 - "$n" "$work" "${QUERIES:-1000}" <<'PY'
-import sys, numpy as np
-n, out, queries = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-rng = np.random.default_rng(17)
-centres = rng.standard_normal((1000, 384)).astype("<f4")
-def draw(count):
-    return (centres[rng.integers(0, 1000, count)] + 0.6 * rng.standard_normal((count, 384))).astype("<f4")
-draw(n).tofile(f"{out}/vectors.f32")
-draw(queries).tofile(f"{out}/queries.f32")
-PY
-  echo "== n=$n: sealgate (int8 HNSW, M=16, efConstruction=100, rescoring from sealed vectors)"
-  taskset -c 0 .build/release/ANNBench "$work/vectors.f32" "$work/queries.f32" 384 16,32,64,128
-  echo "== n=$n: hnswlib (float32, M=16, ef_construction=100)"
-  taskset -c 0 python3 ann_hnswlib.py "$work/vectors.f32" "$work/queries.f32" 384 16,32,64,128
+  python3 ann_data.py "$n" "$work" "${QUERIES:-1000}"
+  echo "== n=$n: sealgate (int8 HNSW, M=16, efConstruction=100, rescoring from sealed vectors); $(uptime | sed 's/.*load/load/')"
+  .build/release/ANNBench "$work/vectors.f32" "$work/queries.f32" 384 "$efs" "$work/truth.i32"
+  echo "== n=$n: hnswlib (float32, M=16, ef_construction=100); $(uptime | sed 's/.*load/load/')"
+  python3 ann_hnswlib.py "$work/vectors.f32" "$work/queries.f32" 384 "$efs" "$work/truth.i32"
 done
+echo "done; $(uptime | sed 's/.*load/load/')"

@@ -1,3 +1,4 @@
+import RetrievalKernelsAVX
 import SealgateCore
 
 /// One tenant × collection × data class × embedder sub-index: int8 codes of the chunk embeddings, an HNSW graph
@@ -107,9 +108,18 @@ public struct ClassIndex: Sendable {
             fresh.add(document: documents[node], version: nil, chunks: [(Int(chunkIndexes[node]), vectorForLinking(Int32(node)))])
         }
         fresh.versions = versions
-        fresh.deferGraph = false
-        if fresh.liveCount >= max(1, options.bruteForceBelow) { fresh.buildGraph() }
+        // During a bulk load the graph is built once at the end (``linkDeferred()``).
+        fresh.deferGraph = deferGraph
+        if !deferGraph, fresh.liveCount >= max(1, options.bruteForceBelow) { fresh.buildGraph() }
         self = fresh
+    }
+
+    /// Ends a bulk load begun with ``deferGraph``: builds the graph (on all build threads) if the sub-index is
+    /// large enough for one.
+    mutating func linkDeferred() {
+        guard deferGraph else { return }
+        deferGraph = false
+        if graph == nil, liveCount >= max(1, options.bruteForceBelow) { buildGraph() }
     }
 
     /// The full-precision vector when kept, otherwise the decoded codes (for linking only).
@@ -156,10 +166,16 @@ public struct ClassIndex: Sendable {
             inverseNorms.withUnsafeBufferPointer { norms in
                 query.withUnsafeBufferPointer { q in
                     guard let weights else {
-                        return body(Scorer(codes: c.baseAddress, inverseNorms: norms.baseAddress, query: q.baseAddress, weights: nil, dimensions: dimensions))
+                        return body(
+                            Scorer(
+                                codes: c.baseAddress, inverseNorms: norms.baseAddress, query: q.baseAddress, weights: nil, dimensions: dimensions,
+                                kernel: options.kernel))
                     }
                     return weights.withUnsafeBufferPointer { w in
-                        body(Scorer(codes: c.baseAddress, inverseNorms: norms.baseAddress, query: q.baseAddress, weights: w.baseAddress, dimensions: dimensions))
+                        body(
+                            Scorer(
+                                codes: c.baseAddress, inverseNorms: norms.baseAddress, query: q.baseAddress, weights: w.baseAddress,
+                                dimensions: dimensions, kernel: options.kernel))
                     }
                 }
             }
@@ -179,13 +195,21 @@ public struct ClassIndex: Sendable {
     }
 }
 
-/// Scores nodes against a prepared query, or against each other (weighted cosine, using int8 codes).
-struct Scorer {
+/// Scores nodes against a prepared query, or against each other (weighted cosine, using int8 codes), with the
+/// index's ``SimilarityKernel``. The pointers are valid only inside ``ClassIndex/withScorer(query:weights:_:)`` and
+/// only read (so threads building one graph may share a scorer's codes).
+struct Scorer: @unchecked Sendable {
     let codes: UnsafePointer<Int8>?
     let inverseNorms: UnsafePointer<Float>?
     let query: UnsafePointer<Float>?
     let weights: UnsafePointer<Float>?
     let dimensions: Int
+    let kernel: SimilarityKernel
+
+    /// The same scorer for another prepared query.
+    func with(query: UnsafePointer<Float>?) -> Scorer {
+        Scorer(codes: codes, inverseNorms: inverseNorms, query: query, weights: weights, dimensions: dimensions, kernel: kernel)
+    }
 
     /// Cosine of the query and node (−1 for an empty vector).
     @inline(__always)
@@ -193,20 +217,40 @@ struct Scorer {
         guard let codes, let query else { return -1 }
         let c = codes + Int(node) * dimensions
         if let weights {
-            let (dot, norm) = SimilarityKernels.dotAndNorm(query, weights, c, dimensions)
+            let (dot, norm) = kernel.dotAndNorm(query, weights, c, dimensions)
             return norm > 0 ? dot / norm.squareRoot() : -1
         }
         guard let inverseNorms, inverseNorms[Int(node)] > 0 else { return -1 }
-        return SimilarityKernels.dot(query, c, dimensions) * inverseNorms[Int(node)]
+        return kernel.dot(query, c, dimensions) * inverseNorms[Int(node)]
     }
 
-    /// Cosine of two nodes under the same weights.
+    /// Cosine of two nodes under the same weights (unweighted: the exact integer dot product of the codes times
+    /// their stored inverse norms).
     @inline(__always)
     func score(_ a: Int32, _ b: Int32) -> Float {
         guard let codes else { return -1 }
-        let p = SimilarityKernels.codeProducts(codes + Int(a) * dimensions, codes + Int(b) * dimensions, weights, dimensions)
+        let ca = codes + Int(a) * dimensions
+        let cb = codes + Int(b) * dimensions
+        if weights == nil, let inverseNorms {
+            let product = inverseNorms[Int(a)] * inverseNorms[Int(b)]
+            return product > 0 ? Float(kernel.codeDot(ca, cb, dimensions)) * product : -1
+        }
+        let p = kernel.codeProducts(ca, cb, weights, dimensions)
         let norms = p.aa * p.bb
         return norms > 0 ? p.ab / norms.squareRoot() : -1
+    }
+
+    /// Starts loading a node's codes (and norm) into the cache before they are scored.
+    @inline(__always)
+    func prefetch(_ node: Int32) {
+        guard let codes else { return }
+        let start = UnsafeRawPointer(codes + Int(node) * dimensions)
+        var offset = 0
+        while offset < dimensions {
+            sealgate_ann_prefetch(start + offset)
+            offset += 64
+        }
+        if let inverseNorms { sealgate_ann_prefetch(inverseNorms + Int(node)) }
     }
 }
 

@@ -39,30 +39,6 @@ struct HNSWGraph: Sendable {
         return slots[slots.startIndex..<end]
     }
 
-    /// Calls `body` with each link of `node` at `level` (no slice, no copy).
-    @inline(__always)
-    func forEachNeighbour(_ node: Int32, level: Int, _ body: (Int32) -> Void) {
-        if level == 0 {
-            base.withUnsafeBufferPointer { links in
-                let start = Int(node) * m0
-                for i in start..<(start + m0) {
-                    let n = links[i]
-                    if n < 0 { return }
-                    body(n)
-                }
-            }
-        } else {
-            upper[Int(node)].withUnsafeBufferPointer { links in
-                let start = (level - 1) * m
-                for i in start..<(start + m) {
-                    let n = links[i]
-                    if n < 0 { return }
-                    body(n)
-                }
-            }
-        }
-    }
-
     mutating func setNeighbours(_ node: Int32, level: Int, _ links: [Int32]) {
         let capacity = level == 0 ? m0 : m
         for i in 0..<capacity {
@@ -73,6 +49,46 @@ struct HNSWGraph: Sendable {
 
     var memoryBytes: Int {
         levels.count + base.count * 4 + upper.count * 8 + upper.reduce(0) { $0 + ($1.isEmpty ? 0 : $1.count * 4 + 32) }
+    }
+}
+
+/// Where a search reads links from: a built graph, or one being built on several threads (which copies a list
+/// under its lock).
+protocol LinkReader {
+    /// The most links a node has at any level.
+    var maxLinks: Int { get }
+    /// Copies the links of `node` at `level` (without padding) into `buffer`, which holds ``maxLinks``; returns how many.
+    func links(_ node: Int32, level: Int, into buffer: UnsafeMutablePointer<Int32>) -> Int
+}
+
+/// Copies links up to the first `-1` padding slot.
+@inline(__always)
+func copyLinks(_ source: UnsafePointer<Int32>, capacity: Int, into buffer: UnsafeMutablePointer<Int32>) -> Int {
+    var k = 0
+    while k < capacity {
+        let link = source[k]
+        if link < 0 { break }
+        buffer[k] = link
+        k += 1
+    }
+    return k
+}
+
+extension HNSWGraph: LinkReader {
+    var maxLinks: Int { m0 }
+
+    @inline(__always)
+    func links(_ node: Int32, level: Int, into buffer: UnsafeMutablePointer<Int32>) -> Int {
+        if level == 0 {
+            return base.withUnsafeBufferPointer { all in
+                guard let start = all.baseAddress else { return 0 }
+                return copyLinks(start + Int(node) * m0, capacity: m0, into: buffer)
+            }
+        }
+        return upper[Int(node)].withUnsafeBufferPointer { all in
+            guard let start = all.baseAddress, all.count >= level * m else { return 0 }
+            return copyLinks(start + (level - 1) * m, capacity: m, into: buffer)
+        }
     }
 }
 
@@ -124,11 +140,24 @@ final class VisitedList: @unchecked Sendable {
 }
 
 extension ClassIndex {
-    /// Links every node into a new graph under the current weights.
+    /// Sub-indexes with fewer nodes than this are linked on one thread (starting threads would cost more).
+    static let parallelBuildMinimum = 128
+
+    /// Links every node into a new graph under the current weights: on ``IndexOptions/buildThreads`` threads
+    /// (``ParallelGraphBuilder``) when there are enough nodes, else one by one. Node levels are drawn in node
+    /// order from ``levels`` either way.
     mutating func buildGraph() {
         buildWeights = currentWeights()
-        graph = HNSWGraph(m: options.m)
-        for node in 0..<nodeCount { link(Int32(node), vector: vectorForLinking(Int32(node))) }
+        let threads = options.resolvedBuildThreads
+        guard threads > 1, nodeCount >= Self.parallelBuildMinimum else {
+            graph = HNSWGraph(m: options.m)
+            for node in 0..<nodeCount { link(Int32(node), vector: vectorForLinking(Int32(node))) }
+            return
+        }
+        var drawn = [UInt8]()
+        drawn.reserveCapacity(nodeCount)
+        for _ in 0..<nodeCount { drawn.append(UInt8(levels.level(m: options.m))) }
+        graph = linkInParallel(levels: drawn, threads: threads)
     }
 
     /// Adds `node` (already stored) to the graph.
@@ -170,15 +199,17 @@ extension ClassIndex {
     static func connect(_ g: inout HNSWGraph, _ from: Int32, to: Int32, score: Float, level: Int, _ scorer: Scorer) {
         // A copy, not a slice: a slice would keep the link array shared and make the write below copy all of it.
         let current = Array(g.neighbours(from, level: level))
-        let capacity = level == 0 ? g.m0 : g.m
-        if current.count < capacity {
-            g.setNeighbours(from, level: level, Array(current) + [to])
-            return
-        }
+        g.setNeighbours(from, level: level, linksAfterAdding(current, from: from, to: to, score: score, capacity: level == 0 ? g.m0 : g.m, scorer))
+    }
+
+    /// `from`'s links with `to` added: appended while there is room, else the heuristic's choice among them all.
+    static func linksAfterAdding(_ current: [Int32], from: Int32, to: Int32, score: Float, capacity: Int, _ scorer: Scorer) -> [Int32] {
+        if current.contains(to) { return current }
+        if current.count < capacity { return current + [to] }
         var pool = current.map { (score: scorer.score(from, $0), node: $0) }
         pool.append((score, to))
         pool.sort { $0.score > $1.score }
-        g.setNeighbours(from, level: level, select(pool, max: capacity, scorer).map(\.node))
+        return select(pool, max: capacity, scorer).map(\.node)
     }
 
     /// The neighbour-selection heuristic: keep a candidate only if it is closer to the base than to every
@@ -186,76 +217,11 @@ extension ClassIndex {
     static func select(_ candidates: [(score: Float, node: Int32)], max: Int, _ scorer: Scorer) -> [(score: Float, node: Int32)] {
         guard candidates.count > max else { return candidates }
         var kept: [(score: Float, node: Int32)] = []
+        kept.reserveCapacity(max)
         for candidate in candidates {
             if kept.count >= max { break }
             if kept.allSatisfy({ scorer.score(candidate.node, $0.node) <= candidate.score }) { kept.append(candidate) }
         }
         return kept
-    }
-
-    /// Greedy descent at one upper level.
-    static func greedy(_ g: HNSWGraph, _ scorer: Scorer, from start: (score: Float, node: Int32), level: Int) -> (score: Float, node: Int32) {
-        var current = start
-        var moved = true
-        while moved {
-            moved = false
-            g.forEachNeighbour(current.node, level: level) { n in
-                let s = scorer.score(n)
-                if s > current.score {
-                    current = (s, n)
-                    moved = true
-                }
-            }
-        }
-        return current
-    }
-
-    /// Best-first search of one level with a result set of `ef`, best first. With `live`, only live nodes become
-    /// results (deleted ones are still walked through).
-    static func searchLayer(
-        _ g: HNSWGraph, _ scorer: Scorer, from start: (score: Float, node: Int32), ef: Int, level: Int, visited: VisitedList, nodes: Int,
-        live: UnsafePointer<Bool>?
-    ) -> [(score: Float, node: Int32)] {
-        visited.reset(count: nodes)
-        _ = visited.visit(start.node)
-        var frontier = ScoredHeap(highestFirst: true, capacity: ef * 2)
-        var results = ScoredHeap(highestFirst: false, capacity: ef + 1)
-        frontier.push(start.score, start.node)
-        if live.map({ $0[Int(start.node)] }) ?? true { results.push(start.score, start.node) }
-        var floor = results.count >= ef ? (results.top?.score ?? -.infinity) : -Float.infinity
-        while let current = frontier.pop() {
-            if results.count >= ef, current.score < floor { break }
-            g.forEachNeighbour(current.node, level: level) { n in
-                guard visited.visit(n) else { return }
-                let s = scorer.score(n)
-                guard results.count < ef || s > floor else { return }
-                frontier.push(s, n)
-                if live.map({ $0[Int(n)] }) ?? true {
-                    results.push(s, n)
-                    if results.count > ef { results.pop() }
-                }
-                if results.count >= ef { floor = results.top?.score ?? -.infinity }
-            }
-        }
-        return results.items.sorted { $0.score > $1.score }
-    }
-
-    /// The `count` best live nodes by the graph (`ef` = max(efSearch, count)).
-    func graphSearch(query: [Float], weights: [Float]?, count: Int) -> [(score: Float, node: Int32)] {
-        guard let g = graph, g.entry >= 0 else { return scan(query: query, weights: weights, count: count) }
-        let visited = VisitedList.borrow(count: nodeCount)
-        defer { VisitedList.giveBack(visited) }
-        let found = withScorer(query: query, weights: weights) { scorer in
-            var entry = (score: scorer.score(g.entry), node: g.entry)
-            if g.maxLevel > 0 {
-                for l in stride(from: g.maxLevel, to: 0, by: -1) { entry = Self.greedy(g, scorer, from: entry, level: l) }
-            }
-            return live.withUnsafeBufferPointer { alive in
-                Self.searchLayer(
-                    g, scorer, from: entry, ef: max(options.efSearch, count), level: 0, visited: visited, nodes: nodeCount,
-                    live: alive.baseAddress)
-            }
-        }
-        return Array(found.prefix(count))
     }
 }

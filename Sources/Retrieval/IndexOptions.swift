@@ -14,13 +14,20 @@ public struct IndexOptions: Sendable, Equatable {
     /// Whether full-precision vectors stay in memory (exact rescoring without a vector source). When `false`,
     /// only int8 codes and the graph are held and a search rescores through the caller's vector source.
     public var keepsFullPrecision: Bool
-    /// Seed of the node levels: the same insertions in the same order build the same graph.
+    /// Seed of the node levels: the same insertions in the same order draw the same levels (and, built on one
+    /// thread, the same graph).
     public var seed: UInt64
+    /// The distance kernels (``SimilarityKernel/selected`` unless a benchmark or test asks for another that runs here).
+    public var kernel: SimilarityKernel
+    /// Threads that link a graph built in one go (a bulk load, a compaction): 0 for every online core, 1 for the
+    /// deterministic serial build. Nodes added one at a time are linked on the caller's thread.
+    public var buildThreads: Int
 
     /// Creates options; see each property.
     public init(
         m: Int = 16, efConstruction: Int = 100, efSearch: Int = 64, bruteForceBelow: Int = 2048, rescoreFactor: Int = 2,
-        rescoreMinimum: Int = 10, keepsFullPrecision: Bool = true, seed: UInt64 = 0x5EA1_6A7E
+        rescoreMinimum: Int = 10, keepsFullPrecision: Bool = true, seed: UInt64 = 0x5EA1_6A7E, kernel: SimilarityKernel = .selected,
+        buildThreads: Int = 0
     ) {
         self.m = max(4, min(64, m))
         self.efConstruction = max(8, efConstruction)
@@ -30,6 +37,8 @@ public struct IndexOptions: Sendable, Equatable {
         self.rescoreMinimum = max(1, rescoreMinimum)
         self.keepsFullPrecision = keepsFullPrecision
         self.seed = seed
+        self.kernel = kernel.runsHere ? kernel : .selected
+        self.buildThreads = max(0, buildThreads)
     }
 
     /// Full-precision vectors in memory (tools, tests, small deployments): exact rescoring, no vector source.
@@ -39,6 +48,18 @@ public struct IndexOptions: Sendable, Equatable {
     /// store for the candidates only (see docs/retrieval.md).
     public static let sealed = IndexOptions(keepsFullPrecision: false)
 
+    /// ``buildThreads`` with 0 resolved to the online cores (at most 64).
+    var resolvedBuildThreads: Int {
+        if buildThreads > 0 { return buildThreads }
+        return max(1, min(64, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    }
+
     /// How many candidates a search of `topK` rescoring.
     func rescoreCount(_ topK: Int) -> Int { max(max(1, topK) * rescoreFactor, rescoreMinimum) }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -112,6 +112,27 @@ enum SimilarityKernels {
     }
 }
 
+extension SimilarityKernels {
+    /// Σ a[d]·b[d] in 32-bit integers over `n` dimensions (eight lanes a step).
+    @inline(__always)
+    static func codeDot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>, _ n: Int) -> Int32 {
+        var acc = SIMD8<Int32>()
+        var d = 0
+        while d + 8 <= n {
+            let x = SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(a + d).loadUnaligned(as: SIMD8<Int8>.self))
+            let y = SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(b + d).loadUnaligned(as: SIMD8<Int8>.self))
+            acc &+= x &* y
+            d += 8
+        }
+        var sum = acc.wrappedSum()
+        while d < n {
+            sum &+= Int32(a[d]) &* Int32(b[d])
+            d += 1
+        }
+        return sum
+    }
+}
+
 /// A binary heap of `(score, node)` pairs: the highest score on top (`highestFirst`) or the lowest.
 struct ScoredHeap {
     private(set) var items: [(score: Float, node: Int32)] = []

@@ -46,11 +46,16 @@ extension VectorIndex {
         guard let prepared = IDF.prepare(query, weights: idfWeighting ? weight : nil) else { return [] }
         // Candidates from every readable sub-index, the best `wanted` overall rescored.
         let wanted = options.rescoreCount(topK)
-        var pool: [(score: Float, sub: ClassIndex, node: Int32, collection: CollectionName, dataClass: DataClass)] = []
+        // Candidates name their sub-index by position in `searched`: a copy of the sub-index value per candidate costs
+        // a retain and a release of each of its arrays (visible in `perf` at 11 k chunks; no QPS difference measurable
+        // on the loaded machine, docs/benchmarks.md).
+        var searched: [ClassIndex] = []
+        var pool: [(score: Float, sub: Int, node: Int32, collection: CollectionName, dataClass: DataClass)] = []
         for (collection, partition) in selected {
             for (dataClass, sub) in partition.classes where classes.contains(dataClass) {
+                searched.append(sub)
                 for found in sub.candidates(query: prepared, weights: idfWeighting ? weight : nil, count: wanted) {
-                    pool.append((found.score, sub, found.node, collection, dataClass))
+                    pool.append((found.score, searched.count - 1, found.node, collection, dataClass))
                 }
             }
         }
@@ -58,10 +63,12 @@ extension VectorIndex {
         let chosen = pool.prefix(wanted)
         var exact: [[Float]?]
         if options.keepsFullPrecision {
-            exact = chosen.map { $0.sub.vectorForLinking($0.node) }
+            exact = chosen.map { searched[$0.sub].vectorForLinking($0.node) }
         } else if let vectors {
             let refs = chosen.map {
-                ChunkRef(collection: $0.collection, documentID: $0.sub.documents[Int($0.node)], chunkIndex: Int($0.sub.chunkIndexes[Int($0.node)]), dataClass: $0.dataClass)
+                ChunkRef(
+                    collection: $0.collection, documentID: searched[$0.sub].documents[Int($0.node)],
+                    chunkIndex: Int(searched[$0.sub].chunkIndexes[Int($0.node)]), dataClass: $0.dataClass)
             }
             exact = try await vectors(refs)
             guard exact.count == refs.count else { throw SealgateError(.internalError, "the vector source answered for other chunks") }
@@ -91,7 +98,8 @@ extension VectorIndex {
             let node = Int(candidate.node)
             hits.append(
                 IndexHit(
-                    collection: candidate.collection, documentID: candidate.sub.documents[node], chunkIndex: Int(candidate.sub.chunkIndexes[node]),
+                    collection: candidate.collection, documentID: searched[candidate.sub].documents[node],
+                    chunkIndex: Int(searched[candidate.sub].chunkIndexes[node]),
                     dataClass: candidate.dataClass, score: score))
         }
         // Defence in depth: a class the request may not read is never returned, whatever a sub-index holds.

@@ -145,7 +145,13 @@ public actor VectorIndex {
             if byDocument[key] == nil { order.append(key) }
             byDocument[key, default: []].append(entry)
         }
-        for key in order { apply(.upsert(key.collection, key.documentID, byDocument[key] ?? []), to: &partitions) }
+        // New sub-indexes are filled first and linked once at the end, on all build threads.
+        for key in order { apply(.upsert(key.collection, key.documentID, byDocument[key] ?? []), to: &partitions, deferringGraphs: true) }
+        for collection in Array(partitions.keys) {
+            guard var partition = partitions.removeValue(forKey: collection) else { continue }
+            for dataClass in Array(partition.classes.keys) { partition.classes[dataClass]?.linkDeferred() }
+            partitions[collection] = partition
+        }
         for (number, change) in journal[ticket.tenant] ?? [] where number > ticket.sequence {
             apply(change, to: &partitions)
         }
@@ -210,7 +216,8 @@ public actor VectorIndex {
         tenants[tenant] = partitions
     }
 
-    func apply(_ change: Change, to partitions: inout [CollectionName: Partition]) {
+    /// Applies a change. With `deferringGraphs`, sub-indexes it creates link no graph until ``ClassIndex/linkDeferred()``.
+    func apply(_ change: Change, to partitions: inout [CollectionName: Partition], deferringGraphs: Bool = false) {
         switch change {
         case .upsert(let collection, let documentID, let entries):
             var partition = partitions.removeValue(forKey: collection) ?? Partition()
@@ -218,7 +225,13 @@ public actor VectorIndex {
             var byClass: [DataClass: [IndexEntry]] = [:]
             for entry in entries where entry.vector.count == dimensions { byClass[entry.dataClass, default: []].append(entry) }
             for (dataClass, group) in byClass {
-                var sub = partition.classes.removeValue(forKey: dataClass) ?? ClassIndex(dimensions: dimensions, idfWeighting: idfWeighting, options: options)
+                var sub: ClassIndex
+                if let existing = partition.classes.removeValue(forKey: dataClass) {
+                    sub = existing
+                } else {
+                    sub = ClassIndex(dimensions: dimensions, idfWeighting: idfWeighting, options: options)
+                    sub.deferGraph = deferringGraphs
+                }
                 sub.add(document: documentID, version: group.first?.version, chunks: group.map { ($0.chunkIndex, $0.vector) })
                 partition.classes[dataClass] = sub
             }
