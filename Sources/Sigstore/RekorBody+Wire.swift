@@ -1,9 +1,10 @@
 import Foundation
 
 extension RekorBody {
-    /// A canonicalized Rekor entry body, decoded once with `JSONDecoder`. The spec of each known kind and version is
-    /// decoded on its own and is nil when it is absent or not of the expected shape (a field of the wrong type, a
-    /// missing field): such a body then records nothing and is refused as `tlog_body_mismatch`.
+    /// A canonicalized Rekor entry body, decoded once with `JSONDecoder`. Only the spec of the body's own `kind` and
+    /// `apiVersion` is decoded (``RekorBody/check(_:matches:)`` requires them to be the entry's); it is nil when it is
+    /// not of the expected shape (a field of the wrong type, a missing field): such a body then records nothing and is
+    /// refused as `tlog_body_mismatch`.
     struct Body: Decodable {
         struct Hash: Decodable { let algorithm: String; let value: String }
         struct Content: Decodable { let content: String }
@@ -38,8 +39,8 @@ extension RekorBody {
             let signatures: [Signature]
         }
 
-        /// The spec, read as each kind this verifier knows.
-        struct Spec: Decodable {
+        /// The spec, read as the body's kind and version.
+        struct Spec {
             let hashedRekordV1: HashedRekordV1?
             let hashedRekordV2: HashedRekordV2?
             let dsseV1: DSSEV1?
@@ -47,12 +48,18 @@ extension RekorBody {
 
             private enum Keys: String, CodingKey { case hashedRekordV002, dsseV002 }
 
-            init(from decoder: any Decoder) throws {
-                hashedRekordV1 = try? HashedRekordV1(from: decoder)
-                dsseV1 = try? DSSEV1(from: decoder)
+            /// - Throws: when the spec is not a JSON object.
+            init(from decoder: any Decoder, kind: String?, version: String?) throws {
                 let c = try decoder.container(keyedBy: Keys.self)
-                hashedRekordV2 = try? c.decode(HashedRekordV2.self, forKey: .hashedRekordV002)
-                dsseV2 = try? c.decode(DSSEV2.self, forKey: .dsseV002)
+                var (hr1, hr2, d1, d2): (HashedRekordV1?, HashedRekordV2?, DSSEV1?, DSSEV2?) = (nil, nil, nil, nil)
+                switch (kind, version) {
+                case ("hashedrekord", "0.0.1"): hr1 = try? HashedRekordV1(from: decoder)
+                case ("hashedrekord", "0.0.2"): hr2 = try? c.decode(HashedRekordV2.self, forKey: .hashedRekordV002)
+                case ("dsse", "0.0.1"): d1 = try? DSSEV1(from: decoder)
+                case ("dsse", "0.0.2"): d2 = try? c.decode(DSSEV2.self, forKey: .dsseV002)
+                default: break
+                }
+                (hashedRekordV1, hashedRekordV2, dsseV1, dsseV2) = (hr1, hr2, d1, d2)
             }
         }
 
@@ -66,7 +73,7 @@ extension RekorBody {
             let c = try decoder.container(keyedBy: Keys.self)
             kind = try? c.decode(String.self, forKey: .kind)
             apiVersion = try? c.decode(String.self, forKey: .apiVersion)
-            spec = try c.decode(Spec.self, forKey: .spec)
+            spec = try Spec(from: try c.superDecoder(forKey: .spec), kind: kind, version: apiVersion)
         }
     }
 }
