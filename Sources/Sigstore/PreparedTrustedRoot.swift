@@ -73,7 +73,9 @@ struct PreparedAuthority: Sendable {
 public final class ChainLinkCache: Sendable {
     /// Entries and lookups that found a verified link.
     public struct Statistics: Sendable, Equatable {
+        /// Links held.
         public let entries: Int
+        /// Lookups answered from the cache since it was made.
         public let hits: Int
     }
 
