@@ -35,7 +35,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         // Sigstore bundle verifications per second and model-directory hashing (sigstore.sh).
-        .executableTarget(name: "SigstoreBench", dependencies: [.product(name: "SealgateSigstore", package: "sealgate")]),
+        .executableTarget(
+            name: "SigstoreBench",
+            dependencies: [.product(name: "SealgateSigstore", package: "sealgate"), .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "RedactBench", dependencies: [.product(name: "SealgateRedaction", package: "sealgate")]),
         .executableTarget(
             name: "SealBench",

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The Python `sigstore` library on the same bundles as SigstoreBench, same run: verifications per second.
 
-Usage: sigstore_python.py VECTORS_DIR SECONDS   (prints CSV lines name,value)
+Usage: sigstore_python.py VECTORS_DIR SECONDS   (prints CSV lines name,value: per wall-clock second, and per CPU
+second as name_cpu)
 """
 import hashlib
 import sys
@@ -24,11 +25,12 @@ def rate(name, bundle_path, artifact_path, identity):
     hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest)
     pol = policy.Identity(identity=identity, issuer="https://github.com/login/oauth")
     verifier.verify_artifact(hashed, bundle, pol)
-    runs, start = 0, time.monotonic()
+    runs, start, cpu_start = 0, time.monotonic(), time.process_time()
     while time.monotonic() - start < seconds:
         verifier.verify_artifact(hashed, bundle, pol)
         runs += 1
     print(f"python_{name}_verify_per_s,{int(runs / (time.monotonic() - start))}")
+    print(f"python_{name}_verify_per_s_cpu,{int(runs / (time.process_time() - cpu_start))}")
 
 
 rate("cert_rekor1", "blob/bundle_v3.txt.sigstore", "blob/bundle_v3.txt", "william@yossarian.net")

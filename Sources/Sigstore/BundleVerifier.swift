@@ -63,11 +63,20 @@ public enum SigstoreOutcome: Sendable {
 /// timestamp, exactly one transparency log entry (body, promise, inclusion proof, checkpoint), at least one
 /// verified time, the Fulcio chain at every verified time, an SCT, then the identity policy. For a keyed bundle:
 /// the signature, and log entries and timestamps when present.
+///
+/// The trusted root is prepared once (``PreparedTrustedRoot``: its certificates parsed, the links between them
+/// verified once); build one verifier per root and reuse it.
 public struct BundleVerifier: Sendable {
-    public let trustedRoot: TrustedRoot
+    /// The prepared root every verification uses.
+    public let prepared: PreparedTrustedRoot
+    /// The trusted root.
+    public var trustedRoot: TrustedRoot { prepared.trustedRoot }
 
-    /// A verifier that trusts `trustedRoot`.
-    public init(trustedRoot: TrustedRoot) { self.trustedRoot = trustedRoot }
+    /// A verifier that trusts `trustedRoot` (prepared here, once).
+    public init(trustedRoot: TrustedRoot) { prepared = PreparedTrustedRoot(trustedRoot) }
+
+    /// A verifier over a root prepared by the caller (for example to share its chain link cache).
+    public init(prepared: PreparedTrustedRoot) { self.prepared = prepared }
 
     /// Parses and verifies a bundle; a bundle that cannot be parsed is refused, not thrown.
     public func verify(bundleJSON: Data, artifact: ArtifactInput, policy: SignerPolicy) -> SigstoreOutcome {
@@ -84,8 +93,7 @@ public struct BundleVerifier: Sendable {
     }
 
     private func check(_ bundle: SigstoreBundle, _ artifact: ArtifactInput, _ policy: SignerPolicy) throws -> VerifiedBundle {
-        let (key, leafDER) = try signer(bundle, policy)
-        let leaf = try leafDER.flatMap { try CertificateChain.parse([$0], reason: .invalidVerificationMaterial).first }
+        let (key, leafDER, leaf) = try signer(bundle, policy)
         let signerName: LoggedSignature.Signer = leafDER.map { .certificate($0) } ?? .key(key.spki)
         let digest = artifact.sha256Digest
         let (logged, statement) = try verifySignature(bundle, artifact: artifact, digest: digest, key: key, signer: signerName)
@@ -95,7 +103,7 @@ public struct BundleVerifier: Sendable {
             throw SigstoreError(.tlogEntryMissing, "a certificate bundle needs exactly one log entry, it has \(bundle.tlogEntries.count)")
         }
         for entry in bundle.tlogEntries {
-            let verified = try TransparencyLog.verify(entry, root: trustedRoot, expected: logged)
+            let verified = try TransparencyLog.verify(entry, root: prepared, expected: logged)
             if let time = verified.integratedTime {
                 times.append(time)
             } else if stampTimes.isEmpty {
@@ -114,17 +122,17 @@ public struct BundleVerifier: Sendable {
             throw SigstoreError(.noSignedTime, "no verified signing time: no inclusion promise and no verified RFC 3161 timestamp")
         }
         let issuer = try validateFulcioChain(leaf, at: times)
-        try CertificateTransparency.verify(leaf: leaf, issuer: issuer, logs: trustedRoot.ctlogs)
+        try CertificateTransparency.verify(leaf: leaf, issuerKeyHash: issuer.spkiDigest, logs: trustedRoot.ctlogs)
         if case .identity(let identity) = policy { try identity.check(leaf) }
         return VerifiedBundle(
             artifactDigest: digest, signingTimes: times, identities: IdentityPolicy.identities(of: leaf),
             issuer: IdentityPolicy.issuer(of: leaf), statement: statement)
     }
 
-    /// The key that must have signed, and the leaf certificate when the policy asks for one.
-    private func signer(_ bundle: SigstoreBundle, _ policy: SignerPolicy) throws -> (SigstoreKey, Data?) {
+    /// The key that must have signed, and the leaf certificate (DER and parsed) when the policy asks for one.
+    private func signer(_ bundle: SigstoreBundle, _ policy: SignerPolicy) throws -> (SigstoreKey, Data?, Certificate?) {
         switch (policy, bundle.material) {
-        case (.key(let key), .publicKey): return (key, nil)
+        case (.key(let key), .publicKey): return (key, nil, nil)
         case (.key, _):
             throw SigstoreError(.invalidVerificationMaterial, "a key was given but the bundle carries a certificate")
         case (.identity, .publicKey):
@@ -136,11 +144,11 @@ public struct BundleVerifier: Sendable {
         }
     }
 
-    private func leafKey(_ der: Data?) throws -> (SigstoreKey, Data?) {
+    private func leafKey(_ der: Data?) throws -> (SigstoreKey, Data?, Certificate?) {
         guard let der, let leaf = try CertificateChain.parse([der], reason: .invalidVerificationMaterial).first else {
             throw SigstoreError(.invalidVerificationMaterial, "no signing certificate")
         }
-        return (try SigstoreKey(spki: CertificateChain.spki(leaf)), der)
+        return (try SigstoreKey(spki: CertificateChain.spki(leaf)), der, leaf)
     }
 
     private func verifySignature(
@@ -166,7 +174,8 @@ public struct BundleVerifier: Sendable {
             guard valid else { throw SigstoreError(.signatureInvalid, "the signature over the artifact does not verify") }
             return (LoggedSignature(signature: signature, signedDigest: digest, payloadDigest: nil, signer: signer), nil)
         case .dsse(let envelope):
-            guard key.isValidSignature(envelope.signature, for: envelope.pae) else {
+            let pae = envelope.pae
+            guard key.isValidSignature(envelope.signature, for: pae) else {
                 throw SigstoreError(.signatureInvalid, "the DSSE envelope signature does not verify")
             }
             guard envelope.payloadType == InTotoStatement.payloadType else {
@@ -177,7 +186,7 @@ public struct BundleVerifier: Sendable {
                 throw SigstoreError(.digestMismatch, "the artifact's SHA-256 is not a subject of the in-toto statement")
             }
             let logged = LoggedSignature(
-                signature: envelope.signature, signedDigest: Data(SHA256.hash(data: envelope.pae)),
+                signature: envelope.signature, signedDigest: Data(SHA256.hash(data: pae)),
                 payloadDigest: Data(SHA256.hash(data: envelope.payload)), signer: signer)
             return (logged, statement)
         }
@@ -193,20 +202,22 @@ public struct BundleVerifier: Sendable {
         guard stamps.isEmpty || !trustedRoot.timestampAuthorities.isEmpty else {
             throw SigstoreError(.timestampInvalid, "the bundle has timestamps but the trusted root lists no timestamp authority")
         }
-        return try stamps.compactMap { try RFC3161Timestamp(der: $0).verify(over: signature, authorities: trustedRoot.timestampAuthorities) }
+        return try stamps.compactMap {
+            try RFC3161Timestamp(der: $0).verify(over: signature, authorities: prepared.timestampAuthorities, cache: prepared.links)
+        }
     }
 
     /// The Fulcio CA whose chain validates the leaf at every time; returns the leaf's issuer.
-    private func validateFulcioChain(_ leaf: Certificate, at times: [Date]) throws -> Certificate {
+    private func validateFulcioChain(_ leaf: Certificate, at times: [Date]) throws -> PreparedCertificate {
         var failure = SigstoreError(.certificateUntrusted, "the signing certificate chains to no certificate authority of the trusted root")
-        for ca in trustedRoot.certificateAuthorities {
-            guard let chain = try? CertificateChain.parse(ca.chain), let issuer = chain.first, issuer.subject == leaf.issuer else { continue }
-            guard times.allSatisfy(ca.validity.contains) else {
+        for ca in prepared.certificateAuthorities {
+            guard let chain = ca.chain, let issuer = chain.first, issuer.certificate.subject == leaf.issuer else { continue }
+            guard times.allSatisfy(ca.authority.validity.contains) else {
                 failure = SigstoreError(.certificateExpiredAtSigning, "the certificate authority was not valid at the signing time")
                 continue
             }
             do {
-                try CertificateChain.validate(leaf: leaf, issuers: chain, at: times, usage: .codeSigning)
+                try CertificateChain.validate(bundleLeaf: leaf, authority: chain, cache: prepared.links, at: times, usage: .codeSigning)
                 return issuer
             } catch let error as SigstoreError {
                 if failure.reason == .certificateUntrusted { failure = error }

@@ -54,6 +54,35 @@ public enum CertificateChain {
     /// - Throws: ``SigstoreError`` `certificate_untrusted`, `certificate_expired_at_signing` or
     ///   `unknown_critical_extension`.
     public static func validate(leaf: Certificate, issuers: [Certificate], at times: [Date], usage: LeafUsage) throws {
+        try validate(leaf: leaf, issuers: issuers, at: times, usage: usage) { _, child, issuer in
+            issuer.publicKey.isValidSignature(child.signature, for: child)
+        }
+    }
+
+    /// Validates a chain up to a trusted-root authority's certificates: `bundleLeaf → authority…` (a Fulcio signing
+    /// certificate), or the authority's chain alone when `bundleLeaf` is nil (a TSA, its signing certificate first).
+    ///
+    /// A link between two certificates of the authority is verified once per `cache` and then served from it, for the
+    /// byte-identical child and issuer only; the link from `bundleLeaf` is verified every time, and every other check
+    /// (names, validity at every time, CA, path length, critical extensions, leaf usage) runs every time.
+    static func validate(
+        bundleLeaf: Certificate?, authority chain: [PreparedCertificate], cache: ChainLinkCache, at times: [Date], usage: LeafUsage
+    ) throws {
+        let prepared: [PreparedCertificate?] = bundleLeaf == nil ? chain : [nil] + chain
+        let certificates = (bundleLeaf.map { [$0] } ?? []) + chain.map(\.certificate)
+        guard let leaf = certificates.first else { throw SigstoreError(.certificateUntrusted, "no certificates") }
+        try validate(leaf: leaf, issuers: Array(certificates.dropFirst()), at: times, usage: usage) { depth, child, issuer in
+            guard let c = prepared[depth], let i = prepared[depth + 1] else {
+                return issuer.publicKey.isValidSignature(child.signature, for: child)
+            }
+            return cache.verified(child: c.derDigest, issuer: i.derDigest) { issuer.publicKey.isValidSignature(child.signature, for: child) }
+        }
+    }
+
+    private static func validate(
+        leaf: Certificate, issuers: [Certificate], at times: [Date], usage: LeafUsage,
+        signedBy: (_ depth: Int, _ child: Certificate, _ issuer: Certificate) -> Bool
+    ) throws {
         guard !issuers.isEmpty else { throw SigstoreError(.certificateUntrusted, "no issuer certificates") }
         let chain = [leaf] + issuers
         for (depth, cert) in chain.enumerated() {
@@ -66,7 +95,7 @@ public enum CertificateChain {
             }
             guard depth + 1 < chain.count else { break }
             let issuer = chain[depth + 1]
-            guard cert.issuer == issuer.subject, issuer.publicKey.isValidSignature(cert.signature, for: cert) else {
+            guard cert.issuer == issuer.subject, signedBy(depth, cert, issuer) else {
                 throw SigstoreError(.certificateUntrusted, "certificate \(depth) is not signed by the next in the chain")
             }
             try checkIssuer(issuer, below: depth)

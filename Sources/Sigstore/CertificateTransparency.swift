@@ -10,14 +10,16 @@ enum CertificateTransparency {
     static let sctListOID: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 11129, 2, 4, 2]
 
     /// Requires at least one SCT that a CT log of the root, valid at the SCT's time, signed over this precertificate.
-    /// - Throws: ``SigstoreError`` `sct_invalid`.
-    static func verify(leaf: Certificate, issuer: Certificate, logs: [TrustedRoot.Log]) throws {
+    /// - Parameter issuerKeyHash: SHA-256 of the issuing CA's SubjectPublicKeyInfo (prepared with the root), nil when
+    ///   it could not be encoded.
+    /// - Throws: ``SigstoreError`` `sct_invalid` (`unsupported_key` without an issuer key hash).
+    static func verify(leaf: Certificate, issuerKeyHash: Data?, logs: [TrustedRoot.Log]) throws {
         guard let ext = leaf.extensions[oid: sctListOID],
             let octets = try? ASN1OctetString(derEncoded: ext.value)
         else { throw SigstoreError(.sctInvalid, "the signing certificate has no embedded SCTs") }
         let scts = try parseList(Data(octets.bytes))
         let tbs = try precertificateTBS(leaf)
-        let issuerKeyHash = Data(SHA256.hash(data: try CertificateChain.spki(issuer)))
+        guard let issuerKeyHash else { throw SigstoreError(.unsupportedKey, "the certificate's public key cannot be encoded") }
         for sct in scts {
             guard let log = logs.first(where: { $0.logID == sct.logID }),
                 log.validity.contains(Date(timeIntervalSince1970: Double(sct.timestamp) / 1000))

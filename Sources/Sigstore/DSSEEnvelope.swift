@@ -53,30 +53,48 @@ public struct InTotoStatement: Sendable {
     public let type: String
     public let subjects: [Subject]
     public let predicateType: String
-    /// The predicate as JSON, for callers that read it (OpenSSF model signing).
-    public let predicate: Data
+    /// The statement as signed (the DSSE payload).
+    let payload: Data
+
+    /// The predicate as JSON, for callers that read it (re-serialized from the payload on each access; `{}` when the
+    /// statement has none).
+    public var predicate: Data {
+        let object = (try? JSONSerialization.jsonObject(with: payload) as? [String: Any])?["predicate"] ?? [String: Any]()
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed])) ?? Data()
+    }
 
     /// Parses a statement.
     /// - Throws: ``SigstoreError`` `invalid_envelope` when the payload is not an in-toto statement v0.1/v1 with
-    ///   at least one subject.
+    ///   at least one subject, each with a digest set.
     public init(payload: Data) throws {
-        guard let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],
-            let type = object["_type"] as? String, Self.statementTypes.contains(type),
-            let rawSubjects = object["subject"] as? [[String: Any]], !rawSubjects.isEmpty,
-            let predicateType = object["predicateType"] as? String
-        else { throw SigstoreError(.invalidEnvelope, "the DSSE payload is not an in-toto statement v0.1 or v1") }
-        var subjects: [Subject] = []
-        for raw in rawSubjects {
-            guard let digest = raw["digest"] as? [String: String] else {
-                throw SigstoreError(.invalidEnvelope, "an in-toto subject has no digest set")
+        guard let wire = try? JSONDecoder().decode(Wire.self, from: payload), Self.statementTypes.contains(wire.type),
+            !wire.subject.isEmpty
+        else { throw SigstoreError(.invalidEnvelope, "the DSSE payload is not an in-toto statement v0.1 or v1 with subjects and digests") }
+        type = wire.type
+        subjects = wire.subject.map { Subject(name: $0.name, digests: $0.digest) }
+        predicateType = wire.predicateType
+        self.payload = payload
+    }
+
+    /// The statement's fields this verifier reads, decoded with `JSONDecoder` (a subject's name that is not a string
+    /// reads as empty; a digest set that is not an object of strings refuses the statement).
+    struct Wire: Decodable {
+        struct WireSubject: Decodable {
+            let name: String
+            let digest: [String: String]
+            private enum Keys: String, CodingKey { case name, digest }
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Keys.self)
+                name = (try? c.decode(String.self, forKey: .name)) ?? ""
+                digest = try c.decode([String: String].self, forKey: .digest)
             }
-            subjects.append(Subject(name: raw["name"] as? String ?? "", digests: digest))
         }
-        self.type = type
-        self.subjects = subjects
-        self.predicateType = predicateType
-        let predicateObject = object["predicate"] ?? [String: Any]()
-        predicate = (try? JSONSerialization.data(withJSONObject: predicateObject, options: [.fragmentsAllowed])) ?? Data()
+        let type: String
+        let subject: [WireSubject]
+        let predicateType: String
+        private enum CodingKeys: String, CodingKey {
+            case type = "_type", subject, predicateType
+        }
     }
 
     /// Whether a subject names this SHA-256 digest.
@@ -101,15 +119,25 @@ extension Data {
 
     /// Parses lowercase or uppercase hexadecimal; nil when it is not hex of even length.
     init?(hex: String) {
-        guard hex.utf8.count % 2 == 0, hex.allSatisfy(\.isHexDigit) else { return nil }
+        let utf8 = hex.utf8
+        guard utf8.count % 2 == 0 else { return nil }
         var bytes = [UInt8]()
-        bytes.reserveCapacity(hex.utf8.count / 2)
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
+        bytes.reserveCapacity(utf8.count / 2)
+        var high: UInt8?
+        for c in utf8 {
+            let nibble: UInt8
+            switch c {
+            case 0x30...0x39: nibble = c - 0x30
+            case 0x41...0x46: nibble = c - 0x41 + 10
+            case 0x61...0x66: nibble = c - 0x61 + 10
+            default: return nil
+            }
+            if let h = high {
+                bytes.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
         }
         self.init(bytes)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SwiftASN1
 import X509
 
@@ -12,14 +13,6 @@ public struct IdentityPolicy: Sendable, CustomStringConvertible {
         /// The whole value matches the regular expression (Swift `Regex` syntax, anchored at both ends).
         case regex(String)
 
-        func matches(_ value: String) -> Bool {
-            switch self {
-            case .exact(let expected): return value == expected
-            case .regex(let pattern):
-                guard let regex = try? Regex(pattern) else { return false }
-                return (try? regex.wholeMatch(in: value)) != nil
-            }
-        }
 
         public var description: String {
             switch self {
@@ -31,15 +24,17 @@ public struct IdentityPolicy: Sendable, CustomStringConvertible {
 
     public let identity: Matcher
     public let issuer: Matcher
+    /// The matchers' regular expressions, compiled once with the policy.
+    private let identityMatch: CompiledMatcher
+    private let issuerMatch: CompiledMatcher
 
     /// A policy on the SAN and the issuer.
     /// - Throws: ``SigstoreError`` `identity_mismatch` when a regular expression does not compile.
     public init(identity: Matcher, issuer: Matcher) throws {
-        for case .regex(let pattern) in [identity, issuer] where (try? Regex(pattern)) == nil {
-            throw SigstoreError(.identityMismatch, "the regular expression '\(pattern)' does not compile")
-        }
         self.identity = identity
         self.issuer = issuer
+        identityMatch = try CompiledMatcher(identity)
+        issuerMatch = try CompiledMatcher(issuer)
     }
 
     public var description: String { "identity \(identity), issuer \(issuer)" }
@@ -48,10 +43,10 @@ public struct IdentityPolicy: Sendable, CustomStringConvertible {
     /// - Throws: ``SigstoreError`` `identity_mismatch` naming what the certificate holds.
     func check(_ leaf: Certificate) throws {
         let sans = Self.identities(of: leaf)
-        guard sans.contains(where: identity.matches) else {
+        guard sans.contains(where: identityMatch.matches) else {
             throw SigstoreError(.identityMismatch, "certificate identity \(sans) does not match \(identity)")
         }
-        guard let actual = Self.issuer(of: leaf), issuer.matches(actual) else {
+        guard let actual = Self.issuer(of: leaf), issuerMatch.matches(actual) else {
             throw SigstoreError(.identityMismatch, "certificate OIDC issuer \(Self.issuer(of: leaf) ?? "none") does not match \(issuer)")
         }
     }
@@ -83,5 +78,33 @@ public struct IdentityPolicy: Sendable, CustomStringConvertible {
         }
         if let ext = leaf.extensions[oid: issuerV1] { return String(decoding: ext.value, as: UTF8.self) }
         return nil
+    }
+}
+
+/// A ``IdentityPolicy/Matcher`` ready to match: the regular expression compiled once. `Regex` is not `Sendable`, so
+/// the compiled expression is held behind a mutex (uncontended: a match takes it for the match only).
+private final class CompiledMatcher: Sendable {
+    private let exact: String?
+    private let regex: Mutex<Regex<AnyRegexOutput>>?
+
+    /// - Throws: ``SigstoreError`` `identity_mismatch` when the regular expression does not compile.
+    init(_ matcher: IdentityPolicy.Matcher) throws {
+        switch matcher {
+        case .exact(let value):
+            exact = value
+            regex = nil
+        case .regex(let pattern):
+            guard let compiled = try? Regex(pattern) else {
+                throw SigstoreError(.identityMismatch, "the regular expression '\(pattern)' does not compile")
+            }
+            exact = nil
+            regex = Mutex(compiled)
+        }
+    }
+
+    /// Equal to the exact value, or the whole value matches the expression.
+    func matches(_ value: String) -> Bool {
+        if let exact { return value == exact }
+        return regex?.withLock { (try? $0.wholeMatch(in: value)) != nil } ?? false
     }
 }

@@ -55,14 +55,13 @@ public struct ModelSignatureVerifier: Sendable {
         }
         let statement = try InTotoStatement(payload: envelope.payload)
         guard statement.predicateType == Self.predicateType,
-            let predicate = try? JSONSerialization.jsonObject(with: statement.predicate) as? [String: Any],
-            let raw = predicate["resources"] as? [[String: Any]]
+            let raw = try? JSONDecoder().decode(ManifestWire.self, from: envelope.payload).predicate.resources
         else { throw SigstoreError(.invalidModelManifest, "the statement is not an OMS v1.0 manifest") }
         var resources: [Resource] = []
+        resources.reserveCapacity(raw.count)
         for item in raw {
-            guard let name = item["name"] as? String, item["algorithm"] as? String == "sha256",
-                let hex = item["digest"] as? String, let digest = Data(hex: hex), digest.count == 32,
-                !name.isEmpty, !name.hasPrefix("/"), !name.split(separator: "/").contains("..")
+            guard let name = item.name, item.algorithm == "sha256", let hex = item.digest, let digest = Data(hex: hex),
+                digest.count == 32, !name.isEmpty, !name.hasPrefix("/"), !name.split(separator: "/").contains("..")
             else { throw SigstoreError(.invalidModelManifest, "a manifest resource is not {name, sha256, digest}") }
             resources.append(resource(name, digest))
         }
@@ -125,6 +124,25 @@ public struct ModelSignatureVerifier: Sendable {
         }
         throw failure
     }
+}
+
+/// The OMS statement's resource list, decoded directly from the DSSE payload. A resource field that is absent or not
+/// a string reads as nil (and refuses the manifest); `resources` that is not a list of objects refuses it too.
+struct ManifestWire: Decodable {
+    struct Item: Decodable {
+        let name: String?
+        let algorithm: String?
+        let digest: String?
+        private enum Keys: String, CodingKey { case name, algorithm, digest }
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            name = try? c.decode(String.self, forKey: .name)
+            algorithm = try? c.decode(String.self, forKey: .algorithm)
+            digest = try? c.decode(String.self, forKey: .digest)
+        }
+    }
+    struct Predicate: Decodable { let resources: [Item] }
+    let predicate: Predicate
 }
 
 /// The result of a model verification.

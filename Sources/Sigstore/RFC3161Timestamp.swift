@@ -81,14 +81,16 @@ public struct RFC3161Timestamp: Sendable {
     /// - Returns: the TSA's time when a TSA of the root signed this token over `signed`, its chain (EKU
     ///   timeStamping) holds at `genTime` and `genTime` falls in the TSA's window; otherwise nil: such a token is
     ///   skipped, not an error, and gives no time (as sigstore-python and sigstore-go do).
-    func verify(over signed: Data, authorities: [TrustedRoot.Authority]) -> Date? {
+    func verify(over signed: Data, authorities: [PreparedAuthority], cache: ChainLinkCache) -> Date? {
         guard let expected = Self.digest(signed, imprintAlgorithm), expected == imprint, let attributeDigest,
             Self.digest(tstInfo, digestAlgorithm) == attributeDigest, let algorithm = certificateSignatureAlgorithm
         else { return nil }
-        for tsa in authorities where tsa.validity.contains(genTime) {
-            guard let certs = try? CertificateChain.parse(tsa.chain), let leaf = certs.first, certs.count > 1,
+        // The token's signature is this bundle's and is verified every time; the TSA's chain is root material, its
+        // links verified once per cache.
+        for tsa in authorities where tsa.authority.validity.contains(genTime) {
+            guard let chain = tsa.chain, let leaf = chain.first?.certificate, chain.count > 1,
                 leaf.publicKey.isValidSignature(signature, for: signedAttributes, signatureAlgorithm: algorithm),
-                (try? CertificateChain.validate(leaf: leaf, issuers: Array(certs.dropFirst()), at: [genTime], usage: .timeStamping)) != nil
+                (try? CertificateChain.validate(bundleLeaf: nil, authority: chain, cache: cache, at: [genTime], usage: .timeStamping)) != nil
             else { continue }
             return genTime
         }

@@ -24,18 +24,18 @@ enum RekorBody {
     /// entry that verifies but belongs to another signing event is refused here).
     /// - Throws: ``SigstoreError`` `tlog_body_mismatch` or `unsupported_entry_kind`.
     static func check(_ entry: TlogEntry, matches expected: LoggedSignature) throws {
-        guard let body = try? JSONSerialization.jsonObject(with: entry.canonicalizedBody) as? [String: Any],
-            let spec = body["spec"] as? [String: Any]
-        else { throw SigstoreError(.tlogBodyMismatch, "the log entry body is not JSON") }
-        guard body["kind"] as? String == entry.kind, body["apiVersion"] as? String == entry.version else {
+        guard let body = try? JSONDecoder().decode(Body.self, from: entry.canonicalizedBody) else {
+            throw SigstoreError(.tlogBodyMismatch, "the log entry body is not JSON")
+        }
+        guard body.kind == entry.kind, body.apiVersion == entry.version else {
             throw SigstoreError(.tlogBodyMismatch, "the log entry body's kind or version differs from kindVersion")
         }
         let matches: Bool
         switch (entry.kind, entry.version) {
-        case ("hashedrekord", "0.0.1"): matches = hashedRekordV1(spec, expected)
-        case ("hashedrekord", "0.0.2"): matches = hashedRekordV2(spec, expected)
-        case ("dsse", "0.0.1"): matches = dsseV1(spec, expected)
-        case ("dsse", "0.0.2"): matches = dsseV2(spec, expected)
+        case ("hashedrekord", "0.0.1"): matches = body.spec.hashedRekordV1.map { hashedRekordV1($0, expected) } ?? false
+        case ("hashedrekord", "0.0.2"): matches = body.spec.hashedRekordV2.map { hashedRekordV2($0, expected) } ?? false
+        case ("dsse", "0.0.1"): matches = body.spec.dsseV1.map { dsseV1($0, expected) } ?? false
+        case ("dsse", "0.0.2"): matches = body.spec.dsseV2.map { dsseV2($0, expected) } ?? false
         default: throw SigstoreError(.unsupportedEntryKind, "log entry kind \(entry.kind) \(entry.version) is not supported")
         }
         guard matches else {
@@ -43,40 +43,31 @@ enum RekorBody {
         }
     }
 
-    private static func hashedRekordV1(_ spec: [String: Any], _ e: LoggedSignature) -> Bool {
-        guard let data = spec["data"] as? [String: Any], let hash = data["hash"] as? [String: Any],
-            hash["algorithm"] as? String == "sha256", (hash["value"] as? String)?.lowercased() == e.signedDigest.hexString,
-            let sig = spec["signature"] as? [String: Any], base64(sig["content"]) == e.signature,
-            let key = sig["publicKey"] as? [String: Any]
-        else { return false }
-        return pemSigner(base64(key["content"]), e.signer)
+    private static func hashedRekordV1(_ spec: Body.HashedRekordV1, _ e: LoggedSignature) -> Bool {
+        spec.data.hash.algorithm == "sha256" && spec.data.hash.value.lowercased() == e.signedDigest.hexString
+            && base64(spec.signature.content) == e.signature && pemSigner(base64(spec.signature.publicKey.content), e.signer)
     }
 
-    private static func hashedRekordV2(_ spec: [String: Any], _ e: LoggedSignature) -> Bool {
-        guard let v2 = spec["hashedRekordV002"] as? [String: Any], let data = v2["data"] as? [String: Any],
-            data["algorithm"] as? String == "SHA2_256", base64(data["digest"]) == e.signedDigest,
-            let sig = v2["signature"] as? [String: Any], base64(sig["content"]) == e.signature
-        else { return false }
-        return verifierSigner(sig["verifier"], e.signer)
+    private static func hashedRekordV2(_ spec: Body.HashedRekordV2, _ e: LoggedSignature) -> Bool {
+        spec.data.algorithm == "SHA2_256" && base64(spec.data.digest) == e.signedDigest && base64(spec.signature.content) == e.signature
+            && verifierSigner(spec.signature.verifier, e.signer)
     }
 
-    private static func dsseV1(_ spec: [String: Any], _ e: LoggedSignature) -> Bool {
-        guard let payloadDigest = e.payloadDigest, let hash = spec["payloadHash"] as? [String: Any],
-            hash["algorithm"] as? String == "sha256", (hash["value"] as? String)?.lowercased() == payloadDigest.hexString,
-            let sigs = spec["signatures"] as? [[String: Any]], sigs.count == 1
+    private static func dsseV1(_ spec: Body.DSSEV1, _ e: LoggedSignature) -> Bool {
+        guard let payloadDigest = e.payloadDigest, spec.payloadHash.algorithm == "sha256",
+            spec.payloadHash.value.lowercased() == payloadDigest.hexString, spec.signatures.count == 1
         else { return false }
-        return base64(sigs[0]["signature"]) == e.signature && pemSigner(base64(sigs[0]["verifier"]), e.signer)
+        return base64(spec.signatures[0].signature) == e.signature && pemSigner(base64(spec.signatures[0].verifier), e.signer)
     }
 
-    private static func dsseV2(_ spec: [String: Any], _ e: LoggedSignature) -> Bool {
-        guard let payloadDigest = e.payloadDigest, let v2 = spec["dsseV002"] as? [String: Any],
-            let hash = v2["payloadHash"] as? [String: Any], hash["algorithm"] as? String == "SHA2_256",
-            base64(hash["digest"]) == payloadDigest, let sigs = v2["signatures"] as? [[String: Any]], sigs.count == 1
+    private static func dsseV2(_ spec: Body.DSSEV2, _ e: LoggedSignature) -> Bool {
+        guard let payloadDigest = e.payloadDigest, spec.payloadHash.algorithm == "SHA2_256",
+            base64(spec.payloadHash.digest) == payloadDigest, spec.signatures.count == 1
         else { return false }
-        return base64(sigs[0]["content"]) == e.signature && verifierSigner(sigs[0]["verifier"], e.signer)
+        return base64(spec.signatures[0].content) == e.signature && verifierSigner(spec.signatures[0].verifier, e.signer)
     }
 
-    private static func base64(_ value: Any?) -> Data? { (value as? String).flatMap { Data(base64Encoded: $0) } }
+    private static func base64(_ value: String) -> Data? { Data(base64Encoded: value) }
 
     /// Rekor v1 names the signer as a PEM certificate or public key.
     private static func pemSigner(_ pem: Data?, _ signer: LoggedSignature.Signer) -> Bool {
@@ -88,11 +79,10 @@ enum RekorBody {
     }
 
     /// Rekor v2 names the signer as `{x509Certificate: {rawBytes}}` or `{publicKey: {rawBytes}}`.
-    private static func verifierSigner(_ value: Any?, _ signer: LoggedSignature.Signer) -> Bool {
-        guard let verifier = value as? [String: Any] else { return false }
+    private static func verifierSigner(_ verifier: Body.Verifier, _ signer: LoggedSignature.Signer) -> Bool {
         switch signer {
-        case .certificate(let der): return base64((verifier["x509Certificate"] as? [String: Any])?["rawBytes"]) == der
-        case .key(let spki): return base64((verifier["publicKey"] as? [String: Any])?["rawBytes"]) == spki
+        case .certificate(let der): return verifier.x509Certificate.flatMap { base64($0.rawBytes) } == der
+        case .key(let spki): return verifier.publicKey.flatMap { base64($0.rawBytes) } == spki
         }
     }
 }

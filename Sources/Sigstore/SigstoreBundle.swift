@@ -120,14 +120,18 @@ enum B64 {
     }
 }
 
-/// A 64-bit integer that protobuf JSON writes as a string or a number.
+/// A 64-bit integer that protobuf JSON writes as a string or a number. The string form (what Sigstore clients
+/// write) is tried first, so a bundle's integers cost no thrown decoding error.
 struct WireInt: Decodable, Sendable {
     let value: Int64
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let n = try? c.decode(Int64.self) {
+        if let text = try? c.decode(String.self) {
+            guard let n = Int64(text), String(n) == text else {
+                throw SigstoreError(.malformedBundle, "an integer field is neither a number nor a decimal string")
+            }
             value = n
-        } else if let text = try? c.decode(String.self), let n = Int64(text), String(n) == text {
+        } else if let n = try? c.decode(Int64.self) {
             value = n
         } else {
             throw SigstoreError(.malformedBundle, "an integer field is neither a number nor a decimal string")

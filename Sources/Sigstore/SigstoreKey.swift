@@ -131,16 +131,39 @@ struct PrehashedSHA256: Digest {
 /// PEM blocks (RFC 7468).
 public enum PEM {
     /// The DER contents of every block with this label, in order; blocks that are not base64 are skipped.
+    ///
+    /// Works on the UTF-8 bytes (no per-character grapheme work): ASCII whitespace inside a block is dropped; a block
+    /// with non-ASCII bytes takes the `Character.isWhitespace` path, so Unicode whitespace is dropped as before.
     public static func blocks(_ text: String, label: String) -> [Data] {
-        let begin = "-----BEGIN \(label)-----"
-        let end = "-----END \(label)-----"
+        let bytes = Array(text.utf8)
+        let begin = Array("-----BEGIN \(label)-----".utf8)
+        let end = Array("-----END \(label)-----".utf8)
         var out: [Data] = []
-        var rest = Substring(text)
-        while let b = rest.range(of: begin), let e = rest.range(of: end, range: b.upperBound..<rest.endIndex) {
-            let body = rest[b.upperBound..<e.lowerBound].filter { !$0.isWhitespace }
-            if let der = Data(base64Encoded: String(body)) { out.append(der) }
-            rest = rest[e.upperBound...]
+        var from = 0
+        while let b = find(begin, in: bytes, from: from), let e = find(end, in: bytes, from: b + begin.count) {
+            let inner = bytes[(b + begin.count)..<e]
+            var body: [UInt8]
+            if inner.allSatisfy({ $0 < 0x80 }) {
+                body = []
+                body.reserveCapacity(inner.count)
+                for byte in inner where !(byte == 0x20 || (0x09...0x0d).contains(byte)) { body.append(byte) }
+            } else {
+                body = Array(String(decoding: inner, as: UTF8.self).filter { !$0.isWhitespace }.utf8)
+            }
+            if let der = Data(base64Encoded: Data(body)) { out.append(der) }
+            from = e + end.count
         }
         return out
+    }
+
+    /// The first index at or after `from` where `needle` starts in `haystack`.
+    private static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
+        guard let first = needle.first, haystack.count - needle.count >= from else { return nil }
+        var i = from
+        while i <= haystack.count - needle.count {
+            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
     }
 }

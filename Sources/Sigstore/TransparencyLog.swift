@@ -14,8 +14,8 @@ enum TransparencyLog {
     /// Verifies an entry against the trusted root.
     /// - Throws: ``SigstoreError`` `unknown_tlog`, `tlog_body_mismatch`, `unsupported_entry_kind`, `set_invalid`,
     ///   `inclusion_proof_invalid` or `checkpoint_invalid`.
-    static func verify(_ entry: TlogEntry, root: TrustedRoot, expected: LoggedSignature) throws -> Verified {
-        guard let log = root.tlog(id: entry.logID) else {
+    static func verify(_ entry: TlogEntry, root: PreparedTrustedRoot, expected: LoggedSignature) throws -> Verified {
+        guard let log = root.trustedRoot.tlog(id: entry.logID) else {
             throw SigstoreError(.unknownTlog, "the log entry's log id \(entry.logID.base64EncodedString()) is not in the trusted root")
         }
         try RekorBody.check(entry, matches: expected)
@@ -47,7 +47,8 @@ enum TransparencyLog {
         guard let note = proof.checkpoint else {
             throw SigstoreError(.inclusionProofInvalid, "the inclusion proof has no checkpoint")
         }
-        try SignedCheckpoint.verify(note, log: log, size: proof.treeSize, rootHash: proof.rootHash)
+        try SignedCheckpoint.verify(
+            note, log: log, hints: root.checkpointHints[log.logID] ?? SignedCheckpoint.keyHints(log), size: proof.treeSize, rootHash: proof.rootHash)
         return Verified(log: log, integratedTime: integrated)
     }
 
@@ -88,7 +89,8 @@ enum TransparencyLog {
 enum SignedCheckpoint {
     /// Requires a signature by the log's key and the size and root hash the proof names.
     /// - Throws: ``SigstoreError`` `checkpoint_invalid`.
-    static func verify(_ note: String, log: TrustedRoot.Log, size: Int64, rootHash: Data) throws {
+    /// - Parameter hints: the log's key hints (``keyHints(_:)``, computed once with the prepared root).
+    static func verify(_ note: String, log: TrustedRoot.Log, hints: Set<Data>, size: Int64, rootHash: Data) throws {
         guard let split = note.range(of: "\n\n") else {
             throw SigstoreError(.checkpointInvalid, "the checkpoint is not a signed note")
         }
@@ -100,7 +102,6 @@ enum SignedCheckpoint {
         guard treeSize == size, root == rootHash else {
             throw SigstoreError(.checkpointInvalid, "the checkpoint's size or root hash differs from the inclusion proof")
         }
-        let hints = keyHints(log)
         let signatures = note[split.upperBound...]
         guard signatures.hasSuffix("\n") else { throw SigstoreError(.checkpointInvalid, "the checkpoint's signatures do not end with a newline") }
         var verified = false
