@@ -85,7 +85,10 @@ public struct ModelLoader: Sendable {
         if let unsafe = manifest.files.first(where: { !SealedModelFormat.isSafePath($0.path) }) {
             throw ModelLoadError(.pathInvalid, "'\(unsafe.path)' escapes the model directory")
         }
-        guard manifest.files.count == signed.count, manifest.files.allSatisfy({ $0.size >= 0 }) else {
+        guard manifest.files.allSatisfy({ (0...SealedModelFormat.maximumFileSize).contains($0.size) }) else {
+            throw ModelLoadError(.manifestInvalid, "a file size in sealed-model.json is negative or over \(SealedModelFormat.maximumFileSize) bytes")
+        }
+        guard manifest.files.count == signed.count else {
             throw ModelLoadError(.manifestInvalid, "sealed-model.json lists \(manifest.files.count) files, the signature \(signed.count)")
         }
         for (file, resource) in zip(manifest.files, signed) where file.path != resource.name || file.sha256 != SealedModelFormat.hex(resource.digest) {
