@@ -16,8 +16,8 @@ import Synchronization
 /// the file and a range, so nothing is buffered whatever the file size; the hashing thread reads the bytes the cipher
 /// has just written, after them in submission order (the queue's `async` orders the two threads).
 ///
-/// Synchronisation: `queue` is serial; `state` is a `Mutex` only the queue takes while the load runs (never
-/// contended), read by the loading thread after ``finish()`` has waited for the queue.
+/// Synchronisation: `queue` is serial; `state` is a `Mutex` the queue takes for each chunk, the loading thread only
+/// to cancel (``cancel()``) or, after ``finish()`` has waited for the queue, to read the digests.
 final class ChunkPipeline: Sendable {
     private let queue = DispatchQueue(label: "sealgate.model-loader.hash")
     private let state = Mutex(State())
