@@ -12,9 +12,9 @@ import Synchronization
 /// ``ChunkCipher``).
 ///
 /// SHA-256 of one file is sequential, and at ~1.5 GB/s (SHA-NI) the longest single job of a load, so it gets a core
-/// to itself: the loading thread's read copy and AES-GCM together cost less. A submitted chunk is only a reference to
-/// the file and a range, so nothing is buffered whatever the file size; the hashing thread reads the bytes the cipher
-/// has just written, after them in submission order (the queue's `async` orders the two threads).
+/// to itself: the loading thread's read copy, AES-GCM and page allocation cost about as much. A submitted chunk is
+/// only a reference to the file and a range, so nothing is buffered whatever the file size; the hashing thread reads
+/// the bytes the cipher has just written, after them in submission order (the queue's `async` orders the threads).
 ///
 /// Synchronisation: `queue` is serial; `state` is a `Mutex` the queue takes for each chunk, the loading thread only
 /// to cancel (``cancel()``) or, after ``finish()`` has waited for the queue, to read the digests.
