@@ -6,16 +6,21 @@
 #   * plain: the same file read in 4 MiB pieces into a memfd (python3, os.memfd_create), and
 #     `sealgate model verify` of the plain directory (read + SHA-256 + signature: what loading a signed but
 #     unsealed model costs).
-# Files are in the page cache for every run (each is read once before timing). Not part of CI.
+# Files are in the page cache for every run (each is read once before timing). The paths alternate run by run;
+# the load average before and after is printed with the figures. Not part of CI.
 # With BEFORE=PATH/TO/older/sealgate, that binary's sealed load of the same sealed model is timed too, its runs
 # interleaved with the others' (before/after in one run; the broker accepts both binaries' measurements).
+# With PROFILE=FILE, one more sealed load of each binary runs after the timed ones under a system-wide `perf record
+# -g` (root; `apt-get install -y linux-perf`), written to FILE (FILE.before for BEFORE), and the busiest threads of
+# the sealgate process and their top symbols are printed.
 # Needs python3 with model-signing and cryptography.
-# Usage: [BEFORE=PATH/TO/older/sealgate] Benchmarks/model-load.sh PATH/TO/sealgate [MiB (default 512)] [runs (default 5)]
+# Usage: [BEFORE=PATH/TO/older/sealgate] [PROFILE=FILE] Benchmarks/model-load.sh PATH/TO/sealgate [MiB (default 512)] [runs (default 5)]
 set -euo pipefail
 bin=$(realpath "$1")
 mib=${2:-512}
 runs=${3:-5}
 before=${BEFORE:+$(realpath "$BEFORE")}
+profile=${PROFILE:+$(realpath -m "$PROFILE")}
 signer=$(command -v model_signing || echo "$(dirname "$(command -v python3)")/model_signing")
 work=$(mktemp -d)
 bport=18481; pport=18482
@@ -61,6 +66,7 @@ cat model/weights.bin sealed/files/*.sealed >/dev/null
 sealed_load() {
     "$1" tee-proxy "${proxy_args[@]}" --model sealed --model-signer-key signer.pub.pem --model-file weights.bin -- /bin/sleep 600 >"proxy-$2.log" 2>&1 &
     local pid=$! t
+    echo "$pid" >"pid-$2"
     for _ in $(seq 1 600); do grep -q "model.load_time" "proxy-$2.log" && break; sleep 0.1; done
     kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
     t=$(grep -o 'model.load_time=[0-9.e-]* seconds' "proxy-$2.log" | head -1 | sed 's/model.load_time=//; s/ seconds//')
@@ -69,14 +75,11 @@ sealed_load() {
 }
 sealed_times=()
 before_times=()
-for i in $(seq 1 "$runs"); do
-    [ -z "$before" ] || before_times+=("$(sealed_load "$before" "before-$i")")
-    sealed_times+=("$(sealed_load "$bin" "$i")")
-done
 plain_times=()
 verify_times=()
-for i in $(seq 1 "$runs"); do
-    plain_times+=("$(python3 - <<'PY'
+# Prints the seconds of one plain read of the model into a memfd (python3, 4 MiB reads).
+plain_read() {
+    python3 - <<'PY'
 import os, time
 start = time.perf_counter()
 fd = os.memfd_create("plain")
@@ -86,11 +89,39 @@ with open("model/weights.bin", "rb", buffering=0) as f:
 os.close(fd)
 print(time.perf_counter() - start)
 PY
-)")
+}
+# Alternated run by run (sealed, plain read, verify, then the same again), so a change in the machine's load
+# reaches every path alike.
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for i in $(seq 1 "$runs"); do
+    [ -z "$before" ] || before_times+=("$(sealed_load "$before" "before-$i")")
+    sealed_times+=("$(sealed_load "$bin" "$i")")
+    plain_times+=("$(plain_read)")
     start=$(date +%s.%N)
     "$bin" model verify model --bundle model.sig --key signer.pub.pem >/dev/null
     verify_times+=("$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")")
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Profiles one sealed load of binary $1 into perf data $2: samples of every CPU for the load's duration (whoever
+# else runs shows up too; the report keeps the sealgate process).
+profile_load() {
+    perf record -F 1999 -a -g -o "$2" -- sleep 600 >/dev/null 2>&1 &
+    local perf_pid=$!
+    sleep 1
+    sealed_load "$1" "profile" >/dev/null
+    kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+    local pid
+    pid=$(cat pid-profile)
+    echo "== profile of $1 ($2): share of its tee-proxy's samples (pid $pid) per thread, then per thread and symbol"
+    # `--sort pid` lists threads (tid:name); percentages of this process's samples.
+    perf report -i "$2" --pid "$pid" --percentage relative --sort pid --stdio --no-children -g none 2>/dev/null | grep -E '^ +[0-9]' | head -8 || true
+    perf report -i "$2" --pid "$pid" --percentage relative --sort pid,sym --stdio --no-children -g none --percent-limit 1.5 2>/dev/null |
+        grep -E '^ +[0-9]' | head -30 || true
+}
+if [ -n "$profile" ]; then
+    [ -z "$before" ] || profile_load "$before" "$profile.before"
+    profile_load "$bin" "$profile"
+fi
 python3 - "$mib" "${sealed_times[*]}" "${plain_times[*]}" "${verify_times[*]}" "${before_times[*]}" <<'PY'
 import statistics, sys
 mib = int(sys.argv[1])
@@ -103,4 +134,5 @@ print(f"sealed load (attest + key release + decrypt + verify into memfd): median
 print(f"plain read into memfd:                                          median {p*1000:.0f} ms ({mib/p:.0f} MiB/s)")
 print(f"plain read + SHA-256 + signature (sealgate model verify):       median {v*1000:.0f} ms ({mib/v:.0f} MiB/s)")
 print(f"ratio sealed / plain read: {s/p:.2f}x (target <= 1.5x); sealed / verified plain: {s/v:.2f}x")
+print("runs (ms): sealed " + " ".join(f"{x*1000:.0f}" for x in sealed) + "; plain " + " ".join(f"{x*1000:.0f}" for x in plain))
 PY

@@ -3,118 +3,129 @@ import Dispatch
 import Foundation
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
+#if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
+    import CCryptoBoringSSL
 #endif
 
-/// The second core of a load: opens (AES-256-GCM) and hashes (SHA-256) the chunks of one file that the loading
-/// thread reads, in order, while the loading thread reads the next chunks and writes the plaintext of the ones it
-/// has taken back. At most ``depth`` chunks are submitted and not yet taken, so memory stays bounded to that many
-/// sealed and plaintext chunks whatever the file size.
+/// The second core of a load: the SHA-256 of every file's plaintext, chunk after chunk in order, on a serial
+/// Dispatch queue, while the loading thread reads and opens the next chunks in place (``PlaintextFile``,
+/// ``ChunkCipher``).
 ///
-/// Only the loading thread uses this value (it is not `Sendable`); what the other thread touches is in ``Shared``.
-struct ChunkPipeline {
-    /// Chunks submitted and not yet taken back, at most.
-    static let depth = 3
+/// SHA-256 of one file is sequential, and at ~1.5 GB/s (SHA-NI) the longest single job of a load, so it gets a core
+/// to itself: the loading thread's read copy, AES-GCM and page allocation cost about as much. A submitted chunk is
+/// only a reference to the file and a range, so nothing is buffered whatever the file size; the hashing thread reads
+/// the bytes the cipher has just written, after them in submission order (the queue's `async` orders the threads).
+///
+/// Synchronisation: `queue` is serial; `state` is a `Mutex` the queue takes for each chunk, the loading thread only
+/// to cancel (``cancel()``) or, after ``finish()`` has waited for the queue, to read the digests.
+final class ChunkPipeline: Sendable {
+    private let queue = DispatchQueue(label: "sealgate.model-loader.hash")
+    private let state = Mutex(State())
 
-    /// A chunk opened and hashed: its plaintext and, for a file's last chunk, the file's SHA-256.
-    struct Opened: Sendable {
-        let plaintext: Data
-        let digest: Data?
-    }
-
-    /// The state the opening thread works on, and how finished chunks come back.
-    ///
-    /// Synchronisation is explicit: `queue` is serial, so chunks are opened and hashed one at a time in submission
-    /// order; `hashing` is a `Mutex` that only blocks on `queue` take (never contended, it makes the ownership
-    /// checkable); each finished chunk is appended to `finished` (a `Mutex`) before `ready` (a counting semaphore)
-    /// is signalled once for it, so a `ready.wait()` is always matched by an element to remove, in order.
-    private final class Shared: Sendable {
-        let key: SymmetricKey
-        let queue = DispatchQueue(label: "sealgate.model-loader.open")
-        let hashing = Mutex(Hashing())
-        let finished = Mutex<[Result<Opened, ModelLoadError>]>([])
-        let ready = DispatchSemaphore(value: 0)
-
-        init(key: SymmetricKey) { self.key = key }
-    }
-
-    /// The running hash of the current file, and whether a chunk failed (later chunks are then not opened).
-    private struct Hashing: Sendable {
+    private struct State: Sendable {
         var hasher = SHA256()
-        var failed = false
+        /// The digests of the files whose last chunk has been hashed, in order.
+        var digests: [Data] = []
+        /// Set when the load is refused: chunks still queued are not hashed.
+        var cancelled = false
     }
 
-    private let shared: Shared
-    /// Submitted and not yet taken.
-    private(set) var inFlight = 0
-
-    init(key: SymmetricKey) { shared = Shared(key: key) }
-
-    /// Hands one sealed chunk to the opening thread. The chunk's plaintext is hashed after the previous one's; the
-    /// `last` chunk of a file also finalises the file's digest and starts the next file's hash.
-    mutating func submit(_ box: AES.GCM.SealedBox, aad: Data, chunk: Int64, path: String, last: Bool) {
-        inFlight += 1
-        let shared = self.shared
-        shared.queue.async {
-            let result: Result<Opened, ModelLoadError> = shared.hashing.withLock { state in
-                if state.failed { return .failure(ModelLoadError(.chunkInvalid, "chunk \(chunk) of '\(path)' not opened: an earlier chunk failed")) }
-                guard let plaintext = try? AES.GCM.open(box, using: shared.key, authenticating: aad) else {
-                    state.failed = true
-                    return .failure(
-                        ModelLoadError(.chunkInvalid, "chunk \(chunk) of '\(path)' does not open (changed, reordered or from another file or model)"))
-                }
-                state.hasher.update(data: plaintext)
-                guard last else { return .success(Opened(plaintext: plaintext, digest: nil)) }
-                let digest = Data(state.hasher.finalize())
+    /// Hashes `count` bytes at `offset` of `file` after every chunk submitted before; the `last` chunk of a file
+    /// finalises its digest and starts the next file's.
+    func submit(_ file: PlaintextFile, offset: Int, count: Int, last: Bool) {
+        queue.async { [self] in
+            state.withLock { state in
+                guard !state.cancelled else { return }
+                state.hasher.update(bufferPointer: UnsafeRawBufferPointer(file.bytes(at: offset, count: count)))
+                guard last else { return }
+                state.digests.append(Data(state.hasher.finalize()))
                 state.hasher = SHA256()
-                return .success(Opened(plaintext: plaintext, digest: digest))
             }
-            shared.finished.withLock { $0.append(result) }
-            shared.ready.signal()
         }
     }
 
-    /// The oldest submitted chunk, opened and hashed, waiting until it is.
-    /// - Throws: ``ModelLoadError`` `model_chunk_invalid` when it did not open.
-    mutating func take() throws -> Opened {
-        precondition(inFlight > 0, "take() without a submitted chunk")
-        // Blocks this thread, never the opening one: `queue` runs on Dispatch's own threads, not the caller's.
-        shared.ready.wait()
-        inFlight -= 1
-        return try shared.finished.withLock { $0.removeFirst() }.get()
+    /// Waits until every submitted chunk is hashed; the digests of the files completed, in submission order.
+    func finish() -> [Data] {
+        queue.sync {}
+        return state.withLock { $0.digests }
     }
 
-    /// Waits until the opening thread has finished every submitted chunk, so nothing of this load is still being
-    /// decrypted once the loader returns, refused or not. Chunks not taken are dropped with this value.
-    func drain() { shared.queue.sync {} }
+    /// Drops the chunks not hashed yet and waits until the queue holds none, so no byte of a refused load is read
+    /// once the loader returns (and every reference to its files is gone).
+    func cancel() {
+        state.withLock { $0.cancelled = true }
+        queue.sync {}
+    }
 }
 
-/// Reads sealed chunks with `pread` into a ring of reusable buffers: one more than ``ChunkPipeline/depth``, so a
-/// buffer is refilled only after the chunk read into it has been taken back from the pipeline (if a reference to it
-/// were still alive, `Data`'s copy-on-write would copy it rather than overwrite it).
-struct SealedChunkReader {
-    private var buffers = [Data](repeating: Data(), count: ChunkPipeline.depth + 1)
-    private var next = 0
+/// AES-256-GCM opening of a model chunk *in place*: the ciphertext, already read into the file's destination
+/// memory, becomes its plaintext there, with no `SealedBox` or `Data` in between.
+///
+/// Why not swift-crypto's `AES.GCM.open(_:using:authenticating:)`: it takes a `SealedBox` (the combined bytes,
+/// copied into a `Data` unless they are one) and returns the plaintext in a freshly allocated `Data` — for a 4 MiB
+/// chunk a 4 MiB allocation whose pages are faulted in and zeroed, then a copy into the destination — and it sets up
+/// the key schedule and GHASH tables on every call. Where swift-crypto is built on BoringSSL (Linux) this holds one
+/// `EVP_AEAD_CTX` for `EVP_aead_aes_256_gcm` per load (the AEAD swift-crypto itself calls, from its vendored copy,
+/// as `Sealing.DEKCipher` does; not a declared product, so guarded by `canImport`) and calls
+/// `EVP_AEAD_CTX_open_gather` with `out == in`, which BoringSSL allows; on a tag that does not verify it fills the
+/// bytes with zeroes, so no unauthenticated plaintext is left. Without the module (`SEALGATE_PORTABLE_CRYPTO`) the
+/// swift-crypto API is used and the plaintext copied back: the same result with the copies above.
+///
+/// Used by the loading thread only (not `Sendable`).
+final class ChunkCipher {
+    #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
+        private let context: UnsafeMutablePointer<EVP_AEAD_CTX>
+    #else
+        private let key: SymmetricKey
+    #endif
 
-    /// `count` bytes at `offset` of `fd`, or nil when the file ends first.
-    /// - Throws: ``ModelLoadError`` `model_unreadable` when the read fails.
-    mutating func read(_ fd: Int32, at offset: Int64, count: Int) throws -> Data? {
-        let slot = next
-        next = (next + 1) % buffers.count
-        buffers[slot].count = count
-        let done = try buffers[slot].withUnsafeMutableBytes { buffer -> Int in
-            guard let base = buffer.baseAddress else { return 0 }
-            var done = 0
-            while done < buffer.count {
-                let n = pread(fd, base + done, buffer.count - done, off_t(offset) + off_t(done))
-                if n < 0 && errno == EINTR { continue }
-                guard n >= 0 else { throw ModelLoadError(.unreadable, "read failed (errno \(errno))") }
-                if n == 0 { break }
-                done += n
+    /// Prepares the 256-bit data key.
+    /// - Throws: ``ModelLoadError`` `model_key_mismatch` for a key of another size.
+    init(key: SymmetricKey) throws {
+        guard key.bitCount == 256 else { throw ModelLoadError(.keyMismatch, "the data key is not 256 bits") }
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
+            let made: UnsafeMutablePointer<EVP_AEAD_CTX>? = key.withUnsafeBytes { raw in
+                CCryptoBoringSSL_EVP_AEAD_CTX_new(
+                    CCryptoBoringSSL_EVP_aead_aes_256_gcm(), raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count,
+                    Int(EVP_AEAD_DEFAULT_TAG_LENGTH))
             }
-            return done
-        }
-        return done == count ? buffers[slot] : nil
+            guard let made else { throw ModelLoadError(.unreadable, "AES-GCM context setup failed") }
+            context = made
+        #else
+            self.key = key
+        #endif
+    }
+
+    deinit {
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
+            // BoringSSL's allocator zeroes the context (key schedule included) before freeing it.
+            CCryptoBoringSSL_EVP_AEAD_CTX_free(context)
+        #endif
+    }
+
+    /// Opens the chunk whose ciphertext is `bytes`, in place, with its `nonce` (12 bytes), `tag` (16) and `aad`.
+    /// - Returns: whether it authenticated. When it did not, `bytes` hold no plaintext (zeroes, or the ciphertext).
+    func open(_ bytes: UnsafeMutableRawBufferPointer, nonce: [UInt8], tag: [UInt8], aad: Data) -> Bool {
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
+            var empty: UInt8 = 0
+            let ok = aad.withUnsafeBytes { ad in
+                withUnsafeMutablePointer(to: &empty) { emptyChunk in
+                    // An empty chunk (an empty file) still has its tag checked; BoringSSL wants a pointer all the same.
+                    let text = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyChunk
+                    return CCryptoBoringSSL_EVP_AEAD_CTX_open_gather(
+                        context, text, nonce, nonce.count, text, bytes.count, tag, tag.count, ad.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                        ad.count) == 1
+                }
+            }
+            if !ok { CCryptoBoringSSL_ERR_clear_error() }
+            return ok
+        #else
+            guard let nonce = try? AES.GCM.Nonce(data: nonce),
+                let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: Data(bytes), tag: tag),
+                let plaintext = try? AES.GCM.open(box, using: key, authenticating: aad), plaintext.count == bytes.count
+            else { return false }
+            plaintext.copyBytes(to: bytes)
+            return true
+        #endif
     }
 }

@@ -85,7 +85,10 @@ public struct ModelLoader: Sendable {
         if let unsafe = manifest.files.first(where: { !SealedModelFormat.isSafePath($0.path) }) {
             throw ModelLoadError(.pathInvalid, "'\(unsafe.path)' escapes the model directory")
         }
-        guard manifest.files.count == signed.count, manifest.files.allSatisfy({ $0.size >= 0 }) else {
+        guard manifest.files.allSatisfy({ (0...SealedModelFormat.maximumFileSize).contains($0.size) }) else {
+            throw ModelLoadError(.manifestInvalid, "a file size in sealed-model.json is negative or over \(SealedModelFormat.maximumFileSize) bytes")
+        }
+        guard manifest.files.count == signed.count else {
             throw ModelLoadError(.manifestInvalid, "sealed-model.json lists \(manifest.files.count) files, the signature \(signed.count)")
         }
         for (file, resource) in zip(manifest.files, signed) where file.path != resource.name || file.sha256 != SealedModelFormat.hex(resource.digest) {
@@ -119,22 +122,23 @@ public struct ModelLoader: Sendable {
     /// Decrypts every file on two cores, hashing the plaintext; hands the model over only when every digest matches
     /// the signed one.
     ///
-    /// This thread reads sealed chunks (`pread` into reusable buffers) and writes plaintext to the destination; a
-    /// ``ChunkPipeline`` opens and hashes them on a second thread, at most ``ChunkPipeline/depth`` chunks ahead. A file
-    /// is sealed (memfd) or kept (memory) only after its last chunk has opened and its digest matched; on any refusal
-    /// the pipeline is drained and every memfd closed, so nothing partial is handed over.
+    /// This thread reads each sealed chunk's ciphertext straight into the file's destination (a mapping of its memfd,
+    /// or memory: ``PlaintextFile``) and opens it there in place (``ChunkCipher``); a ``ChunkPipeline`` hashes the opened
+    /// chunks on a second thread. The digests are compared once every file is decrypted; only then are the memfds
+    /// unmapped and sealed (or the memory kept). On any refusal the pipeline is cancelled and waited for, and every
+    /// mapping and memfd of the load released, so nothing partial is handed over.
     func decrypt(
         _ directory: URL, _ manifest: SealedModelManifest, _ resource: ModelKeyResource, _ signed: [ModelSignatureVerifier.Resource],
         _ dataKey: SymmetricKey, _ destination: ModelDestination
     ) throws -> ProtectedModel {
-        var memory: [String: Data] = [:]
-        var descriptors: [String: Int32] = [:]
-        var handedOver = false
-        defer { if !handedOver { for fd in descriptors.values { close(fd) } } }
-        var pipeline = ChunkPipeline(key: dataKey)
-        defer { pipeline.drain() }
-        var reader = SealedChunkReader()
-        for (index, (file, signedFile)) in zip(manifest.files, signed).enumerated() {
+        let cipher = try ChunkCipher(key: dataKey)
+        let pipeline = ChunkPipeline()
+        var files: [PlaintextFile] = []
+        var finished = false
+        // A refused load stops hashing and waits for the queue, whose closures hold a reference to every file they
+        // still read (no mapping goes while it is read); the files are then released, every memfd closed.
+        defer { if !finished { pipeline.cancel() } }
+        for (index, file) in manifest.files.enumerated() {
             let blob = try Self.openRegularFile(directory, SealedModelFormat.blobName(index))
             defer { try? blob.handle.close() }
             let total = SealedModelFormat.chunkCount(size: file.size, chunkSize: manifest.chunkSize)
@@ -143,40 +147,44 @@ public struct ModelLoader: Sendable {
                 throw ModelLoadError(
                     blob.size < expectedSize ? .truncated : .chunkInvalid, "'\(file.path)' is \(blob.size) sealed bytes, \(expectedSize) expected")
             }
-            var memfd: MemoryFile?
-            var plain = Data()
-            if destination == .memoryFile {
-                memfd = try MemoryFile(name: file.path)
-                if let memfd { descriptors[file.path] = memfd.fd }
-            } else {
-                plain.reserveCapacity(Int(file.size))
-            }
-            var digest: Data?
-            func writeOldest() throws {
-                let opened = try pipeline.take()
-                if let memfd { try memfd.write(opened.plaintext) } else { plain.append(opened.plaintext) }
-                if let value = opened.digest { digest = value }
-            }
-            var offset: Int64 = 0
+            let plaintext = try PlaintextFile(size: file.size, memoryFileNamed: destination == .memoryFile ? file.path : nil)
+            files.append(plaintext)
+            var sealedOffset: Int64 = 0
             for chunk in 0..<total {
-                let length = Int(min(Int64(manifest.chunkSize), file.size - Int64(chunk) * Int64(manifest.chunkSize)))
-                let sealedLength = length + SealedModelFormat.nonceSize + SealedModelFormat.tagSize
-                guard let bytes = try reader.read(blob.handle.fileDescriptor, at: offset, count: sealedLength),
-                    let box = try? AES.GCM.SealedBox(combined: bytes)
-                else { throw ModelLoadError(.truncated, "'\(file.path)' ends inside chunk \(chunk)") }
-                offset += Int64(sealedLength)
+                let offset = Int(chunk) * manifest.chunkSize
+                let length = min(manifest.chunkSize, plaintext.size - offset)
+                guard let (nonce, tag) = try plaintext.readChunk(from: blob.handle.fileDescriptor, at: sealedOffset, offset: offset, count: length) else {
+                    throw ModelLoadError(.truncated, "'\(file.path)' ends inside chunk \(chunk)")
+                }
+                sealedOffset += Int64(SealedModelFormat.nonceSize + length + SealedModelFormat.tagSize)
                 let aad = SealedModelFormat.chunkAAD(model: resource.description, path: file.path, index: chunk, total: total)
-                pipeline.submit(box, aad: aad, chunk: chunk, path: file.path, last: chunk == total - 1)
-                if pipeline.inFlight >= ChunkPipeline.depth { try writeOldest() }
+                guard cipher.open(plaintext.bytes(at: offset, count: length), nonce: nonce, tag: tag, aad: aad) else {
+                    throw ModelLoadError(.chunkInvalid, "chunk \(chunk) of '\(file.path)' does not open (changed, reordered or from another file or model)")
+                }
+                pipeline.submit(plaintext, offset: offset, count: length, last: chunk == total - 1)
             }
-            while pipeline.inFlight > 0 { try writeOldest() }
-            guard digest == signedFile.digest else {
-                throw ModelLoadError(.digestMismatch, "'\(file.path)' decrypted to bytes whose SHA-256 is not the signed digest")
-            }
-            if let memfd { try memfd.seal() } else { memory[file.path] = plain }
         }
-        let storage: ProtectedModel.Storage = destination == .memoryFile ? .memfd(descriptors) : .memory(memory)
-        handedOver = true
+        let digests = pipeline.finish()
+        finished = true
+        guard digests.count == signed.count else { throw ModelLoadError(.digestMismatch, "\(digests.count) of \(signed.count) files hashed") }
+        for (index, file) in manifest.files.enumerated() where digests[index] != signed[index].digest {
+            throw ModelLoadError(.digestMismatch, "'\(file.path)' decrypted to bytes whose SHA-256 is not the signed digest")
+        }
+        let storage: ProtectedModel.Storage
+        if destination == .memoryFile {
+            var descriptors: [String: Int32] = [:]
+            do {
+                for (file, plaintext) in zip(manifest.files, files) { descriptors[file.path] = try plaintext.sealedMemoryFile() }
+            } catch {
+                for fd in descriptors.values { close(fd) }
+                throw error
+            }
+            storage = .memfd(descriptors)
+        } else {
+            var memory: [String: Data] = [:]
+            for (file, plaintext) in zip(manifest.files, files) { memory[file.path] = plaintext.data() }
+            storage = .memory(memory)
+        }
         return ProtectedModel(resource: resource, digest: manifest.modelDigest, fileNames: signed.map(\.name), storage: storage)
     }
 

@@ -65,6 +65,8 @@ public enum SealedModelFormat {
     public static let defaultChunkSize = 4 << 20
     /// Chunk sizes accepted: 4 KiB to 64 MiB (the loader holds one chunk at a time).
     public static let chunkSizes = 4096...(64 << 20)
+    /// The largest file size a manifest may give: 256 TiB, so the sealed-size arithmetic cannot overflow.
+    public static let maximumFileSize: Int64 = 1 << 48
     /// The largest `sealed-model.json` read.
     public static let maximumManifestSize = 16 << 20
     static let nonceSize = 12

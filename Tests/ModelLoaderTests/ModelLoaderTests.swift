@@ -79,6 +79,24 @@ struct ModelLoaderTests {
         }
     }
 
+    @Test("A manifest file size past the format's bound is model_manifest_invalid before any key is asked for")
+    func hugeFileSize() async throws {
+        try await withFixture { f in
+            let sealed = try await f.sealed("a")
+            let releases = { f.events.withLock { $0.filter { $0.hasPrefix("release ") }.count } }
+            let before = releases()
+            for size in [-1, Int64.max, Int64.max - 4096, SealedModelFormat.maximumFileSize + 1] {
+                try rewriteManifest(sealed) { m in
+                    m.with(files: m.files.map { $0.path == "weights.bin" ? .init(path: $0.path, sha256: $0.sha256, size: size) : $0 })
+                }
+                for destination in [ModelDestination.memory, .memoryFile] {
+                    #expect(refusal(await ModelLoader(trust: try f.trust(), keys: f.keys).load(sealed, into: destination)) == .manifestInvalid)
+                }
+            }
+            #expect(releases() == before, "no release was asked for")
+        }
+    }
+
     @Test("Unsigned, mis-signed or another signer's model: model_signature_invalid")
     func signatureRefusals() async throws {
         try await withFixture { f in
