@@ -144,11 +144,8 @@ public struct OutcomeRecorder: Sendable {
         }
     }
 
-    /// A random request id: 128 bits from the system generator, drawn as two words (one `getrandom` each, not one
-    /// per byte).
+    /// A random request id.
     public static func newRequestID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let words = (generator.next() as UInt64, generator.next() as UInt64)
-        return withUnsafeBytes(of: words) { Hex.encode($0) }
+        Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
     }
 }

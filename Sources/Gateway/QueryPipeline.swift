@@ -101,16 +101,13 @@ public struct QueryPipeline: Sendable {
         do { query = try await embedder.embed([question]).first ?? [] } catch {
             throw SealgateError(.embedderUnavailable, "the embedder failed")
         }
-        let read = RowsRead()
         let hits = try await index.search(
             RetrievalQuery(tenant: tenant, collections: grant.context.scope.collections, classes: grant.readableClasses, topK: grant.topK),
-            query: query, read: read)
+            query: query)
         var passages: [ContextPassage] = []
         var keyIDs = Set<String>()
-        let locations = hits.map { ChunkLocation(collection: $0.collection, documentID: $0.documentID, index: $0.chunkIndex) }
-        // The hits are among the candidates just rescored: their rows come from that read, not from a second one.
-        let rows: [ChunkLocation: ChunkWithDocument]
-        if let remembered = read.rows(at: locations) { rows = remembered } else { rows = try await store.chunks(tenant: tenant, at: locations) }
+        let rows = try await store.chunks(
+            tenant: tenant, at: hits.map { ChunkLocation(collection: $0.collection, documentID: $0.documentID, index: $0.chunkIndex) })
         let ciphers = try await keyRing.ciphers(for: rows.values.map(\.document))
         for hit in hits {
             guard let row = rows[ChunkLocation(collection: hit.collection, documentID: hit.documentID, index: hit.chunkIndex)],
@@ -164,9 +161,9 @@ public struct QueryPipeline: Sendable {
         record.questionDigest = await keyRing.questionDigest(prepared.question, tenant: c.tenant)
         record.keyIDs = prepared.keyIDs
         record.rule = RuleID.dataClassModels(c.dataClass).auditName
-        if let (result, digest) = keyRing.leases.publishedResult {
+        if let result = await keyRing.leases.result {
             record.attestationStatus = result.status.rawValue
-            record.attestationResultDigest = digest
+            record.attestationResultDigest = result.digest
             record.referenceValueSet = result.referenceValueSet
         }
         return record

@@ -86,20 +86,17 @@ public final class TenantIndex: Sendable {
 
     /// The best `topK` chunks of the request's scope and readable classes, rescored from their sealed embeddings.
     /// - Throws: ``SealgateError`` when the store fails or a candidate's embedding fails authentication.
-    /// `read`, if given, keeps the store rows of the rescored candidates, so the caller opens the hits without reading
-    /// them again.
-    func search(_ grant: RetrievalQuery, query: [Float], read: RowsRead? = nil) async throws -> [IndexHit] {
+    func search(_ grant: RetrievalQuery, query: [Float]) async throws -> [IndexHit] {
         let tenant = grant.tenant
         return try await vectors.search(
             tenant: tenant, collections: grant.collections, classes: grant.classes, query: query, topK: grant.topK,
-            vectors: { refs in try await self.fullVectors(tenant: tenant, refs, read: read) })
+            vectors: { refs in try await self.fullVectors(tenant: tenant, refs) })
     }
 
     /// The full-precision embeddings of candidates, opened from the store in one batched read (`nil` for a chunk gone
     /// or moved since, or whose document is now of another class or embedder).
-    func fullVectors(tenant: TenantID, _ refs: [ChunkRef], read: RowsRead? = nil) async throws -> [[Float]?] {
+    func fullVectors(tenant: TenantID, _ refs: [ChunkRef]) async throws -> [[Float]?] {
         let found = try await store.chunks(tenant: tenant, at: refs.map(\.location))
-        read?.add(found)
         let rows = refs.map { ref in
             found[ref.location].flatMap { $0.document.dataClass == ref.dataClass && $0.document.embedder == embedderID ? $0 : nil }
         }
@@ -122,14 +119,11 @@ public final class TenantIndex: Sendable {
     /// Drops every index when the lease is gone.
     func ensure(tenant: TenantID) async throws {
         let leases = keyRing.leases
-        // The published lease while it is valid; otherwise the actor answers.
-        var valid = leases.isValidNow
-        if !valid { valid = await leases.isValid }
-        guard valid else {
+        guard await leases.isValid else {
             await clear()
             throw SealgateError(await keyRing.noLeaseReason(), "no valid key lease")
         }
-        let epoch = leases.publishedEpoch
+        let epoch = await leases.epoch
         guard await !vectors.isBuilt(tenant: tenant, epoch: epoch) else { return }
         // Begun before the store is read: ingests and deletes from here on are replayed over the result.
         let ticket = await vectors.beginBuild(tenant: tenant)
