@@ -174,7 +174,7 @@ let package = Package(
         // Sealed model artifacts and the protected loader: OMS-verified, chunked AES-256-GCM under a broker-held model key.
         .target(
             name: "ModelLoader",
-            dependencies: ["SealgateCore", "KBSProtocol", "KeyLease", "Sigstore", "CMemFD", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SealgateCore", "KBSProtocol", "KeyLease", "Sigstore", "Sealing", "CMemFD", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         // Chunking, the built-in embedder, tenant-scoped in-memory index.
         .target(name: "Retrieval", dependencies: ["SealgateCore", "CPUID", "RetrievalKernelsAVX"], swiftSettings: strict + retrievalFlags),

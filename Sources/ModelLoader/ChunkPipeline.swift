@@ -1,11 +1,8 @@
 import Crypto
 import Dispatch
 import Foundation
+import Sealing
 import Synchronization
-
-#if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
-    import CCryptoBoringSSL
-#endif
 
 /// The second core of a load: the SHA-256 of every file's plaintext, chunk after chunk in order, on a serial
 /// Dispatch queue, while the loading thread reads and opens the next chunks in place (``PlaintextFile``,
@@ -59,73 +56,26 @@ final class ChunkPipeline: Sendable {
 }
 
 /// AES-256-GCM opening of a model chunk *in place*: the ciphertext, already read into the file's destination
-/// memory, becomes its plaintext there, with no `SealedBox` or `Data` in between.
+/// memory, becomes its plaintext there, with no `SealedBox` or `Data` in between (``DEKCipher/openInPlace(_:nonce:tag:aad:)``:
+/// one AES-GCM context per load, set up once).
 ///
 /// Why not swift-crypto's `AES.GCM.open(_:using:authenticating:)`: it takes a `SealedBox` (the combined bytes,
 /// copied into a `Data` unless they are one) and returns the plaintext in a freshly allocated `Data` — for a 4 MiB
 /// chunk a 4 MiB allocation whose pages are faulted in and zeroed, then a copy into the destination — and it sets up
-/// the key schedule and GHASH tables on every call. Where swift-crypto is built on BoringSSL (Linux) this holds one
-/// `EVP_AEAD_CTX` for `EVP_aead_aes_256_gcm` per load (the AEAD swift-crypto itself calls, from its vendored copy,
-/// as `Sealing.DEKCipher` does; not a declared product, so guarded by `canImport`) and calls
-/// `EVP_AEAD_CTX_open_gather` with `out == in`, which BoringSSL allows; on a tag that does not verify it fills the
-/// bytes with zeroes, so no unauthenticated plaintext is left. Without the module (`SEALGATE_PORTABLE_CRYPTO`) the
-/// swift-crypto API is used and the plaintext copied back: the same result with the copies above.
-///
-/// Used by the loading thread only (not `Sendable`).
+/// the key schedule and GHASH tables on every call.
 final class ChunkCipher {
-    #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
-        private let context: UnsafeMutablePointer<EVP_AEAD_CTX>
-    #else
-        private let key: SymmetricKey
-    #endif
+    private let cipher: DEKCipher
 
     /// Prepares the 256-bit data key.
     /// - Throws: ``ModelLoadError`` `model_key_mismatch` for a key of another size.
     init(key: SymmetricKey) throws {
         guard key.bitCount == 256 else { throw ModelLoadError(.keyMismatch, "the data key is not 256 bits") }
-        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
-            let made: UnsafeMutablePointer<EVP_AEAD_CTX>? = key.withUnsafeBytes { raw in
-                CCryptoBoringSSL_EVP_AEAD_CTX_new(
-                    CCryptoBoringSSL_EVP_aead_aes_256_gcm(), raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count,
-                    Int(EVP_AEAD_DEFAULT_TAG_LENGTH))
-            }
-            guard let made else { throw ModelLoadError(.unreadable, "AES-GCM context setup failed") }
-            context = made
-        #else
-            self.key = key
-        #endif
-    }
-
-    deinit {
-        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
-            // BoringSSL's allocator zeroes the context (key schedule included) before freeing it.
-            CCryptoBoringSSL_EVP_AEAD_CTX_free(context)
-        #endif
+        do { cipher = try DEKCipher(dek: key) } catch { throw ModelLoadError(.unreadable, "AES-GCM context setup failed") }
     }
 
     /// Opens the chunk whose ciphertext is `bytes`, in place, with its `nonce` (12 bytes), `tag` (16) and `aad`.
     /// - Returns: whether it authenticated. When it did not, `bytes` hold no plaintext (zeroes, or the ciphertext).
     func open(_ bytes: UnsafeMutableRawBufferPointer, nonce: [UInt8], tag: [UInt8], aad: Data) -> Bool {
-        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
-            var empty: UInt8 = 0
-            let ok = aad.withUnsafeBytes { ad in
-                withUnsafeMutablePointer(to: &empty) { emptyChunk in
-                    // An empty chunk (an empty file) still has its tag checked; BoringSSL wants a pointer all the same.
-                    let text = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyChunk
-                    return CCryptoBoringSSL_EVP_AEAD_CTX_open_gather(
-                        context, text, nonce, nonce.count, text, bytes.count, tag, tag.count, ad.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                        ad.count) == 1
-                }
-            }
-            if !ok { CCryptoBoringSSL_ERR_clear_error() }
-            return ok
-        #else
-            guard let nonce = try? AES.GCM.Nonce(data: nonce),
-                let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: Data(bytes), tag: tag),
-                let plaintext = try? AES.GCM.open(box, using: key, authenticating: aad), plaintext.count == bytes.count
-            else { return false }
-            plaintext.copyBytes(to: bytes)
-            return true
-        #endif
+        cipher.openInPlace(bytes, nonce: nonce, tag: tag, aad: aad)
     }
 }

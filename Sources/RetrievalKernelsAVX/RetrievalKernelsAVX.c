@@ -31,6 +31,30 @@ AVX512 static inline __m512 widen16(const int8_t *c) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)c)));
 }
 
+/// The scalar tail of dot-and-norm from index `d` on, added to the vector part's sums; writes {dot, norm}.
+static inline void dot_norm_tail(const float *q, const float *w, const int8_t *c, long d, long n, float dot, float norm, float *out) {
+    for (; d < n; d++) {
+        float x = (float)c[d];
+        dot += q[d] * x;
+        norm += w[d] * x * x;
+    }
+    out[0] = dot;
+    out[1] = norm;
+}
+
+/// The scalar tail of the weighted code products from index `d` on; writes {a·b, a·a, b·b}.
+static inline void code_products_tail(const int8_t *a, const int8_t *b, const float *w, long d, long n, float ab, float aa, float bb, float *out) {
+    for (; d < n; d++) {
+        float x = (float)a[d], y = (float)b[d];
+        ab += w[d] * x * y;
+        aa += w[d] * x * x;
+        bb += w[d] * y * y;
+    }
+    out[0] = ab;
+    out[1] = aa;
+    out[2] = bb;
+}
+
 AVX2 float sealgate_ann_dot_avx2(const float *q, const int8_t *c, long n) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     long d = 0;
@@ -76,14 +100,7 @@ AVX2 void sealgate_ann_dot_norm_avx2(const float *q, const float *w, const int8_
         dot0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q + d), dot0);
         norm0 = _mm256_fmadd_ps(_mm256_mul_ps(x, x), _mm256_loadu_ps(w + d), norm0);
     }
-    float dot = sum8(_mm256_add_ps(dot0, dot1)), norm = sum8(_mm256_add_ps(norm0, norm1));
-    for (; d < n; d++) {
-        float x = (float)c[d];
-        dot += q[d] * x;
-        norm += w[d] * x * x;
-    }
-    out[0] = dot;
-    out[1] = norm;
+    dot_norm_tail(q, w, c, d, n, sum8(_mm256_add_ps(dot0, dot1)), sum8(_mm256_add_ps(norm0, norm1)), out);
 }
 
 AVX512 void sealgate_ann_dot_norm_avx512(const float *q, const float *w, const int8_t *c, long n, float *out) {
@@ -101,14 +118,7 @@ AVX512 void sealgate_ann_dot_norm_avx512(const float *q, const float *w, const i
         dot0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(q + d), dot0);
         norm0 = _mm512_fmadd_ps(_mm512_mul_ps(x, x), _mm512_loadu_ps(w + d), norm0);
     }
-    float dot = _mm512_reduce_add_ps(_mm512_add_ps(dot0, dot1)), norm = _mm512_reduce_add_ps(_mm512_add_ps(norm0, norm1));
-    for (; d < n; d++) {
-        float x = (float)c[d];
-        dot += q[d] * x;
-        norm += w[d] * x * x;
-    }
-    out[0] = dot;
-    out[1] = norm;
+    dot_norm_tail(q, w, c, d, n, _mm512_reduce_add_ps(_mm512_add_ps(dot0, dot1)), _mm512_reduce_add_ps(_mm512_add_ps(norm0, norm1)), out);
 }
 
 AVX2 void sealgate_ann_code_products_avx2(const int8_t *a, const int8_t *b, const float *w, long n, float *out) {
@@ -120,16 +130,7 @@ AVX2 void sealgate_ann_code_products_avx2(const int8_t *a, const int8_t *b, cons
         aa = _mm256_fmadd_ps(_mm256_mul_ps(x, x), wd, aa);
         bb = _mm256_fmadd_ps(_mm256_mul_ps(y, y), wd, bb);
     }
-    float sab = sum8(ab), saa = sum8(aa), sbb = sum8(bb);
-    for (; d < n; d++) {
-        float x = (float)a[d], y = (float)b[d];
-        sab += w[d] * x * y;
-        saa += w[d] * x * x;
-        sbb += w[d] * y * y;
-    }
-    out[0] = sab;
-    out[1] = saa;
-    out[2] = sbb;
+    code_products_tail(a, b, w, d, n, sum8(ab), sum8(aa), sum8(bb), out);
 }
 
 AVX512 void sealgate_ann_code_products_avx512(const int8_t *a, const int8_t *b, const float *w, long n, float *out) {
@@ -141,16 +142,7 @@ AVX512 void sealgate_ann_code_products_avx512(const int8_t *a, const int8_t *b, 
         aa = _mm512_fmadd_ps(_mm512_mul_ps(x, x), wd, aa);
         bb = _mm512_fmadd_ps(_mm512_mul_ps(y, y), wd, bb);
     }
-    float sab = _mm512_reduce_add_ps(ab), saa = _mm512_reduce_add_ps(aa), sbb = _mm512_reduce_add_ps(bb);
-    for (; d < n; d++) {
-        float x = (float)a[d], y = (float)b[d];
-        sab += w[d] * x * y;
-        saa += w[d] * x * x;
-        sbb += w[d] * y * y;
-    }
-    out[0] = sab;
-    out[1] = saa;
-    out[2] = sbb;
+    code_products_tail(a, b, w, d, n, _mm512_reduce_add_ps(ab), _mm512_reduce_add_ps(aa), _mm512_reduce_add_ps(bb), out);
 }
 
 /// Sixteen int8 codes widened to sixteen int16 (vpmovsxbw); vpmaddwd then sums adjacent products into int32.

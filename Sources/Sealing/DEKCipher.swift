@@ -92,6 +92,36 @@ public final class DEKCipher: @unchecked Sendable {
         #endif
     }
 
+    /// Opens raw AES-256-GCM ciphertext *in place*: `bytes` (already where the plaintext must end up) become the
+    /// plaintext there, with no intermediate copy — for callers with their own framing (sealed model chunks) whose
+    /// buffers are large. With BoringSSL this is `EVP_AEAD_CTX_open_gather` with `out == in`, which BoringSSL
+    /// allows and which zeroes the bytes when the tag does not verify; without it, swift-crypto's `AES.GCM.open` and
+    /// a copy back.
+    /// - Returns: whether it authenticated. When it did not, `bytes` hold no plaintext (zeroes, or the ciphertext).
+    public func openInPlace(_ bytes: UnsafeMutableRawBufferPointer, nonce: [UInt8], tag: [UInt8], aad: Data) -> Bool {
+        #if canImport(CCryptoBoringSSL) && !SEALGATE_PORTABLE_CRYPTO
+        var empty: UInt8 = 0
+        let ok = aad.withUnsafeBytes { ad in
+            withUnsafeMutablePointer(to: &empty) { emptyChunk in
+                // Empty ciphertext still has its tag checked; BoringSSL wants a pointer all the same.
+                let text = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyChunk
+                return CCryptoBoringSSL_EVP_AEAD_CTX_open_gather(
+                    context, text, nonce, nonce.count, text, bytes.count, tag, tag.count,
+                    ad.baseAddress?.assumingMemoryBound(to: UInt8.self), ad.count) == 1
+            }
+        }
+        if !ok { CCryptoBoringSSL_ERR_clear_error() }
+        return ok
+        #else
+        guard let nonce = try? AES.GCM.Nonce(data: nonce),
+            let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: Data(bytes), tag: tag),
+            let plaintext = try? AES.GCM.open(box, using: key, authenticating: aad), plaintext.count == bytes.count
+        else { return false }
+        plaintext.copyBytes(to: bytes)
+        return true
+        #endif
+    }
+
     /// Seals `plaintext` under this DEK, bound to `context`, with a fresh random nonce (the ``Envelope`` format).
     /// - Throws: ``SealgateError`` (`internal_error`) if the cipher fails, which it does not for valid input.
     public func seal(_ plaintext: Data, context sealingContext: SealingContext) throws -> Data {

@@ -150,4 +150,28 @@ struct EnvelopeTests {
         #expect(try Envelope.decodeVector(Envelope.encode(vector: v)) == v)
         #expect(throws: SealgateError.self) { try Envelope.decodeVector(Data([1, 2, 3])) }
     }
+
+    @Test("openInPlace turns swift-crypto's AES-GCM ciphertext into its plaintext in the same bytes; a bad tag, nonce or AAD leaves no plaintext")
+    func openInPlace() throws {
+        let key = SymmetricKey(size: .bits256)
+        let cipher = try DEKCipher(dek: key)
+        for size in [0, 1, 15, 16, 17, 4096 + 3] {
+            let plaintext = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) })
+            let aad = Data("model/file/\(size)".utf8)
+            let box = try AES.GCM.seal(plaintext, using: key, authenticating: aad)
+            let nonce = Array(box.nonce), tag = Array(box.tag)
+            var bytes = [UInt8](box.ciphertext)
+            #expect(bytes.withUnsafeMutableBytes { cipher.openInPlace($0, nonce: nonce, tag: tag, aad: aad) })
+            #expect(Data(bytes) == plaintext)
+
+            var flippedTag = tag
+            flippedTag[0] ^= 1
+            let wrongNonce = [UInt8](repeating: 0, count: 12)
+            for (name, n, t, a) in [("tag", nonce, flippedTag, aad), ("nonce", wrongNonce, tag, aad), ("aad", nonce, tag, aad + Data([0]))] {
+                var sealed = [UInt8](box.ciphertext)
+                #expect(!sealed.withUnsafeMutableBytes { cipher.openInPlace($0, nonce: n, tag: t, aad: a) }, "\(name)")
+                #expect(size == 0 || Data(sealed) != plaintext, "\(name): no plaintext left")
+            }
+        }
+    }
 }
