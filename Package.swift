@@ -409,7 +409,7 @@ let package = Package(
             dependencies: [
                 "SealgateServer", "StorageSQLite", "Gateway", "Attestation", "SealgateCore", "Audit", "SecurityEvents", "KeyBroker", "JOSE",
                 "SealgateTestSupport",
-                "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI", "Dashboard",
+                "HTTPHardening", "AttestedUpstream", "ModelClientOpenAI", "Dashboard", "Retrieval", "SealgateConfig",
                 .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),

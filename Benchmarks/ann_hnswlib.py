@@ -16,7 +16,7 @@ def rss_kb():
 dims = int(sys.argv[3])
 vectors = np.fromfile(sys.argv[1], dtype="<f4").reshape(-1, dims)
 queries = np.fromfile(sys.argv[2], dtype="<f4").reshape(-1, dims)
-efs = [int(x) for x in sys.argv[4].split(",")]
+efs = [int(x) for x in sys.argv[4].split(",") if x != "auto"]  # `auto` is sealgate-only
 n = vectors.shape[0]
 before = rss_kb()
 index = hnswlib.Index(space="cosine", dim=dims)

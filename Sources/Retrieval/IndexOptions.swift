@@ -4,8 +4,15 @@ public struct IndexOptions: Sendable, Equatable {
     public var m: Int
     /// Candidates examined while linking a new node.
     public var efConstruction: Int
-    /// Candidates examined per query at level 0 (at least the rescoring count).
+    /// Candidates examined per query at level 0 (at least the rescoring count). With ``efSearchGrows`` this is the
+    /// value for graphs up to ``efSearchPivot`` nodes; larger graphs search wider (``efSearch(nodes:)``).
     public var efSearch: Int
+    /// Graphs up to this many nodes search ``efSearch`` wide even when it grows (default 131,072).
+    public var efSearchPivot: Int
+    /// Whether a search widens with the graph's size (the gateway's `retrieval.ef_search: auto`): at a fixed width
+    /// recall falls as a graph grows — on the benchmark's clustered vectors efSearch 64 gives recall@10 ≥ 0.99 up to
+    /// 200 k nodes but 0.889 at 1 M, where 128 gives 0.964 (docs/benchmarks.md).
+    public var efSearchGrows: Bool
     /// Sub-indexes with fewer live chunks than this are scanned in full (no graph is kept for them).
     public var bruteForceBelow: Int
     /// Candidates rescored from full-precision vectors: `max(topK × rescoreFactor, rescoreMinimum)`.
@@ -25,13 +32,15 @@ public struct IndexOptions: Sendable, Equatable {
 
     /// Creates options; see each property.
     public init(
-        m: Int = 16, efConstruction: Int = 100, efSearch: Int = 64, bruteForceBelow: Int = 2048, rescoreFactor: Int = 2,
-        rescoreMinimum: Int = 10, keepsFullPrecision: Bool = true, seed: UInt64 = 0x5EA1_6A7E, kernel: SimilarityKernel = .selected,
-        buildThreads: Int = 0
+        m: Int = 16, efConstruction: Int = 100, efSearch: Int = 64, efSearchGrows: Bool = true, efSearchPivot: Int = 131_072,
+        bruteForceBelow: Int = 2048, rescoreFactor: Int = 2, rescoreMinimum: Int = 10, keepsFullPrecision: Bool = true, seed: UInt64 = 0x5EA1_6A7E,
+        kernel: SimilarityKernel = .selected, buildThreads: Int = 0
     ) {
         self.m = max(4, min(64, m))
         self.efConstruction = max(8, efConstruction)
-        self.efSearch = max(1, efSearch)
+        self.efSearch = max(1, min(Self.efSearchLimit, efSearch))
+        self.efSearchGrows = efSearchGrows
+        self.efSearchPivot = max(1, efSearchPivot)
         self.bruteForceBelow = max(0, bruteForceBelow)
         self.rescoreFactor = max(1, rescoreFactor)
         self.rescoreMinimum = max(1, rescoreMinimum)
@@ -47,6 +56,19 @@ public struct IndexOptions: Sendable, Equatable {
     /// The gateway's form: int8 codes and the graph in memory, full-precision vectors opened from the sealed
     /// store for the candidates only (see docs/retrieval.md).
     public static let sealed = IndexOptions(keepsFullPrecision: false)
+
+    /// The widest search (a larger configured or grown width is clamped to it).
+    public static let efSearchLimit = 4_096
+
+    /// The level-0 search width for a graph of `nodes` nodes: ``efSearch``, or with ``efSearchGrows`` and more than
+    /// ``efSearchPivot`` nodes, ``efSearch`` × √(nodes / pivot) rounded up (by default 64 → 91 at 262 k, 177 at 1 M,
+    /// 354 at 4 M), at most ``efSearchLimit``. The square root is what the measurements support: the width for a fixed
+    /// recall grows with the graph, but far slower than the graph (see docs/retrieval.md).
+    public func efSearch(nodes: Int) -> Int {
+        guard efSearchGrows, nodes > efSearchPivot else { return efSearch }
+        let grown = (Double(efSearch) * (Double(nodes) / Double(efSearchPivot)).squareRoot()).rounded(.up)
+        return Int(min(Double(Self.efSearchLimit), max(Double(efSearch), grown)))
+    }
 
     /// ``buildThreads`` with 0 resolved to the online cores (at most 64).
     var resolvedBuildThreads: Int {

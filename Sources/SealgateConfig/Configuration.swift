@@ -162,9 +162,12 @@ public struct RetrievalSettings: Sendable, Codable, Equatable {
     /// Largest accepted document text in bytes.
     public var maxDocumentBytes: Int = 1 << 20
     public var embedder: EmbedderSettings = .init()
+    /// How wide the approximate index searches: `auto` (64, growing with the graph's size) or a fixed width.
+    public var efSearch: SearchWidth = .auto
 
     enum CodingKeys: String, CodingKey {
         case embedder
+        case efSearch = "ef_search"
         case chunkCharacters = "chunk_characters"
         case chunkOverlap = "chunk_overlap"
         case topK = "top_k"
@@ -178,6 +181,36 @@ public struct RetrievalSettings: Sendable, Codable, Equatable {
         topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? topK
         maxDocumentBytes = try c.decodeIfPresent(Int.self, forKey: .maxDocumentBytes) ?? maxDocumentBytes
         embedder = try c.decodeIfPresent(EmbedderSettings.self, forKey: .embedder) ?? embedder
+        efSearch = try c.decodeIfPresent(SearchWidth.self, forKey: .efSearch) ?? efSearch
+    }
+}
+
+/// `retrieval.ef_search`: `auto`, or a fixed number of candidates the index examines per query.
+public enum SearchWidth: Sendable, Codable, Equatable {
+    /// 64 up to 131,072 chunks in a sub-index, then growing with the square root of its size (docs/retrieval.md).
+    case auto
+    /// This width whatever the index's size.
+    case fixed(Int)
+
+    /// Decodes `auto` or an integer; anything else is a decoding error naming the accepted forms.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let n = try? c.decode(Int.self) {
+            self = .fixed(n)
+        } else if let word = try? c.decode(String.self), word == "auto" {
+            self = .auto
+        } else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected `auto` or an integer")
+        }
+    }
+
+    /// Encodes `auto` or the integer.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .auto: try c.encode("auto")
+        case .fixed(let n): try c.encode(n)
+        }
     }
 }
 

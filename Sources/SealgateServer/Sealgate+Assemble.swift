@@ -11,6 +11,7 @@ import KeyLease
 import Logging
 import ModelClientOpenAI
 import Models
+import Retrieval
 import SealgateConfig
 import SealgateCore
 import SecurityEvents
@@ -156,6 +157,7 @@ extension Sealgate {
             now: options.now)
         // Sealed index snapshots beside the documents (docs/retrieval.md): a restart loads them instead of decrypting every embedding.
         dependencies.snapshots = store
+        dependencies.indexOptions = Self.indexOptions(config.retrieval)
         let gateway = Gateway(dependencies)
 
         return GatewayParts(
@@ -166,6 +168,18 @@ extension Sealgate {
 }
 
 extension Sealgate {
+    /// The gateway's index options (`IndexOptions.sealed`) with `retrieval.ef_search` applied.
+    static func indexOptions(_ retrieval: RetrievalSettings) -> IndexOptions {
+        var options = IndexOptions.sealed
+        switch retrieval.efSearch {
+        case .auto: options.efSearchGrows = true
+        case .fixed(let n):
+            options.efSearch = n
+            options.efSearchGrows = false
+        }
+        return options
+    }
+
     /// The names the embedded broker enrols for the gateway: `server.tls_names`, else loopback names plus `host`.
     static func gatewayNames(_ config: Configuration) -> [String] {
         if !config.server.tlsNames.isEmpty { return config.server.tlsNames }

@@ -53,7 +53,8 @@ func pinToFirstCore() {
 
 let args = CommandLine.arguments
 guard args.count >= 4, let dims = Int(args[3]) else { fatalError("usage: ANNBench vectors.f32 queries.f32 dims [ef,...] [truth.i32]") }
-let efs = (args.count > 4 ? args[4] : "16,32,64,128").split(separator: ",").compactMap { Int($0) }
+// `auto` is the gateway's default (`retrieval.ef_search: auto`): 64, growing with the graph (IndexOptions.efSearch(nodes:)).
+let efs: [Int?] = (args.count > 4 ? args[4] : "16,32,64,128").split(separator: ",").compactMap { $0 == "auto" ? .some(nil) : Int($0).map { .some($0) } }
 let kernels: [SimilarityKernel] = (ProcessInfo.processInfo.environment["KERNELS"] ?? "selected,portable").split(separator: ",").compactMap {
     $0 == "selected" ? SimilarityKernel.selected : SimilarityKernel(rawValue: String($0))
 }.filter(\.runsHere)
@@ -170,7 +171,8 @@ print("kernel,efSearch,recall@10,qps,p50_us,p99_us,cpu_us_per_query")
 let encodedSub = sub.encoded()
 for kernel in kernels {
     for ef in efs {
-        options.efSearch = ef
+        options.efSearch = ef ?? IndexOptions.sealed.efSearch
+        options.efSearchGrows = ef == nil
         options.kernel = kernel
         let variant = VectorIndex(dimensions: dims, idfWeighting: false, options: options)
         let decoded = try ClassIndex.decode(encodedSub, dimensions: dims, idfWeighting: false, options: options)
@@ -191,8 +193,9 @@ for kernel in kernels {
         latencies.sort()
         let p50 = latencies[latencies.count / 2] * 1e6
         let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1e6
-        let row = String(
-            format: "%d,%.4f,%.0f,%.0f,%.0f,%.0f", ef, Double(found) / Double(queries.count * 10), Double(queries.count) / total, p50, p99,
+        let label = ef.map(String.init) ?? "auto=\(options.efSearch(nodes: n))"
+        let row = label + String(
+            format: ",%.4f,%.0f,%.0f,%.0f,%.0f", Double(found) / Double(queries.count * 10), Double(queries.count) / total, p50, p99,
             cpu / Double(queries.count) * 1e6)
         print("\(kernel.rawValue),\(row)")
     }
