@@ -73,7 +73,8 @@ extension TEEProxy {
                 "tee-proxy: sealed model loaded into memfds",
                 metadata: [
                     "model.resource": "\(loaded.resource)", "model.digest": "\(loaded.digest)", "model.files": "\(loaded.fileNames.count)",
-                    "model.load_time": "\(elapsed)",
+                    "model.load_time": "\(elapsed)", "model.chunks": "\(loaded.statistics.chunks)",
+                    "model.chunks_opened_by_hasher": "\(loaded.statistics.openedBySecondCore)",
                 ])
             return ModelServerService(model: loaded, argv: model.command.map { $0.replacingOccurrences(of: "{model}", with: path) }, logger: logger)
         }
