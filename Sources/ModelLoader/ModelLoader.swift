@@ -122,54 +122,44 @@ public struct ModelLoader: Sendable {
     /// Decrypts every file on two cores, hashing the plaintext; hands the model over only when every digest matches
     /// the signed one.
     ///
-    /// This thread reads each sealed chunk's ciphertext straight into the file's destination (a mapping of its memfd,
-    /// or memory: ``PlaintextFile``) and opens it there in place (``ChunkCipher``); a ``ChunkPipeline`` hashes the opened
-    /// chunks on a second thread. The digests are compared once every file is decrypted; only then are the memfds
-    /// unmapped and sealed (or the memory kept). On any refusal the pipeline is cancelled and waited for, and every
-    /// mapping and memfd of the load released, so nothing partial is handed over.
+    /// Every sealed file is opened and its size checked, and every file's destination (a mapping of its memfd, or
+    /// memory: ``PlaintextFile``) made, before the first chunk is read. Then a ``ChunkPipeline`` reads each chunk's
+    /// ciphertext straight into its place and opens it there (``ChunkCipher``) on this thread and, whenever it is
+    /// ahead, on the hashing thread, which hashes the opened chunks in order. The digests are compared once every
+    /// file is decrypted and the pipeline has returned (so nothing reads the files any more); only then are the
+    /// memfds unmapped and sealed (or the memory kept). On any refusal every mapping and memfd of the load is
+    /// released, so nothing partial is handed over.
     func decrypt(
         _ directory: URL, _ manifest: SealedModelManifest, _ resource: ModelKeyResource, _ signed: [ModelSignatureVerifier.Resource],
         _ dataKey: SymmetricKey, _ destination: ModelDestination
     ) throws -> ProtectedModel {
         let cipher = try ChunkCipher(key: dataKey)
-        let pipeline = ChunkPipeline()
-        var files: [PlaintextFile] = []
-        var finished = false
-        // A refused load stops hashing and waits for the queue, whose closures hold a reference to every file they
-        // still read (no mapping goes while it is read); the files are then released, every memfd closed.
-        defer { if !finished { pipeline.cancel() } }
+        var blobs: [FileHandle] = []
+        defer { for blob in blobs { try? blob.close() } }
+        var sources: [ChunkSource] = []
+        var chunks: Int64 = 0
         for (index, file) in manifest.files.enumerated() {
             let blob = try Self.openRegularFile(directory, SealedModelFormat.blobName(index))
-            defer { try? blob.handle.close() }
-            let total = SealedModelFormat.chunkCount(size: file.size, chunkSize: manifest.chunkSize)
+            blobs.append(blob.handle)
             let expectedSize = SealedModelFormat.sealedSize(size: file.size, chunkSize: manifest.chunkSize)
             guard blob.size == expectedSize else {
                 throw ModelLoadError(
                     blob.size < expectedSize ? .truncated : .chunkInvalid, "'\(file.path)' is \(blob.size) sealed bytes, \(expectedSize) expected")
             }
-            let plaintext = try PlaintextFile(size: file.size, memoryFileNamed: destination == .memoryFile ? file.path : nil)
-            files.append(plaintext)
-            var sealedOffset: Int64 = 0
-            for chunk in 0..<total {
-                let offset = Int(chunk) * manifest.chunkSize
-                let length = min(manifest.chunkSize, plaintext.size - offset)
-                guard let (nonce, tag) = try plaintext.readChunk(from: blob.handle.fileDescriptor, at: sealedOffset, offset: offset, count: length) else {
-                    throw ModelLoadError(.truncated, "'\(file.path)' ends inside chunk \(chunk)")
-                }
-                sealedOffset += Int64(SealedModelFormat.nonceSize + length + SealedModelFormat.tagSize)
-                let aad = SealedModelFormat.chunkAAD(model: resource.description, path: file.path, index: chunk, total: total)
-                guard cipher.open(plaintext.bytes(at: offset, count: length), nonce: nonce, tag: tag, aad: aad) else {
-                    throw ModelLoadError(.chunkInvalid, "chunk \(chunk) of '\(file.path)' does not open (changed, reordered or from another file or model)")
-                }
-                pipeline.submit(plaintext, offset: offset, count: length, last: chunk == total - 1)
-            }
+            let total = SealedModelFormat.chunkCount(size: file.size, chunkSize: manifest.chunkSize)
+            sources.append(
+                ChunkSource(
+                    plaintext: try PlaintextFile(size: file.size, memoryFileNamed: destination == .memoryFile ? file.path : nil),
+                    descriptor: blob.handle.fileDescriptor, path: file.path, firstChunk: chunks, chunks: total))
+            chunks += total
         }
-        let digests = pipeline.finish()
-        finished = true
+        let pipeline = ChunkPipeline(sources: sources, model: resource.description, chunkSize: manifest.chunkSize, cipher: cipher)
+        let (digests, statistics) = try pipeline.run()
         guard digests.count == signed.count else { throw ModelLoadError(.digestMismatch, "\(digests.count) of \(signed.count) files hashed") }
         for (index, file) in manifest.files.enumerated() where digests[index] != signed[index].digest {
             throw ModelLoadError(.digestMismatch, "'\(file.path)' decrypted to bytes whose SHA-256 is not the signed digest")
         }
+        let files = sources.map(\.plaintext)
         let storage: ProtectedModel.Storage
         if destination == .memoryFile {
             var descriptors: [String: Int32] = [:]
@@ -185,7 +175,8 @@ public struct ModelLoader: Sendable {
             for (file, plaintext) in zip(manifest.files, files) { memory[file.path] = plaintext.data() }
             storage = .memory(memory)
         }
-        return ProtectedModel(resource: resource, digest: manifest.modelDigest, fileNames: signed.map(\.name), storage: storage)
+        return ProtectedModel(
+            resource: resource, digest: manifest.modelDigest, fileNames: signed.map(\.name), storage: storage, statistics: statistics)
     }
 
     /// A regular file (not a symbolic link) directly under `directory`, opened for reading, and its size.

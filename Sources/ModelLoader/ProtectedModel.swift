@@ -16,6 +16,8 @@ public final class ProtectedModel: Sendable {
     public let digest: String
     /// The signed file names, in the signature's order.
     public let fileNames: [String]
+    /// How the load shared the chunks between its two cores (for logs and benchmarks).
+    public let statistics: LoadStatistics
     private let storage: Storage
 
     enum Storage: Sendable {
@@ -23,11 +25,12 @@ public final class ProtectedModel: Sendable {
         case memfd([String: Int32])
     }
 
-    init(resource: ModelKeyResource, digest: String, fileNames: [String], storage: Storage) {
+    init(resource: ModelKeyResource, digest: String, fileNames: [String], storage: Storage, statistics: LoadStatistics) {
         self.resource = resource
         self.digest = digest
         self.fileNames = fileNames
         self.storage = storage
+        self.statistics = statistics
     }
 
     deinit {
@@ -91,22 +94,26 @@ public enum ModelDestination: Sendable {
 }
 
 /// One file's memory while it is decrypted: a writable shared mapping of a fresh memfd sized once to the file (and
-/// sealed against shrinking and growing at once), or anonymous memory. The loading thread reads each sealed chunk's
-/// ciphertext straight into it (``readChunk(from:at:offset:count:)``) and opens it there (``ChunkCipher``); the hashing
-/// thread (``ChunkPipeline``) then reads the opened bytes. So every byte is copied once from the page cache and
+/// sealed against shrinking and growing at once), or anonymous memory. Either thread of the load (``ChunkPipeline``)
+/// reads a sealed chunk's ciphertext straight into its place (``readChunk(from:at:offset:count:)``) and opens it
+/// there (``ChunkCipher``); the hashing thread then reads the opened bytes. So every byte is copied once from the page cache and
 /// written once by the cipher: no ring of buffers, no `write` into the memfd.
 ///
 /// Nothing is handed over until the loader has checked the file's digest: then ``sealedMemoryFile()`` unmaps and
 /// seals the memfd, or ``data()`` gives the memory to a `Data` that unmaps it. Otherwise the last reference unmaps
 /// it and closes the memfd.
 ///
-/// `@unchecked Sendable` because the hashing thread holds a reference while it reads: the loading thread writes a
-/// chunk's bytes before submitting them and never again, and the state that changes (handed over or not) is a `Mutex`.
+/// `@unchecked Sendable` because both threads of the load hold a reference: each chunk's bytes are written by the one
+/// thread that claimed it, before the pipeline's lock records it open, and never again; the hashing thread reads
+/// them after that lock; and the state that changes (handed over or not) is a `Mutex`.
 final class PlaintextFile: @unchecked Sendable {
     /// The file's size in bytes.
     let size: Int
     /// The memfd, or -1 for memory.
     private let memfd: Int32
+    /// A second open file description of the memfd (its own file position) for the load's second thread, or -1
+    /// (memory, or none could be opened: that thread then reads through the mapping).
+    private let secondWriter: Int32
     /// The mapping; nil for an empty file (nothing to map).
     private let base: UnsafeMutableRawPointer?
     /// Whether the mapping and the memfd are still this object's to release.
@@ -129,6 +136,7 @@ final class PlaintextFile: @unchecked Sendable {
         }
         guard size > 0 else {
             memfd = fd
+            secondWriter = -1
             base = nil
             return
         }
@@ -143,10 +151,12 @@ final class PlaintextFile: @unchecked Sendable {
         // Anonymous memory may use 2 MiB pages (a memfd's shmem pages follow the system's shmem setting).
         if fd < 0 { _ = madvise(mapped, Int(size), MADV_HUGEPAGE) }
         memfd = fd
+        secondWriter = fd >= 0 ? sealgate_memfd_reopen(fd) : -1
         base = mapped
     }
 
     deinit {
+        if secondWriter >= 0 { close(secondWriter) }
         guard owned.withLock({ $0 }) else { return }
         if let base { munmap(base, size) }
         if memfd >= 0 { close(memfd) }
@@ -157,16 +167,55 @@ final class PlaintextFile: @unchecked Sendable {
         UnsafeMutableRawBufferPointer(start: base.map { $0 + offset }, count: count)
     }
 
-    /// Reads one sealed chunk, `nonce ‖ ciphertext ‖ tag`, at `sealedOffset` of `fd` with one `preadv`: the
-    /// ciphertext straight into `offset..<offset + count` of this file, nonce and tag into small arrays.
+    /// Reads one sealed chunk, `nonce ‖ ciphertext ‖ tag`, at `sealedOffset` of `fd`: the ciphertext straight into
+    /// `offset..<offset + count` of this file, nonce and tag into small arrays. `lane` is the load's thread (0 the
+    /// loading thread, 1 the second), so that each writes a memfd through its own file position.
+    ///
+    /// Into a memfd the ciphertext goes inside the kernel (``sealgate_memfd_fill``: `sendfile` from the sealed
+    /// file's page cache into the memfd's pages, which a write covering them whole allocates without zeroing them
+    /// first), then the chunk's pages are mapped in with one `madvise(MADV_POPULATE_WRITE)` for the cipher; into
+    /// memory, the pages are faulted in with one `madvise(MADV_POPULATE_WRITE)` and the chunk read with one `preadv`.
     /// - Returns: nonce and tag, or nil when the sealed file ends first.
     /// - Throws: ``ModelLoadError`` `model_unreadable` when the read fails.
-    func readChunk(from fd: Int32, at sealedOffset: Int64, offset: Int, count: Int) throws -> (nonce: [UInt8], tag: [UInt8])? {
+    func readChunk(from fd: Int32, at sealedOffset: Int64, offset: Int, count: Int, lane: Int) throws -> (nonce: [UInt8], tag: [UInt8])? {
+        let writer = lane == 0 ? memfd : secondWriter
+        guard writer >= 0, count > 0 else { return try readChunkIntoMapping(from: fd, at: sealedOffset, offset: offset, count: count) }
+        var nonce = [UInt8](repeating: 0, count: SealedModelFormat.nonceSize)
+        var tag = [UInt8](repeating: 0, count: SealedModelFormat.tagSize)
+        let textOffset = sealedOffset + Int64(nonce.count)
+        guard try Self.readFully(fd, into: &nonce, at: sealedOffset) else { return nil }
+        let copied = sealgate_memfd_fill(writer, Int64(offset), fd, textOffset, Int64(count))
+        guard copied >= 0 else { throw ModelLoadError(.unreadable, "copy into the memfd failed (errno \(errno))") }
+        guard copied == count, try Self.readFully(fd, into: &tag, at: textOffset + Int64(count)) else { return nil }
+        // Maps the chunk's pages (already in the memfd) with one call instead of one fault per 4 KiB page inside the
+        // cipher; advice only, the cipher's writes fault them in themselves where the kernel does not know it.
+        if let start = bytes(at: offset, count: count).baseAddress { _ = madvise(start, count, MADV_POPULATE_WRITE) }
+        return (nonce, tag)
+    }
+
+    /// `pread`s `buffer.count` bytes at `offset`; false when the file ends first.
+    private static func readFully(_ fd: Int32, into buffer: inout [UInt8], at offset: Int64) throws -> Bool {
+        var done = 0
+        try buffer.withUnsafeMutableBytes { raw in
+            while done < raw.count {
+                let n = pread(fd, raw.baseAddress.map { $0 + done }, raw.count - done, off_t(offset) + off_t(done))
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else { throw ModelLoadError(.unreadable, "read failed (errno \(errno))") }
+                if n == 0 { return }
+                done += n
+            }
+        }
+        return done == buffer.count
+    }
+
+    /// ``readChunk(from:at:offset:count:lane:)`` through the mapping: the destination pages faulted in with one
+    /// `madvise(MADV_POPULATE_WRITE)` (Linux 5.14) instead of one fault per 4 KiB page inside the read's copy, then
+    /// `nonce ‖ ciphertext ‖ tag` read with one `preadv`, the ciphertext straight into its place.
+    private func readChunkIntoMapping(from fd: Int32, at sealedOffset: Int64, offset: Int, count: Int) throws -> (nonce: [UInt8], tag: [UInt8])? {
         var nonce = [UInt8](repeating: 0, count: SealedModelFormat.nonceSize)
         var tag = [UInt8](repeating: 0, count: SealedModelFormat.tagSize)
         let text = bytes(at: offset, count: count)
-        // Faults the destination pages in with one call (Linux 5.14) instead of one fault per 4 KiB page inside the
-        // read's copy; advice only, the read faults them in itself where the kernel does not know it.
+        // Advice only: the read faults the pages in itself where the kernel does not know it.
         if let start = text.baseAddress, count > 0 { _ = madvise(start, count, MADV_POPULATE_WRITE) }
         let expected = nonce.count + count + tag.count
         var done = 0

@@ -73,7 +73,9 @@ extension TEEProxy {
                 "tee-proxy: sealed model loaded into memfds",
                 metadata: [
                     "model.resource": "\(loaded.resource)", "model.digest": "\(loaded.digest)", "model.files": "\(loaded.fileNames.count)",
-                    "model.load_time": "\(elapsed)",
+                    "model.load_time": "\(elapsed)", "model.chunks": "\(loaded.statistics.chunks)",
+                    "model.chunks_opened_by_hasher": "\(loaded.statistics.openedBySecondCore)",
+                    "model.decrypt_time": "\(loaded.statistics.decryptTime)",
                 ])
             return ModelServerService(model: loaded, argv: model.command.map { $0.replacingOccurrences(of: "{model}", with: path) }, logger: logger)
         }
