@@ -211,7 +211,9 @@ let package = Package(
         // CPUID and XGETBV (C): which vector extensions the CPU has and the OS enables, for the kernels' dispatch.
         .target(name: "CPUID"),
         // The AVX-512 GEMM (12 × 32 SIMD16 tile), compiled for skylake-avx512; runs only when CPUID says so. Empty off x86-64.
-        .target(name: "MiniLMKernelsAVX512", swiftSettings: strict + avx512KernelFlags),
+        .target(name: "MiniLMKernelsAVX512", dependencies: ["MiniLMPrefetch"], swiftSettings: strict + avx512KernelFlags),
+        // One inline C helper: a cache-line prefetch for the AVX-512 GEMM (Swift has none).
+        .target(name: "MiniLMPrefetch"),
         // The MiniLM encoder's numerics: kernel dispatch, blocked SIMD GEMM, attention, layer norm, GELU, pooling.
         .target(name: "MiniLMKernels", dependencies: ["CPUID", "MiniLMKernelsAVX512"], swiftSettings: strict + kernelFlags),
         // all-MiniLM-L6-v2 in process: safetensors (bounds-checked), WordPiece tokenizer, batching over all cores.

@@ -95,6 +95,7 @@ def main():
     from transformers import AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(model_dir())
     texts = texts_of_128_tokens(tokenizer, args.texts)
+    before = os.getloadavg()
     reference = torch_rate(texts, args.rounds)
     if args.baseline:
         # Alternate round by round, so load that comes and goes on a shared machine hits both builds alike.
@@ -110,8 +111,8 @@ def main():
     two = sealgate_rate(args.sealgate, texts, args.rounds, threads=2, pin=False)
     load = os.getloadavg()
     print(f"MiniLM-L6 at 128 tokens, {len(texts)} texts, best of {args.rounds}; torch {reference['torch']} "
-          f"({reference['threads']} thread, pinned to one core); load average after the run "
-          f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+          f"({reference['threads']} thread, pinned to one core); load average before the run "
+          f"{before[0]:.1f} / {before[1]:.1f} / {before[2]:.1f}, after it {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     print("| embedder | cores | embeddings/s | per core | vs torch per core | per CPU-second | vs torch per CPU-second |")
     print("|---|---|---|---|---|---|---|")
     ref, ref_cpu = reference["rate"], reference["cpu_rate"]

@@ -20,7 +20,7 @@ public enum AVX512Vector {
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 16 <= count {
-            AVX512GEMM.store(gelu(AVX512GEMM.load(x + i)), x + i)
+            store(gelu(load(x + i)), x + i)
             i += 16
         }
         if i < count {
@@ -48,7 +48,7 @@ public enum AVX512Vector {
             let row = c + r * ldc
             var j = 0
             while j < columns {
-                AVX512GEMM.store(gelu(AVX512GEMM.load(row + j)), row + j)
+                store(gelu(load(row + j)), row + j)
                 j += 16
             }
             r += 1
@@ -119,29 +119,29 @@ public enum AVX512Vector {
         var m0 = tail, m1 = V(repeating: -.infinity)
         var i = 0
         while i + 32 <= whole {
-            let v0 = AVX512GEMM.load(row + i), v1 = AVX512GEMM.load(row + i + 16)
+            let v0 = load(row + i), v1 = load(row + i + 16)
             m0 = m0.replacing(with: v0, where: v0 .> m0)
             m1 = m1.replacing(with: v1, where: v1 .> m1)
             i += 32
         }
         if i < whole {
-            let v0 = AVX512GEMM.load(row + i)
+            let v0 = load(row + i)
             m0 = m0.replacing(with: v0, where: v0 .> m0)
         }
         let shift = V(repeating: horizontalMax(m0.replacing(with: m1, where: m1 .> m0))), s = V(repeating: scale)
         var t0 = V(), t1 = V()
         i = 0
         while i + 32 <= whole {
-            let e0 = exp((AVX512GEMM.load(row + i) - shift) * s), e1 = exp((AVX512GEMM.load(row + i + 16) - shift) * s)
-            AVX512GEMM.store(e0, row + i)
-            AVX512GEMM.store(e1, row + i + 16)
+            let e0 = exp((load(row + i) - shift) * s), e1 = exp((load(row + i + 16) - shift) * s)
+            store(e0, row + i)
+            store(e1, row + i + 16)
             t0 += e0
             t1 += e1
             i += 32
         }
         if i < whole {
-            let e0 = exp((AVX512GEMM.load(row + i) - shift) * s)
-            AVX512GEMM.store(e0, row + i)
+            let e0 = exp((load(row + i) - shift) * s)
+            store(e0, row + i)
             t0 += e0
         }
         let last = exp((tail - shift) * s)
@@ -149,7 +149,7 @@ public enum AVX512Vector {
         let inverse = V(repeating: 1 / total)
         i = 0
         while i < whole {
-            AVX512GEMM.store(AVX512GEMM.load(row + i) * inverse, row + i)
+            store(load(row + i) * inverse, row + i)
             i += 16
         }
         let scaled = last * inverse
@@ -174,7 +174,7 @@ public enum AVX512Vector {
             if let residual {
                 let other = residual + r * h
                 while i < whole {
-                    AVX512GEMM.store(AVX512GEMM.load(row + i) + AVX512GEMM.load(other + i), row + i)
+                    store(load(row + i) + load(other + i), row + i)
                     i += 16
                 }
                 while i < h {
@@ -185,11 +185,11 @@ public enum AVX512Vector {
             var s0 = V(), s1 = V()
             i = 0
             while i + 32 <= whole {
-                s0 += AVX512GEMM.load(row + i)
-                s1 += AVX512GEMM.load(row + i + 16)
+                s0 += load(row + i)
+                s1 += load(row + i + 16)
                 i += 32
             }
-            if i < whole { s0 += AVX512GEMM.load(row + i) }
+            if i < whole { s0 += load(row + i) }
             var sum = horizontalSum(s0 + s1)
             i = whole
             while i < h {
@@ -201,13 +201,13 @@ public enum AVX512Vector {
             var q0 = V(), q1 = V()
             i = 0
             while i + 32 <= whole {
-                let d0 = AVX512GEMM.load(row + i) - center, d1 = AVX512GEMM.load(row + i + 16) - center
+                let d0 = load(row + i) - center, d1 = load(row + i + 16) - center
                 q0.addProduct(d0, d0)
                 q1.addProduct(d1, d1)
                 i += 32
             }
             if i < whole {
-                let d0 = AVX512GEMM.load(row + i) - center
+                let d0 = load(row + i) - center
                 q0.addProduct(d0, d0)
             }
             var variance = horizontalSum(q0 + q1)
@@ -220,8 +220,8 @@ public enum AVX512Vector {
             let scale = V(repeating: inv)
             i = 0
             while i < whole {
-                let v = (AVX512GEMM.load(row + i) - center) * scale
-                AVX512GEMM.store(v * AVX512GEMM.load(gamma + i) + AVX512GEMM.load(beta + i), row + i)
+                let v = (load(row + i) - center) * scale
+                store(v * load(gamma + i) + load(beta + i), row + i)
                 i += 16
             }
             while i < h {
@@ -241,6 +241,17 @@ public enum AVX512Vector {
         let b = larger(larger(larger(v[8], v[9]), larger(v[10], v[11])), larger(larger(v[12], v[13]), larger(v[14], v[15])))
         return larger(a, b)
     }
+
+    /// Loads and stores of sixteen lanes, in this file: ``AVX512GEMM``'s are in another file, which a build that
+    /// compiles files separately (debug) cannot inline, so GELU and softmax called them once per vector.
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+
+    @inline(__always)
+    static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 
     /// The sum of the lanes, by halves.
     @inline(__always)

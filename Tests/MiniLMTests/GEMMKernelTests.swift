@@ -121,8 +121,11 @@ struct GEMMKernelTests {
         print("CPU: \(current); GEMM kernel: \(GEMMKernel.selected?.description ?? "none"); runnable: \(runnableKernels)")
     }
 
+    // (157, 390, 131) and (300, 203, 100) take the AVX-512 kernel's packed path (≥ 4 panels) across row blocks (144),
+    // depth blocks (192) with a depth tail not a multiple of 4, a partial last panel and edge rows; (150, 520, 70)
+    // its in-place path (3 panels) across the same blocks.
     @Test("every kernel this CPU runs matches a naive double-precision product; tile, panel and block edges included",
-          arguments: [(1, 384, 384), (5, 7, 3), (13, 300, 40), (150, 520, 70), (64, 1536, 384)])
+          arguments: [(1, 384, 384), (5, 7, 3), (13, 300, 40), (150, 520, 70), (64, 1536, 384), (157, 390, 131), (300, 203, 100)])
     func kernelsMatchNaive(rows: Int, inputs: Int, outputs: Int) {
         #expect(!runnableKernels.isEmpty || GEMMKernel.selected == nil)
         let (x, w, b) = randomProblem(rows: rows, inputs: inputs, outputs: outputs, seed: UInt64(rows * 1_000_003 + inputs * 101 + outputs))
@@ -148,7 +151,7 @@ struct GEMMKernelTests {
     }
 
     @Test("bias + GELU in the GEMM epilogue is the exact GELU of the whole product with every kernel (applied once, after the last input block)",
-          arguments: [(13, 300, 40), (50, 384, 1536), (37, 1536, 384), (1, 7, 33)])
+          arguments: [(13, 300, 40), (50, 384, 1536), (37, 1536, 384), (1, 7, 33), (157, 390, 131)])
     func fusedGELU(rows: Int, inputs: Int, outputs: Int) {
         let (x, w, b) = randomProblem(rows: rows, inputs: inputs, outputs: outputs, seed: UInt64(rows * 7 + inputs * 11 + outputs))
         let reference = NaiveProduct(x, w, b, rows: rows, inputs: inputs, outputs: outputs)
