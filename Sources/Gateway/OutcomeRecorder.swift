@@ -144,8 +144,11 @@ public struct OutcomeRecorder: Sendable {
         }
     }
 
-    /// A random request id.
+    /// A random request id: 128 bits from the system generator, drawn as two words (one `getrandom` each, not one
+    /// per byte).
     public static func newRequestID() -> String {
-        Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+        var generator = SystemRandomNumberGenerator()
+        let words = (generator.next() as UInt64, generator.next() as UInt64)
+        return withUnsafeBytes(of: words) { Hex.encode($0) }
     }
 }
