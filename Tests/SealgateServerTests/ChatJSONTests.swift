@@ -1,8 +1,10 @@
+import AsyncHTTPClient
 import Foundation
 import SealgateCore
 import SealgateTestSupport
 import Testing
 
+@testable import ModelClientOpenAI
 @testable import SealgateServer
 
 /// Issue #17 item 4: the chat completion body is written by hand; it must stay exactly the JSON it was.
@@ -53,6 +55,31 @@ struct ChatJSONTests {
             let message = ((object["choices"] as? [[String: Any]])?.first?["message"]) as? [String: Any]
             #expect(message?["content"] as? String == completion.choices.first?.message.content)
             #expect(object["object"] as? String == "chat.completion")
+        }
+    }
+
+    @Test("The upstream request body is the bytes JSONEncoder with sorted keys writes for the same request")
+    func upstreamBody() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var rng = SplitMix64(seed: 0x0BD1)
+        for round in 0..<300 {
+            let model = OpenAIChatModel(
+                transport: HTTPClientTransport(client: HTTPClient.shared), baseURL: "http://127.0.0.1:1/v1", model: Self.text(&rng, length: 8), apiKey: nil,
+                timeoutSeconds: 1, maxResponseBytes: 1 << 20, retries: 0)
+            let passages = (0..<Int.random(in: 0...4, using: &rng)).map { n in
+                ContextPassage(
+                    citation: Citation(collection: CollectionName(unchecked: "handbook"), documentID: DocumentID(unchecked: "d\(n)"), chunkIndex: n, score: 0.5),
+                    text: Self.text(&rng, length: 200))
+            }
+            let prompt = ModelPrompt(question: Self.text(&rng), passages: passages, maxTokens: round % 3 == 0 ? nil : Int.random(in: 1...4096, using: &rng))
+            let stream = Bool.random(using: &rng)
+            let body = try model.body(prompt, stream: stream)
+            #expect(body == (try encoder.encode(model.request(prompt, stream: stream))), "\(String(decoding: body, as: UTF8.self))")
+            let object = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+            let messages = try #require(object["messages"] as? [[String: String]])
+            #expect(messages.last?["content"]?.hasSuffix("Question: " + prompt.question) == true)
+            #expect(object["stream"] as? Bool == stream && object["max_tokens"] as? Int == prompt.maxTokens)
         }
     }
 
