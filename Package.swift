@@ -263,7 +263,7 @@ let package = Package(
         .target(
             name: "ModelClientOpenAI",
             dependencies: [
-                "SealgateCore",
+                "SealgateCore", "Audit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

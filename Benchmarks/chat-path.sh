@@ -7,15 +7,20 @@
 #   * wrk drives the gateway at c=16 for the given seconds, one thread on the client core;
 #   * the gateway's user+system CPU time from /proc over the run, divided by the requests wrk completed;
 #   * the same for nginx as a reverse proxy to that upstream (the floor a proxy pays: HTTP in, HTTP out).
-# With PERF=1 the gateway's run is recorded with `perf record -g` and the top symbols are printed.
+# With a reference binary (say, one built from main), it runs as a second gateway on the same configuration, and
+# the two are measured back to back, alternated (reference, candidate, reference, candidate), in the same run; the
+# last line gives the candidate's CPU per request as a ratio of the reference's.
+# With PERF=1 the (candidate) gateway's last run is recorded with `perf record -g` and the top symbols are printed.
 # Release build; not part of CI. Needs nginx, wrk (Debian: nginx-light wrk), and perf for PERF=1.
-# Usage: Benchmarks/chat-path.sh [seconds] [sealgate binary]   (default: 15 s, .build-release/release/sealgate)
+# Usage: Benchmarks/chat-path.sh [seconds] [sealgate binary] [reference sealgate binary]
+#   (default: 15 s, .build-release/release/sealgate, no reference)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=Benchmarks/lib.sh
 . Benchmarks/lib.sh
 secs=${1:-15}
 bin=$(realpath "${2:-.build-release/release/sealgate}")
+ref=${3:+$(realpath "$3")}
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -26,7 +31,7 @@ trap cleanup EXIT
 for tool in nginx wrk; do command -v "$tool" >/dev/null || { echo "chat-path: $tool is not installed" >&2; exit 2; }; done
 server_cpu=() client_cpu=()
 if [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
-upstream=$(free_port) proxy=$(free_port) gateway=$(free_port)
+upstream=$(free_port) proxy=$(free_port) gateway=$(free_port) reference=$(free_port)
 
 answer='{"id":"chatcmpl-bench","object":"chat.completion","created":1765000000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"Home internet is reimbursed up to the monthly limit in the handbook; write to payroll@example.com with the invoice."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":24,"total_tokens":144}}'
 nginx_preamble "$work" >"$work/nginx.conf"
@@ -62,16 +67,27 @@ models:
     insecure_unattested: true
     model: bench
 EOF
-"${server_cpu[@]}" "$bin" serve --demo --config "$work/sealgate.yaml" --data-dir "$work/data" --port "$gateway" >"$work/gateway.log" 2>&1 &
-gw=$!
-pids+=($gw)
-for _ in $(seq 1 300); do curl -fsS -o /dev/null "http://127.0.0.1:$gateway/readyz" 2>/dev/null && break; sleep 0.2; done
 body='{"model":"upstream","messages":[{"role":"user","content":"Who pays for home internet?"}]}'
 headers=(-H "Authorization: Bearer $key" -H 'Content-Type: application/json' -H 'Sealgate-Data-Class: internal' -H 'Sealgate-Scope: handbook')
-status=$(curl -sS -o "$work/first.json" -w '%{http_code}' "${headers[@]}" -d "$body" "http://127.0.0.1:$gateway/v1/chat/completions")
-[ "$status" = 200 ] || { echo "chat-path: first chat answered $status: $(cat "$work/first.json")" >&2; tail -20 "$work/gateway.log" >&2; exit 1; }
-echo "first answer: $(python3 -c "import json,sys; a=json.load(open(sys.argv[1])); print(len(a['sealgate']['citations']), 'passages retrieved and cited')" "$work/first.json")"
-for _ in $(seq 1 200); do curl -sS -o /dev/null "${headers[@]}" -d "$body" "http://127.0.0.1:$gateway/v1/chat/completions"; done
+# start_gateway BINARY PORT NAME: serves the configuration above from its own data directory; sets $started (its PID)
+# once it answers a first chat with retrieved passages, after 200 warm-up requests.
+start_gateway() {
+  "${server_cpu[@]}" "$1" serve --demo --config "$work/sealgate.yaml" --data-dir "$work/data-$3" --port "$2" >"$work/$3.log" 2>&1 &
+  started=$!
+  pids+=("$started")
+  for _ in $(seq 1 300); do curl -fsS -o /dev/null "http://127.0.0.1:$2/readyz" 2>/dev/null && break; sleep 0.2; done
+  local status
+  status=$(curl -sS -o "$work/first-$3.json" -w '%{http_code}' "${headers[@]}" -d "$body" "http://127.0.0.1:$2/v1/chat/completions")
+  [ "$status" = 200 ] || { echo "chat-path: $3's first chat answered $status: $(cat "$work/first-$3.json")" >&2; tail -20 "$work/$3.log" >&2; exit 1; }
+  echo "$3 first answer: $(python3 -c "import json,sys; a=json.load(open(sys.argv[1])); print(len(a['sealgate']['citations']), 'passages retrieved and cited')" "$work/first-$3.json")"
+  for _ in $(seq 1 200); do curl -sS -o /dev/null "${headers[@]}" -d "$body" "http://127.0.0.1:$2/v1/chat/completions"; done
+}
+start_gateway "$bin" "$gateway" sealgate
+gw=$started
+if [ -n "$ref" ]; then
+  start_gateway "$ref" "$reference" reference
+  ref_pid=$started
+fi
 
 cat >"$work/chat.lua" <<EOF
 wrk.method = "POST"
@@ -92,7 +108,7 @@ run() {  # NAME PORT PID
   after=$(cpu_ticks "$3"); up_after=$(cpu_ticks "$nginx_worker")
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-  python3 - "$1" "$requests" "${non2xx:-0}" "$((after - before))" "$((up_after - up_before))" "$hz" "$secs" <<'PY'
+  python3 - "$1" "$requests" "${non2xx:-0}" "$((after - before))" "$((up_after - up_before))" "$hz" "$secs" <<'PY' | tee -a "$work/results"
 import sys
 name, requests, bad, ticks, upstream, hz, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
 cpu = ticks / hz * 1e6 / max(1, requests)
@@ -102,6 +118,11 @@ PY
 }
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg); $("$bin" --version | head -1); $(nginx -v 2>&1)"
 run nginx_proxy "$proxy" "$nginx_worker"
+if [ -n "$ref" ]; then
+  run reference "$reference" "$ref_pid"
+  run sealgate "$gateway" "$gw"
+  run reference "$reference" "$ref_pid"
+fi
 if [ "${PERF:-0}" = 1 ]; then
   perf record -F 1999 -g -p "$gw" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
   perf_pid=$!
@@ -113,4 +134,15 @@ if [ "${PERF:-0}" = 1 ]; then
   echo "== perf: inclusive share of the gateway's samples by function (perf data: ${PERF_OUT:-/tmp/chat-path.perf.data})"
   { perf report -i "$work/perf.data" --children --sort symbol --stdio -g none 2>/dev/null || true; } |
     grep -v '^#' | grep '%' | swift demangle --simplified 2>/dev/null | head -80 | cut -c1-180 || true
+fi
+if [ -n "$ref" ]; then
+  python3 - "$work/results" <<'PY'
+import re, sys
+cpu = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"RESULT (\S+): .*CPU per request (\d+) µs", line)
+    if m: cpu.setdefault(m.group(1), []).append(int(m.group(2)))
+s, r = sum(cpu["sealgate"]) / len(cpu["sealgate"]), sum(cpu["reference"]) / len(cpu["reference"])
+print(f"RATIO sealgate / reference CPU per request: {s / r:.2f} (means of {len(cpu['sealgate'])} and {len(cpu['reference'])} alternated runs: {s:.0f} / {r:.0f} µs); load {open('/proc/loadavg').read().split()[0]}")
+PY
 fi

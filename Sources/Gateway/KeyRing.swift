@@ -15,6 +15,8 @@ public final class KeyRing: Sendable {
     let redactors: any RedactorFactory
     /// Prepared DEKs of recently read documents, for the current lease epoch only.
     let dekCache = DEKCache()
+    /// Keys derived from each tenant's leased secret and each tenant's redactor, for the current lease epoch only.
+    let derived: DerivedKeyCache
     /// The lease epoch whose keys the stored DEKs were last re-wrapped under (re-wrap runs only when keys change).
     let rewrappedEpoch = Mutex<Int?>(nil)
 
@@ -28,6 +30,7 @@ public final class KeyRing: Sendable {
         self.tenants = tenants
         self.classes = classes
         self.redactors = redactors
+        self.derived = DerivedKeyCache(tenants: tenants)
     }
 
     /// The KEK resources this gateway needs: every configured tenant × data class.
@@ -52,7 +55,10 @@ public final class KeyRing: Sendable {
 
     /// The leased KEK versions of a tenant × class, or `nil` without a valid lease.
     func keks(_ tenant: TenantID, _ dataClass: DataClass) async -> [LeasedKey]? {
-        await leases.keys(for: ResourcePath(tenant: tenant, dataClass: dataClass))
+        let resource = ResourcePath(tenant: tenant, dataClass: dataClass)
+        // The published lease while it is valid; otherwise the actor answers (and drops an expired lease).
+        if let held = leases.validKeys(for: resource) { return held.keys }
+        return await leases.keys(for: resource)
     }
 
     /// Whether the lease holds a KEK of the tenant × class right now.
@@ -95,8 +101,10 @@ public final class KeyRing: Sendable {
 
     func cipher(for document: StoredDocument) async throws -> DEKCipher {
         // Keys and epoch in one read: a cached DEK is served only within the epoch whose keys were just checked.
-        guard let (keys, epoch) = await leases.keysWithEpoch(for: ResourcePath(tenant: document.tenant, dataClass: document.dataClass)),
-            let kek = keys.first(where: { $0.version == document.dekVersion })
+        let resource = ResourcePath(tenant: document.tenant, dataClass: document.dataClass)
+        var held = leases.validKeys(for: resource)
+        if held == nil { held = await leases.keysWithEpoch(for: resource) }
+        guard let (keys, epoch) = held, let kek = keys.first(where: { $0.version == document.dekVersion })
         else { throw SealgateError(.keyLeaseUnavailable, "no leased KEK for the document's class and version") }
         let key = DEKCache.Key(
             tenant: document.tenant, collection: document.collection, document: document.id, dataClass: document.dataClass,
@@ -105,12 +113,17 @@ public final class KeyRing: Sendable {
         let cipher = try DEKCipher(dek: Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: document.dekContext()))
         // Kept only if the key set is still the one it was unwrapped under; a clear that ran meanwhile raised the
         // cache's floor past `epoch`, so a late store is refused either way.
-        if await leases.epoch == epoch { dekCache.store(key, cipher, epoch: epoch) }
+        if leases.publishedEpoch == epoch { dekCache.store(key, cipher, epoch: epoch) }
         return cipher
     }
 
-    /// Forgets every prepared DEK of epochs before the current one (the key set changed or the lease was lost).
-    func forgetPreparedDEKs() async { dekCache.clear(below: await leases.epoch) }
+    /// Forgets every prepared DEK, derived tenant key and redactor of epochs before the current one (the key set
+    /// changed or the lease was lost).
+    func forgetPreparedDEKs() async {
+        let current = await leases.epoch
+        dekCache.clear(below: current)
+        derived.clear(below: current)
+    }
 
     /// Forgets a deleted document's prepared DEKs.
     func forget(tenant: TenantID, collection: CollectionName, document: DocumentID) {
@@ -119,11 +132,12 @@ public final class KeyRing: Sendable {
 
     /// A per-tenant secret derived (HKDF-SHA256, `info` names its use) from the broker resource
     /// `<tenant>/secret/gateway-salt`: it exists only while that secret is leased, and shredding the tenant destroys it.
+    /// Derived once per tenant, use and lease epoch while the secret stays the same (``DerivedKeyCache``).
     func tenantSecret(_ tenant: TenantID, info: String) async -> SymmetricKey? {
-        guard let secret = await leases.secret("\(tenant)/secret/\(Self.tenantSecretName)") else { return nil }
-        return HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: secret), salt: Data("sealgate-tenant-secret-v2".utf8), info: Data(info.utf8),
-            outputByteCount: 32)
+        let path = "\(tenant)/secret/\(Self.tenantSecretName)"
+        if let held = leases.validSecret(path) { return derived.key(tenant: tenant, use: info, secret: held.secret, epoch: held.epoch) }
+        guard let secret = await leases.secret(path) else { return nil }
+        return DerivedKeyCache.derive(secret, use: info)
     }
 
     /// `hmac-sha256:<hex>` of the sorted items under the tenant's audit salt, so low-entropy values (collection
@@ -150,7 +164,14 @@ public final class KeyRing: Sendable {
     }
 
     /// The redactor of a tenant, with its hash-token key when the tenant's keys are leased.
+    /// Built once per tenant and lease epoch while the token key stays the same (``DerivedKeyCache``).
     func redactor(for tenant: TenantID) async -> any OutputRedactor {
+        let redactors = self.redactors
+        let path = "\(tenant)/secret/\(Self.tenantSecretName)"
+        if let held = leases.validSecret(path) {
+            let tokenKey = derived.key(tenant: tenant, use: "redaction-token", secret: held.secret, epoch: held.epoch).withUnsafeBytes { Data($0) }
+            return derived.redactor(tenant: tenant, tokenKey: tokenKey, epoch: held.epoch) { redactors.redactor(tenant: tenant, tokenKey: tokenKey) }
+        }
         let key = await tenantSecret(tenant, info: "redaction-token")
         return redactors.redactor(tenant: tenant, tokenKey: key.map { $0.withUnsafeBytes { Data($0) } })
     }

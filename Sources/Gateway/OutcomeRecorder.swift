@@ -129,6 +129,14 @@ public struct OutcomeRecorder: Sendable {
         return try? await audit.append(record)
     }
 
+    /// Logs why a model call failed — the reason code and the model client's operator message, which names the
+    /// endpoint and the check that failed (no workload CA, TLS refused, HTTP status), never prompt or answer text.
+    /// The refusal itself is recorded by ``deny(_:)``.
+    func modelFailed(_ error: any Error, requestID: String) {
+        let detail = (error as? SealgateError).map { "\($0.code.rawValue): \($0.message)" } ?? "\(type(of: error))"
+        logger.warning("model call failed", metadata: ["request.id": "\(requestID)", "model.failure": "\(detail)"])
+    }
+
     /// Logs and counts stored values that failed authentication (moved or altered ciphertext).
     func integrityFailures(_ count: Int, tenant: TenantID, requestID: String) {
         logger.warning(
@@ -144,8 +152,11 @@ public struct OutcomeRecorder: Sendable {
         }
     }
 
-    /// A random request id.
+    /// A random request id: 128 bits from the system generator, drawn as two words (one `getrandom` each, not one
+    /// per byte).
     public static func newRequestID() -> String {
-        Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+        var generator = SystemRandomNumberGenerator()
+        let words = (generator.next() as UInt64, generator.next() as UInt64)
+        return withUnsafeBytes(of: words) { Hex.encode($0) }
     }
 }

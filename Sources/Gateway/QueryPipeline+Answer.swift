@@ -15,6 +15,7 @@ extension QueryPipeline {
         let c = prepared.grant.context
         let answer: ModelAnswer
         do { answer = try await prepared.model.answer(await prompt(request, prepared)) } catch {
+            recorder.modelFailed(error, requestID: requestID)
             return .failure(
                 await recorder.deny(
                     Refusal(Self.modelDenial(error), kind: kind, requestID: requestID, principal: caller.principal, dataClass: c.dataClass.rawValue, model: c.model.rawValue)))
@@ -64,6 +65,7 @@ extension QueryPipeline {
                     let rest = redaction.finish()
                     if !rest.isEmpty { continuation.yield(rest) }
                 } catch {
+                    recorder.modelFailed(error, requestID: requestID)
                     outcome = .error
                     reason = Self.modelDenial(error).reason.rawValue
                 }

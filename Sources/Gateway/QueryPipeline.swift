@@ -101,13 +101,16 @@ public struct QueryPipeline: Sendable {
         do { query = try await embedder.embed([question]).first ?? [] } catch {
             throw SealgateError(.embedderUnavailable, "the embedder failed")
         }
+        let read = RowsRead()
         let hits = try await index.search(
             RetrievalQuery(tenant: tenant, collections: grant.context.scope.collections, classes: grant.readableClasses, topK: grant.topK),
-            query: query)
+            query: query, read: read)
         var passages: [ContextPassage] = []
         var keyIDs = Set<String>()
-        let rows = try await store.chunks(
-            tenant: tenant, at: hits.map { ChunkLocation(collection: $0.collection, documentID: $0.documentID, index: $0.chunkIndex) })
+        let locations = hits.map { ChunkLocation(collection: $0.collection, documentID: $0.documentID, index: $0.chunkIndex) }
+        // The hits are among the candidates just rescored: their rows come from that read, not from a second one.
+        let rows: [ChunkLocation: ChunkWithDocument]
+        if let remembered = read.rows(at: locations) { rows = remembered } else { rows = try await store.chunks(tenant: tenant, at: locations) }
         let ciphers = try await keyRing.ciphers(for: rows.values.map(\.document))
         for hit in hits {
             guard let row = rows[ChunkLocation(collection: hit.collection, documentID: hit.documentID, index: hit.chunkIndex)],
@@ -161,9 +164,9 @@ public struct QueryPipeline: Sendable {
         record.questionDigest = await keyRing.questionDigest(prepared.question, tenant: c.tenant)
         record.keyIDs = prepared.keyIDs
         record.rule = RuleID.dataClassModels(c.dataClass).auditName
-        if let result = await keyRing.leases.result {
+        if let (result, digest) = keyRing.leases.publishedResult {
             record.attestationStatus = result.status.rawValue
-            record.attestationResultDigest = result.digest
+            record.attestationResultDigest = digest
             record.referenceValueSet = result.referenceValueSet
         }
         return record

@@ -86,17 +86,20 @@ public final class TenantIndex: Sendable {
 
     /// The best `topK` chunks of the request's scope and readable classes, rescored from their sealed embeddings.
     /// - Throws: ``SealgateError`` when the store fails or a candidate's embedding fails authentication.
-    func search(_ grant: RetrievalQuery, query: [Float]) async throws -> [IndexHit] {
+    /// `read`, if given, keeps the store rows of the rescored candidates, so the caller opens the hits without reading
+    /// them again.
+    func search(_ grant: RetrievalQuery, query: [Float], read: RowsRead? = nil) async throws -> [IndexHit] {
         let tenant = grant.tenant
         return try await vectors.search(
             tenant: tenant, collections: grant.collections, classes: grant.classes, query: query, topK: grant.topK,
-            vectors: { refs in try await self.fullVectors(tenant: tenant, refs) })
+            vectors: { refs in try await self.fullVectors(tenant: tenant, refs, read: read) })
     }
 
     /// The full-precision embeddings of candidates, opened from the store in one batched read (`nil` for a chunk gone
     /// or moved since, or whose document is now of another class or embedder).
-    func fullVectors(tenant: TenantID, _ refs: [ChunkRef]) async throws -> [[Float]?] {
+    func fullVectors(tenant: TenantID, _ refs: [ChunkRef], read: RowsRead? = nil) async throws -> [[Float]?] {
         let found = try await store.chunks(tenant: tenant, at: refs.map(\.location))
+        read?.add(found)
         let rows = refs.map { ref in
             found[ref.location].flatMap { $0.document.dataClass == ref.dataClass && $0.document.embedder == embedderID ? $0 : nil }
         }
@@ -119,11 +122,14 @@ public final class TenantIndex: Sendable {
     /// Drops every index when the lease is gone.
     func ensure(tenant: TenantID) async throws {
         let leases = keyRing.leases
-        guard await leases.isValid else {
+        // The published lease while it is valid; otherwise the actor answers.
+        var valid = leases.isValidNow
+        if !valid { valid = await leases.isValid }
+        guard valid else {
             await clear()
             throw SealgateError(await keyRing.noLeaseReason(), "no valid key lease")
         }
-        let epoch = await leases.epoch
+        let epoch = leases.publishedEpoch
         guard await !vectors.isBuilt(tenant: tenant, epoch: epoch) else { return }
         // Begun before the store is read: ingests and deletes from here on are replayed over the result.
         let ticket = await vectors.beginBuild(tenant: tenant)

@@ -125,7 +125,31 @@ extension KeyBroker {
     // MARK: CA versions
 
     /// Every CA version, newest last, created (version 1) on first use.
+    ///
+    /// Opened under ``caLock``: the store read and the creation below suspend the actor, and without the lock two
+    /// concurrent first uses (two tee-proxies asking for their first certificates at once) each found no CA, each
+    /// created and saved a version 1, and the one saved first signed certificates that chain to nothing the broker
+    /// serves (its gateway refused that proxy `model_not_attested` until the proxy's next renewal).
     func authorities() async throws -> [WorkloadCA] {
+        if let workloadCAs { return workloadCAs }
+        return try await withCALock { try await self.openedAuthorities() }
+    }
+
+    /// Runs `body` holding ``caLock`` (not re-entrant: `body` calls ``openedAuthorities()``, never ``authorities()``).
+    func withCALock<T>(_ body: () async throws -> T) async throws -> T {
+        await caLock.lock()
+        do {
+            let value = try await body()
+            await caLock.unlock()
+            return value
+        } catch {
+            await caLock.unlock()
+            throw error
+        }
+    }
+
+    /// ``authorities()`` for a caller that holds ``caLock``.
+    func openedAuthorities() async throws -> [WorkloadCA] {
         if let workloadCAs { return workloadCAs }
         var opened: [WorkloadCA] = []
         if let data = try await store.setting(Self.caSetting) {
@@ -160,15 +184,27 @@ extension KeyBroker {
     public func caCertificates() async throws -> [String] {
         let current = now().timeIntervalSince1970
         var versions = try await authorities()
-        var changed = false
-        for index in versions.indices where versions[index].stored.state == .retiring && (versions[index].stored.retiresAt ?? 0) <= current {
-            var stored = versions[index].stored
-            stored.state = .retired
-            versions[index] = WorkloadCA(stored: stored, key: versions[index].key, certificate: versions[index].certificate)
-            changed = true
+        guard versions.contains(where: { $0.stored.state == .retiring && ($0.stored.retiresAt ?? 0) <= current }) else {
+            return Self.bundle(versions)
         }
-        if changed { try await saveAuthorities(versions) }
-        return versions.filter { $0.stored.state != .retired }.reversed().map { Self.line($0.stored.certificatePEM) }
+        // A retiring version has run out: marked retired under the lock, from the versions as they are now.
+        return try await withCALock {
+            versions = try await self.openedAuthorities()
+            var changed = false
+            for index in versions.indices where versions[index].stored.state == .retiring && (versions[index].stored.retiresAt ?? 0) <= current {
+                var stored = versions[index].stored
+                stored.state = .retired
+                versions[index] = WorkloadCA(stored: stored, key: versions[index].key, certificate: versions[index].certificate)
+                changed = true
+            }
+            if changed { try await self.saveAuthorities(versions) }
+            return Self.bundle(versions)
+        }
+    }
+
+    /// The PEM certificates of the versions not retired, newest first.
+    static func bundle(_ versions: [WorkloadCA]) -> [String] {
+        versions.filter { $0.stored.state != .retired }.reversed().map { line($0.stored.certificatePEM) }
     }
 
     /// Rotates the CA: a new version signs from now on; the old one stays trusted until every certificate it can
@@ -180,19 +216,24 @@ extension KeyBroker {
 
     func performRotateCA(by principal: AdminCredential) async -> AdminResult<Int> {
         await adminAction("rotate_ca", by: principal, target: "workload-ca") {
-            var versions = try await authorities()
-            let retiresAt = now().addingTimeInterval(TimeInterval(WorkloadEnrolment.validityCap) + 60).timeIntervalSince1970
-            for index in versions.indices where versions[index].stored.state == .active {
-                var stored = versions[index].stored
-                stored.state = .retiring
-                stored.retiresAt = retiresAt
-                versions[index] = WorkloadCA(stored: stored, key: versions[index].key, certificate: versions[index].certificate)
-            }
-            let next = try WorkloadCA.create(version: (versions.last?.stored.version ?? 0) + 1, issuerID: issuerID, now: now(), protector: protector)
-            versions.append(next)
-            try await saveAuthorities(versions)
-            return next.stored.version
+            try await withCALock { try await self.rotatedAuthorities() }
         }
+    }
+
+    /// Adds a new active version and marks the active one retiring; returns the new version (caller holds ``caLock``).
+    private func rotatedAuthorities() async throws -> Int {
+        var versions = try await openedAuthorities()
+        let retiresAt = now().addingTimeInterval(TimeInterval(WorkloadEnrolment.validityCap) + 60).timeIntervalSince1970
+        for index in versions.indices where versions[index].stored.state == .active {
+            var stored = versions[index].stored
+            stored.state = .retiring
+            stored.retiresAt = retiresAt
+            versions[index] = WorkloadCA(stored: stored, key: versions[index].key, certificate: versions[index].certificate)
+        }
+        let next = try WorkloadCA.create(version: (versions.last?.stored.version ?? 0) + 1, issuerID: issuerID, now: now(), protector: protector)
+        versions.append(next)
+        try await saveAuthorities(versions)
+        return next.stored.version
     }
 
     // MARK: Enrolments

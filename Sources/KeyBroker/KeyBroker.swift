@@ -64,6 +64,10 @@ public actor KeyBroker {
     let sessions: any SessionStore
     /// The workload CA versions (newest last), opened on first use; `nil` until then.
     var workloadCAs: [WorkloadCA]?
+    /// Serialises opening, creating and changing the workload CA versions across the actor's suspension points: two
+    /// first certificate requests at once must not each create a version 1 (the loser's certificates would chain to a
+    /// CA that is neither stored nor served).
+    let caLock = AsyncMutex()
     /// Workload enrolments by class, read on first use; `nil` until then.
     var enrolmentCache: [WorkloadClass: WorkloadEnrolment]?
     /// Serialises credential changes across the actor's suspension points (check-then-act on the credential table).

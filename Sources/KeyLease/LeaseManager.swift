@@ -82,6 +82,8 @@ public actor LeaseManager {
     public private(set) var epoch = 0
     /// Acquisitions under way (a renewal waiting for the broker).
     private var acquiring = 0
+    /// The state above as of its last change, for readers that must not wait for the actor (``validKeys(for:)``).
+    nonisolated let board = LeaseBoard()
 
     /// The last attestation the broker accepted: the evidence, the runtime data it binds, and the token.
     public struct Attestation: Sendable {
@@ -175,6 +177,7 @@ public actor LeaseManager {
         acquiredAt = nil
         result = nil
         epoch += 1
+        publish()
         await onDrop?()
     }
 
@@ -222,6 +225,7 @@ public actor LeaseManager {
             if resources.isEmpty && secretPaths.isEmpty {
                 // A workload that holds no keys (tee-proxy): the lease is its certificate.
                 result = attestation
+                publish()
                 lastFailure = certified ? nil : ReleaseDecision(allowed: false, reason: .certificateIssueFailed, rule: "lease.certificate", result: attestation)
                 lastFailureStage = certified ? nil : .release
                 return certified
@@ -265,7 +269,10 @@ public actor LeaseManager {
             if changed {
                 // A tenant or version may have lost its key: forget everything built from plaintext; it is rebuilt lazily.
                 epoch += 1
+                publish()
                 await onDrop?()
+            } else {
+                publish()
             }
             logger.info(
                 "key lease acquired",

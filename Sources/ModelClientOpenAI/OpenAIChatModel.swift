@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Audit
 import Foundation
 import NIOCore
 import SealgateCore
@@ -65,16 +66,40 @@ public struct OpenAIChatModel: ChatModel {
         not contain the answer, say that you could not find it.
         """
 
-    func body(_ prompt: ModelPrompt, stream: Bool) throws -> Data {
+    /// The request ``body(_:stream:)`` sends, as values (its JSON is ``Request`` encoded with sorted keys).
+    func request(_ prompt: ModelPrompt, stream: Bool) -> Request {
         var context = ""
         for (i, passage) in prompt.passages.enumerated() { context += "[\(i + 1)] \(passage.text)\n\n" }
-        let request = Request(
+        return Request(
             model: modelName,
             messages: [
                 Message(role: "system", content: Self.systemPrompt),
                 Message(role: "user", content: "Context:\n\(context)Question: \(prompt.question)"),
             ], stream: stream, maxTokens: prompt.maxTokens)
-        return try JSONEncoder().encode(request)
+    }
+
+    /// The upstream request body: the bytes `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` writes for
+    /// ``request(_:stream:)``, written with ``JSONWriter`` (this body goes out with every upstream answer, and
+    /// `JSONEncoder` was the largest part of building it; `ChatJSONTests` compares the two byte for byte).
+    func body(_ prompt: ModelPrompt, stream: Bool) throws -> Data {
+        let request = request(prompt, stream: stream)
+        var json = JSONWriter(capacity: 256 + request.messages.reduce(0) { $0 + $1.content.utf8.count })
+        json.beginObject()
+        json.member("max_tokens", request.maxTokens)
+        json.key("messages")
+        json.beginArray()
+        for message in request.messages {
+            json.beginObject()
+            json.member("content", message.content)
+            json.member("role", message.role)
+            json.endObject()
+        }
+        json.endArray()
+        json.member("model", request.model)
+        json.key("stream")
+        json.bool(request.stream)
+        json.endObject()
+        return Data(json.bytes)
     }
 
     public func answer(_ prompt: ModelPrompt) async throws -> ModelAnswer {

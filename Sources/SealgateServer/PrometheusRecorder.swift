@@ -8,6 +8,8 @@ public struct PrometheusRecorder: MetricsRecorder {
     public let registry: PrometheusCollectorRegistry
     /// The last day of counter increments in one-minute buckets (`/dashboard/data`).
     public let ring: DashboardRing
+    /// Counters resolved once per series.
+    let counters = CounterHandles()
 
     /// HELP text of every metric the gateway emits.
     static let help: [String: String] = [
@@ -44,7 +46,7 @@ public struct PrometheusRecorder: MetricsRecorder {
     }
 
     public func increment(_ name: String, labels: [(String, String)], by amount: Int) {
-        registry.makeCounter(descriptor: descriptor(name), labels: labels).increment(by: Int64(amount))
+        counters.counter(name, labels: labels) { registry.makeCounter(descriptor: descriptor(name), labels: labels) }.increment(by: Int64(amount))
         ring.record(name, labels: labels, amount: amount)
     }
 

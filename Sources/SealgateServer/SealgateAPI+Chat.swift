@@ -48,15 +48,15 @@ extension SealgateAPI {
             let receipt = await receipt(index: result.auditIndex, requestID: requestID)
             let promptTokens = question.split(whereSeparator: { $0.isWhitespace }).count
             let completionTokens = result.answer.split(whereSeparator: { $0.isWhitespace }).count
-            return withReceipt(json(
+            return withReceipt(
                 API.ChatCompletion(
                     id: id, created: created, model: result.model.rawValue,
                     choices: [API.ChatChoice(index: 0, message: .init(role: "assistant", content: result.answer), finishReason: "stop")],
                     usage: API.Usage(promptTokens: promptTokens, completionTokens: completionTokens, totalTokens: promptTokens + completionTokens),
                     sealgate: API.SealgateInfo(
                         citations: result.citations.map(API.CitationBody.init), redactions: result.redactions,
-                        audit: API.AuditRef(index: result.auditIndex, receipt: receipt?.headerValue))),
-                auditIndex: result.auditIndex), receipt)
+                        audit: API.AuditRef(index: result.auditIndex, receipt: receipt?.headerValue))
+                ).response(auditIndex: result.auditIndex), receipt)
         }
     }
 

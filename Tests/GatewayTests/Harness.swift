@@ -42,7 +42,7 @@ struct Harness {
     /// lease clock and `client` may wrap the broker client (fault injection).
     static func make(
         audit: RecordingAuditSink = RecordingAuditSink(), twoTenants: Bool = false, now: @escaping @Sendable () -> Date = { Date() },
-        client: @Sendable (any BrokerClient) -> any BrokerClient = { $0 }
+        client: @Sendable (any BrokerClient) -> any BrokerClient = { $0 }, redactors: any RedactorFactory = NoRedaction()
     ) async throws -> Harness {
         let classes = ["public", "internal", "confidential", "restricted"].map {
             ClassRule(name: DataClass(unchecked: $0), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "basic")
@@ -74,7 +74,9 @@ struct Harness {
         let metrics = RecordingMetrics()
         let events = RecordingEvents()
         let snapshots = InMemoryIndexSnapshotStore()
-        let gateway = makeGateway(settings: settings, store: store, leases: leases, audit: audit, metrics: metrics, events: events, snapshots: snapshots)
+        let gateway = makeGateway(
+            settings: settings, store: store, leases: leases, audit: audit, metrics: metrics, events: events, snapshots: snapshots,
+            redactors: redactors)
         await leases.setOnDrop { await gateway.index.clear() }
         return Harness(
             gateway: gateway, store: store, audit: audit, metrics: metrics, leases: leases, brokerStore: brokerStore, directory: directory,
@@ -83,11 +85,11 @@ struct Harness {
 
     static func makeGateway(
         settings: GatewaySettings, store: InMemoryDocumentStore, leases: LeaseManager, audit: RecordingAuditSink, metrics: RecordingMetrics,
-        events: RecordingEvents, snapshots: InMemoryIndexSnapshotStore, dimensions: Int = 256
+        events: RecordingEvents, snapshots: InMemoryIndexSnapshotStore, dimensions: Int = 256, redactors: any RedactorFactory = NoRedaction()
     ) -> Gateway {
         var deps = GatewayDependencies(
             settings: settings, store: store, leases: leases, embedder: HashingEmbedder(dimensions: dimensions), embeddingDimensions: dimensions,
-            models: [ModelProfileID(unchecked: "extractive"): PassageEchoModel()], redactors: NoRedaction(), audit: audit, metrics: metrics,
+            models: [ModelProfileID(unchecked: "extractive"): PassageEchoModel()], redactors: redactors, audit: audit, metrics: metrics,
             events: events, logger: Logger(label: "test"))
         deps.snapshots = snapshots
         // Small sub-indexes get a graph too, so the tests exercise it.

@@ -122,7 +122,7 @@ extension BrokerProcessTests {
                 }
                 // Through the attested proxy: the answer arrives (redacted at restricted), and the upstream saw the passage.
                 let (status, answer) = try await ask("llm")
-                #expect(status == 200, "\(answer)")
+                #expect(status == 200, "\(answer)\n--- gateway.log\n\(s.log("gateway.log").suffix(3000))\n--- proxy-a.log\n\(s.log("proxy-a.log").suffix(2000))")
                 #expect(answer.contains("[EMAIL]") && !answer.contains("jane.doe"))
                 #expect(seen.bodies.withLock { $0.count } == 1 && (seen.last ?? "").contains("book trains"))
                 // A plain upstream: refused by policy before retrieval; nothing reaches it.

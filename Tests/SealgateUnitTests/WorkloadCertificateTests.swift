@@ -109,6 +109,42 @@ struct WorkloadCertificateTests {
         }
     }
 
+    @Test("Workloads asking for their first certificates at once all get certificates of the one CA the broker serves")
+    func concurrentFirstIssuance() async throws {
+        try await S.withBroker { s in
+            try await Self.enrolGateway(s)
+            var requests: [(token: String, key: JWK)] = []
+            for _ in 0..<4 {
+                let identity = WorkloadIdentity(workload: .gateway, now: s.clock.now)
+                requests.append((try await Self.attest(s, workloadKey: identity.publicJWK), identity.publicJWK))
+            }
+            // No CA exists yet: every request opens the CA versions at once (each suspends on the store read).
+            let broker = s.broker
+            let issued = await withTaskGroup(of: WorkloadCertificate?.self) { group in
+                for request in requests {
+                    group.addTask {
+                        let outcome = await broker.workloadCertificate(.token(request.token), WorkloadCertificateRequest(workload: .gateway, publicKey: request.key))
+                        guard case .issued(let certificate, _) = outcome else { return nil }
+                        return certificate
+                    }
+                }
+                var all: [WorkloadCertificate?] = []
+                for await certificate in group { all.append(certificate) }
+                return all
+            }
+            let bundle = try await broker.caCertificates()
+            #expect(bundle.count == 1)
+            let ca = try Certificate(pemEncoded: try #require(bundle.first))
+            #expect(issued.count == 4)
+            for certificate in issued {
+                let certificate = try #require(certificate)
+                let leaf = try Self.leaf(certificate)
+                #expect(ca.publicKey.isValidSignature(leaf.signature, for: leaf), "a certificate of a CA the broker does not serve")
+                #expect(certificate.trust == bundle)
+            }
+        }
+    }
+
     @Test("Enrolments refuse wildcards, bad names, empty lists and out-of-range validity")
     func enrolmentValidation() async throws {
         try await S.withBroker { s in
