@@ -4,7 +4,9 @@ over the same indexed texts, in one run. Prints a markdown table. The gateway ra
 asks for TOP_K passages (default 50, the gateway's maximum) and a page's rank is that of its first passage among the
 distinct pages of the answer's `retrieved` list; BM25 ranks whole pages. Since several passages of one page can fill
 that list, the table also gives how many distinct pages it held (recall@10 is only comparable to BM25's when that
-is >= 10). Before `retrieved` existed this script read `citations` — the passages the built-in extractive model
+is >= 10). The gateway also holds each document's title (the one `sealgate ingest` sends: the file's first `# `
+heading, else its file name) and may use it, so BM25 is also given title + text (a second row), for a like-for-like
+comparison. Before `retrieved` existed this script read `citations` — the passages the built-in extractive model
 quoted, about two pages per answer — which understated the gateway's recall@10.
 
     python3 Benchmarks/retrieval/evaluate.py CORPUS NAME=URL,API_KEY [NAME=URL,API_KEY ...]
@@ -24,6 +26,21 @@ TOP_KS = [int(v) for v in os.environ.get("TOP_K", "50").split(",")]  # e.g. TOP_
 
 def tokens(text):
     return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def title(doc_id, text):
+    """The title `sealgate ingest` sends (Sources/sealgate/Ingest.swift): the first `# ` heading, else the file name."""
+    return next((line[2:] for line in text.split("\n") if line.startswith("# ")), doc_id)
+
+
+def bm25_ranks(ids, texts, queries):
+    bm25 = BM25Okapi([tokens(t) for t in texts])
+    ranks = []
+    for q in queries:
+        s = bm25.get_scores(tokens(q["query"]))
+        top = sorted(range(len(ids)), key=lambda i: -s[i])[:K]
+        ranks.append(next((n + 1 for n, i in enumerate(top) if ids[i] == q["id"]), 0))
+    return ranks
 
 
 def scores(ranks):
@@ -54,13 +71,8 @@ def main():
     queries = [json.loads(line) for line in open(os.path.join(corpus, "queries.jsonl"))]
     ids = [q["id"] for q in queries]
     texts = [open(os.path.join(corpus, "docs", i), encoding="utf-8").read() for i in ids]
-    bm25 = BM25Okapi([tokens(t) for t in texts])
-    bm25_ranks = []
-    for q in queries:
-        s = bm25.get_scores(tokens(q["query"]))
-        top = sorted(range(len(ids)), key=lambda i: -s[i])[:K]
-        bm25_ranks.append(next((n + 1 for n, i in enumerate(top) if ids[i] == q["id"]), 0))
-    rows = [("BM25 (rank-bm25 BM25Okapi, same texts)", *scores(bm25_ranks), None, None)]
+    rows = [("BM25 (rank-bm25 BM25Okapi, same texts)", *scores(bm25_ranks(ids, texts, queries)), None, None),
+            ("BM25 (same, title + text)", *scores(bm25_ranks(ids, [title(i, t) + "\n" + t for i, t in zip(ids, texts)], queries)), None, None)]
     for spec in sys.argv[2:]:
         name, rest = spec.split("=", 1)
         url, key = rest.split(",", 1)

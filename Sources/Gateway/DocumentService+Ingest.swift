@@ -30,7 +30,7 @@ extension DocumentService {
         let id = request.id ?? DocumentID(unchecked: OutcomeRecorder.newRequestID())
         let pieces = chunker.chunks(of: request.text)
         let vectors: [[Float]]
-        do { vectors = try await embedder.embed(pieces) } catch {
+        do { vectors = try await embedder.embed(pieces.map { Self.embeddingInput(title: request.title, chunk: $0) }) } catch {
             return await fail(.embedderUnavailable, "The embedder failed.")
         }
         let sealed: (document: StoredDocument, chunks: [StoredChunk])
@@ -66,6 +66,20 @@ extension DocumentService {
             })
         return .success(
             IngestResult(id: id, collection: collection, dataClass: dataClass, chunks: pieces.count, kekVersion: kek.version, auditIndex: auditIndex))
+    }
+
+    /// The most characters of a title that a chunk header keeps, so the header never crowds out the chunk (MiniLM
+    /// reads at most 256 word pieces; a 800-character chunk is about 175).
+    public static let headerCharacters = 160
+
+    /// What is embedded for `chunk` of a document titled `title`: a contextual chunk header — the title with runs of
+    /// whitespace collapsed to one space, cut at ``headerCharacters`` — then a blank line, then the chunk, so every
+    /// chunk carries what its document is about. An empty or blank title gives the chunk unchanged. Only the
+    /// embedding input: the stored and cited chunk text is the chunk alone.
+    public static func embeddingInput(title: String, chunk: String) -> String {
+        let words = title.split(whereSeparator: \.isWhitespace)
+        guard !words.isEmpty else { return chunk }
+        return String(words.joined(separator: " ").prefix(headerCharacters)) + "\n\n" + chunk
     }
 
     /// Seals a document under a fresh DEK wrapped by the current KEK: title, metadata, and each chunk's text and embedding.

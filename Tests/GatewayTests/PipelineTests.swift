@@ -27,6 +27,18 @@ struct PipelineTests {
         #expect(h.metrics.value("sealgate_requests_total{route=query,outcome=allowed}") == 1)
     }
 
+    @Test("A chunk's embedding input is its document's title, whitespace collapsed and cut, then the chunk")
+    func chunkHeader() {
+        #expect(DocumentService.embeddingInput(title: "Parking rules", chunk: "Level 2 only.") == "Parking rules\n\nLevel 2 only.")
+        #expect(DocumentService.embeddingInput(title: "  Parking\n\trules  ", chunk: "Level 2 only.") == "Parking rules\n\nLevel 2 only.")
+        #expect(DocumentService.embeddingInput(title: "", chunk: "Level 2 only.") == "Level 2 only.")
+        #expect(DocumentService.embeddingInput(title: " \n ", chunk: "Level 2 only.") == "Level 2 only.")
+        let long = String(repeating: "é", count: 500)
+        #expect(
+            DocumentService.embeddingInput(title: long, chunk: "tail")
+                == String(repeating: "é", count: DocumentService.headerCharacters) + "\n\ntail")
+    }
+
     @Test("A policy refusal is one value with one trace each: audit record, labelled metric")
     func refusalRecorded() async throws {
         let h = try await Harness.make()

@@ -142,6 +142,32 @@ struct FlowTests {
         }
     }
 
+    @Test("Each chunk is embedded with its document's title in front; passages and answers hold the chunk text alone")
+    func titleHeader() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        try await withLiveGateway(fixture) { _, client in
+            let documents = [
+                ("bikes", "Bicycle storage", "Racks stand behind building C; bring your own lock."),
+                ("canteen", "Cafeteria", "Lunch is served from noon until two."),
+            ]
+            for (id, title, text) in documents {
+                let created = try await client.send(.post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(id: id, title: title, text: text))
+                #expect(created.status == .created)
+            }
+            // Only the title says "bicycle storage": without the header this chunk shares no word with the question.
+            let byTitle = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("Where is the bicycle storage?", topK: 50))
+            #expect(byTitle.status == .ok)
+            let retrieved = (byTitle.object["retrieved"] as? [[String: Any]] ?? []).compactMap { $0["document_id"] as? String }
+            #expect(retrieved.first == "bikes")
+            // The stored chunk is the text alone: the answer quotes it without the title.
+            let byText = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("Where do the racks stand?", topK: 1))
+            let answer = byText.object["answer"] as? String ?? ""
+            #expect(answer.contains("Racks stand behind building C"))
+            #expect(!answer.contains("Bicycle storage"))
+        }
+    }
+
     @Test("Chat completions answer in OpenAI's shape, streamed and not, with redaction")
     func chatCompletions() async throws {
         let fixture = try Fixture()
