@@ -30,7 +30,9 @@ struct DashboardTests {
 
     @Test("The ring: buckets by minute, a tenant's view holds only its series, old minutes leave the hour, series are bounded")
     func ring() throws {
-        let clock = TestClock()
+        // Thirty seconds into a minute, so 125 s later is exactly two minutes on (starting at the wall clock's
+        // present made the bucket depend on the second at which the test ran).
+        let clock = TestClock(start: Date(timeIntervalSince1970: 1_800_000_030))
         let ring = DashboardRing(now: clock.now)
         ring.record("sealgate_denials_total", labels: [("reason", "scope_not_permitted"), ("tenant", "acme")], amount: 2)
         ring.record("sealgate_denials_total", labels: [("tenant", "globex"), ("reason", "scope_not_permitted")], amount: 1)

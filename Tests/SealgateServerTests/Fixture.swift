@@ -12,7 +12,9 @@ import Testing
 
 /// A clock tests move by hand.
 final class TestClock: Sendable {
-    let current = Mutex(Date())
+    let current: Mutex<Date>
+    /// Starts at `start`, by default the wall clock's present.
+    init(start: Date = Date()) { current = Mutex(start) }
     var now: @Sendable () -> Date { { self.current.withLock { $0 } } }
     func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
