@@ -70,7 +70,19 @@ public struct JSONWriter: Sendable {
     /// Writes an integer value.
     public mutating func integer(_ value: some BinaryInteger) {
         separate()
-        bytes.append(contentsOf: String(value).utf8)
+        guard let value = Int64(exactly: value), value != .min else {
+            bytes.append(contentsOf: String(value).utf8)
+            return
+        }
+        // Digits straight into the buffer: `String(value)` allocated a string per number.
+        var magnitude = value.magnitude
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[start...].reverse()
     }
 
     /// Writes a finite double as `JSONEncoder` does (`1` for 1.0, `0.25`, `1e+20`). Returns false, writing nothing,

@@ -11,6 +11,11 @@ import SealgateCore
 public struct RedactionEngine: OutputRedactor {
     let detectors: [any Detector]
     let profiles: [String: RedactionProfile]
+    /// Per profile, what a call needs, worked out once: its actions, the detectors that can change its result, and
+    /// whether it redacts every label (so no span needs filtering).
+    let plans: [String: Plan]
+    /// The plan of an unknown profile: every label masked, every detector (fail closed).
+    let unknownPlan: Plan
     let tokenizer: (any RedactionTokenizer)?
     /// Every label the detectors produce.
     let allLabels: Set<String>
@@ -57,6 +62,16 @@ public struct RedactionEngine: OutputRedactor {
             }
         }
         self.profiles = map
+        let everything = Dictionary(uniqueKeysWithValues: allLabels.map { ($0, RedactionAction.mask) })
+        let sorted = self.detectors
+        let labels = allLabels
+        func plan(_ actions: [String: RedactionAction]) -> Plan {
+            Plan(
+                actions: actions, detectors: Self.detectors(sorted, for: actions),
+                redactsEverything: labels.allSatisfy { actions[$0] != nil })
+        }
+        self.plans = map.mapValues { plan($0.actions) }
+        self.unknownPlan = plan(everything)
         self.tokenizer = tokenizer
         self.holdback = max(16, holdback)
     }
@@ -70,49 +85,78 @@ public struct RedactionEngine: OutputRedactor {
 
     public func hasProfile(_ name: String) -> Bool { profiles[name] != nil }
 
-    /// The actions of a profile; an unknown profile masks every label (fail closed).
-    func actions(for profile: String) -> [String: RedactionAction] {
-        if let known = profiles[profile] { return known.actions }
-        var actions: [String: RedactionAction] = [:]
-        for label in allLabels { actions[label] = .mask }
-        return actions
+    /// What redacting with one profile takes (see ``plans``).
+    struct Plan: Sendable {
+        let actions: [String: RedactionAction]
+        let detectors: [any Detector]
+        let redactsEverything: Bool
+        /// Indices in `detectors` of those whose label the profile redacts.
+        let own: [Int]
+
+        init(actions: [String: RedactionAction], detectors: [any Detector], redactsEverything: Bool) {
+            self.actions = actions
+            self.detectors = detectors
+            self.redactsEverything = redactsEverything
+            self.own = detectors.indices.filter { actions[detectors[$0].label] != nil }
+        }
     }
+
+    /// The plan of a profile; an unknown profile masks every label (fail closed).
+    func plan(for profile: String) -> Plan { plans[profile] ?? unknownPlan }
+
+    /// The actions of a profile; an unknown profile masks every label (fail closed).
+    func actions(for profile: String) -> [String: RedactionAction] { plan(for: profile).actions }
 
     /// The non-overlapping spans of a profile's labels, in order.
     public func spans(in scalars: [Unicode.Scalar], profile: String) -> [DetectedSpan] {
-        let actions = actions(for: profile)
-        guard !actions.isEmpty else { return [] }
-        return filter(resolve(scalars, for: actions), actions)
+        spans(in: scalars, plan: plan(for: profile))
+    }
+
+    /// The non-overlapping spans of a plan's labels, in order.
+    func spans(in scalars: [Unicode.Scalar], plan: Plan) -> [DetectedSpan] {
+        guard !plan.actions.isEmpty else { return [] }
+        if plan.redactsEverything { return resolve(scalars, detectors: plan.detectors) }
+        return filter(resolve(scalars, plan: plan), plan.actions)
+    }
+
+    /// The spans of a plan's detectors with overlaps resolved (not filtered to the profile's labels), or none when
+    /// the profile's own detectors find nothing: the other detectors only suppress the profile's spans, so then the
+    /// result is empty whatever they find and they do not run (most texts have nothing a narrow profile redacts).
+    func resolve(_ scalars: [Unicode.Scalar], plan: Plan) -> [DetectedSpan] {
+        if plan.redactsEverything { return resolve(scalars, detectors: plan.detectors) }
+        var known = [[DetectedSpan]?](repeating: nil, count: plan.detectors.count)
+        var candidates = false
+        for k in plan.own {
+            let spans = plan.detectors[k].detect(scalars)
+            candidates = candidates || !spans.isEmpty
+            known[k] = spans
+        }
+        guard candidates else { return [] }
+        return resolve(scalars, detectors: plan.detectors, known: known)
     }
 
     /// The detectors whose spans can change a profile's result: those of its labels, and every detector of at
     /// least the lowest priority among them (a higher-priority span suppresses an overlapping one, an equal-priority
     /// one competes on length). Detectors below that priority and outside the profile cannot, and are skipped.
-    func detectors(for actions: [String: RedactionAction]) -> [any Detector] {
+    static func detectors(_ detectors: [any Detector], for actions: [String: RedactionAction]) -> [any Detector] {
         guard let floor = detectors.filter({ actions[$0.label] != nil }).map(\.priority).min() else { return [] }
         return detectors.filter { actions[$0.label] != nil || $0.priority >= floor }
-    }
-
-    /// The spans a profile's detectors find, overlaps resolved (see ``detectors(for:)``).
-    func resolve(_ scalars: [Unicode.Scalar], for actions: [String: RedactionAction]) -> [DetectedSpan] {
-        resolve(scalars, detectors: detectors(for: actions))
     }
 
     /// A text redacted with a profile, and the spans redacted (offsets in Unicode scalars of `text`): one detection
     /// pass for both.
     public func redactWithSpans(_ text: String, profile: String) -> (result: RedactionResult, spans: [DetectedSpan]) {
         let scalars = Self.scalars(of: text)
-        let actions = actions(for: profile)
-        let found = actions.isEmpty ? [] : filter(resolve(scalars, for: actions), actions)
-        return (apply(found, to: scalars[...], actions: actions), found)
+        let plan = plan(for: profile)
+        let found = spans(in: scalars, plan: plan)
+        return (apply(found, to: scalars[...], actions: plan.actions), found)
     }
 
-    /// All detectors' spans with overlaps resolved: higher priority, then longer, then earlier wins.
-    /// Linear in the text plus the spans: a bitmap marks taken scalars (no quadratic interval insertion).
-    func resolve(_ scalars: [Unicode.Scalar]) -> [DetectedSpan] { resolve(scalars, detectors: detectors) }
-
-    /// `resolve(_:)` over `detectors` (sorted by descending priority).
-    func resolve(_ scalars: [Unicode.Scalar], detectors: [any Detector]) -> [DetectedSpan] {
+    /// The spans of `detectors` (sorted by descending priority) with overlaps resolved: higher priority, then
+    /// longer, then earlier wins. Linear in the text plus the spans: a bitmap marks taken scalars (no quadratic
+    /// interval insertion).
+    /// `known[k]`, when given, holds what `detectors[k]` finds in `scalars` (already run).
+    func resolve(_ scalars: [Unicode.Scalar], detectors: [any Detector], known: [[DetectedSpan]?] = []) -> [DetectedSpan] {
         guard !scalars.isEmpty else { return [] }
         var covered = [UInt64](repeating: 0, count: scalars.count / 64 + 1)
         var accepted: [DetectedSpan] = []
@@ -124,7 +168,8 @@ public struct RedactionEngine: OutputRedactor {
             group.removeAll(keepingCapacity: true)
             var members = 0
             while d < detectors.count, detectors[d].priority == priority {
-                for span in detectors[d].detect(scalars) where span.start >= 0 && span.start < span.end && span.end <= scalars.count {
+                let found = d < known.count ? known[d] ?? detectors[d].detect(scalars) : detectors[d].detect(scalars)
+                for span in found where span.start >= 0 && span.start < span.end && span.end <= scalars.count {
                     group.append(span)
                 }
                 d += 1
@@ -189,7 +234,6 @@ public struct RedactionEngine: OutputRedactor {
 
     /// The spans whose labels the profile redacts.
     func filter(_ spans: [DetectedSpan], _ actions: [String: RedactionAction]) -> [DetectedSpan] {
-        if actions.count >= allLabels.count, allLabels.allSatisfy({ actions[$0] != nil }) { return spans }
         var known: [String] = []
         var wanted: [Bool] = []
         return spans.filter { span in

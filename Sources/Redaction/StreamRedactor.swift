@@ -28,7 +28,12 @@ import SealgateCore
 /// O(text × window / delta size); with 16-scalar deltas that is about 3 MB/s per core, far above model output rates.
 public struct StreamRedactor: StreamingRedaction {
     let engine: RedactionEngine
-    let actions: [String: RedactionAction]
+    /// The profile's actions and detectors: only the detectors that can change its result run on each window (as
+    /// in `redact`), and only the profile's own while they find nothing, so a narrow profile such as `basic` costs
+    /// less than `all`.
+    let plan: RedactionEngine.Plan
+    var actions: [String: RedactionAction] { plan.actions }
+    var detectors: [any Detector] { plan.detectors }
     /// Left context (already emitted) followed by pending text.
     var window: [Unicode.Scalar] = []
     /// Index in `window` of the first unemitted scalar.
@@ -47,7 +52,7 @@ public struct StreamRedactor: StreamingRedaction {
 
     init(engine: RedactionEngine, profile: String) {
         self.engine = engine
-        self.actions = engine.actions(for: profile)
+        self.plan = engine.plan(for: profile)
     }
 
     /// How many scalars are held back now.
@@ -61,7 +66,7 @@ public struct StreamRedactor: StreamingRedaction {
         heldAt = -1
         let spans = resolveWindow()
         var cut = window.count - holdback
-        for detector in engine.detectors {
+        for detector in detectors {
             if let start = detector.unfinishedMatchStart(in: window), start < cut {
                 cut = start
                 // A long hold (a PEM body) is rescanned every 256 scalars, not on every delta: linear overall.
@@ -100,9 +105,9 @@ public struct StreamRedactor: StreamingRedaction {
 
     /// The spans of the window, scanned after the pinned header line if there is one.
     func resolveWindow() -> [DetectedSpan] {
-        guard !pinned.isEmpty else { return engine.resolve(window) }
+        guard !pinned.isEmpty else { return engine.resolve(window, plan: plan) }
         let offset = pinned.count
-        return engine.resolve(pinned + window).compactMap { span in
+        return engine.resolve(pinned + window, plan: plan).compactMap { span in
             guard span.end > offset else { return nil }
             return DetectedSpan(start: max(span.start, offset) - offset, end: span.end - offset, label: span.label)
         }
@@ -116,7 +121,7 @@ public struct StreamRedactor: StreamingRedaction {
         let offset = pinned.count
         let scanned = pinned.isEmpty ? window : pinned + window
         var header: Range<Int>? = nil
-        for detector in engine.detectors {
+        for detector in detectors {
             if let range = detector.retainedContext(in: scanned, from: offset + emitted) {
                 header = range
                 break

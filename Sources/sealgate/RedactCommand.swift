@@ -1,9 +1,11 @@
 import ArgumentParser
+import Audit
 import Foundation
 import Redaction
 import SealgateConfig
 import SealgateCore
 import SealgateServer
+import Synchronization
 
 struct RedactCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +21,10 @@ struct RedactCommand: AsyncParsableCommand {
     @Option(help: "A sealgate.yaml whose redaction profiles and tenant detectors to use.") var config: String?
     @Option(help: "With --config: the tenant whose dictionaries and patterns apply.") var tenant: String?
 
+    @Option(help: "Threads to redact with (default: the processors available).") var threads: Int?
+
     func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if tenant != nil && config == nil { throw ValidationError("--tenant needs --config") }
     }
 
@@ -42,31 +47,123 @@ struct RedactCommand: AsyncParsableCommand {
         guard engine.hasProfile(profile) else { throw ValidationError("unknown profile '\(profile)'") }
         var bad = 0
         var lineNumber = 0
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        struct Span: Encodable {
-            let start: Int
-            let end: Int
-            let label: String
-        }
-        struct Output: Encodable {
-            let text: String
-            let spans: [Span]
-        }
-        while let line = readLine(strippingNewline: true) {
-            lineNumber += 1
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let text = object["text"] as? String
-            else {
-                bad += 1
-                print("{\"error\":\"line \(lineNumber) is not a JSON object with a string text field\"}")
-                continue
+        var output = OutputBuffer()
+        var input = LineReader()
+        let threads = max(1, min(self.threads ?? ProcessInfo.processInfo.activeProcessorCount, 64))
+        // Lines are redacted in batches, each batch split over the threads; output keeps the input's order.
+        var batch: [ArraySlice<UInt8>] = []
+        var done = false
+        while !done {
+            batch.removeAll(keepingCapacity: true)
+            var bytes = 0
+            while bytes < (1 << 20) * threads, let line = input.next() {
+                batch.append(line)
+                bytes += line.count
             }
-            // One detection pass per line, with only the detectors the profile needs.
-            let (redacted, spans) = engine.redactWithSpans(text, profile: profile)
-            let output = Output(text: redacted.text, spans: spans.map { Span(start: $0.start, end: $0.end, label: $0.label) })
-            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+            done = batch.isEmpty
+            let parts = Self.redact(batch, firstLine: lineNumber + 1, engine: engine, profile: profile, threads: threads)
+            for part in parts {
+                bad += part.bad
+                output.append(part.bytes)
+            }
+            lineNumber += batch.count
         }
+        output.flush()
         if bad > 0 { throw ExitCode(1) }
+    }
+}
+
+extension RedactCommand {
+    /// `lines` redacted, as JSON lines (each ending in a newline), in `threads` contiguous parts in order; `bad`
+    /// counts the lines of each part that were not a JSON object with a string `text`.
+    static func redact(
+        _ lines: [ArraySlice<UInt8>], firstLine: Int, engine: RedactionEngine, profile: String, threads: Int
+    ) -> [(bytes: [UInt8], bad: Int)] {
+        guard !lines.isEmpty else { return [] }
+        let parts = min(threads, lines.count)
+        let results = Mutex([(bytes: [UInt8], bad: Int)](repeating: ([], 0), count: parts))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let range = (lines.count * part / parts)..<(lines.count * (part + 1) / parts)
+            var out: [UInt8] = []
+            var bad = 0
+            for index in range {
+                guard let text = lines[index].withUnsafeBufferPointer({ JSONTextField.text(in: $0) }) else {
+                    bad += 1
+                    out.append(contentsOf: "{\"error\":\"line \(firstLine + index) is not a JSON object with a string text field\"}\n".utf8)
+                    continue
+                }
+                // One detection pass per line, with only the detectors the profile needs.
+                let (redacted, spans) = engine.redactWithSpans(text, profile: profile)
+                var json = JSONWriter(capacity: redacted.text.utf8.count + 32 * spans.count + 32)
+                json.beginObject()
+                json.key("spans")
+                json.beginArray()
+                for span in spans {
+                    json.beginObject()
+                    json.member("end", span.end)
+                    json.member("label", span.label)
+                    json.member("start", span.start)
+                    json.endObject()
+                }
+                json.endArray()
+                json.member("text", redacted.text)
+                json.endObject()
+                out.append(contentsOf: json.bytes)
+                out.append(UInt8(ascii: "\n"))
+            }
+            results.withLock { $0[part] = (out, bad) }
+        }
+        return results.withLock { $0 }
+    }
+}
+
+/// Standard input split into lines (`\n`, an optional `\r` before it dropped), read in 1 MiB blocks.
+struct LineReader {
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+
+    /// The next line, or `nil` at the end of input (a last line without a newline counts).
+    mutating func next() -> ArraySlice<UInt8>? {
+        while true {
+            let found = buffer.withUnsafeBufferPointer { all -> Int? in
+                guard start < all.count, let base = all.baseAddress,
+                    let hit = memchr(base + start, Int32(UInt8(ascii: "\n")), all.count - start)
+                else { return nil }
+                return UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+            }
+            if let newline = found {
+                var end = newline
+                if end > start, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                defer { start = newline + 1 }
+                return buffer[start..<end]
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                defer { start = buffer.count }
+                return buffer[start...]
+            }
+            buffer.removeFirst(start)
+            start = 0
+            let block = FileHandle.standardInput.readData(ofLength: 1 << 20)
+            if block.isEmpty { atEnd = true } else { buffer.append(contentsOf: block) }
+        }
+    }
+}
+
+/// Standard output written in blocks of at least 64 KiB.
+struct OutputBuffer {
+    private var bytes: [UInt8] = []
+
+    /// Appends lines already ending in newlines.
+    mutating func append(_ lines: [UInt8]) {
+        bytes.append(contentsOf: lines)
+        if bytes.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        guard !bytes.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(bytes))
+        bytes.removeAll(keepingCapacity: true)
     }
 }

@@ -76,6 +76,25 @@ struct JSONWriterTests {
         #expect(Mirror(reflecting: Self.record(&rng)).children.count == AuditEncoding.recordFieldCount)
     }
 
+    @Test("Integers of every width and sign are written as their decimal digits")
+    func integers() {
+        var rng = SplitMix64(seed: 11)
+        var values: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, Int64.max, Int64.min, Int64.min + 1]
+        values += (0..<2000).map { _ in Int64(bitPattern: rng.next()) >> Int64.random(in: 0...63, using: &rng) }
+        for value in values {
+            var json = JSONWriter()
+            json.integer(value)
+            #expect(String(decoding: json.bytes, as: UTF8.self) == String(value))
+        }
+        var json = JSONWriter()
+        json.beginArray()
+        json.integer(UInt64.max)
+        json.integer(UInt8(7))
+        json.integer(-3 as Int)
+        json.endArray()
+        #expect(String(decoding: json.bytes, as: UTF8.self) == "[\(UInt64.max),7,-3]")
+    }
+
     @Test("Doubles, integers, booleans and nesting as JSONEncoder writes them; NaN and infinities are refused")
     func values() throws {
         var rng = SplitMix64(seed: 7)

@@ -1,7 +1,12 @@
-// Throughput of `RedactionEngine.redact(_:profile:)`.
+// Throughput of the redaction engine, in UTF-8 megabytes (10^6 bytes) per CPU second of this process.
 // Usage: RedactBench FILE.jsonl [SECONDS] [PROFILE]
-// Reads the "text" field of each JSON line, joins the texts with newlines, redacts the whole text repeatedly for
-// SECONDS (default 3) and prints UTF-8 megabytes (10^6 bytes) per second. Pin to one core: `taskset -c 0 RedactBench …`.
+// Reads the "text" field of each JSON line and measures, each for SECONDS (default 3):
+//   whole     the texts joined with newlines, redacted as one text (`RedactionEngine.redact`);
+//   per-text  each text redacted on its own (what `sealgate redact` does per line, and the gateway per answer);
+//   stream    the joined text fed in 16-scalar deltas (the gateway's streamed answers), checked against `whole`;
+// then each detector alone. Lines start with a keyword so scripts can parse them (Benchmarks/redact.sh).
+// REDACTBENCH_ONLY=whole|per-text|stream runs just that part (for `perf record`).
+// Pin to one core: `taskset -c 0 RedactBench …`.
 import Foundation
 import Redaction
 
@@ -20,53 +25,72 @@ for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
 }
 let corpus = texts.joined(separator: "\n")
 let bytes = corpus.utf8.count
+let textBytes = texts.reduce(0) { $0 + $1.utf8.count }
 let engine = RedactionEngine()
+
+/// CPU seconds of this process so far.
+func cpuSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+/// Runs `body` (one pass over `size` bytes) until `seconds` of CPU have passed; megabytes per CPU second.
+func rate(size: Int, _ body: () -> Int) -> (mbps: Double, passes: Int, sink: Int) {
+    let start = cpuSeconds()
+    var passes = 0
+    var sink = 0
+    repeat {
+        sink &+= body()
+        passes += 1
+    } while cpuSeconds() - start < seconds
+    return (Double(size) * Double(passes) / (cpuSeconds() - start) / 1e6, passes, sink)
+}
 
 // Warm up, and report what one pass finds.
 let first = engine.redact(corpus, profile: profile)
-print("texts: \(texts.count), bytes: \(bytes), spans: \(first.counts.values.reduce(0, +))")
+print("texts \(texts.count) bytes \(bytes) spans \(first.counts.values.reduce(0, +)) profile \(profile)")
 
-let clock = ContinuousClock()
-let start = clock.now
-var iterations = 0
-var sink = 0
-while clock.now - start < .seconds(seconds) {
-    sink &+= engine.redact(corpus, profile: profile).text.utf8.count
-    iterations += 1
+let only = ProcessInfo.processInfo.environment["REDACTBENCH_ONLY"]
+func runs(_ part: String) -> Bool { only == nil || only == part }
+
+if runs("whole") {
+    let whole = rate(size: bytes) { engine.redact(corpus, profile: profile).text.utf8.count }
+    print(String(format: "whole %.1f MB/s (%d passes, sink %d)", whole.mbps, whole.passes, whole.sink))
 }
-let elapsed = clock.now - start
-let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-let mbps = Double(bytes) * Double(iterations) / secs / 1e6
-print(String(format: "profile %@: %d iterations in %.2f s, %.1f MB/s (sink %d)", profile, iterations, secs, mbps, sink))
-
-// Per-detector cost, to see where time goes.
-let scalars = Array(corpus.unicodeScalars)
-for detector in RedactionEngine.builtInDetectors {
-    let t0 = clock.now
-    var found = 0
-    for _ in 0..<5 { found &+= detector.detect(scalars).count }
-    let d = clock.now - t0
-    let s = (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) / 5
-    print(String(format: "  %-12@ %8.1f MB/s", detector.label, Double(bytes) / s / 1e6))
+if runs("per-text") {
+    let perText = rate(size: textBytes) { texts.reduce(0) { $0 &+ engine.redact($1, profile: profile).text.utf8.count } }
+    print(String(format: "per-text %.1f MB/s (%d passes, sink %d)", perText.mbps, perText.passes, perText.sink))
 }
-let t0 = clock.now
-for _ in 0..<5 { sink &+= Array(corpus.unicodeScalars).count }
-let d0 = clock.now - t0
-print(String(format: "  %-12@ %8.1f MB/s", "toScalars", Double(bytes) / ((Double(d0.components.seconds) + Double(d0.components.attoseconds) / 1e18) / 5) / 1e6))
-
 // Streaming: the corpus in 16-scalar deltas (LLM-sized), checked against the whole-text result.
-var session = engine.streaming(profile: profile)
-let streamStart = clock.now
-var streamed = ""
-var offset = 0
-while offset < scalars.count {
+let scalars = Array(corpus.unicodeScalars)
+let deltas: [String] = stride(from: 0, to: scalars.count, by: 16).map { offset in
     var piece = String.UnicodeScalarView()
     piece.append(contentsOf: scalars[offset..<min(scalars.count, offset + 16)])
-    streamed += session.feed(String(piece))
-    offset += 16
+    return String(piece)
 }
-streamed += session.finish()
-let ds = clock.now - streamStart
-let streamSecs = Double(ds.components.seconds) + Double(ds.components.attoseconds) / 1e18
-print(String(format: "streaming (16-scalar deltas): %.1f MB/s, equal to whole-text: %@", Double(bytes) / streamSecs / 1e6,
-    streamed == first.text ? "yes" : "NO"))
+var streamedEqual = true
+if runs("stream") {
+    let stream = rate(size: bytes) {
+        var session = engine.streaming(profile: profile)
+        var streamed = ""
+        for delta in deltas { streamed += session.feed(delta) }
+        streamed += session.finish()
+        if streamed != first.text { streamedEqual = false }
+        return streamed.utf8.count
+    }
+    print(String(format: "stream %.2f MB/s (16-scalar deltas, %d passes, equal to whole: %@)", stream.mbps, stream.passes, streamedEqual ? "yes" : "NO"))
+}
+guard only == nil else { exit(0) }
+
+// Per-detector cost, to see where time goes.
+for detector in RedactionEngine.builtInDetectors {
+    let t0 = cpuSeconds()
+    var found = 0
+    for _ in 0..<5 { found &+= detector.detect(scalars).count }
+    print(String(format: "detector %-12@ %8.1f MB/s", detector.label, Double(bytes) * 5 / (cpuSeconds() - t0) / 1e6))
+}
+let t0 = cpuSeconds()
+var sink = 0
+for _ in 0..<5 { sink &+= Array(corpus.unicodeScalars).count }
+print(String(format: "detector %-12@ %8.1f MB/s", "toScalars", Double(bytes) * 5 / (cpuSeconds() - t0) / 1e6))
