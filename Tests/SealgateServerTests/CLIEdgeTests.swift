@@ -13,6 +13,11 @@ struct CLIRun: Sendable {
 /// Runs the `sealgate` binary off the cooperative pool (a live gateway in the same process keeps answering), with
 /// an optional working directory, environment (default: this process's, without Sealgate's key variables) and stdin.
 func runCLI(_ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil, stdin: String? = nil) async throws -> CLIRun {
+    try await runCLI(arguments, cwd: cwd, environment: environment, stdinBytes: Array((stdin ?? "").utf8))
+}
+
+/// `runCLI` with raw bytes on stdin (not necessarily UTF-8).
+func runCLI(_ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil, stdinBytes: [UInt8]) async throws -> CLIRun {
     let binary = try sealgateBinary()
     return try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
@@ -36,7 +41,7 @@ func runCLI(_ arguments: [String], cwd: String? = nil, environment: [String: Str
                 process.standardError = FileHandle(forWritingAtPath: base + ".err")
                 process.standardInput = input
                 try process.run()
-                input.fileHandleForWriting.write(Data((stdin ?? "").utf8))
+                input.fileHandleForWriting.write(Data(stdinBytes))
                 try input.fileHandleForWriting.close()
                 process.waitUntilExit()
                 let stdout = FileManager.default.contents(atPath: base + ".out") ?? Data()
