@@ -10,7 +10,8 @@
 # With a reference binary (say, one built from main), it runs as a second gateway on the same configuration, and
 # the two are measured back to back, alternated (reference, candidate, reference, candidate), in the same run; the
 # last line gives the candidate's CPU per request as a ratio of the reference's.
-# With PERF=1 the (candidate) gateway's last run is recorded with `perf record -g` and the top symbols are printed.
+# With PERF=1 the (candidate) gateway's last run is recorded with `perf record -g`; the top symbols are printed, then
+# the samples by stage (Benchmarks/perf-stages.py: HTTP server, upstream client, retrieval, audit, hand-offs, ...).
 # Release build; not part of CI. Needs nginx, wrk (Debian: nginx-light wrk), and perf for PERF=1.
 # Usage: Benchmarks/chat-path.sh [seconds] [sealgate binary] [reference sealgate binary]
 #   (default: 15 s, .build-release/release/sealgate, no reference)
@@ -134,6 +135,9 @@ if [ "${PERF:-0}" = 1 ]; then
   echo "== perf: inclusive share of the gateway's samples by function (perf data: ${PERF_OUT:-/tmp/chat-path.perf.data})"
   { perf report -i "$work/perf.data" --children --sort symbol --stdio -g none 2>/dev/null || true; } |
     grep -v '^#' | grep '%' | swift demangle --simplified 2>/dev/null | head -80 | cut -c1-180 || true
+  per_request=$(awk '/^RESULT sealgate:/ {v=$0} END {sub(/.*CPU per request /, "", v); sub(/ .*/, "", v); print v}' "$work/results")
+  echo "== perf: the same samples by stage (Benchmarks/perf-stages.py; µs from the last run's $per_request µs per request)"
+  python3 Benchmarks/perf-stages.py "$work/perf.data" "$per_request" || true
 fi
 if [ -n "$ref" ]; then
   python3 - "$work/results" <<'PY'
