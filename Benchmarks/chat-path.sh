@@ -148,8 +148,9 @@ if [ "${PERF:-0}" = 1 ]; then
   echo "== perf: inclusive share of the gateway's samples by function (perf data: ${PERF_OUT:-/tmp/chat-path.perf.data})"
   { perf report -i "$work/perf.data" --children --sort symbol --stdio -g none 2>/dev/null || true; } |
     grep -v '^#' | grep '%' | swift demangle --simplified 2>/dev/null | head -80 | cut -c1-180 || true
-  per_request=$(awk '/^RESULT sealgate_perf:/ {v=$0} END {sub(/.*CPU per request /, "", v); sub(/ .*/, "", v); print v}' "$work/results")
-  echo "== perf: the same samples by stage (Benchmarks/perf-stages.py; µs from the perf run's $per_request µs per request)"
+  # Shares are scaled by the last run without perf (recording adds CPU of its own that the samples do not show).
+  per_request=$(awk '/^RESULT sealgate:/ {v=$0} END {sub(/.*CPU per request /, "", v); sub(/ .*/, "", v); print v}' "$work/results")
+  echo "== perf: the same samples by stage (Benchmarks/perf-stages.py; µs: shares of the last run without perf, $per_request µs per request)"
   python3 Benchmarks/perf-stages.py "$work/perf.data" "$per_request" || true
 fi
 if [ -n "$ref" ]; then
