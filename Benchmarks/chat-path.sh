@@ -10,8 +10,11 @@
 # With a reference binary (say, one built from main), it runs as a second gateway on the same configuration, and
 # the two are measured back to back, alternated (reference, candidate, reference, candidate), in the same run; the
 # last line gives the candidate's CPU per request as a ratio of the reference's.
-# With PERF=1 the (candidate) gateway's last run is recorded with `perf record -g` and the top symbols are printed.
-# Release build; not part of CI. Needs nginx, wrk (Debian: nginx-light wrk), and perf for PERF=1.
+# With PERF=1 the (candidate) gateway runs once more under `perf record -g` (not counted in the RATIO); the top symbols are printed, then
+# the samples by stage (Benchmarks/perf-stages.py: HTTP server, upstream client, retrieval, audit, hand-offs, ...).
+# With SWITCHES=1 every run also counts the process's context switches (`perf stat`) per request: the thread
+# hand-offs (event loop, Swift concurrency pool, SQLite thread pool, audit writer) a request costs.
+# Release build; not part of CI. Needs nginx, wrk (Debian: nginx-light wrk), and perf for PERF=1 or SWITCHES=1.
 # Usage: Benchmarks/chat-path.sh [seconds] [sealgate binary] [reference sealgate binary]
 #   (default: 15 s, .build-release/release/sealgate, no reference)
 set -euo pipefail
@@ -103,17 +106,28 @@ nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
 # wrk over c=16 keep-alive connections; the CPU of PID per completed request (µs), and the upstream's own.
 run() {  # NAME PORT PID
   local before after up_before up_after out requests non2xx
+  local stat_pid="" switches=-1
+  if [ "${SWITCHES:-0}" = 1 ]; then
+    perf stat -e context-switches -x, -p "$3" -o "$work/switches-$1" -- sleep "$secs" >/dev/null 2>&1 &
+    stat_pid=$!
+  fi
   before=$(cpu_ticks "$3"); up_before=$(cpu_ticks "$nginx_worker")
   out=$("${client_cpu[@]}" wrk -t1 -c16 -d"${secs}s" -s "$work/chat.lua" "http://127.0.0.1:$2/v1/chat/completions" 2>&1)
   after=$(cpu_ticks "$3"); up_after=$(cpu_ticks "$nginx_worker")
+  if [ -n "$stat_pid" ]; then
+    wait "$stat_pid" || true
+    switches=$(awk -F, '/context-switches/ {print $1}' "$work/switches-$1" 2>/dev/null || true)
+  fi
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-  python3 - "$1" "$requests" "${non2xx:-0}" "$((after - before))" "$((up_after - up_before))" "$hz" "$secs" <<'PY' | tee -a "$work/results"
+  python3 - "$1" "$requests" "${non2xx:-0}" "$((after - before))" "$((up_after - up_before))" "$hz" "$secs" "${switches:--1}" <<'PY' | tee -a "$work/results"
 import sys
 name, requests, bad, ticks, upstream, hz, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+switches = int(sys.argv[8]) if sys.argv[8].lstrip("-").isdigit() else -1
 cpu = ticks / hz * 1e6 / max(1, requests)
+extra = f"; {switches / max(1, requests):.1f} context switches per request" if switches >= 0 else ""
 print(f"RESULT {name}: {requests} requests ({bad} not 2xx) in {secs:.0f} s = {requests / secs:.0f}/s; "
-      f"CPU per request {cpu:.0f} µs (nginx worker, upstream and proxy together: {upstream / hz * 1e6 / max(1, requests):.0f} µs)")
+      f"CPU per request {cpu:.0f} µs (nginx worker, upstream and proxy together: {upstream / hz * 1e6 / max(1, requests):.0f} µs){extra}")
 PY
 }
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg); $("$bin" --version | head -1); $(nginx -v 2>&1)"
@@ -123,17 +137,21 @@ if [ -n "$ref" ]; then
   run sealgate "$gateway" "$gw"
   run reference "$reference" "$ref_pid"
 fi
-if [ "${PERF:-0}" = 1 ]; then
-  perf record -F 1999 -g -p "$gw" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
-  perf_pid=$!
-fi
 run sealgate "$gateway" "$gw"
 if [ "${PERF:-0}" = 1 ]; then
+  # One more run under perf, kept out of the RATIO (recording costs the gateway CPU of its own).
+  perf record -F 1999 -g -p "$gw" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
+  perf_pid=$!
+  run sealgate_perf "$gateway" "$gw"
   wait "$perf_pid" || true
   cp "$work/perf.data" "${PERF_OUT:-/tmp/chat-path.perf.data}"
   echo "== perf: inclusive share of the gateway's samples by function (perf data: ${PERF_OUT:-/tmp/chat-path.perf.data})"
   { perf report -i "$work/perf.data" --children --sort symbol --stdio -g none 2>/dev/null || true; } |
     grep -v '^#' | grep '%' | swift demangle --simplified 2>/dev/null | head -80 | cut -c1-180 || true
+  # Shares are scaled by the last run without perf (recording adds CPU of its own that the samples do not show).
+  per_request=$(awk '/^RESULT sealgate:/ {v=$0} END {sub(/.*CPU per request /, "", v); sub(/ .*/, "", v); print v}' "$work/results")
+  echo "== perf: the same samples by stage (Benchmarks/perf-stages.py; µs: shares of the last run without perf, $per_request µs per request)"
+  python3 Benchmarks/perf-stages.py "$work/perf.data" "$per_request" || true
 fi
 if [ -n "$ref" ]; then
   python3 - "$work/results" <<'PY'

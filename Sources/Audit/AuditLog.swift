@@ -1,5 +1,6 @@
 import Foundation
 import SealgateCore
+import Synchronization
 
 /// The tamper-evident audit log: an RFC 9162 Merkle tree over canonical leaves, durably appended with group
 /// commit, with C2SP checkpoints signed by an Ed25519 key.
@@ -41,6 +42,9 @@ public actor AuditLog: AuditSink {
     let checkpointLock = AsyncMutex()
     /// Called with every checkpoint note signed after it is set (witness submission).
     var checkpointObserver: (@Sendable (String) -> Void)?
+    /// The leaf hashes of the latest durable entries, readable without a turn on the actor (``recentLeafHash(_:)``):
+    /// every answer's receipt names its record's leaf hash right after the append returned.
+    let recentLeaves = Mutex(RecentLeaves())
 
     /// Opens or creates the log, and signs a checkpoint of its size unless the latest one already has it.
     /// - Parameters:
@@ -118,6 +122,7 @@ public actor AuditLog: AuditSink {
             var grown = edge
             var nodes = NodeBatch()
             var bundleOffsets: [Int] = []
+            var leaves: [Hash32] = []
             for (record, continuation) in batch {
                 guard let entry = try? AuditEncoding.canonical(AuditLeaf(index: UInt64(grown.size), record: record)), entry.count <= 65_535 else {
                     continuation.resume(throwing: SealgateError(.auditUnavailable, "audit record could not be encoded"))
@@ -125,7 +130,9 @@ public actor AuditLog: AuditSink {
                 }
                 if grown.size % TlogTiles.width == 0 { bundleOffsets.append(entriesLength + buffer.count) }
                 buffer.append(AuditEncoding.frame(entry))
-                grown.append(entry.withUnsafeBytes(MerkleHash.leaf32)) { nodes.add(height: $0, $1) }
+                let leaf = entry.withUnsafeBytes(MerkleHash.leaf32)
+                grown.append(leaf) { nodes.add(height: $0, $1) }
+                leaves.append(leaf)
                 encoded.append(continuation)
             }
             guard !encoded.isEmpty else { continue }
@@ -145,6 +152,7 @@ public actor AuditLog: AuditSink {
             let first = edge.size
             edge = grown
             entriesLength += buffer.count
+            recentLeaves.withLock { $0.record(leaves, from: first) }
             for (k, continuation) in encoded.enumerated() { continuation.resume(returning: UInt64(first + k)) }
             if edge.size - (latest?.size ?? 0) >= checkpointEvery { _ = try? await checkpointIfNeeded() }
         }
@@ -233,5 +241,30 @@ struct NodeBatch {
     mutating func write(to files: TreeFiles) throws {
         for (height, hashes) in levels.enumerated() { try files.append(height: height, hashes) }
         levels.removeAll()
+    }
+}
+
+/// A ring of the latest durable entries' leaf hashes, by index (the same hashes the tree files store).
+struct RecentLeaves: Sendable {
+    static let capacity = 4096
+    private var slots: [(index: Int, hash: Hash32)?] = Array(repeating: nil, count: capacity)
+
+    /// Records the leaf hashes of the entries from index `first` on, made durable together.
+    mutating func record(_ hashes: [Hash32], from first: Int) {
+        for (k, hash) in hashes.enumerated() { slots[(first + k) % Self.capacity] = (first + k, hash) }
+    }
+
+    /// The leaf hash of entry `index` if it is among the latest ``capacity`` entries.
+    func hash(_ index: Int) -> Hash32? {
+        guard index >= 0, let slot = slots[index % Self.capacity], slot.index == index else { return nil }
+        return slot.hash
+    }
+}
+
+extension AuditLog {
+    /// The leaf hash of entry `index` when it is one of the latest 4,096 durable entries (`nil` otherwise: read it with
+    /// ``leafHash(_:)``). It needs no turn on the actor: an answer's receipt reads it right after its append.
+    public nonisolated func recentLeafHash(_ index: Int) -> Data? {
+        recentLeaves.withLock { $0.hash(index) }?.data
     }
 }

@@ -5,9 +5,9 @@ import RawStructuredFieldValues
 /// audit record, and the request id that record names.
 ///
 /// The field is an RFC 8941 dictionary: `log="<origin>", index=<n>, leaf=:<base64 SHA-256 leaf hash>:,
-/// request="<id>"`, written and read with swift-http-structured-headers. The proof that the record is in the log
-/// is fetched later (`GET /v1/receipts/{index}`), so a receipt adds no work on the request path but reading one
-/// stored hash.
+/// request="<id>"`, written directly (byte for byte what swift-http-structured-headers serializes) and read with
+/// that library. The proof that the record is in the log is fetched later (`GET /v1/receipts/{index}`), so a
+/// receipt adds no work on the request path but reading one stored hash.
 public struct Receipt: Sendable, Equatable {
     /// The log's origin (its checkpoint's first line).
     public let origin: String
@@ -32,17 +32,18 @@ public struct Receipt: Sendable, Equatable {
         guard index <= Self.maxIndex, let integer = Int64(exactly: index) else {
             throw AuditError(.badRequest, "a receipt's index must be at most \(Self.maxIndex) (an RFC 8941 integer)")
         }
-        var members = OrderedMap<String, ItemOrInnerList>()
-        members["log"] = Self.member(.string(origin))
-        members["index"] = Self.member(.integer(integer))
-        members["leaf"] = Self.member(.undecodedByteSequence(leafHash.base64EncodedString()))
-        members["request"] = Self.member(.string(requestID))
-        var serializer = StructuredFieldValueSerializer()
-        do {
-            headerValue = String(decoding: try serializer.writeDictionaryFieldValue(members), as: UTF8.self)
-        } catch {
+        // Written directly (the members are fixed: two strings, an integer, a byte sequence, no parameters) rather
+        // than through an `OrderedMap` and the library's serializer on every answer; the output is the RFC 8941
+        // serialization byte for byte, which `init(header:)` re-checks with the library when a receipt is read.
+        var value = "log="
+        guard Self.appendString(origin, to: &value) else {
             throw AuditError(.badRequest, "a receipt's log origin and request id must be printable ASCII (RFC 8941 strings)")
         }
+        value += ", index=\(integer), leaf=:" + leafHash.base64EncodedString() + ":, request="
+        guard Self.appendString(requestID, to: &value) else {
+            throw AuditError(.badRequest, "a receipt's log origin and request id must be printable ASCII (RFC 8941 strings)")
+        }
+        headerValue = value
         self.origin = origin
         self.index = index
         self.leafHash = leafHash
@@ -91,13 +92,24 @@ public struct Receipt: Sendable, Equatable {
         try self.init(origin: origin, index: index, leafHash: leafHash, requestID: request)
     }
 
+    /// Appends `text` as an RFC 8941 sf-string (quoted, `"` and `\\` escaped); `false` (nothing usable appended) if a
+    /// character is outside printable ASCII, which the format cannot carry.
+    private static func appendString(_ text: String, to out: inout String) -> Bool {
+        var bytes: [UInt8] = [0x22]
+        bytes.reserveCapacity(text.utf8.count + 2)
+        for byte in text.utf8 {
+            guard byte >= 0x20, byte <= 0x7E else { return false }
+            if byte == 0x22 || byte == 0x5C { bytes.append(0x5C) }
+            bytes.append(byte)
+        }
+        bytes.append(0x22)
+        out += String(decoding: bytes, as: UTF8.self)
+        return true
+    }
+
     private static func string(_ item: RFC9651BareItem) -> String? {
         guard case .string(let text) = item else { return nil }
         return text
-    }
-
-    private static func member(_ value: RFC9651BareItem) -> ItemOrInnerList {
-        .item(Item(bareItem: value, parameters: OrderedMap<String, RFC9651BareItem>()))
     }
 
     private static func value<T>(

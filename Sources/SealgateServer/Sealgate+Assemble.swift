@@ -142,7 +142,7 @@ extension Sealgate {
                     return AttestedTransport(
                         workload: attestation.workload, measurements: attestation.measurements, modelDigest: attestation.digest,
                         trust: { await bundle.certificates() }, now: options.now)
-                } ?? HTTPClientTransport(client: HTTPClient.shared)
+                } ?? HTTPClientTransport(client: Self.upstreamClient)
                 models[profile.id] = OpenAIChatModel(
                     transport: transport, baseURL: profile.baseURL ?? "", model: profile.model ?? "",
                     apiKey: profile.apiKeyEnv.flatMap { ProcessInfo.processInfo.environment[$0] },

@@ -26,9 +26,7 @@ extension SealgateAPI {
         case .success(let value): body = value
         }
         let question = body.messages.last { $0.role == "user" }?.text ?? ""
-        let scope = (request.headers[Self.scopeHeader] ?? "").split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }.filter { !$0.isEmpty }
+        let scope = ChatText.scope(request.headers[Self.scopeHeader])
         let input = QueryRequest(
             question: question, dataClass: request.headers[Self.dataClassHeader],
             model: request.headers[Self.modelPolicyHeader].flatMap { $0.isEmpty ? nil : $0 } ?? body.model, scope: scope,
@@ -46,8 +44,8 @@ extension SealgateAPI {
         case .failure(let failure): return Problem.response(failure.denial, auditIndex: failure.auditIndex)
         case .success(let result):
             let receipt = await receipt(index: result.auditIndex, requestID: requestID)
-            let promptTokens = question.split(whereSeparator: { $0.isWhitespace }).count
-            let completionTokens = result.answer.split(whereSeparator: { $0.isWhitespace }).count
+            let promptTokens = ChatText.wordCount(question)
+            let completionTokens = ChatText.wordCount(result.answer)
             return withReceipt(
                 API.ChatCompletion(
                     id: id, created: created, model: result.model.rawValue,

@@ -14,7 +14,10 @@ extension SealgateAPI {
     /// the hash cannot be read, or the receipt cannot be an RFC 8941 value (`audit.origin` is checked to be printable
     /// ASCII when the configuration loads; an index past 10^15 - 1 is the one other case).
     func receipt(index: UInt64, requestID: String) async -> Receipt? {
-        guard let leaf = await auditLog.leafHash(Int(index)) else { return nil }
+        // The latest entries' hashes are read without a turn on the log's actor; older ones from the tree files.
+        var found = auditLog.recentLeafHash(Int(index))
+        if found == nil { found = await auditLog.leafHash(Int(index)) }
+        guard let leaf = found else { return nil }
         return try? Receipt(origin: auditLog.origin, index: index, leafHash: leaf, requestID: requestID)
     }
 

@@ -126,6 +126,67 @@ struct ReceiptHeaderTests {
         #expect(throws: AuditError.self) { try Receipt(origin: "", index: 1, leafHash: Self.leaf, requestID: "r") }
     }
 
+    @Test("Written by hand, the value is what the RFC 8941 library reads back as canonical, for any printable-ASCII origin and request id; other bytes are refused")
+    func handWrittenIsCanonical() throws {
+        var generator = SystemRandomNumberGenerator()
+        let printable = (0x20...0x7E).map { Character(Unicode.Scalar(UInt8($0))) }
+        func text(_ length: Int) -> String {
+            // Quotes and backslashes (the two escaped characters) drawn often, the rest of printable ASCII uniformly.
+            var out = ""
+            for _ in 0..<length {
+                let special: Character = Bool.random(using: &generator) ? "\"" : "\\"
+                out.append(Int.random(in: 0..<4, using: &generator) == 0 ? special : printable.randomElement(using: &generator) ?? "a")
+            }
+            return out
+        }
+        for round in 0..<500 {
+            let origin = text(Int.random(in: 1...40, using: &generator))
+            let request = text(Int.random(in: 0...40, using: &generator))
+            let index = round % 3 == 0 ? Receipt.maxIndex : UInt64.random(in: 0...Receipt.maxIndex, using: &generator)
+            let leaf = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            let receipt = try Receipt(origin: origin, index: index, leafHash: leaf, requestID: request)
+            // `init(header:)` parses with swift-http-structured-headers and refuses anything but that library's own
+            // serialization of what it read: equality here means the hand-written bytes are the canonical form.
+            #expect(try Receipt(header: receipt.headerValue) == receipt, "\(receipt.headerValue)")
+        }
+        for bad in ["\u{7F}", "\u{1F}", "\t", "\n", "é", "\u{0}"] {
+            #expect(throws: AuditError.self) { try Receipt(origin: "o" + bad, index: 1, leafHash: Self.leaf, requestID: "r") }
+            #expect(throws: AuditError.self) { try Receipt(origin: "o", index: 1, leafHash: Self.leaf, requestID: "r" + bad) }
+        }
+    }
+
+    @Test("The latest entries' leaf hashes are read without the log's actor and are the stored ones; older ones and a reopened log read the files")
+    func recentLeafHashes() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("receipt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 100_000)
+        let total = 4_200
+        // Appended concurrently, so group commit writes them in batches of many (one fsync each).
+        try await withThrowingTaskGroup(of: UInt64.self) { group in
+            for n in 0..<total {
+                group.addTask {
+                    try await log.append(
+                        AuditRecord(kind: .chat, time: Date(timeIntervalSince1970: Double(n)), requestID: "r\(n)", tenant: "acme", principal: "app", outcome: .allowed))
+                }
+            }
+            var indices = Set<UInt64>()
+            for try await index in group { indices.insert(index) }
+            #expect(indices == Set((0..<UInt64(total))))
+        }
+        for index in 0..<total {
+            let stored = try #require(await log.leafHash(index))
+            if index < total - 4_096 {
+                #expect(log.recentLeafHash(index) == nil)
+            } else {
+                #expect(log.recentLeafHash(index) == stored, "entry \(index)")
+            }
+        }
+        #expect(log.recentLeafHash(total) == nil && log.recentLeafHash(-1) == nil)
+        let reopened = try AuditLog(directory: dir, origin: "test.example/log")
+        #expect(reopened.recentLeafHash(total - 1) == nil)
+        #expect(await reopened.leafHash(total - 1) == (await log.leafHash(total - 1)))
+    }
+
     @Test("A receipt proof carries the entry its caller read, and bytes that are not that entry are refused")
     func proofFromTheEntryRead() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("receipt-\(UUID().uuidString)").path
