@@ -396,7 +396,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy", "SealgateCore"], swiftSettings: strict),
+        .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy", "SealgateCore", "SealgateTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AuthenticateTests",
             dependencies: [

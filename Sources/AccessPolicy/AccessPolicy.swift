@@ -51,7 +51,7 @@ public struct AccessPolicy: Sendable {
         }
         var collections: [CollectionName] = []
         for entry in request.scope {
-            guard let collection = CollectionName(entry.trimmingCharacters(in: .whitespaces)), grants.mayRead(collection) else {
+            guard let collection = CollectionName(ScopeEntry.trimmed(entry)), grants.mayRead(collection) else {
                 return .deny(PolicyDenial(.scopeNotPermitted, .principalRead, "The retrieval scope names a collection you may not read."))
             }
             collections.append(collection)
