@@ -14,6 +14,10 @@
 # the samples by stage (Benchmarks/perf-stages.py: HTTP server, upstream client, retrieval, audit, hand-offs, ...).
 # With SWITCHES=1 every run also counts the process's context switches (`perf stat`) per request: the thread
 # hand-offs (event loop, Swift concurrency pool, SQLite thread pool, audit writer) a request costs.
+# With PEERS=litellm, LiteLLM's proxy (an OpenAI-compatible proxy in Python, pinned below) runs as a third proxy to
+# the same upstream and is measured the same way (CPU of its process and all its children per request, same wrk,
+# same c) in the same run, one RESULT line like nginx's; where `litellm` is not installed the script says it skipped
+# it and goes on. LITELLM names the executable (default: `litellm` on PATH).
 # Release build; not part of CI. Needs nginx, wrk (Debian: nginx-light wrk), and perf for PERF=1 or SWITCHES=1.
 # Usage: Benchmarks/chat-path.sh [seconds] [sealgate binary] [reference sealgate binary]
 #   (default: 15 s, .build-release/release/sealgate, no reference)
@@ -34,7 +38,9 @@ trap cleanup EXIT
 for tool in nginx wrk; do command -v "$tool" >/dev/null || { echo "chat-path: $tool is not installed" >&2; exit 2; }; done
 server_cpu=() client_cpu=()
 if [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
-upstream=$(free_port) proxy=$(free_port) gateway=$(free_port) reference=$(free_port)
+upstream=$(free_port) proxy=$(free_port) gateway=$(free_port) reference=$(free_port) litellm_port=$(free_port)
+# The LiteLLM release measured in docs/benchmarks.md: pip install 'litellm[proxy]==$litellm_pinned'.
+litellm_pinned=1.108.7
 
 answer='{"id":"chatcmpl-bench","object":"chat.completion","created":1765000000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"Home internet is reimbursed up to the monthly limit in the handbook; write to payroll@example.com with the invoice."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":24,"total_tokens":144}}'
 nginx_preamble "$work" >"$work/nginx.conf"
@@ -85,6 +91,48 @@ start_gateway() {
   echo "$3 first answer: $(python3 -c "import json,sys; a=json.load(open(sys.argv[1])); print(len(a['sealgate']['citations']), 'passages retrieved and cited')" "$work/first-$3.json")"
   for _ in $(seq 1 200); do curl -sS -o /dev/null "${headers[@]}" -d "$body" "http://127.0.0.1:$2/v1/chat/completions"; done
 }
+# start_litellm: LiteLLM's proxy with the upstream as its one model (named `upstream`, so the gateway's request body
+# serves both), one worker, no database, its master key as the one credential (checked on every request, as the
+# gateway checks its API key), the local model cost map (no network);
+# sets $litellm_pid once it answers a first chat, after 200 warm-up requests like the gateways'.
+litellm_pid=""
+start_litellm() {
+  local exe=${LITELLM:-litellm} version status
+  if ! command -v "$exe" >/dev/null; then
+    echo "chat-path: LiteLLM skipped: $exe is not installed (pip install 'litellm[proxy]==$litellm_pinned')"
+    return
+  fi
+  version=$("$(dirname "$(command -v "$exe")")/python" -c 'import importlib.metadata as m; print(m.version("litellm"))' 2>/dev/null ||
+    python3 -c 'import importlib.metadata as m; print(m.version("litellm"))' 2>/dev/null || echo unknown)
+  [ "$version" = "$litellm_pinned" ] || echo "chat-path: LiteLLM $version, not the pinned $litellm_pinned: its figure is not comparable with docs/benchmarks.md"
+  cat >"$work/litellm.yaml" <<EOC
+model_list:
+  - model_name: upstream
+    litellm_params: { model: openai/bench, api_base: "http://127.0.0.1:$upstream/v1", api_key: none }
+litellm_settings: { telemetry: false, drop_params: true }
+general_settings: { master_key: "sk-$key" }
+EOC
+  LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR "${server_cpu[@]}" "$exe" --config "$work/litellm.yaml" --host 127.0.0.1 \
+    --port "$litellm_port" --num_workers 1 >"$work/litellm.log" 2>&1 &
+  litellm_pid=$!
+  pids+=("$litellm_pid")
+  for _ in $(seq 1 300); do curl -fsS -o /dev/null "http://127.0.0.1:$litellm_port/health/liveliness" 2>/dev/null && break; sleep 0.2; done
+  status=$(curl -sS -o "$work/first-litellm.json" -w '%{http_code}' "${litellm_headers[@]}" -d "$body" "http://127.0.0.1:$litellm_port/v1/chat/completions" || true)
+  if [ "$status" != 200 ]; then
+    echo "chat-path: LiteLLM skipped: its first chat answered $status" >&2
+    tail -20 "$work/litellm.log" >&2
+    kill "$litellm_pid" 2>/dev/null || true
+    litellm_pid=""
+    return
+  fi
+  echo "litellm $version first answer: $(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['choices'][0]['finish_reason'])" "$work/first-litellm.json")"
+  for _ in $(seq 1 200); do curl -sS -o /dev/null "${litellm_headers[@]}" -d "$body" "http://127.0.0.1:$litellm_port/v1/chat/completions"; done
+}
+litellm_headers=(-H "Authorization: Bearer sk-$key" -H 'Content-Type: application/json')
+case ",${PEERS:-}," in
+  *,litellm,*) start_litellm ;;
+  *) echo "chat-path: LiteLLM not measured (PEERS=litellm adds it)" ;;
+esac
 start_gateway "$bin" "$gateway" sealgate
 gw=$started
 if [ -n "$ref" ]; then
@@ -92,6 +140,12 @@ if [ -n "$ref" ]; then
   ref_pid=$started
 fi
 
+cat >"$work/litellm.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Authorization"] = "Bearer sk-$key"
+wrk.headers["Content-Type"] = "application/json"
+EOF
 cat >"$work/chat.lua" <<EOF
 wrk.method = "POST"
 wrk.body = '$body'
@@ -112,7 +166,7 @@ run() {  # NAME PORT PID
     stat_pid=$!
   fi
   before=$(cpu_ticks "$3"); up_before=$(cpu_ticks "$nginx_worker")
-  out=$("${client_cpu[@]}" wrk -t1 -c16 -d"${secs}s" -s "$work/chat.lua" "http://127.0.0.1:$2/v1/chat/completions" 2>&1)
+  out=$("${client_cpu[@]}" wrk -t1 -c16 -d"${secs}s" -s "$work/${LUA:-chat}.lua" "http://127.0.0.1:$2/v1/chat/completions" 2>&1)
   after=$(cpu_ticks "$3"); up_after=$(cpu_ticks "$nginx_worker")
   if [ -n "$stat_pid" ]; then
     wait "$stat_pid" || true
@@ -132,6 +186,7 @@ PY
 }
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg); $("$bin" --version | head -1); $(nginx -v 2>&1)"
 run nginx_proxy "$proxy" "$nginx_worker"
+if [ -n "$litellm_pid" ]; then LUA=litellm run litellm_proxy "$litellm_port" "$litellm_pid"; fi
 if [ -n "$ref" ]; then
   run reference "$reference" "$ref_pid"
   run sealgate "$gateway" "$gw"

@@ -3,12 +3,20 @@
 # A free TCP port on loopback.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
-# PID: user+system clock ticks of the process and its children (nginx: master and worker), from /proc.
+# PID: user+system clock ticks of the process and all its live descendants (nginx: master and worker; a Python
+# proxy: the server and any worker processes), from /proc. The fields are read after the command name's closing
+# parenthesis, so a name with spaces does not shift them.
 cpu_ticks() {
-  local total=0 p f
-  for p in "$1" $(pgrep -P "$1" || true); do
-    read -r -a f <"/proc/$p/stat" || continue
-    total=$((total + f[13] + f[14]))
+  local total=0 p s f
+  local todo=("$1")
+  while [ "${#todo[@]}" -gt 0 ]; do
+    p=${todo[0]}
+    todo=("${todo[@]:1}")
+    s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    read -r -a f <<<"${s##*) }"
+    total=$((total + f[11] + f[12]))
+    # shellcheck disable=SC2207
+    todo+=($(pgrep -P "$p" || true))
   done
   echo "$total"
 }
