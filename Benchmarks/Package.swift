@@ -38,6 +38,9 @@ let package = Package(
         .executableTarget(
             name: "SigstoreBench",
             dependencies: [.product(name: "SealgateSigstore", package: "sealgate"), .product(name: "Crypto", package: "swift-crypto")]),
+        .executableTarget(
+            name: "HashRecallBench",
+            dependencies: [.product(name: "SealgateRetrieval", package: "sealgate")]),
         .executableTarget(name: "RedactBench", dependencies: [.product(name: "SealgateRedaction", package: "sealgate")]),
         .executableTarget(
             name: "SealBench",

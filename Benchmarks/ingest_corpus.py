@@ -2,8 +2,10 @@
 """Ingests a synthetic corpus of N chunks into a running Sealgate (collection `bench`, class `internal`).
 
 Usage: ingest_corpus.py BASE_URL API_KEY [--chunks 10000]
+       ingest_corpus.py --out DOCS.jsonl [--queries QUERIES.jsonl] [--chunks 10000]   (write instead of ingesting)
 Documents are ~6,400 characters of generated prose, which the default chunker (800, overlap 160) cuts into
-about 10 chunks each. Prints the number of chunks stored.
+about 10 chunks each. Prints the number of chunks stored. With --out the documents are written as JSON lines, and
+--queries writes 1,000 questions drawn from the same vocabulary ({"query": ...}), for HashRecallBench.
 """
 import argparse
 import concurrent.futures
@@ -12,9 +14,11 @@ import random
 import urllib.request
 
 parser = argparse.ArgumentParser()
-parser.add_argument("base")
-parser.add_argument("key")
+parser.add_argument("base", nargs="?")
+parser.add_argument("key", nargs="?")
 parser.add_argument("--chunks", type=int, default=10000)
+parser.add_argument("--out")
+parser.add_argument("--queries")
 args = parser.parse_args()
 
 rng = random.Random(7)
@@ -49,6 +53,20 @@ while total < args.chunks:
     docs.append(d)
     total += 10
     n += 1
+if args.out:
+    with open(args.out, "w") as out:
+        for d in docs:
+            out.write(json.dumps(d) + "\n")
+    if args.queries:
+        asker = random.Random(11)
+        with open(args.queries, "w") as out:
+            for _ in range(1000):
+                t1, t2 = asker.choice(topics), asker.choice(topics)
+                out.write(json.dumps({"query": f"when does {asker.choice(nouns)} {asker.choice(verbs).rstrip('s')} {t1} case {asker.randint(1, 9999)} {t2} requests"}) + "\n")
+    print(f"documents={len(docs)} written to {args.out}")
+    raise SystemExit(0)
+if not (args.base and args.key):
+    parser.error("BASE_URL and API_KEY are needed unless --out is given")
 stored = 0
 with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
     for chunks in pool.map(post, docs):

@@ -79,6 +79,7 @@ extension ClassIndex {
                 let x = sub.codes[node * dimensions + d]
                 norm += Float(x) * Float(x)
                 if sub.live[node], x != 0 { sub.documentFrequency[d] += 1 }
+                if sub.idf, x != 0 { sub.postings[d].append(Int32(node)) }
             }
             sub.inverseNorms.append(norm > 0 ? 1 / norm.squareRoot() : 0)
         }

@@ -8,6 +8,12 @@ import SealgateCore
 /// A request searches only the sub-indexes of the classes it may read, so class filtering can neither leak a
 /// chunk of another class nor lose recall to a filter. Deleted chunks stay in the graph as waypoints (never
 /// results) until they outnumber half the live ones, when the sub-index is compacted and its graph rebuilt.
+///
+/// With IDF weighting (sparse hashed features, the built-in embedder) the graph alone misses: a query's nearest
+/// chunks are those sharing its rarest terms, and nothing in the rest of a chunk leads a greedy walk towards them
+/// (on the benchmark corpus recall@10 was 0.46 at 10 k chunks). So such a sub-index also keeps, per dimension, the
+/// nodes with a non-zero code there (``postings``), and a search adds the nodes of the query's most heavily weighted
+/// dimensions whose lists are short (``lexicalCandidates(scorer:query:weights:excluding:)``) to the graph's.
 public struct ClassIndex: Sendable {
     let dimensions: Int
     let options: IndexOptions
@@ -17,6 +23,8 @@ public struct ClassIndex: Sendable {
     var live: [Bool] = []
     /// Node `i`'s codes are `codes[i*dimensions ..< (i+1)*dimensions]`.
     var codes: [Int8] = []
+    /// With IDF weighting, per dimension the nodes (deleted ones too, until compaction) whose code there is non-zero.
+    var postings: [[Int32]] = []
     /// 1 / ‖codes‖ per node (unweighted cosine).
     var inverseNorms: [Float] = []
     /// Full-precision vectors, only with ``IndexOptions/keepsFullPrecision``.
@@ -40,6 +48,7 @@ public struct ClassIndex: Sendable {
         self.options = options
         self.idf = idfWeighting
         documentFrequency = [Int32](repeating: 0, count: dimensions)
+        if idfWeighting { postings = [[Int32]](repeating: [], count: dimensions) }
         levels = LevelGenerator(state: options.seed)
     }
 
@@ -73,6 +82,7 @@ public struct ClassIndex: Sendable {
             inverseNorms.append(norm > 0 ? 1 / norm.squareRoot() : 0)
             if options.keepsFullPrecision { full.append(contentsOf: chunk.vector) }
             for d in 0..<dimensions where code[d] != 0 { documentFrequency[d] += 1 }
+            if idf { for d in 0..<dimensions where code[d] != 0 { postings[d].append(node) } }
             nodesOfDocument[document, default: []].append(node)
             liveCount += 1
             if deferGraph { continue }
@@ -139,8 +149,36 @@ public struct ClassIndex: Sendable {
     /// first: by the graph when there is one, else by scanning. `weights` is `nil` without IDF weighting.
     func candidates(query: [Float], weights: [Float]?, count: Int) -> [(score: Float, node: Int32)] {
         guard liveCount > 0, count > 0, query.count == dimensions else { return [] }
-        if graph != nil { return graphSearch(query: query, weights: weights, count: count) }
-        return scan(query: query, weights: weights, count: count)
+        guard graph != nil else { return scan(query: query, weights: weights, count: count) }
+        let found = graphSearch(query: query, weights: weights, count: count)
+        guard idf else { return found }
+        let extra = withScorer(query: query, weights: weights) { scorer in
+            lexicalCandidates(scorer: scorer, query: query, weights: weights, excluding: Set(found.map(\.node)))
+        }
+        guard !extra.isEmpty else { return found }
+        return Array((found + extra).sorted { $0.score > $1.score }.prefix(count))
+    }
+
+    /// The longest posting list a search reads, and the most nodes it scores from posting lists.
+    static let postingCap = 1_024
+    static let postingBudget = 4_096
+
+    /// Live nodes sharing the query's most heavily weighted dimensions (its rarest terms), scored: the dimensions
+    /// in order of `|query[d]|` (the query is already weighted), each whose list holds at most ``postingCap`` nodes,
+    /// until ``postingBudget`` nodes were scored. Lists longer than the cap are common terms, which rank nothing.
+    func lexicalCandidates(scorer: Scorer, query: [Float], weights: [Float]?, excluding seen: Set<Int32>) -> [(score: Float, node: Int32)] {
+        var order = (0..<dimensions).filter { query[$0] != 0 && !postings[$0].isEmpty && postings[$0].count <= Self.postingCap }
+        order.sort { abs(query[$0]) > abs(query[$1]) }
+        var scored = seen
+        var out: [(score: Float, node: Int32)] = []
+        var budget = Self.postingBudget
+        for d in order where budget > 0 {
+            for node in postings[d] where live[Int(node)] && scored.insert(node).inserted {
+                out.append((scorer.score(node), node))
+                budget -= 1
+            }
+        }
+        return out
     }
 
     /// Every live node scored, the best `count` kept.
@@ -185,6 +223,7 @@ public struct ClassIndex: Sendable {
     /// Approximate bytes held (arrays at their counts, document ids, graph links).
     var memoryBytes: Int {
         var bytes = codes.count + inverseNorms.count * 4 + full.count * 4 + live.count + chunkIndexes.count * 4
+        bytes += postings.reduce(0) { $0 + $1.count * 4 }
         bytes += documents.count * MemoryLayout<DocumentID>.stride + documentFrequency.count * 4
         for (document, nodes) in nodesOfDocument {
             bytes += document.rawValue.utf8.count > 15 ? document.rawValue.utf8.count + 32 : 0
