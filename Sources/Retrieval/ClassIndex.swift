@@ -159,19 +159,22 @@ public struct ClassIndex: Sendable {
         return Array((found + extra).sorted { $0.score > $1.score }.prefix(count))
     }
 
-    /// The longest posting list a search reads, and the most nodes it scores from posting lists.
-    static let postingCap = 1_024
-    static let postingBudget = 4_096
+    /// The longest posting list a search reads: 1/16 of the live nodes, at least 1,024 (a hashed dimension also
+    /// holds the other terms that hash there, so even a rare term's list grows with the sub-index).
+    var postingCap: Int { max(1_024, liveCount / 16) }
+    /// The most nodes a search scores from posting lists: 1/8 of the live nodes, between 4,096 and 16,384.
+    var postingBudget: Int { min(16_384, max(4_096, liveCount / 8)) }
 
     /// Live nodes sharing the query's most heavily weighted dimensions (its rarest terms), scored: the dimensions
     /// in order of `|query[d]|` (the query is already weighted), each whose list holds at most ``postingCap`` nodes,
     /// until ``postingBudget`` nodes were scored. Lists longer than the cap are common terms, which rank nothing.
     func lexicalCandidates(scorer: Scorer, query: [Float], weights: [Float]?, excluding seen: Set<Int32>) -> [(score: Float, node: Int32)] {
-        var order = (0..<dimensions).filter { query[$0] != 0 && !postings[$0].isEmpty && postings[$0].count <= Self.postingCap }
+        let cap = postingCap
+        var order = (0..<dimensions).filter { query[$0] != 0 && !postings[$0].isEmpty && postings[$0].count <= cap }
         order.sort { abs(query[$0]) > abs(query[$1]) }
         var scored = seen
         var out: [(score: Float, node: Int32)] = []
-        var budget = Self.postingBudget
+        var budget = postingBudget
         for d in order where budget > 0 {
             for node in postings[d] where live[Int(node)] && scored.insert(node).inserted {
                 out.append((scorer.score(node), node))
