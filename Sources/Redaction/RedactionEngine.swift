@@ -115,8 +115,8 @@ public struct RedactionEngine: OutputRedactor {
     /// The non-overlapping spans of a plan's labels, in order.
     func spans(in scalars: [Unicode.Scalar], plan: Plan) -> [DetectedSpan] {
         guard !plan.actions.isEmpty else { return [] }
-        if plan.redactsEverything { return resolve(scalars, detectors: plan.detectors) }
-        return filter(resolve(scalars, plan: plan), plan.actions)
+        let found = resolve(scalars, plan: plan)
+        return plan.redactsEverything ? found : filter(found, plan.actions)
     }
 
     /// The spans of a plan's detectors with overlaps resolved (not filtered to the profile's labels), or none when

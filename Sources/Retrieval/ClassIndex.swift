@@ -13,7 +13,7 @@ import SealgateCore
 /// chunks are those sharing its rarest terms, and nothing in the rest of a chunk leads a greedy walk towards them
 /// (on the benchmark corpus recall@10 was 0.46 at 10 k chunks). So such a sub-index also keeps, per dimension, the
 /// nodes with a non-zero code there (``postings``), and a search adds the nodes of the query's most heavily weighted
-/// dimensions whose lists are short (``lexicalCandidates(scorer:query:weights:excluding:)``) to the graph's.
+/// dimensions whose lists are short (``lexicalCandidates(scorer:query:excluding:)``) to the graph's.
 public struct ClassIndex: Sendable {
     let dimensions: Int
     let options: IndexOptions
@@ -153,7 +153,7 @@ public struct ClassIndex: Sendable {
         let found = graphSearch(query: query, weights: weights, count: count)
         guard idf else { return found }
         let extra = withScorer(query: query, weights: weights) { scorer in
-            lexicalCandidates(scorer: scorer, query: query, weights: weights, excluding: Set(found.map(\.node)))
+            lexicalCandidates(scorer: scorer, query: query, excluding: Set(found.map(\.node)))
         }
         guard !extra.isEmpty else { return found }
         return Array((found + extra).sorted { $0.score > $1.score }.prefix(count))
@@ -168,15 +168,16 @@ public struct ClassIndex: Sendable {
     /// Live nodes sharing the query's most heavily weighted dimensions (its rarest terms), scored: the dimensions
     /// in order of `|query[d]|` (the query is already weighted), each whose list holds at most ``postingCap`` nodes,
     /// until ``postingBudget`` nodes were scored. Lists longer than the cap are common terms, which rank nothing.
-    func lexicalCandidates(scorer: Scorer, query: [Float], weights: [Float]?, excluding seen: Set<Int32>) -> [(score: Float, node: Int32)] {
+    func lexicalCandidates(scorer: Scorer, query: [Float], excluding seen: Set<Int32>) -> [(score: Float, node: Int32)] {
         let cap = postingCap
         var order = (0..<dimensions).filter { query[$0] != 0 && !postings[$0].isEmpty && postings[$0].count <= cap }
         order.sort { abs(query[$0]) > abs(query[$1]) }
         var scored = seen
         var out: [(score: Float, node: Int32)] = []
         var budget = postingBudget
-        for d in order where budget > 0 {
+        for d in order {
             for node in postings[d] where live[Int(node)] && scored.insert(node).inserted {
+                guard budget > 0 else { return out }
                 out.append((scorer.score(node), node))
                 budget -= 1
             }

@@ -47,7 +47,6 @@ struct RedactCommand: AsyncParsableCommand {
         guard engine.hasProfile(profile) else { throw ValidationError("unknown profile '\(profile)'") }
         var bad = 0
         var lineNumber = 0
-        var output = OutputBuffer()
         var input = LineReader()
         let threads = max(1, min(self.threads ?? ProcessInfo.processInfo.activeProcessorCount, 64))
         // Lines are redacted in batches, each batch split over the threads; output keeps the input's order.
@@ -62,13 +61,13 @@ struct RedactCommand: AsyncParsableCommand {
             }
             done = batch.isEmpty
             let parts = Self.redact(batch, firstLine: lineNumber + 1, engine: engine, profile: profile, threads: threads)
-            for part in parts {
+            // Each part is up to a MiB of lines: written as it is, without another copy.
+            for part in parts where !part.bytes.isEmpty {
                 bad += part.bad
-                output.append(part.bytes)
+                FileHandle.standardOutput.write(Data(part.bytes))
             }
             lineNumber += batch.count
         }
-        output.flush()
         if bad > 0 { throw ExitCode(1) }
     }
 }
@@ -148,22 +147,5 @@ struct LineReader {
             let block = FileHandle.standardInput.readData(ofLength: 1 << 20)
             if block.isEmpty { atEnd = true } else { buffer.append(contentsOf: block) }
         }
-    }
-}
-
-/// Standard output written in blocks of at least 64 KiB.
-struct OutputBuffer {
-    private var bytes: [UInt8] = []
-
-    /// Appends lines already ending in newlines.
-    mutating func append(_ lines: [UInt8]) {
-        bytes.append(contentsOf: lines)
-        if bytes.count >= 1 << 16 { flush() }
-    }
-
-    mutating func flush() {
-        guard !bytes.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(bytes))
-        bytes.removeAll(keepingCapacity: true)
     }
 }
