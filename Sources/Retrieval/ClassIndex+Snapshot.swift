@@ -48,7 +48,8 @@ extension ClassIndex {
         return out.data
     }
 
-    /// Decodes ``encoded()`` for an index of `dimensions`, IDF weighting and `options`.
+    /// Decodes ``encoded()`` for an index of `dimensions`, IDF weighting and `options`. A graph linked with another
+    /// `m` than `options.m` is validated, then relinked with `options`.
     /// - Throws: ``SealgateError`` (`integrity_failure`) for bytes of another shape, format, size or option set,
     ///   or a link out of range: a snapshot is used whole or not at all.
     public static func decode(_ bytes: [UInt8], dimensions: Int, idfWeighting: Bool, options: IndexOptions) throws -> ClassIndex {
@@ -97,7 +98,7 @@ extension ClassIndex {
         case 0: break
         case 1:
             var g = HNSWGraph(m: try r.u32())
-            guard g.m == options.m else { throw SnapshotReader.malformed }
+            guard (4...64).contains(g.m), n * g.m0 <= r.remaining / 4 else { throw SnapshotReader.malformed }
             g.entry = Int32(bitPattern: UInt32(try r.u32()))
             g.maxLevel = try r.u32()
             g.levels = try r.bytes(n)
@@ -118,6 +119,13 @@ extension ClassIndex {
         default: throw SnapshotReader.malformed
         }
         guard r.remaining == 0 else { throw SnapshotReader.malformed }
+        if let g = sub.graph, g.m != sub.options.m {
+            // Linked under other graph options (an older release's defaults): the codes are good, the graph is
+            // relinked here rather than every embedding decrypted again.
+            sub.graph = nil
+            sub.buildWeights = nil
+            sub.buildGraph()
+        }
         return sub
     }
 }

@@ -157,7 +157,7 @@ extension Sealgate {
             now: options.now)
         // Sealed index snapshots beside the documents (docs/retrieval.md): a restart loads them instead of decrypting every embedding.
         dependencies.snapshots = store
-        dependencies.indexOptions = Self.indexOptions(config.retrieval)
+        dependencies.indexOptions = Self.indexOptions(config.retrieval, idfWeighting: configured.embedder.wantsIDFWeighting)
         let gateway = Gateway(dependencies)
 
         return GatewayParts(
@@ -168,8 +168,9 @@ extension Sealgate {
 }
 
 extension Sealgate {
-    /// The gateway's index options (`IndexOptions.sealed`) with `retrieval.ef_search` applied.
-    static func indexOptions(_ retrieval: RetrievalSettings) -> IndexOptions {
+    /// The gateway's index options (`IndexOptions.sealed`) with `retrieval.ef_search` applied; for an embedder whose
+    /// vectors the index weights by IDF (the built-in one), ``IndexOptions/forIDFWeighting``'s wider graph and search.
+    static func indexOptions(_ retrieval: RetrievalSettings, idfWeighting: Bool) -> IndexOptions {
         var options = IndexOptions.sealed
         switch retrieval.efSearch {
         case .auto: options.efSearchGrows = true
@@ -177,7 +178,7 @@ extension Sealgate {
             options.efSearch = n
             options.efSearchGrows = false
         }
-        return options
+        return idfWeighting ? options.forIDFWeighting : options
     }
 
     /// The names the embedded broker enrols for the gateway: `server.tls_names`, else loopback names plus `host`.

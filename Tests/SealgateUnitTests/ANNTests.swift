@@ -168,6 +168,29 @@ struct ANNTests {
         }
     }
 
+    @Test("A snapshot whose graph was linked with another m loads and is relinked with the current options")
+    func snapshotOtherLinks() async throws {
+        let dims = 16
+        let vectors = Self.clustered(count: 600, dims: dims, clusters: 8, seed: 12)
+        let old = IndexOptions(m: 8, efConstruction: 32, bruteForceBelow: 64, keepsFullPrecision: true)
+        let ann = VectorIndex(dimensions: dims, idfWeighting: true, options: old)
+        await ann.replace(tenant: Self.tenant, entries: Self.entries(vectors), epoch: 1)
+        let (key, sub) = try #require(await ann.subIndexes(tenant: Self.tenant).first)
+        let current = old.forIDFWeighting
+        let decoded = try ClassIndex.decode(sub.encoded(), dimensions: dims, idfWeighting: true, options: current)
+        #expect(decoded.usesGraph && decoded.count == vectors.count)
+        // Re-encoded, it carries the current m (the reader rejects nothing it wrote itself).
+        let again = try ClassIndex.decode(decoded.encoded(), dimensions: dims, idfWeighting: true, options: current)
+        #expect(again.encoded() == decoded.encoded())
+        #expect(decoded.encoded() != sub.encoded())
+        let copy = VectorIndex(dimensions: dims, idfWeighting: true, options: current)
+        await copy.replace(copy.beginBuild(tenant: Self.tenant), loaded: [key: decoded], entries: [], epoch: 1)
+        for (i, q) in vectors.enumerated().prefix(50) {
+            let hits = await copy.search(tenant: Self.tenant, collections: [key.collection], classes: [key.dataClass], query: q, topK: 1)
+            #expect(hits.first?.documentID.rawValue == "d\(i)")
+        }
+    }
+
     @Test("A sub-index survives encoding exactly; damaged bytes are refused")
     func snapshotCodec() async throws {
         let dims = 16

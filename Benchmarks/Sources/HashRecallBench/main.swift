@@ -4,8 +4,9 @@
 // `VectorIndex` with IDF weighting, the gateway's graph, width (`auto`) and rescoring counts; the exact reference is
 // the same index scanning and rescoring everything.
 // Usage: HashRecallBench DOCS.jsonl QUERIES.jsonl [n,...] [ef,...] [rescore factor,...]
-// Environment: M, EFC override the graph's links and construction width (defaults 16, 100); BF the size below which a
-// sub-index is scanned instead of searched through its graph (default 2048, the gateway's).
+// Environment: M, EFC override the graph's links and construction width (defaults: the gateway's for this embedder,
+// `IndexOptions.forIDFWeighting`); BF the size below which a sub-index is scanned instead of searched through its graph
+// (default 2048, the gateway's).
 //   DOCS.jsonl: {"text": ...} per line (chunked here); QUERIES.jsonl: {"query": ...} per line (up to 1,000 used).
 //   n: chunk counts to measure (default: 10000,100000, capped at what the documents give); ef: widths (default auto).
 import Foundation
@@ -30,6 +31,8 @@ let widths: [Int?] = (args.count > 4 ? args[4] : "auto").split(separator: ",").m
 // Rescoring factors (candidates rescored: max(10 × factor, 10)); the gateway's is 2.
 let rescores = (args.count > 5 ? args[5] : "2").split(separator: ",").compactMap { Int($0) }
 let embedder = HashingEmbedder()
+// The gateway's options for this embedder's IDF-weighted sub-indexes (graph links, construction and `auto` width).
+let gateway = IndexOptions.sealed.forIDFWeighting
 say("chunks available=\(chunks.count) queries=\(queryTexts.count) dims=\(embedder.dimensions)")
 let queries = queryTexts.map(embedder.vector)
 let tenant = TenantID(unchecked: "acme")
@@ -57,11 +60,13 @@ for n in Set(sizes).sorted() {
         // memory instead of opened from the sealed store: the same candidates and scores.
         let env = ProcessInfo.processInfo.environment
         var options = IndexOptions(
-            m: env["M"].flatMap { Int($0) } ?? 16, efConstruction: env["EFC"].flatMap { Int($0) } ?? 100,
+            m: env["M"].flatMap { Int($0) } ?? gateway.m, efConstruction: env["EFC"].flatMap { Int($0) } ?? gateway.efConstruction,
             bruteForceBelow: env["BF"].flatMap { Int($0) } ?? 2048, rescoreFactor: rescore, keepsFullPrecision: true)
         if let width {
             options.efSearch = width
             options.efSearchGrows = false
+        } else {
+            options.efSearch = gateway.efSearch
         }
         let index = VectorIndex(dimensions: embedder.dimensions, idfWeighting: true, options: options)
         let start = Date()
