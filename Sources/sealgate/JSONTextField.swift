@@ -3,56 +3,64 @@
 /// `sealgate redact` reads corpora whose lines carry more than the text (ids, labelled spans, metadata);
 /// `JSONSerialization` materialised all of it per line and took a third of the command's time. This scanner
 /// validates the whole line as RFC 8259 JSON (structure, string escapes, UTF-8, numbers, literals, nesting up to
-/// ``maxDepth``) and decodes only the top-level `"text"` string. A line that is not a JSON object, has no string
-/// `"text"`, or has it twice (ambiguous: refused, not guessed) yields `nil`. Lone UTF-16 surrogates in `\u` escapes
+/// ``maxDepth``) and decodes only the top-level `"text"` string, straight into the Unicode scalars the redaction
+/// engine works on (no `String` to build and decode again). A line that is not a JSON object, has no string
+/// `"text"`, or has it twice (ambiguous: refused, not guessed) yields nothing. Lone UTF-16 surrogates in `\u` escapes
 /// become U+FFFD, one scalar each, so offsets still count code points as Python does.
 enum JSONTextField {
     /// The deepest nesting accepted (objects and arrays), so hostile input cannot exhaust the stack.
     static let maxDepth = 128
 
-    /// The decoded `"text"` member of `line` (one JSON object, surrounding whitespace allowed), or `nil`.
-    static func text(in line: UnsafeBufferPointer<UInt8>) -> String? {
+    /// Whether `line` is one JSON object (surrounding whitespace allowed) with a string `"text"`; if so, `scalars`
+    /// holds its decoded scalars (its previous content is replaced, its capacity reused).
+    static func text(in line: UnsafeBufferPointer<UInt8>, into scalars: inout [Unicode.Scalar]) -> Bool {
+        scalars.removeAll(keepingCapacity: true)
         var scanner = Scanner(bytes: line)
-        return scanner.document()
+        swap(&scanner.decoded, &scalars)
+        let found = scanner.document()
+        swap(&scanner.decoded, &scalars)
+        return found
     }
 
     struct Scanner {
         let bytes: UnsafeBufferPointer<UInt8>
         var i = 0
+        /// The decoded `"text"` member, then (briefly) an escaped member name being compared with `text`.
+        var decoded: [Unicode.Scalar] = []
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-        mutating func document() -> String? {
+        mutating func document() -> Bool {
             skipSpace()
-            guard peek == UInt8(ascii: "{") else { return nil }
+            guard peek == UInt8(ascii: "{") else { return false }
             i += 1
-            var text: String? = nil
+            var found = false
             skipSpace()
             if peek == UInt8(ascii: "}") {
                 i += 1
             } else {
                 while true {
                     skipSpace()
-                    guard let isText = key() else { return nil }
+                    guard let isText = key() else { return false }
                     skipSpace()
-                    guard peek == UInt8(ascii: ":") else { return nil }
+                    guard peek == UInt8(ascii: ":") else { return false }
                     i += 1
                     skipSpace()
                     if isText {
-                        guard text == nil, peek == UInt8(ascii: "\""), let value = string(decode: true) else { return nil }
-                        text = value
+                        guard !found, peek == UInt8(ascii: "\""), string(decode: true) else { return false }
+                        found = true
                     } else {
-                        guard value(depth: 1) else { return nil }
+                        guard value(depth: 1) else { return false }
                     }
                     skipSpace()
                     if peek == UInt8(ascii: ",") { i += 1; continue }
-                    guard peek == UInt8(ascii: "}") else { return nil }
+                    guard peek == UInt8(ascii: "}") else { return false }
                     i += 1
                     break
                 }
             }
             skipSpace()
-            return i == bytes.count ? text : nil
+            return i == bytes.count && found
         }
 
         var peek: UInt8 { i < bytes.count ? bytes[i] : 0 }
@@ -65,18 +73,21 @@ enum JSONTextField {
         mutating func key() -> Bool? {
             guard peek == UInt8(ascii: "\"") else { return nil }
             let start = i + 1
-            guard string(decode: false) != nil else { return nil }
+            guard string(decode: false) else { return nil }
             let raw = UnsafeBufferPointer(rebasing: bytes[start..<(i - 1)])
             if raw.elementsEqual("text".utf8) { return true }
             guard raw.contains(UInt8(ascii: "\\")) else { return false }
+            // Decoded after the text's scalars (if any), compared, and removed again.
             i = start - 1
-            guard let decoded = string(decode: true) else { return nil }
-            return decoded == "text"
+            let mark = decoded.count
+            guard string(decode: true) else { return nil }
+            defer { decoded.removeSubrange(mark...) }
+            return decoded[mark...].elementsEqual("text".unicodeScalars)
         }
 
         mutating func value(depth: Int) -> Bool {
             switch peek {
-            case UInt8(ascii: "\""): return string(decode: false) != nil
+            case UInt8(ascii: "\""): return string(decode: false)
             case UInt8(ascii: "{"), UInt8(ascii: "["): return container(depth: depth)
             case UInt8(ascii: "t"): return literal("true")
             case UInt8(ascii: "f"): return literal("false")
@@ -95,7 +106,7 @@ enum JSONTextField {
             while true {
                 skipSpace()
                 if object {
-                    guard peek == UInt8(ascii: "\""), string(decode: false) != nil else { return false }
+                    guard peek == UInt8(ascii: "\""), string(decode: false) else { return false }
                     skipSpace()
                     guard peek == UInt8(ascii: ":") else { return false }
                     i += 1
@@ -143,40 +154,57 @@ enum JSONTextField {
             return i - start
         }
 
-        /// A string starting at the opening quote: validated, and decoded when `decode` is set (otherwise `""`).
-        mutating func string(decode: Bool) -> String? {
+        /// A string starting at the opening quote, validated; when `decode` is set, its scalars are appended to
+        /// `decoded`.
+        mutating func string(decode: Bool) -> Bool {
             i += 1
-            var out: [UInt8] = []
-            var runStart = i
+            if decode { decoded.reserveCapacity(decoded.count + bytes.count - i) }
             while i < bytes.count {
                 let b = bytes[i]
                 if b == UInt8(ascii: "\"") {
-                    if decode { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
                     i += 1
-                    return decode ? String(decoding: out, as: UTF8.self) : ""
+                    return true
                 }
-                if b < 0x20 { return nil }
-                if b < 0x80 && b != UInt8(ascii: "\\") { i += 1; continue }
+                if b < 0x20 { return false }
+                if b < 0x80 && b != UInt8(ascii: "\\") {
+                    // A run of plain ASCII (most text), appended at once.
+                    let run = i
+                    i += 1
+                    while i < bytes.count, bytes[i] >= 0x20, bytes[i] < 0x80, bytes[i] != UInt8(ascii: "\""),
+                        bytes[i] != UInt8(ascii: "\\")
+                    {
+                        i += 1
+                    }
+                    if decode {
+                        decoded.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]).lazy.map { Unicode.Scalar($0) })
+                    }
+                    continue
+                }
                 if b >= 0x80 {
-                    guard let n = utf8Sequence(at: i) else { return nil }
+                    guard let n = utf8Sequence(at: i) else { return false }
+                    if decode {
+                        var v = UInt32(b) & (0x7F >> n)
+                        for k in 1..<n { v = v << 6 | UInt32(bytes[i + k] & 0x3F) }
+                        decoded.append(Unicode.Scalar(v) ?? "\u{FFFD}")
+                    }
                     i += n
                     continue
                 }
                 // An escape.
-                if decode { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
                 i += 1
-                guard i < bytes.count else { return nil }
+                guard i < bytes.count else { return false }
                 let e = bytes[i]
                 i += 1
+                let scalar: Unicode.Scalar
                 switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalar = Unicode.Scalar(e)
+                case UInt8(ascii: "b"): scalar = "\u{08}"
+                case UInt8(ascii: "f"): scalar = "\u{0C}"
+                case UInt8(ascii: "n"): scalar = "\n"
+                case UInt8(ascii: "r"): scalar = "\r"
+                case UInt8(ascii: "t"): scalar = "\t"
                 case UInt8(ascii: "u"):
-                    guard var unit = hex4() else { return nil }
+                    guard var unit = hex4() else { return false }
                     if (0xD800..<0xDC00).contains(unit), bytes.count - i >= 6, bytes[i] == UInt8(ascii: "\\"),
                         bytes[i + 1] == UInt8(ascii: "u")
                     {
@@ -188,13 +216,12 @@ enum JSONTextField {
                             i = save
                         }
                     }
-                    let scalar = Unicode.Scalar(unit) ?? "\u{FFFD}"
-                    if decode { UTF8.encode(scalar) { out.append($0) } }
-                default: return nil
+                    scalar = Unicode.Scalar(unit) ?? "\u{FFFD}"
+                default: return false
                 }
-                runStart = i
+                if decode { decoded.append(scalar) }
             }
-            return nil
+            return false
         }
 
         mutating func hex4() -> UInt32? {
