@@ -157,18 +157,38 @@ public struct JSONWriter: Sendable {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
+    /// Whether any of the eight bytes of `word` is below 0x20, `"` or `\\`. SWAR: some byte of `w` is below `k`
+    /// (at most 0x80) exactly when `(w - k·0x01…01) & ~w` has a byte's top bit set; a byte equals `c` when that
+    /// byte of `w ^ c·0x01…01` is below 1.
+    @inline(__always) static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let tops: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let control = (word &- (ones &* 0x20)) & ~word
+        let found = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | control
+        return found & tops != 0
+    }
+
     private mutating func appendQuoted(_ value: String) {
         var value = value
         value.withUTF8 { appendQuoted(utf8: $0) }
     }
 
-    /// Appends `utf8` quoted and escaped: runs that need no escape (most text) are copied whole.
+    /// Appends `utf8` quoted and escaped: runs that need no escape (most text) are found eight bytes at a time and
+    /// copied whole.
     private mutating func appendQuoted(utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
         var start = 0
         var i = 0
         let n = utf8.count
         while i < n {
+            if i &+ 8 <= n, let base = utf8.baseAddress,
+                !Self.needsEscape(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            {
+                i &+= 8
+                continue
+            }
             let byte = utf8[i]
             guard byte < 0x20 || byte == 0x22 || byte == 0x5C else {
                 i &+= 1

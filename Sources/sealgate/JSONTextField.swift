@@ -5,62 +5,88 @@
 /// validates the whole line as RFC 8259 JSON (structure, string escapes, UTF-8, numbers, literals, nesting up to
 /// ``maxDepth``) and decodes only the top-level `"text"` string, straight into the Unicode scalars the redaction
 /// engine works on (no `String` to build and decode again). A line that is not a JSON object, has no string
-/// `"text"`, or has it twice (ambiguous: refused, not guessed) yields nothing. Lone UTF-16 surrogates in `\u` escapes
+/// `"text"`, or has it twice (ambiguous: refused, not guessed) yields `nil`. Lone UTF-16 surrogates in `\u` escapes
 /// become U+FFFD, one scalar each, so offsets still count code points as Python does.
 enum JSONTextField {
     /// The deepest nesting accepted (objects and arrays), so hostile input cannot exhaust the stack.
     static let maxDepth = 128
 
-    /// Whether `line` is one JSON object (surrounding whitespace allowed) with a string `"text"`; if so, `scalars`
-    /// holds its decoded scalars (its previous content is replaced, its capacity reused).
-    static func text(in line: UnsafeBufferPointer<UInt8>, into scalars: inout [Unicode.Scalar]) -> Bool {
-        scalars.removeAll(keepingCapacity: true)
+    /// The decoded scalars of the `"text"` member of `line` (one JSON object, surrounding whitespace allowed), or
+    /// `nil`.
+    static func text(in line: UnsafeBufferPointer<UInt8>) -> [Unicode.Scalar]? {
         var scanner = Scanner(bytes: line)
-        swap(&scanner.decoded, &scalars)
-        let found = scanner.document()
-        swap(&scanner.decoded, &scalars)
-        return found
+        return scanner.document()
+    }
+
+    /// Where a string's decoded scalars go.
+    protocol Sink {
+        /// Takes one scalar.
+        mutating func put(_ scalar: Unicode.Scalar)
+        /// Takes a run of ASCII bytes (one scalar each).
+        mutating func put(ascii: UnsafeBufferPointer<UInt8>)
+    }
+
+    /// Validation only: the scalars are dropped.
+    struct Discard: Sink {
+        @inline(__always) mutating func put(_ scalar: Unicode.Scalar) {}
+        @inline(__always) mutating func put(ascii: UnsafeBufferPointer<UInt8>) {}
+    }
+
+    /// Scalars written into memory with room for them (a JSON string has at most one scalar per byte).
+    struct Buffer: Sink {
+        let out: UnsafeMutableBufferPointer<Unicode.Scalar>
+        var count = 0
+
+        @inline(__always) mutating func put(_ scalar: Unicode.Scalar) {
+            out[count] = scalar
+            count += 1
+        }
+
+        @inline(__always) mutating func put(ascii: UnsafeBufferPointer<UInt8>) {
+            for byte in ascii {
+                out[count] = Unicode.Scalar(byte)
+                count += 1
+            }
+        }
     }
 
     struct Scanner {
         let bytes: UnsafeBufferPointer<UInt8>
         var i = 0
-        /// The decoded `"text"` member, then (briefly) an escaped member name being compared with `text`.
-        var decoded: [Unicode.Scalar] = []
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-        mutating func document() -> Bool {
+        mutating func document() -> [Unicode.Scalar]? {
             skipSpace()
-            guard peek == UInt8(ascii: "{") else { return false }
+            guard peek == UInt8(ascii: "{") else { return nil }
             i += 1
-            var found = false
+            var text: [Unicode.Scalar]? = nil
             skipSpace()
             if peek == UInt8(ascii: "}") {
                 i += 1
             } else {
                 while true {
                     skipSpace()
-                    guard let isText = key() else { return false }
+                    guard let isText = key() else { return nil }
                     skipSpace()
-                    guard peek == UInt8(ascii: ":") else { return false }
+                    guard peek == UInt8(ascii: ":") else { return nil }
                     i += 1
                     skipSpace()
                     if isText {
-                        guard !found, peek == UInt8(ascii: "\""), string(decode: true) else { return false }
-                        found = true
+                        guard text == nil, peek == UInt8(ascii: "\""), let value = decodedString() else { return nil }
+                        text = value
                     } else {
-                        guard value(depth: 1) else { return false }
+                        guard value(depth: 1) else { return nil }
                     }
                     skipSpace()
                     if peek == UInt8(ascii: ",") { i += 1; continue }
-                    guard peek == UInt8(ascii: "}") else { return false }
+                    guard peek == UInt8(ascii: "}") else { return nil }
                     i += 1
                     break
                 }
             }
             skipSpace()
-            return i == bytes.count && found
+            return i == bytes.count ? text : nil
         }
 
         var peek: UInt8 { i < bytes.count ? bytes[i] : 0 }
@@ -73,21 +99,18 @@ enum JSONTextField {
         mutating func key() -> Bool? {
             guard peek == UInt8(ascii: "\"") else { return nil }
             let start = i + 1
-            guard string(decode: false) else { return nil }
+            guard validString() else { return nil }
             let raw = UnsafeBufferPointer(rebasing: bytes[start..<(i - 1)])
             if raw.elementsEqual("text".utf8) { return true }
             guard raw.contains(UInt8(ascii: "\\")) else { return false }
-            // Decoded after the text's scalars (if any), compared, and removed again.
             i = start - 1
-            let mark = decoded.count
-            guard string(decode: true) else { return nil }
-            defer { decoded.removeSubrange(mark...) }
-            return decoded[mark...].elementsEqual("text".unicodeScalars)
+            guard let decoded = decodedString() else { return nil }
+            return decoded.elementsEqual("text".unicodeScalars)
         }
 
         mutating func value(depth: Int) -> Bool {
             switch peek {
-            case UInt8(ascii: "\""): return string(decode: false)
+            case UInt8(ascii: "\""): return validString()
             case UInt8(ascii: "{"), UInt8(ascii: "["): return container(depth: depth)
             case UInt8(ascii: "t"): return literal("true")
             case UInt8(ascii: "f"): return literal("false")
@@ -106,7 +129,7 @@ enum JSONTextField {
             while true {
                 skipSpace()
                 if object {
-                    guard peek == UInt8(ascii: "\""), string(decode: false) else { return false }
+                    guard peek == UInt8(ascii: "\""), validString() else { return false }
                     skipSpace()
                     guard peek == UInt8(ascii: ":") else { return false }
                     i += 1
@@ -154,11 +177,27 @@ enum JSONTextField {
             return i - start
         }
 
-        /// A string starting at the opening quote, validated; when `decode` is set, its scalars are appended to
-        /// `decoded`.
-        mutating func string(decode: Bool) -> Bool {
+        /// Whether the string starting at the opening quote is valid (then `i` is past its closing quote).
+        mutating func validString() -> Bool {
+            var sink = Discard()
+            return string(into: &sink)
+        }
+
+        /// The decoded scalars of the string starting at the opening quote, or `nil` when it is not valid.
+        mutating func decodedString() -> [Unicode.Scalar]? {
+            var valid = false
+            // At most one scalar per byte: every scalar takes at least one byte of the line.
+            let scalars = [Unicode.Scalar](unsafeUninitializedCapacity: bytes.count - i) { out, count in
+                var sink = Buffer(out: out)
+                valid = string(into: &sink)
+                count = sink.count
+            }
+            return valid ? scalars : nil
+        }
+
+        /// Validates the string starting at the opening quote, giving its scalars to `sink`.
+        mutating func string<S: Sink>(into sink: inout S) -> Bool {
             i += 1
-            if decode { decoded.reserveCapacity(decoded.count + bytes.count - i) }
             while i < bytes.count {
                 let b = bytes[i]
                 if b == UInt8(ascii: "\"") {
@@ -167,7 +206,7 @@ enum JSONTextField {
                 }
                 if b < 0x20 { return false }
                 if b < 0x80 && b != UInt8(ascii: "\\") {
-                    // A run of plain ASCII (most text), appended at once.
+                    // A run of plain ASCII (most text), taken at once.
                     let run = i
                     i += 1
                     while i < bytes.count, bytes[i] >= 0x20, bytes[i] < 0x80, bytes[i] != UInt8(ascii: "\""),
@@ -175,18 +214,14 @@ enum JSONTextField {
                     {
                         i += 1
                     }
-                    if decode {
-                        decoded.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]).lazy.map { Unicode.Scalar($0) })
-                    }
+                    sink.put(ascii: UnsafeBufferPointer(rebasing: bytes[run..<i]))
                     continue
                 }
                 if b >= 0x80 {
                     guard let n = utf8Sequence(at: i) else { return false }
-                    if decode {
-                        var v = UInt32(b) & (0x7F >> n)
-                        for k in 1..<n { v = v << 6 | UInt32(bytes[i + k] & 0x3F) }
-                        decoded.append(Unicode.Scalar(v) ?? "\u{FFFD}")
-                    }
+                    var v = UInt32(b) & (0x7F >> n)
+                    for k in 1..<n { v = v << 6 | UInt32(bytes[i + k] & 0x3F) }
+                    sink.put(Unicode.Scalar(v) ?? "\u{FFFD}")
                     i += n
                     continue
                 }
@@ -195,14 +230,13 @@ enum JSONTextField {
                 guard i < bytes.count else { return false }
                 let e = bytes[i]
                 i += 1
-                let scalar: Unicode.Scalar
                 switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalar = Unicode.Scalar(e)
-                case UInt8(ascii: "b"): scalar = "\u{08}"
-                case UInt8(ascii: "f"): scalar = "\u{0C}"
-                case UInt8(ascii: "n"): scalar = "\n"
-                case UInt8(ascii: "r"): scalar = "\r"
-                case UInt8(ascii: "t"): scalar = "\t"
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): sink.put(Unicode.Scalar(e))
+                case UInt8(ascii: "b"): sink.put("\u{08}")
+                case UInt8(ascii: "f"): sink.put("\u{0C}")
+                case UInt8(ascii: "n"): sink.put("\n")
+                case UInt8(ascii: "r"): sink.put("\r")
+                case UInt8(ascii: "t"): sink.put("\t")
                 case UInt8(ascii: "u"):
                     guard var unit = hex4() else { return false }
                     if (0xD800..<0xDC00).contains(unit), bytes.count - i >= 6, bytes[i] == UInt8(ascii: "\\"),
@@ -216,10 +250,9 @@ enum JSONTextField {
                             i = save
                         }
                     }
-                    scalar = Unicode.Scalar(unit) ?? "\u{FFFD}"
+                    sink.put(Unicode.Scalar(unit) ?? "\u{FFFD}")
                 default: return false
                 }
-                if decode { decoded.append(scalar) }
             }
             return false
         }

@@ -83,13 +83,12 @@ extension RedactCommand {
         let results = Mutex([(bytes: [UInt8], bad: Int)](repeating: ([], 0), count: parts))
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let range = (lines.count * part / parts)..<(lines.count * (part + 1) / parts)
-            // One writer per part; the text's scalars and its redacted UTF-8 reuse their buffers from line to line.
+            // One writer per part; the redacted UTF-8 reuses its buffer from line to line.
             var json = JSONWriter(capacity: lines[range].reduce(0) { $0 + $1.count } + 64)
-            var scalars: [Unicode.Scalar] = []
             var redacted: [UInt8] = []
             var bad = 0
             for index in range {
-                guard lines[index].withUnsafeBufferPointer({ JSONTextField.text(in: $0, into: &scalars) }) else {
+                guard let scalars = lines[index].withUnsafeBufferPointer({ JSONTextField.text(in: $0) }) else {
                     bad += 1
                     json.beginObject()
                     json.member("error", "line \(firstLine + index) is not a JSON object with a string text field")
