@@ -7,8 +7,9 @@
 #
 # SEALGATE: a release build of `sealgate`. The corpus (default ../shared/data/pii-dev.jsonl) is repeated COPIES times
 # (default 20, ~9.5 MB of text) as the command's input; RedactBench (release, built here) measures the engine on the
-# same texts: joined into one text (`whole`), one call per text (`per-text`, what the command and the gateway's
-# answers do), and streamed in 16-scalar deltas (`stream`, the gateway's streamed answers). Each of ROUNDS
+# same texts: joined into one text (`whole`), one call per text (`per-text`, what the gateway's answers do), one call
+# per text on its scalars with UTF-8 out (`scalars`, the entry point the command calls per line), and streamed in
+# 16-scalar deltas (`stream`, the gateway's streamed answers). Each of ROUNDS
 # (default 3) rounds runs the engine and the command alternately; the command runs with `--threads 1` pinned to one
 # core (the per-CPU-second figure compared with the engine) and then with its default threads (wall-clock, every
 # core; its output must equal the one-thread output). The summary gives medians and the ratios command / engine and
@@ -41,7 +42,7 @@ for round in $(seq "$rounds"); do
     wall=$(python3 -c 'import sys,time; print(f"{int(sys.argv[2])/(time.time()-float(sys.argv[1]))/1e6:.1f}")' "$start" "$text_bytes")
     cmp -s "$work/out.jsonl" "$work/out2.jsonl" || { echo "--threads 1 and the default gave different output" >&2; exit 1; }
     echo "wall2 $wall MB/s" >>"$work/engine-$profile-$round.txt"
-    echo "round $round $profile: $(grep -E '^(whole|per-text|stream|cli|wall2)' "$work/engine-$profile-$round.txt" | awk '{print $1, $2}' | paste -sd ' ')"
+    echo "round $round $profile: $(grep -E '^(whole|per-text|scalars|stream|cli|wall2)' "$work/engine-$profile-$round.txt" | awk '{print $1, $2}' | paste -sd ' ')"
   done
 done
 
@@ -53,15 +54,18 @@ for profile in ("all", "basic"):
     rows = {}
     for r in range(1, rounds + 1):
         for line in open(f"{work}/engine-{profile}-{r}.txt"):
-            m = re.match(r"^(whole|per-text|stream|cli|wall2) ([0-9.]+)", line)
+            m = re.match(r"^(whole|per-text|scalars|stream|cli|wall2) ([0-9.]+)", line)
             if line.startswith("stream") and "equal to whole: yes" not in line: sys.exit(f"stream output differs: {line}")
             if m: rows.setdefault(m.group(1), []).append(float(m.group(2)))
     med[profile] = {k: statistics.median(v) for k, v in rows.items()}
     m = med[profile]
-    print(f"{profile:5}  engine whole {m['whole']:.1f}  per-text {m['per-text']:.1f}  stream {m['stream']:.2f}  "
+    print(f"{profile:5}  engine whole {m['whole']:.1f}  per-text {m['per-text']:.1f}  scalars {m['scalars']:.1f}  "
+          f"stream {m['stream']:.2f}  "
           f"command {m['cli']:.1f} MB/s per CPU-s (one thread), {m['wall2']:.1f} MB/s wall on every core  "
-          f"RATIO command/engine whole {m['cli']/m['whole']:.2f}  command/per-text {m['cli']/m['per-text']:.2f}")
-for k, name in (("whole", "engine whole"), ("per-text", "engine per text"), ("stream", "stream"), ("cli", "command")):
+          f"RATIO command/engine whole {m['cli']/m['whole']:.2f}  command/per-text {m['cli']/m['per-text']:.2f}  "
+          f"command/scalars {m['cli']/m['scalars']:.2f}")
+for k, name in (("whole", "engine whole"), ("per-text", "engine per text"), ("scalars", "engine scalars"), ("stream", "stream"),
+                ("cli", "command")):
     # basic / all as a speed: above 1 means basic is cheaper.
     print(f"basic / all, {name}: {med['basic'][k]/med['all'][k]:.2f}x")
 EOF

@@ -67,6 +67,19 @@ public struct JSONWriter: Sendable {
         appendQuoted(value)
     }
 
+    /// Writes a string value from its UTF-8, which must be valid UTF-8: the bytes ``string(_:)`` writes for the same
+    /// text, without a `String` to build first.
+    public mutating func string(utf8 value: UnsafeBufferPointer<UInt8>) {
+        separate()
+        appendQuoted(utf8: value)
+    }
+
+    /// Ends a line of JSON lines: appends a newline after a complete top-level value (the next value starts the next
+    /// line).
+    public mutating func endLine() {
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
     /// Writes an integer value.
     public mutating func integer(_ value: some BinaryInteger) {
         separate()
@@ -74,15 +87,19 @@ public struct JSONWriter: Sendable {
             bytes.append(contentsOf: String(value).utf8)
             return
         }
-        // Digits straight into the buffer: `String(value)` allocated a string per number.
+        // Digits into a stack buffer from the last, then appended at once (`String(value)` allocated a string per
+        // number).
         var magnitude = value.magnitude
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        let start = bytes.count
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        bytes[start...].reverse()
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var at = digits.count
+            repeat {
+                at -= 1
+                digits[at] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0 && at > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[at...]))
+        }
     }
 
     /// Writes a finite double as `JSONEncoder` does (`1` for 1.0, `0.25`, `1e+20`). Returns false, writing nothing,
@@ -140,29 +157,60 @@ public struct JSONWriter: Sendable {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
+    /// Whether any of the eight bytes of `word` is below 0x20, `"` or `\\`. SWAR: some byte of `w` is below `k`
+    /// (at most 0x80) exactly when `(w - k·0x01…01) & ~w` has a byte's top bit set; a byte equals `c` when that
+    /// byte of `w ^ c·0x01…01` is below 1.
+    @inline(__always) static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let tops: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let control = (word &- (ones &* 0x20)) & ~word
+        let found = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | control
+        return found & tops != 0
+    }
+
     private mutating func appendQuoted(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
         var value = value
-        value.withUTF8 { utf8 in
-            var start = 0
-            for (i, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
-                start = i + 1
-                bytes.append(UInt8(ascii: "\\"))
-                switch byte {
-                case 0x22: bytes.append(UInt8(ascii: "\""))
-                case 0x5C: bytes.append(UInt8(ascii: "\\"))
-                case 0x08: bytes.append(UInt8(ascii: "b"))
-                case 0x09: bytes.append(UInt8(ascii: "t"))
-                case 0x0A: bytes.append(UInt8(ascii: "n"))
-                case 0x0C: bytes.append(UInt8(ascii: "f"))
-                case 0x0D: bytes.append(UInt8(ascii: "r"))
-                default:
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]])
-                }
+        value.withUTF8 { appendQuoted(utf8: $0) }
+    }
+
+    /// Appends `utf8` quoted and escaped: runs that need no escape (most text) are found eight bytes at a time and
+    /// copied whole.
+    private mutating func appendQuoted(utf8: UnsafeBufferPointer<UInt8>) {
+        bytes.append(UInt8(ascii: "\""))
+        var start = 0
+        var i = 0
+        let n = utf8.count
+        while i < n {
+            if i &+ 8 <= n, let base = utf8.baseAddress,
+                !Self.needsEscape(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            {
+                i &+= 8
+                continue
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+            let byte = utf8[i]
+            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else {
+                i &+= 1
+                continue
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
+            i &+= 1
+            start = i
+            bytes.append(UInt8(ascii: "\\"))
+            switch byte {
+            case 0x22: bytes.append(UInt8(ascii: "\""))
+            case 0x5C: bytes.append(UInt8(ascii: "\\"))
+            case 0x08: bytes.append(UInt8(ascii: "b"))
+            case 0x09: bytes.append(UInt8(ascii: "t"))
+            case 0x0A: bytes.append(UInt8(ascii: "n"))
+            case 0x0C: bytes.append(UInt8(ascii: "f"))
+            case 0x0D: bytes.append(UInt8(ascii: "r"))
+            default:
+                bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]])
+            }
         }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<n]))
         bytes.append(UInt8(ascii: "\""))
     }
 }

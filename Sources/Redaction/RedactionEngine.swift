@@ -152,6 +152,20 @@ public struct RedactionEngine: OutputRedactor {
         return (apply(found, to: scalars[...], actions: plan.actions), found)
     }
 
+    /// `scalars` redacted with a profile, its UTF-8 appended to `out`; returns the spans redacted (offsets in
+    /// `scalars`).
+    ///
+    /// The text and spans of ``redactWithSpans(_:profile:)`` for the text of `scalars`, without a `String` to decode
+    /// first, a `String` to build and validate after, or label counts: for callers that read scalars from their own
+    /// input and write bytes (`sealgate redact` decodes JSON strings into scalars and writes JSON). Reusing `out` (and
+    /// `scalars`) across calls saves their allocations.
+    public func redact(_ scalars: [Unicode.Scalar], profile: String, appendingUTF8To out: inout [UInt8]) -> [DetectedSpan] {
+        let plan = plan(for: profile)
+        let found = spans(in: scalars, plan: plan)
+        write(found, from: scalars[...], actions: plan.actions, to: &out)
+        return found
+    }
+
     /// The spans of `detectors` (sorted by descending priority) with overlaps resolved: higher priority, then
     /// longer, then earlier wins. Linear in the text plus the spans: a bitmap marks taken scalars (no quadratic
     /// interval insertion).
@@ -206,10 +220,23 @@ public struct RedactionEngine: OutputRedactor {
     func apply(_ spans: [DetectedSpan], to scalars: ArraySlice<Unicode.Scalar>, actions: [String: RedactionAction]) -> RedactionResult {
         var out: [UInt8] = []
         out.reserveCapacity(scalars.count + 16)
+        let (labels, labelCounts) = write(spans, from: scalars, actions: actions, to: &out)
+        var counts: [String: Int] = [:]
+        for (k, label) in labels.enumerated() { counts[label] = labelCounts[k] }
+        return RedactionResult(text: String(decoding: out, as: UTF8.self), counts: counts)
+    }
+
+    /// Appends the UTF-8 of `scalars` with each span replaced per its action to `out`; returns the labels redacted
+    /// (in order of first use) and the number of spans of each.
+    @discardableResult
+    func write(
+        _ spans: [DetectedSpan], from scalars: ArraySlice<Unicode.Scalar>, actions: [String: RedactionAction],
+        to out: inout [UInt8]
+    ) -> (labels: [String], counts: [Int]) {
         // Labels are few: a linear table avoids hashing a String per span.
         var labels: [String] = []
+        var counts: [Int] = []
         var labelActions: [RedactionAction] = []
-        var labelCounts: [Int] = []
         let base = scalars.startIndex
         var cursor = base
         for span in spans {
@@ -217,19 +244,17 @@ public struct RedactionEngine: OutputRedactor {
             if index < 0 {
                 labels.append(span.label)
                 labelActions.append(actions[span.label] ?? .mask)
-                labelCounts.append(0)
+                counts.append(0)
                 index = labels.count - 1
             }
             appendUTF8(scalars[cursor..<(base + span.start)], to: &out)
             appendReplacement(
                 scalars[(base + span.start)..<(base + span.end)], label: span.label, action: labelActions[index], to: &out)
-            labelCounts[index] += 1
+            counts[index] += 1
             cursor = base + span.end
         }
         appendUTF8(scalars[cursor...], to: &out)
-        var counts: [String: Int] = [:]
-        for (k, label) in labels.enumerated() { counts[label] = labelCounts[k] }
-        return RedactionResult(text: String(decoding: out, as: UTF8.self), counts: counts)
+        return (labels, counts)
     }
 
     /// The spans whose labels the profile redacts.

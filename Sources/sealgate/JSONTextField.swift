@@ -3,17 +3,51 @@
 /// `sealgate redact` reads corpora whose lines carry more than the text (ids, labelled spans, metadata);
 /// `JSONSerialization` materialised all of it per line and took a third of the command's time. This scanner
 /// validates the whole line as RFC 8259 JSON (structure, string escapes, UTF-8, numbers, literals, nesting up to
-/// ``maxDepth``) and decodes only the top-level `"text"` string. A line that is not a JSON object, has no string
+/// ``maxDepth``) and decodes only the top-level `"text"` string, straight into the Unicode scalars the redaction
+/// engine works on (no `String` to build and decode again). A line that is not a JSON object, has no string
 /// `"text"`, or has it twice (ambiguous: refused, not guessed) yields `nil`. Lone UTF-16 surrogates in `\u` escapes
 /// become U+FFFD, one scalar each, so offsets still count code points as Python does.
 enum JSONTextField {
     /// The deepest nesting accepted (objects and arrays), so hostile input cannot exhaust the stack.
     static let maxDepth = 128
 
-    /// The decoded `"text"` member of `line` (one JSON object, surrounding whitespace allowed), or `nil`.
-    static func text(in line: UnsafeBufferPointer<UInt8>) -> String? {
+    /// The decoded scalars of the `"text"` member of `line` (one JSON object, surrounding whitespace allowed), or
+    /// `nil`.
+    static func text(in line: UnsafeBufferPointer<UInt8>) -> [Unicode.Scalar]? {
         var scanner = Scanner(bytes: line)
         return scanner.document()
+    }
+
+    /// Where a string's decoded scalars go.
+    protocol Sink {
+        /// Takes one scalar.
+        mutating func put(_ scalar: Unicode.Scalar)
+        /// Takes a run of ASCII bytes (one scalar each).
+        mutating func put(ascii: UnsafeBufferPointer<UInt8>)
+    }
+
+    /// Validation only: the scalars are dropped.
+    struct Discard: Sink {
+        @inline(__always) mutating func put(_ scalar: Unicode.Scalar) {}
+        @inline(__always) mutating func put(ascii: UnsafeBufferPointer<UInt8>) {}
+    }
+
+    /// Scalars written into memory with room for them (a JSON string has at most one scalar per byte).
+    struct Buffer: Sink {
+        let out: UnsafeMutableBufferPointer<Unicode.Scalar>
+        var count = 0
+
+        @inline(__always) mutating func put(_ scalar: Unicode.Scalar) {
+            out[count] = scalar
+            count += 1
+        }
+
+        @inline(__always) mutating func put(ascii: UnsafeBufferPointer<UInt8>) {
+            for byte in ascii {
+                out[count] = Unicode.Scalar(byte)
+                count += 1
+            }
+        }
     }
 
     struct Scanner {
@@ -22,11 +56,11 @@ enum JSONTextField {
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-        mutating func document() -> String? {
+        mutating func document() -> [Unicode.Scalar]? {
             skipSpace()
             guard peek == UInt8(ascii: "{") else { return nil }
             i += 1
-            var text: String? = nil
+            var text: [Unicode.Scalar]? = nil
             skipSpace()
             if peek == UInt8(ascii: "}") {
                 i += 1
@@ -39,7 +73,7 @@ enum JSONTextField {
                     i += 1
                     skipSpace()
                     if isText {
-                        guard text == nil, peek == UInt8(ascii: "\""), let value = string(decode: true) else { return nil }
+                        guard text == nil, peek == UInt8(ascii: "\""), let value = decodedString() else { return nil }
                         text = value
                     } else {
                         guard value(depth: 1) else { return nil }
@@ -65,18 +99,18 @@ enum JSONTextField {
         mutating func key() -> Bool? {
             guard peek == UInt8(ascii: "\"") else { return nil }
             let start = i + 1
-            guard string(decode: false) != nil else { return nil }
+            guard validString() else { return nil }
             let raw = UnsafeBufferPointer(rebasing: bytes[start..<(i - 1)])
             if raw.elementsEqual("text".utf8) { return true }
             guard raw.contains(UInt8(ascii: "\\")) else { return false }
             i = start - 1
-            guard let decoded = string(decode: true) else { return nil }
-            return decoded == "text"
+            guard let decoded = decodedString() else { return nil }
+            return decoded.elementsEqual("text".unicodeScalars)
         }
 
         mutating func value(depth: Int) -> Bool {
             switch peek {
-            case UInt8(ascii: "\""): return string(decode: false) != nil
+            case UInt8(ascii: "\""): return validString()
             case UInt8(ascii: "{"), UInt8(ascii: "["): return container(depth: depth)
             case UInt8(ascii: "t"): return literal("true")
             case UInt8(ascii: "f"): return literal("false")
@@ -95,7 +129,7 @@ enum JSONTextField {
             while true {
                 skipSpace()
                 if object {
-                    guard peek == UInt8(ascii: "\""), string(decode: false) != nil else { return false }
+                    guard peek == UInt8(ascii: "\""), validString() else { return false }
                     skipSpace()
                     guard peek == UInt8(ascii: ":") else { return false }
                     i += 1
@@ -143,40 +177,73 @@ enum JSONTextField {
             return i - start
         }
 
-        /// A string starting at the opening quote: validated, and decoded when `decode` is set (otherwise `""`).
-        mutating func string(decode: Bool) -> String? {
+        /// Whether the string starting at the opening quote is valid (then `i` is past its closing quote).
+        mutating func validString() -> Bool {
+            var sink = Discard()
+            return string(into: &sink)
+        }
+
+        /// The decoded scalars of the string starting at the opening quote, or `nil` when it is not valid.
+        mutating func decodedString() -> [Unicode.Scalar]? {
+            var valid = false
+            // At most one scalar per byte: every scalar takes at least one byte of the line.
+            let scalars = [Unicode.Scalar](unsafeUninitializedCapacity: bytes.count - i) { out, count in
+                var sink = Buffer(out: out)
+                valid = string(into: &sink)
+                count = sink.count
+            }
+            return valid ? scalars : nil
+        }
+
+        /// Validates the string starting at the opening quote, giving its scalars to `sink`.
+        mutating func string<S: Sink>(into sink: inout S) -> Bool {
             i += 1
-            var out: [UInt8] = []
-            var runStart = i
             while i < bytes.count {
                 let b = bytes[i]
                 if b == UInt8(ascii: "\"") {
-                    if decode { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
                     i += 1
-                    return decode ? String(decoding: out, as: UTF8.self) : ""
+                    return true
                 }
-                if b < 0x20 { return nil }
-                if b < 0x80 && b != UInt8(ascii: "\\") { i += 1; continue }
+                if b < 0x20 { return false }
+                if b < 0x80 && b != UInt8(ascii: "\\") {
+                    // A run of plain ASCII (most text), found eight bytes at a time and taken at once.
+                    let run = i
+                    i += 1
+                    if let base = UnsafeRawPointer(bytes.baseAddress) {
+                        while i + 8 <= bytes.count, Self.plainASCII(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                            i += 8
+                        }
+                    }
+                    while i < bytes.count, bytes[i] >= 0x20, bytes[i] < 0x80, bytes[i] != UInt8(ascii: "\""),
+                        bytes[i] != UInt8(ascii: "\\")
+                    {
+                        i += 1
+                    }
+                    sink.put(ascii: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                    continue
+                }
                 if b >= 0x80 {
-                    guard let n = utf8Sequence(at: i) else { return nil }
+                    guard let n = utf8Sequence(at: i) else { return false }
+                    var v = UInt32(b) & (0x7F >> n)
+                    for k in 1..<n { v = v << 6 | UInt32(bytes[i + k] & 0x3F) }
+                    sink.put(Unicode.Scalar(v) ?? "\u{FFFD}")
                     i += n
                     continue
                 }
                 // An escape.
-                if decode { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
                 i += 1
-                guard i < bytes.count else { return nil }
+                guard i < bytes.count else { return false }
                 let e = bytes[i]
                 i += 1
                 switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): sink.put(Unicode.Scalar(e))
+                case UInt8(ascii: "b"): sink.put("\u{08}")
+                case UInt8(ascii: "f"): sink.put("\u{0C}")
+                case UInt8(ascii: "n"): sink.put("\n")
+                case UInt8(ascii: "r"): sink.put("\r")
+                case UInt8(ascii: "t"): sink.put("\t")
                 case UInt8(ascii: "u"):
-                    guard var unit = hex4() else { return nil }
+                    guard var unit = hex4() else { return false }
                     if (0xD800..<0xDC00).contains(unit), bytes.count - i >= 6, bytes[i] == UInt8(ascii: "\\"),
                         bytes[i + 1] == UInt8(ascii: "u")
                     {
@@ -188,13 +255,11 @@ enum JSONTextField {
                             i = save
                         }
                     }
-                    let scalar = Unicode.Scalar(unit) ?? "\u{FFFD}"
-                    if decode { UTF8.encode(scalar) { out.append($0) } }
-                default: return nil
+                    sink.put(Unicode.Scalar(unit) ?? "\u{FFFD}")
+                default: return false
                 }
-                runStart = i
             }
-            return nil
+            return false
         }
 
         mutating func hex4() -> UInt32? {
@@ -213,6 +278,18 @@ enum JSONTextField {
                 i += 1
             }
             return v
+        }
+
+        /// Whether all eight bytes of `word` are ASCII from 0x20 up, neither `"` nor `\\` (SWAR, as
+        /// `JSONWriter`'s escape test, plus any top bit set).
+        @inline(__always) static func plainASCII(_ word: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let tops: UInt64 = 0x8080_8080_8080_8080
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let control = (word &- (ones &* 0x20)) & ~word
+            let found = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | control | word
+            return found & tops == 0
         }
 
         /// The length of the well-formed UTF-8 sequence at `k` (Unicode Table 3-7), or `nil`.

@@ -64,7 +64,7 @@ struct RedactCommand: AsyncParsableCommand {
             // Each part is up to a MiB of lines: written as it is, without another copy.
             for part in parts where !part.bytes.isEmpty {
                 bad += part.bad
-                FileHandle.standardOutput.write(Data(part.bytes))
+                try FileHandle.standardOutput.write(contentsOf: part.bytes)
             }
             lineNumber += batch.count
         }
@@ -83,17 +83,22 @@ extension RedactCommand {
         let results = Mutex([(bytes: [UInt8], bad: Int)](repeating: ([], 0), count: parts))
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let range = (lines.count * part / parts)..<(lines.count * (part + 1) / parts)
-            var out: [UInt8] = []
+            // One writer per part; the redacted UTF-8 reuses its buffer from line to line.
+            var json = JSONWriter(capacity: lines[range].reduce(0) { $0 + $1.count } + 64)
+            var redacted: [UInt8] = []
             var bad = 0
             for index in range {
-                guard let text = lines[index].withUnsafeBufferPointer({ JSONTextField.text(in: $0) }) else {
+                guard let scalars = lines[index].withUnsafeBufferPointer({ JSONTextField.text(in: $0) }) else {
                     bad += 1
-                    out.append(contentsOf: "{\"error\":\"line \(firstLine + index) is not a JSON object with a string text field\"}\n".utf8)
+                    json.beginObject()
+                    json.member("error", "line \(firstLine + index) is not a JSON object with a string text field")
+                    json.endObject()
+                    json.endLine()
                     continue
                 }
                 // One detection pass per line, with only the detectors the profile needs.
-                let (redacted, spans) = engine.redactWithSpans(text, profile: profile)
-                var json = JSONWriter(capacity: redacted.text.utf8.count + 32 * spans.count + 32)
+                redacted.removeAll(keepingCapacity: true)
+                let spans = engine.redact(scalars, profile: profile, appendingUTF8To: &redacted)
                 json.beginObject()
                 json.key("spans")
                 json.beginArray()
@@ -105,12 +110,12 @@ extension RedactCommand {
                     json.endObject()
                 }
                 json.endArray()
-                json.member("text", redacted.text)
+                json.key("text")
+                redacted.withUnsafeBufferPointer { json.string(utf8: $0) }
                 json.endObject()
-                out.append(contentsOf: json.bytes)
-                out.append(UInt8(ascii: "\n"))
+                json.endLine()
             }
-            results.withLock { $0[part] = (out, bad) }
+            results.withLock { $0[part] = (json.bytes, bad) }
         }
         return results.withLock { $0 }
     }
@@ -142,10 +147,15 @@ struct LineReader {
                 defer { start = buffer.count }
                 return buffer[start...]
             }
-            buffer.removeFirst(start)
-            start = 0
+            // The lines handed out share the old buffer: the unread rest moves to a new one (removing the read part
+            // in place made copy-on-write copy the whole buffer first).
             let block = FileHandle.standardInput.readData(ofLength: 1 << 20)
-            if block.isEmpty { atEnd = true } else { buffer.append(contentsOf: block) }
+            var next: [UInt8] = []
+            next.reserveCapacity(buffer.count - start + block.count)
+            next.append(contentsOf: buffer[start...])
+            if block.isEmpty { atEnd = true } else { next.append(contentsOf: block) }
+            buffer = next
+            start = 0
         }
     }
 }

@@ -103,4 +103,25 @@ struct ProfileDetectorTests {
         // basic never redacts an IBAN's digits as a phone number, though it no longer runs every detector.
         #expect(engine.redactWithSpans("IBAN GB82WEST12345698765432", profile: "basic").result.text == "IBAN GB82WEST12345698765432")
     }
+
+    @Test("Scalars in, UTF-8 appended: the text and spans of redactWithSpans, for every profile and action", arguments: ["none", "basic", "all", "mixed", "nope"])
+    func scalarsIn(_ profile: String) {
+        let mixed = RedactionProfile(name: "mixed", actions: [
+            "CREDIT_CARD": .partialMask(keepLast: 4), "EMAIL": .hashToken, "PHONE": .drop, "PERSON": .mask,
+        ])
+        let engine = RedactionEngine(extraDetectors: [], profiles: [mixed], tokenizer: TestTokenizer())
+        let texts = [
+            "", "nothing here",
+            "Dr. Smith (jane@example.com, +44 20 7946 0958) paid with 4111 1111 1111 1111 on 2024-07-01, see https://x.example/a?tel=0207946095",
+            "caf\u{E9} \u{4E2D}\u{6587} \u{1F600} Mary Jones <m.jones@example.org> \u{1F600}\ncard 4111-1111-1111-1111 \u{FFFD}",
+        ]
+        var out = Array("kept".utf8)
+        var expected = out
+        for text in texts {
+            let (result, spans) = engine.redactWithSpans(text, profile: profile)
+            #expect(engine.redact(Array(text.unicodeScalars), profile: profile, appendingUTF8To: &out) == spans)
+            expected += Array(result.text.utf8)
+            #expect(out == expected, "\(text)")
+        }
+    }
 }

@@ -95,6 +95,28 @@ struct JSONWriterTests {
         #expect(String(decoding: json.bytes, as: UTF8.self) == "[\(UInt64.max),7,-3]")
     }
 
+    @Test("A string written from its UTF-8 is the bytes of the same String (every escape); endLine separates JSON lines")
+    func utf8Strings() throws {
+        var rng = SplitMix64(seed: 23)
+        var lines = JSONWriter()
+        var expected: [UInt8] = []
+        for _ in 0..<1_000 {
+            let value = Self.text(&rng, length: 40)
+            var fromString = JSONWriter()
+            fromString.string(value)
+            var fromUTF8 = JSONWriter()
+            Array(value.utf8).withUnsafeBufferPointer { fromUTF8.string(utf8: $0) }
+            #expect(fromUTF8.bytes == fromString.bytes, "\(value.debugDescription)")
+            lines.beginObject()
+            lines.key("text")
+            Array(value.utf8).withUnsafeBufferPointer { lines.string(utf8: $0) }
+            lines.endObject()
+            lines.endLine()
+            expected += try Self.encoder.encode(["text": value]) + [UInt8(ascii: "\n")]
+        }
+        #expect(lines.bytes == expected)
+    }
+
     @Test("Doubles, integers, booleans and nesting as JSONEncoder writes them; NaN and infinities are refused")
     func values() throws {
         var rng = SplitMix64(seed: 7)

@@ -3,9 +3,11 @@
 // Reads the "text" field of each JSON line and measures, each for SECONDS (default 3):
 //   whole     the texts joined with newlines, redacted as one text (`RedactionEngine.redact`);
 //   per-text  each text redacted on its own (what `sealgate redact` does per line, and the gateway per answer);
+//   scalars   each text's scalars redacted to UTF-8 bytes (`redact(_:profile:appendingUTF8To:)`: what `sealgate redact`
+//             calls per line, without a String on either side);
 //   stream    the joined text fed in 16-scalar deltas (the gateway's streamed answers), checked against `whole`;
 // then each detector alone. Lines start with a keyword so scripts can parse them (Benchmarks/redact.sh).
-// REDACTBENCH_ONLY=whole|per-text|stream runs just that part (for `perf record`).
+// REDACTBENCH_ONLY=whole|per-text|scalars|stream runs just that part (for `perf record`).
 // Pin to one core: `taskset -c 0 RedactBench …`.
 import Foundation
 import Redaction
@@ -61,6 +63,18 @@ if runs("whole") {
 if runs("per-text") {
     let perText = rate(size: textBytes) { texts.reduce(0) { $0 &+ engine.redact($1, profile: profile).text.utf8.count } }
     print(String(format: "per-text %.1f MB/s (%d passes, sink %d)", perText.mbps, perText.passes, perText.sink))
+}
+if runs("scalars") {
+    let textScalars = texts.map { Array($0.unicodeScalars) }
+    var out: [UInt8] = []
+    let viaScalars = rate(size: textBytes) {
+        textScalars.reduce(0) { sum, scalars in
+            out.removeAll(keepingCapacity: true)
+            let spans = engine.redact(scalars, profile: profile, appendingUTF8To: &out)
+            return sum &+ out.count &+ spans.count
+        }
+    }
+    print(String(format: "scalars %.1f MB/s (%d passes, sink %d)", viaScalars.mbps, viaScalars.passes, viaScalars.sink))
 }
 // Streaming: the corpus in 16-scalar deltas (LLM-sized), checked against the whole-text result.
 let scalars = Array(corpus.unicodeScalars)
