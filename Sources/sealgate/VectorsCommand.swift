@@ -59,7 +59,7 @@ struct VectorsCommand: AsyncParsableCommand {
             let fm = FileManager.default
             for folder in folders {
                 guard let walker = fm.enumerator(atPath: folder) else { throw ValidationError("\(folder) is not a folder") }
-                for case let relative as String in walker.allObjects.compactMap({ $0 as? String }).sorted() {
+                for relative in walker.allObjects.compactMap({ $0 as? String }).sorted() {
                     let path = folder + "/" + relative
                     if relative.hasSuffix(".case.json") {
                         let (ok, detail) = runCase(path)
