@@ -42,6 +42,8 @@ extension TenantIndex {
                 continue
             }
             var sub = snapshot
+            // Its graph was relinked with this gateway's options (written by an older release): saved again.
+            if sub.relinkedAtLoad { built.dirty.insert(key) }
             let tags = Dictionary(documents.map { ($0.id, Self.versionTag($0)) }, uniquingKeysWith: { a, _ in a })
             for id in sub.indexedDocuments where sub.documentVersions[id] == nil || sub.documentVersions[id] != tags[id] {
                 sub.remove(document: id)

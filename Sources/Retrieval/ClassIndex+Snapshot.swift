@@ -125,6 +125,7 @@ extension ClassIndex {
             sub.graph = nil
             sub.buildWeights = nil
             sub.buildGraph()
+            sub.relinkedAtLoad = true
         }
         return sub
     }

@@ -41,6 +41,9 @@ public struct ClassIndex: Sendable {
     var levels: LevelGenerator
     /// While set, adding does not link or build the graph (a compaction or a bulk load links at the end).
     var deferGraph = false
+    /// Whether ``decode(_:dimensions:idfWeighting:options:)`` relinked a graph of other options: the snapshot it
+    /// came from is out of date and worth writing again.
+    public internal(set) var relinkedAtLoad = false
 
     /// Creates an empty sub-index.
     public init(dimensions: Int, idfWeighting: Bool, options: IndexOptions) {

@@ -85,24 +85,27 @@ struct Harness {
 
     static func makeGateway(
         settings: GatewaySettings, store: InMemoryDocumentStore, leases: LeaseManager, audit: RecordingAuditSink, metrics: RecordingMetrics,
-        events: RecordingEvents, snapshots: InMemoryIndexSnapshotStore, dimensions: Int = 256, redactors: any RedactorFactory = NoRedaction()
+        events: RecordingEvents, snapshots: InMemoryIndexSnapshotStore, dimensions: Int = 256, redactors: any RedactorFactory = NoRedaction(),
+        indexOptions: IndexOptions = Harness.indexOptions
     ) -> Gateway {
         var deps = GatewayDependencies(
             settings: settings, store: store, leases: leases, embedder: HashingEmbedder(dimensions: dimensions), embeddingDimensions: dimensions,
             models: [ModelProfileID(unchecked: "extractive"): PassageEchoModel()], redactors: redactors, audit: audit, metrics: metrics,
             events: events, logger: Logger(label: "test"))
         deps.snapshots = snapshots
-        // Small sub-indexes get a graph too, so the tests exercise it.
-        deps.indexOptions = IndexOptions(bruteForceBelow: 8, keepsFullPrecision: false)
+        deps.indexOptions = indexOptions
         return Gateway(deps)
     }
 
+    /// The tests' index options: small sub-indexes get a graph too, so the tests exercise it.
+    static let indexOptions = IndexOptions(bruteForceBelow: 8, keepsFullPrecision: false)
+
     /// A second gateway process over the same store, broker lease and snapshot store: what a restart sees
     /// (`dimensions` other than 256: a restart with another embedder).
-    func restarted(dimensions: Int = 256) -> Gateway {
+    func restarted(dimensions: Int = 256, indexOptions: IndexOptions = Harness.indexOptions) -> Gateway {
         Self.makeGateway(
             settings: settings, store: store, leases: leases, audit: audit, metrics: metrics, events: events, snapshots: snapshots,
-            dimensions: dimensions)
+            dimensions: dimensions, indexOptions: indexOptions)
     }
 
     /// Attests and leases every tenant key and secret.

@@ -39,6 +39,27 @@ struct SnapshotTests {
         #expect(Self.refusals(h).isEmpty)
     }
 
+    @Test("A snapshot linked with other graph options (an older release) loads without a refusal, is relinked, and is written again")
+    func otherGraphOptions() async throws {
+        let (h, answers) = try await Self.seeded()
+        defer { Task { await h.close() } }
+        let key = try #require(h.snapshots.allKeys.first)
+        let old = try #require(try await h.snapshots.snapshot(key))
+        let reads = h.store.bulkChunkReads
+        let denser = Harness.indexOptions.forIDFWeighting
+        let upgraded = h.restarted(indexOptions: denser)
+        for (q, expected) in zip(Self.questions, answers) { #expect(await h.citations(q, topK: 5, through: upgraded) == expected) }
+        #expect(h.store.bulkChunkReads == reads, "no embedding is decrypted again")
+        #expect(Self.refusals(h).isEmpty)
+        let rewritten = try #require(try await h.snapshots.snapshot(key))
+        #expect(rewritten != old, "the relinked graph is sealed again")
+        // The next start finds the current graph: nothing to relink, nothing written.
+        let again = h.restarted(indexOptions: denser)
+        #expect(await h.citations(Self.questions[0], topK: 5, through: again) == answers[0])
+        #expect(try await h.snapshots.snapshot(key) == rewritten)
+        #expect(Self.refusals(h).isEmpty)
+    }
+
     @Test("A snapshot behind the store is caught up: documents ingested and deleted since are reflected")
     func staleSnapshotCaughtUp() async throws {
         let (h, _) = try await Self.seeded()
