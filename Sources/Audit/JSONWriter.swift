@@ -160,7 +160,7 @@ public struct JSONWriter: Sendable {
     /// Whether any of the eight bytes of `word` is below 0x20, `"` or `\\`. SWAR: some byte of `w` is below `k`
     /// (at most 0x80) exactly when `(w - k·0x01…01) & ~w` has a byte's top bit set; a byte equals `c` when that
     /// byte of `w ^ c·0x01…01` is below 1.
-    @inline(__always) static func needsEscape(_ word: UInt64) -> Bool {
+    @inline(__always) public static func needsEscape(_ word: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let tops: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22)

@@ -1,3 +1,5 @@
+import Audit
+
 /// The `"text"` member of one JSON line, read without building the rest of the object.
 ///
 /// `sealgate redact` reads corpora whose lines carry more than the text (ids, labelled spans, metadata);
@@ -280,16 +282,10 @@ enum JSONTextField {
             return v
         }
 
-        /// Whether all eight bytes of `word` are ASCII from 0x20 up, neither `"` nor `\\` (SWAR, as
-        /// `JSONWriter`'s escape test, plus any top bit set).
+        /// Whether all eight bytes of `word` are ASCII from 0x20 up, neither `"` nor `\\`: no byte a JSON string
+        /// must escape (`JSONWriter.needsEscape`) and no top bit set.
         @inline(__always) static func plainASCII(_ word: UInt64) -> Bool {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let tops: UInt64 = 0x8080_8080_8080_8080
-            let quote = word ^ (ones &* 0x22)
-            let backslash = word ^ (ones &* 0x5C)
-            let control = (word &- (ones &* 0x20)) & ~word
-            let found = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | control | word
-            return found & tops == 0
+            word & 0x8080_8080_8080_8080 == 0 && !JSONWriter.needsEscape(word)
         }
 
         /// The length of the well-formed UTF-8 sequence at `k` (Unicode Table 3-7), or `nil`.
