@@ -80,7 +80,6 @@ extension ClassIndex {
                 let x = sub.codes[node * dimensions + d]
                 norm += Float(x) * Float(x)
                 if sub.live[node], x != 0 { sub.documentFrequency[d] += 1 }
-                if sub.idf, x != 0 { sub.postings[d].append(Int32(node)) }
             }
             sub.inverseNorms.append(norm > 0 ? 1 / norm.squareRoot() : 0)
         }
@@ -126,6 +125,8 @@ extension ClassIndex {
             sub.buildWeights = nil
             sub.buildGraph()
             sub.relinkedAtLoad = true
+        } else if sub.idf, sub.graph != nil {
+            sub.buildColumns()
         }
         return sub
     }

@@ -11,9 +11,10 @@ import SealgateCore
 ///
 /// With IDF weighting (sparse hashed features, the built-in embedder) the graph alone misses: a query's nearest
 /// chunks are those sharing its rarest terms, and nothing in the rest of a chunk leads a greedy walk towards them
-/// (on the benchmark corpus recall@10 was 0.46 at 10 k chunks). So such a sub-index also keeps, per dimension, the
-/// nodes with a non-zero code there (``postings``), and a search adds the nodes of the query's most heavily weighted
-/// dimensions whose lists are short (``lexicalCandidates(scorer:query:excluding:)``) to the graph's.
+/// (on the benchmark corpus recall@10 was 0.46 at 10 k chunks). So once such a sub-index has a graph it also keeps
+/// its codes dimension-major (``columns``), and a question is scored against every live node on its own non-zero
+/// dimensions — the exact int8 search when it has at most ``ColumnCodes/maximumDimensions`` of them (the graph is
+/// then not walked at all), its most heavily weighted ones merged with the graph's candidates otherwise.
 public struct ClassIndex: Sendable {
     let dimensions: Int
     let options: IndexOptions
@@ -23,8 +24,8 @@ public struct ClassIndex: Sendable {
     var live: [Bool] = []
     /// Node `i`'s codes are `codes[i*dimensions ..< (i+1)*dimensions]`.
     var codes: [Int8] = []
-    /// With IDF weighting, per dimension the nodes (deleted ones too, until compaction) whose code there is non-zero.
-    var postings: [[Int32]] = []
+    /// With IDF weighting and a graph, the codes again, dimension-major (deleted nodes too, until compaction).
+    var columns: ColumnCodes?
     /// 1 / ‖codes‖ per node (unweighted cosine).
     var inverseNorms: [Float] = []
     /// Full-precision vectors, only with ``IndexOptions/keepsFullPrecision``.
@@ -51,7 +52,6 @@ public struct ClassIndex: Sendable {
         self.options = options
         self.idf = idfWeighting
         documentFrequency = [Int32](repeating: 0, count: dimensions)
-        if idfWeighting { postings = [[Int32]](repeating: [], count: dimensions) }
         levels = LevelGenerator(state: options.seed)
     }
 
@@ -85,9 +85,9 @@ public struct ClassIndex: Sendable {
             inverseNorms.append(norm > 0 ? 1 / norm.squareRoot() : 0)
             if options.keepsFullPrecision { full.append(contentsOf: chunk.vector) }
             for d in 0..<dimensions where code[d] != 0 { documentFrequency[d] += 1 }
-            if idf { for d in 0..<dimensions where code[d] != 0 { postings[d].append(node) } }
             nodesOfDocument[document, default: []].append(node)
             liveCount += 1
+            if columns != nil { appendColumn(node) }
             if deferGraph { continue }
             if graph != nil {
                 link(node, vector: chunk.vector)
@@ -149,43 +149,50 @@ public struct ClassIndex: Sendable {
     }
 
     /// The `count` live nodes most similar to `query` (already weighted and normalised: `q∘w / ‖q‖_w`), best
-    /// first: by the graph when there is one, else by scanning. `weights` is `nil` without IDF weighting.
+    /// first: by the column scan (IDF weighting), the graph, or both, once there is a graph; else by scanning.
+    /// `weights` is `nil` without IDF weighting.
     func candidates(query: [Float], weights: [Float]?, count: Int) -> [(score: Float, node: Int32)] {
         guard liveCount > 0, count > 0, query.count == dimensions else { return [] }
         guard graph != nil else { return scan(query: query, weights: weights, count: count) }
-        let found = graphSearch(query: query, weights: weights, count: count)
-        guard idf else { return found }
-        let extra = withScorer(query: query, weights: weights) { scorer in
-            lexicalCandidates(scorer: scorer, query: query, excluding: Set(found.map(\.node)))
+        guard idf, let columns else { return graphSearch(query: query, weights: weights, count: count) }
+        let pick = ColumnCodes.selection(of: query)
+        // Twice as many as wanted from the columns (their norms may be an eighth of the sub-index old), each scored
+        // again under this query's weights like the graph's candidates.
+        let scanned = columns.best(dimensions: pick.dimensions, values: pick.values, count: 2 * count, kernel: options.kernel) {
+            live[Int($0)]
         }
-        guard !extra.isEmpty else { return found }
-        return Array((found + extra).sorted { $0.score > $1.score }.prefix(count))
+        var found = withScorer(query: query, weights: weights) { scorer in scanned.map { (score: scorer.score($0.node), node: $0.node) } }
+        if !pick.complete {
+            let seen = Set(found.map(\.node))
+            found += graphSearch(query: query, weights: weights, count: count).filter { !seen.contains($0.node) }
+        }
+        return Array(found.sorted { $0.score > $1.score }.prefix(count))
     }
 
-    /// The longest posting list a search reads: 1/16 of the live nodes, at least 1,024 (a hashed dimension also
-    /// holds the other terms that hash there, so even a rare term's list grows with the sub-index).
-    var postingCap: Int { max(1_024, liveCount / 16) }
-    /// The most nodes a search scores from posting lists: 1/8 of the live nodes, between 4,096 and 16,384.
-    var postingBudget: Int { min(16_384, max(4_096, liveCount / 8)) }
-
-    /// Live nodes sharing the query's most heavily weighted dimensions (its rarest terms), scored: the dimensions
-    /// in order of `|query[d]|` (the query is already weighted), each whose list holds at most ``postingCap`` nodes,
-    /// until ``postingBudget`` nodes were scored. Lists longer than the cap are common terms, which rank nothing.
-    func lexicalCandidates(scorer: Scorer, query: [Float], excluding seen: Set<Int32>) -> [(score: Float, node: Int32)] {
-        let cap = postingCap
-        var order = (0..<dimensions).filter { query[$0] != 0 && !postings[$0].isEmpty && postings[$0].count <= cap }
-        order.sort { abs(query[$0]) > abs(query[$1]) }
-        var scored = seen
-        var out: [(score: Float, node: Int32)] = []
-        var budget = postingBudget
-        for d in order {
-            for node in postings[d] where live[Int(node)] && scored.insert(node).inserted {
-                guard budget > 0 else { return out }
-                out.append((scorer.score(node), node))
-                budget -= 1
+    /// Builds ``columns`` from every node's codes, norms under the current weights.
+    mutating func buildColumns() {
+        var fresh = ColumnCodes(dimensions: dimensions)
+        fresh.normWeights = currentWeights() ?? []
+        fresh.normsLiveCount = liveCount
+        fresh.blocks.reserveCapacity((nodeCount + ColumnCodes.lanes - 1) / ColumnCodes.lanes * ColumnCodes.lanes * dimensions)
+        codes.withUnsafeBufferPointer { all in
+            for node in 0..<nodeCount {
+                fresh.append(UnsafeBufferPointer(rebasing: all[(node * dimensions)..<((node + 1) * dimensions)]))
             }
         }
-        return out
+        columns = fresh
+    }
+
+    /// Appends a node just stored to ``columns``, refreshing their norms when the weights have moved.
+    mutating func appendColumn(_ node: Int32) {
+        guard var c = columns else { return }
+        columns = nil  // mutated uniquely, not copied
+        let base = Int(node) * dimensions
+        codes.withUnsafeBufferPointer { all in c.append(UnsafeBufferPointer(rebasing: all[base..<(base + dimensions)])) }
+        if !deferGraph, c.normsStale(liveCount: liveCount), let weights = currentWeights() {
+            c.refreshNorms(codes: codes, weights: weights, liveCount: liveCount)
+        }
+        columns = c
     }
 
     /// Every live node scored, the best `count` kept.
@@ -230,7 +237,7 @@ public struct ClassIndex: Sendable {
     /// Approximate bytes held (arrays at their counts, document ids, graph links).
     var memoryBytes: Int {
         var bytes = codes.count + inverseNorms.count * 4 + full.count * 4 + live.count + chunkIndexes.count * 4
-        bytes += postings.reduce(0) { $0 + $1.count * 4 }
+        bytes += columns?.memoryBytes ?? 0
         bytes += documents.count * MemoryLayout<DocumentID>.stride + documentFrequency.count * 4
         for (document, nodes) in nodesOfDocument {
             bytes += document.rawValue.utf8.count > 15 ? document.rawValue.utf8.count + 32 : 0

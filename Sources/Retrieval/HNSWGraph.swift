@@ -148,6 +148,7 @@ extension ClassIndex {
     /// order from ``levels`` either way.
     mutating func buildGraph() {
         buildWeights = currentWeights()
+        if idf { buildColumns() }
         let threads = options.resolvedBuildThreads
         guard threads > 1, nodeCount >= Self.parallelBuildMinimum else {
             graph = HNSWGraph(m: options.m)

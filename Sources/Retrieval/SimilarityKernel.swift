@@ -80,6 +80,28 @@ public enum SimilarityKernel: String, Sendable, CaseIterable, CustomStringConver
         return a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in codeDot(x.baseAddress, y.baseAddress, x.count) } }
     }
 
+    /// Column scores of `codes` laid out dimension-major in blocks of 256 nodes (``ColumnCodes``) on the dimensions
+    /// `selected` with the query values `values`: one score per lane of every block.
+    public func columnScores(codes: [Int8], dimensions: Int, selected: [Int32], values: [Float]) -> [Float]? {
+        let lanes = ColumnCodes.lanes
+        guard runsHere, dimensions > 0, codes.count % (dimensions * lanes) == 0, selected.count == values.count,
+            selected.allSatisfy({ (0..<Int32(dimensions)).contains($0) })
+        else { return nil }
+        let blocks = codes.count / (dimensions * lanes)
+        var out = [Float](repeating: 0, count: blocks * lanes)
+        codes.withUnsafeBufferPointer { c in
+            selected.withUnsafeBufferPointer { s in
+                values.withUnsafeBufferPointer { v in
+                    out.withUnsafeMutableBufferPointer { o in
+                        guard let c = c.baseAddress, let o = o.baseAddress else { return }
+                        columnScores(c, blocks, dimensions, s.baseAddress, v.baseAddress, selected.count, o)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     // MARK: The index's calls (pointers valid for `n` elements; `nil` only when `n` is 0).
 
     @inline(__always)
@@ -126,6 +148,22 @@ public enum SimilarityKernel: String, Sendable, CaseIterable, CustomStringConver
         }
         #endif
         return SimilarityKernels.codeProducts(a, b, w, n)
+    }
+
+    /// ``columnScores(codes:dimensions:selected:values:)`` on pointers: `blocks` blocks from `codes`, `k` dimensions.
+    func columnScores(
+        _ codes: UnsafePointer<Int8>, _ blocks: Int, _ dimensions: Int, _ selected: UnsafePointer<Int32>?, _ values: UnsafePointer<Float>?,
+        _ k: Int, _ out: UnsafeMutablePointer<Float>
+    ) {
+        switch self {
+        #if arch(x86_64)
+        case .avx512: sealgate_ann_column_scores_avx512(codes, blocks, dimensions, selected, values, k, out)
+        case .avx2: sealgate_ann_column_scores_avx2(codes, blocks, dimensions, selected, values, k, out)
+        #else
+        case .avx512, .avx2: sealgate_ann_column_scores(codes, blocks, dimensions, selected, values, k, out)
+        #endif
+        case .portable: sealgate_ann_column_scores(codes, blocks, dimensions, selected, values, k, out)
+        }
     }
 
     @inline(__always)

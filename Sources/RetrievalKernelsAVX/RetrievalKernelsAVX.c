@@ -188,4 +188,64 @@ AVX512 int32_t sealgate_ann_code_dot_avx512(const int8_t *a, const int8_t *b, lo
     return sum;
 }
 
+AVX2 void sealgate_ann_column_scores_avx2(const int8_t *codes, long blocks, long dims, const int32_t *sel, const float *values, long k, float *out) {
+    // 32 lanes a pass: four 8-float accumulators (the AVX-512 kernel below keeps eight 16-float ones).
+    for (long b = 0; b < blocks; b++) {
+        const int8_t *block = codes + b * dims * SEALGATE_ANN_COLUMN_LANES;
+        float *o = out + b * SEALGATE_ANN_COLUMN_LANES;
+        for (long lane = 0; lane < SEALGATE_ANN_COLUMN_LANES; lane += 32) {
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+            for (long j = 0; j < k; j++) {
+                const int8_t *c = block + (long)sel[j] * SEALGATE_ANN_COLUMN_LANES + lane;
+                __m256 v = _mm256_set1_ps(values[j]);
+                for (int part = 0; part < 4; part++) acc[part] = _mm256_fmadd_ps(widen8(c + 8 * part), v, acc[part]);
+            }
+            for (int part = 0; part < 4; part++) _mm256_storeu_ps(o + lane + 8 * part, acc[part]);
+        }
+    }
+}
+
+AVX512 void sealgate_ann_column_scores_avx512(const int8_t *codes, long blocks, long dims, const int32_t *sel, const float *values, long k, float *out) {
+    for (long b = 0; b < blocks; b++) {
+        const int8_t *block = codes + b * dims * SEALGATE_ANN_COLUMN_LANES;
+        for (long lane = 0; lane < SEALGATE_ANN_COLUMN_LANES; lane += 128) {
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (long j = 0; j < k; j++) {
+                const int8_t *c = block + (long)sel[j] * SEALGATE_ANN_COLUMN_LANES + lane;
+                __m512 v = _mm512_set1_ps(values[j]);
+                a0 = _mm512_fmadd_ps(widen16(c), v, a0);
+                a1 = _mm512_fmadd_ps(widen16(c + 16), v, a1);
+                a2 = _mm512_fmadd_ps(widen16(c + 32), v, a2);
+                a3 = _mm512_fmadd_ps(widen16(c + 48), v, a3);
+                a4 = _mm512_fmadd_ps(widen16(c + 64), v, a4);
+                a5 = _mm512_fmadd_ps(widen16(c + 80), v, a5);
+                a6 = _mm512_fmadd_ps(widen16(c + 96), v, a6);
+                a7 = _mm512_fmadd_ps(widen16(c + 112), v, a7);
+            }
+            float *o = out + b * SEALGATE_ANN_COLUMN_LANES + lane;
+            _mm512_storeu_ps(o, a0);
+            _mm512_storeu_ps(o + 16, a1);
+            _mm512_storeu_ps(o + 32, a2);
+            _mm512_storeu_ps(o + 48, a3);
+            _mm512_storeu_ps(o + 64, a4);
+            _mm512_storeu_ps(o + 80, a5);
+            _mm512_storeu_ps(o + 96, a6);
+            _mm512_storeu_ps(o + 112, a7);
+        }
+    }
+}
+
 #endif
+
+void sealgate_ann_column_scores(const int8_t *codes, long blocks, long dims, const int32_t *sel, const float *values, long k, float *out) {
+    for (long b = 0; b < blocks; b++) {
+        const int8_t *block = codes + b * dims * SEALGATE_ANN_COLUMN_LANES;
+        float *o = out + b * SEALGATE_ANN_COLUMN_LANES;
+        for (long lane = 0; lane < SEALGATE_ANN_COLUMN_LANES; lane++) o[lane] = 0;
+        for (long j = 0; j < k; j++) {
+            const int8_t *c = block + (long)sel[j] * SEALGATE_ANN_COLUMN_LANES;
+            float v = values[j];
+            for (long lane = 0; lane < SEALGATE_ANN_COLUMN_LANES; lane++) o[lane] += v * (float)c[lane];
+        }
+    }
+}

@@ -52,6 +52,40 @@ struct RetrievalKernelTests {
         #expect(SimilarityKernel.selected.dot(query: [1, 2], codes: [1]) == nil)
     }
 
+    @Test("Column scores: every kernel gives, for every node of a dimension-major layout, Σ values·codes on the chosen dimensions")
+    func columnScores() throws {
+        let lanes = 256
+        for (dims, nodes, k) in [(1, 256, 1), (7, 300, 3), (64, 700, 64), (1024, 512, 96), (384, 256, 0)] {
+            var g = SplitMix64(seed: UInt64(dims * 1000 + nodes))
+            let rows = (0..<nodes).map { _ in (0..<dims).map { _ in Int8.random(in: -127...127, using: &g) } }
+            let blocks = (nodes + lanes - 1) / lanes
+            // The documented layout: node b·256 + l's dimension d at (b·dims + d)·256 + l; unused lanes zero.
+            var columns = [Int8](repeating: 0, count: blocks * dims * lanes)
+            for (node, row) in rows.enumerated() {
+                for d in 0..<dims { columns[((node / lanes) * dims + d) * lanes + node % lanes] = row[d] }
+            }
+            let selected = (0..<k).map { _ in Int32.random(in: 0..<Int32(dims), using: &g) }
+            let values = (0..<k).map { _ in Float.random(in: -2...2, using: &g) }
+            for kernel in SimilarityKernel.allCases.filter(\.runsHere) {
+                let scores = try #require(kernel.columnScores(codes: columns, dimensions: dims, selected: selected, values: values))
+                #expect(scores.count == blocks * lanes)
+                for node in 0..<(blocks * lanes) {
+                    let row = node < nodes ? rows[node] : [Int8](repeating: 0, count: dims)
+                    var want: Float = 0
+                    var scale: Float = 0
+                    for j in 0..<k {
+                        want += values[j] * Float(row[Int(selected[j])])
+                        scale += abs(values[j] * Float(row[Int(selected[j])]))
+                    }
+                    #expect(Self.close(scores[node], want, scale: scale), "\(kernel) dims=\(dims) node=\(node): \(scores[node]) vs \(want)")
+                }
+            }
+        }
+        // A layout that is not whole blocks, or a dimension out of range, is refused, not read past.
+        #expect(SimilarityKernel.portable.columnScores(codes: [Int8](repeating: 0, count: 100), dimensions: 4, selected: [0], values: [1]) == nil)
+        #expect(SimilarityKernel.portable.columnScores(codes: [Int8](repeating: 0, count: 1024), dimensions: 4, selected: [4], values: [1]) == nil)
+    }
+
     @Test("The kernel is chosen from the CPU's features; this machine's AVX2 is used when /proc/cpuinfo lists it")
     func selection() throws {
         #expect(SimilarityKernel.select(isX86_64: false, avx2FMA: true, avx512: true) == .portable)

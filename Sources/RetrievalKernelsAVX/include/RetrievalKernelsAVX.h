@@ -30,7 +30,20 @@ void sealgate_ann_code_products_avx512(const int8_t *a, const int8_t *b, const f
 int32_t sealgate_ann_code_dot_avx2(const int8_t *a, const int8_t *b, long n);
 int32_t sealgate_ann_code_dot_avx512(const int8_t *a, const int8_t *b, long n);
 
+/// Column scores (see ``sealgate_ann_column_scores``), 16 and 8 lanes at a time.
+void sealgate_ann_column_scores_avx2(const int8_t *codes, long blocks, long dims, const int32_t *sel, const float *values, long k, float *out);
+void sealgate_ann_column_scores_avx512(const int8_t *codes, long blocks, long dims, const int32_t *sel, const float *values, long k, float *out);
+
 #endif
+
+/// Nodes per block of the dimension-major code layout that ``sealgate_ann_column_scores`` reads.
+#define SEALGATE_ANN_COLUMN_LANES 256
+
+/// Scores every node of `blocks` blocks of int8 codes laid out dimension-major, block by block
+/// (`codes[(b·dims + d)·LANES + lane]` is dimension `d` of node `b·LANES + lane`), on `k` selected dimensions only:
+/// `out[b·LANES + lane] = Σ_j values[j] · codes[(b·dims + sel[j])·LANES + lane]`. A sparse query's score on every node
+/// at `k` / `dims` of a full scan's cost. Plain C, compiled for the build's baseline (any architecture).
+void sealgate_ann_column_scores(const int8_t *codes, long blocks, long dims, const int32_t *sel, const float *values, long k, float *out);
 
 /// Asks the CPU to bring the cache line at `p` into all cache levels (a hint: never faults, any architecture).
 /// Inline, so Swift callers get the one instruction rather than a call.
