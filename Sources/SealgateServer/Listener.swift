@@ -11,7 +11,9 @@ extension ListenerSettings {
     /// The metric counting listener refusals.
     static let refusedMetric = "sealgate_connections_refused_total"
 
-    /// The gateway's listener: `urn:sealgate:problem:<reason>` problems.
+    /// The gateway's listener: `urn:sealgate:problem:<reason>` problems. Its connections run on their event loops
+    /// (``ListenerSettings/runsOnEventLoop``); ``EventLoopAffinity`` sends every route but the answer routes back
+    /// to the cooperative pool.
     static func gateway(_ limits: ListenerLimits, metrics: PrometheusRecorder) -> ListenerSettings {
         ListenerSettings(
             limits: limits,
@@ -22,7 +24,8 @@ extension ListenerSettings {
                     detail: refusal.detail, instance: nil)
                 return ListenerProblem(body: encode(body))
             },
-            onRefusal: { metrics.increment(refusedMetric, labels: [("reason", $0.reason.rawValue)], by: 1) })
+            onRefusal: { metrics.increment(refusedMetric, labels: [("reason", $0.reason.rawValue)], by: 1) },
+            runsOnEventLoop: true)
     }
 
     /// The broker's listener: KBS-style problems (`.../errors/InvalidRequest`) with the Sealgate reason in `reason`.
