@@ -13,21 +13,15 @@ public struct ListenerSettings: Sendable {
     public var problem: @Sendable (ListenerRefusal) -> ListenerProblem
     /// Called once per refusal (a metric); never with request content.
     public var onRefusal: @Sendable (ListenerRefusal) -> Void
-    /// Whether each connection's requests run on the connection's own event loop (an ``EventLoopTaskExecutor``
-    /// preference over the connection's whole life: reading requests, the responder, writing answers) rather than
-    /// on the cooperative pool with a hand-over at every read and write. The responder then owns the loop while it
-    /// computes: routes doing milliseconds of work must move it elsewhere (`globalConcurrentExecutor`).
-    public var runsOnEventLoop: Bool
 
     /// Creates settings.
     public init(
         limits: ListenerLimits, problem: @escaping @Sendable (ListenerRefusal) -> ListenerProblem,
-        onRefusal: @escaping @Sendable (ListenerRefusal) -> Void = { _ in }, runsOnEventLoop: Bool = false
+        onRefusal: @escaping @Sendable (ListenerRefusal) -> Void = { _ in }
     ) {
         self.limits = limits
         self.problem = problem
         self.onRefusal = onRefusal
-        self.runsOnEventLoop = runsOnEventLoop
     }
 }
 
@@ -83,10 +77,7 @@ public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     }
 
     public func handle(value: Value, logger: Logger) async {
-        guard settings.runsOnEventLoop else { return await handleHTTP(asyncChannel: value, logger: logger) }
-        await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
-            await handleHTTP(asyncChannel: value, logger: logger)
-        }
+        await handleHTTP(asyncChannel: value, logger: logger)
     }
 }
 

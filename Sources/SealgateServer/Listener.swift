@@ -11,9 +11,7 @@ extension ListenerSettings {
     /// The metric counting listener refusals.
     static let refusedMetric = "sealgate_connections_refused_total"
 
-    /// The gateway's listener: `urn:sealgate:problem:<reason>` problems. Its connections run on their event loops
-    /// (``ListenerSettings/runsOnEventLoop``); ``EventLoopAffinity`` sends every route but the answer routes back
-    /// to the cooperative pool.
+    /// The gateway's listener: `urn:sealgate:problem:<reason>` problems.
     static func gateway(_ limits: ListenerLimits, metrics: PrometheusRecorder) -> ListenerSettings {
         ListenerSettings(
             limits: limits,
@@ -24,8 +22,7 @@ extension ListenerSettings {
                     detail: refusal.detail, instance: nil)
                 return ListenerProblem(body: encode(body))
             },
-            onRefusal: { metrics.increment(refusedMetric, labels: [("reason", $0.reason.rawValue)], by: 1) },
-            runsOnEventLoop: true)
+            onRefusal: { metrics.increment(refusedMetric, labels: [("reason", $0.reason.rawValue)], by: 1) })
     }
 
     /// The broker's listener: KBS-style problems (`.../errors/InvalidRequest`) with the Sealgate reason in `reason`.

@@ -146,7 +146,6 @@ public enum Sealgate {
     static func serve(_ parts: GatewayParts, leased: Bool, options: ServeOptions) throws -> SealgateInstance {
         let (config, gateway, leases, logger) = (parts.configuration, parts.gateway, parts.leases, options.logger)
         let router = Router(context: GatewayRequestContext.self)
-        router.add(middleware: EventLoopAffinity())
         router.add(middleware: ProblemMiddleware(metrics: parts.metrics))
         let witnessing = try witnessService(parts, logger: logger)
         var api = SealgateAPI(
