@@ -80,8 +80,9 @@ final class MeteredThreadExecutor: TaskExecutor, @unchecked Sendable {
     }
 }
 
-/// The gateway answers on its connection's event loop; MiniLM's encoding (milliseconds per text) must not run there.
-@Suite("MiniLM: embedding never runs on the caller's task executor (an event loop, in the gateway)")
+/// A caller may prefer a task executor that must stay free (a NIO event loop serving other connections); MiniLM's
+/// encoding (milliseconds per text) must not run there.
+@Suite("MiniLM: embedding never runs on the task executor its caller prefers (an event loop, say)")
 struct CallerExecutorTests {
     /// About 400 words: truncated at 256 tokens, tens of milliseconds of CPU per text.
     static let longText = String(repeating: "the gateway answers questions about the handbook with retrieved passages ", count: 40)
