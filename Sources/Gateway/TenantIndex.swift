@@ -131,6 +131,14 @@ public final class TenantIndex: Sendable {
         }
         let epoch = leases.publishedEpoch
         guard await !vectors.isBuilt(tenant: tenant, epoch: epoch) else { return }
+        // A build loads or decrypts every embedding of the tenant (seconds for a large one): on the cooperative pool,
+        // never on a task executor the request that found the index missing prefers (an event loop, say).
+        try await withTaskExecutorPreference(globalConcurrentExecutor) { try await build(tenant: tenant, epoch: epoch) }
+    }
+
+    /// Builds the tenant's index under `epoch` (``ensure(tenant:)`` found it missing).
+    private func build(tenant: TenantID, epoch: Int) async throws {
+        let leases = keyRing.leases
         // Begun before the store is read: ingests and deletes from here on are replayed over the result.
         let ticket = await vectors.beginBuild(tenant: tenant)
         let built: Assembled

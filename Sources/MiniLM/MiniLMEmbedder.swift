@@ -69,7 +69,16 @@ public struct MiniLMEmbedder: Embedder {
     public func tokenize(_ text: String) -> [Int32] { tokenizer.encode(text) }
 
     /// Embeds each text: batches as ``batches(tokenCounts:parallelism:)`` cuts them, at most ``parallelism`` at a time.
+    ///
+    /// The work (milliseconds of CPU per text) runs on the cooperative pool (`globalConcurrentExecutor`), never on
+    /// a task executor the caller prefers: a caller running on a NIO event loop (a task-executor preference) keeps
+    /// that loop, and its other connections, free while the texts are encoded, and gets the vectors back there.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
+        try await withTaskExecutorPreference(globalConcurrentExecutor) { try await encode(texts) }
+    }
+
+    /// ``embed(_:)`` on whatever executor runs it; the batches are child tasks, which inherit its preference.
+    private func encode(_ texts: [String]) async throws -> [[Float]] {
         let sequences = texts.map(tokenizer.encode)
         let batches = Self.batches(tokenCounts: sequences.map(\.count), parallelism: parallelism)
         if batches.count <= 1 { return encoder.embed(sequences) }
