@@ -93,25 +93,30 @@ struct ColumnCodes: Sendable {
         let batch = 16
         var scores = [Float](repeating: 0, count: batch * Self.lanes)
         let blockCount = (count + Self.lanes - 1) / Self.lanes
+        // A node enters the heap only when it beats `floor`: 0 until the heap is full, then its worst score.
+        var floor: Float = 0
         blocks.withUnsafeBufferPointer { codes in
             selected.withUnsafeBufferPointer { sel in
                 values.withUnsafeBufferPointer { v in
-                    scores.withUnsafeMutableBufferPointer { out in
-                        var first = 0
-                        while first < blockCount {
-                            let n = min(batch, blockCount - first)
-                            guard let c = codes.baseAddress, let s = sel.baseAddress, let q = v.baseAddress, let o = out.baseAddress else { return }
-                            kernel.columnScores(c + first * dimensions * Self.lanes, n, dimensions, s, q, selected.count, o)
-                            let start = first * Self.lanes
-                            for i in 0..<min(n * Self.lanes, count - start) {
-                                let node = start + i
-                                let score = o[i] * inverseNorms[node]
-                                guard score > 0, heap.count < wanted || score > (heap.top?.score ?? -.infinity) else { continue }
-                                guard include(Int32(node)) else { continue }
-                                if heap.count >= wanted { heap.pop() }
-                                heap.push(score, Int32(node))
+                    inverseNorms.withUnsafeBufferPointer { norms in
+                        scores.withUnsafeMutableBufferPointer { out in
+                            guard let c = codes.baseAddress, let s = sel.baseAddress, let q = v.baseAddress, let o = out.baseAddress,
+                                let inverse = norms.baseAddress
+                            else { return }
+                            var first = 0
+                            while first < blockCount {
+                                let n = min(batch, blockCount - first)
+                                kernel.columnScores(c + first * dimensions * Self.lanes, n, dimensions, s, q, selected.count, o)
+                                let start = first * Self.lanes
+                                for i in 0..<min(n * Self.lanes, count - start) {
+                                    let score = o[i] * inverse[start + i]
+                                    guard score > floor, include(Int32(start + i)) else { continue }
+                                    if heap.count >= wanted { heap.pop() }
+                                    heap.push(score, Int32(start + i))
+                                    if heap.count >= wanted { floor = max(0, heap.top?.score ?? 0) }
+                                }
+                                first += n
                             }
-                            first += n
                         }
                     }
                 }
