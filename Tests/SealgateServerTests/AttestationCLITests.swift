@@ -1,18 +1,11 @@
 import Foundation
+import SealgateTestSupport
 import Testing
 
 /// Runs the `sealgate` binary and returns its exit status and output.
 func runSealgate(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try sealgateBinary())
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+    let output = try ChildProcess.run(try sealgateBinary(), arguments, mergingErrors: true)
+    return (output.status, output.text)
 }
 
 @Suite("sealgate attestation verify over real Nitro documents", .enabled(if: FileManager.default.fileExists(atPath: nitroDir), "../shared/vectors is absent"))

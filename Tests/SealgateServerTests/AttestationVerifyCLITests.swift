@@ -3,22 +3,13 @@ import Foundation
 import JOSE
 import KeyBroker
 import SealgateCore
+import SealgateTestSupport
 import Testing
 
 /// Runs the `sealgate` binary and returns its exit status, stdout and stderr separately.
 func runSealgateSplit(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try sealgateBinary())
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    let output = try ChildProcess.run(try sealgateBinary(), arguments)
+    return (output.status, output.text, output.errorText)
 }
 
 /// A temporary directory removed by `remove()`.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import SealgateServer
+import SealgateTestSupport
 import Testing
 import X509
 
@@ -12,19 +13,8 @@ import X509
 extension BrokerProcessTests {
     /// Runs `openssl` with `arguments` and `input`; returns exit status and standard output.
     static func openssl(_ arguments: [String], input: String = "") throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        let (stdin, stdout) = (Pipe(), Pipe())
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let output = try ChildProcess.run("openssl", arguments, stdin: Array(input.utf8), timeout: 60)
+        return (output.status, output.text)
     }
 
     @Test("Attested TLS, two processes: the gateway serves a broker-CA certificate for its in-memory key; without the CA, no connection")

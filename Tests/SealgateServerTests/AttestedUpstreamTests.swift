@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import SealgateServer
+import SealgateTestSupport
 import Testing
 
 extension BrokerProcessTests {
@@ -44,18 +45,7 @@ extension BrokerProcessTests {
     }
 
     static func sha256Hex(_ text: String) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sha256sum"]
-        let (input, output) = (Pipe(), Pipe())
-        process.standardInput = input
-        process.standardOutput = output
-        try? process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try? input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(String(decoding: data, as: UTF8.self).prefix(64))
+        ((try? ChildProcess.run("sha256sum", [], stdin: Array(text.utf8), timeout: 60))?.text ?? "").prefix(64).description
     }
 
     /// Merges reference-value documents (sets and mock signers) into one.

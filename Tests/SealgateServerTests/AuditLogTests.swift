@@ -5,6 +5,7 @@ import HTTPTypes
 import HummingbirdTesting
 import SealgateCore
 import Synchronization
+import SealgateTestSupport
 import Testing
 
 @testable import SealgateServer
@@ -88,22 +89,18 @@ struct AuditLogTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var acknowledged = Set<Int>()
         for round in 0..<12 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["audit", "load", "--dir", dir, "--records", "100000", "--writers", "8", "--print-acks"]
             let acks = dir + "-acks-\(round)"
             FileManager.default.createFile(atPath: acks, contents: nil)
             defer { try? FileManager.default.removeItem(atPath: acks) }
-            process.standardOutput = FileHandle(forWritingAtPath: acks)
-            try process.run()
+            let process = try ChildProcess(
+                binary, ["audit", "load", "--dir", dir, "--records", "100000", "--writers", "8", "--print-acks"], stdout: acks)
             // Kill mid-append: once appends are being acknowledged (start-up time varies with load), after a varying delay.
             let deadline = Date().addingTimeInterval(20)
             while Date() < deadline, ((try? FileManager.default.attributesOfItem(atPath: acks)[.size] as? Int) ?? 0) == 0 {
                 try await Task.sleep(nanoseconds: 10_000_000)
             }
             try await Task.sleep(nanoseconds: UInt64(20 + (round * 37) % 150) * 1_000_000)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            #expect(process.stop(signal: SIGKILL), "the load generator outlived SIGKILL")
             let output = (try? String(contentsOfFile: acks, encoding: .utf8)) ?? ""
             // The last line may itself be torn by the kill; only complete lines count as acknowledged.
             let lines = output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
@@ -133,15 +130,8 @@ struct AuditLogTests {
             // Killed here: no periodic or shutdown checkpoint.
         }
         func run(_ arguments: [String]) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, output)
+            let output = try ChildProcess.run(binary, arguments)
+            return (output.status, output.text)
         }
         let (keyStatus, key) = try run(["audit", "key", "--data-dir", dataDir])
         #expect(keyStatus == 0 && key == verifier.encoded + "\n", "\(key)")
@@ -160,15 +150,9 @@ struct AuditLogTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("full-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func run(_ limitKB: Int?) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
             let limit = limitKB.map { "ulimit -f \($0); trap '' XFSZ; " } ?? ""
-            process.arguments = ["-c", "\(limit)exec '\(binary)' audit load --dir '\(dir)' --records 2000 --writers 4"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            let output = try ChildProcess.run("/bin/bash", ["-c", "\(limit)exec '\(binary)' audit load --dir '\(dir)' --records 2000 --writers 4"])
+            return (output.status, output.text)
         }
         // `ulimit -f` (in 1 KiB blocks here) makes writes past 64 KiB fail like a full disk.
         let (full, fullOutput) = try run(64)

@@ -9,7 +9,7 @@ import Testing
 #endif
 
 /// Two real processes on loopback: `sealgate broker` and `sealgate serve --broker`, driven through HTTP and the CLI.
-@Suite("Broker and gateway as two processes", .serialized)
+@Suite("Broker and gateway as two processes", .serialized, .timeLimit(.minutes(5)))
 struct BrokerProcessTests {
     /// A free TCP port on 127.0.0.1 (bound to 0, read back, released).
     static func freePort() throws -> Int {
@@ -37,8 +37,8 @@ struct BrokerProcessTests {
         let binary: String
         let brokerPort: Int
         let gatewayPort: Int
-        var broker: Process?
-        var gateway: Process?
+        var broker: ChildProcess?
+        var gateway: ChildProcess?
         let leaseSeconds = 5
 
         init() throws {
@@ -66,30 +66,14 @@ struct BrokerProcessTests {
         /// Runs the CLI to completion; returns exit status and standard output.
         @discardableResult
         func run(_ arguments: [String]) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-            process.currentDirectoryURL = URL(fileURLWithPath: dir)
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            try process.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            let output = try ChildProcess.run(binary, arguments, directory: dir, timeout: 120)
+            return (output.status, output.text)
         }
 
-        func start(_ arguments: [String], log: String) throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-            process.currentDirectoryURL = URL(fileURLWithPath: dir)
-            FileManager.default.createFile(atPath: dir + "/" + log, contents: nil)
-            let handle = FileHandle(forWritingAtPath: dir + "/" + log)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-            return process
+        /// Starts the CLI with `arguments`, its output and errors written to `log` (emptied first) in the scenario's directory.
+        func start(_ arguments: [String], log: String) throws -> ChildProcess {
+            _ = FileManager.default.createFile(atPath: dir + "/" + log, contents: nil)
+            return try ChildProcess(binary, arguments, directory: dir, stdout: dir + "/" + log, stderr: dir + "/" + log)
         }
 
         /// Writes reference values for this gateway (or for another measurement) and starts the broker.
@@ -174,10 +158,10 @@ struct BrokerProcessTests {
             throw TestFailure("timed out waiting for \(what)\n--- gateway.log\n\(log("gateway.log").suffix(2000))\n--- broker.log\n\(log("broker.log").suffix(2000))")
         }
 
-        func stop(_ process: Process?, signal: Int32 = SIGTERM) {
-            guard let process, process.isRunning else { return }
-            kill(process.processIdentifier, signal)
-            process.waitUntilExit()
+        /// Stops `process` with `signal`; one that has not exited 20 s later is killed and the test fails, naming it.
+        func stop(_ process: ChildProcess?, signal: Int32 = SIGTERM, sourceLocation: SourceLocation = #_sourceLocation) {
+            guard let process, !process.stop(signal: signal) else { return }
+            Issue.record("pid \(process.processIdentifier) ignored signal \(signal) for 20 s and was killed", sourceLocation: sourceLocation)
         }
 
         func tearDown() {
@@ -218,7 +202,7 @@ struct BrokerProcessTests {
             let renewals = try await s.metric(granted)
             try await s.waitFor("renewal after retire", seconds: 15) { try await s.metric(granted) > renewals }
             let (status, body) = try await s.query("acme")
-            #expect(status == 200 && body.contains("travel portal"))
+            #expect(status == 200 && body.contains("travel portal"), "\(status) \(body.prefix(600))\n--- gateway.log\n\(s.log("gateway.log").suffix(3000))")
 
             // Shred globex: its queries fail after the next renewal (read just before, so its DEKs are cached: the
             // cache goes with the key set); acme is unaffected.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SealgateTestSupport
 import Testing
 
 /// One run of the `sealgate` binary.
@@ -10,7 +11,7 @@ struct CLIRun: Sendable {
     var both: String { stdout + "\n" + stderr }
 }
 
-/// Runs the `sealgate` binary off the cooperative pool (a live gateway in the same process keeps answering), with
+/// Runs the `sealgate` binary, waiting without holding a thread (a live gateway in the same process keeps answering), with
 /// an optional working directory, environment (default: this process's, without Sealgate's key variables) and stdin.
 func runCLI(_ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil, stdin: String? = nil) async throws -> CLIRun {
     try await runCLI(arguments, cwd: cwd, environment: environment, stdinBytes: Array((stdin ?? "").utf8))
@@ -18,43 +19,12 @@ func runCLI(_ arguments: [String], cwd: String? = nil, environment: [String: Str
 
 /// `runCLI` with raw bytes on stdin (not necessarily UTF-8).
 func runCLI(_ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil, stdinBytes: [UInt8]) async throws -> CLIRun {
-    let binary = try sealgateBinary()
-    return try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            do {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: binary)
-                process.arguments = arguments
-                if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-                var env = environment ?? ProcessInfo.processInfo.environment
-                if environment == nil {
-                    for name in ["SEALGATE_API_KEY", "SEALGATE_ADMIN_TOKEN", "SEALGATE_AUDITOR_KEY"] { env[name] = nil }
-                }
-                process.environment = env
-                // Output goes to files, so a chatty child never blocks on a full pipe.
-                let base = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)").path
-                FileManager.default.createFile(atPath: base + ".out", contents: nil)
-                FileManager.default.createFile(atPath: base + ".err", contents: nil)
-                defer { [".out", ".err"].forEach { try? FileManager.default.removeItem(atPath: base + $0) } }
-                let input = Pipe()
-                process.standardOutput = FileHandle(forWritingAtPath: base + ".out")
-                process.standardError = FileHandle(forWritingAtPath: base + ".err")
-                process.standardInput = input
-                try process.run()
-                input.fileHandleForWriting.write(Data(stdinBytes))
-                try input.fileHandleForWriting.close()
-                process.waitUntilExit()
-                let stdout = FileManager.default.contents(atPath: base + ".out") ?? Data()
-                let stderr = FileManager.default.contents(atPath: base + ".err") ?? Data()
-                continuation.resume(
-                    returning: CLIRun(
-                        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                        stderr: String(decoding: stderr, as: UTF8.self)))
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
+    var env = environment ?? ProcessInfo.processInfo.environment
+    if environment == nil {
+        for name in ["SEALGATE_API_KEY", "SEALGATE_ADMIN_TOKEN", "SEALGATE_AUDITOR_KEY"] { env[name] = nil }
     }
+    let output = try await ChildProcess.runAsync(try sealgateBinary(), arguments, directory: cwd, environment: env, stdin: stdinBytes)
+    return CLIRun(status: output.status, stdout: output.text, stderr: output.errorText)
 }
 
 @Suite("CLI: usage errors exit 64, runtime failures exit 1 with one line naming the fix")

@@ -58,7 +58,7 @@ extension BrokerProcessTests {
     }
 
     /// Starts `sealgate serve` on the embedded broker of `gw` with `config`; returns the process (its log: `log`).
-    static func serveEmbedded(_ s: Scenario, config: String, log: String) throws -> Process {
+    static func serveEmbedded(_ s: Scenario, config: String, log: String) throws -> ChildProcess {
         try FileManager.default.createDirectory(atPath: s.dir + "/gw", withIntermediateDirectories: true)
         try config.write(toFile: s.dir + "/gw/sealgate.yaml", atomically: true, encoding: .utf8)
         return try s.start(["serve", "--data-dir", "gw", "--config", "gw/sealgate.yaml", "--port", "\(s.gatewayPort)"], log: log)

