@@ -129,15 +129,26 @@ public final class TenantIndex: Sendable {
             await clear()
             throw SealgateError(await keyRing.noLeaseReason(), "no valid key lease")
         }
-        let epoch = leases.publishedEpoch
-        guard await !vectors.isBuilt(tenant: tenant, epoch: epoch) else { return }
-        // A build loads or decrypts every embedding of the tenant (seconds for a large one): on the cooperative pool,
-        // never on a task executor the request that found the index missing prefers (an event loop, say).
-        try await withTaskExecutorPreference(globalConcurrentExecutor) { try await build(tenant: tenant, epoch: epoch) }
+        // A renewal that changes the key set while the index is being built (a rotation or retirement landing just
+        // then) voids that build; the request builds again under the new keys rather than failing, a few times at most.
+        for attempt in 1...Self.buildAttempts {
+            let epoch = leases.publishedEpoch
+            guard await !vectors.isBuilt(tenant: tenant, epoch: epoch) else { return }
+            // A build loads or decrypts every embedding of the tenant (seconds for a large one): on the cooperative pool,
+            // never on a task executor the request that found the index missing prefers (an event loop, say).
+            let completed = try await withTaskExecutorPreference(globalConcurrentExecutor) { try await build(tenant: tenant, epoch: epoch) }
+            if completed { return }
+            guard attempt < Self.buildAttempts, await leases.isValid else { break }
+        }
+        throw SealgateError(await leases.isValid ? .keyLeaseUnavailable : await keyRing.noLeaseReason(), "key set changed during index build")
     }
 
-    /// Builds the tenant's index under `epoch` (``ensure(tenant:)`` found it missing).
-    private func build(tenant: TenantID, epoch: Int) async throws {
+    /// Builds a request makes before it is refused because the key set kept changing under them.
+    static let buildAttempts = 3
+
+    /// Builds the tenant's index under `epoch` (``ensure(tenant:)`` found it missing); false when the key set changed
+    /// while it was built (nothing of it is kept).
+    private func build(tenant: TenantID, epoch: Int) async throws -> Bool {
         let leases = keyRing.leases
         // Begun before the store is read: ingests and deletes from here on are replayed over the result.
         let ticket = await vectors.beginBuild(tenant: tenant)
@@ -149,11 +160,10 @@ public final class TenantIndex: Sendable {
         // Keys changed while building: entries decrypted under the old keys must not outlive the clear that came with it.
         guard await leases.epoch == epoch, await leases.isValid else {
             await vectors.abandon(ticket)
-            throw SealgateError(await leases.isValid ? .keyLeaseUnavailable : await keyRing.noLeaseReason(), "key set changed during index build")
+            return false
         }
-        guard await vectors.replace(ticket, loaded: built.loaded, entries: built.entries, epoch: epoch) else {
-            throw SealgateError(.keyLeaseUnavailable, "the index was cleared during its build")
-        }
+        // Cleared during the build (the keys changed after the check above): built again under the new ones.
+        guard await vectors.replace(ticket, loaded: built.loaded, entries: built.entries, epoch: epoch) else { return false }
         var others: [CollectionName: Set<DocumentID>] = [:]
         for document in try await store.documents(tenant: tenant) where document.embedder != embedderID {
             others[document.collection, default: []].insert(document.id)
@@ -167,6 +177,7 @@ public final class TenantIndex: Sendable {
                 "index.snapshot_chunks": "\(built.loaded.values.reduce(0) { $0 + $1.count })", "index.decrypted_chunks": "\(built.entries.count)",
             ])
         if !built.dirty.isEmpty { await saveSnapshots(tenant: tenant, keys: built.dirty, epoch: epoch) }
+        return true
     }
 
     /// A stored document version's tag: the first 16 bytes of SHA-256 over its sealed title (a fresh nonce per

@@ -27,6 +27,27 @@ struct IndexRaceTests {
         #expect(await h.gateway.index.count(tenant: Harness.acme) == 21)
     }
 
+    @Test("A rotation whose renewal lands while an index build runs: the request builds again under the new keys and answers")
+    func keysChangeDuringBuild() async throws {
+        let h = try await Harness.make()
+        defer { Task { await h.close() } }
+        #expect(await h.lease())
+        _ = await h.ingest("target", "The zanzibar-kumquat token lives in the target document.")
+        for n in 0..<10 { _ = await h.ingest("seed-\(n)", "Seed document number \(n) about quarterly planning.") }
+        await h.gateway.index.clear()
+        let token = try #require(try await h.broker.bootstrapAdmin())
+        let admin = try await h.broker.authenticate(token).get()
+        let epoch = await h.leases.epoch
+        // Mid-build: rotate the class's KEK and renew, so the key set (and the lease epoch) changes under the build.
+        h.store.onNextChunksRead {
+            _ = try? await h.broker.rotate(tenant: "acme", dataClass: "internal", by: admin).get()
+            #expect(await h.lease())
+        }
+        #expect(await h.retrieved("Where is the zanzibar-kumquat token?", topK: 1) == ["target"])
+        #expect(await h.leases.epoch > epoch, "the renewal did not change the key set: the test tests nothing")
+        #expect(await h.gateway.index.count(tenant: Harness.acme) == 11)
+    }
+
     @Test("A document deleted while an index build reads an older snapshot stays deleted after the build")
     func deleteDuringBuild() async throws {
         let h = try await Harness.make()
