@@ -177,7 +177,7 @@ public struct ClassIndex: Sendable {
         fresh.blocks.reserveCapacity((nodeCount + ColumnCodes.lanes - 1) / ColumnCodes.lanes * ColumnCodes.lanes * dimensions)
         codes.withUnsafeBufferPointer { all in
             for node in 0..<nodeCount {
-                fresh.append(UnsafeBufferPointer(rebasing: all[(node * dimensions)..<((node + 1) * dimensions)]))
+                fresh.append(UnsafeBufferPointer(rebasing: all[(node * dimensions)..<((node + 1) * dimensions)]), kernel: options.kernel)
             }
         }
         columns = fresh
@@ -188,9 +188,9 @@ public struct ClassIndex: Sendable {
         guard var c = columns else { return }
         columns = nil  // mutated uniquely, not copied
         let base = Int(node) * dimensions
-        codes.withUnsafeBufferPointer { all in c.append(UnsafeBufferPointer(rebasing: all[base..<(base + dimensions)])) }
+        codes.withUnsafeBufferPointer { all in c.append(UnsafeBufferPointer(rebasing: all[base..<(base + dimensions)]), kernel: options.kernel) }
         if !deferGraph, c.normsStale(liveCount: liveCount), let weights = currentWeights() {
-            c.refreshNorms(codes: codes, weights: weights, liveCount: liveCount)
+            c.refreshNorms(codes: codes, weights: weights, liveCount: liveCount, kernel: options.kernel)
         }
         columns = c
     }

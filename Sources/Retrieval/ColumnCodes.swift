@@ -17,8 +17,6 @@ struct ColumnCodes: Sendable {
     let dimensions: Int
     /// Node `b·lanes + l`'s code at dimension `d` is `blocks[(b·dimensions + d)·lanes + l]`.
     var blocks: [Int8] = []
-    /// Nodes held (the last block may be part-filled; its other lanes are zero).
-    var count = 0
     /// `1 / ‖code‖_W` per node under ``normWeights`` (0 for an all-zero code).
     var inverseNorms: [Float] = []
     /// The dimension weights the norms were computed under (the sub-index's IDF at ``normsLiveCount`` chunks).
@@ -29,40 +27,42 @@ struct ColumnCodes: Sendable {
         self.dimensions = dimensions
     }
 
+    /// Nodes held (the last block may be part-filled; its other lanes are zero).
+    var count: Int { inverseNorms.count }
+
     /// Appends one node's codes; its norm is computed under the current ``normWeights`` (1 each before any).
-    mutating func append(_ code: UnsafeBufferPointer<Int8>) {
+    mutating func append(_ code: UnsafeBufferPointer<Int8>, kernel: SimilarityKernel) {
         let lane = count % Self.lanes
         if lane == 0 { blocks.append(contentsOf: repeatElement(0, count: dimensions * Self.lanes)) }
         let base = (count / Self.lanes) * dimensions * Self.lanes + lane
-        var norm: Float = 0
         blocks.withUnsafeMutableBufferPointer { out in
-            for d in 0..<min(dimensions, code.count) where code[d] != 0 {
-                out[base + d * Self.lanes] = code[d]
-                let x = Float(code[d])
-                norm += (normWeights.isEmpty ? 1 : normWeights[d]) * x * x
-            }
+            for d in 0..<min(dimensions, code.count) where code[d] != 0 { out[base + d * Self.lanes] = code[d] }
         }
-        inverseNorms.append(norm > 0 ? 1 / norm.squareRoot() : 0)
-        count += 1
+        inverseNorms.append(Self.inverseNorm(code, weights: normWeights, kernel: kernel))
     }
 
     /// Recomputes every norm under `weights` (taken at `liveCount` chunks) from the row-major `codes`.
-    mutating func refreshNorms(codes: [Int8], weights: [Float], liveCount: Int) {
+    mutating func refreshNorms(codes: [Int8], weights: [Float], liveCount: Int, kernel: SimilarityKernel) {
         normWeights = weights
         normsLiveCount = liveCount
-        codes.withUnsafeBufferPointer { c in
-            weights.withUnsafeBufferPointer { w in
-                for node in 0..<count {
-                    var norm: Float = 0
-                    let base = node * dimensions
-                    for d in 0..<dimensions where c[base + d] != 0 {
-                        let x = Float(c[base + d])
-                        norm += w[d] * x * x
-                    }
-                    inverseNorms[node] = norm > 0 ? 1 / norm.squareRoot() : 0
-                }
+        codes.withUnsafeBufferPointer { all in
+            for node in 0..<count {
+                let code = UnsafeBufferPointer(rebasing: all[(node * dimensions)..<((node + 1) * dimensions)])
+                inverseNorms[node] = Self.inverseNorm(code, weights: weights, kernel: kernel)
             }
         }
+    }
+
+    /// `1 / ‖code‖_W` (0 for an all-zero code): Σ w[d]·code[d]² by the distance kernel when `weights` covers the code,
+    /// else Σ code[d]² (the weights are empty before the sub-index has any).
+    static func inverseNorm(_ code: UnsafeBufferPointer<Int8>, weights: [Float], kernel: SimilarityKernel) -> Float {
+        let norm: Float
+        if weights.count == code.count {
+            norm = weights.withUnsafeBufferPointer { w in kernel.dotAndNorm(w.baseAddress, w.baseAddress, code.baseAddress, code.count).1 }
+        } else {
+            norm = code.reduce(0) { $0 + Float($1) * Float($1) }
+        }
+        return norm > 0 ? 1 / norm.squareRoot() : 0
     }
 
     /// Whether the norms are due for a refresh: computed under weights of a sub-index an eighth smaller or larger.
