@@ -42,6 +42,8 @@ public struct ClassIndex: Sendable {
     var levels: LevelGenerator
     /// While set, adding does not link or build the graph (a compaction or a bulk load links at the end).
     var deferGraph = false
+    /// What the graph found at the widths of `auto`'s ladder on sampled questions (``WidthEvidence``).
+    var widthEvidence: WidthEvidence?
     /// Whether ``decode(_:dimensions:idfWeighting:options:)`` relinked a graph of other options: the snapshot it
     /// came from is out of date and worth writing again.
     public internal(set) var relinkedAtLoad = false

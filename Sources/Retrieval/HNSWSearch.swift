@@ -63,8 +63,8 @@ extension ClassIndex {
         return results.items.sorted { $0.score > $1.score }
     }
 
-    /// The `count` best live nodes by the graph (`ef` = max(``IndexOptions/efSearch(nodes:)``, count)).
-    func graphSearch(query: [Float], weights: [Float]?, count: Int) -> [(score: Float, node: Int32)] {
+    /// The `count` best live nodes by the graph (`ef` = max(`width` or ``searchWidth``, count)).
+    func graphSearch(query: [Float], weights: [Float]?, count: Int, width: Int? = nil) -> [(score: Float, node: Int32)] {
         guard let g = graph, g.entry >= 0 else { return scan(query: query, weights: weights, count: count) }
         let visited = VisitedList.borrow(count: nodeCount)
         defer { VisitedList.giveBack(visited) }
@@ -75,7 +75,7 @@ extension ClassIndex {
             }
             return live.withUnsafeBufferPointer { alive in
                 Self.searchLayer(
-                    g, scorer, from: entry, ef: max(options.efSearch(nodes: nodeCount), count), level: 0, visited: visited, nodes: nodeCount,
+                    g, scorer, from: entry, ef: max(width ?? searchWidth, count), level: 0, visited: visited, nodes: nodeCount,
                     live: alive.baseAddress)
             }
         }

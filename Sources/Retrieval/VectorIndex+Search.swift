@@ -50,15 +50,18 @@ extension VectorIndex {
         // a retain and a release of each of its arrays (visible in `perf` at 11 k chunks; no QPS difference measurable
         // on the loaded machine, docs/benchmarks.md).
         var searched: [ClassIndex] = []
+        var measured: [(key: SubIndexKey, sub: ClassIndex)] = []
         var pool: [(score: Float, sub: Int, node: Int32, collection: CollectionName, dataClass: DataClass)] = []
         for (collection, partition) in selected {
             for (dataClass, sub) in partition.classes where classes.contains(dataClass) {
                 searched.append(sub)
+                if sub.widthWarmingUp || sub.drawsWidthSample { measured.append((SubIndexKey(collection: collection, dataClass: dataClass), sub)) }
                 for found in sub.candidates(query: prepared, weights: idfWeighting ? weight : nil, count: wanted) {
                     pool.append((found.score, searched.count - 1, found.node, collection, dataClass))
                 }
             }
         }
+        if !measured.isEmpty { measureWidths(tenant: tenant, query: prepared, candidates: wanted, measured) }
         pool.sort { $0.score > $1.score }
         let chosen = pool.prefix(wanted)
         var exact: [[Float]?]
@@ -110,6 +113,30 @@ extension VectorIndex {
                 : ($0.documentID.rawValue, $0.chunkIndex, $0.collection.rawValue) < ($1.documentID.rawValue, $1.chunkIndex, $1.collection.rawValue)
         }
         return Array(hits.prefix(topK))
+    }
+
+    /// Measures `auto`'s width ladder on these sub-indexes for `query` (``WidthEvidence``) off the request's path:
+    /// the answer does not wait for the exact search this takes. One measurement at a time per index; a question
+    /// that arrives meanwhile is not measured.
+    nonisolated func measureWidths(tenant: TenantID, query: [Float], candidates: Int, _ subs: [(key: SubIndexKey, sub: ClassIndex)]) {
+        guard measuring.withLock({ running in
+            if running { return false }
+            running = true
+            return true
+        })
+        else { return }
+        Task.detached(priority: .utility) {
+            for (key, sub) in subs {
+                let measurement = sub.measureWidths(query: query, candidates: candidates)
+                await self.recordWidths(tenant: tenant, key: key, measurement.widths, found: measurement.found, relevant: measurement.relevant)
+            }
+            self.measuring.withLock { $0 = false }
+        }
+    }
+
+    /// Adds a width measurement to the sub-index it was made on, if it is still there.
+    func recordWidths(tenant: TenantID, key: SubIndexKey, _ widths: [Int], found: [Int], relevant: Int) {
+        tenants[tenant]?[key.collection]?.classes[key.dataClass]?.recordWidths(widths, found: found, relevant: relevant)
     }
 
     /// Σ q[d]·v[d] and Σ w[d]·v[d]² (the exact score's parts), eight lanes at a time.

@@ -1,4 +1,5 @@
 import SealgateCore
+import Synchronization
 
 /// One indexed chunk: where it is, its class, and its decrypted embedding (memory only).
 public struct IndexEntry: Sendable {
@@ -78,6 +79,9 @@ public actor VectorIndex {
     public nonisolated let options: IndexOptions
     var tenants: [TenantID: [CollectionName: Partition]] = [:]
     var epochs: [TenantID: Int] = [:]
+    /// Whether a width measurement (``WidthEvidence``) is running: at most one at a time, a question that arrives
+    /// meanwhile is not measured.
+    let measuring = Mutex(false)
 
     /// Creates an empty index for vectors of `dimensions` values.
     public init(dimensions: Int, idfWeighting: Bool, options: IndexOptions = .inMemory) {

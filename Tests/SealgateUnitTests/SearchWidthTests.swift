@@ -52,6 +52,93 @@ struct SearchWidthTests {
         #expect(wide > narrow, "grown \(wide) against fixed \(narrow)")
     }
 
+    /// Asks `queries` one at a time, in rounds, until the sub-index's `auto` width has been decided on them (the
+    /// measurements run off the request's path, one at a time); returns the evidence, nil after a minute without.
+    static func warmUp(_ index: VectorIndex, queries: [[Float]]) async throws -> WidthEvidence? {
+        let (cs, ks) = ([CollectionName(unchecked: "c")], Set([DataClass(unchecked: "internal")]))
+        let deadline = ContinuousClock.now + .seconds(60)
+        var round = 0
+        while ContinuousClock.now < deadline {
+            round += 1
+            if let evidence = await index.subIndexes(tenant: ANNTests.tenant).values.first?.searchWidthEvidence, evidence.isDecided {
+                return evidence
+            }
+            for query in queries.prefix(8 + round % 8) {
+                _ = await index.search(tenant: ANNTests.tenant, collections: cs, classes: ks, query: query, topK: 10)
+            }
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+        return nil
+    }
+
+    /// Uniform random vectors: no clusters to guide a greedy walk, so a narrow search of a sparse graph misses.
+    static func uniform(count: Int, dims: Int, seed: UInt64) -> [[Float]] {
+        var g = SplitMix64(seed: seed)
+        return (0..<count).map { _ in (0..<dims).map { _ in Float.random(in: -1...1, using: &g) } }
+    }
+
+    @Test("auto measures its width on the questions: where the base width misses neighbours it widens to the narrowest that finds 96 % of exact search's candidates")
+    func measuredWidthOnHardData() async throws {
+        let dims = 24
+        let vectors = Self.uniform(count: 4_000, dims: dims, seed: 5)
+        let queries = Self.uniform(count: 200, dims: dims, seed: 6)
+        func index(_ efSearch: Int, grows: Bool) async -> VectorIndex {
+            let options = IndexOptions(
+                m: 8, efConstruction: 32, efSearch: efSearch, efSearchGrows: grows, bruteForceBelow: 256, rescoreFactor: 2, rescoreMinimum: 10,
+                buildThreads: 1)
+            let ann = VectorIndex(dimensions: dims, idfWeighting: false, options: options)
+            await ann.replace(tenant: ANNTests.tenant, entries: ANNTests.entries(vectors), epoch: 1)
+            return ann
+        }
+        let exact = ANNTests.exactIndex(dims: dims, idf: false)
+        await exact.replace(tenant: ANNTests.tenant, entries: ANNTests.entries(vectors), epoch: 1)
+        func recall(_ index: VectorIndex) async -> Double {
+            await ANNTests.recall(approximate: index, exact: exact, queries: Array(queries.suffix(100)), collections: ["c"], classes: ["internal"])
+        }
+        let auto = await index(10, grows: true)
+        let evidence = try #require(try await Self.warmUp(auto, queries: Array(queries.prefix(100))), "auto never decided a width")
+        #expect(evidence.widths == [10, 15, 20, 30, 40, 60, 80])
+        let width = try #require(evidence.width)
+        // The rule: the narrowest width whose candidates held 95 % of the exact top 10 (the widest if none did).
+        let reached = zip(evidence.widths, evidence.recalls).first { $0.1 >= WidthEvidence.target }?.0 ?? 80
+        #expect(width == reached, "\(evidence.recalls)")
+        let base = await recall(index(10, grows: false))
+        #expect(base < 0.9, "the base width must miss neighbours here for the test to mean anything: \(base)")
+        #expect(width > 10)
+        // Against the float-exact top 10: auto answers as the measured width fixed would, clearly better than the base,
+        // and as well as the ladder's widest within 0.03 — past the measured width, widening no longer helps (what is
+        // left is the int8 codes' rounding on this near-tied uniform data, which exact rescoring of 20 cannot undo).
+        let measured = await recall(auto)
+        let fixedAtWidth = await recall(index(width, grows: false))
+        let widest = await recall(index(80, grows: false))
+        let detail = "auto \(measured) at \(width), fixed there \(fixedAtWidth), widest \(widest), base \(base); \(evidence.recalls)"
+        #expect(abs(measured - fixedAtWidth) <= 0.02 && measured >= base + 0.05, "\(detail)")
+        #expect(measured >= widest - 0.03, "\(detail)")
+    }
+
+    @Test("auto keeps the base width where it finds the neighbours, and a fixed width is never measured or changed")
+    func measuredWidthOnEasyData() async throws {
+        let dims = 16
+        let vectors = ANNTests.clustered(count: 3_000, dims: dims, clusters: 30, seed: 41)
+        let queries = ANNTests.clustered(count: 100, dims: dims, clusters: 30, seed: 42)
+        for grows in [true, false] {
+            let options = IndexOptions(m: 16, efConstruction: 64, efSearch: 128, efSearchGrows: grows, bruteForceBelow: 256, buildThreads: 1)
+            let ann = VectorIndex(dimensions: dims, idfWeighting: false, options: options)
+            await ann.replace(tenant: ANNTests.tenant, entries: ANNTests.entries(vectors), epoch: 1)
+            if grows {
+                let evidence = try #require(try await Self.warmUp(ann, queries: queries))
+                #expect(evidence.width == 128, "\(evidence.recalls)")
+                #expect(evidence.recalls.allSatisfy { $0 >= WidthEvidence.target }, "\(evidence.recalls)")
+            } else {
+                for query in queries + queries {
+                    _ = await ann.search(tenant: ANNTests.tenant, collections: [CollectionName(unchecked: "c")], classes: [DataClass(unchecked: "internal")], query: query, topK: 10)
+                }
+                try await Task.sleep(nanoseconds: 100_000_000)
+                #expect(await ann.subIndexes(tenant: ANNTests.tenant).values.first?.searchWidthEvidence == nil)
+            }
+        }
+    }
+
     @Test("retrieval.ef_search: auto by default, a number between 10 and 4096, nothing else")
     func configuration() throws {
         let profiles: Set<String> = ["none", "basic", "all"]

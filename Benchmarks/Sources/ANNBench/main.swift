@@ -177,6 +177,20 @@ for kernel in kernels {
         let variant = VectorIndex(dimensions: dims, idfWeighting: false, options: options)
         let decoded = try ClassIndex.decode(encodedSub, dimensions: dims, idfWeighting: false, options: options)
         await variant.replace(variant.beginBuild(tenant: tenant), loaded: [key: decoded], entries: [], epoch: 1)
+        if ef == nil {
+            // `auto` measures its width on the first questions (WidthEvidence): ask until it has decided, then time the
+            // steady state. The warm-up's cost is printed on its own.
+            let warmStart = now()
+            let warmCPU = cpuSeconds()
+            var asked = 0
+            while asked < 20 * queries.count, await variant.subIndexes(tenant: tenant).values.first?.searchWidthEvidence?.isDecided != true {
+                _ = try await variant.search(
+                    tenant: tenant, collections: [collection], classes: [dataClass], query: queries[asked % queries.count], topK: 10, vectors: source)
+                asked += 1
+                if asked % 16 == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
+            }
+            print(String(format: "# auto warm-up (%@): %d questions, %.2f s, %.2f CPU-s until the width was decided", kernel.rawValue, asked, now() - warmStart, cpuSeconds() - warmCPU))
+        }
         var found = 0
         var latencies: [Double] = []
         let start = now()
@@ -193,7 +207,12 @@ for kernel in kernels {
         latencies.sort()
         let p50 = latencies[latencies.count / 2] * 1e6
         let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1e6
-        let label = ef.map(String.init) ?? "auto=\(options.efSearch(nodes: n))"
+        let evidence = await variant.subIndexes(tenant: tenant).values.first?.searchWidthEvidence
+        let label = ef.map(String.init) ?? "auto=\(evidence?.width.map(String.init) ?? "\(options.efSearch(nodes: n))")"
+        if ef == nil, let evidence {
+            let recalls = zip(evidence.widths, evidence.recalls).map { "\($0.0):" + String(format: "%.3f", $0.1) }.joined(separator: " ")
+            print("# auto measured on the questions (share of the exact int8 candidates the graph found, per width; decayed counts): \(recalls)")
+        }
         let row = label + String(
             format: ",%.4f,%.0f,%.0f,%.0f,%.0f", Double(found) / Double(queries.count * 10), Double(queries.count) / total, p50, p99,
             cpu / Double(queries.count) * 1e6)

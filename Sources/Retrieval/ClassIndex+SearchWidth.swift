@@ -1,0 +1,122 @@
+/// What a dense sub-index's graph found, at each width of `auto`'s ladder, for questions that were also answered
+/// by the exact int8 search: the measurement behind the width `auto` uses (``ClassIndex/searchWidth``).
+///
+/// `auto` starts from ``IndexOptions/efSearch(nodes:)`` (64, growing with the square root of the graph above
+/// 131 k nodes), which is what well-spread data needs. How hard a graph is to walk depends on the data and on the
+/// questions, though: on 100 k MiniLM passages of near-duplicate generated text both sealgate and hnswlib need
+/// width 256 for recall@10 0.95 where the seeded benchmark and real text need 64 (docs/benchmarks.md), and nothing
+/// in the vectors alone predicted it (probe questions made from the chunks were too easy or too hard, by data set).
+/// So the index measures the real questions: the graph's candidates at 1 to 8 × the base width (``steps``) against
+/// the exact int8 search, off the request's path (the answer never waits; one measurement at a time per index).
+/// Until ``warmUp`` questions of a sub-index have been measured (in a build's life) every question is offered for
+/// measurement and searched at the ladder's widest width; after that one question in ``steadyRate`` is, and `auto`
+/// searches at the narrowest width whose candidates held ``target`` of the exact int8 search's (the base width while
+/// it does; the widest when none did). Counts are halved every ``window`` measurements, so the width follows the
+/// questions as they change. Only counts are kept, never a question.
+public struct WidthEvidence: Sendable, Equatable {
+    /// The widths measured: the base width times each of ``steps`` (at most ``IndexOptions/efSearchLimit``).
+    public let widths: [Int]
+    /// Per width, how many of the exact int8 search's candidates for rescoring were among the graph's.
+    var found: [Double]
+    /// How many exact candidates there were.
+    var relevant: Double = 0
+    /// Questions measured since the counts were last halved.
+    var questions = 0
+
+    /// Questions measured before the evidence decides a width.
+    public static let warmUp = 128
+    /// After the warm-up, one question in this many is measured.
+    public static let steadyRate = 1024
+    /// The share of the exact int8 search's candidates for rescoring that a width's candidates must hold.
+    public static let target = 0.96
+    /// Questions after which the counts are halved.
+    static let window = 512
+
+    /// The ladder's steps, as multiples of the base width.
+    static let steps: [Double] = [1, 1.5, 2, 3, 4, 6, 8]
+
+    /// An empty record for the ladder over `base` (its widths at most ``IndexOptions/efSearchLimit``, no repeats).
+    init(base: Int) {
+        var widths: [Int] = []
+        for step in Self.steps {
+            let width = min(Int((Double(max(1, base)) * step).rounded(.up)), IndexOptions.efSearchLimit)
+            if widths.last != width { widths.append(width) }
+        }
+        self.widths = widths
+        found = Array(repeating: 0, count: widths.count)
+    }
+
+    /// Whether enough questions were measured to decide.
+    public var isDecided: Bool { questions >= Self.warmUp }
+
+    /// The narrowest width whose recall reached ``target`` (the widest if none did); nil before the warm-up.
+    public var width: Int? {
+        guard isDecided, relevant > 0 else { return nil }
+        for (width, hits) in zip(widths, found) where hits >= Self.target * relevant { return width }
+        return widths.last
+    }
+
+    /// The measured share of the exact candidates the graph found, at each width (for logs, tests and benchmarks).
+    public var recalls: [Double] { found.map { relevant > 0 ? $0 / relevant : 0 } }
+
+    /// Adds one question's counts.
+    mutating func add(found hits: [Int], relevant count: Int) {
+        guard hits.count == found.count, count > 0 else { return }
+        for i in found.indices { found[i] += Double(hits[i]) }
+        relevant += Double(count)
+        questions += 1
+        if questions >= Self.window {
+            for i in found.indices { found[i] /= 2 }
+            relevant /= 2
+            questions /= 2
+        }
+    }
+}
+
+extension ClassIndex {
+    /// Whether `auto`'s width is measured on this sub-index at all: a dense one searched through a graph at `auto`.
+    var measuresWidth: Bool { !idf && options.efSearchGrows && graph != nil }
+
+    /// Whether the evidence for the current ladder is still in its warm-up (questions are then searched at the
+    /// ladder's widest width and each offered for measurement).
+    var widthWarmingUp: Bool {
+        guard measuresWidth else { return false }
+        guard let evidence = widthEvidence, evidence.widths.first == options.efSearch(nodes: nodeCount) else { return true }
+        return !evidence.isDecided
+    }
+
+    /// Whether this question is drawn for a measurement after the warm-up (one in ``WidthEvidence/steadyRate``).
+    var drawsWidthSample: Bool { measuresWidth && Int.random(in: 0..<WidthEvidence.steadyRate) == 0 }
+
+    /// For `query` (as prepared for the search) and a search that rescores `candidates`: the ladder's widths, and per
+    /// width how many of the exact int8 search's best `candidates` are among the graph's (the set exact rescoring
+    /// ranks: where int8 scores nearly tie, the exact top 10 comes from all of it), with the size of that set.
+    func measureWidths(query: [Float], candidates: Int) -> (widths: [Int], found: [Int], relevant: Int) {
+        let ladder = WidthEvidence(base: options.efSearch(nodes: nodeCount)).widths
+        let count = max(candidates, 10)
+        let top = Set(scan(query: query, weights: nil, count: count).map(\.node))
+        let found = ladder.map { width in graphSearch(query: query, weights: nil, count: count, width: width).filter { top.contains($0.node) }.count }
+        return (ladder, found, top.count)
+    }
+
+    /// Adds a measurement made on this sub-index (or on an earlier state of it: a ladder that no longer matches
+    /// starts the evidence again).
+    mutating func recordWidths(_ widths: [Int], found: [Int], relevant: Int) {
+        guard widths.first == options.efSearch(nodes: nodeCount) else { return }
+        if widthEvidence?.widths != widths { widthEvidence = WidthEvidence(base: widths[0]) }
+        widthEvidence?.add(found: found, relevant: relevant)
+    }
+
+    /// The level-0 width a search of this sub-index uses: ``IndexOptions/efSearch(nodes:)``, or with `auto` on a dense
+    /// graph the width its questions were measured to need (``WidthEvidence``; the ladder's widest in the warm-up),
+    /// never less.
+    var searchWidth: Int {
+        let base = options.efSearch(nodes: nodeCount)
+        guard measuresWidth else { return base }
+        guard let evidence = widthEvidence, evidence.widths.first == base else { return WidthEvidence(base: base).widths.last ?? base }
+        return max(base, evidence.width ?? evidence.widths.last ?? base)
+    }
+
+    /// The evidence behind `auto`'s width, if any (tests and benchmarks).
+    public var searchWidthEvidence: WidthEvidence? { widthEvidence }
+}
