@@ -17,6 +17,7 @@ struct AuditTests {
     @Test("Concurrent appends get distinct indices; the log reopens with the same root")
     func appendAndReopen() async throws {
         let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let root: Data
         do {
             let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 10)
@@ -40,6 +41,7 @@ struct AuditTests {
     @Test("A log dropped before any periodic checkpoint is anchored: the open signed one, verification passes, reopening signs its size")
     func checkpointAtOpen() async throws {
         let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 1000)
             for n in 0..<3 { _ = try await log.append(record(n)) }
@@ -60,7 +62,9 @@ struct AuditTests {
 
     @Test("A reader gets a checkpoint of the current size when the log grew, at most once per freshness interval")
     func checkpointOnDemand() async throws {
-        let log = try AuditLog(directory: tempDir(), origin: "test.example/log", checkpointEvery: 1000)
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 1000)
         for n in 0..<3 { _ = try await log.append(record(n)) }
         let first = try Checkpoint(body: try log.verifier.open(try await log.checkpointNote(freshness: .seconds(3600))))
         #expect(first.size == 3)
@@ -74,6 +78,7 @@ struct AuditTests {
     @Test("A torn last entry is cut back on open; earlier entries stay and the log verifies")
     func tornTail() async throws {
         let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let log = try AuditLog(directory: dir, origin: "test.example/log")
             for n in 0..<3 { _ = try await log.append(record(n)) }
@@ -92,6 +97,7 @@ struct AuditTests {
     @Test("A log whose entries contradict its own checkpoint refuses to open")
     func refusesTampered() async throws {
         let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let log = try AuditLog(directory: dir, origin: "test.example/log")
             for n in 0..<5 { _ = try await log.append(record(n)) }
@@ -123,6 +129,7 @@ struct AuditTests {
     @Test("Offline verification fails on tampering and names the position", arguments: tampers)
     func verifyNamesPosition(_ t: Tamper) async throws {
         let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 1000)
         for n in 0..<3 { _ = try await log.append(record(n)) }
         try await log.checkpointIfNeeded()
@@ -166,6 +173,7 @@ struct AuditTests {
     @Test("Streamed verification of the entries file gives the same report at any read block size")
     func streamedVerification() async throws {
         let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 1000)
         for n in 0..<40 {
             _ = try await log.append(record(n))
@@ -268,6 +276,7 @@ struct AuditCadenceTests {
     @Test("A checkpoint is signed every N records, each size once")
     func everyN() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let log = try AuditLog(directory: dir, origin: "test.example/log", checkpointEvery: 3)
         for n in 0..<7 {
             _ = try await log.append(AuditRecord(kind: .query, time: Date(), requestID: "r\(n)", tenant: "t", principal: "p", outcome: .allowed))
@@ -290,6 +299,7 @@ struct AuditEdgeTests {
     @Test("Entries without any checkpoint (deleted) do not verify")
     func deletedCheckpoints() async throws {
         let d = dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
         let log = try AuditLog(directory: d, origin: "test.example/log")
         for n in 0..<3 { _ = try await log.append(record(n)) }
         try FileManager.default.removeItem(atPath: d + "/checkpoints")
@@ -300,6 +310,7 @@ struct AuditEdgeTests {
     @Test("A torn checkpoint line is cut on open so the next checkpoint stays readable")
     func tornCheckpointLine() async throws {
         let d = dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
         do {
             let log = try AuditLog(directory: d, origin: "test.example/log")
             _ = try await log.append(record(0))
