@@ -7,22 +7,17 @@
 /// width 256 for recall@10 0.95 where the seeded benchmark and real text need 64 (docs/benchmarks.md), and nothing
 /// in the vectors alone predicted it (probe questions made from the chunks were too easy or too hard, by data set).
 /// So the index measures the real questions: the graph's candidates at 1 to 8 × the base width (``steps``) against
-/// the exact int8 search, off the request's path (the answer never waits; one measurement at a time per index).
-/// Until ``warmUp`` questions of a sub-index have been measured (in a build's life) every question is offered for
-/// measurement and searched at the ladder's widest width; after that one question in ``steadyRate`` is, and `auto`
-/// searches at the narrowest width whose candidates held ``target`` of the exact int8 search's (the base width while
-/// it does; the widest when none did). Counts are halved every ``window`` measurements, so the width follows the
-/// questions as they change. Only counts are kept, never a question.
+/// the exact int8 search, off the request's path (the answer never waits; one measurement at a time per index, and
+/// none while the tenant's index is being written). Until ``warmUp`` questions of a sub-index have been measured
+/// (in a build's life: a compaction keeps the evidence, a rebuild or a snapshot load starts again) every question
+/// is offered for measurement and searched at the ladder's widest width; after that one question in ``steadyRate``
+/// is, and `auto` searches at the narrowest width whose candidates held ``target`` of the exact int8 search's (the
+/// base width while it does; the widest when none did). Counts are halved every ``window`` measurements, so the
+/// width follows the questions as they change. Only counts are kept, never a question.
 public struct WidthEvidence: Sendable, Equatable {
-    /// The widths measured: the base width times each of ``steps`` (at most ``IndexOptions/efSearchLimit``).
-    public let widths: [Int]
-    /// Per width, how many of the exact int8 search's candidates for rescoring were among the graph's.
-    var found: [Double]
-    /// How many exact candidates there were.
-    var relevant: Double = 0
-    /// Questions measured since the counts were last halved.
-    var questions = 0
-
+    /// The ladder's steps, as multiples of the base width (the size rule's width, which moves as the graph grows:
+    /// counts are kept per step, so a new base keeps the evidence).
+    public static let steps: [Double] = [1, 1.5, 2, 3, 4, 6, 8]
     /// Questions measured before the evidence decides a width.
     public static let warmUp = 128
     /// After the warm-up, one question in this many is measured.
@@ -32,36 +27,48 @@ public struct WidthEvidence: Sendable, Equatable {
     /// Questions after which the counts are halved.
     static let window = 512
 
-    /// The ladder's steps, as multiples of the base width.
-    static let steps: [Double] = [1, 1.5, 2, 3, 4, 6, 8]
+    /// Per step, how many of the exact int8 search's candidates for rescoring were among the graph's.
+    var found = [Double](repeating: 0, count: WidthEvidence.steps.count)
+    /// How many exact candidates there were.
+    var relevant: Double = 0
+    /// Questions measured since the counts were last halved.
+    var questions = 0
+    /// The base width of the latest measurement.
+    public private(set) var base: Int
 
-    /// An empty record for the ladder over `base` (its widths at most ``IndexOptions/efSearchLimit``, no repeats).
-    init(base: Int) {
-        var widths: [Int] = []
-        for step in Self.steps {
-            let width = min(Int((Double(max(1, base)) * step).rounded(.up)), IndexOptions.efSearchLimit)
-            if widths.last != width { widths.append(width) }
-        }
-        self.widths = widths
-        found = Array(repeating: 0, count: widths.count)
+    /// An empty record.
+    init(base: Int) { self.base = max(1, base) }
+
+    /// The ladder over `base`: the base times each of ``steps``, at most ``IndexOptions/efSearchLimit``.
+    static func ladder(base: Int) -> [Int] {
+        steps.map { min(Int((Double(max(1, base)) * $0).rounded(.up)), IndexOptions.efSearchLimit) }
     }
+
+    /// The ladder over the latest base (for logs, tests and benchmarks).
+    public var widths: [Int] { Self.ladder(base: base) }
 
     /// Whether enough questions were measured to decide.
     public var isDecided: Bool { questions >= Self.warmUp }
 
-    /// The narrowest width whose recall reached ``target`` (the widest if none did); nil before the warm-up.
-    public var width: Int? {
+    /// The narrowest step whose candidates held ``target`` of the exact ones (the widest if none did), as a width
+    /// over `base`; nil before the warm-up.
+    public func width(base: Int) -> Int? {
         guard isDecided, relevant > 0 else { return nil }
-        for (width, hits) in zip(widths, found) where hits >= Self.target * relevant { return width }
-        return widths.last
+        let ladder = Self.ladder(base: base)
+        for (width, hits) in zip(ladder, found) where hits >= Self.target * relevant { return width }
+        return ladder.last
     }
 
-    /// The measured share of the exact candidates the graph found, at each width (for logs, tests and benchmarks).
+    /// ``width(base:)`` over the latest base.
+    public var width: Int? { width(base: base) }
+
+    /// The measured share of the exact candidates the graph found, per step (for logs, tests and benchmarks).
     public var recalls: [Double] { found.map { relevant > 0 ? $0 / relevant : 0 } }
 
-    /// Adds one question's counts.
-    mutating func add(found hits: [Int], relevant count: Int) {
+    /// Adds one question's counts (one per step), measured over `base`.
+    mutating func add(found hits: [Int], relevant count: Int, base: Int) {
         guard hits.count == found.count, count > 0 else { return }
+        self.base = max(1, base)
         for i in found.indices { found[i] += Double(hits[i]) }
         relevant += Double(count)
         questions += 1
@@ -77,34 +84,31 @@ extension ClassIndex {
     /// Whether `auto`'s width is measured on this sub-index at all: a dense one searched through a graph at `auto`.
     var measuresWidth: Bool { !idf && options.efSearchGrows && graph != nil }
 
-    /// Whether the evidence for the current ladder is still in its warm-up (questions are then searched at the
-    /// ladder's widest width and each offered for measurement).
-    var widthWarmingUp: Bool {
-        guard measuresWidth else { return false }
-        guard let evidence = widthEvidence, evidence.widths.first == options.efSearch(nodes: nodeCount) else { return true }
-        return !evidence.isDecided
-    }
+    /// Whether the evidence is still in its warm-up (questions are then searched at the ladder's widest width and
+    /// each offered for measurement).
+    var widthWarmingUp: Bool { measuresWidth && widthEvidence?.isDecided != true }
 
     /// Whether this question is drawn for a measurement after the warm-up (one in ``WidthEvidence/steadyRate``).
     var drawsWidthSample: Bool { measuresWidth && Int.random(in: 0..<WidthEvidence.steadyRate) == 0 }
 
-    /// For `query` (as prepared for the search) and a search that rescores `candidates`: the ladder's widths, and per
-    /// width how many of the exact int8 search's best `candidates` are among the graph's (the set exact rescoring
-    /// ranks: where int8 scores nearly tie, the exact top 10 comes from all of it), with the size of that set.
-    func measureWidths(query: [Float], candidates: Int) -> (widths: [Int], found: [Int], relevant: Int) {
-        let ladder = WidthEvidence(base: options.efSearch(nodes: nodeCount)).widths
+    /// For `query` (as prepared for the search) and a search that rescores `candidates`: the base width, and per
+    /// step of the ladder over it how many of the exact int8 search's best `candidates` are among the graph's (the
+    /// set exact rescoring ranks: where int8 scores nearly tie, the exact top 10 comes from all of it), with the
+    /// size of that set.
+    func measureWidths(query: [Float], candidates: Int) -> (base: Int, found: [Int], relevant: Int) {
+        let base = options.efSearch(nodes: nodeCount)
         let count = max(candidates, 10)
         let top = Set(scan(query: query, weights: nil, count: count).map(\.node))
-        let found = ladder.map { width in graphSearch(query: query, weights: nil, count: count, width: width).filter { top.contains($0.node) }.count }
-        return (ladder, found, top.count)
+        let found = WidthEvidence.ladder(base: base).map { width in
+            graphSearch(query: query, weights: nil, count: count, width: width).filter { top.contains($0.node) }.count
+        }
+        return (base, found, top.count)
     }
 
-    /// Adds a measurement made on this sub-index (or on an earlier state of it: a ladder that no longer matches
-    /// starts the evidence again).
-    mutating func recordWidths(_ widths: [Int], found: [Int], relevant: Int) {
-        guard widths.first == options.efSearch(nodes: nodeCount) else { return }
-        if widthEvidence?.widths != widths { widthEvidence = WidthEvidence(base: widths[0]) }
-        widthEvidence?.add(found: found, relevant: relevant)
+    /// Adds a measurement made on this sub-index (or on an earlier state of it).
+    mutating func recordWidths(base: Int, found: [Int], relevant: Int) {
+        if widthEvidence == nil { widthEvidence = WidthEvidence(base: base) }
+        widthEvidence?.add(found: found, relevant: relevant, base: base)
     }
 
     /// The level-0 width a search of this sub-index uses: ``IndexOptions/efSearch(nodes:)``, or with `auto` on a dense
@@ -113,8 +117,8 @@ extension ClassIndex {
     var searchWidth: Int {
         let base = options.efSearch(nodes: nodeCount)
         guard measuresWidth else { return base }
-        guard let evidence = widthEvidence, evidence.widths.first == base else { return WidthEvidence(base: base).widths.last ?? base }
-        return max(base, evidence.width ?? evidence.widths.last ?? base)
+        guard let measured = widthEvidence?.width(base: base) else { return WidthEvidence.ladder(base: base).last ?? base }
+        return max(base, measured)
     }
 
     /// The evidence behind `auto`'s width, if any (tests and benchmarks).

@@ -123,6 +123,8 @@ public struct ClassIndex: Sendable {
             fresh.add(document: documents[node], version: nil, chunks: [(Int(chunkIndexes[node]), vectorForLinking(Int32(node)))])
         }
         fresh.versions = versions
+        // The same chunks' questions: what the graph was measured to need still holds for the relinked one.
+        fresh.widthEvidence = widthEvidence
         // During a bulk load the graph is built once at the end (``linkDeferred()``).
         fresh.deferGraph = deferGraph
         if !deferGraph, fresh.liveCount >= max(1, options.bruteForceBelow) { fresh.buildGraph() }

@@ -50,12 +50,12 @@ extension VectorIndex {
         // a retain and a release of each of its arrays (visible in `perf` at 11 k chunks; no QPS difference measurable
         // on the loaded machine, docs/benchmarks.md).
         var searched: [ClassIndex] = []
-        var measured: [(key: SubIndexKey, sub: ClassIndex)] = []
+        var measured: [SubIndexKey] = []
         var pool: [(score: Float, sub: Int, node: Int32, collection: CollectionName, dataClass: DataClass)] = []
         for (collection, partition) in selected {
             for (dataClass, sub) in partition.classes where classes.contains(dataClass) {
                 searched.append(sub)
-                if sub.widthWarmingUp || sub.drawsWidthSample { measured.append((SubIndexKey(collection: collection, dataClass: dataClass), sub)) }
+                if sub.widthWarmingUp || sub.drawsWidthSample { measured.append(SubIndexKey(collection: collection, dataClass: dataClass)) }
                 for found in sub.candidates(query: prepared, weights: idfWeighting ? weight : nil, count: wanted) {
                     pool.append((found.score, searched.count - 1, found.node, collection, dataClass))
                 }
@@ -116,9 +116,13 @@ extension VectorIndex {
     }
 
     /// Measures `auto`'s width ladder on these sub-indexes for `query` (``WidthEvidence``) off the request's path:
-    /// the answer does not wait for the exact search this takes. One measurement at a time per index; a question
-    /// that arrives meanwhile is not measured.
-    nonisolated func measureWidths(tenant: TenantID, query: [Float], candidates: Int, _ subs: [(key: SubIndexKey, sub: ClassIndex)]) {
+    /// the answer does not wait for the exact search this takes. One measurement at a time per index, none within
+    /// ``measurementQuiet`` of a change to the tenant's index; a question that arrives meanwhile is not measured.
+    /// Each sub-index is fetched from the actor just before it is measured and released right after, so a copy is
+    /// held only while one is measured.
+    nonisolated func measureWidths(tenant: TenantID, query: [Float], candidates: Int, _ keys: [SubIndexKey]) {
+        let now = ContinuousClock.now
+        if let changed = lastChange.withLock({ $0[tenant] }), now - changed < Self.measurementQuiet { return }
         guard measuring.withLock({ running in
             if running { return false }
             running = true
@@ -126,17 +130,22 @@ extension VectorIndex {
         })
         else { return }
         Task.detached(priority: .utility) {
-            for (key, sub) in subs {
-                let measurement = sub.measureWidths(query: query, candidates: candidates)
-                await self.recordWidths(tenant: tenant, key: key, measurement.widths, found: measurement.found, relevant: measurement.relevant)
+            for key in keys {
+                guard let measurement = await self.subIndex(tenant: tenant, key: key)?.measureWidths(query: query, candidates: candidates) else {
+                    continue
+                }
+                await self.recordWidths(tenant: tenant, key: key, base: measurement.base, found: measurement.found, relevant: measurement.relevant)
             }
             self.measuring.withLock { $0 = false }
         }
     }
 
+    /// One sub-index of the tenant (a copy-on-write copy).
+    func subIndex(tenant: TenantID, key: SubIndexKey) -> ClassIndex? { tenants[tenant]?[key.collection]?.classes[key.dataClass] }
+
     /// Adds a width measurement to the sub-index it was made on, if it is still there.
-    func recordWidths(tenant: TenantID, key: SubIndexKey, _ widths: [Int], found: [Int], relevant: Int) {
-        tenants[tenant]?[key.collection]?.classes[key.dataClass]?.recordWidths(widths, found: found, relevant: relevant)
+    func recordWidths(tenant: TenantID, key: SubIndexKey, base: Int, found: [Int], relevant: Int) {
+        tenants[tenant]?[key.collection]?.classes[key.dataClass]?.recordWidths(base: base, found: found, relevant: relevant)
     }
 
     /// Σ q[d]·v[d] and Σ w[d]·v[d]² (the exact score's parts), eight lanes at a time.

@@ -82,6 +82,18 @@ public actor VectorIndex {
     /// Whether a width measurement (``WidthEvidence``) is running: at most one at a time, a question that arrives
     /// meanwhile is not measured.
     let measuring = Mutex(false)
+    /// When each tenant's index was last changed (an upsert or a removal). A measurement holds a copy of a
+    /// sub-index for tens of milliseconds at a million chunks, and a change made meanwhile copies its arrays: no
+    /// measurement starts within ``measurementQuiet`` of a change.
+    let lastChange = Mutex<[TenantID: ContinuousClock.Instant]>([:])
+    /// How long after a change of a tenant's index no width measurement starts for it.
+    static let measurementQuiet: Duration = .seconds(2)
+
+    /// Notes a change to the tenant's index (see ``lastChange``).
+    nonisolated func noteChange(_ tenant: TenantID) {
+        let now = ContinuousClock.now
+        lastChange.withLock { $0[tenant] = now }
+    }
 
     /// Creates an empty index for vectors of `dimensions` values.
     public init(dimensions: Int, idfWeighting: Bool, options: IndexOptions = .inMemory) {
@@ -177,11 +189,13 @@ public actor VectorIndex {
 
     /// Replaces one document's entries.
     public func upsert(tenant: TenantID, collection: CollectionName, documentID: DocumentID, entries: [IndexEntry]) {
+        noteChange(tenant)
         record(.upsert(collection, documentID, entries), tenant: tenant)
     }
 
     /// Removes one document's entries.
     public func remove(tenant: TenantID, collection: CollectionName, documentID: DocumentID) {
+        noteChange(tenant)
         record(.remove(collection, documentID), tenant: tenant)
     }
 

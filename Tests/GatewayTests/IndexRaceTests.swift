@@ -48,6 +48,29 @@ struct IndexRaceTests {
         #expect(await h.gateway.index.count(tenant: Harness.acme) == 11)
     }
 
+    @Test("A retirement whose renewal lands while an index build opens rows sealed under the retired version: the request builds again and answers")
+    func retirementDuringBuild() async throws {
+        let h = try await Harness.make()
+        defer { Task { await h.close() } }
+        #expect(await h.lease())
+        _ = await h.ingest("target", "The zanzibar-kumquat token lives in the target document.")
+        for n in 0..<10 { _ = await h.ingest("seed-\(n)", "Seed document number \(n) about quarterly planning.") }
+        let token = try #require(try await h.broker.bootstrapAdmin())
+        let admin = try await h.broker.authenticate(token).get()
+        _ = try await h.broker.rotate(tenant: "acme", dataClass: "internal", by: admin).get()
+        #expect(await h.lease())
+        await h.gateway.index.clear()
+        // Mid-build, after the documents' rows (DEKs under version 1) were read: re-wrap them to version 2, retire 1
+        // and renew, so the rows in hand name a version the lease no longer holds.
+        h.store.onNextChunksRead {
+            #expect(await h.gateway.rewrapDEKs() == 11)
+            _ = try? await h.broker.retire(tenant: "acme", dataClass: "internal", version: 1, by: admin).get()
+            #expect(await h.lease())
+        }
+        #expect(await h.retrieved("Where is the zanzibar-kumquat token?", topK: 1) == ["target"])
+        #expect(await h.gateway.index.count(tenant: Harness.acme) == 11)
+    }
+
     @Test("A document deleted while an index build reads an older snapshot stays deleted after the build")
     func deleteDuringBuild() async throws {
         let h = try await Harness.make()

@@ -124,6 +124,7 @@ extension BrokerProcessTests {
                 try Self.embedderConfig(key: key, embedder: embedder).write(toFile: s.dir + "/\(dataDir)/sealgate.yaml", atomically: true, encoding: .utf8)
                 let process = try s.start(
                     ["serve", "--data-dir", dataDir, "--config", "\(dataDir)/sealgate.yaml", "--port", "\(s.gatewayPort)"], log: log)
+                defer { s.stop(process) }  // one that did start (a failure below) does not outlive the test
                 try await s.waitFor("a refused start-up", seconds: 60) { !process.isRunning }
                 #expect(process.terminationStatus != 0)
                 #expect((try? await s.get(s.gatewayURL + "/readyz"))?.0 != 200)

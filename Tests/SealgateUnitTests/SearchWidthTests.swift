@@ -63,8 +63,8 @@ struct SearchWidthTests {
             if let evidence = await index.subIndexes(tenant: ANNTests.tenant).values.first?.searchWidthEvidence, evidence.isDecided {
                 return evidence
             }
-            for query in queries.prefix(8 + round % 8) {
-                _ = await index.search(tenant: ANNTests.tenant, collections: cs, classes: ks, query: query, topK: 10)
+            for i in 0..<8 {
+                _ = await index.search(tenant: ANNTests.tenant, collections: cs, classes: ks, query: queries[(round * 8 + i) % queries.count], topK: 10)
             }
             try await Task.sleep(nanoseconds: 5_000_000)
         }
@@ -99,20 +99,21 @@ struct SearchWidthTests {
         let evidence = try #require(try await Self.warmUp(auto, queries: Array(queries.prefix(100))), "auto never decided a width")
         #expect(evidence.widths == [10, 15, 20, 30, 40, 60, 80])
         let width = try #require(evidence.width)
-        // The rule: the narrowest width whose candidates held 95 % of the exact top 10 (the widest if none did).
+        // The rule: the narrowest width whose candidates held 96 % of the exact ones (the widest if none did).
         let reached = zip(evidence.widths, evidence.recalls).first { $0.1 >= WidthEvidence.target }?.0 ?? 80
         #expect(width == reached, "\(evidence.recalls)")
         let base = await recall(index(10, grows: false))
         #expect(base < 0.9, "the base width must miss neighbours here for the test to mean anything: \(base)")
         #expect(width > 10)
         // Against the float-exact top 10: auto answers as the measured width fixed would, clearly better than the base,
-        // and as well as the ladder's widest within 0.03 — past the measured width, widening no longer helps (what is
-        // left is the int8 codes' rounding on this near-tied uniform data, which exact rescoring of 20 cannot undo).
+        // and within 0.03 of the ladder's widest (8 × the base) at a fraction of its width.
         let measured = await recall(auto)
-        let fixedAtWidth = await recall(index(width, grows: false))
+        // A measurement still running, or drawn while recalling (one in 1,024), may move the width a step.
+        let after = await auto.subIndexes(tenant: ANNTests.tenant).values.first?.searchWidthEvidence?.width ?? width
+        let (low, high) = (await recall(index(min(width, after), grows: false)), await recall(index(max(width, after), grows: false)))
         let widest = await recall(index(80, grows: false))
-        let detail = "auto \(measured) at \(width), fixed there \(fixedAtWidth), widest \(widest), base \(base); \(evidence.recalls)"
-        #expect(abs(measured - fixedAtWidth) <= 0.02 && measured >= base + 0.05, "\(detail)")
+        let detail = "auto \(measured) at \(width)/\(after), fixed there \(low)/\(high), widest \(widest), base \(base); \(evidence.recalls)"
+        #expect(measured >= min(low, high) - 0.02 && measured <= max(low, high) + 0.02 && measured >= base + 0.05, "\(detail)")
         #expect(measured >= widest - 0.03, "\(detail)")
     }
 

@@ -55,6 +55,12 @@ public final class ChildProcess: @unchecked Sendable {
         } else {
             posix_spawn_file_actions_addopen(&actions, 2, stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o600)
         }
+        // No descriptor of this process beyond the three reaches the child (a test's listening sockets, say), where
+        // the C library can close them (glibc 2.34+).
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+            _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, 3)
+        }
         if let directory {
             guard let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else {
                 throw Failure("this C library cannot start a child in another directory (no posix_spawn_file_actions_addchdir_np)")
@@ -171,7 +177,7 @@ public final class ChildProcess: @unchecked Sendable {
             stderr: mergingErrors ? files.output : files.errors)
         guard let status = child.waitBlocking(seconds: timeout) else {
             child.stop(signal: SIGKILL, grace: 10)
-            throw Failure("\(executable) \(arguments.joined(separator: " ")) did not exit within \(Int(timeout)) s; it wrote: \(files.read().0.suffix(2000))")
+            throw Failure("\(executable) \(arguments.joined(separator: " ")) did not exit within \(Int(timeout)) s; \(files.tails())")
         }
         let (out, err) = files.read()
         return Output(status: status, stdout: out, stderr: err)
@@ -194,7 +200,7 @@ public final class ChildProcess: @unchecked Sendable {
         }
         guard let status = finished else {
             child.stop(signal: SIGKILL, grace: 10)
-            throw Failure("\(executable) \(arguments.joined(separator: " ")) did not exit within \(Int(timeout)) s; it wrote: \(files.read().0.suffix(2000))")
+            throw Failure("\(executable) \(arguments.joined(separator: " ")) did not exit within \(Int(timeout)) s; \(files.tails())")
         }
         let (out, err) = files.read()
         return Output(status: status, stdout: out, stderr: err)
@@ -210,6 +216,12 @@ public final class ChildProcess: @unchecked Sendable {
             let base = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)").path
             (input, output, errors) = (base + ".in", base + ".out", base + ".err")
             guard FileManager.default.createFile(atPath: input, contents: Data(stdin)) else { throw Failure("cannot write \(input)") }
+        }
+
+        /// The last 2,000 bytes of each output, as text, for a failure message.
+        func tails() -> String {
+            let (out, err) = read()
+            return "stdout: \(String(decoding: out.suffix(2000), as: UTF8.self))\nstderr: \(String(decoding: err.suffix(2000), as: UTF8.self))"
         }
 
         func read() -> (Data, Data) {
