@@ -155,8 +155,6 @@ public final class TenantIndex: Sendable {
         let built: Assembled
         do { built = try await assemble(tenant: tenant) } catch {
             await vectors.abandon(ticket)
-            // A version retired while the build read rows sealed under it: the keys changed, build again.
-            if await leases.epoch != epoch, await leases.isValid { return false }
             throw error
         }
         // Keys changed while building: entries decrypted under the old keys must not outlive the clear that came with it.

@@ -88,9 +88,6 @@ extension ClassIndex {
     /// each offered for measurement).
     var widthWarmingUp: Bool { measuresWidth && widthEvidence?.isDecided != true }
 
-    /// Whether this question is drawn for a measurement after the warm-up (one in ``WidthEvidence/steadyRate``).
-    var drawsWidthSample: Bool { measuresWidth && Int.random(in: 0..<WidthEvidence.steadyRate) == 0 }
-
     /// For `query` (as prepared for the search) and a search that rescores `candidates`: the base width, and per
     /// step of the ladder over it how many of the exact int8 search's best `candidates` are among the graph's (the
     /// set exact rescoring ranks: where int8 scores nearly tie, the exact top 10 comes from all of it), with the

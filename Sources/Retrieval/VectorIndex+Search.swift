@@ -51,11 +51,13 @@ extension VectorIndex {
         // on the loaded machine, docs/benchmarks.md).
         var searched: [ClassIndex] = []
         var measured: [SubIndexKey] = []
+        // After a sub-index's warm-up, one question in WidthEvidence.steadyRate to the index is offered for measurement.
+        let drawn = questions.wrappingAdd(1, ordering: .relaxed).oldValue % WidthEvidence.steadyRate == 0
         var pool: [(score: Float, sub: Int, node: Int32, collection: CollectionName, dataClass: DataClass)] = []
         for (collection, partition) in selected {
             for (dataClass, sub) in partition.classes where classes.contains(dataClass) {
                 searched.append(sub)
-                if sub.widthWarmingUp || sub.drawsWidthSample { measured.append(SubIndexKey(collection: collection, dataClass: dataClass)) }
+                if sub.widthWarmingUp || (drawn && sub.measuresWidth) { measured.append(SubIndexKey(collection: collection, dataClass: dataClass)) }
                 for found in sub.candidates(query: prepared, weights: idfWeighting ? weight : nil, count: wanted) {
                     pool.append((found.score, searched.count - 1, found.node, collection, dataClass))
                 }

@@ -82,6 +82,8 @@ public actor VectorIndex {
     /// Whether a width measurement (``WidthEvidence``) is running: at most one at a time, a question that arrives
     /// meanwhile is not measured.
     let measuring = Mutex(false)
+    /// Questions asked of the index (every ``WidthEvidence/steadyRate``-th is offered for a width measurement).
+    let questions = Atomic<Int>(0)
     /// When each tenant's index was last changed (an upsert or a removal). A measurement holds a copy of a
     /// sub-index for tens of milliseconds at a million chunks, and a change made meanwhile copies its arrays: no
     /// measurement starts within ``measurementQuiet`` of a change.

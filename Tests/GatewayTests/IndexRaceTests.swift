@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import KeyBroker
 import SealgateCore
 import SealgateTestSupport
 import Testing
@@ -27,16 +28,21 @@ struct IndexRaceTests {
         #expect(await h.gateway.index.count(tenant: Harness.acme) == 21)
     }
 
-    @Test("A rotation whose renewal lands while an index build runs: the request builds again under the new keys and answers")
-    func keysChangeDuringBuild() async throws {
+    /// A leased harness with one target document and 10 seeds (11 chunks), and the broker's admin credential.
+    static func targetAndSeeds() async throws -> (Harness, AdminCredential) {
         let h = try await Harness.make()
-        defer { Task { await h.close() } }
         #expect(await h.lease())
         _ = await h.ingest("target", "The zanzibar-kumquat token lives in the target document.")
         for n in 0..<10 { _ = await h.ingest("seed-\(n)", "Seed document number \(n) about quarterly planning.") }
-        await h.gateway.index.clear()
         let token = try #require(try await h.broker.bootstrapAdmin())
-        let admin = try await h.broker.authenticate(token).get()
+        return (h, try await h.broker.authenticate(token).get())
+    }
+
+    @Test("A rotation whose renewal lands while an index build runs: the request builds again under the new keys and answers")
+    func keysChangeDuringBuild() async throws {
+        let (h, admin) = try await Self.targetAndSeeds()
+        defer { Task { await h.close() } }
+        await h.gateway.index.clear()
         let epoch = await h.leases.epoch
         // Mid-build: rotate the class's KEK and renew, so the key set (and the lease epoch) changes under the build.
         h.store.onNextChunksRead {
@@ -50,13 +56,8 @@ struct IndexRaceTests {
 
     @Test("A retirement whose renewal lands while an index build opens rows sealed under the retired version: the request builds again and answers")
     func retirementDuringBuild() async throws {
-        let h = try await Harness.make()
+        let (h, admin) = try await Self.targetAndSeeds()
         defer { Task { await h.close() } }
-        #expect(await h.lease())
-        _ = await h.ingest("target", "The zanzibar-kumquat token lives in the target document.")
-        for n in 0..<10 { _ = await h.ingest("seed-\(n)", "Seed document number \(n) about quarterly planning.") }
-        let token = try #require(try await h.broker.bootstrapAdmin())
-        let admin = try await h.broker.authenticate(token).get()
         _ = try await h.broker.rotate(tenant: "acme", dataClass: "internal", by: admin).get()
         #expect(await h.lease())
         await h.gateway.index.clear()

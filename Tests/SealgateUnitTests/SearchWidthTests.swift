@@ -140,6 +140,38 @@ struct SearchWidthTests {
         }
     }
 
+    @Test("No width is measured within 2 s of a write to the tenant's index; a compaction keeps what was measured")
+    func measurementQuietAndCompaction() async throws {
+        let dims = 16
+        let vectors = ANNTests.clustered(count: 3_000, dims: dims, clusters: 30, seed: 51)
+        let queries = ANNTests.clustered(count: 100, dims: dims, clusters: 30, seed: 52)
+        let options = IndexOptions(m: 16, efConstruction: 64, efSearch: 128, bruteForceBelow: 256, buildThreads: 1)
+        let (c, k) = (CollectionName(unchecked: "c"), DataClass(unchecked: "internal"))
+        func fresh() async -> VectorIndex {
+            let index = VectorIndex(dimensions: dims, idfWeighting: false, options: options)
+            await index.replace(tenant: ANNTests.tenant, entries: ANNTests.entries(vectors), epoch: 1)
+            return index
+        }
+        func evidence(_ index: VectorIndex) async -> WidthEvidence? { await index.subIndexes(tenant: ANNTests.tenant).values.first?.searchWidthEvidence }
+
+        // Just written: every question is in the warm-up, none is measured.
+        let written = await fresh()
+        await written.upsert(tenant: ANNTests.tenant, collection: c, documentID: DocumentID(unchecked: "d0"), entries: ANNTests.entries([vectors[0]]))
+        for query in queries { _ = await written.search(tenant: ANNTests.tenant, collections: [c], classes: [k], query: query, topK: 10) }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        #expect(await evidence(written) == nil)
+
+        // Measured, then compacted by deletes (3,000 nodes become 1,999: fewer bytes held): the evidence stays.
+        let compacted = await fresh()
+        let before = try #require(try await Self.warmUp(compacted, queries: queries))
+        let bytes = await compacted.memoryBytes(tenant: ANNTests.tenant)
+        for i in 0..<2_000 { await compacted.remove(tenant: ANNTests.tenant, collection: c, documentID: DocumentID(unchecked: "d\(i)")) }
+        #expect(await compacted.memoryBytes(tenant: ANNTests.tenant) < bytes * 3 / 4, "no compaction happened: the test tests nothing")
+        #expect(await compacted.count(tenant: ANNTests.tenant) == 1_000)
+        let after = await evidence(compacted)
+        #expect(after?.isDecided == true && after?.width == before.width, "\(String(describing: after))")
+    }
+
     @Test("retrieval.ef_search: auto by default, a number between 10 and 4096, nothing else")
     func configuration() throws {
         let profiles: Set<String> = ["none", "basic", "all"]

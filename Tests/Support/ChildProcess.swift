@@ -170,17 +170,9 @@ public final class ChildProcess: @unchecked Sendable {
         _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String]? = nil,
         stdin: [UInt8] = [], mergingErrors: Bool = false, timeout: Double = 300
     ) throws -> Output {
-        let files = try Files(stdin: stdin)
+        let (child, files) = try launch(executable, arguments, directory: directory, environment: environment, stdin: stdin, mergingErrors: mergingErrors)
         defer { files.remove() }
-        let child = try ChildProcess(
-            executable, arguments, directory: directory, environment: environment, stdin: files.input, stdout: files.output,
-            stderr: mergingErrors ? files.output : files.errors)
-        guard let status = child.waitBlocking(seconds: timeout) else {
-            child.stop(signal: SIGKILL, grace: 10)
-            throw Failure("\(executable) \(arguments.joined(separator: " ")) did not exit within \(Int(timeout)) s; \(files.tails())")
-        }
-        let (out, err) = files.read()
-        return Output(status: status, stdout: out, stderr: err)
+        return try child.finish(child.waitBlocking(seconds: timeout), files: files, timeout: timeout)
     }
 
     /// `run` for async callers: the wait suspends instead of blocking a thread.
@@ -188,19 +180,37 @@ public final class ChildProcess: @unchecked Sendable {
         _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String]? = nil,
         stdin: [UInt8] = [], mergingErrors: Bool = false, timeout: Double = 300
     ) async throws -> Output {
-        let files = try Files(stdin: stdin)
+        let (child, files) = try launch(executable, arguments, directory: directory, environment: environment, stdin: stdin, mergingErrors: mergingErrors)
         defer { files.remove() }
-        let child = try ChildProcess(
-            executable, arguments, directory: directory, environment: environment, stdin: files.input, stdout: files.output,
-            stderr: mergingErrors ? files.output : files.errors)
-        let finished: Int32?
-        do { finished = try await child.wait(seconds: timeout) } catch {
+        let status: Int32?
+        do { status = try await child.wait(seconds: timeout) } catch {
             child.stop(signal: SIGKILL, grace: 10)
             throw error
         }
-        guard let status = finished else {
-            child.stop(signal: SIGKILL, grace: 10)
-            throw Failure("\(executable) \(arguments.joined(separator: " ")) did not exit within \(Int(timeout)) s; \(files.tails())")
+        return try child.finish(status, files: files, timeout: timeout)
+    }
+
+    /// Starts a child for ``run`` / ``runAsync`` with its input and outputs in temporary files.
+    private static func launch(
+        _ executable: String, _ arguments: [String], directory: String?, environment: [String: String]?, stdin: [UInt8], mergingErrors: Bool
+    ) throws -> (ChildProcess, Files) {
+        let files = try Files(stdin: stdin, label: ([executable] + arguments).joined(separator: " "))
+        do {
+            let child = try ChildProcess(
+                executable, arguments, directory: directory, environment: environment, stdin: files.input, stdout: files.output,
+                stderr: mergingErrors ? files.output : files.errors)
+            return (child, files)
+        } catch {
+            files.remove()
+            throw error
+        }
+    }
+
+    /// The outputs of a run that exited with `status`; for nil (it did not exit in time) kills it and throws.
+    private func finish(_ status: Int32?, files: Files, timeout: Double) throws -> Output {
+        guard let status else {
+            stop(signal: SIGKILL, grace: 10)
+            throw Failure("\(files.label) did not exit within \(Int(timeout)) s; \(files.tails())")
         }
         let (out, err) = files.read()
         return Output(status: status, stdout: out, stderr: err)
@@ -211,8 +221,11 @@ public final class ChildProcess: @unchecked Sendable {
         let input: String
         let output: String
         let errors: String
+        /// The command line, for failure messages.
+        let label: String
 
-        init(stdin: [UInt8]) throws {
+        init(stdin: [UInt8], label: String) throws {
+            self.label = label
             let base = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)").path
             (input, output, errors) = (base + ".in", base + ".out", base + ".err")
             guard FileManager.default.createFile(atPath: input, contents: Data(stdin)) else { throw Failure("cannot write \(input)") }
