@@ -128,6 +128,22 @@ extension TenantIndex {
         }
     }
 
+    /// Seals a sub-index again once `auto` has measured the width its questions need (the first decision after a
+    /// warm-up, or a change of it at most every half hour), so a restart or a new lease epoch loads the width with the
+    /// graph instead of searching at the ladder's widest while it measures again.
+    func sealMeasuredWidth(_ settled: VectorIndex.SettledWidth) async {
+        recorder.logger.info(
+            "index search width measured",
+            metadata: ["tenant.id": "\(settled.tenant)", "data.class": "\(settled.key.dataClass)", "index.search_width": "\(settled.width)"])
+        guard let epoch = await vectors.builtEpoch(tenant: settled.tenant) else { return }
+        await saveSnapshots(tenant: settled.tenant, keys: [settled.key], epoch: epoch)
+    }
+
+    /// What `auto` measured on each of the tenant's sub-indexes (operators' tools, tests).
+    public func searchWidths(tenant: TenantID) async -> [SubIndexKey: WidthEvidence] {
+        await vectors.subIndexes(tenant: tenant).compactMapValues(\.searchWidthEvidence)
+    }
+
     /// Re-wraps the DEK of every snapshot still wrapped under an older KEK version of its class with the current
     /// one (after a rotation, with the documents' DEK re-wrap), so the older version can be retired. Returns how
     /// many snapshots were re-wrapped; one that does not open is left for the next build to refuse and rebuild.

@@ -36,6 +36,15 @@ public final class TenantIndex: Sendable {
         self.embedderID = embedderID
         self.recorder = recorder
         self.snapshots = snapshots
+        if snapshots != nil {
+            let settled = vectors.settledWidths
+            Task { [weak self] in
+                for await width in settled {
+                    guard let self else { return }
+                    await self.sealMeasuredWidth(width)
+                }
+            }
+        }
     }
 
     /// How many embeddings the tenant's index holds.

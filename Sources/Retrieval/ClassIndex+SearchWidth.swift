@@ -80,7 +80,45 @@ public struct WidthEvidence: Sendable, Equatable {
     }
 }
 
+extension WidthEvidence {
+    /// Writes the counts into a snapshot: the number of steps, the latest base, the questions counted, the exact
+    /// candidates and what each step found (never a question).
+    func encode(into out: inout SnapshotWriter) {
+        out.u8(UInt8(found.count))
+        out.u32(base)
+        out.u32(questions)
+        out.u64(relevant.bitPattern)
+        for hits in found { out.u64(hits.bitPattern) }
+    }
+
+    /// Reads what ``encode(into:)`` wrote. Counts from a ladder of another length (another release's steps) are
+    /// skipped and give nil: the sub-index is still good, it measures again.
+    /// - Throws: ``SnapshotReader/malformed`` for counts that no measurement could give (negative, not finite, a step
+    ///   finding more than there was, more questions than a window, a base out of range).
+    static func decode(from r: inout SnapshotReader) throws -> WidthEvidence? {
+        let stepCount = Int(try r.u8())
+        let base = try r.u32()
+        let questions = try r.u32()
+        let relevant = Double(bitPattern: try r.u64())
+        let found = try (0..<stepCount).map { _ in Double(bitPattern: try r.u64()) }
+        guard (1...IndexOptions.efSearchLimit).contains(base), questions < window, relevant.isFinite, relevant >= 0,
+            found.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= relevant })
+        else { throw SnapshotReader.malformed }
+        guard stepCount == steps.count else { return nil }
+        var evidence = WidthEvidence(base: base)
+        evidence.found = found
+        evidence.relevant = relevant
+        evidence.questions = questions
+        return evidence
+    }
+}
+
 extension ClassIndex {
+    /// How long after a sub-index's width was last reported as worth sealing again (``recordWidths(base:found:relevant:now:)``)
+    /// a change of the measured width is reported again: each report seals the whole sub-index (seconds of CPU at a
+    /// million chunks), and the width moves a step now and then as the counts are halved.
+    static let resealInterval: Duration = .seconds(30 * 60)
+
     /// Whether `auto`'s width is measured on this sub-index at all: a dense one searched through a graph at `auto`.
     var measuresWidth: Bool { !idf && options.efSearchGrows && graph != nil }
 
@@ -102,10 +140,16 @@ extension ClassIndex {
         return (base, found, top.count)
     }
 
-    /// Adds a measurement made on this sub-index (or on an earlier state of it).
-    mutating func recordWidths(base: Int, found: [Int], relevant: Int) {
+    /// Adds a measurement made on this sub-index (or on an earlier state of it). Returns true when the evidence now
+    /// decides a width that its sealed snapshot should carry: the first decision after a warm-up, or a width other
+    /// than the one last reported once ``resealInterval`` has passed since.
+    mutating func recordWidths(base: Int, found: [Int], relevant: Int, now: ContinuousClock.Instant = .now) -> Bool {
         if widthEvidence == nil { widthEvidence = WidthEvidence(base: base) }
         widthEvidence?.add(found: found, relevant: relevant, base: base)
+        guard let width = widthEvidence?.width, width != reportedWidth?.width else { return false }
+        if let last = reportedWidth, now - last.at < Self.resealInterval { return false }
+        reportedWidth = (width, now)
+        return true
     }
 
     /// The level-0 width a search of this sub-index uses: ``IndexOptions/efSearch(nodes:)``, or with `auto` on a dense

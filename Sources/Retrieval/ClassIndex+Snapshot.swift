@@ -2,10 +2,12 @@ import SealgateCore
 
 extension ClassIndex {
     static let snapshotMagic: [UInt8] = Array("SGCI".utf8)
-    static let snapshotFormat: UInt8 = 1
+    /// 2: format 1 followed by the width evidence (``WidthEvidence``); format 1 is still read (no evidence).
+    static let snapshotFormat: UInt8 = 2
 
     /// The sub-index as bytes (plaintext: the caller seals them). Holds codes, graph links, document ids, chunk
-    /// positions and version tags; full-precision vectors only when the index keeps them.
+    /// positions and version tags, and the counts behind `auto`'s measured width; full-precision vectors only when
+    /// the index keeps them.
     public func encoded() -> [UInt8] {
         var out = SnapshotWriter()
         out.bytes(Self.snapshotMagic)
@@ -28,9 +30,20 @@ extension ClassIndex {
             out.u32(tag.count)
             out.bytes(tag)
         }
+        encodeGraph(into: &out)
+        if let widthEvidence {
+            out.u8(1)
+            widthEvidence.encode(into: &out)
+        } else {
+            out.u8(0)
+        }
+        return out.data
+    }
+
+    private func encodeGraph(into out: inout SnapshotWriter) {
         guard let g = graph else {
             out.u8(0)
-            return out.data
+            return
         }
         out.u8(1)
         out.u32(g.m)
@@ -45,7 +58,6 @@ extension ClassIndex {
         } else {
             out.u8(0)
         }
-        return out.data
     }
 
     /// Decodes ``encoded()`` for an index of `dimensions`, IDF weighting and `options`. A graph linked with another
@@ -54,8 +66,9 @@ extension ClassIndex {
     ///   or a link out of range: a snapshot is used whole or not at all.
     public static func decode(_ bytes: [UInt8], dimensions: Int, idfWeighting: Bool, options: IndexOptions) throws -> ClassIndex {
         var r = SnapshotReader(bytes)
-        guard try r.bytes(4) == snapshotMagic, try r.u8() == snapshotFormat, try r.u32() == dimensions,
-            try r.u8() == (idfWeighting ? 1 : 0)
+        guard try r.bytes(4) == snapshotMagic else { throw SnapshotReader.malformed }
+        let format = try r.u8()
+        guard format == 1 || format == snapshotFormat, try r.u32() == dimensions, try r.u8() == (idfWeighting ? 1 : 0)
         else { throw SnapshotReader.malformed }
         var sub = ClassIndex(dimensions: dimensions, idfWeighting: idfWeighting, options: options)
         let n = try r.u32()
@@ -117,6 +130,13 @@ extension ClassIndex {
             }
         default: throw SnapshotReader.malformed
         }
+        if format >= 2 {
+            switch try r.u8() {
+            case 0: break
+            case 1: sub.widthEvidence = try WidthEvidence.decode(from: &r)
+            default: throw SnapshotReader.malformed
+            }
+        }
         guard r.remaining == 0 else { throw SnapshotReader.malformed }
         if let g = sub.graph, g.m != sub.options.m {
             // Linked under other graph options (an older release's defaults): the codes are good, the graph is
@@ -125,9 +145,13 @@ extension ClassIndex {
             sub.buildWeights = nil
             sub.buildGraph()
             sub.relinkedAtLoad = true
+            // Measured on the old graph: the new one is measured afresh.
+            sub.widthEvidence = nil
         } else if sub.idf, sub.graph != nil {
             sub.buildColumns()
         }
+        // Already sealed with this sub-index: not reported as worth sealing again until it changes.
+        if let width = sub.widthEvidence?.width { sub.reportedWidth = (width, .now) }
         return sub
     }
 }

@@ -44,6 +44,8 @@ public struct ClassIndex: Sendable {
     var deferGraph = false
     /// What the graph found at the widths of `auto`'s ladder on sampled questions (``WidthEvidence``).
     var widthEvidence: WidthEvidence?
+    /// The decided width last reported as worth sealing (or loaded from a snapshot), and when.
+    var reportedWidth: (width: Int, at: ContinuousClock.Instant)?
     /// Whether ``decode(_:dimensions:idfWeighting:options:)`` relinked a graph of other options: the snapshot it
     /// came from is out of date and worth writing again.
     public internal(set) var relinkedAtLoad = false
@@ -125,6 +127,7 @@ public struct ClassIndex: Sendable {
         fresh.versions = versions
         // The same chunks' questions: what the graph was measured to need still holds for the relinked one.
         fresh.widthEvidence = widthEvidence
+        fresh.reportedWidth = reportedWidth
         // During a bulk load the graph is built once at the end (``linkDeferred()``).
         fresh.deferGraph = deferGraph
         if !deferGraph, fresh.liveCount >= max(1, options.bruteForceBelow) { fresh.buildGraph() }

@@ -97,15 +97,34 @@ public actor VectorIndex {
         lastChange.withLock { $0[tenant] = now }
     }
 
+    /// A sub-index whose measured search width (``WidthEvidence``) was decided or moved: worth sealing again, so a
+    /// restart loads the width instead of measuring it again.
+    public struct SettledWidth: Sendable, Equatable {
+        public let tenant: TenantID
+        public let key: SubIndexKey
+        /// The width `auto` now searches the sub-index at.
+        public let width: Int
+    }
+
+    /// Each ``SettledWidth`` as it happens (the newest 256 kept while nobody reads); finishes with the index.
+    public nonisolated let settledWidths: AsyncStream<SettledWidth>
+    let settledWidthSink: AsyncStream<SettledWidth>.Continuation
+
     /// Creates an empty index for vectors of `dimensions` values.
     public init(dimensions: Int, idfWeighting: Bool, options: IndexOptions = .inMemory) {
         self.dimensions = dimensions
         self.idfWeighting = idfWeighting
         self.options = options
+        (settledWidths, settledWidthSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
     }
+
+    deinit { settledWidthSink.finish() }
 
     /// Whether the tenant's index was built under `epoch`.
     public func isBuilt(tenant: TenantID, epoch: Int) -> Bool { epochs[tenant] == epoch }
+
+    /// The lease epoch the tenant's index was built under, if it is built.
+    public func builtEpoch(tenant: TenantID) -> Int? { epochs[tenant] }
 
     /// A change to one document made while a build of its tenant was under way.
     enum Change {

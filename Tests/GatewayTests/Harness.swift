@@ -28,6 +28,8 @@ struct Harness {
     let events: RecordingEvents
     let snapshots: InMemoryIndexSnapshotStore
     let settings: GatewaySettings
+    /// The embedder other than the built-in hashing one, if the test chose one (a restart keeps it).
+    let embedder: (any Embedder)?
 
     static let acme = TenantID(unchecked: "acme")
     static let notes = CollectionName(unchecked: "notes")
@@ -42,7 +44,8 @@ struct Harness {
     /// lease clock and `client` may wrap the broker client (fault injection).
     static func make(
         audit: RecordingAuditSink = RecordingAuditSink(), twoTenants: Bool = false, now: @escaping @Sendable () -> Date = { Date() },
-        client: @Sendable (any BrokerClient) -> any BrokerClient = { $0 }, redactors: any RedactorFactory = NoRedaction()
+        client: @Sendable (any BrokerClient) -> any BrokerClient = { $0 }, redactors: any RedactorFactory = NoRedaction(),
+        embedder: (any Embedder)? = nil
     ) async throws -> Harness {
         let classes = ["public", "internal", "confidential", "restricted"].map {
             ClassRule(name: DataClass(unchecked: $0), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "basic")
@@ -76,20 +79,20 @@ struct Harness {
         let snapshots = InMemoryIndexSnapshotStore()
         let gateway = makeGateway(
             settings: settings, store: store, leases: leases, audit: audit, metrics: metrics, events: events, snapshots: snapshots,
-            redactors: redactors)
+            redactors: redactors, embedder: embedder)
         await leases.setOnDrop { await gateway.index.clear() }
         return Harness(
             gateway: gateway, store: store, audit: audit, metrics: metrics, leases: leases, brokerStore: brokerStore, directory: directory,
-            broker: broker, events: events, snapshots: snapshots, settings: settings)
+            broker: broker, events: events, snapshots: snapshots, settings: settings, embedder: embedder)
     }
 
     static func makeGateway(
         settings: GatewaySettings, store: InMemoryDocumentStore, leases: LeaseManager, audit: RecordingAuditSink, metrics: RecordingMetrics,
         events: RecordingEvents, snapshots: InMemoryIndexSnapshotStore, dimensions: Int = 256, redactors: any RedactorFactory = NoRedaction(),
-        indexOptions: IndexOptions = Harness.indexOptions
+        indexOptions: IndexOptions = Harness.indexOptions, embedder: (any Embedder)? = nil
     ) -> Gateway {
         var deps = GatewayDependencies(
-            settings: settings, store: store, leases: leases, embedder: HashingEmbedder(dimensions: dimensions), embeddingDimensions: dimensions,
+            settings: settings, store: store, leases: leases, embedder: embedder ?? HashingEmbedder(dimensions: dimensions), embeddingDimensions: dimensions,
             models: [ModelProfileID(unchecked: "extractive"): PassageEchoModel()], redactors: redactors, audit: audit, metrics: metrics,
             events: events, logger: Logger(label: "test"))
         deps.snapshots = snapshots
@@ -105,7 +108,7 @@ struct Harness {
     func restarted(dimensions: Int = 256, indexOptions: IndexOptions = Harness.indexOptions) -> Gateway {
         Self.makeGateway(
             settings: settings, store: store, leases: leases, audit: audit, metrics: metrics, events: events, snapshots: snapshots,
-            dimensions: dimensions, indexOptions: indexOptions)
+            dimensions: dimensions, indexOptions: indexOptions, embedder: dimensions == 256 ? embedder : nil)
     }
 
     /// Attests and leases every tenant key and secret.

@@ -1,0 +1,67 @@
+import Foundation
+import Gateway
+import Retrieval
+import SealgateCore
+import Testing
+
+/// The hashing embedder's vectors searched as a dense embedder's would be (no IDF weighting): `auto` then measures
+/// its search width on the questions (``WidthEvidence``), which the built-in embedder's sub-indexes never do.
+struct DenseTestEmbedder: Embedder {
+    let hashing = HashingEmbedder(dimensions: 256)
+    var identifier: String { "dense-test-256" }
+    var wantsIDFWeighting: Bool { false }
+    func embed(_ texts: [String]) async throws -> [[Float]] { texts.map(hashing.vector) }
+}
+
+/// Issue #17: what `auto` measured about a sub-index's search width is sealed into its snapshot once decided, so a
+/// restart searches at the measured width at once instead of at the ladder's widest while it measures again.
+@Suite("Tenant index: the measured search width survives a restart")
+struct WidthSnapshotTests {
+    @Test("Once auto has decided a width the sub-index is sealed again with it; a restart loads the same evidence, decrypting nothing")
+    func measuredWidthSealed() async throws {
+        let h = try await Harness.make(embedder: DenseTestEmbedder())
+        defer { Task { await h.close() } }
+        #expect(await h.lease())
+        let topics = ["quarterly planning and budget", "the zanzibar kumquat token", "remote work policy", "a server outage report", "lunch menus"]
+        for n in 0..<40 { _ = await h.ingest("doc-\(n)", "Document \(n) is about \(topics[n % topics.count]) and item \(n * 7).") }
+        let first = try #require(await h.citations("remote work policy", topK: 5))
+        let key = try #require(h.snapshots.allKeys.first)
+        let built = try #require(try await h.snapshots.snapshot(key))
+        #expect(await h.gateway.index.searchWidths(tenant: Harness.acme).values.allSatisfy { !$0.isDecided })
+
+        // No width is measured within 2 s of the last write; then questions until the warm-up has decided one.
+        try await Task.sleep(for: .milliseconds(2_100))
+        let deadline = ContinuousClock.now + .seconds(60)
+        var evidence: WidthEvidence?
+        var n = 0
+        while ContinuousClock.now < deadline {
+            if let decided = await h.gateway.index.searchWidths(tenant: Harness.acme).values.first(where: \.isDecided) {
+                evidence = decided
+                break
+            }
+            for _ in 0..<8 {
+                n += 1
+                _ = await h.citations("\(topics[n % topics.count]) item \(n % 40 * 7)", topK: 5)
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let decided = try #require(evidence, "auto never decided a width")
+        var resealed: Data?
+        while ContinuousClock.now < deadline, resealed == nil {
+            if let now = try await h.snapshots.snapshot(key), now != built { resealed = now }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(resealed != nil, "the decided width was never sealed")
+
+        // A restart: loaded from the snapshot (no embedding decrypted), with the evidence, same answers.
+        let reads = h.store.bulkChunkReads
+        let restarted = h.restarted()
+        #expect(await h.citations("remote work policy", topK: 5, through: restarted) == first)
+        #expect(h.store.bulkChunkReads == reads)
+        let loaded = try #require(await restarted.index.searchWidths(tenant: Harness.acme).values.first)
+        #expect(loaded.isDecided)
+        #expect(loaded.width == decided.width)
+        #expect(loaded.recalls.count == WidthEvidence.steps.count)
+        #expect(SnapshotTests.refusals(h).isEmpty)
+    }
+}
