@@ -145,9 +145,13 @@ extension VectorIndex {
     /// One sub-index of the tenant (a copy-on-write copy).
     func subIndex(tenant: TenantID, key: SubIndexKey) -> ClassIndex? { tenants[tenant]?[key.collection]?.classes[key.dataClass] }
 
-    /// Adds a width measurement to the sub-index it was made on, if it is still there.
+    /// Adds a width measurement to the sub-index it was made on, if it is still there; a width worth sealing goes
+    /// to ``settledWidths``.
     func recordWidths(tenant: TenantID, key: SubIndexKey, base: Int, found: [Int], relevant: Int) {
-        tenants[tenant]?[key.collection]?.classes[key.dataClass]?.recordWidths(base: base, found: found, relevant: relevant)
+        guard tenants[tenant]?[key.collection]?.classes[key.dataClass]?.recordWidths(base: base, found: found, relevant: relevant) == true,
+            let width = tenants[tenant]?[key.collection]?.classes[key.dataClass]?.searchWidth
+        else { return }
+        settledWidthSink.yield(SettledWidth(tenant: tenant, key: key, width: width))
     }
 
     /// Σ q[d]·v[d] and Σ w[d]·v[d]² (the exact score's parts), eight lanes at a time.
