@@ -128,8 +128,15 @@ public enum CertificateChain {
         let eku = try? leaf.extensions.extendedKeyUsage
         let keyUsage = try? leaf.extensions.keyUsage
         let allowed: Bool
+        // An end-entity certificate that may sign certificates is a CA in all but name (RFC 5280 4.2.1.3).
+        if keyUsage?.keyCertSign == true {
+            throw SigstoreError(.certificateUntrusted, "the signing certificate's key usage allows signing certificates")
+        }
         switch usage {
-        case .codeSigning: allowed = eku?.contains(.codeSigning) ?? false
+        case .codeSigning:
+            // A Fulcio certificate: the codeSigning extended key usage and the digitalSignature key usage, both
+            // required (as sigstore-python and sigstore-go check).
+            allowed = (eku?.contains(.codeSigning) ?? false) && (keyUsage?.digitalSignature ?? false)
         case .timeStamping: allowed = eku?.contains(.timeStamping) ?? false
         case .codeSigningOrDigitalSignature:
             allowed = (eku?.contains(.codeSigning) ?? false) || (keyUsage?.digitalSignature ?? false)

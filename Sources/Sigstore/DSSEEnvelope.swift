@@ -67,6 +67,7 @@ public struct InTotoStatement: Sendable {
     /// - Throws: ``SigstoreError`` `invalid_envelope` when the payload is not an in-toto statement v0.1/v1 with
     ///   at least one subject, each with a digest set.
     public init(payload: Data) throws {
+        try StrictJSON.requireUniqueKeys(payload, reason: .invalidEnvelope, what: "the DSSE payload")
         guard let wire = try? JSONDecoder().decode(Wire.self, from: payload), Self.statementTypes.contains(wire.type),
             !wire.subject.isEmpty
         else { throw SigstoreError(.invalidEnvelope, "the DSSE payload is not an in-toto statement v0.1 or v1 with subjects and digests") }

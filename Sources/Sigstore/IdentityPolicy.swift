@@ -44,11 +44,18 @@ public struct IdentityPolicy: Sendable, CustomStringConvertible {
     func check(_ leaf: Certificate) throws {
         let sans = Self.identities(of: leaf)
         guard sans.contains(where: identityMatch.matches) else {
-            throw SigstoreError(.identityMismatch, "certificate identity \(sans) does not match \(identity)")
+            throw SigstoreError(.identityMismatch, "certificate identity \(sans) does not match \(identity)\(Self.bytewise(sans, identity))")
         }
         guard let actual = Self.issuer(of: leaf), issuerMatch.matches(actual) else {
-            throw SigstoreError(.identityMismatch, "certificate OIDC issuer \(Self.issuer(of: leaf) ?? "none") does not match \(issuer)")
+            let held = Self.issuer(of: leaf)
+            throw SigstoreError(.identityMismatch, "certificate OIDC issuer \(held ?? "none") does not match \(issuer)\(Self.bytewise(held.map { [$0] } ?? [], issuer))")
         }
+    }
+
+    /// A note for a refusal whose values print alike: equal only under Unicode canonical equivalence.
+    static func bytewise(_ held: [String], _ wanted: Matcher) -> String {
+        guard case .exact(let exact) = wanted, held.contains(exact) else { return "" }
+        return " (equal only under Unicode normalization; identities compare byte for byte)"
     }
 
     /// Fulcio's OIDC issuer extensions: v2 (1.3.6.1.4.1.57264.1.8, DER UTF8String), then v1 (…1.1, raw bytes).
@@ -98,13 +105,15 @@ private final class CompiledMatcher: Sendable {
                 throw SigstoreError(.identityMismatch, "the regular expression '\(pattern)' does not compile")
             }
             exact = nil
-            regex = Mutex(compiled)
+            // Code point by code point, as Go's RE2 (cosign) matches, not by grapheme with canonical equivalence.
+            regex = Mutex(compiled.matchingSemantics(.unicodeScalar))
         }
     }
 
-    /// Equal to the exact value, or the whole value matches the expression.
+    /// Byte for byte equal to the exact value (as cosign compares; Swift's `==` would take a Kelvin sign for a `K`
+    /// or an NFD issuer for its NFC form), or the whole value matches the expression.
     func matches(_ value: String) -> Bool {
-        if let exact { return value == exact }
+        if let exact { return value.utf8.elementsEqual(exact.utf8) }
         return regex?.withLock { (try? $0.wholeMatch(in: value)) != nil } ?? false
     }
 }

@@ -13,12 +13,16 @@ public enum ModelDirectory {
     public static func check(
         _ directory: URL, against resources: [ModelSignatureVerifier.Resource], ignoring: [String], parallelism: Int
     ) throws {
-        let present = try files(in: directory, ignoring: Set(ignoring))
-        let signed = Dictionary(uniqueKeysWithValues: resources.map { ($0.name, $0.digest) })
-        if let extra = present.sorted().first(where: { signed[$0] == nil }) {
+        // Names compare as bytes, as the file system and the model-signing tool compare them: Swift's `String`
+        // equality is Unicode canonical equivalence, under which an unsigned "\u{212A}ernel.bin" (Kelvin sign) would
+        // pass for a signed "Kernel.bin", or an NFD name for its NFC twin.
+        let present = try files(in: directory, ignoring: ignoring)
+        let presentBytes = Set(present.map { Array($0.utf8) })
+        let signed = Set(resources.map { Array($0.name.utf8) })
+        if let extra = present.first(where: { !signed.contains(Array($0.utf8)) }) {
             throw SigstoreError(.modelExtraFile, "'\(extra)' is in the model directory but not in the signature")
         }
-        if let missing = resources.map(\.name).first(where: { !present.contains($0) }) {
+        if let missing = resources.map(\.name).first(where: { !presentBytes.contains(Array($0.utf8)) }) {
             throw SigstoreError(.modelMissingFile, "'\(missing)' is signed but missing from the model directory")
         }
         let digests = try hash(resources.map { directory.appendingPathComponent($0.name) }, parallelism: parallelism)
@@ -27,11 +31,13 @@ public enum ModelDirectory {
         }
     }
 
-    /// Regular files under `directory`, relative, '/'-separated, without ignored paths (an ignored directory hides
-    /// everything below it). Symbolic links are refused, as the model-signing tool does by default.
+    /// Regular files under `directory`, relative, '/'-separated, in byte order, without ignored paths (an ignored
+    /// directory hides everything below it; a path is ignored only if its bytes equal an entry's). Symbolic links
+    /// are refused, as the model-signing tool does by default.
     /// - Throws: ``SigstoreError`` `unreadable_input`.
-    public static func files(in directory: URL, ignoring: Set<String>) throws -> Set<String> {
-        var out: Set<String> = []
+    public static func files(in directory: URL, ignoring: [String]) throws -> [String] {
+        let ignored = Set(ignoring.map { Array($0.utf8) })
+        var out: [String] = []
         var pending = [""]
         let fm = FileManager.default
         while let relative = pending.popLast() {
@@ -41,13 +47,13 @@ public enum ModelDirectory {
             }
             for name in names {
                 let path = relative.isEmpty ? name : "\(relative)/\(name)"
-                if ignoring.contains(path) { continue }
+                if ignored.contains(Array(path.utf8)) { continue }
                 let attributes = try? fm.attributesOfItem(atPath: url.appendingPathComponent(name).path)
                 let type = attributes?[.type] as? FileAttributeType
                 if type == .typeDirectory {
                     pending.append(path)
                 } else if type == .typeRegular {
-                    out.insert(path)
+                    out.append(path)
                 } else if type == .typeSymbolicLink {
                     throw SigstoreError(.unreadableInput, "'\(path)' is a symbolic link")
                 } else {
@@ -55,7 +61,7 @@ public enum ModelDirectory {
                 }
             }
         }
-        return out
+        return out.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     /// SHA-256 of each file, `parallelism` files at a time, each read once in ``chunkSize`` pieces.

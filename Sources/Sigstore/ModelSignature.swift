@@ -65,7 +65,8 @@ public struct ModelSignatureVerifier: Sendable {
             else { throw SigstoreError(.invalidModelManifest, "a manifest resource is not {name, sha256, digest}") }
             resources.append(resource(name, digest))
         }
-        guard Set(resources.map(\.name)).count == resources.count else {
+        // As bytes: two names that are only canonically equivalent are two files (see ``ModelDirectory/check``).
+        guard Set(resources.map { Array($0.name.utf8) }).count == resources.count else {
             throw SigstoreError(.invalidModelManifest, "a file is listed twice")
         }
         var concatenated = Data()

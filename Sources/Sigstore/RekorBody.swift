@@ -24,6 +24,7 @@ enum RekorBody {
     /// entry that verifies but belongs to another signing event is refused here).
     /// - Throws: ``SigstoreError`` `tlog_body_mismatch` or `unsupported_entry_kind`.
     static func check(_ entry: TlogEntry, matches expected: LoggedSignature) throws {
+        try StrictJSON.requireUniqueKeys(entry.canonicalizedBody, reason: .tlogBodyMismatch, what: "the log entry body")
         guard let body = try? JSONDecoder().decode(Body.self, from: entry.canonicalizedBody) else {
             throw SigstoreError(.tlogBodyMismatch, "the log entry body is not JSON")
         }

@@ -49,6 +49,7 @@ public struct SigstoreBundle: Sendable {
         guard json.count <= Self.maximumSize else {
             throw SigstoreError(.malformedBundle, "bundle is \(json.count) bytes, above the limit of \(Self.maximumSize)")
         }
+        try StrictJSON.requireUniqueKeys(json, reason: .malformedBundle, what: "the bundle")
         let wire: WireBundle
         do { wire = try JSONDecoder().decode(WireBundle.self, from: json) } catch let error as SigstoreError {
             throw error
@@ -64,6 +65,10 @@ public struct SigstoreBundle: Sendable {
             throw SigstoreError(.invalidVerificationMaterial, "the bundle has \(materials) verification materials, not one")
         }
         if let cert = vm.certificate {
+            // `certificate` exists from v0.3 on; earlier versions carry `x509CertificateChain` (protobuf-specs).
+            guard version == .v03 else {
+                throw SigstoreError(.invalidVerificationMaterial, "a v0.1 or v0.2 bundle carries a certificate chain, not 'certificate'")
+            }
             material = .certificate(try B64.decode(cert.rawBytes, "certificate.rawBytes"))
         } else if let chain = vm.x509CertificateChain {
             let certs = try chain.certificates.map { try B64.decode($0.rawBytes, "x509CertificateChain") }
@@ -73,6 +78,11 @@ public struct SigstoreBundle: Sendable {
             material = .publicKey(hint: vm.publicKey?.hint)
         }
         tlogEntries = try (vm.tlogEntries ?? []).map(TlogEntry.init(wire:))
+        // A v0.1 bundle's log entries must carry an inclusion promise (the SET); later versions may rely on the
+        // inclusion proof and a timestamp instead.
+        if version == .v01, tlogEntries.contains(where: { $0.signedEntryTimestamp == nil }) {
+            throw SigstoreError(.malformedBundle, "a v0.1 bundle's log entry has no inclusion promise")
+        }
         let stamps = vm.timestampVerificationData?.rfc3161Timestamps ?? []
         timestamps = try stamps.map { try B64.decode($0.signedTimestamp, "rfc3161Timestamps.signedTimestamp") }
         switch (wire.messageSignature, wire.dsseEnvelope) {

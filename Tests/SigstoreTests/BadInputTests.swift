@@ -32,8 +32,11 @@ struct BadInputTests {
         #expect(Self.refusal(Data(text.replacingOccurrences(of: "\"SHA2_256\"", with: "\"SHA2_512\"").utf8)) == nil, "no digest field to rename")
     }
 
-    /// A CA and a leaf made here, the leaf optionally with an extra critical extension.
-    static func chain(criticalOID: ASN1ObjectIdentifier?) throws -> (leaf: Certificate, root: Certificate) {
+    /// A CA and a leaf made here, the leaf optionally with an extra critical extension and with `keyUsage` (Fulcio's
+    /// digitalSignature by default; nil: none).
+    static func chain(criticalOID: ASN1ObjectIdentifier?, keyUsage: KeyUsage? = KeyUsage(digitalSignature: true)) throws -> (
+        leaf: Certificate, root: Certificate
+    ) {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let rootKey = P256.Signing.PrivateKey()
         let rootName = try DistinguishedName { CommonName("Sigstore test root") }
@@ -45,6 +48,7 @@ struct BadInputTests {
                 Critical(KeyUsage(keyCertSign: true))
             }, issuerPrivateKey: .init(rootKey))
         var extensions = try Certificate.Extensions { Critical(try ExtendedKeyUsage([.codeSigning])) }
+        if let keyUsage { try extensions.append(try Critical(keyUsage).makeCertificateExtension()) }
         if let criticalOID { try extensions.append(Certificate.Extension(oid: criticalOID, critical: true, value: [0x05, 0x00])) }
         let leaf = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(P256.Signing.PrivateKey().publicKey), notValidBefore: now - 600,
@@ -68,6 +72,12 @@ struct BadInputTests {
         #expect(Self.reason { try CertificateChain.validate(leaf: plain.leaf, issuers: [plain.root], at: [at], usage: .timeStamping) } == .certificateUntrusted)
         let other = try Self.chain(criticalOID: nil)
         #expect(Self.reason { try CertificateChain.validate(leaf: plain.leaf, issuers: [other.root], at: [at], usage: .codeSigning) } == .certificateUntrusted)
+        // A signing certificate without the digitalSignature key usage, or one that may sign certificates, is refused
+        // (sigstore-python and sigstore-go require the first; RFC 5280 forbids the second in an end entity).
+        for usage in [nil, KeyUsage(keyEncipherment: true), KeyUsage(digitalSignature: true, keyCertSign: true)] {
+            let odd = try Self.chain(criticalOID: nil, keyUsage: usage)
+            #expect(Self.reason { try CertificateChain.validate(leaf: odd.leaf, issuers: [odd.root], at: [at], usage: .codeSigning) } == .certificateUntrusted, "\(String(describing: usage))")
+        }
         let critical = try Self.chain(criticalOID: [1, 3, 6, 1, 4, 1, 99999, 1])
         #expect(Self.reason { try CertificateChain.validate(leaf: critical.leaf, issuers: [critical.root], at: [at], usage: .codeSigning) } == .unknownCriticalExtension)
     }
