@@ -1,4 +1,5 @@
 import Foundation
+import KBSProtocol
 import KeyLease
 import Logging
 import Retrieval
@@ -102,9 +103,12 @@ extension TenantIndex {
 
     /// Seals the tenant's current sub-indexes of `keys` under the current KEK of their class and stores them
     /// (a key whose sub-index is now empty loses its snapshot). Failures are logged; the next build rebuilds.
-    func saveSnapshots(tenant: TenantID, keys: Set<SubIndexKey>, epoch: Int) async {
+    /// Returns the keys whose snapshot was written.
+    @discardableResult
+    func saveSnapshots(tenant: TenantID, keys: Set<SubIndexKey>, epoch: Int) async -> Set<SubIndexKey> {
+        var written: Set<SubIndexKey> = []
         // Cleared or rebuilt under other keys since: nothing of this build is written.
-        guard let snapshots, await vectors.isBuilt(tenant: tenant, epoch: epoch) else { return }
+        guard let snapshots, await vectors.isBuilt(tenant: tenant, epoch: epoch) else { return written }
         let subs = await vectors.subIndexes(tenant: tenant)
         for key in keys {
             let snapshotKey = IndexSnapshotKey(tenant: tenant, collection: key.collection, dataClass: key.dataClass, embedder: embedderID)
@@ -112,20 +116,29 @@ extension TenantIndex {
                 try? await snapshots.delete(snapshotKey)
                 continue
             }
-            guard let leased = await keyRing.keks(tenant, key.dataClass), let current = leased.first(where: \.isCurrent) ?? leased.last else { continue }
-            let epoch = snapshotEpochs.withLock { epochs -> UInt64 in
+            // The keys of the epoch the sub-index was built under, or nothing: a renewal publishes its epoch before its clear runs.
+            let resource = ResourcePath(tenant: tenant, dataClass: key.dataClass)
+            var held = keyRing.leases.validKeys(for: resource)
+            if held == nil { held = await keyRing.leases.keysWithEpoch(for: resource) }
+            guard let held, held.epoch == epoch, let current = held.keys.first(where: { $0.isCurrent }) ?? held.keys.last else { continue }
+            let snapshotEpoch = snapshotEpochs.withLock { epochs -> UInt64 in
                 let next = (epochs[snapshotKey] ?? 0) + 1
                 epochs[snapshotKey] = next
                 return next
             }
             let binding = SnapshotBinding(
-                tenant: tenant, collection: key.collection, dataClass: key.dataClass, embedder: embedderID, epoch: epoch, kekVersion: current.version)
+                tenant: tenant, collection: key.collection, dataClass: key.dataClass, embedder: embedderID, epoch: snapshotEpoch, kekVersion: current.version)
             do {
-                try await snapshots.save(try IndexSnapshotSeal.seal(Data(sub.encoded()), binding: binding, kek: current.key), for: snapshotKey)
+                let sealed = try IndexSnapshotSeal.seal(Data(sub.encoded()), binding: binding, kek: current.key)
+                // Sealing a large sub-index takes seconds: a clear or a new key set since voids the write.
+                guard keyRing.leases.publishedEpoch == epoch, await vectors.isBuilt(tenant: tenant, epoch: epoch) else { return written }
+                try await snapshots.save(sealed, for: snapshotKey)
+                written.insert(key)
             } catch {
                 recorder.logger.warning("index snapshot could not be written", metadata: ["tenant.id": "\(tenant)", "data.class": "\(key.dataClass)"])
             }
         }
+        return written
     }
 
     /// Seals a sub-index again once `auto` has measured the width its questions need (the first decision after a
@@ -135,8 +148,10 @@ extension TenantIndex {
         recorder.logger.info(
             "index search width measured",
             metadata: ["tenant.id": "\(settled.tenant)", "data.class": "\(settled.key.dataClass)", "index.search_width": "\(settled.width)"])
-        guard let epoch = await vectors.builtEpoch(tenant: settled.tenant) else { return }
-        await saveSnapshots(tenant: settled.tenant, keys: [settled.key], epoch: epoch)
+        // Not written (the store failed, the keys changed, no key held): the next measurement reports it again.
+        if await saveSnapshots(tenant: settled.tenant, keys: [settled.key], epoch: settled.epoch).isEmpty {
+            await vectors.forgetReportedWidth(tenant: settled.tenant, key: settled.key)
+        }
     }
 
     /// What `auto` measured on each of the tenant's sub-indexes (operators' tools, tests).

@@ -24,6 +24,9 @@ public final class TenantIndex: Sendable {
     /// indexed, and a query whose scope includes their collection is refused (`embedder_mismatch`) until they are
     /// re-ingested or deleted. Found at each build; an upsert or delete of the document clears it.
     let foreign = Mutex<[TenantID: [CollectionName: Set<DocumentID>]]>([:])
+    /// The build under way per tenant (``sharedBuild(tenant:epoch:)``): its lease epoch, a token naming it, the task.
+    let buildsInFlight = Mutex<[TenantID: (epoch: Int, token: Int, task: Task<Bool, any Error>)]>([:])
+    let nextBuildToken = Atomic<Int>(0)
 
     /// Creates an empty index.
     public init(
@@ -143,9 +146,7 @@ public final class TenantIndex: Sendable {
         for attempt in 1...Self.buildAttempts {
             let epoch = leases.publishedEpoch
             guard await !vectors.isBuilt(tenant: tenant, epoch: epoch) else { return }
-            // A build loads or decrypts every embedding of the tenant (seconds for a large one): on the cooperative pool,
-            // never on a task executor the request that found the index missing prefers (an event loop, say).
-            let completed = try await withTaskExecutorPreference(globalConcurrentExecutor) { try await build(tenant: tenant, epoch: epoch) }
+            let completed = try await sharedBuild(tenant: tenant, epoch: epoch)
             if completed { return }
             guard attempt < Self.buildAttempts, await leases.isValid else { break }
         }
@@ -154,6 +155,26 @@ public final class TenantIndex: Sendable {
 
     /// Builds a request makes before it is refused because the key set kept changing under them.
     static let buildAttempts = 3
+
+    /// The build of a tenant's index under `epoch`, shared: every request that finds the index missing while it runs
+    /// waits for the same build rather than starting its own (after a restart or a new key set, a burst of questions
+    /// to a large tenant would otherwise load or decrypt every embedding once per question, at once). A build loads
+    /// or decrypts every embedding of the tenant (seconds for a large one): it runs in a task of its own on the
+    /// cooperative pool, never on a task executor the request that found the index missing prefers (an event loop,
+    /// say), and a request that gives up does not cancel it for the others.
+    func sharedBuild(tenant: TenantID, epoch: Int) async throws -> Bool {
+        let task = buildsInFlight.withLock { running -> Task<Bool, any Error> in
+            if let current = running[tenant], current.epoch == epoch { return current.task }
+            let token = nextBuildToken.add(1, ordering: .relaxed).newValue
+            let task = Task.detached(priority: Task.currentPriority) { [self] () throws -> Bool in
+                defer { buildsInFlight.withLock { if $0[tenant]?.token == token { $0[tenant] = nil } } }
+                return try await build(tenant: tenant, epoch: epoch)
+            }
+            running[tenant] = (epoch, token, task)
+            return task
+        }
+        return try await task.value
+    }
 
     /// Builds the tenant's index under `epoch` (``ensure(tenant:)`` found it missing); false when the key set changed
     /// while it was built (nothing of it is kept).

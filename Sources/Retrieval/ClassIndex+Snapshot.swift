@@ -124,6 +124,14 @@ extension ClassIndex {
             }
             g.base = try (0..<(n * g.m0)).map { _ in try link() }
             g.upper = try g.levels.map { level in try (0..<(Int(level) * g.m)).map { _ in try link() } }
+            // A link at level l names a node present at level l (linking a new node reads its neighbour's list there),
+            // and the entry sits on the highest level.
+            guard n == 0 || Int(g.levels.max() ?? 0) == g.maxLevel else { throw SnapshotReader.malformed }
+            for links in g.upper {
+                for (slot, neighbour) in links.enumerated() where neighbour >= 0 {
+                    guard Int(g.levels[Int(neighbour)]) > slot / g.m else { throw SnapshotReader.malformed }
+                }
+            }
             sub.graph = g
             if try r.u8() == 1 {
                 sub.buildWeights = try (0..<dimensions).map { _ in Float(bitPattern: UInt32(try r.u32())) }

@@ -145,13 +145,18 @@ extension VectorIndex {
     /// One sub-index of the tenant (a copy-on-write copy).
     func subIndex(tenant: TenantID, key: SubIndexKey) -> ClassIndex? { tenants[tenant]?[key.collection]?.classes[key.dataClass] }
 
-    /// Adds a width measurement to the sub-index it was made on, if it is still there; a width worth sealing goes
-    /// to ``settledWidths``.
+    /// Adds a width measurement to the sub-index it was made on, if it is still there.
     func recordWidths(tenant: TenantID, key: SubIndexKey, base: Int, found: [Int], relevant: Int) {
         guard tenants[tenant]?[key.collection]?.classes[key.dataClass]?.recordWidths(base: base, found: found, relevant: relevant) == true,
-            let width = tenants[tenant]?[key.collection]?.classes[key.dataClass]?.searchWidth
+            let epoch = epochs[tenant], let width = tenants[tenant]?[key.collection]?.classes[key.dataClass]?.widthEvidence?.width
         else { return }
-        settledWidthSink.yield(SettledWidth(tenant: tenant, key: key, width: width))
+        settledWidthSink.yield(SettledWidth(tenant: tenant, key: key, width: width, epoch: epoch))
+    }
+
+    /// Forgets that a sub-index's width was reported as worth sealing (its snapshot was not written): the next
+    /// measurement that decides a width reports it again.
+    public func forgetReportedWidth(tenant: TenantID, key: SubIndexKey) {
+        tenants[tenant]?[key.collection]?.classes[key.dataClass]?.reportedWidth = nil
     }
 
     /// Σ q[d]·v[d] and Σ w[d]·v[d]² (the exact score's parts), eight lanes at a time.

@@ -104,6 +104,8 @@ public actor VectorIndex {
         public let key: SubIndexKey
         /// The width `auto` now searches the sub-index at.
         public let width: Int
+        /// The lease epoch the tenant's index was built under when the width was decided: only that index is sealed.
+        public let epoch: Int
     }
 
     /// Each ``SettledWidth`` as it happens (the newest 256 kept while nobody reads); finishes with the index.

@@ -17,6 +17,48 @@ struct DenseTestEmbedder: Embedder {
 /// restart searches at the measured width at once instead of at the ladder's widest while it measures again.
 @Suite("Tenant index: the measured search width survives a restart")
 struct WidthSnapshotTests {
+    /// A dense-embedder gateway with 40 documents, built once, quiet for the 2 s after its last write.
+    static func seeded() async throws -> (Harness, [String]) {
+        let h = try await Harness.make(embedder: DenseTestEmbedder())
+        #expect(await h.lease())
+        let topics = ["quarterly planning and budget", "the zanzibar kumquat token", "remote work policy", "a server outage report", "lunch menus"]
+        for n in 0..<40 { _ = await h.ingest("doc-\(n)", "Document \(n) is about \(topics[n % topics.count]) and item \(n * 7).") }
+        _ = try #require(await h.citations("remote work policy", topK: 5))
+        try await Task.sleep(for: .milliseconds(2_100))
+        return (h, topics)
+    }
+
+    /// Asks questions until `done` holds (at most `limit` questions or a minute); whether it did.
+    static func ask(_ h: Harness, _ topics: [String], limit: Int, until done: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var n = 0
+        while ContinuousClock.now < deadline, n < limit {
+            if try await done() { return true }
+            for _ in 0..<8 {
+                n += 1
+                _ = await h.citations("\(topics[n % topics.count]) item \(n % 40 * 7)", topK: 5)
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return try await done()
+    }
+
+    @Test("A measured width whose snapshot could not be written is sealed at a later measurement")
+    func failedWriteRetried() async throws {
+        let (h, topics) = try await Self.seeded()
+        defer { Task { await h.close() } }
+        let key = try #require(h.snapshots.allKeys.first)
+        let built = try #require(try await h.snapshots.snapshot(key))
+        h.snapshots.failNextSaves(1)
+        let decided = try await Self.ask(h, topics, limit: 4_000) {
+            await h.gateway.index.searchWidths(tenant: Harness.acme).values.contains(where: \.isDecided)
+        }
+        #expect(decided, "auto never decided a width")
+        // The first write failed; one in 1,024 questions is measured after the warm-up, and that one reports again.
+        let resealed = try await Self.ask(h, topics, limit: 6_000) { try await h.snapshots.snapshot(key) != built }
+        #expect(resealed, "the width was not sealed after the failed write")
+    }
+
     @Test("Once auto has decided a width the sub-index is sealed again with it; a restart loads the same evidence, decrypting nothing")
     func measuredWidthSealed() async throws {
         let h = try await Harness.make(embedder: DenseTestEmbedder())

@@ -157,7 +157,19 @@ public final class InMemoryIndexSnapshotStore: IndexSnapshotStore {
     public init() {}
 
     public func snapshot(_ key: IndexSnapshotKey) async throws -> Data? { rows.withLock { $0[key] } }
-    public func save(_ sealed: Data, for key: IndexSnapshotKey) async throws { rows.withLock { $0[key] = sealed } }
+    public func save(_ sealed: Data, for key: IndexSnapshotKey) async throws {
+        if failing.withLock({ count in
+            guard count > 0 else { return false }
+            count -= 1
+            return true
+        }) {
+            throw SealgateError(.storageUnavailable, "snapshot store unavailable (test)")
+        }
+        rows.withLock { $0[key] = sealed }
+    }
+    private let failing = Mutex(0)
+    /// The next `count` saves fail (a store that is briefly unavailable).
+    public func failNextSaves(_ count: Int) { failing.withLock { $0 = count } }
     public func keys(tenant: TenantID) async throws -> [IndexSnapshotKey] { rows.withLock { $0.keys.filter { $0.tenant == tenant } } }
     public func delete(_ key: IndexSnapshotKey) async throws { _ = rows.withLock { $0.removeValue(forKey: key) } }
 

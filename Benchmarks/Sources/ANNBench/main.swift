@@ -190,6 +190,26 @@ for kernel in kernels {
                 if asked % 16 == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
             }
             print(String(format: "# auto warm-up (%@): %d questions, %.2f s, %.2f CPU-s until the width was decided", kernel.rawValue, asked, now() - warmStart, cpuSeconds() - warmCPU))
+            // A restart: the warmed sub-index sealed again (format SGCI 2) carries the measured width, so the first
+            // questions after a load are searched at it; a snapshot without the counts (format 1, as written before)
+            // starts the warm-up again at the ladder's widest. CPU of the first questions, measurements included.
+            if let warmed = await variant.subIndexes(tenant: tenant).values.first?.encoded() {
+                let first = min(300, queries.count)
+                for (label, bytes) in [("counts not in the snapshot", encodedSub), ("counts in the snapshot", warmed)] {
+                    let restarted = VectorIndex(dimensions: dims, idfWeighting: false, options: options)
+                    let loaded = try ClassIndex.decode(bytes, dimensions: dims, idfWeighting: false, options: options)
+                    await restarted.replace(restarted.beginBuild(tenant: tenant), loaded: [key: loaded], entries: [], epoch: 1)
+                    let cpuStart = cpuSeconds()
+                    for query in queries.prefix(first) {
+                        _ = try await restarted.search(tenant: tenant, collections: [collection], classes: [dataClass], query: query, topK: 10, vectors: source)
+                    }
+                    try await Task.sleep(nanoseconds: 200_000_000)  // let a measurement still running finish (its CPU counts)
+                    let width = await restarted.subIndexes(tenant: tenant).values.first?.searchWidthEvidence?.width
+                    print(String(
+                        format: "# restart, %@: first %d questions %.0f µs CPU each (measurements included); width then %@", label, first,
+                        (cpuSeconds() - cpuStart - 0) / Double(first) * 1e6, width.map(String.init) ?? "undecided (warm-up: the ladder's widest)"))
+                }
+            }
         }
         var found = 0
         var latencies: [Double] = []

@@ -1,0 +1,57 @@
+import Foundation
+@testable import Gateway
+import KeyBroker
+import Retrieval
+import SealgateCore
+import SealgateTestSupport
+import Testing
+
+/// What a tenant index build shares and when its snapshot may be written: one build per tenant and lease epoch
+/// however many questions find the index missing at once, and no snapshot sealed for an epoch whose key set was
+/// replaced while the write was under way.
+@Suite("Tenant index: one build at a time, snapshot writes bound to their epoch")
+struct BuildSharingTests {
+    @Test("Questions that find the tenant's index missing at once wait for one build: every embedding is read once")
+    func oneBuildForABurst() async throws {
+        let h = try await Harness.make()
+        defer { Task { await h.close() } }
+        #expect(await h.lease())
+        for n in 0..<60 { _ = await h.ingest("doc-\(n)", "Document \(n) covers topic \(n % 7) and the item numbered \(n * 13).") }
+        #expect(h.store.bulkChunkReads == 0, "nothing built yet")
+        let answers = await withTaskGroup(of: [Citation]?.self) { group in
+            for q in 0..<8 { group.addTask { await h.citations("topic \(q % 7) item", topK: 3) } }
+            var out: [[Citation]?] = []
+            for await answer in group { out.append(answer) }
+            return out
+        }
+        #expect(answers.allSatisfy { $0?.count == 3 }, "\(answers)")
+        #expect(h.store.bulkChunkReads == 1, "\(h.store.bulkChunkReads) builds read every embedding")
+        #expect(await h.gateway.index.count(tenant: Harness.acme) == 60)
+    }
+
+    @Test("A snapshot write for an epoch whose key set a renewal has replaced (its clear not yet run) writes nothing")
+    func noWriteAfterKeySetChange() async throws {
+        let (h, admin) = try await IndexRaceTests.targetAndSeeds()
+        defer { Task { await h.close() } }
+        #expect(await h.retrieved("Where is the zanzibar-kumquat token?", topK: 1) == ["target"])
+        let key = try #require(h.snapshots.allKeys.first)
+        let before = try #require(try await h.snapshots.snapshot(key))
+        let epoch = try #require(await h.gateway.index.vectors.builtEpoch(tenant: Harness.acme))
+        // Hold the clear back: the state between LeaseManager.publish() and its onDrop clear.
+        await h.leases.setOnDrop {}
+        _ = try await h.broker.rotate(tenant: "acme", dataClass: key.dataClass.rawValue, by: admin).get()
+        #expect(await h.lease())
+        #expect(h.gateway.keyRing.leases.publishedEpoch != epoch)
+        #expect(await h.gateway.index.vectors.isBuilt(tenant: Harness.acme, epoch: epoch), "the old index is still installed")
+        let sub = SubIndexKey(collection: key.collection, dataClass: key.dataClass)
+        await h.gateway.index.saveSnapshots(tenant: Harness.acme, keys: [sub], epoch: epoch)
+        #expect(try await h.snapshots.snapshot(key) == before, "a sub-index of the old epoch was sealed under the new key set")
+        // Under the new epoch's build, the write goes ahead.
+        await h.gateway.index.clear()
+        #expect(await h.retrieved("Where is the zanzibar-kumquat token?", topK: 1) == ["target"])
+        let rebuilt = try #require(await h.gateway.index.vectors.builtEpoch(tenant: Harness.acme))
+        let current = try #require(try await h.snapshots.snapshot(key))
+        await h.gateway.index.saveSnapshots(tenant: Harness.acme, keys: [sub], epoch: rebuilt)
+        #expect(try await h.snapshots.snapshot(key) != current, "sealed again (a new snapshot epoch)")
+    }
+}
