@@ -13,10 +13,16 @@ struct TCBAppraisal: Equatable {
     /// rated, else 32 for a warning, else 2.
     var hardware: Int { contraindicated ? 96 : unrated ? 0 : warning ? 32 : 2 }
 
-    /// Judges the claims' statuses under `set`. A `nil` status (evidence type without a vendor rating) is no check.
+    /// Evidence types whose TCB Intel's collateral rates: a missing status there means nobody rated it, never "no
+    /// rating exists", and is judged as ``TCBStatus/notEvaluated``.
+    static let rated: Set<String> = [TEEType.tdx.rawValue, "az-tdx-vtpm"]
+
+    /// Judges the claims' statuses under `set`. A `nil` status (evidence type without a vendor rating) is no check,
+    /// except for the types in ``rated``.
     init(claims: VerifiedClaims, set: ReferenceValueSet) {
-        judge(claims.tcbStatus, accepted: set.acceptedTCBStatuses, what: "platform TCB", skipUnrated: set.insecureSkipTCBStatus)
-        judge(claims.qeStatus, accepted: set.acceptedQEStatuses, what: "Quoting Enclave TCB", skipUnrated: set.insecureSkipTCBStatus)
+        let unrated: TCBStatus? = Self.rated.contains(claims.tee.rawValue) ? .notEvaluated : nil
+        judge(claims.tcbStatus ?? unrated, accepted: set.acceptedTCBStatuses, what: "platform TCB", skipUnrated: set.insecureSkipTCBStatus)
+        judge(claims.qeStatus ?? unrated, accepted: set.acceptedQEStatuses, what: "Quoting Enclave TCB", skipUnrated: set.insecureSkipTCBStatus)
     }
 
     private mutating func judge(_ status: TCBStatus?, accepted: [TCBStatus], what: String, skipUnrated: Bool) {

@@ -18,8 +18,9 @@ public struct AzureVTPMClaims: Sendable {
     public enum Hardware: Sendable {
         /// The SEV-SNP report inside the HCL report.
         case snp(SNPReport)
-        /// The TDX DCAP quote over the HCL report's TDREPORT.
-        case tdx(TDXQuote)
+        /// The TDX DCAP quote over the HCL report's TDREPORT, with its rating against Intel's collateral (as the
+        /// `tdx` verifier rates a quote: ``TCBStatus/notEvaluated`` where no collateral was configured).
+        case tdx(TDXQuote, TDXRating)
     }
 
     /// The PCR that carries the init-data digest on Azure (Confidential Containers' convention).
@@ -41,7 +42,7 @@ public struct AzureVTPMClaims: Sendable {
     public var measurement: String {
         switch hardware {
         case .snp(let r): return Hex.encode(r.measurement)
-        case .tdx(let q): return Hex.encode(q.mrTD) + (0..<4).map { Hex.encode(q.rtmr($0)) }.joined()
+        case .tdx(let q, _): return Hex.encode(q.mrTD) + (0..<4).map { Hex.encode(q.rtmr($0)) }.joined()
         }
     }
 
@@ -49,7 +50,7 @@ public struct AzureVTPMClaims: Sendable {
     public var hardwareReportData: Data {
         switch hardware {
         case .snp(let r): return r.reportData
-        case .tdx(let q): return q.reportData
+        case .tdx(let q, _): return q.reportData
         }
     }
 
@@ -67,10 +68,11 @@ public struct AzureVTPMClaims: Sendable {
             return VerifiedClaims(
                 tee: tee, measurement: measurement, reportData: nonce, initDataDigest: nil, debug: r.debugAllowed,
                 svn: Int(r.reportedTCBParts.snp), signerID: Hex.encode(r.chipID))
-        case .tdx(let q):
+        case .tdx(let q, let rating):
             return VerifiedClaims(
                 tee: tee, measurement: measurement, reportData: nonce, initDataDigest: nil, debug: q.debug,
-                svn: Int(q.teeTCBSVN.first ?? 0), signerID: Hex.encode(q.attestationKey.prefix(8)))
+                svn: Int(q.teeTCBSVN.first ?? 0), signerID: Hex.encode(q.attestationKey.prefix(8)), tcbStatus: rating.tcb,
+                qeStatus: rating.qe)
         }
     }
 }

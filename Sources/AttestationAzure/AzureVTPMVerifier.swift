@@ -112,13 +112,17 @@ public struct AzureVTPMVerifier: AttestationVerifier {
                 guard q.reportData == hcl.tdReportData else {
                     return reject(.reportDataMismatch, "the TD quote's REPORTDATA differs from the HCL report's TDREPORT")
                 }
-                hardware = .tdx(q)
+                // Rated as the `tdx` verifier rates a quote (revocation, TCB Info, QE Identity): without it an Azure TD
+                // on a revoked or out-of-date platform was affirmed where the same quote sent as `tdx` was refused.
+                let rating: TDXRating
+                do { rating = try verifier.rate(q, at: date) } catch { return .rejected([AttestationFailure(error.reason, error.message)]) }
+                hardware = .tdx(q, rating)
             }
         }
         let reportData: Data
         switch hardware {
         case .snp(let r): reportData = r.reportData
-        case .tdx(let q): reportData = q.reportData
+        case .tdx(let q, _): reportData = q.reportData
         }
         guard reportData.prefix(32) == hcl.runtimeDataDigest else {
             return reject(.reportDataMismatch, "REPORT_DATA does not bind SHA-256(HCL runtime data)")

@@ -91,9 +91,11 @@ struct AzureVTPMTests {
             #expect(Hex.encode(r.measurement) == s.expected["measurement"] as? String)
             #expect(Hex.encode(r.chipID) == s.expected["chip_id"] as? String)
             #expect(r.vmpl == 0)
-        case .tdx(let q):
+        case .tdx(let q, let rating):
             #expect(Hex.encode(q.mrTD) == s.expected["mrtd"] as? String)
             #expect(Hex.encode(q.teeTCBSVN) == s.expected["tee_tcb_svn"] as? String)
+            // No Intel collateral configured: rated as nobody having rated it, never as "nothing to rate".
+            #expect(rating.tcb == .notEvaluated && rating.qe == .notEvaluated)
         }
         #expect(Hex.encode(claims.hardwareReportData) == s.expected["report_data"] as? String)
         #expect(Hex.encode(claims.nonce) == s.expected["tpm_extra_data"] as? String)
@@ -142,9 +144,40 @@ struct AzureVTPMTests {
         let appraiser = Appraiser(referenceValues: values, verifiers: [s.verifier])
         let evidence = Evidence(tee: s.tee, bytes: s.evidence.json())
         let bound = appraiser.appraise(evidence, reportData: .equals(claims.nonce), now: s.asOf)
-        #expect(bound.status == .affirming && bound.referenceValueSet == "azure", "\(bound.failures)")
+        if s.isSNP {
+            #expect(bound.status == .affirming && bound.referenceValueSet == "azure", "\(bound.failures)")
+        } else {
+            // A TD's platform and Quoting Enclave are rated from Intel's collateral, as a plain `tdx` quote's are:
+            // without any, the appraisal refuses (tcb_status_unknown) unless the set says insecure_skip_tcb_status.
+            #expect(bound.status != .affirming && bound.failures.map(\.reason) == [.tcbStatusUnknown, .tcbStatusUnknown], "\(bound.failures)")
+            var lax = ReferenceValueSet(id: "azure", tee: s.tee, measurements: [claims.measurement])
+            lax.insecureSkipTCBStatus = true
+            let skipped = Appraiser(referenceValues: ReferenceValues(sets: [lax], acceptMockEvidence: false), verifiers: [s.verifier])
+                .appraise(evidence, reportData: .equals(claims.nonce), now: s.asOf)
+            #expect(skipped.status == .warning && skipped.failures.isEmpty, "\(skipped.failures)")
+        }
         let other = appraiser.appraise(evidence, reportData: .equals(Data(repeating: 7, count: 64)), now: s.asOf)
-        #expect(other.failures.map(\.reason) == [.reportDataMismatch])
+        #expect(other.failures.map(\.reason).contains(.reportDataMismatch))
+    }
+
+    @Test("An Azure TD quote is rated with the TDX verifier's collateral: collateral that refuses a plain tdx quote refuses it too")
+    func tdxCollateralApplies() throws {
+        guard let name = Self.samples().first(where: { !$0.contains("snp") }) else {
+            Issue.record("no Azure TDX sample in ../shared/vectors/azure")
+            return
+        }
+        let s = try Self.load(name)
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/vectors/tdx/v4-phala/collateral")
+        var tdx = TDXAttestationVerifier()
+        tdx.collateral = try TDXCollateral.load(directory: folder.path)
+        let rated = AzureVTPMVerifier(tdx: tdx)
+        // The sample's as_of is past this collateral's CRLs: refused as the plain verifier refuses, not affirmed.
+        guard case .rejected(let failures) = rated.verify(s.evidence, at: s.asOf) else {
+            Issue.record("an Azure TD quote verified against collateral whose CRLs are not current")
+            return
+        }
+        #expect(failures.map(\.reason) == [.evidenceExpired], "\(failures)")
     }
 
     @Test("Every byte of the signed TPMS_ATTEST, flipped, is rejected; so are truncations and extensions of it", arguments: samples())

@@ -42,7 +42,9 @@ struct TCBAppraisalTests {
 
     static let cases: [Case] = [
         Case(tcb: .upToDate, qe: .upToDate, accepted: [.upToDate], skip: false, status: .affirming, reasons: [], hardware: 2),
-        Case(tcb: nil, qe: nil, accepted: [.upToDate], skip: false, status: .affirming, reasons: [], hardware: 2),
+        // A TDX quote nobody rated (no status at all) is judged as not evaluated: refused unless the set skips.
+        Case(tcb: nil, qe: nil, accepted: [.upToDate], skip: false, status: .contraindicated, reasons: [.tcbStatusUnknown, .tcbStatusUnknown], hardware: 0),
+        Case(tcb: nil, qe: nil, accepted: [.upToDate], skip: true, status: .warning, reasons: [], hardware: 32),
         Case(tcb: .swHardeningNeeded, qe: .upToDate, accepted: [.upToDate], skip: false, status: .contraindicated, reasons: [.tcbStatusNotAccepted], hardware: 96),
         Case(tcb: .swHardeningNeeded, qe: .upToDate, accepted: [.upToDate, .swHardeningNeeded], skip: false, status: .warning, reasons: [], hardware: 32),
         Case(tcb: .configurationNeeded, qe: .upToDate, accepted: [.upToDate, .swHardeningNeeded], skip: false, status: .contraindicated, reasons: [.tcbStatusNotAccepted], hardware: 96),
@@ -83,6 +85,11 @@ struct TCBAppraisalTests {
     func untouched() throws {
         let result = Self.appraise(tcb: nil, qe: nil, tee: .snp)
         #expect(result.status == .affirming)
+        // The two TDX types are rated by Intel's collateral: nil there is never "nothing to rate".
+        for tee in [TEEType.tdx, TEEType("az-tdx-vtpm")] {
+            #expect(Self.appraise(tcb: nil, qe: nil, tee: tee).failures.map(\.reason) == [.tcbStatusUnknown, .tcbStatusUnknown], "\(tee)")
+        }
+        #expect(Self.appraise(tcb: nil, qe: nil, tee: .nitro).status == .affirming)
         let json = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
         #expect(!json.contains("tcb_status") && !json.contains("qe_status"))
         let rated = String(decoding: try JSONEncoder().encode(Self.appraise(tcb: .upToDate, qe: .upToDate)), as: UTF8.self)
