@@ -83,6 +83,14 @@ public struct Appraiser: Sendable {
                 failures.append(AttestationFailure(.debugEnabled, "TEE runs with debug enabled"))
                 vector.configuration = 96
             }
+            if let vmpl = claims.vmpl, vmpl > set.maxVMPL {
+                failures.append(AttestationFailure(.vmplNotAllowed, "evidence from VMPL \(vmpl); set \(set.id) allows VMPL \(set.maxVMPL) at most"))
+                vector.configuration = 96
+            }
+            if claims.migratable && !set.insecureAllowMigration {
+                failures.append(AttestationFailure(.migrationAllowed, "the host may migrate this guest (migration agent / MIGRATABLE)"))
+                vector.configuration = 96
+            }
             if let allowed = set.allowedPlatforms, !allowed.contains(where: { $0.lowercased() == claims.signerID.lowercased() }) {
                 failures.append(AttestationFailure(.platformNotAllowed, "platform \(claims.signerID.prefix(16))… is not allowed by set \(set.id)"))
                 vector.instanceIdentity = 96

@@ -37,6 +37,10 @@ public struct AttestationReason: StringCode {
     public static let unsupportedEvidence = AttestationReason("unsupported_evidence")
     public static let measurementUnknown = AttestationReason("measurement_unknown")
     public static let debugEnabled = AttestationReason("debug_enabled")
+    /// The evidence comes from a less privileged level of the guest (SEV-SNP VMPL) than the set allows (`max_vmpl`).
+    public static let vmplNotAllowed = AttestationReason("vmpl_not_allowed")
+    /// The guest may be migrated by the host (SEV-SNP migration agent, TDX MIGRATABLE) and the set does not allow it.
+    public static let migrationAllowed = AttestationReason("migration_allowed")
     public static let tcbOutOfDate = AttestationReason("tcb_out_of_date")
     /// The vendor's collateral rates the TCB (or the QE) `Revoked`.
     public static let tcbRevoked = AttestationReason("tcb_revoked")

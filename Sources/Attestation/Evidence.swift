@@ -52,12 +52,21 @@ public struct VerifiedClaims: Sendable, Equatable, Encodable {
     /// The rating of the component that signed the evidence (TDX: the Quoting Enclave, from Intel's QE Identity);
     /// `nil` or ``TCBStatus/notEvaluated`` as for ``tcbStatus``.
     public let qeStatus: TCBStatus?
+    /// The privilege level inside the guest the evidence was requested from (SEV-SNP VMPL, 0 the most privileged);
+    /// `nil` for evidence types without one. Under an SVSM or a paravisor, code at VMPL 1–3 shares the launch
+    /// measurement of the layer below it.
+    public let vmpl: Int?
+    /// Whether the host may move the guest's memory elsewhere: SEV-SNP POLICY bit 18 (a migration agent may be
+    /// bound) or TDX TDATTRIBUTES bit 29 (MIGRATABLE). Neither is part of the launch measurement.
+    public let migratable: Bool
 
     /// Creates claims; `tcbStatus` and `qeStatus` stay `nil` for evidence types without a vendor TCB rating.
     public init(
         tee: TEEType, measurement: String, reportData: Data, initDataDigest: Data?, debug: Bool, svn: Int,
-        signerID: String, tcbStatus: TCBStatus? = nil, qeStatus: TCBStatus? = nil
+        signerID: String, tcbStatus: TCBStatus? = nil, qeStatus: TCBStatus? = nil, vmpl: Int? = nil, migratable: Bool = false
     ) {
+        self.vmpl = vmpl
+        self.migratable = migratable
         self.tee = tee
         self.measurement = measurement
         self.reportData = reportData
@@ -76,6 +85,7 @@ public struct VerifiedClaims: Sendable, Equatable, Encodable {
         case signerID = "signer_id"
         case tcbStatus = "tcb_status"
         case qeStatus = "qe_status"
+        case vmpl, migratable
     }
 
     /// Encodes every key (absent values as `null`), bytes as lowercase hex.

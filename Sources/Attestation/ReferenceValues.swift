@@ -27,6 +27,12 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
     /// When set, the workload's init-data must name one of these image digests, signed as the rule says
     /// (`docs/reference-values.md`).
     public var image: ImageRequirement?
+    /// The least privileged SEV-SNP VMPL whose evidence may match (0–3; default 0: only the most privileged level,
+    /// the one the launch measurement describes).
+    public var maxVMPL: Int
+    /// Accept a guest the host may migrate (SEV-SNP migration agent, TDX MIGRATABLE). Loudly named: a migration
+    /// agent or a migration TD can take the guest's memory out of this platform.
+    public var insecureAllowMigration: Bool
 
     enum CodingKeys: String, CodingKey {
         case id, tee, measurements
@@ -37,14 +43,19 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         case insecureSkipTCBStatus = "insecure_skip_tcb_status"
         case allowedPlatforms = "allowed_platforms"
         case image
+        case maxVMPL = "max_vmpl"
+        case insecureAllowMigration = "insecure_allow_migration"
     }
 
     /// Creates a set. Statuses in ``TCBStatus/neverAcceptable`` listed here are ignored by the appraisal.
     public init(
         id: String, tee: TEEType, measurements: [String], minSVN: Int = 0, insecureAllowDebug: Bool = false,
         acceptedTCBStatuses: [TCBStatus] = [.upToDate], acceptedQEStatuses: [TCBStatus] = [.upToDate],
-        insecureSkipTCBStatus: Bool = false, allowedPlatforms: [String]? = nil, image: ImageRequirement? = nil
+        insecureSkipTCBStatus: Bool = false, allowedPlatforms: [String]? = nil, image: ImageRequirement? = nil, maxVMPL: Int = 0,
+        insecureAllowMigration: Bool = false
     ) {
+        self.maxVMPL = maxVMPL
+        self.insecureAllowMigration = insecureAllowMigration
         self.image = image
         self.allowedPlatforms = allowedPlatforms
         self.id = id
@@ -72,6 +83,11 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         insecureSkipTCBStatus = try c.decodeIfPresent(Bool.self, forKey: .insecureSkipTCBStatus) ?? false
         allowedPlatforms = try c.decodeIfPresent([String].self, forKey: .allowedPlatforms)
         image = try c.decodeIfPresent(ImageRequirement.self, forKey: .image)
+        maxVMPL = try c.decodeIfPresent(Int.self, forKey: .maxVMPL) ?? 0
+        guard (0...3).contains(maxVMPL) else {
+            throw DecodingError.dataCorruptedError(forKey: .maxVMPL, in: c, debugDescription: "max_vmpl must be 0, 1, 2 or 3")
+        }
+        insecureAllowMigration = try c.decodeIfPresent(Bool.self, forKey: .insecureAllowMigration) ?? false
         for (key, list) in [(CodingKeys.acceptedTCBStatuses, acceptedTCBStatuses), (.acceptedQEStatuses, acceptedQEStatuses)] {
             if let bad = list.first(where: { TCBStatus.neverAcceptable.contains($0) }) {
                 throw DecodingError.dataCorruptedError(

@@ -67,12 +67,12 @@ public struct AzureVTPMClaims: Sendable {
         case .snp(let r):
             return VerifiedClaims(
                 tee: tee, measurement: measurement, reportData: nonce, initDataDigest: nil, debug: r.debugAllowed,
-                svn: Int(r.reportedTCBParts.snp), signerID: Hex.encode(r.chipID))
+                svn: Int(r.reportedTCBParts.snp), signerID: Hex.encode(r.chipID), vmpl: Int(r.vmpl), migratable: r.migrationAgentAllowed)
         case .tdx(let q, let rating):
             return VerifiedClaims(
                 tee: tee, measurement: measurement, reportData: nonce, initDataDigest: nil, debug: q.debug,
                 svn: Int(q.teeTCBSVN.first ?? 0), signerID: Hex.encode(q.attestationKey.prefix(8)), tcbStatus: rating.tcb,
-                qeStatus: rating.qe)
+                qeStatus: rating.qe, migratable: q.migratable)
         }
     }
 }

@@ -62,7 +62,8 @@ public struct SNPAttestationVerifier: AttestationVerifier {
             return .verified(
                 VerifiedClaims(
                     tee: .snp, measurement: Hex.encode(r.measurement), reportData: r.reportData, initDataDigest: r.hostData,
-                    debug: r.debugAllowed, svn: Int(r.reportedTCBParts.snp), signerID: Hex.encode(r.chipID)))
+                    debug: r.debugAllowed, svn: Int(r.reportedTCBParts.snp), signerID: Hex.encode(r.chipID), vmpl: Int(r.vmpl),
+                    migratable: r.migrationAgentAllowed))
         }
     }
 

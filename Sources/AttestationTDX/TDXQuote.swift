@@ -49,6 +49,8 @@ public struct TDXQuote: Sendable {
     public var reportData: Data { field(520, 64) }
     /// TDATTRIBUTES bit 0: the TD is debuggable.
     public var debug: Bool { (tdAttributes.first ?? 0) & 1 != 0 }
+    /// TDATTRIBUTES bit 29 (MIGRATABLE): a migration TD may export the TD to another platform.
+    public var migratable: Bool { tdAttributes.count > 3 && tdAttributes[tdAttributes.startIndex + 3] & (1 << 5) != 0 }
 
     /// Parses a quote; lengths come from the structure, so trailing bytes are ignored.
     /// - Throws: ``TDXError`` for anything truncated, oversized or of an unsupported version or type.

@@ -1,0 +1,87 @@
+import Attestation
+import AttestationSEVSNP
+import Foundation
+import SealgateCore
+import Testing
+
+/// Settings of the guest that the launch measurement does not cover, chosen by the host or by who asks inside the
+/// guest: the SEV-SNP VMPL the report was requested from, and whether the guest may be migrated (SEV-SNP migration
+/// agent, TDX MIGRATABLE). A set accepts VMPL 0 and no migration unless it says otherwise.
+@Suite("Appraisal: VMPL and migration")
+struct GuestPolicyTests {
+    static let measurement = String(repeating: "cd", count: 48)
+    static let reportData = Data(repeating: 9, count: 64)
+
+    static func appraise(vmpl: Int?, migratable: Bool, tee: TEEType = .snp, set edit: (inout ReferenceValueSet) -> Void = { _ in }) -> AttestationResult {
+        let claims = VerifiedClaims(
+            tee: tee, measurement: measurement, reportData: reportData, initDataDigest: nil, debug: false, svn: 3, signerID: "chip",
+            vmpl: vmpl, migratable: migratable)
+        var set = ReferenceValueSet(id: "prod", tee: tee, measurements: [measurement], insecureSkipTCBStatus: tee == .tdx)
+        edit(&set)
+        return Appraiser(referenceValues: ReferenceValues(sets: [set], acceptMockEvidence: false), verifiers: [FixedClaimsVerifier(tee: tee, claims: claims)])
+            .appraise(Evidence(tee: tee, bytes: Data("evidence".utf8)), reportData: .equals(reportData), now: Date(timeIntervalSince1970: 1_800_000_000))
+    }
+
+    @Test("VMPL above the set's max_vmpl (default 0) is refused vmpl_not_allowed; within it, and for types without a VMPL, it is no check")
+    func vmpl() {
+        #expect(Self.appraise(vmpl: 0, migratable: false).status == .affirming)
+        for level in 1...3 {
+            let refused = Self.appraise(vmpl: level, migratable: false)
+            #expect(refused.status == .contraindicated && refused.failures.map(\.reason) == [.vmplNotAllowed], "VMPL \(level)")
+            #expect(refused.trustworthiness.configuration == 96)
+            #expect(Self.appraise(vmpl: level, migratable: false) { $0.maxVMPL = level }.status == .affirming, "VMPL \(level) allowed")
+            #expect(Self.appraise(vmpl: level, migratable: false) { $0.maxVMPL = level - 1 }.failures.map(\.reason) == [.vmplNotAllowed])
+        }
+        #expect(Self.appraise(vmpl: nil, migratable: false, tee: .nitro).status == .affirming)
+    }
+
+    @Test("A migratable guest is refused migration_allowed unless the set says insecure_allow_migration", arguments: [TEEType.snp, .tdx])
+    func migration(_ tee: TEEType) {
+        let refused = Self.appraise(vmpl: tee == .snp ? 0 : nil, migratable: true, tee: tee)
+        #expect(refused.status == .contraindicated && refused.failures.map(\.reason) == [.migrationAllowed], "\(refused.failures)")
+        let allowed = Self.appraise(vmpl: tee == .snp ? 0 : nil, migratable: true, tee: tee) { $0.insecureAllowMigration = true }
+        #expect(allowed.failures.isEmpty, "\(allowed.failures)")
+    }
+
+    @Test("Reference values: max_vmpl defaults to 0 and must be 0–3; insecure_allow_migration defaults to false")
+    func decoding() throws {
+        func set(_ extra: String) throws -> ReferenceValueSet {
+            try JSONDecoder().decode(ReferenceValueSet.self, from: Data(#"{"id":"s","tee":"snp","measurements":["ab"]\#(extra)}"#.utf8))
+        }
+        let plain = try set("")
+        #expect(plain.maxVMPL == 0 && !plain.insecureAllowMigration)
+        #expect(try set(#","max_vmpl":2,"insecure_allow_migration":true"#).maxVMPL == 2)
+        #expect(try set(#","insecure_allow_migration":true"#).insecureAllowMigration)
+        for bad in ["-1", "4", "\"1\""] { #expect(throws: DecodingError.self, "\(bad)") { try set(#","max_vmpl":\#(bad)"#) } }
+    }
+
+    @Test("A real VMPL 1 report (GCP, x25519-bound) carries vmpl 1 and is refused by a set for its measurement unless max_vmpl allows 1",
+        .enabled(if: SharedVectors.present, Comment(rawValue: SharedVectors.absent)))
+    func realVMPL1() throws {
+        let s = try SNPTests.load("milan-v5-gcp-x25519-teekit")
+        let pemOf = { (c: AMDCertificate) in "-----BEGIN CERTIFICATE-----\n\(c.der.base64EncodedString(options: .lineLength64Characters))\n-----END CERTIFICATE-----\n" }
+        let bundle = SNPEvidenceBundle(report: s.report, vcekPEM: pemOf(s.vcek), certChainPEM: s.chain.map(pemOf).joined())
+        let evidence = Evidence(tee: .snp, bytes: try JSONEncoder().encode(bundle))
+        guard case .verified(let claims) = SNPAttestationVerifier().verify(evidence, now: s.asOf) else {
+            Issue.record("the sample did not verify")
+            return
+        }
+        #expect(claims.vmpl == 1 && !claims.migratable)
+        func appraise(maxVMPL: Int) -> AttestationResult {
+            let set = ReferenceValueSet(id: "snp-prod", tee: .snp, measurements: [claims.measurement], maxVMPL: maxVMPL)
+            return Appraiser(referenceValues: ReferenceValues(sets: [set], acceptMockEvidence: false), verifiers: [SNPAttestationVerifier()])
+                .appraise(evidence, reportData: .equals(claims.reportData), now: s.asOf)
+        }
+        #expect(appraise(maxVMPL: 0).failures.map(\.reason) == [.vmplNotAllowed])
+        #expect(appraise(maxVMPL: 1).status == .affirming)
+        // The VMPL 0 report of the same image (same MEASUREMENT) passes the default set.
+        let vmpl0 = try SNPTests.load("milan-v5-gcp-teekit")
+        let bundle0 = SNPEvidenceBundle(report: vmpl0.report, vcekPEM: pemOf(vmpl0.vcek), certChainPEM: vmpl0.chain.map(pemOf).joined())
+        guard case .verified(let claims0) = SNPAttestationVerifier().verify(Evidence(tee: .snp, bytes: try JSONEncoder().encode(bundle0)), now: vmpl0.asOf)
+        else {
+            Issue.record("the VMPL 0 sample did not verify")
+            return
+        }
+        #expect(claims0.vmpl == 0 && claims0.measurement == claims.measurement)
+    }
+}
