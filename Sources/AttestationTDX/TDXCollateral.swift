@@ -17,13 +17,34 @@ public struct TDXTCBInfo: Sendable {
         let tcb: TCB
         let tcbStatus: String
     }
+    /// TCB Info v3's TDX module, and the identities of TDX 1.5+ modules with their own TCB levels.
+    struct Module: Decodable {
+        let mrsigner: String
+        let attributes: String
+        let attributesMask: String
+    }
+    struct ModuleIdentity: Decodable {
+        struct Level: Decodable {
+            struct TCB: Decodable { let isvsvn: Int }
+            let tcb: TCB
+            let tcbStatus: String
+        }
+        let id: String
+        let mrsigner: String
+        let attributes: String
+        let attributesMask: String
+        let tcbLevels: [Level]
+    }
     struct Body: Decodable {
         let id: String?
+        let version: Int?
         let issueDate: String
         let nextUpdate: String
         let fmspc: String
         let pceId: String
         let tcbLevels: [Level]
+        let tdxModule: Module?
+        let tdxModuleIdentities: [ModuleIdentity]?
     }
 
     let body: Body
@@ -40,6 +61,10 @@ public struct TDXTCBInfo: Sendable {
         }
         guard ASN1Time.isCurrent(issueDate: decoded.issueDate, nextUpdate: decoded.nextUpdate, at: date) else {
             throw AttestationError(.evidenceExpired, "the TCB Info is not current at the verification time")
+        }
+        // TDX TCB Info (id "TDX", version 3 or later); an SGX TCB Info has no TDX components to rate a TD with.
+        guard decoded.id == "TDX", (decoded.version ?? 0) >= 3 else {
+            throw AttestationError(.malformedEvidence, "the TCB Info is not TDX TCB Info v3 (id \(decoded.id ?? "none"), version \(decoded.version ?? 0))")
         }
         body = decoded
     }
@@ -70,20 +95,25 @@ public struct TDXTCBInfo: Sendable {
         return nil
     }
 
-    /// The status of the first TCB level the platform meets: PCK CPUSVN components and PCESVN, and TEE_TCB_SVN.
-    /// - Throws: ``AttestationError`` when the PCK's FMSPC or PCE-ID is not this TCB Info's.
-    public func status(pck: PCKExtensions, teeTCBSVN: Data) throws -> TCBStatus {
+    /// The status of the first TCB level the platform meets (PCK CPUSVN components and PCESVN, and TEE_TCB_SVN),
+    /// converged with the TDX module's own status as Intel's rules say (``moduleStatus(teeTCBSVN:mrSignerSEAM:seamAttributes:)``).
+    /// - Throws: ``AttestationError`` when the PCK's FMSPC or PCE-ID is not this TCB Info's, or the TDX module is
+    ///   not the one the TCB Info describes.
+    public func status(pck: PCKExtensions, teeTCBSVN: Data, mrSignerSEAM: Data, seamAttributes: Data) throws -> TCBStatus {
         guard Hex.encode(pck.fmspc) == body.fmspc.lowercased(), Hex.encode(pck.pceID) == body.pceId.lowercased() else {
             throw AttestationError(.chainInvalid, "the PCK certificate's FMSPC or PCE-ID differs from the TCB Info's")
         }
         let tee = [UInt8](teeTCBSVN)
+        guard tee.count == 16 else { throw AttestationError(.malformedEvidence, "TEE_TCB_SVN is not 16 bytes") }
+        let module = try moduleStatus(teeTCBSVN: tee, mrSignerSEAM: mrSignerSEAM, seamAttributes: seamAttributes)
+        // A TDX 1.5+ module (TEE_TCB_SVN[1] > 0) is rated by its identity; the levels compare the rest.
+        let first = tee[1] > 0 ? 2 : 0
         for level in body.tcbLevels {
             let sgx = level.tcb.sgxtcbcomponents.map(\.svn)
-            let tdx = level.tcb.tdxtcbcomponents?.map(\.svn) ?? []
-            guard sgx.count == 16, pck.cpuSVN.count == 16 else { continue }
+            guard sgx.count == 16, pck.cpuSVN.count == 16, let tdx = level.tcb.tdxtcbcomponents?.map(\.svn), tdx.count == 16 else { continue }
             let meets = zip(pck.cpuSVN, sgx).allSatisfy { Int($0) >= $1 } && pck.pceSVN >= level.tcb.pcesvn
-                && zip(tee, tdx).allSatisfy { Int($0) >= $1 }
-            if meets { return TCBStatus(level.tcbStatus) }
+                && (first..<16).allSatisfy { Int(tee[$0]) >= tdx[$0] }
+            if meets { return Self.converge(platform: TCBStatus(level.tcbStatus), module: module) }
         }
         return .noMatchingTCBLevel
     }
@@ -152,6 +182,7 @@ extension TDXAttestationVerifier {
             throw AttestationError(.chainInvalid, "the PCK chain does not end in the pinned Intel SGX Root CA")
         }
         let info = try TDXTCBInfo(json: tcbInfoJSON, signingChainPEM: signingChainPEM, root: root, at: date)
-        return try info.status(pck: try PCKExtensions(leaf), teeTCBSVN: quote.teeTCBSVN)
+        return try info.status(
+            pck: try PCKExtensions(leaf), teeTCBSVN: quote.teeTCBSVN, mrSignerSEAM: quote.mrSignerSEAM, seamAttributes: quote.seamAttributes)
     }
 }

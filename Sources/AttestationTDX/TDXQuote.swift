@@ -37,6 +37,10 @@ public struct TDXQuote: Sendable {
 
     func field(_ offset: Int, _ length: Int) -> Data { body.subdata(in: offset..<(offset + length)) }
     public var teeTCBSVN: Data { field(0, 16) }
+    /// MRSIGNERSEAM: the signer of the TDX module (zero for Intel's).
+    public var mrSignerSEAM: Data { field(64, 48) }
+    /// SEAMATTRIBUTES of the TDX module.
+    public var seamAttributes: Data { field(112, 8) }
     public var mrSeam: Data { field(16, 48) }
     public var mrSignerSeam: Data { field(64, 48) }
     public var tdAttributes: Data { field(120, 8) }

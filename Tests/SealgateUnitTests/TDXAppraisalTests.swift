@@ -160,3 +160,51 @@ struct TDXAppraisalTests {
         #expect(short.map(\.reason) == [.chainInvalid])
     }
 }
+
+/// Intel's TDX module rule (TCB Info v3): a TDX 1.5+ module (TEE_TCB_SVN[1] > 0) is rated by its identity
+/// `TDX_<major>` and the levels compare TEE_TCB_SVN from byte 2; an out-of-date module makes a current platform out
+/// of date. Before, all 16 bytes were compared with the levels, and a module Intel grades OutOfDate came out UpToDate.
+@Suite("TDX module identities (real TCB Info v3)", .enabled(if: SharedVectors.present, Comment(rawValue: SharedVectors.absent)))
+struct TDXModuleIdentityTests {
+    @Test("TEE_TCB_SVN by module SVN: 11 UpToDate, 5 and 4 OutOfDate, 1 below every level; unknown module versions and signers refused")
+    func moduleLevels() throws {
+        let s = try TDXAppraisalTests.sample("v5-go-tdx-guest")
+        let quote = try TDXQuote(s.quote)
+        let chain = try quote.pckCertificates()
+        let pck = try PCKExtensions(try #require(chain.first))
+        let info = try TDXTCBInfo(
+            json: try #require(s.collateral.tcbInfoJSON), signingChainPEM: try #require(s.collateral.tcbSigningChainPEM), root: try #require(chain.last),
+            at: s.asOf)
+        let real = [UInt8](quote.teeTCBSVN)
+        #expect(real[1] == 1, "a TDX 1.5 module: the case the rule is about")
+        func status(_ moduleSVN: UInt8, major: UInt8 = 1, signer: Data? = nil) throws -> TCBStatus {
+            var tee = real
+            tee[0] = moduleSVN
+            tee[1] = major
+            return try info.status(
+                pck: pck, teeTCBSVN: Data(tee), mrSignerSEAM: signer ?? quote.mrSignerSEAM, seamAttributes: quote.seamAttributes)
+        }
+        // TDX_01's levels in this TCB Info: isvsvn 6 UpToDate, 4 OutOfDate, 2 OutOfDate.
+        #expect(try status(real[0]) == .upToDate)
+        #expect(try status(5) == .outOfDate)
+        #expect(try status(4) == .outOfDate)
+        #expect(try status(1) == .noMatchingTCBLevel)
+        // TDX_03 is listed (isvsvn 3 UpToDate); TDX_07 is not.
+        #expect(try status(3, major: 3) == .upToDate)
+        #expect(throws: AttestationError.self) { try status(11, major: 7) }
+        // Another module signer than the identity names.
+        #expect(throws: AttestationError.self) { try status(11, signer: Data(repeating: 0xAB, count: 48)) }
+    }
+
+    @Test("Converging: an out-of-date module makes a current platform out of date; revoked or unmatched modules decide")
+    func converge() {
+        #expect(TDXTCBInfo.converge(platform: .upToDate, module: nil) == .upToDate)
+        #expect(TDXTCBInfo.converge(platform: .upToDate, module: .upToDate) == .upToDate)
+        #expect(TDXTCBInfo.converge(platform: .upToDate, module: .outOfDate) == .outOfDate)
+        #expect(TDXTCBInfo.converge(platform: .swHardeningNeeded, module: .outOfDate) == .outOfDate)
+        #expect(TDXTCBInfo.converge(platform: .configurationNeeded, module: .outOfDate) == .outOfDateConfigurationNeeded)
+        #expect(TDXTCBInfo.converge(platform: .outOfDate, module: .upToDate) == .outOfDate)
+        #expect(TDXTCBInfo.converge(platform: .upToDate, module: .revoked) == .revoked)
+        #expect(TDXTCBInfo.converge(platform: .upToDate, module: .noMatchingTCBLevel) == .noMatchingTCBLevel)
+    }
+}
