@@ -33,6 +33,13 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
     /// Accept a guest the host may migrate (SEV-SNP migration agent, TDX MIGRATABLE). Loudly named: a migration
     /// agent or a migration TD can take the guest's memory out of this platform.
     public var insecureAllowMigration: Bool
+    /// Required, and true, for a set of an Azure vTPM type (`az-snp-vtpm`, `az-tdx-vtpm`) read from reference
+    /// values: their measurement is the Azure paravisor's, the same for every confidential VM of that Azure release,
+    /// and sets cannot name the PCRs that measure the guest yet — such a set accepts any guest on that paravisor.
+    public var insecurePinsParavisorOnly: Bool
+
+    /// Evidence types whose measurement is a paravisor's rather than the workload's.
+    public static let paravisorTypes: Set<String> = ["az-snp-vtpm", "az-tdx-vtpm"]
 
     enum CodingKeys: String, CodingKey {
         case id, tee, measurements
@@ -45,6 +52,7 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         case image
         case maxVMPL = "max_vmpl"
         case insecureAllowMigration = "insecure_allow_migration"
+        case insecurePinsParavisorOnly = "insecure_pins_paravisor_only"
     }
 
     /// Creates a set. Statuses in ``TCBStatus/neverAcceptable`` listed here are ignored by the appraisal.
@@ -52,8 +60,9 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         id: String, tee: TEEType, measurements: [String], minSVN: Int = 0, insecureAllowDebug: Bool = false,
         acceptedTCBStatuses: [TCBStatus] = [.upToDate], acceptedQEStatuses: [TCBStatus] = [.upToDate],
         insecureSkipTCBStatus: Bool = false, allowedPlatforms: [String]? = nil, image: ImageRequirement? = nil, maxVMPL: Int = 0,
-        insecureAllowMigration: Bool = false
+        insecureAllowMigration: Bool = false, insecurePinsParavisorOnly: Bool = false
     ) {
+        self.insecurePinsParavisorOnly = insecurePinsParavisorOnly
         self.maxVMPL = maxVMPL
         self.insecureAllowMigration = insecureAllowMigration
         self.image = image
@@ -88,6 +97,13 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
             throw DecodingError.dataCorruptedError(forKey: .maxVMPL, in: c, debugDescription: "max_vmpl must be 0, 1, 2 or 3")
         }
         insecureAllowMigration = try c.decodeIfPresent(Bool.self, forKey: .insecureAllowMigration) ?? false
+        insecurePinsParavisorOnly = try c.decodeIfPresent(Bool.self, forKey: .insecurePinsParavisorOnly) ?? false
+        if Self.paravisorTypes.contains(tee.rawValue), !insecurePinsParavisorOnly {
+            throw DecodingError.dataCorruptedError(
+                forKey: .insecurePinsParavisorOnly, in: c,
+                debugDescription: "a set for \(tee.rawValue) pins only the Azure paravisor, which every confidential VM of that release shares "
+                    + "(the guest is measured in PCRs sets cannot name yet): say insecure_pins_paravisor_only: true to accept that")
+        }
         for (key, list) in [(CodingKeys.acceptedTCBStatuses, acceptedTCBStatuses), (.acceptedQEStatuses, acceptedQEStatuses)] {
             if let bad = list.first(where: { TCBStatus.neverAcceptable.contains($0) }) {
                 throw DecodingError.dataCorruptedError(

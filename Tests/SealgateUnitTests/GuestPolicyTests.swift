@@ -85,3 +85,19 @@ struct GuestPolicyTests {
         #expect(claims0.vmpl == 0 && claims0.measurement == claims.measurement)
     }
 }
+
+@Suite("Reference values: Azure vTPM sets")
+struct ParavisorSetTests {
+    @Test("A set for an Azure vTPM type must say insecure_pins_paravisor_only: true; other types need nothing")
+    func paravisorOnly() throws {
+        func decode(_ tee: String, _ extra: String = "") throws -> ReferenceValueSet {
+            try JSONDecoder().decode(ReferenceValueSet.self, from: Data(#"{"id":"a","tee":"\#(tee)","measurements":["ab"]\#(extra)}"#.utf8))
+        }
+        for tee in ["az-snp-vtpm", "az-tdx-vtpm"] {
+            #expect(throws: DecodingError.self, "\(tee)") { try decode(tee) }
+            #expect(throws: DecodingError.self, "\(tee)") { try decode(tee, #","insecure_pins_paravisor_only":false"#) }
+            #expect(try decode(tee, #","insecure_pins_paravisor_only":true"#).insecurePinsParavisorOnly)
+        }
+        for tee in ["snp", "tdx", "nitro", "mock"] { #expect(try !decode(tee).insecurePinsParavisorOnly) }
+    }
+}
