@@ -173,6 +173,14 @@ public enum SealgateBroker {
         }
         let recorder = BrokerRecorder(audit: audit, metrics: metrics, events: events, now: options.now, logger: logger)
         let verifiers = try verifiers(tdxCollateralPath: options.tdxCollateralPath, amdCertChainPaths: options.amdCertChainPaths)
+        if let path = options.tdxCollateralPath, let collateral = try? TDXCollateral.load(directory: path),
+            collateral.pckCRL == nil || collateral.rootCACRL == nil
+        {
+            // Rated without revocation: a revoked PCK or intermediate still appraises by its TCB level.
+            logger.warning(
+                "TDX collateral without both CRLs: revocation of PCK certificates is not checked",
+                metadata: ["tdx.collateral": "\(path)", "tdx.pck_crl": "\(collateral.pckCRL != nil)", "tdx.root_ca_crl": "\(collateral.rootCACRL != nil)"])
+        }
         // Keys first: a refused key file must not leave an open database behind.
         let protector = try MasterKey.load(path: dir + "/master.key")
         let storage = try await brokerStorage(options, protector: protector)
