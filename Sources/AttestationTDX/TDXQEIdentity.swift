@@ -14,6 +14,7 @@ public struct TDXQEIdentity: Sendable {
         let tcbStatus: String
     }
     struct Body: Decodable {
+        let id: String?
         let issueDate: String
         let nextUpdate: String
         let miscselect: String
@@ -39,6 +40,10 @@ public struct TDXQEIdentity: Sendable {
         }
         guard ASN1Time.isCurrent(issueDate: decoded.issueDate, nextUpdate: decoded.nextUpdate, at: date) else {
             throw AttestationError(.evidenceExpired, "the QE Identity is not current at the verification time")
+        }
+        // The TD Quoting Enclave's identity, not the SGX QE's or the QVE's (which share Intel's signer).
+        guard decoded.id == "TD_QE" else {
+            throw AttestationError(.malformedEvidence, "the QE Identity is not the TD QE's (id \(decoded.id ?? "none"))")
         }
         body = decoded
     }
