@@ -25,7 +25,7 @@ extension TenantIndex {
     /// is loaded from its snapshot when one opens; documents the snapshot lacks, or holds in another version than
     /// the store, are decrypted and upserted, and documents the store no longer has are removed. Without a
     /// snapshot store, or when nothing loads, every embedding is decrypted (``decryptedEntries(tenant:only:)``).
-    func assemble(tenant: TenantID) async throws -> Assembled {
+    func assemble(tenant: TenantID, epoch: Int) async throws -> Assembled {
         guard let snapshots else { return Assembled(entries: try await decryptedEntries(tenant: tenant)) }
         var groups: [SubIndexKey: [StoredDocument]] = [:]
         for document in try await store.documents(tenant: tenant) where document.embedder == embedderID {
@@ -37,7 +37,7 @@ extension TenantIndex {
             guard let keys = await keyRing.keks(tenant, key.dataClass) else { continue }  // not leased: not indexed
             // A document whose DEK is wrapped under a version the lease lacks is not indexed (as in a full build).
             let documents = group.filter { document in keys.contains { $0.version == document.dekVersion } }
-            guard let (snapshot, binding) = await openSnapshot(tenant: tenant, key: key, keys: keys, store: snapshots) else {
+            guard let (snapshot, binding) = await openSnapshot(tenant: tenant, key: key, keys: keys, store: snapshots, epoch: epoch) else {
                 pending += documents
                 built.dirty.insert(key)
                 continue
@@ -68,8 +68,12 @@ extension TenantIndex {
     /// The sub-index a stored snapshot holds, if it verifies as this tenant's, collection's, class's and
     /// embedder's under a leased KEK version. Anything else is refused: logged with its reason, reported as a
     /// `dev.sealgate.index.snapshot.refused` security event, deleted, and rebuilt by the caller.
+    ///
+    /// A snapshot sealed under a newer KEK version than `keys` hold, met by a build of a lease `epoch` that has
+    /// since been replaced, is left alone (no refusal, no event): a build under the newer keys wrote it, and this
+    /// build is voided by the epoch change anyway.
     func openSnapshot(
-        tenant: TenantID, key: SubIndexKey, keys: [LeasedKey], store snapshots: any IndexSnapshotStore
+        tenant: TenantID, key: SubIndexKey, keys: [LeasedKey], store snapshots: any IndexSnapshotStore, epoch: Int
     ) async -> (ClassIndex, SnapshotBinding)? {
         let snapshotKey = IndexSnapshotKey(tenant: tenant, collection: key.collection, dataClass: key.dataClass, embedder: embedderID)
         let sealed: Data
@@ -93,7 +97,10 @@ extension TenantIndex {
         guard let binding = try? IndexSnapshotSeal.binding(of: sealed) else { return await refuse(.malformed) }
         guard binding.tenant == tenant, binding.collection == key.collection, binding.dataClass == key.dataClass, binding.embedder == embedderID
         else { return await refuse(.foreignBinding) }
-        guard let kek = keys.first(where: { $0.version == binding.dekVersion }) else { return await refuse(.keyNotLeased, version: binding.dekVersion) }
+        guard let kek = keys.first(where: { $0.version == binding.dekVersion }) else {
+            if let newest = keys.map(\.version).max(), binding.dekVersion > newest, keyRing.leases.publishedEpoch != epoch { return nil }
+            return await refuse(.keyNotLeased, version: binding.dekVersion)
+        }
         guard let body = try? IndexSnapshotSeal.open(sealed, kek: kek.key) else { return await refuse(.authenticationFailed, version: binding.dekVersion) }
         guard let sub = try? ClassIndex.decode([UInt8](body), dimensions: vectors.dimensions, idfWeighting: vectors.idfWeighting, options: vectors.options)
         else { return await refuse(.invalidIndex) }

@@ -183,7 +183,7 @@ public final class TenantIndex: Sendable {
         // Begun before the store is read: ingests and deletes from here on are replayed over the result.
         let ticket = await vectors.beginBuild(tenant: tenant)
         let built: Assembled
-        do { built = try await assemble(tenant: tenant) } catch {
+        do { built = try await assemble(tenant: tenant, epoch: epoch) } catch {
             await vectors.abandon(ticket)
             throw error
         }

@@ -54,4 +54,30 @@ struct BuildSharingTests {
         await h.gateway.index.saveSnapshots(tenant: Harness.acme, keys: [sub], epoch: rebuilt)
         #expect(try await h.snapshots.snapshot(key) != current, "sealed again (a new snapshot epoch)")
     }
+
+    @Test("A build of a replaced epoch that meets a snapshot sealed under the newer key leaves it alone; with no lease change it is refused")
+    func staleBuildMeetsNewerSnapshot() async throws {
+        let (h, admin) = try await IndexRaceTests.targetAndSeeds()
+        defer { Task { await h.close() } }
+        #expect(await h.retrieved("Where is the zanzibar-kumquat token?", topK: 1) == ["target"])
+        let key = try #require(h.snapshots.allKeys.first)
+        let oldEpoch = h.gateway.keyRing.leases.publishedEpoch
+        let oldKeys = try #require(await h.gateway.keyRing.keks(Harness.acme, key.dataClass))
+        _ = try await h.broker.rotate(tenant: "acme", dataClass: key.dataClass.rawValue, by: admin).get()
+        #expect(await h.lease())
+        #expect(h.gateway.keyRing.leases.publishedEpoch != oldEpoch)
+        // The build under the new keys seals the snapshot under the new KEK version.
+        #expect(await h.retrieved("Where is the zanzibar-kumquat token?", topK: 1) == ["target"])
+        let sealed = try #require(try await h.snapshots.snapshot(key))
+        let sub = SubIndexKey(collection: key.collection, dataClass: key.dataClass)
+        // A build that began under the old epoch and its keys meets it: no refusal, no event, nothing deleted.
+        #expect(await h.gateway.index.openSnapshot(tenant: Harness.acme, key: sub, keys: oldKeys, store: h.snapshots, epoch: oldEpoch) == nil)
+        #expect(try await h.snapshots.snapshot(key) == sealed)
+        #expect(SnapshotTests.refusals(h).isEmpty)
+        // The same keys with no lease change since (a snapshot naming a version nobody leased): refused and reported.
+        let current = h.gateway.keyRing.leases.publishedEpoch
+        #expect(await h.gateway.index.openSnapshot(tenant: Harness.acme, key: sub, keys: oldKeys, store: h.snapshots, epoch: current) == nil)
+        #expect(SnapshotTests.refusals(h) == ["key_not_leased"])
+        #expect(try await h.snapshots.snapshot(key) == nil)
+    }
 }
