@@ -99,6 +99,12 @@ public struct Appraiser: Sendable {
                 failures.append(AttestationFailure(.tcbOutOfDate, "SVN \(claims.svn) below minimum \(set.minSVN)"))
                 vector.executables = 96
             }
+            for (name, minimum) in (set.minTCB ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let level = claims.tcbComponents?[name]
+                if let level, level >= minimum { continue }
+                failures.append(AttestationFailure(.tcbOutOfDate, "TCB component \(name) at \(level.map(String.init) ?? "unknown"), below minimum \(minimum)"))
+                vector.executables = 96
+            }
             let tcb = TCBAppraisal(claims: claims, set: set)
             failures += tcb.failures
             tcbWarning = tcb.warning

@@ -59,12 +59,17 @@ public struct VerifiedClaims: Sendable, Equatable, Encodable {
     /// Whether the host may move the guest's memory elsewhere: SEV-SNP POLICY bit 18 (a migration agent may be
     /// bound) or TDX TDATTRIBUTES bit 29 (MIGRATABLE). Neither is part of the launch measurement.
     public let migratable: Bool
+    /// The TCB component levels the evidence reports, by name (SEV-SNP REPORTED_TCB: `bl` boot loader, `tee`,
+    /// `snp`, `ucode` microcode — the levels the VCEK was derived from); `nil` for other evidence types.
+    public let tcbComponents: [String: Int]?
 
     /// Creates claims; `tcbStatus` and `qeStatus` stay `nil` for evidence types without a vendor TCB rating.
     public init(
         tee: TEEType, measurement: String, reportData: Data, initDataDigest: Data?, debug: Bool, svn: Int,
-        signerID: String, tcbStatus: TCBStatus? = nil, qeStatus: TCBStatus? = nil, vmpl: Int? = nil, migratable: Bool = false
+        signerID: String, tcbStatus: TCBStatus? = nil, qeStatus: TCBStatus? = nil, vmpl: Int? = nil, migratable: Bool = false,
+        tcbComponents: [String: Int]? = nil
     ) {
+        self.tcbComponents = tcbComponents
         self.vmpl = vmpl
         self.migratable = migratable
         self.tee = tee
@@ -86,6 +91,7 @@ public struct VerifiedClaims: Sendable, Equatable, Encodable {
         case tcbStatus = "tcb_status"
         case qeStatus = "qe_status"
         case vmpl, migratable
+        case tcbComponents = "tcb_components"
     }
 
     /// Encodes every key (absent values as `null`), bytes as lowercase hex.

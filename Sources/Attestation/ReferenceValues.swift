@@ -38,6 +38,13 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
     /// and sets cannot name the PCRs that measure the guest yet — such a set accepts any guest on that paravisor.
     public var insecurePinsParavisorOnly: Bool
 
+    /// Minimum level per TCB component (SEV-SNP: `bl`, `tee`, `snp`, `ucode` of REPORTED_TCB), on top of
+    /// ``minSVN`` (which compares only the SNP firmware level): an old microcode or boot loader on current firmware is
+    /// refused `tcb_out_of_date`. Only for `snp` and `az-snp-vtpm` sets.
+    public var minTCB: [String: Int]?
+    /// The component names ``minTCB`` may use.
+    public static let snpTCBComponents: Set<String> = ["bl", "tee", "snp", "ucode"]
+
     /// Evidence types whose measurement is a paravisor's rather than the workload's.
     public static let paravisorTypes: Set<String> = ["az-snp-vtpm", "az-tdx-vtpm"]
 
@@ -53,6 +60,7 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         case maxVMPL = "max_vmpl"
         case insecureAllowMigration = "insecure_allow_migration"
         case insecurePinsParavisorOnly = "insecure_pins_paravisor_only"
+        case minTCB = "min_tcb"
     }
 
     /// Creates a set. Statuses in ``TCBStatus/neverAcceptable`` listed here are ignored by the appraisal.
@@ -60,8 +68,9 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         id: String, tee: TEEType, measurements: [String], minSVN: Int = 0, insecureAllowDebug: Bool = false,
         acceptedTCBStatuses: [TCBStatus] = [.upToDate], acceptedQEStatuses: [TCBStatus] = [.upToDate],
         insecureSkipTCBStatus: Bool = false, allowedPlatforms: [String]? = nil, image: ImageRequirement? = nil, maxVMPL: Int = 0,
-        insecureAllowMigration: Bool = false, insecurePinsParavisorOnly: Bool = false
+        insecureAllowMigration: Bool = false, insecurePinsParavisorOnly: Bool = false, minTCB: [String: Int]? = nil
     ) {
+        self.minTCB = minTCB
         self.insecurePinsParavisorOnly = insecurePinsParavisorOnly
         self.maxVMPL = maxVMPL
         self.insecureAllowMigration = insecureAllowMigration
@@ -98,6 +107,16 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         }
         insecureAllowMigration = try c.decodeIfPresent(Bool.self, forKey: .insecureAllowMigration) ?? false
         insecurePinsParavisorOnly = try c.decodeIfPresent(Bool.self, forKey: .insecurePinsParavisorOnly) ?? false
+        minTCB = try c.decodeIfPresent([String: Int].self, forKey: .minTCB)
+        if let minTCB {
+            guard tee == .snp || tee.rawValue == "az-snp-vtpm" else {
+                throw DecodingError.dataCorruptedError(forKey: .minTCB, in: c, debugDescription: "min_tcb applies to snp and az-snp-vtpm sets only")
+            }
+            for (name, level) in minTCB where !Self.snpTCBComponents.contains(name) || !(0...255).contains(level) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .minTCB, in: c, debugDescription: "min_tcb.\(name) = \(level): components are bl, tee, snp, ucode with levels 0-255")
+            }
+        }
         if Self.paravisorTypes.contains(tee.rawValue), !insecurePinsParavisorOnly {
             throw DecodingError.dataCorruptedError(
                 forKey: .insecurePinsParavisorOnly, in: c,

@@ -67,7 +67,8 @@ public struct AzureVTPMClaims: Sendable {
         case .snp(let r):
             return VerifiedClaims(
                 tee: tee, measurement: measurement, reportData: nonce, initDataDigest: nil, debug: r.debugAllowed,
-                svn: Int(r.reportedTCBParts.snp), signerID: Hex.encode(r.chipID), vmpl: Int(r.vmpl), migratable: r.migrationAgentAllowed)
+                svn: Int(r.reportedTCBParts.snp), signerID: Hex.encode(r.chipID), vmpl: Int(r.vmpl), migratable: r.migrationAgentAllowed,
+                tcbComponents: r.tcbComponents)
         case .tdx(let q, let rating):
             return VerifiedClaims(
                 tee: tee, measurement: measurement, reportData: nonce, initDataDigest: nil, debug: q.debug,

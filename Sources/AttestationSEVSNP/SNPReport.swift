@@ -40,6 +40,12 @@ public struct SNPReport: Sendable, Equatable {
         return (b[0], b[1], b[6], b[7])
     }
 
+    /// ``reportedTCBParts`` by the names reference values use (`bl`, `tee`, `snp`, `ucode`).
+    public var tcbComponents: [String: Int] {
+        let p = reportedTCBParts
+        return ["bl": Int(p.bootLoader), "tee": Int(p.tee), "snp": Int(p.snp), "ucode": Int(p.microcode)]
+    }
+
     /// The big-endian raw r‖s (96 bytes) of the report's ECDSA P-384 signature.
     public var signatureRS: Data {
         let bytes = [UInt8](raw)

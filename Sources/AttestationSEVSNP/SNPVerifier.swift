@@ -63,7 +63,7 @@ public struct SNPAttestationVerifier: AttestationVerifier {
                 VerifiedClaims(
                     tee: .snp, measurement: Hex.encode(r.measurement), reportData: r.reportData, initDataDigest: r.hostData,
                     debug: r.debugAllowed, svn: Int(r.reportedTCBParts.snp), signerID: Hex.encode(r.chipID), vmpl: Int(r.vmpl),
-                    migratable: r.migrationAgentAllowed))
+                    migratable: r.migrationAgentAllowed, tcbComponents: r.tcbComponents))
         }
     }
 

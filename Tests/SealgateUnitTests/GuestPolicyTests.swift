@@ -86,6 +86,73 @@ struct GuestPolicyTests {
     }
 }
 
+/// SEV-SNP's `min_svn` compares only the SNP firmware level of REPORTED_TCB; `min_tcb` sets a floor per component
+/// (boot loader, TEE, SNP, microcode), so an old microcode or boot loader on current firmware is refused.
+@Suite("Appraisal: SEV-SNP TCB components (min_tcb)")
+struct MinTCBTests {
+    static func appraise(_ components: [String: Int]?, minTCB: [String: Int]?) -> AttestationResult {
+        let claims = VerifiedClaims(
+            tee: .snp, measurement: GuestPolicyTests.measurement, reportData: GuestPolicyTests.reportData, initDataDigest: nil, debug: false,
+            svn: components?["snp"] ?? 0, signerID: "chip", vmpl: 0, tcbComponents: components)
+        let set = ReferenceValueSet(id: "prod", tee: .snp, measurements: [GuestPolicyTests.measurement], minTCB: minTCB)
+        return Appraiser(referenceValues: ReferenceValues(sets: [set], acceptMockEvidence: false), verifiers: [FixedClaimsVerifier(tee: .snp, claims: claims)])
+            .appraise(
+                Evidence(tee: .snp, bytes: Data("evidence".utf8)), reportData: .equals(GuestPolicyTests.reportData),
+                now: Date(timeIntervalSince1970: 1_800_000_000))
+    }
+
+    @Test("Each component at or above its floor passes; any one below is tcb_out_of_date; claims without components fail a floor")
+    func floors() {
+        let levels = ["bl": 3, "tee": 0, "snp": 8, "ucode": 115]
+        #expect(Self.appraise(levels, minTCB: nil).status == .affirming)
+        #expect(Self.appraise(levels, minTCB: levels).status == .affirming)
+        for name in levels.keys {
+            var floor = levels
+            floor[name, default: 0] += 1
+            let refused = Self.appraise(levels, minTCB: floor)
+            #expect(refused.failures.map(\.reason) == [.tcbOutOfDate] && refused.failures.first?.detail.contains(name) == true, "\(name)")
+        }
+        #expect(Self.appraise(nil, minTCB: ["ucode": 1]).failures.map(\.reason) == [.tcbOutOfDate])
+    }
+
+    @Test("min_tcb: only for snp and az-snp-vtpm sets, components bl/tee/snp/ucode, levels 0-255")
+    func decoding() throws {
+        func set(_ tee: String, _ minTCB: String) throws -> ReferenceValueSet {
+            let paravisor = tee.hasPrefix("az-") ? #","insecure_pins_paravisor_only":true"# : ""
+            return try JSONDecoder().decode(
+                ReferenceValueSet.self, from: Data(#"{"id":"s","tee":"\#(tee)","measurements":["ab"],"min_tcb":\#(minTCB)\#(paravisor)}"#.utf8))
+        }
+        #expect(try set("snp", #"{"ucode":210,"bl":7}"#).minTCB == ["ucode": 210, "bl": 7])
+        #expect(try set("az-snp-vtpm", #"{"snp":22}"#).minTCB == ["snp": 22])
+        for (tee, bad) in [("tdx", #"{"snp":1}"#), ("nitro", #"{"snp":1}"#), ("snp", #"{"fmc":1}"#), ("snp", #"{"ucode":256}"#), ("snp", #"{"bl":-1}"#)] {
+            #expect(throws: DecodingError.self, "\(tee) \(bad)") { try set(tee, bad) }
+        }
+    }
+
+    @Test("A real report: its REPORTED_TCB components as claims; a floor one microcode level above refuses it",
+        .enabled(if: SharedVectors.present, Comment(rawValue: SharedVectors.absent)))
+    func realReport() throws {
+        let s = try SNPTests.load("milan-v5-gcp-teekit")
+        let pemOf = { (c: AMDCertificate) in "-----BEGIN CERTIFICATE-----\n\(c.der.base64EncodedString(options: .lineLength64Characters))\n-----END CERTIFICATE-----\n" }
+        let evidence = Evidence(
+            tee: .snp, bytes: try JSONEncoder().encode(SNPEvidenceBundle(report: s.report, vcekPEM: pemOf(s.vcek), certChainPEM: s.chain.map(pemOf).joined())))
+        guard case .verified(let claims) = SNPAttestationVerifier().verify(evidence, now: s.asOf), let levels = claims.tcbComponents else {
+            Issue.record("the sample did not verify with components")
+            return
+        }
+        #expect(levels["snp"] == claims.svn && Set(levels.keys) == ReferenceValueSet.snpTCBComponents)
+        func appraise(_ floor: [String: Int]) -> AttestationResult {
+            Appraiser(
+                referenceValues: ReferenceValues(
+                    sets: [ReferenceValueSet(id: "p", tee: .snp, measurements: [claims.measurement], minTCB: floor)], acceptMockEvidence: false),
+                verifiers: [SNPAttestationVerifier()]
+            ).appraise(evidence, reportData: .equals(claims.reportData), now: s.asOf)
+        }
+        #expect(appraise(levels).status == .affirming)
+        #expect(appraise(["ucode": (levels["ucode"] ?? 0) + 1]).failures.map(\.reason) == [.tcbOutOfDate])
+    }
+}
+
 @Suite("Reference values: Azure vTPM sets")
 struct ParavisorSetTests {
     @Test("A set for an Azure vTPM type must say insecure_pins_paravisor_only: true; other types need nothing")
