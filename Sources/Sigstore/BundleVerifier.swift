@@ -28,8 +28,13 @@ public enum ArtifactInput: Sendable {
 public enum SignerPolicy: Sendable {
     /// A Fulcio certificate chaining to the trusted root, with this identity.
     case identity(IdentityPolicy)
-    /// The holder of this key (the bundle's material must be a public key reference).
+    /// The holder of this key (the bundle's material must be a public key reference); log entries and timestamps
+    /// are checked when present and may be absent (OMS keyed model signatures; containers/image's `sigstoreSigned`
+    /// with a `keyPath`).
     case key(SigstoreKey)
+    /// The holder of this key, observed: the bundle must carry a transparency log entry or an RFC 3161 timestamp
+    /// that verifies (cosign's default for `--key`, which `--insecure-ignore-tlog` turns off; sigstore-go's).
+    case loggedKey(SigstoreKey)
 }
 
 /// A bundle that verified: what it proves.
@@ -102,6 +107,10 @@ public struct BundleVerifier: Sendable {
         if case .identity = policy, bundle.tlogEntries.count != 1 {
             throw SigstoreError(.tlogEntryMissing, "a certificate bundle needs exactly one log entry, it has \(bundle.tlogEntries.count)")
         }
+        if case .loggedKey = policy, bundle.tlogEntries.isEmpty, stampTimes.isEmpty {
+            throw SigstoreError(
+                .tlogEntryMissing, "a keyed bundle without a transparency log entry or an RFC 3161 timestamp (cosign: --insecure-ignore-tlog)")
+        }
         for entry in bundle.tlogEntries {
             let verified = try TransparencyLog.verify(entry, root: prepared, expected: logged)
             if let time = verified.integratedTime {
@@ -132,8 +141,8 @@ public struct BundleVerifier: Sendable {
     /// The key that must have signed, and the leaf certificate (DER and parsed) when the policy asks for one.
     private func signer(_ bundle: SigstoreBundle, _ policy: SignerPolicy) throws -> (SigstoreKey, Data?, Certificate?) {
         switch (policy, bundle.material) {
-        case (.key(let key), .publicKey): return (key, nil, nil)
-        case (.key, _):
+        case (.key(let key), .publicKey), (.loggedKey(let key), .publicKey): return (key, nil, nil)
+        case (.key, _), (.loggedKey, _):
             throw SigstoreError(.invalidVerificationMaterial, "a key was given but the bundle carries a certificate")
         case (.identity, .publicKey):
             throw SigstoreError(.invalidVerificationMaterial, "an identity was given but the bundle names a public key")

@@ -96,7 +96,8 @@ extension SignerOptions {
             return .certificateRoots(roots)
         }
         switch try policy() {
-        case .key(let key): return .key(key)
+        // OMS keyed signatures carry no log entry (the model-signing tool verifies them without one).
+        case .key(let key), .loggedKey(let key): return .key(key)
         case .identity(let identity): return .sigstore(BundleVerifier(trustedRoot: try root()), identity)
         }
     }

@@ -21,6 +21,10 @@ struct SignerOptions: ParsableArguments {
         name: .customLong("certificate-chain"), parsing: .singleValue,
         help: "model verify only: PEM CA certificate(s) a certificate-signed model must chain to (repeatable).")
     var certificateChain: [String] = []
+    @Flag(
+        name: .customLong("insecure-ignore-tlog"),
+        help: "With --key: accept a bundle without a transparency log entry or RFC 3161 timestamp (cosign's flag of that name).")
+    var ignoreTlog = false
 
     func validate() throws {
         let identityGiven = identity != nil || identityRegexp != nil
@@ -37,7 +41,10 @@ struct SignerOptions: ParsableArguments {
     func policy() throws -> SignerPolicy {
         if let key {
             let pem = try readText(key, what: "key")
-            do { return .key(try SigstoreKey(pem: pem)) } catch {
+            do {
+                let key = try SigstoreKey(pem: pem)
+                return ignoreTlog ? .key(key) : .loggedKey(key)
+            } catch {
                 throw RuntimeFailure("\(key) holds no usable PEM public key (ECDSA P-256/P-384, Ed25519 or RSA 'PUBLIC KEY')")
             }
         }

@@ -85,14 +85,24 @@ struct SigstoreCLITests {
         #expect(none.status == 1 && none.stderr.contains("no Sigstore bundle"), "\(none)")
         let index = #"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(imageDigest)","size":\#(manifest.count)},{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json","digest":"\#(referrerDigest)","size":\#(referrer.count)}]}"#
         _ = try temp.write("layout/index.json", index)
-        let ok = try runSealgateSplit(["image", "verify", "--layout", temp.path + "/layout", "--key", temp.path + "/key.pub.pem"])
+        // Keyed and never logged: refused as cosign refuses it, accepted with cosign's --insecure-ignore-tlog.
+        let unlogged = try runSealgateSplit(["image", "verify", "--layout", temp.path + "/layout", "--key", temp.path + "/key.pub.pem"])
+        #expect(unlogged.status == 1 && unlogged.stderr.contains("refused (tlog_entry_missing)"), "\(unlogged)")
+        let ok = try runSealgateSplit(["image", "verify", "--layout", temp.path + "/layout", "--key", temp.path + "/key.pub.pem", "--insecure-ignore-tlog"])
         #expect(ok.status == 0 && ok.stdout.contains(imageDigest), "\(ok)")
+        // The same bundle through the conformance command, over the manifest as the artifact.
+        _ = try temp.write("manifest.json", String(decoding: manifest, as: UTF8.self))
+        let bundlePath = temp.path + "/layout/blobs/sha256/" + bundleDigest.dropFirst(7)
+        let conformance = ["sigstore", "verify-bundle", "--bundle", bundlePath, "--key", temp.path + "/key.pub.pem", temp.path + "/manifest.json"]
+        let strict = try runSealgateSplit(conformance)
+        #expect(strict.status == 1 && strict.stderr.contains("refused (tlog_entry_missing)"), "\(strict)")
+        #expect(try runSealgateSplit(conformance + ["--insecure-ignore-tlog"]).status == 0)
         let other = P256.Signing.PrivateKey()
         _ = try temp.write("other.pub.pem", other.publicKey.pemRepresentation)
-        let wrong = try runSealgateSplit(["image", "verify", "--layout", temp.path + "/layout", "--key", temp.path + "/other.pub.pem"])
+        let wrong = try runSealgateSplit(["image", "verify", "--layout", temp.path + "/layout", "--key", temp.path + "/other.pub.pem", "--insecure-ignore-tlog"])
         #expect(wrong.status == 1 && wrong.stderr.contains("refused (signature_invalid)"), "\(wrong)")
         let byFile = try runSealgateSplit(["image", "verify", "--digest", imageDigest, "--bundle", temp.path + "/layout/blobs/sha256/" + bundleDigest.dropFirst(7),
-            "--key", temp.path + "/key.pub.pem"])
+            "--key", temp.path + "/key.pub.pem", "--insecure-ignore-tlog"])
         #expect(byFile.status == 0, "\(byFile)")
     }
 }

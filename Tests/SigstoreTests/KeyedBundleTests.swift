@@ -88,6 +88,17 @@ struct KeyedBundleTests {
         #expect(bad.refusal?.reason == .signatureInvalid)
     }
 
+    @Test("Observed keys: without a log entry or timestamp a keyed bundle is refused tlog_entry_missing under loggedKey, verified under key")
+    func observation() throws {
+        let signer = try #require(Self.signers.first)
+        let key = try SigstoreKey(pem: signer.pem)
+        let bundle = Self.messageBundle(signature: try signer.sign(Self.artifact), digest: nil)
+        #expect(Self.verifier.verify(bundleJSON: bundle, artifact: .bytes(Self.artifact), policy: .loggedKey(key)).refusal?.reason == .tlogEntryMissing)
+        #expect(Self.verifier.verify(bundleJSON: bundle, artifact: .bytes(Self.artifact), policy: .key(key)).refusal == nil)
+        // A bad signature is still a bad signature, whatever the observation rule.
+        #expect(Self.verifier.verify(bundleJSON: bundle, artifact: .bytes(Self.other), policy: .loggedKey(key)).refusal?.reason == .signatureInvalid)
+    }
+
     @Test("Another key of the same type does not verify")
     func wrongKey() throws {
         let signature = try P256.Signing.PrivateKey().signature(for: Self.artifact).derRepresentation
