@@ -12,6 +12,10 @@ public struct TEEType: StringCode {
     public static let snp = TEEType("snp")
     public static let tdx = TEEType("tdx")
     public static let nitro = TEEType("nitro")
+    /// Azure confidential VM on AMD SEV-SNP: HCL report (SNP report + runtime data) and a vTPM quote.
+    public static let azureSNPVTPM = TEEType("az-snp-vtpm")
+    /// Azure confidential VM on Intel TDX: HCL report (TDREPORT + runtime data), the TD quote and a vTPM quote.
+    public static let azureTDXVTPM = TEEType("az-tdx-vtpm")
 }
 
 /// Raw evidence as a TEE produced it.

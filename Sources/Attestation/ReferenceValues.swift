@@ -46,7 +46,7 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
     public static let snpTCBComponents: Set<String> = ["bl", "tee", "snp", "ucode"]
 
     /// Evidence types whose measurement is a paravisor's rather than the workload's.
-    public static let paravisorTypes: Set<String> = ["az-snp-vtpm", "az-tdx-vtpm"]
+    public static let paravisorTypes: Set<TEEType> = [.azureSNPVTPM, .azureTDXVTPM]
 
     enum CodingKeys: String, CodingKey {
         case id, tee, measurements
@@ -109,7 +109,7 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         insecurePinsParavisorOnly = try c.decodeIfPresent(Bool.self, forKey: .insecurePinsParavisorOnly) ?? false
         minTCB = try c.decodeIfPresent([String: Int].self, forKey: .minTCB)
         if let minTCB {
-            guard tee == .snp || tee.rawValue == "az-snp-vtpm" else {
+            guard tee == .snp || tee == .azureSNPVTPM else {
                 throw DecodingError.dataCorruptedError(forKey: .minTCB, in: c, debugDescription: "min_tcb applies to snp and az-snp-vtpm sets only")
             }
             for (name, level) in minTCB where !Self.snpTCBComponents.contains(name) || !(0...255).contains(level) {
@@ -117,7 +117,7 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
                     forKey: .minTCB, in: c, debugDescription: "min_tcb.\(name) = \(level): components are bl, tee, snp, ucode with levels 0-255")
             }
         }
-        if Self.paravisorTypes.contains(tee.rawValue), !insecurePinsParavisorOnly {
+        if Self.paravisorTypes.contains(tee), !insecurePinsParavisorOnly {
             throw DecodingError.dataCorruptedError(
                 forKey: .insecurePinsParavisorOnly, in: c,
                 debugDescription: "a set for \(tee.rawValue) pins only the Azure paravisor, which every confidential VM of that release shares "

@@ -15,12 +15,12 @@ struct TCBAppraisal: Equatable {
 
     /// Evidence types whose TCB Intel's collateral rates: a missing status there means nobody rated it, never "no
     /// rating exists", and is judged as ``TCBStatus/notEvaluated``.
-    static let rated: Set<String> = [TEEType.tdx.rawValue, "az-tdx-vtpm"]
+    static let rated: Set<TEEType> = [.tdx, .azureTDXVTPM]
 
     /// Judges the claims' statuses under `set`. A `nil` status (evidence type without a vendor rating) is no check,
     /// except for the types in ``rated``.
     init(claims: VerifiedClaims, set: ReferenceValueSet) {
-        let unrated: TCBStatus? = Self.rated.contains(claims.tee.rawValue) ? .notEvaluated : nil
+        let unrated: TCBStatus? = Self.rated.contains(claims.tee) ? .notEvaluated : nil
         judge(claims.tcbStatus ?? unrated, accepted: set.acceptedTCBStatuses, what: "platform TCB", skipUnrated: set.insecureSkipTCBStatus)
         judge(claims.qeStatus ?? unrated, accepted: set.acceptedQEStatuses, what: "Quoting Enclave TCB", skipUnrated: set.insecureSkipTCBStatus)
     }

@@ -2,13 +2,6 @@ import Attestation
 import Foundation
 import SealgateCore
 
-extension TEEType {
-    /// Azure confidential VM on AMD SEV-SNP: HCL report (SNP report + runtime data) and a vTPM quote.
-    public static let azureSNPVTPM = TEEType("az-snp-vtpm")
-    /// Azure confidential VM on Intel TDX: HCL report (TDREPORT + runtime data), the TD quote and a vTPM quote.
-    public static let azureTDXVTPM = TEEType("az-tdx-vtpm")
-}
-
 /// Azure vTPM evidence as the Confidential Containers attesters send it (the JSON of Trustee's `az-snp-vtpm` and
 /// `az-tdx-vtpm` verifiers), plus an optional AMD `cert_chain`.
 ///

@@ -61,6 +61,14 @@ public final class KeyRing: Sendable {
         return await leases.keys(for: resource)
     }
 
+    /// The tenant × class KEKs with the lease epoch they belong to, in one read (the published lease while it is
+    /// valid, else the actor's): for work that must not outlive its key set.
+    func keksWithEpoch(_ tenant: TenantID, _ dataClass: DataClass) async -> (keys: [LeasedKey], epoch: Int)? {
+        let resource = ResourcePath(tenant: tenant, dataClass: dataClass)
+        if let held = leases.validKeys(for: resource) { return held }
+        return await leases.keysWithEpoch(for: resource)
+    }
+
     /// Whether the lease holds a KEK of the tenant × class right now.
     public func holdsKey(tenant: TenantID, dataClass: DataClass) async -> Bool { await keks(tenant, dataClass) != nil }
 
@@ -101,10 +109,7 @@ public final class KeyRing: Sendable {
 
     func cipher(for document: StoredDocument) async throws -> DEKCipher {
         // Keys and epoch in one read: a cached DEK is served only within the epoch whose keys were just checked.
-        let resource = ResourcePath(tenant: document.tenant, dataClass: document.dataClass)
-        var held = leases.validKeys(for: resource)
-        if held == nil { held = await leases.keysWithEpoch(for: resource) }
-        guard let (keys, epoch) = held, let kek = keys.first(where: { $0.version == document.dekVersion })
+        guard let (keys, epoch) = await keksWithEpoch(document.tenant, document.dataClass), let kek = keys.first(where: { $0.version == document.dekVersion })
         else { throw SealgateError(.keyLeaseUnavailable, "no leased KEK for the document's class and version") }
         let key = DEKCache.Key(
             tenant: document.tenant, collection: document.collection, document: document.id, dataClass: document.dataClass,

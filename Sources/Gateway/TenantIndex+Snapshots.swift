@@ -1,5 +1,4 @@
 import Foundation
-import KBSProtocol
 import KeyLease
 import Logging
 import Retrieval
@@ -124,10 +123,7 @@ extension TenantIndex {
                 continue
             }
             // The keys of the epoch the sub-index was built under, or nothing: a renewal publishes its epoch before its clear runs.
-            let resource = ResourcePath(tenant: tenant, dataClass: key.dataClass)
-            var held = keyRing.leases.validKeys(for: resource)
-            if held == nil { held = await keyRing.leases.keysWithEpoch(for: resource) }
-            guard let held, held.epoch == epoch, let current = held.keys.first(where: { $0.isCurrent }) ?? held.keys.last else { continue }
+            guard let held = await keyRing.keksWithEpoch(tenant, key.dataClass), held.epoch == epoch, let current = held.keys.first(where: { $0.isCurrent }) ?? held.keys.last else { continue }
             let snapshotEpoch = snapshotEpochs.withLock { epochs -> UInt64 in
                 let next = (epochs[snapshotKey] ?? 0) + 1
                 epochs[snapshotKey] = next

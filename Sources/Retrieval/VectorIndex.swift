@@ -125,9 +125,6 @@ public actor VectorIndex {
     /// Whether the tenant's index was built under `epoch`.
     public func isBuilt(tenant: TenantID, epoch: Int) -> Bool { epochs[tenant] == epoch }
 
-    /// The lease epoch the tenant's index was built under, if it is built.
-    public func builtEpoch(tenant: TenantID) -> Int? { epochs[tenant] }
-
     /// A change to one document made while a build of its tenant was under way.
     enum Change {
         case upsert(CollectionName, DocumentID, [IndexEntry])

@@ -88,8 +88,13 @@ public enum SealgateBroker {
     /// The broker's verifiers: SEV-SNP, TDX (rated against the given Intel collateral), Nitro, and Azure vTPM over SNP
     /// and TDX. Collateral and chains are inputs, never trust: every signature still chains to a pinned root.
     public static func verifiers(tdxCollateralPath: String?, amdCertChainPaths: [String]) throws -> [any AttestationVerifier] {
+        try verifiers(tdxCollateral: tdxCollateralPath.map { try TDXCollateral.load(directory: $0) }, amdCertChainPaths: amdCertChainPaths)
+    }
+
+    /// ``verifiers(tdxCollateralPath:amdCertChainPaths:)`` with the collateral already read.
+    static func verifiers(tdxCollateral: TDXCollateral?, amdCertChainPaths: [String]) throws -> [any AttestationVerifier] {
         var tdx = TDXAttestationVerifier()
-        if let path = tdxCollateralPath { tdx.collateral = try TDXCollateral.load(directory: path) }
+        tdx.collateral = tdxCollateral
         let chains = try amdCertChainPaths.map { path -> String in
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw SealgateError(.attestationFailed, "cannot read the AMD cert_chain \(path)")
@@ -172,10 +177,9 @@ public enum SealgateBroker {
             }
         }
         let recorder = BrokerRecorder(audit: audit, metrics: metrics, events: events, now: options.now, logger: logger)
-        let verifiers = try verifiers(tdxCollateralPath: options.tdxCollateralPath, amdCertChainPaths: options.amdCertChainPaths)
-        if let path = options.tdxCollateralPath, let collateral = try? TDXCollateral.load(directory: path),
-            collateral.pckCRL == nil || collateral.rootCACRL == nil
-        {
+        let collateral = try options.tdxCollateralPath.map { try TDXCollateral.load(directory: $0) }
+        let verifiers = try verifiers(tdxCollateral: collateral, amdCertChainPaths: options.amdCertChainPaths)
+        if let path = options.tdxCollateralPath, let collateral, collateral.pckCRL == nil || collateral.rootCACRL == nil {
             // Rated without revocation: a revoked PCK or intermediate still appraises by its TCB level.
             logger.warning(
                 "TDX collateral without both CRLs: revocation of PCK certificates is not checked",

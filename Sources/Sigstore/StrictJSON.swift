@@ -41,8 +41,8 @@ enum StrictJSON {
             skipSpace()
             guard at < bytes.count else { return false }
             switch bytes[at] {
-            case UInt8(ascii: "{"): return object()
-            case UInt8(ascii: "["): return array()
+            case UInt8(ascii: "{"): return container(close: UInt8(ascii: "}"))
+            case UInt8(ascii: "["): return container(close: UInt8(ascii: "]"))
             case UInt8(ascii: "\""): return string() != nil
             default:
                 // A number or a literal: the decoder checks its form; here it only has to end.
@@ -60,61 +60,32 @@ enum StrictJSON {
             }
         }
 
-        mutating func enter() -> Bool {
+        /// An object (keys unique) or an array at `at` (its opening bracket): elements separated by commas up to
+        /// `close`; each object element is a key, a colon, then a value.
+        mutating func container(close: UInt8) -> Bool {
             depth += 1
+            defer { depth -= 1 }
             at += 1
-            return depth <= StrictJSON.maximumDepth
-        }
-
-        mutating func object() -> Bool {
-            guard enter() else { return false }
-            defer { depth -= 1 }
-            var seen: Set<String> = []
+            guard depth <= StrictJSON.maximumDepth else { return false }
+            var seen: Set<String>? = close == UInt8(ascii: "}") ? [] : nil
             skipSpace()
-            if at < bytes.count, bytes[at] == UInt8(ascii: "}") {
+            if at < bytes.count, bytes[at] == close {
                 at += 1
                 return true
             }
             while true {
                 skipSpace()
-                guard at < bytes.count, bytes[at] == UInt8(ascii: "\""), let key = string(), seen.insert(key).inserted else { return false }
-                skipSpace()
-                guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { return false }
-                at += 1
+                if seen != nil {
+                    guard at < bytes.count, bytes[at] == UInt8(ascii: "\""), let key = string(), seen?.insert(key).inserted == true else { return false }
+                    skipSpace()
+                    guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { return false }
+                    at += 1
+                }
                 guard value() else { return false }
                 skipSpace()
-                guard at < bytes.count else { return false }
-                if bytes[at] == UInt8(ascii: ",") {
-                    at += 1
-                } else if bytes[at] == UInt8(ascii: "}") {
-                    at += 1
-                    return true
-                } else {
-                    return false
-                }
-            }
-        }
-
-        mutating func array() -> Bool {
-            guard enter() else { return false }
-            defer { depth -= 1 }
-            skipSpace()
-            if at < bytes.count, bytes[at] == UInt8(ascii: "]") {
+                guard at < bytes.count, bytes[at] == UInt8(ascii: ",") || bytes[at] == close else { return false }
                 at += 1
-                return true
-            }
-            while true {
-                guard value() else { return false }
-                skipSpace()
-                guard at < bytes.count else { return false }
-                if bytes[at] == UInt8(ascii: ",") {
-                    at += 1
-                } else if bytes[at] == UInt8(ascii: "]") {
-                    at += 1
-                    return true
-                } else {
-                    return false
-                }
+                if bytes[at - 1] == close { return true }
             }
         }
 

@@ -17,15 +17,16 @@ struct DenseTestEmbedder: Embedder {
 /// restart searches at the measured width at once instead of at the ladder's widest while it measures again.
 @Suite("Tenant index: the measured search width survives a restart")
 struct WidthSnapshotTests {
-    /// A dense-embedder gateway with 40 documents, built once, quiet for the 2 s after its last write.
-    static func seeded() async throws -> (Harness, [String]) {
+    /// A dense-embedder gateway with 40 documents, built (and snapshotted) by a first question, whose citations are
+    /// returned, then quiet for the 2 s after its last write in which no width is measured.
+    static func seeded() async throws -> (Harness, [String], [Citation]) {
         let h = try await Harness.make(embedder: DenseTestEmbedder())
         #expect(await h.lease())
         let topics = ["quarterly planning and budget", "the zanzibar kumquat token", "remote work policy", "a server outage report", "lunch menus"]
         for n in 0..<40 { _ = await h.ingest("doc-\(n)", "Document \(n) is about \(topics[n % topics.count]) and item \(n * 7).") }
-        _ = try #require(await h.citations("remote work policy", topK: 5))
+        let first = try #require(await h.citations("remote work policy", topK: 5))
         try await Task.sleep(for: .milliseconds(2_100))
-        return (h, topics)
+        return (h, topics, first)
     }
 
     /// Asks questions until `done` holds (at most `limit` questions or a minute); whether it did.
@@ -45,7 +46,7 @@ struct WidthSnapshotTests {
 
     @Test("A measured width whose snapshot could not be written is sealed at a later measurement")
     func failedWriteRetried() async throws {
-        let (h, topics) = try await Self.seeded()
+        let (h, topics, _) = try await Self.seeded()
         defer { Task { await h.close() } }
         let key = try #require(h.snapshots.allKeys.first)
         let built = try #require(try await h.snapshots.snapshot(key))
@@ -61,39 +62,20 @@ struct WidthSnapshotTests {
 
     @Test("Once auto has decided a width the sub-index is sealed again with it; a restart loads the same evidence, decrypting nothing")
     func measuredWidthSealed() async throws {
-        let h = try await Harness.make(embedder: DenseTestEmbedder())
+        let (h, topics, first) = try await Self.seeded()
         defer { Task { await h.close() } }
-        #expect(await h.lease())
-        let topics = ["quarterly planning and budget", "the zanzibar kumquat token", "remote work policy", "a server outage report", "lunch menus"]
-        for n in 0..<40 { _ = await h.ingest("doc-\(n)", "Document \(n) is about \(topics[n % topics.count]) and item \(n * 7).") }
-        let first = try #require(await h.citations("remote work policy", topK: 5))
         let key = try #require(h.snapshots.allKeys.first)
         let built = try #require(try await h.snapshots.snapshot(key))
         #expect(await h.gateway.index.searchWidths(tenant: Harness.acme).values.allSatisfy { !$0.isDecided })
 
-        // No width is measured within 2 s of the last write; then questions until the warm-up has decided one.
-        try await Task.sleep(for: .milliseconds(2_100))
-        let deadline = ContinuousClock.now + .seconds(60)
-        var evidence: WidthEvidence?
-        var n = 0
-        while ContinuousClock.now < deadline {
-            if let decided = await h.gateway.index.searchWidths(tenant: Harness.acme).values.first(where: \.isDecided) {
-                evidence = decided
-                break
-            }
-            for _ in 0..<8 {
-                n += 1
-                _ = await h.citations("\(topics[n % topics.count]) item \(n % 40 * 7)", topK: 5)
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        // Questions until the warm-up has decided a width, then until that sub-index is sealed again.
+        let decidedOnce = try await Self.ask(h, topics, limit: 4_000) {
+            await h.gateway.index.searchWidths(tenant: Harness.acme).values.contains(where: \.isDecided)
         }
-        let decided = try #require(evidence, "auto never decided a width")
-        var resealed: Data?
-        while ContinuousClock.now < deadline, resealed == nil {
-            if let now = try await h.snapshots.snapshot(key), now != built { resealed = now }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(resealed != nil, "the decided width was never sealed")
+        #expect(decidedOnce, "auto never decided a width")
+        let decided = try #require(await h.gateway.index.searchWidths(tenant: Harness.acme).values.first(where: \.isDecided))
+        let resealed = try await Self.ask(h, topics, limit: 4_000) { try await h.snapshots.snapshot(key) != built }
+        #expect(resealed, "the decided width was never sealed")
 
         // A restart: loaded from the snapshot (no embedding decrypted), with the evidence, same answers.
         let reads = h.store.bulkChunkReads
