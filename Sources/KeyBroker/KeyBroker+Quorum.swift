@@ -134,7 +134,7 @@ extension KeyBroker {
             guard all.filter({ $0.state == "pending" }).count < 100 else { throw ReleaseDecision.deny(.conflict, "admin.proposal.too_many_pending") }
             let created = now()
             var proposal = Proposal(
-                id: String(Self.randomToken().prefix(12)), action: action, target: target, payload: text, proposer: principal.name,
+                id: Self.proposalID(), action: action, target: target, payload: text, proposer: principal.name,
                 createdAt: AuditRecord.timestamp(created), expiresAt: AuditRecord.timestamp(created.addingTimeInterval(TimeInterval(operationsPolicy.expirySeconds))),
                 digest: "", approvals: [], required: operationsPolicy.approvals, state: "pending", outcome: nil)
             proposal.digest = proposal.contentDigest
@@ -145,6 +145,10 @@ extension KeyBroker {
         await proposalLock.unlock()
         return result
     }
+
+    /// A new proposal id: 18 lowercase hex digits (72 random bits). Hex, not base64url, so an id never begins with
+    /// `-` and reads as an option to `sealgate keys approve` (one id in 64 did).
+    static func proposalID() -> String { Hex.encode(SymmetricKey(size: SymmetricKeySize(bitCount: 72)).withUnsafeBytes { Data($0) }) }
 
     /// Approves proposal `id` as it was shown (`digest`). Refused: the proposer itself, a second approval by the same
     /// credential, after expiry, or a digest that is not the proposal's current content. The approval that completes

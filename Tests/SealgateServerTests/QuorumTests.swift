@@ -179,6 +179,8 @@ struct QuorumTests {
             #expect(proposed.status == 0, "\(proposed.both)")
             let proposal = try verifyJSON(proposed.stdout)
             let id = try #require(proposal["id"] as? String)
+            // Hex ids: a base64url id began with "-" one time in 64 and then read as an option to `keys approve`.
+            #expect(id.count == 18 && id.allSatisfy { "0123456789abcdef".contains($0) }, "\(id)")
             let digest = try #require(proposal["digest"] as? String)
             let pending = try await runCLI(["keys", "pending"] + connection)
             #expect(pending.stdout.hasPrefix("ID") && pending.stdout.contains(id) && pending.stdout.contains(digest) && pending.stdout.contains("0/1"), "\(pending.both)")
