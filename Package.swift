@@ -377,7 +377,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "AccessPolicy", "SealgateTestSupport", "SealgateCore", "KeyBroker", "KeyLease", "Attestation",
-                "ReleasePolicy", "Retrieval", "StorageSQLite", "KBSProtocol", .product(name: "Crypto", package: "swift-crypto"),
+                "ReleasePolicy", "Retrieval", "Sealing", "StorageSQLite", "KBSProtocol", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

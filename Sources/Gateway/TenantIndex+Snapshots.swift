@@ -118,30 +118,62 @@ extension TenantIndex {
         let subs = await vectors.subIndexes(tenant: tenant)
         for key in keys {
             let snapshotKey = IndexSnapshotKey(tenant: tenant, collection: key.collection, dataClass: key.dataClass, embedder: embedderID)
-            guard let sub = subs[key], sub.count > 0 else {
-                try? await snapshots.delete(snapshotKey)
-                continue
-            }
-            // The keys of the epoch the sub-index was built under, or nothing: a renewal publishes its epoch before its clear runs.
-            guard let held = await keyRing.keksWithEpoch(tenant, key.dataClass), held.epoch == epoch, let current = held.keys.first(where: { $0.isCurrent }) ?? held.keys.last else { continue }
-            let snapshotEpoch = snapshotEpochs.withLock { epochs -> UInt64 in
-                let next = (epochs[snapshotKey] ?? 0) + 1
-                epochs[snapshotKey] = next
-                return next
-            }
-            let binding = SnapshotBinding(
-                tenant: tenant, collection: key.collection, dataClass: key.dataClass, embedder: embedderID, epoch: snapshotEpoch, kekVersion: current.version)
-            do {
-                let sealed = try IndexSnapshotSeal.seal(Data(sub.encoded()), binding: binding, kek: current.key)
-                // Sealing a large sub-index takes seconds: a clear or a new key set since voids the write.
-                guard keyRing.leases.publishedEpoch == epoch, await vectors.isBuilt(tenant: tenant, epoch: epoch) else { return written }
-                try await snapshots.save(sealed, for: snapshotKey)
-                written.insert(key)
-            } catch {
-                recorder.logger.warning("index snapshot could not be written", metadata: ["tenant.id": "\(tenant)", "data.class": "\(key.dataClass)"])
+            let lock = snapshotLock(snapshotKey)
+            await lock.lock()
+            let outcome = await saveSnapshot(sub: subs[key], key: key, snapshotKey: snapshotKey, store: snapshots, tenant: tenant, epoch: epoch)
+            await lock.unlock()
+            switch outcome {
+            case .written: written.insert(key)
+            case .skipped: continue
+            case .void: return written
             }
         }
         return written
+    }
+
+    /// What ``saveSnapshot(sub:key:snapshotKey:store:tenant:epoch:)`` did: wrote the snapshot, skipped this key
+    /// (deleted as empty, no key of the epoch held, the store failed), or found the build void (nothing more is written).
+    enum SnapshotWrite { case written, skipped, void }
+
+    /// Seals one sub-index and stores it, holding the key's ``snapshotLock(_:)``.
+    private func saveSnapshot(
+        sub: ClassIndex?, key: SubIndexKey, snapshotKey: IndexSnapshotKey, store snapshots: any IndexSnapshotStore, tenant: TenantID, epoch: Int
+    ) async -> SnapshotWrite {
+        guard let sub, sub.count > 0 else {
+            try? await snapshots.delete(snapshotKey)
+            return .skipped
+        }
+        // The keys of the epoch the sub-index was built under, or nothing: a renewal publishes its epoch before its clear runs.
+        guard let held = await keyRing.keksWithEpoch(tenant, key.dataClass), held.epoch == epoch,
+            let current = held.keys.first(where: { $0.isCurrent }) ?? held.keys.last
+        else { return .skipped }
+        let snapshotEpoch = snapshotEpochs.withLock { epochs -> UInt64 in
+            let next = (epochs[snapshotKey] ?? 0) + 1
+            epochs[snapshotKey] = next
+            return next
+        }
+        let binding = SnapshotBinding(
+            tenant: tenant, collection: key.collection, dataClass: key.dataClass, embedder: embedderID, epoch: snapshotEpoch, kekVersion: current.version)
+        do {
+            let sealed = try IndexSnapshotSeal.seal(Data(sub.encoded()), binding: binding, kek: current.key)
+            // Sealing a large sub-index takes seconds: a clear or a new key set since voids the write.
+            guard keyRing.leases.publishedEpoch == epoch, await vectors.isBuilt(tenant: tenant, epoch: epoch) else { return .void }
+            try await snapshots.save(sealed, for: snapshotKey)
+            return .written
+        } catch {
+            recorder.logger.warning("index snapshot could not be written", metadata: ["tenant.id": "\(tenant)", "data.class": "\(key.dataClass)"])
+            return .skipped
+        }
+    }
+
+    /// The lock held while a snapshot key is written (one per key, kept for the process's life: one per sub-index).
+    func snapshotLock(_ key: IndexSnapshotKey) -> AsyncMutex {
+        snapshotLocks.withLock { locks in
+            if let lock = locks[key] { return lock }
+            let lock = AsyncMutex()
+            locks[key] = lock
+            return lock
+        }
     }
 
     /// Seals a sub-index again once `auto` has measured the width its questions need (the first decision after a
@@ -171,17 +203,26 @@ extension TenantIndex {
         var moved = 0
         for tenant in keyRing.tenants {
             for key in (try? await snapshots.keys(tenant: tenant)) ?? [] where key.embedder == embedderID {
-                guard let sealed = try? await snapshots.snapshot(key), let binding = try? IndexSnapshotSeal.binding(of: sealed),
-                    binding.tenant == tenant, let leased = await keyRing.keks(tenant, key.dataClass),
-                    let current = leased.first(where: \.isCurrent) ?? leased.last, current.version > binding.dekVersion,
-                    let old = leased.first(where: { $0.version == binding.dekVersion }),
-                    let rewrapped = try? IndexSnapshotSeal.rewrap(sealed, old: old.key, new: current.key, newVersion: current.version),
-                    (try? await snapshots.save(rewrapped, for: key)) != nil
-                else { continue }
-                moved += 1
+                // Read and written under the key's lock: a snapshot written meanwhile is never replaced by this older one.
+                let lock = snapshotLock(key)
+                await lock.lock()
+                let rewrapped = await rewrapSnapshot(key, tenant: tenant, store: snapshots)
+                await lock.unlock()
+                if rewrapped { moved += 1 }
             }
         }
         if moved > 0 { recorder.logger.info("re-wrapped index snapshot DEKs under the current KEK", metadata: ["index.snapshots": "\(moved)"]) }
         return moved
+    }
+
+    /// Re-wraps one snapshot's DEK under its class's current KEK; whether it did.
+    private func rewrapSnapshot(_ key: IndexSnapshotKey, tenant: TenantID, store snapshots: any IndexSnapshotStore) async -> Bool {
+        guard let sealed = try? await snapshots.snapshot(key), let binding = try? IndexSnapshotSeal.binding(of: sealed),
+            binding.tenant == tenant, let leased = await keyRing.keks(tenant, key.dataClass),
+            let current = leased.first(where: \.isCurrent) ?? leased.last, current.version > binding.dekVersion,
+            let old = leased.first(where: { $0.version == binding.dekVersion }),
+            let rewrapped = try? IndexSnapshotSeal.rewrap(sealed, old: old.key, new: current.key, newVersion: current.version)
+        else { return false }
+        return (try? await snapshots.save(rewrapped, for: key)) != nil
     }
 }

@@ -20,6 +20,9 @@ public final class TenantIndex: Sendable {
     let snapshots: (any IndexSnapshotStore)?
     /// The highest snapshot epoch seen or written per key (the next snapshot of a key takes the next number).
     let snapshotEpochs = Mutex<[IndexSnapshotKey: UInt64]>([:])
+    /// One writer per snapshot key (``snapshotLock(_:)``): a build's or a measured width's write and the re-wrap's
+    /// read-then-write of the same key never interleave, so the re-wrap of an older snapshot cannot replace a newer one.
+    let snapshotLocks = Mutex<[IndexSnapshotKey: AsyncMutex]>([:])
     /// Per tenant and collection, the stored documents recorded with another embedder than ``embedderID``: never
     /// indexed, and a query whose scope includes their collection is refused (`embedder_mismatch`) until they are
     /// re-ingested or deleted. Found at each build; an upsert or delete of the document clears it.

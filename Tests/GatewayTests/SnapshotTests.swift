@@ -3,6 +3,7 @@ import Gateway
 import KeyBroker
 import SealgateCore
 import SealgateTestSupport
+import Sealing
 import Testing
 
 /// Issue #17 item 2: sealed index snapshots are loaded at a restart instead of decrypting every embedding, and a
@@ -161,5 +162,34 @@ struct SnapshotTests {
         #expect(await h.citations(Self.questions[1], topK: 5, through: again) == answers[1])
         #expect(h.store.bulkChunkReads > reads)
         #expect(Self.refusals(h) == ["key_not_leased"])
+    }
+
+    @Test("A snapshot written while the re-wrap holds an older copy of it is not replaced by that copy")
+    func rewrapMeetsNewerWrite() async throws {
+        let (h, _) = try await Self.seeded()
+        defer { Task { await h.close() } }
+        let key = try #require(h.snapshots.allKeys.first)
+        let first = try IndexSnapshotSeal.binding(of: try #require(try await h.snapshots.snapshot(key)))
+        let token = try #require(try await h.broker.bootstrapAdmin())
+        let admin = try await h.broker.authenticate(token).get()
+        _ = try await h.broker.rotate(tenant: "acme", dataClass: "internal", by: admin).get()
+        #expect(await h.lease())
+        // A document the snapshot lacks: the next build loads the snapshot, adds it and writes a newer one under v2.
+        _ = try await h.ingest("doc-late", "A late document about the zanzibar kumquat token and item 999.").get()
+
+        // The re-wrap has read the snapshot under v1 when the build's write comes.
+        let hold = h.snapshots.holdNextRead()
+        let rewrap = Task { await h.gateway.index.rewrapSnapshots() }
+        await hold.reached()
+        let saves = h.snapshots.saves
+        let asked = Task { await h.citations("zanzibar kumquat token item 999", topK: 5) }
+        // Without the key's lock the build's write lands now; with it, the build waits for the re-wrap.
+        let deadline = ContinuousClock.now + .seconds(2)
+        while h.snapshots.saves == saves, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        hold.release()
+        #expect(await rewrap.value == 1)
+        #expect(try #require(await asked.value).contains { $0.documentID.rawValue == "doc-late" })
+        let stored = try IndexSnapshotSeal.binding(of: try #require(try await h.snapshots.snapshot(key)))
+        #expect(stored.epoch > first.epoch && stored.dekVersion == 2, "the re-wrapped older snapshot replaced the build's: \(stored)")
     }
 }

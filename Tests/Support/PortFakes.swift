@@ -156,7 +156,11 @@ public final class InMemoryIndexSnapshotStore: IndexSnapshotStore {
 
     public init() {}
 
-    public func snapshot(_ key: IndexSnapshotKey) async throws -> Data? { rows.withLock { $0[key] } }
+    public func snapshot(_ key: IndexSnapshotKey) async throws -> Data? {
+        let value = rows.withLock { $0[key] }
+        if let hold = readHold.withLock({ hold in defer { hold = nil }; return hold }) { await hold.hold() }
+        return value
+    }
     public func save(_ sealed: Data, for key: IndexSnapshotKey) async throws {
         if failing.withLock({ count in
             guard count > 0 else { return false }
@@ -166,6 +170,17 @@ public final class InMemoryIndexSnapshotStore: IndexSnapshotStore {
             throw SealgateError(.storageUnavailable, "snapshot store unavailable (test)")
         }
         rows.withLock { $0[key] = sealed }
+        savesMade.add(1, ordering: .relaxed)
+    }
+    private let savesMade = Atomic(0)
+    /// How many saves succeeded.
+    public var saves: Int { savesMade.load(ordering: .relaxed) }
+    private let readHold = Mutex<ReadHold?>(nil)
+    /// Holds the next `snapshot(_:)` call after it has read its value, until ``ReadHold/release()``.
+    public func holdNextRead() -> ReadHold {
+        let hold = ReadHold()
+        readHold.withLock { $0 = hold }
+        return hold
     }
     private let failing = Mutex(0)
     /// The next `count` saves fail (a store that is briefly unavailable).
@@ -177,4 +192,21 @@ public final class InMemoryIndexSnapshotStore: IndexSnapshotStore {
     public var allKeys: [IndexSnapshotKey] { rows.withLock { Array($0.keys) } }
     /// Replaces a snapshot's bytes directly (tampering, truncation, replay).
     public func overwrite(_ key: IndexSnapshotKey, with data: Data?) { rows.withLock { $0[key] = data } }
+}
+
+/// A read held by ``InMemoryIndexSnapshotStore/holdNextRead()``: ``reached()`` returns once a read is held, which
+/// goes on after ``release()``.
+public final class ReadHold: Sendable {
+    private let reachedSignal = AsyncStream<Void>.makeStream()
+    private let releasedSignal = AsyncStream<Void>.makeStream()
+
+    /// Returns once a read is held.
+    public func reached() async { for await _ in reachedSignal.stream {} }
+    /// Lets the held read go on.
+    public func release() { releasedSignal.continuation.finish() }
+
+    func hold() async {
+        reachedSignal.continuation.finish()
+        for await _ in releasedSignal.stream {}
+    }
 }
