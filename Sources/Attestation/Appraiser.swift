@@ -1,4 +1,5 @@
 import Foundation
+import SealgateCore
 
 /// Turns verified evidence and reference values into an ``AttestationResult``.
 public struct Appraiser: Sendable {
@@ -90,6 +91,18 @@ public struct Appraiser: Sendable {
             if claims.migratable && !set.insecureAllowMigration {
                 failures.append(AttestationFailure(.migrationAllowed, "the host may migrate this guest (migration agent / MIGRATABLE)"))
                 vector.configuration = 96
+            }
+            if let tdx = claims.tdx {
+                if !tdx.septVEDisabled && !set.insecureAllowSEPTVE {
+                    failures.append(AttestationFailure(.septVEEnabled, "TDATTRIBUTES SEPT_VE_DISABLE is clear: the host can raise #VE in the TD at will"))
+                    vector.configuration = 96
+                }
+                if tdx.bindsServiceTD, let bound = tdx.mrServiceTD.map({ Hex.encode($0) }),
+                    !(set.serviceTDs ?? []).contains(where: { $0.lowercased() == bound })
+                {
+                    failures.append(AttestationFailure(.serviceTDNotAllowed, "a service TD \(bound.prefix(16))… is bound; set \(set.id) does not list it"))
+                    vector.configuration = 96
+                }
             }
             if let allowed = set.allowedPlatforms, !allowed.contains(where: { $0.lowercased() == claims.signerID.lowercased() }) {
                 failures.append(AttestationFailure(.platformNotAllowed, "platform \(claims.signerID.prefix(16))… is not allowed by set \(set.id)"))

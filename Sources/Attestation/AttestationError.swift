@@ -41,6 +41,10 @@ public struct AttestationReason: StringCode {
     public static let vmplNotAllowed = AttestationReason("vmpl_not_allowed")
     /// The guest may be migrated by the host (SEV-SNP migration agent, TDX MIGRATABLE) and the set does not allow it.
     public static let migrationAllowed = AttestationReason("migration_allowed")
+    /// A TD without TDATTRIBUTES SEPT_VE_DISABLE, and the set does not say `insecure_allow_sept_ve`.
+    public static let septVEEnabled = AttestationReason("sept_ve_enabled")
+    /// A TD with a service TD bound (MRSERVICETD not zero) that the set's `service_tds` does not list.
+    public static let serviceTDNotAllowed = AttestationReason("service_td_not_allowed")
     public static let tcbOutOfDate = AttestationReason("tcb_out_of_date")
     /// The vendor's collateral rates the TCB (or the QE) `Revoked`.
     public static let tcbRevoked = AttestationReason("tcb_revoked")

@@ -66,13 +66,16 @@ public struct VerifiedClaims: Sendable, Equatable, Encodable {
     /// The TCB component levels the evidence reports, by name (SEV-SNP REPORTED_TCB: `bl` boot loader, `tee`,
     /// `snp`, `ucode` microcode — the levels the VCEK was derived from); `nil` for other evidence types.
     public let tcbComponents: [String: Int]?
+    /// TD settings outside the measurement (TDX evidence only; `nil` for other types).
+    public let tdx: TDXGuestClaims?
 
     /// Creates claims; `tcbStatus` and `qeStatus` stay `nil` for evidence types without a vendor TCB rating.
     public init(
         tee: TEEType, measurement: String, reportData: Data, initDataDigest: Data?, debug: Bool, svn: Int,
         signerID: String, tcbStatus: TCBStatus? = nil, qeStatus: TCBStatus? = nil, vmpl: Int? = nil, migratable: Bool = false,
-        tcbComponents: [String: Int]? = nil
+        tcbComponents: [String: Int]? = nil, tdx: TDXGuestClaims? = nil
     ) {
+        self.tdx = tdx
         self.tcbComponents = tcbComponents
         self.vmpl = vmpl
         self.migratable = migratable
@@ -111,6 +114,24 @@ public struct VerifiedClaims: Sendable, Equatable, Encodable {
         try c.encode(tcbStatus, forKey: .tcbStatus)
         try c.encode(qeStatus, forKey: .qeStatus)
     }
+}
+
+/// What a TD quote says of the TD beyond its measurement, for ``ReferenceValueSet/insecureAllowSEPTVE`` and
+/// ``ReferenceValueSet/serviceTDs``.
+public struct TDXGuestClaims: Sendable, Equatable {
+    /// TDATTRIBUTES bit 28 (SEPT_VE_DISABLE).
+    public let septVEDisabled: Bool
+    /// MRSERVICETD (TDX 1.5 bodies; zero when no service TD is bound); `nil` for TDX 1.0 bodies, which bind none.
+    public let mrServiceTD: Data?
+
+    /// Creates the claims.
+    public init(septVEDisabled: Bool, mrServiceTD: Data?) {
+        self.septVEDisabled = septVEDisabled
+        self.mrServiceTD = mrServiceTD
+    }
+
+    /// Whether a service TD is bound (MRSERVICETD present and not zero).
+    public var bindsServiceTD: Bool { mrServiceTD.map { $0.contains { $0 != 0 } } ?? false }
 }
 
 /// One failed check, with a stable reason.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SealgateCore
 
 /// One named set of acceptable values for one evidence type.
 public struct ReferenceValueSet: Sendable, Codable, Equatable {
@@ -38,6 +39,15 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
     /// and sets cannot name the PCRs that measure the guest yet — such a set accepts any guest on that paravisor.
     public var insecurePinsParavisorOnly: Bool
 
+    /// Accept a TD without TDATTRIBUTES SEPT_VE_DISABLE (bit 28). Loudly named: such a TD lets the host raise #VE in
+    /// it at any instruction by unmapping a private page. Only for `tdx` and `az-tdx-vtpm` sets.
+    public var insecureAllowSEPTVE: Bool
+    /// Service TDs (MRSERVICETD, 96 hex digits) that may be bound to the TD; a TD with another one bound is refused
+    /// `service_td_not_allowed`, one with none bound (zero, or a TDX 1.0 body) always passes. Only for TDX sets.
+    public var serviceTDs: [String]?
+    /// Evidence types of TDX sets.
+    public static let tdxTypes: Set<TEEType> = [.tdx, .azureTDXVTPM]
+
     /// Minimum level per TCB component (SEV-SNP: `bl`, `tee`, `snp`, `ucode` of REPORTED_TCB), on top of
     /// ``minSVN`` (which compares only the SNP firmware level): an old microcode or boot loader on current firmware is
     /// refused `tcb_out_of_date`. Only for `snp` and `az-snp-vtpm` sets.
@@ -61,6 +71,8 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         case insecureAllowMigration = "insecure_allow_migration"
         case insecurePinsParavisorOnly = "insecure_pins_paravisor_only"
         case minTCB = "min_tcb"
+        case insecureAllowSEPTVE = "insecure_allow_sept_ve"
+        case serviceTDs = "service_tds"
     }
 
     /// Creates a set. Statuses in ``TCBStatus/neverAcceptable`` listed here are ignored by the appraisal.
@@ -68,8 +80,11 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         id: String, tee: TEEType, measurements: [String], minSVN: Int = 0, insecureAllowDebug: Bool = false,
         acceptedTCBStatuses: [TCBStatus] = [.upToDate], acceptedQEStatuses: [TCBStatus] = [.upToDate],
         insecureSkipTCBStatus: Bool = false, allowedPlatforms: [String]? = nil, image: ImageRequirement? = nil, maxVMPL: Int = 0,
-        insecureAllowMigration: Bool = false, insecurePinsParavisorOnly: Bool = false, minTCB: [String: Int]? = nil
+        insecureAllowMigration: Bool = false, insecurePinsParavisorOnly: Bool = false, minTCB: [String: Int]? = nil,
+        insecureAllowSEPTVE: Bool = false, serviceTDs: [String]? = nil
     ) {
+        self.insecureAllowSEPTVE = insecureAllowSEPTVE
+        self.serviceTDs = serviceTDs
         self.minTCB = minTCB
         self.insecurePinsParavisorOnly = insecurePinsParavisorOnly
         self.maxVMPL = maxVMPL
@@ -116,6 +131,15 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
                 throw DecodingError.dataCorruptedError(
                     forKey: .minTCB, in: c, debugDescription: "min_tcb.\(name) = \(level): components are bl, tee, snp, ucode with levels 0-255")
             }
+        }
+        insecureAllowSEPTVE = try c.decodeIfPresent(Bool.self, forKey: .insecureAllowSEPTVE) ?? false
+        serviceTDs = try c.decodeIfPresent([String].self, forKey: .serviceTDs)
+        for (present, key) in [(insecureAllowSEPTVE, CodingKeys.insecureAllowSEPTVE), (serviceTDs != nil, .serviceTDs)]
+        where present && !Self.tdxTypes.contains(tee) {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.rawValue) applies to tdx and az-tdx-vtpm sets only")
+        }
+        if let bad = serviceTDs?.first(where: { $0.count != 96 || Hex.decode($0) == nil }) {
+            throw DecodingError.dataCorruptedError(forKey: .serviceTDs, in: c, debugDescription: "service_tds: \(bad.prefix(100)) is not 96 hex digits")
         }
         if Self.paravisorTypes.contains(tee), !insecurePinsParavisorOnly {
             throw DecodingError.dataCorruptedError(

@@ -73,7 +73,7 @@ public struct AzureVTPMClaims: Sendable {
             return VerifiedClaims(
                 tee: tee, measurement: measurement, reportData: nonce, initDataDigest: nil, debug: q.debug,
                 svn: Int(q.teeTCBSVN.first ?? 0), signerID: Hex.encode(q.attestationKey.prefix(8)), tcbStatus: rating.tcb,
-                qeStatus: rating.qe, migratable: q.migratable)
+                qeStatus: rating.qe, migratable: q.migratable, tdx: TDXGuestClaims(septVEDisabled: q.septVEDisabled, mrServiceTD: q.mrServiceTD))
         }
     }
 }

@@ -53,6 +53,12 @@ public struct TDXQuote: Sendable {
     public var reportData: Data { field(520, 64) }
     /// TDATTRIBUTES bit 0: the TD is debuggable.
     public var debug: Bool { (tdAttributes.first ?? 0) & 1 != 0 }
+    /// TDATTRIBUTES bit 28 (SEPT_VE_DISABLE): EPT violations on private memory do not raise #VE in the guest. A TD
+    /// without it lets the host (by unmapping a private page) raise #VE at any instruction; Linux refuses to run so.
+    public var septVEDisabled: Bool { tdAttributes.count > 3 && tdAttributes[tdAttributes.startIndex + 3] & (1 << 4) != 0 }
+    /// MRSERVICETD of a TDX 1.5 body: the measurement of the service TDs bound to this TD, zero when none is; `nil`
+    /// for a TDX 1.0 body (a TDX 1.0 module binds no service TD).
+    public var mrServiceTD: Data? { body.count >= 648 ? field(600, 48) : nil }
     /// TDATTRIBUTES bit 29 (MIGRATABLE): a migration TD may export the TD to another platform.
     public var migratable: Bool { tdAttributes.count > 3 && tdAttributes[tdAttributes.startIndex + 3] & (1 << 5) != 0 }
 

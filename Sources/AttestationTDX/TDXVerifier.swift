@@ -55,7 +55,8 @@ public struct TDXAttestationVerifier: AttestationVerifier {
                 VerifiedClaims(
                     tee: .tdx, measurement: measurement, reportData: q.reportData, initDataDigest: q.mrConfigID, debug: q.debug,
                     svn: Int(q.teeTCBSVN.first ?? 0), signerID: Hex.encode(q.attestationKey.prefix(8)),
-                    tcbStatus: rating.tcb, qeStatus: rating.qe, migratable: q.migratable))
+                    tcbStatus: rating.tcb, qeStatus: rating.qe, migratable: q.migratable,
+                    tdx: TDXGuestClaims(septVEDisabled: q.septVEDisabled, mrServiceTD: q.mrServiceTD)))
         }
     }
 

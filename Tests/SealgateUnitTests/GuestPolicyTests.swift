@@ -12,11 +12,13 @@ struct GuestPolicyTests {
     static let measurement = String(repeating: "cd", count: 48)
     static let reportData = Data(repeating: 9, count: 64)
 
-    static func appraise(vmpl: Int?, migratable: Bool, tee: TEEType = .snp, set edit: (inout ReferenceValueSet) -> Void = { _ in }) -> AttestationResult {
+    static func appraise(
+        vmpl: Int?, migratable: Bool, tee: TEEType = .snp, tdx: TDXGuestClaims? = nil, set edit: (inout ReferenceValueSet) -> Void = { _ in }
+    ) -> AttestationResult {
         let claims = VerifiedClaims(
             tee: tee, measurement: measurement, reportData: reportData, initDataDigest: nil, debug: false, svn: 3, signerID: "chip",
-            vmpl: vmpl, migratable: migratable)
-        var set = ReferenceValueSet(id: "prod", tee: tee, measurements: [measurement], insecureSkipTCBStatus: tee == .tdx)
+            vmpl: vmpl, migratable: migratable, tdx: tdx)
+        var set = ReferenceValueSet(id: "prod", tee: tee, measurements: [measurement], insecureSkipTCBStatus: ReferenceValueSet.tdxTypes.contains(tee))
         edit(&set)
         return Appraiser(referenceValues: ReferenceValues(sets: [set], acceptMockEvidence: false), verifiers: [FixedClaimsVerifier(tee: tee, claims: claims)])
             .appraise(Evidence(tee: tee, bytes: Data("evidence".utf8)), reportData: .equals(reportData), now: Date(timeIntervalSince1970: 1_800_000_000))
@@ -41,6 +43,54 @@ struct GuestPolicyTests {
         #expect(refused.status == .contraindicated && refused.failures.map(\.reason) == [.migrationAllowed], "\(refused.failures)")
         let allowed = Self.appraise(vmpl: tee == .snp ? 0 : nil, migratable: true, tee: tee) { $0.insecureAllowMigration = true }
         #expect(allowed.failures.isEmpty, "\(allowed.failures)")
+    }
+
+    @Test("A TD without SEPT_VE_DISABLE is refused sept_ve_enabled unless the set says insecure_allow_sept_ve", arguments: [TEEType.tdx, .azureTDXVTPM])
+    func septVE(_ tee: TEEType) {
+        let hardened = TDXGuestClaims(septVEDisabled: true, mrServiceTD: Data(count: 48))
+        #expect(Self.appraise(vmpl: nil, migratable: false, tee: tee, tdx: hardened) { $0.insecurePinsParavisorOnly = true }.failures.isEmpty)
+        let open = TDXGuestClaims(septVEDisabled: false, mrServiceTD: nil)
+        let refused = Self.appraise(vmpl: nil, migratable: false, tee: tee, tdx: open) { $0.insecurePinsParavisorOnly = true }
+        #expect(refused.status == .contraindicated && refused.failures.map(\.reason) == [.septVEEnabled], "\(refused.failures)")
+        #expect(refused.trustworthiness.configuration == 96)
+        let allowed = Self.appraise(vmpl: nil, migratable: false, tee: tee, tdx: open) {
+            $0.insecurePinsParavisorOnly = true
+            $0.insecureAllowSEPTVE = true
+        }
+        #expect(allowed.failures.isEmpty, "\(allowed.failures)")
+    }
+
+    @Test("A bound service TD (MRSERVICETD not zero) is refused service_td_not_allowed unless the set lists it; none bound always passes")
+    func serviceTD() {
+        let bound = Data((0..<48).map { UInt8($0 + 1) })
+        let claims = TDXGuestClaims(septVEDisabled: true, mrServiceTD: bound)
+        let refused = Self.appraise(vmpl: nil, migratable: false, tee: .tdx, tdx: claims)
+        #expect(refused.failures.map(\.reason) == [.serviceTDNotAllowed], "\(refused.failures)")
+        let other = Self.appraise(vmpl: nil, migratable: false, tee: .tdx, tdx: claims) { $0.serviceTDs = [String(repeating: "ab", count: 48)] }
+        #expect(other.failures.map(\.reason) == [.serviceTDNotAllowed])
+        let listed = Self.appraise(vmpl: nil, migratable: false, tee: .tdx, tdx: claims) { $0.serviceTDs = [Hex.encode(bound).uppercased()] }
+        #expect(listed.failures.isEmpty, "\(listed.failures)")
+        for none in [Data(count: 48), nil] {
+            #expect(Self.appraise(vmpl: nil, migratable: false, tee: .tdx, tdx: TDXGuestClaims(septVEDisabled: true, mrServiceTD: none)).failures.isEmpty)
+        }
+    }
+
+    @Test("Reference values: insecure_allow_sept_ve and service_tds only on TDX sets; service_tds are 96 hex digits")
+    func tdxDecoding() throws {
+        func set(_ tee: String, _ extra: String) throws -> ReferenceValueSet {
+            try JSONDecoder().decode(ReferenceValueSet.self, from: Data(#"{"id":"s","tee":"\#(tee)","measurements":["ab"]\#(extra)}"#.utf8))
+        }
+        let plain = try set("tdx", "")
+        #expect(!plain.insecureAllowSEPTVE && plain.serviceTDs == nil)
+        let hex = String(repeating: "0f", count: 48)
+        let full = try set("tdx", #","insecure_allow_sept_ve":true,"service_tds":["\#(hex)"]"#)
+        #expect(full.insecureAllowSEPTVE && full.serviceTDs == [hex])
+        // What the broker writes back (every non-optional key, false included) reads again for any type.
+        #expect(try JSONDecoder().decode(ReferenceValueSet.self, from: JSONEncoder().encode(try set("snp", ""))) == (try set("snp", "")))
+        for bad in [(#"snp"#, #","insecure_allow_sept_ve":true"#), ("nitro", #","service_tds":[]"#), ("tdx", #","service_tds":["abc"]"#),
+                    ("tdx", #","service_tds":["\#(String(repeating: "zz", count: 48))"]"#)] {
+            #expect(throws: DecodingError.self, "\(bad)") { try set(bad.0, bad.1) }
+        }
     }
 
     @Test("Reference values: max_vmpl defaults to 0 and must be 0–3; insecure_allow_migration defaults to false")

@@ -48,7 +48,7 @@ struct TDXAppraisalTests {
     func defaults() throws {
         let cases: [(String, AppraisalStatus, [AttestationReason])] = [
             ("v4-phala", .affirming, []),
-            ("v4-spr-go-tdx-guest", .contraindicated, [.tcbOutOfDate]),
+            ("v4-spr-go-tdx-guest", .contraindicated, [.septVEEnabled, .tcbOutOfDate]),
             ("v5-go-tdx-guest", .contraindicated, [.tcbStatusUnknown]),
             ("v5-phala-outdated", .contraindicated, [.tcbOutOfDate]),
         ]
@@ -206,5 +206,21 @@ struct TDXModuleIdentityTests {
         #expect(TDXTCBInfo.converge(platform: .outOfDate, module: .upToDate) == .outOfDate)
         #expect(TDXTCBInfo.converge(platform: .upToDate, module: .revoked) == .revoked)
         #expect(TDXTCBInfo.converge(platform: .upToDate, module: .noMatchingTCBLevel) == .noMatchingTCBLevel)
+    }
+
+    @Test("TDATTRIBUTES SEPT_VE_DISABLE and MRSERVICETD as the real quotes carry them: v4-spr-go-tdx-guest lacks SEPT_VE_DISABLE and is refused sept_ve_enabled unless the set says insecure_allow_sept_ve; no sample binds a service TD")
+    func tdAttributes() throws {
+        for (name, septVEDisabled, tdx15) in [("v4-phala", true, false), ("v4-spr-go-tdx-guest", false, false), ("v5-go-tdx-guest", true, true), ("v5-phala-outdated", true, true)] {
+            let s = try TDXAppraisalTests.sample(name)
+            let (claims, result) = try TDXAppraisalTests.appraise(s, collateral: s.collateral, set: TDXAppraisalTests.production)
+            #expect(claims.tdx?.septVEDisabled == septVEDisabled, "\(name)")
+            #expect(claims.tdx?.mrServiceTD == (tdx15 ? Data(count: 48) : nil), "\(name)")
+            #expect(claims.tdx?.bindsServiceTD == false, "\(name)")
+            #expect(result.failures.map(\.reason).contains(.septVEEnabled) == !septVEDisabled, "\(name): \(result.failures)")
+            let (_, lenient) = try TDXAppraisalTests.appraise(s, collateral: s.collateral) {
+                ReferenceValueSet(id: "prod", tee: .tdx, measurements: [$0], insecureAllowSEPTVE: true)
+            }
+            #expect(!lenient.failures.map(\.reason).contains(.septVEEnabled), "\(name)")
+        }
     }
 }
