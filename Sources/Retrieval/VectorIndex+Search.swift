@@ -124,7 +124,7 @@ extension VectorIndex {
     /// held only while one is measured.
     nonisolated func measureWidths(tenant: TenantID, query: [Float], candidates: Int, _ keys: [SubIndexKey]) {
         let now = ContinuousClock.now
-        if let changed = lastChange.withLock({ $0[tenant] }), now - changed < Self.measurementQuiet { return }
+        if let changed = lastChange.withLock({ $0[tenant] }), now - changed < measurementQuiet { return }
         guard measuring.withLock({ running in
             if running { return false }
             running = true

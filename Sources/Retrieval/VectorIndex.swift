@@ -88,8 +88,8 @@ public actor VectorIndex {
     /// sub-index for tens of milliseconds at a million chunks, and a change made meanwhile copies its arrays: no
     /// measurement starts within ``measurementQuiet`` of a change.
     let lastChange = Mutex<[TenantID: ContinuousClock.Instant]>([:])
-    /// How long after a change of a tenant's index no width measurement starts for it.
-    static let measurementQuiet: Duration = .seconds(2)
+    /// How long after a change of a tenant's index no width measurement starts for it (2 s unless the creator said).
+    nonisolated let measurementQuiet: Duration
 
     /// Notes a change to the tenant's index (see ``lastChange``).
     nonisolated func noteChange(_ tenant: TenantID) {
@@ -113,7 +113,10 @@ public actor VectorIndex {
     let settledWidthSink: AsyncStream<SettledWidth>.Continuation
 
     /// Creates an empty index for vectors of `dimensions` values.
-    public init(dimensions: Int, idfWeighting: Bool, options: IndexOptions = .inMemory) {
+    /// Creates an empty index; `measurementQuiet` is how long after a change no width measurement starts (tests
+    /// lengthen it so a slow machine cannot outlast it).
+    public init(dimensions: Int, idfWeighting: Bool, options: IndexOptions = .inMemory, measurementQuiet: Duration = .seconds(2)) {
+        self.measurementQuiet = measurementQuiet
         self.dimensions = dimensions
         self.idfWeighting = idfWeighting
         self.options = options

@@ -32,7 +32,9 @@ struct AttestationCommand: AsyncParsableCommand {
         var collateral: String?
         @Option(name: .customLong("reference-values"), help: "Reference values (YAML or JSON); without them only the verifier and the REPORT_DATA binding run.")
         var referenceValues: String?
-        @Option(help: "The nonce exactly as the broker issued it (base64url text), bound with --tee-pubkey as the broker does.") var nonce: String?
+        // Unconditional: a base64url nonce begins with "-" one time in 64 and must not read as an option.
+        @Option(parsing: .unconditional, help: "The nonce exactly as the broker issued it (base64url text), bound with --tee-pubkey as the broker does.")
+        var nonce: String?
         @Option(name: .customLong("tee-pubkey"), help: "A file with the TEE's public key as a JWK (JSON), bound with --nonce.") var teePubkey: String?
         @Option(name: .customLong("report-data"), help: "Expected REPORT_DATA / user data, raw hex (instead of --nonce/--tee-pubkey).") var reportData: String?
         @Option(help: "Verification time (RFC 3339); default now.") var at: String?

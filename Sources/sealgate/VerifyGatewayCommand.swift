@@ -26,7 +26,8 @@ struct VerifyGatewayCommand: AsyncParsableCommand {
     @Argument(help: "The gateway, https://HOST:PORT.") var url: String
     @Option(name: .customLong("reference-values"), help: "Reference values (JSON or YAML) the evidence must appraise against.")
     var referenceValues: String
-    @Option(help: "The nonce: auto (32 random bytes) or base64url of 32 bytes.") var nonce = "auto"
+    // Unconditional: a base64url nonce begins with "-" one time in 64 and must not read as an option.
+    @Option(parsing: .unconditional, help: "The nonce: auto (32 random bytes) or base64url of 32 bytes.") var nonce = "auto"
     @Option(name: .customLong("ca"), help: "CA certificates (PEM) the TLS chain must lead to, e.g. the broker's workload CA (ca.pem).")
     var ca: String?
     @Option(name: .customLong("tdx-collateral"), help: "Intel PCS collateral directory for TDX evidence.") var tdxCollateral: String?

@@ -51,7 +51,11 @@ final class ModelFixture: Sendable {
         try await broker.provision(tenant: TenantID(unchecked: "acme"), dataClass: DataClass(unchecked: "internal"))
     }
 
-    func close() async { await store.close() }
+    /// Closes the broker's database and removes the fixture's directory (models, signatures, the database).
+    func close() async {
+        await store.close()
+        try? FileManager.default.removeItem(at: root)
+    }
 
     /// A leased-key source as `tee-proxy` builds it: the mock TEE attesting through the in-process broker client.
     var keys: LeaseModelKeySource {

@@ -185,7 +185,8 @@ struct AttestationVerifyCLITests {
         defer { tmp.remove() }
         let teeKey = JWK.ec(P256.KeyAgreement.PrivateKey().publicKey)
         let otherKey = JWK.ec(P256.KeyAgreement.PrivateKey().publicKey)
-        let nonce = "q2Pp0hV1mG3oK8x9c2Yt5s7rW4eZbN6aD1fJ0uLiQkM"
+        // Begins with "-", as one broker nonce in 64 does: still the option's value, not an option.
+        let nonce = "-2Pp0hV1mG3oK8x9c2Yt5s7rW4eZbN6aD1fJ0uLiQkM"
         let measurement = String(repeating: "c3", count: 48)
         let (refs, evidence, _) = try Self.mockSetup(tmp, measurement: measurement, reportData: RuntimeData(nonce: nonce, teePublicKey: teeKey).reportData)
         let encoder = JSONEncoder()

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import SealgateTestSupport
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -11,19 +12,39 @@ import Testing
 /// Two real processes on loopback: `sealgate broker` and `sealgate serve --broker`, driven through HTTP and the CLI.
 @Suite("Broker and gateway as two processes", .serialized, .timeLimit(.minutes(5)))
 struct BrokerProcessTests {
-    /// A free TCP port on 127.0.0.1 (bound to 0, read back, released).
+    /// A TCP port on 127.0.0.1 that is free now, for a child process to bind later. Taken below the kernel's
+    /// ephemeral range, in turn from one counter: a port bound to 0, read back and released (as before) could be
+    /// handed to one of the suite's many in-process servers (each binds port 0) in the seconds before the child
+    /// binds it — it then failed to start, or a check that nothing listens reached another test's server.
     static func freePort() throws -> Int {
+        let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+            .split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
+        let low = 10_000
+        let high = max(range, low + 2_000)
+        for _ in 0..<(high - low) {
+            let port = nextPort.withLock { next -> Int in
+                if next < low || next >= high { next = low + Int(getpid()) % (high - low) }
+                defer { next += 1 }
+                return next
+            }
+            if canBind(port) { return port }
+        }
+        throw TestFailure("no free port in \(low)..<\(high)")
+    }
+
+    static let nextPort = Mutex(0)
+
+    /// Whether 127.0.0.1:`port` can be bound now.
+    static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { throw TestFailure("bind failed") }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } } == 0
     }
 
     struct TestFailure: Error, CustomStringConvertible {
