@@ -56,7 +56,11 @@ public enum TlogTiles {
             let last = i == parts.count - 1
             let digits = last ? part : (part.hasPrefix("x") ? String(part.dropFirst()) : "")
             guard digits.count == 3, digits.allSatisfy(\.isASCII), let value = Int(digits), value >= 0 else { return nil }
-            index = index * 1000 + value
+            // Seven or more groups pass Int.max: refused, never trapped (a tile request once crashed the gateway).
+            let (scaled, over) = index.multipliedReportingOverflow(by: 1000)
+            let (next, carry) = scaled.addingReportingOverflow(value)
+            guard !over, !carry else { return nil }
+            index = next
         }
         guard encodeIndex(index) == parts.joined(separator: "/") else { return nil }
         return Path(level: level, index: index, width: width)

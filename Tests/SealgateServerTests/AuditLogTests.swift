@@ -69,6 +69,8 @@ struct AuditLogTests {
             // An auditor's refused reads are audited (kind audit_read, outcome denied, the reason) like any refusal.
             for (path, reason) in [
                 ("/audit/entries/999999", "not_found"), ("/audit/tile/0/x999/999", "not_found"), ("/audit/tile/nonsense", "not_found"),
+                // Seven groups pass Int.max: this once trapped the whole gateway.
+                ("/audit/tile/63/x999/x999/x999/x999/x999/x999/999", "not_found"),
                 ("/audit/proof/inclusion?index=9&size=2", "malformed_request"), ("/audit/proof/consistency?from=5&to=1", "malformed_request"),
             ] {
                 let refusal = try await client.send(.get, path, key: auditor)

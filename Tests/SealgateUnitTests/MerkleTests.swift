@@ -105,5 +105,9 @@ struct MerkleTests {
         #expect(TlogTiles.parse("1/x001/002.p/256") == nil)
         #expect(TlogTiles.parse("0/1") == nil)
         #expect(TlogTiles.parse("0/x000/001") == nil)
+        // 18 digits fit an Int; 21 do not and are refused (no trap).
+        #expect(TlogTiles.parse("0/x999/x999/x999/x999/x999/999") == TlogTiles.Path(level: 0, index: 999_999_999_999_999_999, width: 256))
+        #expect(TlogTiles.parse("63/x999/x999/x999/x999/x999/x999/999") == nil)
+        #expect(TlogTiles.parse("entries/x009/x223/x372/x036/x854/x775/808") == nil)
     }
 }
