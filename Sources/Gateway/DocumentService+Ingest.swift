@@ -27,6 +27,17 @@ extension DocumentService {
             let reason = await keyRing.missingKeyReason()
             return await fail(reason, "No key lease is held for this tenant and data class (\(reason.rawValue)).")
         }
+        // Re-ingesting an id replaces that document: only one of a class the principal may use (a hidden document of
+        // another class is neither overwritten nor moved into a class it can read).
+        if let given = request.id {
+            let existing: StoredDocument?
+            do { existing = try await store.document(tenant: principal.tenant, collection: collection, id: given) } catch {
+                return await fail(.storageUnavailable, "The store failed.")
+            }
+            if let existing, !caller.grants.mayUse(existing.dataClass) {
+                return await fail(.writeNotPermitted, "A document with this id exists that this principal may not replace.")
+            }
+        }
         let id = request.id ?? DocumentID(unchecked: OutcomeRecorder.newRequestID())
         let pieces = chunker.chunks(of: request.text)
         let vectors: [[Float]]

@@ -139,7 +139,9 @@ public struct DocumentService: Sendable {
         do { existing = try await store.document(tenant: principal.tenant, collection: collection, id: id) } catch {
             return await fail(.storageUnavailable, "The store failed.")
         }
-        guard let existing else { return await fail(.documentNotFound, "No such document.") }
+        // A document of a class the principal may not use is hidden from its listings and retrieval, so deleting it is
+        // refused as if it did not exist (the same answer: no oracle; the record names no class).
+        guard let existing, caller.grants.mayUse(existing.dataClass) else { return await fail(.documentNotFound, "No such document.") }
         var record = AuditRecord(
             kind: .delete, time: recorder.now(), requestID: requestID, tenant: principal.tenant.rawValue, principal: principal.id.rawValue,
             outcome: .allowed)
