@@ -63,6 +63,8 @@ public struct BrokerReason: StringCode {
     public static let quorumRequired = BrokerReason("quorum_required")
     /// A proposer may not approve its own proposal.
     public static let proposalSelfApproval = BrokerReason("proposal_self_approval")
+    /// The approving credential was created after the proposal: it cannot count towards that proposal's quorum.
+    public static let proposalApproverTooNew = BrokerReason("proposal_approver_too_new")
     /// This credential already approved the proposal.
     public static let proposalAlreadyApproved = BrokerReason("proposal_already_approved")
     /// The proposal's approval window has passed.

@@ -240,8 +240,13 @@ extension KeyBroker {
         }
     }
 
-    /// Deletes a release policy.
+    /// Deletes a release policy (a quorum action when the operations policy says so: it loosens release).
     public func deletePolicy(_ id: String, by principal: AdminCredential) async -> AdminResult<String> {
+        if let refusal = await quorumRefusal("delete_policy", target: id, by: principal) { return .failure(refusal) }
+        return await performDeletePolicy(id, by: principal)
+    }
+
+    func performDeletePolicy(_ id: String, by principal: AdminCredential) async -> AdminResult<String> {
         await adminAction("delete_policy", by: principal, target: id) {
             guard policySet.policies.contains(where: { $0.id == id }) else { throw ReleaseDecision.deny(.unknownResource, "admin.policy") }
             _ = try await store.deletePolicy(id: id)
@@ -270,24 +275,40 @@ extension KeyBroker {
         }
     }
 
-    /// Creates an admin credential with `roles`; returns its bearer token (shown once; only its hash is stored).
+    /// Creates an admin credential with `roles`; returns its bearer token (shown once; only its hash is stored). A
+    /// quorum action when the operations policy says so, once a quorum can be formed at all (more live credentials
+    /// than `approvals`: a proposer and its approvers): a new credential is a new approver. Before that the first
+    /// credentials are made directly (bootstrap).
     public func createCredential(name: String, roles: [AdminRole], by principal: AdminCredential) async -> AdminResult<String> {
+        let live = (try? await store.credentials().count) ?? Int.max
+        if live > operationsPolicy.approvals, let refusal = await quorumRefusal("create_credential", target: name, by: principal) {
+            return .failure(refusal)
+        }
+        return await performCreateCredential(name: name, roles: roles, tokenSHA256: nil, by: principal)
+    }
+
+    /// Creates the credential; with `tokenSHA256` (a proposal: the proposer made the token and keeps it) that hash is
+    /// stored and the hash is returned, else a new token is.
+    func performCreateCredential(name: String, roles: [AdminRole], tokenSHA256: String?, by principal: AdminCredential) async -> AdminResult<String> {
         await credentialLock.lock()
         let result = await adminAction("create_credential", by: principal, target: name) {
-            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-            guard !name.isEmpty, name.count <= 64, name.allSatisfy(allowed.contains), !roles.isEmpty else {
-                throw ReleaseDecision.deny(.malformedRequest, "admin.credential")
-            }
+            guard Self.validCredential(name: name, roles: roles) else { throw ReleaseDecision.deny(.malformedRequest, "admin.credential") }
             guard try await !store.credentials().contains(where: { $0.name == name }) else {
                 throw ReleaseDecision.deny(.alreadyExists, "admin.credential")
             }
             let token = "sgk_" + Self.randomToken()
-            try await store.insertCredential(
-                AdminCredential(name: name, tokenSHA256: Hex.encode(SHA256.hash(data: Data(token.utf8))), roles: roles, createdAt: now()))
-            return token
+            let hash = tokenSHA256 ?? Hex.encode(SHA256.hash(data: Data(token.utf8)))
+            try await store.insertCredential(AdminCredential(name: name, tokenSHA256: hash, roles: roles, createdAt: now()))
+            return tokenSHA256 ?? token
         }
         await credentialLock.unlock()
         return result
+    }
+
+    /// A credential name of 1–64 characters from `[A-Za-z0-9._-]` with at least one role.
+    static func validCredential(name: String, roles: [AdminRole]) -> Bool {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        return !name.isEmpty && name.count <= 64 && name.allSatisfy(allowed.contains) && !roles.isEmpty
     }
 
     /// Revokes an admin credential. The last credential holding `admin` cannot be revoked.

@@ -169,9 +169,15 @@ extension KeyBroker {
             }
             guard principal.name != proposal.proposer else { throw ReleaseDecision.deny(.proposalSelfApproval, "admin.proposal.proposer") }
             guard !proposal.approvals.contains(principal.name) else { throw ReleaseDecision.deny(.proposalAlreadyApproved, "admin.proposal.approvals") }
+            // A credential minted after the proposal (by its proposer, say) is no independent approver of it.
+            // (The proposal's time is kept to the millisecond: a credential made in that millisecond counts as before.)
+            let proposed = (Self.parseTime(proposal.createdAt) ?? .distantPast).addingTimeInterval(0.001)
+            guard principal.tokenSHA256.isEmpty || principal.createdAt < proposed else {
+                throw ReleaseDecision.deny(.proposalApproverTooNew, "admin.proposal.approver_created")
+            }
             proposal.approvals.append(principal.name)
-            // Only approvals of credentials that still exist count.
-            let live = Set(try await store.credentials().map(\.name))
+            // Only approvals of credentials that still exist, and existed when it was proposed, count.
+            let live = Set(try await store.credentials().filter { $0.createdAt < proposed }.map(\.name))
             if proposal.approvals.filter(live.contains).count >= proposal.required {
                 proposal.state = "executing"
                 executing = proposal
@@ -268,8 +274,27 @@ extension KeyBroker {
             }
         case "put_policy":
             guard let payload, (try? ReleasePolicyLoader.decode(payload)) != nil else { throw ReleaseDecision.deny(.malformedRequest, "admin.proposal.payload") }
+        case "delete_policy":
+            guard policySet.policies.contains(where: { $0.id == target }) else { throw ReleaseDecision.deny(.unknownResource, "admin.policy") }
+        case "create_credential":
+            guard let request = payload.flatMap(Self.credentialRequest), Self.validCredential(name: target, roles: request.roles) else {
+                throw ReleaseDecision.deny(.malformedRequest, "admin.proposal.payload")
+            }
+            guard try await !store.credentials().contains(where: { $0.name == target }) else { throw ReleaseDecision.deny(.alreadyExists, "admin.credential") }
         default: break
         }
+    }
+
+    /// A `create_credential` proposal's payload: `{"roles": [...], "token_sha256": "<64 hex>"}` — the proposer made
+    /// the token and keeps it; the broker only ever sees its hash.
+    static func credentialRequest(_ payload: Data) -> (roles: [AdminRole], tokenSHA256: String)? {
+        guard let object = (try? JSONSerialization.jsonObject(with: payload)) as? [String: Any], Set(object.keys) == ["roles", "token_sha256"],
+            let names = object["roles"] as? [String], let hash = object["token_sha256"] as? String,
+            hash.count == 64, hash.allSatisfy({ "0123456789abcdef".contains($0) })
+        else { return nil }
+        let roles = names.compactMap(AdminRole.init(rawValue:))
+        guard roles.count == names.count else { return nil }
+        return (roles, hash)
     }
 
     /// Runs an approved proposal under the principal `quorum:<id>`; `nil` on success, else the refusal.
@@ -290,6 +315,14 @@ extension KeyBroker {
         case "put_policy":
             if let documents = try? ReleasePolicyLoader.decode(payload) {
                 outcome = await performPutPolicies(documents, by: principal).map { _ in () }
+            } else {
+                outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
+            }
+        case "delete_policy": outcome = await performDeletePolicy(proposal.target, by: principal).map { _ in () }
+        case "create_credential":
+            if let request = Self.credentialRequest(payload) {
+                outcome = await performCreateCredential(name: proposal.target, roles: request.roles, tokenSHA256: request.tokenSHA256, by: principal)
+                    .map { _ in () }
             } else {
                 outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
             }

@@ -28,7 +28,11 @@ public struct OperationsPolicy: Sendable, Equatable, Encodable {
     }
 
     /// The actions a proposal can carry: destructive or trust-changing ones.
-    public static let proposable = ["shred", "set_reference_values", "put_policy", "rotate_ca", "revoke_credential"]
+    /// Deleting a release policy loosens release (applicable policies are AND-ed); creating a credential mints an
+    /// approver, so under a quorum both need one too.
+    public static let proposable = [
+        "shred", "set_reference_values", "put_policy", "delete_policy", "rotate_ca", "revoke_credential", "create_credential",
+    ]
 
     /// The built-in role of every admin action.
     public static let defaultRoles: [String: [AdminRole]] = {

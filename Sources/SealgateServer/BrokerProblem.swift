@@ -46,7 +46,7 @@ enum BrokerProblem {
         case .clientCertificateRequired: return (.unauthorized, "ClientCertificateRequired")
         case .clientCertificateMismatch: return (.forbidden, "ClientCertificateMismatch")
         case .quorumRequired: return (.forbidden, "QuorumRequired")
-        case .proposalSelfApproval, .breakGlassNotPermitted: return (.forbidden, "AdminAuth")
+        case .proposalSelfApproval, .proposalApproverTooNew, .breakGlassNotPermitted: return (.forbidden, "AdminAuth")
         case .credentialRevoked: return (.unauthorized, "AdminAuth")
         case .proposalAlreadyApproved, .proposalExpired, .proposalDigestMismatch, .proposalClosed: return (.conflict, "Conflict")
         default: return (.forbidden, "PolicyDeny")
@@ -78,6 +78,7 @@ enum BrokerProblem {
         case .quorumRequired:
             return "The operations policy needs a quorum for this action: propose it with `sealgate keys propose` and have other credentials approve it."
         case .proposalSelfApproval: return "A proposer cannot approve its own proposal."
+        case .proposalApproverTooNew: return "A credential created after a proposal cannot approve it."
         case .proposalAlreadyApproved: return "This credential already approved the proposal."
         case .proposalExpired: return "The proposal expired before it had its approvals; propose it again."
         case .proposalDigestMismatch: return "The digest approved is not the digest of the proposal's content: look at `sealgate keys pending` again."

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Crypto
 import Foundation
+import SealgateCore
 
 /// `sealgate keys propose | pending | approve | break-glass`: quorum approval of destructive or trust-changing actions.
 extension KeysCommand {
@@ -7,19 +9,26 @@ extension KeysCommand {
         static let configuration = CommandConfiguration(
             abstract: "Propose a destructive or trust-changing action for approval (needs the action's role); prints the proposal with its id and digest.",
             discussion: """
-                Actions: shred TENANT, revoke-credential NAME, rotate-ca, put-reference-values FILE (JSON), put-policy FILE (JSON). \
-                It executes once the operations policy's quorum of credentials other than the proposer ran `sealgate keys approve`.
+                Actions: shred TENANT, revoke-credential NAME, rotate-ca, put-reference-values FILE (JSON), put-policy FILE (JSON), \
+                delete-policy ID, create-credential NAME --role R… --token-out FILE (the token is made here and written to FILE; \
+                the broker sees only its hash, and it works once the proposal executes). It executes once the operations \
+                policy's quorum of credentials other than the proposer, each older than the proposal, ran `sealgate keys approve`.
                 """)
         @OptionGroup var connection: Connection
-        @Argument(help: "shred, revoke-credential, rotate-ca, put-reference-values or put-policy.") var action: String
-        @Argument(help: "The tenant, credential name, or JSON file the action takes.") var operand: String?
+        @Argument(help: "shred, revoke-credential, rotate-ca, put-reference-values, put-policy, delete-policy or create-credential.") var action: String
+        @Argument(help: "The tenant, credential name, policy id, or JSON file the action takes.") var operand: String?
+        @Option(name: .customLong("role"), help: "create-credential: a role (repeatable).") var roles: [String] = []
+        @Option(name: .customLong("token-out"), help: "create-credential: the file the new credential's token is written to (mode 0600).")
+        var tokenOut: String?
+
+        static let actions = "shred, revoke-credential, rotate-ca, put-reference-values, put-policy, delete-policy or create-credential"
 
         func run() async throws {
             var body: [String: Any] = [:]
             switch action {
-            case "shred", "revoke-credential":
-                guard let operand else { throw ValidationError("\(action) needs a \(action == "shred" ? "tenant" : "credential name")") }
-                body = ["action": action == "shred" ? "shred" : "revoke_credential", "target": operand]
+            case "shred", "revoke-credential", "delete-policy":
+                guard let operand else { throw ValidationError("\(action) needs a \(action == "shred" ? "tenant" : action == "delete-policy" ? "policy id" : "credential name")") }
+                body = ["action": action.replacingOccurrences(of: "-", with: "_"), "target": operand]
             case "rotate-ca":
                 body = ["action": "rotate_ca"]
             case "put-reference-values", "put-policy":
@@ -27,8 +36,17 @@ extension KeysCommand {
                     let payload = try? JSONSerialization.jsonObject(with: data)
                 else { throw ValidationError("\(action) needs a readable JSON file") }
                 body = ["action": action == "put-policy" ? "put_policy" : "set_reference_values", "payload": payload]
+            case "create-credential":
+                guard let operand, !roles.isEmpty, let tokenOut else { throw ValidationError("create-credential needs a name, --role and --token-out FILE") }
+                guard !FileManager.default.fileExists(atPath: tokenOut) else { throw ValidationError("\(tokenOut) exists: give a new file for the token") }
+                let token = "sgk_" + Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
+                guard FileManager.default.createFile(atPath: tokenOut, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw ValidationError("cannot write \(tokenOut)")
+                }
+                let hash = Hex.encode(SHA256.hash(data: Data(token.utf8)))
+                body = ["action": "create_credential", "target": operand, "payload": ["roles": roles, "token_sha256": hash]]
             default:
-                throw ValidationError("unknown action \(action): shred, revoke-credential, rotate-ca, put-reference-values or put-policy")
+                throw ValidationError("unknown action \(action): \(Self.actions)")
             }
             try await connection.call(.POST, "/proposals", body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
         }

@@ -16,9 +16,19 @@ struct QuorumTests {
          "break_glass": {"credentials": ["oncall"], "max_seconds": 600}}
         """
 
-    /// Creates credentials and returns their tokens.
-    static func credentials(_ client: any TestClientProtocol, admin: String, _ roles: [String: String]) async throws -> [String: String] {
+    /// Creates credentials and returns their tokens: over HTTP, or with `broker` as start-up configuration does
+    /// (under a quorum of k, creating more than k credentials over HTTP needs a proposal).
+    static func credentials(_ client: any TestClientProtocol, admin: String, _ roles: [String: String], broker: KeyBroker? = nil) async throws
+        -> [String: String]
+    {
         var tokens: [String: String] = [:]
+        if let broker {
+            let setup = AdminCredential(name: "setup", tokenSHA256: "", roles: [.admin], createdAt: Date())
+            for (name, role) in roles.sorted(by: { $0.key < $1.key }) {
+                tokens[name] = try await broker.createCredential(name: name, roles: [try #require(AdminRole(rawValue: role))], by: setup).get()
+            }
+            return tokens
+        }
         for (name, role) in roles.sorted(by: { $0.key < $1.key }) {
             let created = try await client.send(.post, "/admin/v0/credentials", key: admin, json: #"{"name": "\#(name)", "roles": ["\#(role)"]}"#)
             #expect(created.status == .created, "\(created.text)")
@@ -44,7 +54,11 @@ struct QuorumTests {
                 #expect(try await client.send(.post, "/admin/v0/tenants", key: admin, json: #"{"id": "\#(tenant)"}"#).status == .created)
             }
             let t = try await Self.credentials(
-                client, admin: admin, ["alice": "admin", "bob": "admin", "carol": "admin", "eve": "admin", "dave": "reader", "oncall": "shredder"])
+                client, admin: admin, ["alice": "admin", "bob": "admin", "carol": "admin", "eve": "admin", "dave": "reader", "oncall": "shredder"],
+                broker: instance.broker)
+            // Seven credentials can form a quorum of two: one admin may not mint an eighth directly.
+            let minted = try await client.send(.post, "/admin/v0/credentials", key: admin, json: #"{"name": "puppet", "roles": ["admin"]}"#)
+            #expect(minted.status == .forbidden && Self.reason(minted) == "quorum_required", "\(minted.text)")
 
             let direct = try await client.send(.post, "/admin/v0/tenants/acme/shred", key: admin, json: #"{"confirm": "acme"}"#)
             #expect(direct.status == .forbidden && Self.reason(direct) == "quorum_required", "\(direct.text)")
@@ -172,8 +186,9 @@ struct QuorumTests {
             #expect(fragment.status == .badRequest && Self.reason(fragment) == "malformed_request", "\(fragment.text)")
             let notString = try await client.send(.post, "/admin/v0/proposals", key: admin, json: #"{"action": "shred", "target": 5}"#)
             #expect(notString.status == .badRequest, "\(notString.text)")
-            let second = try await Self.credentials(client, admin: admin, ["second": "shredder"])
+            let second = try await Self.credentials(client, admin: admin, ["second": "shredder", "third": "admin"])
             let secondFile = try dir.write("second-token", try #require(second["second"]))
+            let thirdFile = try dir.write("third-token", try #require(second["third"]))
 
             let proposed = try await runCLI(["keys", "propose", "shred", "acme"] + connection)
             #expect(proposed.status == 0, "\(proposed.both)")
@@ -189,6 +204,25 @@ struct QuorumTests {
             let approved = try await runCLI(["keys", "approve", id, "--digest", digest, "--broker", "http://127.0.0.1:\(port)", "--token-file", secondFile])
             #expect(approved.status == 0 && approved.stdout.contains("\"state\":\"executed\""), "\(approved.both)")
             #expect(try await client.send(.get, "/admin/v0/tenants", key: admin).text.contains(#""id":"acme","state":"shredded""#))
+
+            // A credential by proposal: the token is made by the CLI and written to --token-out; it works once executed.
+            let tokenOut = dir.path + "/carol-token"
+            let minting = try await runCLI(["keys", "propose", "create-credential", "carol", "--role", "reader", "--token-out", tokenOut] + connection)
+            #expect(minting.status == 0, "\(minting.both)")
+            let carolToken = try String(contentsOfFile: tokenOut, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(carolToken.hasPrefix("sgk_") && !minting.stdout.contains(carolToken))
+            #expect(try await client.send(.get, "/admin/v0/tenants", key: carolToken).status == .unauthorized)
+            let mintProposal = try verifyJSON(minting.stdout)
+            let mintID = try #require(mintProposal["id"] as? String)
+            let mintDigest = try #require(mintProposal["digest"] as? String)
+            // Approving it needs the role of create_credential (admin): the shredder may not.
+            let byShredder = try await runCLI(["keys", "approve", mintID, "--digest", mintDigest, "--broker", "http://127.0.0.1:\(port)", "--token-file", secondFile])
+            #expect(byShredder.status == 3 && byShredder.stdout.contains("role_missing"), "\(byShredder.both)")
+            let minted = try await runCLI(["keys", "approve", mintID, "--digest", mintDigest, "--broker", "http://127.0.0.1:\(port)", "--token-file", thirdFile])
+            #expect(minted.status == 0 && minted.stdout.contains("\"state\":\"executed\""), "\(minted.both)")
+            #expect(try await client.send(.get, "/admin/v0/tenants", key: carolToken).status == .ok)
+            let again = try await runCLI(["keys", "propose", "create-credential", "dan", "--role", "reader", "--token-out", tokenOut] + connection)
+            #expect(again.status != 0 && again.both.contains("exists"), "an existing --token-out file is never overwritten: \(again.both)")
         }
     }
 
