@@ -96,17 +96,20 @@ for overlay in dev coco-snp coco-tdx; do
     echo "a writable root filesystem and a misspelt field are refused"
   fi
 
-  # The broker refuses bad reference values or policies at start: start it on them and wait for /healthz.
+  # The broker refuses bad reference values or policies at start: start it on them, with the generated HTTPS
+  # certificate, and wait for /healthz over HTTPS as the gateway reaches it (its name, trusting only the generated CA).
   "$bin" broker --host 127.0.0.1 --port "$port" --data-dir "$work/broker-$overlay" \
-    --reference-values "$gen/reference-values.json" --policies "$gen/policies.json" >"$work/broker-$overlay.log" 2>&1 &
+    --reference-values "$gen/reference-values.json" --policies "$gen/policies.json" \
+    --tls-cert "$gen/broker-tls/tls.crt" --tls-key "$gen/broker-tls/tls.key" >"$work/broker-$overlay.log" 2>&1 &
   broker_pid=$!
   up=0
-  wait_http "http://127.0.0.1:$port/healthz" "$broker_pid" 60 && up=1
+  wait_http "https://sealgate-broker:$port/healthz" "$broker_pid" 60 --cacert "$gen/broker-tls/ca.crt" \
+    --resolve "sealgate-broker:$port:127.0.0.1" && up=1
   kill "$broker_pid" 2>/dev/null || true
   wait "$broker_pid" 2>/dev/null || true
   broker_pid=
   [ "$up" = 1 ] || { echo "the broker refused $overlay's reference values or policies:"; cat "$work/broker-$overlay.log"; exit 1; }
-  echo "sealgate broker started on the generated reference values and policies"
+  echo "sealgate broker started on the generated reference values and policies, serving HTTPS under the generated CA"
   if [ "$premerge" = 0 ]; then
     "$bin" config check "$gen/sealgate.yaml" | tail -1 | sed "s|$gen/||"
   fi

@@ -62,6 +62,10 @@ struct Serve: AsyncParsableCommand {
     var broker: String?
     @Option(name: .customLong("broker-ca"), help: "CA certificates (PEM) to trust for an https broker instead of the system store.")
     var brokerCA: String?
+    @Flag(
+        name: .customLong("insecure-broker-http"),
+        help: "Allow a broker reached over plain HTTP off loopback (anyone on that path could hand the gateway keys of their own).")
+    var insecureBrokerHTTP = false
     @Option(name: .customLong("tls-cert"), help: "Serve the API over HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.")
     var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
@@ -92,6 +96,7 @@ struct Serve: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
         if attestedTLS && tlsCert != nil { throw ValidationError("--attested-tls and --tls-cert/--tls-key exclude each other: choose one") }
         if (snpVCEK == nil) != (snpCertChain == nil) { throw ValidationError("give both --snp-vcek and --snp-cert-chain, or neither") }
+        if let broker, !insecureBrokerHTTP, let problem = BrokerTransport.problem(broker) { throw ValidationError(problem) }
     }
 
     func run() async throws {

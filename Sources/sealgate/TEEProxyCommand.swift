@@ -15,6 +15,10 @@ struct TEEProxyCommand: AsyncParsableCommand {
     @Option(help: "The workload class the certificate names: model:<id>.") var workload: String
     @Option(help: "The key broker to attest to, e.g. http://127.0.0.1:8081.") var broker: String
     @Option(name: .customLong("broker-ca"), help: "CA certificates (PEM) to trust for an https broker.") var brokerCA: String?
+    @Flag(
+        name: .customLong("insecure-broker-http"),
+        help: "Allow a broker reached over plain HTTP off loopback (anyone on that path could hand the proxy keys of their own).")
+    var insecureBrokerHTTP = false
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to serve HTTPS on.") var port = 8443
     @Option(name: .customLong("data-dir"), help: "Where the mock TEE's development key lives.") var dataDir = ".sealgate-proxy"
@@ -41,6 +45,7 @@ struct TEEProxyCommand: AsyncParsableCommand {
     var modelCommand: [String] = []
 
     func validate() throws {
+        if !insecureBrokerHTTP, let problem = BrokerTransport.problem(broker) { throw ValidationError(problem) }
         guard let workloadClass = WorkloadClass(workload), workloadClass.kind == "model", workloadClass.id != nil else {
             throw ValidationError("--workload must be model:<id> (letters, digits, '.', '_', '-')")
         }

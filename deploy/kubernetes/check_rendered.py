@@ -59,7 +59,17 @@ broker = deployments.get("sealgate-broker", {}).get("spec", {})
 expect(broker.get("replicas") == 2, "the broker does not run two replicas")
 args = broker.get("template", {}).get("spec", {}).get("containers", [{}])[0].get("args", [])
 expect("--database=$(SEALGATE_BROKER_DATABASE_URL)" in args, "the broker is not given --database")
+# The broker serves HTTPS under generate.py's CA and the gateway trusts only that CA for it: on plain HTTP anyone
+# on the Pod network could hand the gateway keys of their own (a release is encrypted to the TEE, not signed).
+expect("--tls-cert=/etc/sealgate-broker-tls/tls.crt" in args and "--tls-key=/etc/sealgate-broker-tls/tls.key" in args,
+       "the broker does not serve HTTPS")
+broker_probes = [c.get(p, {}).get("httpGet", {}).get("scheme") for c in broker.get("template", {}).get("spec", {}).get("containers", [])
+                 for p in ("startupProbe", "livenessProbe", "readinessProbe")]
+expect(broker_probes and all(s == "HTTPS" for s in broker_probes), f"broker probes are not HTTPS: {broker_probes}")
 gateway = deployments.get("sealgate-gateway", {}).get("spec", {}).get("template", {})
+gateway_args = (gateway.get("spec", {}).get("containers") or [{}])[0].get("args", [])
+expect("--broker=https://sealgate-broker:8081" in gateway_args and "--broker-ca=/etc/sealgate-broker-ca/ca.crt" in gateway_args
+       and not any(a.startswith("--insecure-broker-http") for a in gateway_args), f"the gateway does not reach the broker over HTTPS under its CA: {gateway_args}")
 hpa = by_kind.get("HorizontalPodAutoscaler", {}).get("sealgate-gateway", {})
 expect(hpa.get("spec", {}).get("scaleTargetRef", {}).get("name") == "sealgate-gateway", "no HPA on the gateway")
 expect(set(by_kind.get("PodDisruptionBudget", {})) == {"sealgate-gateway", "sealgate-broker"}, "PodDisruptionBudgets missing")
@@ -103,7 +113,9 @@ else:
         expect(document == open(f"{generated}/init-data.toml", "rb").read(), "annotation is not init-data.toml")
         text = document.decode()
         expect(f'algorithm = "{algorithm}"' in text, "init-data algorithm does not match the TEE's digest")
-        expect("http://sealgate-broker.sealgate.svc.cluster.local:8081" in text, "init-data does not name the broker")
+        expect("https://sealgate-broker.sealgate.svc.cluster.local:8081" in text, "init-data does not name the broker over HTTPS")
+        ca = open(f"{generated}/broker-tls/ca.crt").read()
+        expect(text.count(ca) == 2, "init-data does not carry the broker's CA for the attestation agent and the data hub")
         expect(f"image = '{image}'" in text, "init-data does not name the image")
         expect("default ExecProcessRequest := false" in text, "the agent policy allows exec")
     rv = json.load(open(f"{generated}/reference-values.json"))

@@ -16,6 +16,10 @@ overlays/OVERLAY/generated/:
 - init-data.toml (coco-*): the Confidential Containers init-data: the broker's URL for the attestation agent and
   the confidential data hub, an agent policy that refuses exec and log streaming, and the Sealgate policy digest.
   The runtime writes its digest into HOST_DATA (SNP, SHA-256) or MRCONFIGID (TDX, SHA-384);
+- broker-tls/: the broker's HTTPS certificate (P-256, for sealgate-broker and its cluster names) under a CA made
+  here (ca.key stays in this directory, like the mock key; kept across runs). Gateways trust only ca.crt for the
+  broker, and the coco-* init-data carries it for the attestation agent, so nobody on the Pod network can stand
+  in for the broker: a release is encrypted to the TEE, not signed, and plain HTTP would let them hand out keys;
 - kustomization.yaml: a Component that pins the image by digest, generates the Secret and ConfigMaps, points the
   sealgate-postgres Service at --postgres-address, allows egress to it, and annotates the gateway Pods with the
   init-data.
@@ -39,7 +43,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEES = {"dev": "mock", "coco-snp": "snp", "coco-tdx": "tdx"}
 MEASUREMENT_HEX = {"snp": 96, "tdx": 480}
-BROKER_URL = "http://sealgate-broker.sealgate.svc.cluster.local:8081"
+BROKER_URL = "https://sealgate-broker.sealgate.svc.cluster.local:8081"
+BROKER_NAMES = ["sealgate-broker", "sealgate-broker.sealgate.svc", "sealgate-broker.sealgate.svc.cluster.local"]
 INIT_DATA_ANNOTATION = "io.katacontainers.config.hypervisor.cc_init_data"
 
 AGENT_POLICY = """package agent_policy
@@ -104,10 +109,42 @@ def policy_digest(binary, config_path):
     return match.group(1)
 
 
-def init_data(tee, digest, image):
+def broker_tls(out):
+    """The broker's CA and HTTPS certificate in out/broker-tls (made once, then kept); returns the CA's PEM."""
+    tls = os.path.join(out, "broker-tls")
+    os.makedirs(tls, exist_ok=True)
+    names = {n: os.path.join(tls, n) for n in ("ca.key", "ca.crt", "tls.key", "tls.crt")}
+    if not all(os.path.exists(p) for p in names.values()):
+        def openssl(*args):
+            result = subprocess.run(["openssl", *args], capture_output=True, text=True)
+            if result.returncode != 0:
+                fail(f"openssl {args[0]} failed: {(result.stdout + result.stderr).strip()}")
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        openssl("req", "-x509", *ec, "-keyout", names["ca.key"], "-out", names["ca.crt"], "-days", "825",
+                "-subj", "/CN=sealgate broker CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        csr = os.path.join(tls, "tls.csr")
+        openssl("req", *ec, "-keyout", names["tls.key"], "-out", csr, "-subj", "/CN=sealgate-broker")
+        ext = os.path.join(tls, "tls.ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+                    f"subjectAltName={','.join('DNS:' + n for n in BROKER_NAMES)}\n")
+        openssl("x509", "-req", "-in", csr, "-CA", names["ca.crt"], "-CAkey", names["ca.key"], "-CAcreateserial",
+                "-days", "825", "-out", names["tls.crt"], "-extfile", ext)
+        for leftover in (csr, ext, os.path.join(tls, "ca.srl")):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        for key in ("ca.key", "tls.key"):
+            os.chmod(names[key], 0o600)
+    with open(names["ca.crt"]) as f:
+        return f.read()
+
+
+def init_data(tee, digest, image, broker_ca):
     algorithm = "sha384" if tee == "tdx" else "sha256"
-    aa = f"[token_configs]\n[token_configs.kbs]\nurl = '{BROKER_URL}'\n"
-    cdh = f"socket = 'unix:///run/confidential-containers/cdh.sock'\ncredentials = []\n\n[kbc]\nname = 'cc_kbc'\nurl = '{BROKER_URL}'\n"
+    aa = f"[token_configs]\n[token_configs.kbs]\nurl = '{BROKER_URL}'\ncert = \"\"\"\n{broker_ca}\"\"\"\n"
+    cdh = (f"socket = 'unix:///run/confidential-containers/cdh.sock'\ncredentials = []\n\n[kbc]\nname = 'cc_kbc'\n"
+           f"url = '{BROKER_URL}'\nkbs_cert = \"\"\"\n{broker_ca}\"\"\"\n")
     sealgate = f"policy_digest = '{digest}'\nbroker_url = '{BROKER_URL}'\nimage = '{image}'\n"
     return (f'algorithm = "{algorithm}"\nversion = "0.1.0"\n\n[data]\n'
             f"\"aa.toml\" = '''\n{aa}'''\n\n\"cdh.toml\" = '''\n{cdh}'''\n\n"
@@ -179,11 +216,14 @@ def main():
         "generatorOptions": {"disableNameSuffixHash": True},
         "images": [{"name": "sealgate", "newName": args.image.split("@")[0], "digest": args.image.split("@")[1]}],
         "secretGenerator": [{"name": "sealgate-gateway-config", "files": ["sealgate.yaml"]}],
-        "configMapGenerator": [{"name": "sealgate-broker-reference-values", "files": ["reference-values.json", "policies.json"]}],
+        "configMapGenerator": [{"name": "sealgate-broker-reference-values", "files": ["reference-values.json", "policies.json"]},
+                               {"name": "sealgate-broker-ca", "files": ["ca.crt=broker-tls/ca.crt"]}],
         "resources": ["postgres.yaml"],
         "patches": [],
     }
     shutil.copyfile(os.path.join(overlay, "policies.json"), os.path.join(out, "policies.json"))
+    broker_ca = broker_tls(out)
+    component["secretGenerator"].append({"name": "sealgate-broker-tls", "files": ["tls.crt=broker-tls/tls.crt", "tls.key=broker-tls/tls.key"]})
     # The policy digest covers the whole configuration but `server` (which the Pod's arguments set), so the Pods
     # roll whenever the configuration changes.
     gateway_annotations = {"sealgate.dev/policy-digest": digest}
@@ -213,7 +253,7 @@ def main():
                             "min_svn": args.min_svn, "insecure_allow_debug": False}],
                   "accept_mock_evidence": False, "mock_signers": []}
         measurements = values["sets"][0]["measurements"]
-        document = init_data(tee, digest, args.image)
+        document = init_data(tee, digest, args.image, broker_ca)
         with open(os.path.join(out, "init-data.toml"), "w") as f:
             f.write(document)
         hash_name = "sha384" if tee == "tdx" else "sha256"
