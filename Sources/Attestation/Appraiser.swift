@@ -93,7 +93,9 @@ public struct Appraiser: Sendable {
                 vector.configuration = 96
             }
             if let tdx = claims.tdx {
-                if !tdx.septVEDisabled && !set.insecureAllowSEPTVE {
+                // Not for az-tdx-vtpm: there the TD is Azure's paravisor, which takes the guest's EPT violations itself
+                // (real Azure TD quotes have the bit clear); its set already pins only the paravisor.
+                if claims.tee == .tdx && !tdx.septVEDisabled && !set.insecureAllowSEPTVE {
                     failures.append(AttestationFailure(.septVEEnabled, "TDATTRIBUTES SEPT_VE_DISABLE is clear: the host can raise #VE in the TD at will"))
                     vector.configuration = 96
                 }

@@ -40,7 +40,8 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
     public var insecurePinsParavisorOnly: Bool
 
     /// Accept a TD without TDATTRIBUTES SEPT_VE_DISABLE (bit 28). Loudly named: such a TD lets the host raise #VE in
-    /// it at any instruction by unmapping a private page. Only for `tdx` and `az-tdx-vtpm` sets.
+    /// it at any instruction by unmapping a private page. Only for `tdx` sets (an `az-tdx-vtpm` TD is Azure's
+    /// paravisor, which handles the guest's EPT violations itself: the bit is not checked there).
     public var insecureAllowSEPTVE: Bool
     /// Service TDs (MRSERVICETD, 96 hex digits) that may be bound to the TD; a TD with another one bound is refused
     /// `service_td_not_allowed`, one with none bound (zero, or a TDX 1.0 body) always passes. Only for TDX sets.
@@ -134,9 +135,11 @@ public struct ReferenceValueSet: Sendable, Codable, Equatable {
         }
         insecureAllowSEPTVE = try c.decodeIfPresent(Bool.self, forKey: .insecureAllowSEPTVE) ?? false
         serviceTDs = try c.decodeIfPresent([String].self, forKey: .serviceTDs)
-        for (present, key) in [(insecureAllowSEPTVE, CodingKeys.insecureAllowSEPTVE), (serviceTDs != nil, .serviceTDs)]
-        where present && !Self.tdxTypes.contains(tee) {
-            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.rawValue) applies to tdx and az-tdx-vtpm sets only")
+        if insecureAllowSEPTVE && tee != .tdx {
+            throw DecodingError.dataCorruptedError(forKey: .insecureAllowSEPTVE, in: c, debugDescription: "insecure_allow_sept_ve applies to tdx sets only")
+        }
+        if serviceTDs != nil && !Self.tdxTypes.contains(tee) {
+            throw DecodingError.dataCorruptedError(forKey: .serviceTDs, in: c, debugDescription: "service_tds applies to tdx and az-tdx-vtpm sets only")
         }
         if let bad = serviceTDs?.first(where: { $0.count != 96 || Hex.decode($0) == nil }) {
             throw DecodingError.dataCorruptedError(forKey: .serviceTDs, in: c, debugDescription: "service_tds: \(bad.prefix(100)) is not 96 hex digits")
