@@ -232,10 +232,12 @@ extension KeyBroker {
 
     func performPutPolicies(_ documents: [ReleasePolicyDocument], by principal: AdminCredential) async -> AdminResult<[String]> {
         await adminAction("put_policy", by: principal, target: documents.map(\.id).joined(separator: ",")) {
+            if let denial = await refreshIfChanged() { throw denial }
             let kept = policySet.policies.filter { p in !documents.contains { $0.id == p.id } }
             let next = try PolicySet(kept + documents)
             for document in documents { try await store.putPolicy(id: document.id, json: try Self.canonical(document)) }
             policySet = next
+            try await publishGeneration()
             return documents.map(\.id)
         }
     }
@@ -248,9 +250,11 @@ extension KeyBroker {
 
     func performDeletePolicy(_ id: String, by principal: AdminCredential) async -> AdminResult<String> {
         await adminAction("delete_policy", by: principal, target: id) {
+            if let denial = await refreshIfChanged() { throw denial }
             guard policySet.policies.contains(where: { $0.id == id }) else { throw ReleaseDecision.deny(.unknownResource, "admin.policy") }
             _ = try await store.deletePolicy(id: id)
             policySet = try PolicySet(policySet.policies.filter { $0.id != id })
+            try await publishGeneration()
             return id
         }
     }
@@ -271,6 +275,7 @@ extension KeyBroker {
             }
             try await store.putReferenceValues(try Self.canonical(verified.values))
             appraiser = Self.appraiser(verified.values, verifiers: verifiers, images: verified.signers)
+            try await publishGeneration()
             return values.sets.count
         }
     }

@@ -35,6 +35,8 @@ extension KeyBroker {
     private func decideResource(
         _ credential: BrokerCredential, path: String, tenants: [BrokerTenant]?, client: ClientCertificate
     ) async -> ReleaseOutcome {
+        // Policies changed at another broker on this store hold here too.
+        if let denial = await refreshIfChanged() { return .denied(denial) }
         let claims: TokenClaims
         switch await self.claims(for: credential) {
         case .failure(let denial): return .denied(denial)

@@ -76,6 +76,8 @@ public actor KeyBroker {
     let proposalLock = AsyncMutex()
     /// The operational access policy: roles per admin action, quorum, break-glass.
     var operationsPolicy = OperationsPolicy.default
+    /// The store's ``generationSetting`` when this broker last loaded its policies and reference values.
+    var loadedGeneration: Data?
     let maxSessions = 100_000
 
     /// The KBS protocol versions this broker speaks.
@@ -127,10 +129,14 @@ public actor KeyBroker {
         }
         if overrideReferenceValues {
             try await store.putReferenceValues(try Self.canonical(appraiser.referenceValues))
+            try await publishGeneration()
         } else if let data = try await store.referenceValues() {
             let values = try JSONDecoder().decode(ReferenceValues.self, from: data)
             let verified = try ReferenceImages.verify(values, baseDirectory: nil)
             appraiser = Self.appraiser(values, verifiers: verifiers, images: verified.signers)
+            loadedGeneration = try await store.setting(Self.generationSetting)
+        } else {
+            loadedGeneration = try await store.setting(Self.generationSetting)
         }
     }
 
@@ -199,6 +205,8 @@ public actor KeyBroker {
     }
 
     private func attestDecision(sessionID: String, _ request: AttestRequest) async -> AttestOutcome {
+        // Reference values changed at another broker on this store hold here too, before the nonce is taken.
+        if let denial = await refreshIfChanged() { return .denied(denial) }
         let key = BrokerSessionRecord.digest(sessionID)
         // Consume the nonce before anything else can fail: taken from the store, so at most one broker gets it.
         let taken: BrokerSessionRecord?
