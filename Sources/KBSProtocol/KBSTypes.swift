@@ -65,6 +65,8 @@ public struct BrokerReason: StringCode {
     public static let proposalSelfApproval = BrokerReason("proposal_self_approval")
     /// The approving credential was created after the proposal: it cannot count towards that proposal's quorum.
     public static let proposalApproverTooNew = BrokerReason("proposal_approver_too_new")
+    /// Too many requests from one source address (`POST /kbs/v0/auth`: 20 a second, bursts of 100).
+    public static let rateLimited = BrokerReason("rate_limited")
     /// This credential already approved the proposal.
     public static let proposalAlreadyApproved = BrokerReason("proposal_already_approved")
     /// The proposal's approval window has passed.

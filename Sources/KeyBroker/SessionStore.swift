@@ -47,31 +47,36 @@ public protocol SessionStore: Sendable {
 
 /// Sessions in this process's memory: the single-broker default (forgotten at restart).
 public final class InMemorySessionStore: SessionStore {
-    private let sessions = Mutex<[Data: BrokerSessionRecord]>([:])
+    private let sessions = Mutex<(table: [Data: BrokerSessionRecord], nextSweep: Date)>(([:], .distantPast))
 
     /// Creates an empty store.
     public init() {}
 
     public func open(_ record: BrokerSessionRecord, now: Date, limit: Int) async throws -> Bool {
-        sessions.withLock { sessions in
-            if sessions.count > limit / 2 { sessions = sessions.filter { $0.value.expires > now } }
-            guard sessions.count < limit else { return false }
-            sessions[record.idDigest] = record
+        sessions.withLock { state in
+            // Lapsed sessions are swept when the table is half full, at most once a second: a sweep copies the table,
+            // and one per open made every auth cost the whole table under this lock once it was half full.
+            if state.table.count > limit / 2, now >= state.nextSweep {
+                state.table = state.table.filter { $0.value.expires > now }
+                state.nextSweep = now.addingTimeInterval(1)
+            }
+            guard state.table.count < limit else { return false }
+            state.table[record.idDigest] = record
             return true
         }
     }
 
     public func takeChallenged(idDigest: Data) async throws -> BrokerSessionRecord? {
-        sessions.withLock { sessions in
-            guard let record = sessions[idDigest], !record.attested else { return nil }
-            sessions[idDigest] = nil
+        sessions.withLock { state in
+            guard let record = state.table[idDigest], !record.attested else { return nil }
+            state.table[idDigest] = nil
             return record
         }
     }
 
-    public func session(idDigest: Data) async throws -> BrokerSessionRecord? { sessions.withLock { $0[idDigest] } }
+    public func session(idDigest: Data) async throws -> BrokerSessionRecord? { sessions.withLock { $0.table[idDigest] } }
 
-    public func put(_ record: BrokerSessionRecord) async throws { sessions.withLock { $0[record.idDigest] = record } }
+    public func put(_ record: BrokerSessionRecord) async throws { sessions.withLock { $0.table[record.idDigest] = record } }
 
-    public func remove(idDigest: Data) async throws { _ = sessions.withLock { $0.removeValue(forKey: idDigest) } }
+    public func remove(idDigest: Data) async throws { _ = sessions.withLock { $0.table.removeValue(forKey: idDigest) } }
 }

@@ -223,6 +223,7 @@ public enum SealgateBroker {
         router.add(middleware: ProblemMiddleware(metrics: metrics))
         var api = BrokerAPI(broker: broker, metrics: metrics, bodyLimit: options.bodyLimit)
         api.requireClientCertificate = options.requireClientCertificate
+        api.authLimiter = RateLimiter(rate: 20, burst: 100, now: options.now)
         api.register(on: router)
         api.registerAdmin(on: router)
         api.registerWorkloadAdmin(on: router)

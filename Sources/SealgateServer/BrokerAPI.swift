@@ -17,6 +17,10 @@ struct BrokerAPI: Sendable {
     var requireClientCertificate = false
 
     typealias Context = BrokerRequestContext
+    /// Per source address, `POST /kbs/v0/auth` (the only call anyone may make: it opens a session, which costs the
+    /// broker memory or a row until it lapses): 20 a second with bursts of 100, so one source cannot fill the
+    /// session table that every TEE's attestation needs.
+    var authLimiter = RateLimiter(rate: 20, burst: 100)
     static let cookieName = "kbs-session-id"
     /// Names the release policy rule that allowed a resource (for the gateway's audit record).
     static let releaseRuleHeader = HTTPField.Name.constant("Sealgate-Release-Rule")
@@ -28,7 +32,13 @@ struct BrokerAPI: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }
-        router.post("/kbs/v0/auth") { request, _ in await auth(request) }
+        router.post("/kbs/v0/auth") { request, context in
+            guard authLimiter.allow(context.channel.remoteAddress?.ipAddress ?? "unknown") else {
+                metrics.increment("sealgate_broker_rate_limited_total", labels: [("route", "auth")], by: 1)
+                return BrokerProblem.response(ReleaseDecision(allowed: false, reason: .rateLimited, rule: "auth.rate", result: nil))
+            }
+            return await auth(request)
+        }
         router.post("/kbs/v0/attest") { request, _ in await attest(request) }
         router.post("/kbs/v0/workload-certificate") { request, _ in await workloadCertificate(request) }
         router.get("/kbs/v0/workload-ca") { _, _ in

@@ -46,6 +46,7 @@ enum BrokerProblem {
         case .clientCertificateRequired: return (.unauthorized, "ClientCertificateRequired")
         case .clientCertificateMismatch: return (.forbidden, "ClientCertificateMismatch")
         case .quorumRequired: return (.forbidden, "QuorumRequired")
+        case .rateLimited: return (.tooManyRequests, "TooManyRequests")
         case .proposalSelfApproval, .proposalApproverTooNew, .breakGlassNotPermitted: return (.forbidden, "AdminAuth")
         case .credentialRevoked: return (.unauthorized, "AdminAuth")
         case .proposalAlreadyApproved, .proposalExpired, .proposalDigestMismatch, .proposalClosed: return (.conflict, "Conflict")
@@ -57,6 +58,7 @@ enum BrokerProblem {
         switch decision.reason {
         case .unauthenticated where decision.rule == "session.attested": return "The session has not attested yet."
         case .unauthenticated: return "No kbs-session-id cookie or bearer token was presented."
+        case .rateLimited: return "Too many requests from this address; retry in a second."
         case .unknownSession: return "The session is unknown."
         case .sessionExpired: return "The session has expired; start again with auth."
         case .nonceReplayed: return "This session's nonce was already used."
