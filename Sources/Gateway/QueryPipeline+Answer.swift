@@ -62,12 +62,23 @@ extension QueryPipeline {
                         let safe = redaction.feed(delta)
                         if !safe.isEmpty { continuation.yield(safe) }
                     }
-                    let rest = redaction.finish()
-                    if !rest.isEmpty { continuation.yield(rest) }
+                    // A client that went away cancels this task, and the upstream's stream then just ends: the
+                    // record says so rather than that the answer was delivered whole.
+                    if Task.isCancelled {
+                        outcome = .error
+                        reason = ReasonCode.clientDisconnected.rawValue
+                    } else {
+                        let rest = redaction.finish()
+                        if !rest.isEmpty { continuation.yield(rest) }
+                    }
                 } catch {
-                    recorder.modelFailed(error, requestID: requestID)
                     outcome = .error
-                    reason = Self.modelDenial(error).reason.rawValue
+                    if Task.isCancelled {
+                        reason = ReasonCode.clientDisconnected.rawValue
+                    } else {
+                        recorder.modelFailed(error, requestID: requestID)
+                        reason = Self.modelDenial(error).reason.rawValue
+                    }
                 }
                 var end = start
                 end.kind = .chatCompletion

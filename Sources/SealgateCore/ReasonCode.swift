@@ -85,6 +85,8 @@ extension ReasonCode {
     public static let notFound = ReasonCode("not_found")
     /// The model failed or timed out.
     public static let modelUnavailable = ReasonCode("model_unavailable")
+    /// The client went away while its answer streamed (recorded in the stream's closing audit record only).
+    public static let clientDisconnected = ReasonCode("client_disconnected")
     /// The embedder failed or timed out.
     public static let embedderUnavailable = ReasonCode("embedder_unavailable")
     /// A collection in scope holds documents embedded by another embedder than this gateway's: re-index it.

@@ -45,7 +45,7 @@ struct Harness {
     static func make(
         audit: RecordingAuditSink = RecordingAuditSink(), twoTenants: Bool = false, now: @escaping @Sendable () -> Date = { Date() },
         client: @Sendable (any BrokerClient) -> any BrokerClient = { $0 }, redactors: any RedactorFactory = NoRedaction(),
-        embedder: (any Embedder)? = nil
+        embedder: (any Embedder)? = nil, model: any ChatModel = PassageEchoModel()
     ) async throws -> Harness {
         let classes = ["public", "internal", "confidential", "restricted"].map {
             ClassRule(name: DataClass(unchecked: $0), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "basic")
@@ -79,7 +79,7 @@ struct Harness {
         let snapshots = InMemoryIndexSnapshotStore()
         let gateway = makeGateway(
             settings: settings, store: store, leases: leases, audit: audit, metrics: metrics, events: events, snapshots: snapshots,
-            redactors: redactors, embedder: embedder)
+            redactors: redactors, embedder: embedder, model: model)
         await leases.setOnDrop { await gateway.index.clear() }
         return Harness(
             gateway: gateway, store: store, audit: audit, metrics: metrics, leases: leases, brokerStore: brokerStore, directory: directory,
@@ -89,11 +89,11 @@ struct Harness {
     static func makeGateway(
         settings: GatewaySettings, store: InMemoryDocumentStore, leases: LeaseManager, audit: RecordingAuditSink, metrics: RecordingMetrics,
         events: RecordingEvents, snapshots: InMemoryIndexSnapshotStore, dimensions: Int = 256, redactors: any RedactorFactory = NoRedaction(),
-        indexOptions: IndexOptions = Harness.indexOptions, embedder: (any Embedder)? = nil
+        indexOptions: IndexOptions = Harness.indexOptions, embedder: (any Embedder)? = nil, model: any ChatModel = PassageEchoModel()
     ) -> Gateway {
         var deps = GatewayDependencies(
             settings: settings, store: store, leases: leases, embedder: embedder ?? HashingEmbedder(dimensions: dimensions), embeddingDimensions: dimensions,
-            models: [ModelProfileID(unchecked: "extractive"): PassageEchoModel()], redactors: redactors, audit: audit, metrics: metrics,
+            models: [ModelProfileID(unchecked: "extractive"): model], redactors: redactors, audit: audit, metrics: metrics,
             events: events, logger: Logger(label: "test"))
         deps.snapshots = snapshots
         deps.indexOptions = indexOptions
