@@ -5,6 +5,10 @@ public struct EmailDetector: Detector {
     public let priority = 70
     public init() {}
 
+    /// The longest local part masked whole. RFC 5321 allows 64 octets, but text is not bound by it: a longer run
+    /// before `@` was masked only in its last 64 scalars, leaving the rest of the address in the answer.
+    public static let localCap = 1_024
+
     @inline(__always) static func isLocal(_ s: Unicode.Scalar) -> Bool {
         isWordScalar(s) || s == "." || s == "_" || s == "%" || s == "+" || s == "-" || s == "'"
     }
@@ -22,7 +26,7 @@ public struct EmailDetector: Detector {
                 continue
             }
             var start = at
-            while start > lastEnd, Self.isLocal(t[start - 1]), at - start < 64 { start -= 1 }
+            while start > lastEnd, Self.isLocal(t[start - 1]), at - start < Self.localCap { start -= 1 }
             while start < at, t[start] == "." || t[start] == "'" || t[start] == "-" || t[start] == "+" { start += 1 }
             var end = at + 1
             while end < t.count, Self.isDomain(t[end]), end - at < 255 { end += 1 }
@@ -51,6 +55,16 @@ public struct EmailDetector: Detector {
             }
         }
         return spans
+    }
+
+    /// For streaming: a run of local-part scalars touching the end of the text that may outgrow the holdback (32 or
+    /// more, up to ``localCap``) is held whole until it ends, so that an `@` after it masks all of it, as in the whole
+    /// text (before, a stream emitted the front of a long local part before its `@` arrived).
+    public func unfinishedMatchStart(in t: [Unicode.Scalar]) -> Int? {
+        var j = t.count
+        while j > 0, t.count - j < Self.localCap, Self.isLocal(t[j - 1]) { j -= 1 }
+        let run = t.count - j
+        return run >= 32 && run < Self.localCap ? j : nil
     }
 }
 

@@ -53,6 +53,20 @@ struct StreamingTests {
         }
     }
 
+    @Test("A local part longer than 64 (up to EmailDetector.localCap) is masked whole, streamed or not", arguments: ["all", "basic"])
+    func longLocalPart(_ profile: String) {
+        for length in [65, 90, 300, 1_000] {
+            let local = String(repeating: "a", count: length) + ".bbbb"
+            let text = "Write to \(local)@example.org today."
+            let whole = engine.redact(text, profile: profile)
+            #expect(!whole.text.contains("aaaa") && whole.text.contains("[EMAIL]"), "\(length): \(whole.text.prefix(120))")
+            for seed in 0..<12 {
+                let (out, _, _) = stream(engine, text, profile: profile, seed: UInt64(seed), maxPiece: [1, 4, 40][seed % 3])
+                #expect(out == whole.text, "\(length) seed \(seed): \(out.prefix(120))")
+            }
+        }
+    }
+
     @Test("Random splits of the development corpus, when present")
     func corpus() throws {
         guard let data = FileManager_contents("/work/shared/data/pii-dev.jsonl") else { return }
