@@ -9,16 +9,28 @@ public enum BrokerTransport {
     /// Why `url` may not be used as the broker's address without `--insecure-broker-http`; `nil` when it may
     /// (`https`, or `http` to a loopback address).
     public static func problem(_ url: String) -> String? {
+        problem(url, exposure: "anyone on that path could hand this workload keys of their own (a release is encrypted to it, not signed)")
+    }
+
+    /// Why `url` may not be used without `--insecure-broker-http`, naming what plain HTTP would expose (`exposure`).
+    public static func problem(_ url: String, exposure: String) -> String? {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host, !host.isEmpty
         else { return "the broker URL \(url) is not an http(s) URL with a host" }
         switch scheme {
         case "https": return nil
         case "http":
             if isLoopback(host) { return nil }
-            return "the broker at \(url) would be reached over plain HTTP: anyone on that path could hand this workload keys of their own "
-                + "(a release is encrypted to it, not signed). Use https:// (with --broker-ca for a private CA), or say --insecure-broker-http"
+            return "the broker at \(url) would be reached over plain HTTP: \(exposure). "
+                + "Use https:// (with a CA option for a private CA), or say --insecure-broker-http"
         default: return "the broker URL \(url) must be http or https"
         }
+    }
+
+    /// Whether `url` is an http(s) URL whose host is this machine's loopback interface.
+    public static func isLoopbackURL(_ url: String) -> Bool {
+        guard let components = URLComponents(string: url), let host = components.host, ["http", "https"].contains(components.scheme?.lowercased())
+        else { return false }
+        return isLoopback(host)
     }
 
     /// Whether `host` names this machine's loopback interface (`localhost`, 127.0.0.0/8, `::1`).

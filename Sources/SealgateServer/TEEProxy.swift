@@ -152,7 +152,8 @@ public enum TEEProxy {
             }
             if request.method != .get { outbound.body = .bytes(body) }
             do {
-                let answer = try await HTTPClient.shared.execute(outbound, timeout: timeout)
+                // Never a redirect: it would re-send the prompt and its passages to wherever it points.
+                let answer = try await Sealgate.upstreamClient.execute(outbound, timeout: timeout)
                 var headers = HTTPFields()
                 if let modelDigest, let name = HTTPField.Name("Sealgate-Model-Digest") { headers.append(HTTPField(name: name, value: modelDigest)) }
                 for (name, value) in answer.headers where !Self.hopByHop.contains(name.lowercased()) {

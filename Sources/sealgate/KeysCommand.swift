@@ -23,6 +23,15 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(name: .customLong("ca"), help: "CA certificates (PEM) to trust for an https broker instead of the system store.")
         var ca: String?
         @Option(help: "Seconds to wait for the broker (connection attempts are retried until then).") var timeout: Int64 = 30
+        @Flag(
+            name: .customLong("insecure-broker-http"),
+            help: "Allow a broker reached over plain HTTP off loopback (the admin token, secret values and model data keys would cross the network in clear).")
+        var insecureBrokerHTTP = false
+
+        func validate() throws {
+            let exposure = "the admin token and whatever the call carries (secret values, a model's data key) would cross the network in clear"
+            if !insecureBrokerHTTP, let problem = BrokerTransport.problem(broker, exposure: exposure) { throw ValidationError(problem) }
+        }
 
         func token() throws -> String {
             if let tokenFile {
@@ -53,12 +62,18 @@ struct KeysCommand: AsyncParsableCommand {
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(bytes: body))
             }
-            // With --ca, a client of its own that trusts only that CA (shut down before returning).
-            let client = try ca.map { HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: try TLSFiles.client(caPath: $0))) }
+            // A client of its own (shut down before returning): with --ca it trusts only that CA, and it never follows a
+            // redirect, which would re-send the body (a secret value, a model's data key) to wherever it points.
+            var configuration = HTTPClient.Configuration(tlsConfiguration: try ca.map { try TLSFiles.client(caPath: $0) })
+            configuration.redirectConfiguration = .disallow
+            let client: HTTPClient? = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             let answer: (HTTPClientResponse, Data)?
             var tlsFailure = false
             do {
                 let response = try await (client ?? HTTPClient.shared).execute(request, timeout: .seconds(max(1, timeout)))
+                if (300..<400).contains(Int(response.status.code)) {
+                    FileHandle.standardError.write(Data("sealgate keys: the broker at \(broker) answered with a redirect (\(response.status.code)), which is not followed\n".utf8))
+                }
                 answer = (response, Data((try await response.body.collect(upTo: 16 << 20)).readableBytesView))
             } catch {
                 answer = nil

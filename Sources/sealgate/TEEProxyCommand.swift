@@ -54,6 +54,14 @@ struct TEEProxyCommand: AsyncParsableCommand {
         if model != nil && (modelSignerKey == nil || modelFile == nil || modelCommand.isEmpty) {
             throw ValidationError("--model needs --model-signer-key, --model-file and the model server command after --")
         }
+        // The certificate names the sealed model's digest: the proxy must forward to the server it starts on that model,
+        // not to another one elsewhere.
+        if model != nil && !modelCommand.contains(where: { $0.contains("{model}") }) {
+            throw ValidationError("with --model the model server command must take the model file: put {model} where its path goes")
+        }
+        if model != nil && !BrokerTransport.isLoopbackURL(upstream) {
+            throw ValidationError("with --model, --upstream must be the model server this proxy starts, on loopback (http://127.0.0.1:PORT)")
+        }
         if let modelResource, ModelKeyResource(modelResource) == nil { throw ValidationError("--model-resource must be <scope>/model/<name>") }
     }
 

@@ -57,3 +57,32 @@ struct BrokerAuthRateTests {
         }
     }
 }
+
+/// The model path's transport rules (review findings): `keys`/`model seal` refuse a plain-HTTP broker off loopback
+/// (the admin token, secret values and a model's data key would cross the network in clear), and a proxy serving a
+/// sealed model forwards only to the model server it starts on it.
+@Suite("Model path transport: keys, model seal and tee-proxy --model")
+struct ModelTransportTests {
+    @Test("keys and model seal refuse a plain-HTTP broker off loopback before sending anything; --insecure-broker-http allows it")
+    func keysCLI() async throws {
+        let keys = try await runCLI(["keys", "tenants", "--broker", "http://192.0.2.7:8081"], environment: ["SEALGATE_ADMIN_TOKEN": "sgk_x"])
+        #expect(keys.status != 0 && keys.stderr.contains("plain HTTP") && keys.stderr.contains("data key"), "\(keys.both)")
+        let seal = try await runCLI(["model", "seal", "m", "--signature", "m.sig", "--key", "k.pem", "--out", "o", "--key-resource", "acme/model/m",
+                                     "--broker", "http://192.0.2.7:8081"])
+        #expect(seal.status != 0 && seal.stderr.contains("plain HTTP"), "\(seal.both)")
+        // Allowed by the flag: it then tries, and reports the unreachable address (TEST-NET-1, nothing answers).
+        let insecure = try await runCLI(
+            ["keys", "tenants", "--broker", "http://192.0.2.7:8081", "--insecure-broker-http", "--timeout", "1"], environment: ["SEALGATE_ADMIN_TOKEN": "sgk_x"])
+        #expect(insecure.status == 2 && insecure.stderr.contains("cannot reach the broker") || insecure.stderr.contains("no answer"), "\(insecure.both)")
+    }
+
+    @Test("tee-proxy --model needs {model} in the server command and a loopback --upstream")
+    func proxyModel() async throws {
+        let base = ["tee-proxy", "--workload", "model:m", "--broker", "http://127.0.0.1:9", "--model", "sealed", "--model-signer-key", "k.pem",
+                    "--model-file", "weights.bin"]
+        let noPlaceholder = try await runCLI(base + ["--upstream", "http://127.0.0.1:8000", "--", "/bin/sleep", "600"])
+        #expect(noPlaceholder.status != 0 && noPlaceholder.stderr.contains("{model}"), "\(noPlaceholder.both)")
+        let remote = try await runCLI(base + ["--upstream", "http://203.0.113.9:8000", "--", "server", "--weights", "{model}"])
+        #expect(remote.status != 0 && remote.stderr.contains("loopback"), "\(remote.both)")
+    }
+}

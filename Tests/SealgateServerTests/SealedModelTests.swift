@@ -186,7 +186,7 @@ extension BrokerProcessTests {
                 #expect(digest == expected)
                 let proxyProcess = try s.start(
                     proxy + ["--model", sealed, "--model-signer-key", "signer.pub.pem", "--model-resource", "acme/model/llm", "--model-file", "weights.gguf",
-                             "--", "/bin/sleep", "600"], log: "proxy.log")
+                             "--", "/bin/sh", "-c", "exec sleep 600", "{model}"], log: "proxy.log")
                 defer { s.stop(proxyProcess) }
                 try await s.waitFor("the proxy serving its sealed model", seconds: 40) {
                     s.log("proxy.log").contains("workload certificate installed") && s.log("proxy.log").contains("model server started")
