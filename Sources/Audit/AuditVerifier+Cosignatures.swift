@@ -20,7 +20,9 @@ extension AuditVerifier {
     ///
     /// Lines of unknown names or key ids are ignored (C2SP signed-note). A line of a known witness that does not
     /// verify rejects the note (it is a forgery, or a cosignature over another text), as does a timestamp more than
-    /// `maxClockSkew` seconds after `now`. Duplicate witness keys count once. The log's own signature is not checked
+    /// `maxClockSkew` seconds after `now`. Duplicate witness keys count once, whatever names they are listed under
+    /// (the cosigned message does not include the name, so one witness's line copied under a second name would
+    /// otherwise count twice). The log's own signature is not checked
     /// here: see ``verifyWitnessedCheckpoint(note:log:witnesses:quorum:now:)``.
     /// - Parameters:
     ///   - note: the checkpoint note with its signature lines, as `GET /audit/checkpoint` serves it.
@@ -32,7 +34,9 @@ extension AuditVerifier {
     ) -> CosignatureCheck {
         var check = CosignatureCheck(quorum: quorum)
         var distinct: [CosignatureVerifier] = []
-        for witness in witnesses where !distinct.contains(witness) { distinct.append(witness) }
+        for witness in witnesses where !distinct.contains(where: { $0.publicKey.rawRepresentation == witness.publicKey.rawRepresentation }) {
+            distinct.append(witness)
+        }
         guard quorum >= 1, quorum <= distinct.count else {
             check.failures.append("a quorum of \(quorum) cannot be met by \(distinct.count) distinct witness keys")
             return check
@@ -65,7 +69,7 @@ extension AuditVerifier {
         note: String, log: NoteVerifier, witnesses: [CosignatureVerifier], quorum: Int, now: Date = Date()
     ) throws -> Checkpoint {
         let checkpoint = try Checkpoint(body: try log.open(note))
-        guard checkpoint.origin == log.name else {
+        guard checkpoint.origin.utf8.elementsEqual(log.name.utf8) else {
             throw AuditError(.badSignature, "checkpoint origin '\(checkpoint.origin)' is not the log '\(log.name)'")
         }
         let check = verifyCosignatures(note: note, witnesses: witnesses, quorum: quorum, now: now)

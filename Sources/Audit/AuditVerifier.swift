@@ -110,7 +110,7 @@ public enum AuditVerifier {
                 fail("checkpoint \(k): not a checkpoint")
                 continue
             }
-            guard checkpoint.origin == verifier.name else {
+            guard checkpoint.origin.utf8.elementsEqual(verifier.name.utf8) else {
                 fail("checkpoint \(k): origin '\(checkpoint.origin)' is not this log's ('\(verifier.name)')")
                 continue
             }

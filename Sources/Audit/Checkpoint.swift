@@ -130,7 +130,8 @@ public struct NoteVerifier: Sendable, Equatable {
         let text = String(note[note.startIndex..<note.index(after: split.lowerBound)])
         let signatures = note[split.upperBound...].split(separator: "\n")
         let prefix = "\u{2014} \(name) "
-        for line in signatures where line.hasPrefix(prefix) {
+        // Bytes, not canonical equivalence: a line naming another spelling of this key's name is not this key's.
+        for line in signatures where line.utf8.starts(with: prefix.utf8) {
             guard let blob = Data(base64Encoded: String(line.dropFirst(prefix.count))), blob.count == 68,
                 blob.prefix(4) == keyID
             else { continue }

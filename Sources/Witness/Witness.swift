@@ -71,7 +71,11 @@ public final class Witness: @unchecked Sendable {
             return refuse(.malformedRequest, "malformed add-checkpoint body")
         }
         let origin = checkpoint.origin
-        guard let keys = logs[origin] else { return refuse(.unknownLog, "this witness does not witness \(origin)", origin: origin) }
+        // Byte for byte: Swift's String equality (the dictionary lookup) is canonical equivalence, but the state file
+        // is named by the origin's bytes, so an NFD spelling of a witnessed NFC origin was a new log after a restart.
+        guard let keys = logs[origin], keys.allSatisfy({ $0.name.utf8.elementsEqual(origin.utf8) }) else {
+            return refuse(.unknownLog, "this witness does not witness \(origin)", origin: origin)
+        }
         guard keys.contains(where: { (try? $0.open(request.note)) != nil }) else {
             return refuse(.badSignature, "no signature verifies with a key trusted for \(origin)", origin: origin, size: checkpoint.size)
         }

@@ -56,18 +56,29 @@ struct RemoteLog {
         return (note, try NoteVerifier(encoded: String(decoding: try await get("/audit/key"), as: UTF8.self)))
     }
 
-    /// The first `size` entries, from full and partial entry bundles.
+    /// The first `size` entries, from full and partial entry bundles. Each bundle must hold exactly the entries its
+    /// tile names (a short or long one is refused: a server that kept answering short bundles was asked forever).
     func entries(size: Int) async throws -> [Data] {
+        guard size >= 0, size <= Self.maximumEntries else {
+            throw RuntimeFailure("the served checkpoint names \(size) entries; more than \(Self.maximumEntries) are not fetched")
+        }
         var out: [Data] = []
         var tile = 0
         while out.count < size {
             let width = min(TlogTiles.width, size - tile * TlogTiles.width)
             let suffix = width == TlogTiles.width ? "" : ".p/\(width)"
-            out += try TlogTiles.parseBundle(try await get("/audit/tile/entries/\(TlogTiles.encodeIndex(tile))\(suffix)"))
+            let bundle = try TlogTiles.parseBundle(try await get("/audit/tile/entries/\(TlogTiles.encodeIndex(tile))\(suffix)"))
+            guard bundle.count == width else {
+                throw RuntimeFailure("entry bundle \(tile) holds \(bundle.count) entries where its tile names \(width): not a Sealgate audit log")
+            }
+            out += bundle
             tile += 1
         }
         return out
     }
+
+    /// The most entries `audit verify --url` fetches (each is read into memory).
+    static let maximumEntries = 100_000_000
 
     /// Verifies the served log up to its checkpoint.
     /// With `witnesses`, the served checkpoint must also carry their quorum of cosignatures.

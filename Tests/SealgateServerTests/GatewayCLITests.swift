@@ -1,5 +1,7 @@
+import Audit
 import Foundation
 import Gateway
+import Hummingbird
 import HummingbirdTesting
 import Testing
 
@@ -96,5 +98,26 @@ struct GatewayCLITests {
         }
         let kinds = try fixture.auditRecords().compactMap { ($0["record"] as? [String: Any])?["kind"] as? String }
         #expect(kinds.filter { $0 == "list" }.count >= 3, "\(kinds)")
+    }
+}
+
+/// `audit verify --url` against a server that is not a Sealgate log: an entry bundle shorter than its tile is
+/// refused by name (before, the CLI kept asking for more tiles forever).
+@Suite("audit verify --url against a broken or hostile server")
+struct RemoteLogBoundsTests {
+    @Test("A checkpoint of 5 entries whose bundle holds none: exit 1 naming the bundle, promptly")
+    func shortBundle() async throws {
+        let signer = NoteSigner(name: "bounds.test/audit", key: .init())
+        let note = try signer.sign(Checkpoint(origin: "bounds.test/audit", size: 5, root: Data(repeating: 3, count: 32)).body)
+        let router = Router()
+        router.get("/audit/checkpoint") { _, _ in note }
+        router.get("/audit/key") { _, _ in signer.verifier.encoded }
+        router.get("/audit/tile/entries/**") { _, _ in "" }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let run = try await runCLI(["audit", "verify", "--url", "http://127.0.0.1:\(port)", "--api-key", "sg_any_auditor_key_000000000"])
+            #expect(run.status == 1 && run.stderr.contains("entry bundle 0 holds 0 entries"), "\(run.both)")
+        }
     }
 }

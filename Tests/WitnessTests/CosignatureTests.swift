@@ -65,6 +65,15 @@ struct CosignatureTests {
         #expect(two.cosigners == ["policy.test/w0", "policy.test/w1"])
         #expect(!AuditVerifier.verifyCosignatures(note: note.encoded, witnesses: keys, quorum: 3, now: now).meetsQuorum)
         #expect(!AuditVerifier.verifyCosignatures(note: note.encoded, witnesses: [keys[0], keys[0]], quorum: 2, now: now).meetsQuorum)
+        // One witness key listed under a second name: its line copied under that name (the cosigned message has no
+        // name in it) must not count as a second cosigner.
+        let shared = Curve25519.Signing.PrivateKey()
+        let named = CosignatureSigner(name: "policy.test/named", key: shared)
+        let alias = CosignatureSigner(name: "policy.test/alias", key: shared)
+        var copied = try SignedNote(try log.sign(text))
+        for signer in [named, alias] { try copied.append(lines: try signer.cosign(text, time: 1_999_999_000)) }
+        let doubled = AuditVerifier.verifyCosignatures(note: copied.encoded, witnesses: [named.verifier, alias.verifier], quorum: 2, now: now)
+        #expect(!doubled.meetsQuorum && doubled.failures.contains { $0.contains("distinct") }, "\(doubled)")
         #expect(!AuditVerifier.verifyCosignatures(note: note.encoded, witnesses: keys, quorum: 0, now: now).meetsQuorum)
         #expect(try AuditVerifier.verifyWitnessedCheckpoint(note: note.encoded, log: log.verifier, witnesses: keys, quorum: 2, now: now).size == 12)
 

@@ -1,4 +1,5 @@
 import Audit
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -82,6 +83,44 @@ struct WitnessProtocolTests {
             #expect(state.size == 5)
             #expect(state.root == (try Checkpoint(body: log.verifier.open(note5))).root)
             #expect(instance.metrics.render().contains(#"sealgate_witness_refusals_total{reason="inconsistent_proof"} 1"#))
+        }
+    }
+
+    @Test("An origin spelled otherwise (NFD of a witnessed NFC origin, same log key) is no log of this witness, before and after a restart")
+    func equivalentOriginRefused() async throws {
+        let dir = try WitnessFixture.directory()
+        let key = Curve25519.Signing.PrivateKey()
+        let nfc = "caf\u{E9}.example/audit"
+        let nfd = "cafe\u{301}.example/audit"
+        #expect(nfc == nfd && !nfc.utf8.elementsEqual(nfd.utf8), "Swift calls them equal; their bytes differ")
+        let signer = NoteSigner(name: nfc, key: key)
+        let honest = try signer.sign(Checkpoint(origin: nfc, size: 1, root: Data(repeating: 1, count: 32)).body)
+        // The log itself equivocates: the same key, a line naming the trusted (NFC) key, a body with the NFD origin.
+        let forked = try signer.sign(Checkpoint(origin: nfd, size: 1, root: Data(repeating: 2, count: 32)).body)
+        for restart in [false, true] {
+            let witnessDir = dir + "/w-\(restart)"
+            if restart {
+                let first = try Self.witness(witnessDir, logs: [signer.verifier], events: CapturedEvents())
+                try await first.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let answer = try await WitnessFixture.post(port: port, AddCheckpointRequest(oldSize: 0, proof: [], note: honest).body)
+                    #expect(answer.status == 200, "\(answer.body)")
+                }
+            }
+            let instance = try Self.witness(witnessDir, logs: [signer.verifier], events: CapturedEvents())
+            try await instance.application.test(.live) { client in
+                let port = try #require(client.port)
+                if !restart { #expect(try await WitnessFixture.post(port: port, AddCheckpointRequest(oldSize: 0, proof: [], note: honest).body).status == 200) }
+                let answer = try await WitnessFixture.post(port: port, AddCheckpointRequest(oldSize: 0, proof: [], note: forked).body)
+                #expect(answer.status != 200, "restart \(restart): the NFD origin was cosigned: \(answer.body)")
+            }
+        }
+        // audit verify's checks compare origins by bytes too.
+        do {
+            _ = try AuditVerifier.verifyWitnessedCheckpoint(note: forked, log: signer.verifier, witnesses: [], quorum: 0, now: WitnessFixture.clock())
+            Issue.record("a checkpoint of another origin spelling verified as the log's")
+        } catch {
+            #expect("\(error)".contains("origin"), "\(error)")
         }
     }
 
