@@ -72,7 +72,16 @@ public enum OneShotHTTPS {
     ) async throws -> (Int, AsyncThrowingStream<ByteBuffer, any Error>) {
         let (headStream, headContinuation) = AsyncThrowingStream<Int, any Error>.makeStream()
         let (bodyStream, bodyContinuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        // The deadline covers the handshake, the response head and the body: at it the connection is closed, so a
+        // peer that accepts and then stays silent (or stops mid-body) cannot hold the request, its task and socket.
+        let timedOut = Atomic<Bool>(false)
+        let closer = channel.channel.eventLoop.scheduleTask(deadline: deadline) {
+            timedOut.store(true, ordering: .relaxed)
+            channel.channel.close(promise: nil)
+        }
+        let deadlinePassed = UpstreamRefused(.modelUnavailable, "upstream deadline passed")
         let task = Task {
+            defer { closer.cancel() }
             do {
                 try await channel.executeThenClose { inbound, outbound in
                     // NIOSSL holds writes until the handshake (and so the verification) has succeeded.
@@ -94,13 +103,16 @@ public enum OneShotHTTPS {
                             return
                         }
                     }
+                    // Closed at the deadline: an error, never a whole answer that was cut short.
+                    if timedOut.load(ordering: .relaxed) { throw deadlinePassed }
                     if !sawHead { throw UpstreamRefused(.modelUnavailable, "upstream closed without an answer") }
                     bodyContinuation.finish()
                 }
             } catch {
                 // A refused certificate surfaces after connect, as a handshake error or a closed channel: before the
                 // verification passed, every failure is the refusal.
-                let mapped: any Error = peer.value.isEmpty || error is NIOSSLError || error is BoringSSLError ? refusal : error
+                let mapped: any Error =
+                    timedOut.load(ordering: .relaxed) ? deadlinePassed : peer.value.isEmpty || error is NIOSSLError || error is BoringSSLError ? refusal : error
                 headContinuation.finish(throwing: mapped)
                 bodyContinuation.finish(throwing: mapped)
             }
