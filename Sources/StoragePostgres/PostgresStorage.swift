@@ -3,6 +3,7 @@ import Logging
 import NIOSSL
 import PostgresNIO
 import SealgateCore
+import Synchronization
 
 /// A pool of connections to one PostgreSQL database, shared by the stores that live in it. Every statement runs
 /// under a deadline and every failure becomes ``SealgateError`` `storage_unavailable` without the statement's values,
@@ -66,20 +67,26 @@ public final class PostgresStorage: Sendable {
         (try? await query("SELECT 1", "ping")) != nil
     }
 
+    /// Runs `body`, giving up at the deadline. The caller gets its answer then even if the statement is still in flight:
+    /// postgres-nio does not abandon a query when its task is cancelled, and a task group waits for its children, so
+    /// a server that stopped answering (stopped, or a network black hole) held every request until it came back.
     func bounded<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let deadline = deadline
+        let race = Race<T>()
+        let work = Task {
+            do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
+        }
+        let timer = Task {
+            try await Task.sleep(for: deadline)
+            if race.finish(.failure(SealgateError(.storageUnavailable, "PostgreSQL did not answer within \(deadline) (\(what))"))) { work.cancel() }
+        }
+        defer { timer.cancel() }
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw SealgateError(.storageUnavailable, "PostgreSQL did not answer within \(deadline) (\(what))")
-                }
-                return value
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { race.install($0) }
+            } onCancel: {
+                work.cancel()
+                race.finish(.failure(CancellationError()))
             }
         } catch let error as SealgateError {
             throw error
@@ -90,6 +97,38 @@ public final class PostgresStorage: Sendable {
         } catch {
             throw SealgateError(.storageUnavailable, "PostgreSQL statement failed (\(what))")
         }
+    }
+}
+
+/// The first of a statement's result and its deadline, handed to the one waiting caller.
+final class Race<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, result: Result<T, any Error>?, done: Bool)>((nil, nil, false))
+
+    /// Settles the race with `result` unless it is settled already; whether this call settled it.
+    @discardableResult
+    func finish(_ result: Result<T, any Error>) -> Bool {
+        let waiting = state.withLock { state -> (CheckedContinuation<T, any Error>?, Bool) in
+            guard !state.done else { return (nil, false) }
+            state.done = true
+            guard let continuation = state.continuation else {
+                state.result = result
+                return (nil, true)
+            }
+            state.continuation = nil
+            return (continuation, true)
+        }
+        waiting.0?.resume(with: result)
+        return waiting.1
+    }
+
+    /// The caller waits here; settled already, it resumes at once.
+    func install(_ continuation: CheckedContinuation<T, any Error>) {
+        let settled = state.withLock { state -> Result<T, any Error>? in
+            if let result = state.result { return result }
+            state.continuation = continuation
+            return nil
+        }
+        if let settled { continuation.resume(with: settled) }
     }
 }
 

@@ -1,0 +1,59 @@
+import Foundation
+import Logging
+import SealgateCore
+import StoragePostgres
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A database that stopped answering (a stopped server, a network black hole) refuses statements at the deadline
+/// instead of holding every request until it comes back (review finding: a `kill -STOP` PostgreSQL hung the broker's
+/// admin API for the 120 s the client waited). No PostgreSQL needed: a listener that accepts and never answers.
+@Suite("PostgreSQL: statements fail at the deadline", .timeLimit(.minutes(1)))
+struct PostgresDeadlineTests {
+    @Test("Against a server that accepts and never answers, a query fails storage_unavailable within about its 1 s deadline")
+    func silentServer() async throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        #expect(bound == 0 && listen(fd, 16) == 0)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+
+        let storage = try PostgresStorage(url: "postgres://sealgate@127.0.0.1:\(port)/sealgate?sslmode=disable", logger: Logger(label: "test"), deadline: .seconds(1))
+        let started = ContinuousClock.now
+        do {
+            _ = try await storage.query("SELECT 1", "probe")
+            Issue.record("a silent server answered")
+        } catch let error as SealgateError {
+            #expect(error.code == .storageUnavailable, "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(20), "the deadline was not kept: \(ContinuousClock.now - started)")
+        #expect(await !storage.ping())
+        await storage.close()
+    }
+
+    @Test("A statement in flight past the deadline (pg_sleep stands in for a stopped server) fails at the deadline, and the pool still serves",
+        .enabled(if: ProcessInfo.processInfo.environment["SEALGATE_TEST_POSTGRES_URL"] != nil))
+    func statementInFlight() async throws {
+        let url = try #require(ProcessInfo.processInfo.environment["SEALGATE_TEST_POSTGRES_URL"])
+        let storage = try PostgresStorage(url: url, logger: Logger(label: "test"), deadline: .seconds(1))
+        #expect(await storage.ping())
+        let started = ContinuousClock.now
+        do {
+            _ = try await storage.query("SELECT pg_sleep(15)", "stall")
+            Issue.record("the statement outlived its deadline and answered")
+        } catch let error as SealgateError {
+            #expect(error.code == .storageUnavailable, "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(10), "the deadline was not kept: \(ContinuousClock.now - started)")
+        #expect(await storage.ping(), "another connection of the pool answers meanwhile")
+        await storage.close()
+    }
+}
