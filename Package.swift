@@ -427,7 +427,8 @@ let package = Package(
         .testTarget(
             name: "StorageConformanceTests",
             dependencies: [
-                "StorageSQLite", "StoragePostgres", "SealgateCore", "KeyBroker", "Attestation", "KBSProtocol", "JOSE", "ReleasePolicy",
+                "StorageSQLite", "StoragePostgres", "SealgateCore", "SealgateTestSupport", "KeyBroker", "Attestation", "KBSProtocol", "JOSE",
+                "ReleasePolicy",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SealgateCore
+import SealgateTestSupport
 import StoragePostgres
 import Testing
 
@@ -15,16 +16,8 @@ import Testing
 struct PostgresDeadlineTests {
     @Test("Against a server that accepts and never answers, a query fails storage_unavailable within about its 1 s deadline")
     func silentServer() async throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try #require(silentTCPListener())
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        #expect(bound == 0 && listen(fd, 16) == 0)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        let port = Int(UInt16(bigEndian: address.sin_port))
 
         let storage = try PostgresStorage(url: "postgres://sealgate@127.0.0.1:\(port)/sealgate?sslmode=disable", logger: Logger(label: "test"), deadline: .seconds(1))
         let started = ContinuousClock.now
