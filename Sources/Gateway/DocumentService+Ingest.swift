@@ -65,7 +65,12 @@ extension DocumentService {
         case .failure(let failure): return .failure(failure)
         case .success(let index): auditIndex = index
         }
-        do { try await store.put(sealed.document, chunks: sealed.chunks) } catch {
+        // Replacing only a document of a class the principal may use, in the same step as the write: one written
+        // meanwhile by someone else, of a class it may not use, stays, and this write fails.
+        do { try await store.put(sealed.document, chunks: sealed.chunks, replacingOnly: Self.usableClasses(caller.grants)) } catch {
+            if let existing = try? await store.document(tenant: principal.tenant, collection: collection, id: id), !caller.grants.mayUse(existing.dataClass) {
+                return await fail(.writeNotPermitted, "A document with this id exists that this principal may not replace.")
+            }
             return await fail(.storageUnavailable, "The document could not be stored.")
         }
         await index.upsert(
@@ -77,6 +82,11 @@ extension DocumentService {
             })
         return .success(
             IngestResult(id: id, collection: collection, dataClass: dataClass, chunks: pieces.count, kekVersion: kek.version, auditIndex: auditIndex))
+    }
+
+    /// The data classes whose documents `grants` may replace or delete (`nil`: every class).
+    static func usableClasses(_ grants: Grants) -> Set<DataClass>? {
+        grants.dataClasses.contains("*") ? nil : Set(grants.dataClasses.compactMap { DataClass($0) })
     }
 
     /// The most characters of a title that a chunk header keeps, so the header never crowds out the chunk (MiniLM

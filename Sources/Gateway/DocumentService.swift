@@ -153,7 +153,8 @@ public struct DocumentService: Sendable {
         case .failure(let failure): return .failure(failure)
         case .success(let index): auditIndex = index
         }
-        do { _ = try await store.delete(tenant: principal.tenant, collection: collection, id: id) } catch {
+        // Only if it is still of a class the principal may use (one replaced meanwhile by another class stays).
+        do { _ = try await store.delete(tenant: principal.tenant, collection: collection, id: id, onlyOf: Self.usableClasses(caller.grants)) } catch {
             return await fail(.storageUnavailable, "The store failed.")
         }
         await index.remove(tenant: principal.tenant, collection: collection, documentID: id)

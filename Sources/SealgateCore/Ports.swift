@@ -67,8 +67,10 @@ public struct StoredChunk: Sendable, Equatable {
 
 /// Persistent storage of sealed documents and chunks. Implementations never see plaintext.
 public protocol DocumentStore: Sendable {
-    /// Stores a document and its chunks atomically, replacing any document with the same id.
-    func put(_ document: StoredDocument, chunks: [StoredChunk]) async throws
+    /// Stores a document and its chunks atomically, replacing a document with the same id only if its data class is
+    /// in `classes` (`nil`: any). A document of another class is left as it is and the call throws (nothing stored):
+    /// the check and the replacement are one step, so a document a writer may not touch cannot slip in between.
+    func put(_ document: StoredDocument, chunks: [StoredChunk], replacingOnly classes: Set<DataClass>?) async throws
     /// One document's row, if it exists.
     func document(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> StoredDocument?
     /// All documents of a collection, ordered by id.
@@ -84,8 +86,9 @@ public protocol DocumentStore: Sendable {
     /// Many chunks with their documents' rows, read together (one statement per batch where the backend allows):
     /// the locations that exist, each once; a location whose chunk or document is gone is absent.
     func chunks(tenant: TenantID, at locations: [ChunkLocation]) async throws -> [ChunkLocation: ChunkWithDocument]
-    /// Deletes a document and its chunks; returns whether it existed.
-    func delete(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> Bool
+    /// Deletes a document and its chunks if its data class is in `classes` (`nil`: any), in one step; returns whether
+    /// such a document existed.
+    func delete(tenant: TenantID, collection: CollectionName, id: DocumentID, onlyOf classes: Set<DataClass>?) async throws -> Bool
     /// Replaces a document's wrapped DEK if it is still wrapped under `from` (compare-and-set); returns whether it was.
     func rewrap(
         tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, to: Int, wrappedDEK: Data
@@ -226,4 +229,16 @@ extension MetricsRecorder {
 public struct NoMetrics: MetricsRecorder {
     public init() {}
     public func increment(_ name: String, labels: [(String, String)], by amount: Int) {}
+}
+
+extension DocumentStore {
+    /// Stores a document and its chunks atomically, replacing any document with the same id.
+    public func put(_ document: StoredDocument, chunks: [StoredChunk]) async throws {
+        try await put(document, chunks: chunks, replacingOnly: nil)
+    }
+
+    /// Deletes a document and its chunks, whatever its class; returns whether it existed.
+    public func delete(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> Bool {
+        try await delete(tenant: tenant, collection: collection, id: id, onlyOf: nil)
+    }
 }

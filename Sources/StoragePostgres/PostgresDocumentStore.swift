@@ -55,10 +55,18 @@ public struct PostgresDocumentStore: DocumentStore {
         "tenant, collection, id, data_class, kek_version, dek_version, wrapped_dek, sealed_title, sealed_metadata, chunk_count, embedder, created_at"
     static let chunkColumns = "tenant, collection, document_id, idx, sealed_text, sealed_embedding"
 
-    public func put(_ document: StoredDocument, chunks: [StoredChunk]) async throws {
+    public func put(_ document: StoredDocument, chunks: [StoredChunk], replacingOnly classes: Set<DataClass>?) async throws {
         try await storage.transaction("put document") { connection, logger in
             let (t, c, i) = (document.tenant.rawValue, document.collection.rawValue, document.id.rawValue)
-            try await connection.query("DELETE FROM documents WHERE tenant = \(t) AND collection = \(c) AND id = \(i)", logger: logger)
+            // A row of a class outside `classes` is not deleted, so the INSERT below meets its primary key and the
+            // transaction rolls back: nothing replaced, nothing stored.
+            if let classes {
+                let allowed = classes.map(\.rawValue).sorted()
+                try await connection.query(
+                    "DELETE FROM documents WHERE tenant = \(t) AND collection = \(c) AND id = \(i) AND data_class = ANY(\(allowed))", logger: logger)
+            } else {
+                try await connection.query("DELETE FROM documents WHERE tenant = \(t) AND collection = \(c) AND id = \(i)", logger: logger)
+            }
             try await connection.query(
                 """
                 INSERT INTO documents (tenant, collection, id, data_class, kek_version, dek_version, wrapped_dek, sealed_title,
@@ -126,13 +134,19 @@ public struct PostgresDocumentStore: DocumentStore {
         ).compactMap(Self.chunk).first
     }
 
-    public func delete(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> Bool {
+    public func delete(tenant: TenantID, collection: CollectionName, id: DocumentID, onlyOf classes: Set<DataClass>?) async throws -> Bool {
         try await storage.transaction("delete document") { connection, logger in
             let (t, c, i) = (tenant.rawValue, collection.rawValue, id.rawValue)
+            // With `classes`, every class name if none is given (`ANY` of all), so one statement serves both.
+            let query: PostgresQuery
+            if let classes {
+                let allowed = classes.map(\.rawValue).sorted()
+                query = "DELETE FROM documents WHERE tenant = \(t) AND collection = \(c) AND id = \(i) AND data_class = ANY(\(allowed)) RETURNING id"
+            } else {
+                query = "DELETE FROM documents WHERE tenant = \(t) AND collection = \(c) AND id = \(i) RETURNING id"
+            }
             var deleted = 0
-            for try await _ in try await connection.query(
-                "DELETE FROM documents WHERE tenant = \(t) AND collection = \(c) AND id = \(i) RETURNING id", logger: logger)
-            {
+            for try await _ in try await connection.query(query, logger: logger) {
                 deleted += 1
             }
             if deleted > 0 { try await Self.notify(connection, origin: origin, tenant: t, logger: logger) }

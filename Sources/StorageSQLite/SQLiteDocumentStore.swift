@@ -42,11 +42,14 @@ public struct SQLiteDocumentStore: DocumentStore {
     /// Closes the database; call once at shutdown.
     public func close() async { await db.close() }
 
-    public func put(_ document: StoredDocument, chunks: [StoredChunk]) async throws {
+    public func put(_ document: StoredDocument, chunks: [StoredChunk], replacingOnly classes: Set<DataClass>?) async throws {
+        // A row of a class outside `classes` is not deleted, so the INSERT below meets its primary key and the whole
+        // transaction rolls back: nothing replaced, nothing stored.
+        let (classClause, classBinds) = Self.classFilter(classes)
         var statements: [(String, [SQLiteData])] = [
             (
-                "DELETE FROM documents WHERE tenant = ? AND collection = ? AND id = ?",
-                [.text(document.tenant.rawValue), .text(document.collection.rawValue), .text(document.id.rawValue)]
+                "DELETE FROM documents WHERE tenant = ? AND collection = ? AND id = ?" + classClause,
+                [.text(document.tenant.rawValue), .text(document.collection.rawValue), .text(document.id.rawValue)] + classBinds
             ),
             (
                 """
@@ -117,16 +120,23 @@ public struct SQLiteDocumentStore: DocumentStore {
         ).compactMap(Self.chunk).first
     }
 
-    public func delete(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> Bool {
+    public func delete(tenant: TenantID, collection: CollectionName, id: DocumentID, onlyOf classes: Set<DataClass>?) async throws -> Bool {
         let binds: [SQLiteData] = [.text(tenant.rawValue), .text(collection.rawValue), .text(id.rawValue)]
+        let (classClause, classBinds) = Self.classFilter(classes)
         let existing = try await db.query(
-            "SELECT id FROM documents WHERE tenant = ? AND collection = ? AND id = ?", binds)
+            "SELECT id FROM documents WHERE tenant = ? AND collection = ? AND id = ?" + classClause, binds + classBinds)
         guard !existing.isEmpty else { return false }
-        try await db.transaction([
-            ("DELETE FROM chunks WHERE tenant = ? AND collection = ? AND document_id = ?", binds),
-            ("DELETE FROM documents WHERE tenant = ? AND collection = ? AND id = ?", binds),
-        ])
+        // The chunks go with their document (ON DELETE CASCADE), and only if it is still of one of `classes`.
+        try await db.transaction([("DELETE FROM documents WHERE tenant = ? AND collection = ? AND id = ?" + classClause, binds + classBinds)])
         return true
+    }
+
+    /// ` AND data_class IN (?, …)` with its binds for `classes`; nothing for `nil` (an empty set matches no row).
+    static func classFilter(_ classes: Set<DataClass>?) -> (String, [SQLiteData]) {
+        guard let classes else { return ("", []) }
+        guard !classes.isEmpty else { return (" AND 0", []) }
+        let sorted = classes.map(\.rawValue).sorted()
+        return (" AND data_class IN (" + sorted.map { _ in "?" }.joined(separator: ", ") + ")", sorted.map { .text($0) })
     }
 
     public func rewrap(

@@ -1,7 +1,9 @@
 import AccessPolicy
 import Foundation
 import Gateway
+import Retrieval
 import SealgateCore
+import Synchronization
 import Testing
 
 /// A document of a class a principal may not use is hidden from its listings and retrieval; deleting or replacing it
@@ -57,5 +59,39 @@ struct HiddenClassWriteTests {
         #expect(Self.reason(await Self.ingest(h, "secret", "internal", as: Harness.caller)) == nil)
         // Now internal: the reader may replace it.
         #expect(Self.reason(await Self.ingest(h, "secret", "public", as: Self.reader)) == nil)
+    }
+
+    @Test("A document of a hidden class written between the reader's check and its write survives: the write fails write_not_permitted")
+    func raceWithOwner() async throws {
+        let hook = HookEmbedder()
+        let h = try await Harness.make(embedder: hook)
+        defer { Task { await h.close() } }
+        #expect(await h.lease())
+        // While the reader's document is embedded (after its check found no document "d"), the owner stores a
+        // confidential "d".
+        hook.arm { _ = try? await Self.ingest(h, "d", "confidential", as: Harness.caller).get() }
+        #expect(Self.reason(await Self.ingest(h, "d", "public", as: Self.reader)) == .writeNotPermitted)
+        let stored = try #require(try await h.store.document(tenant: Harness.acme, collection: Harness.notes, id: DocumentID(unchecked: "d")))
+        #expect(stored.dataClass.rawValue == "confidential")
+    }
+}
+
+/// The hashing embedder, running a hook once, the first time it embeds after ``arm(_:)`` (and before it answers).
+final class HookEmbedder: Embedder, Sendable {
+    let hashing = HashingEmbedder(dimensions: 256)
+    let hook = Mutex<(@Sendable () async -> Void)?>(nil)
+    var identifier: String { hashing.identifier }
+    var wantsIDFWeighting: Bool { hashing.wantsIDFWeighting }
+
+    func arm(_ action: @escaping @Sendable () async -> Void) { hook.withLock { $0 = action } }
+
+    func embed(_ texts: [String]) async throws -> [[Float]] {
+        if let action = hook.withLock({ value -> (@Sendable () async -> Void)? in
+            defer { value = nil }
+            return value
+        }) {
+            await action()
+        }
+        return try await hashing.embed(texts)
     }
 }

@@ -10,12 +10,12 @@ struct DocumentStoreConformanceTests {
     static let notes = CollectionName(unchecked: "notes")
     static let hr = CollectionName(unchecked: "hr")
 
-    static func document(_ tenant: TenantID = acme, _ collection: CollectionName = notes, _ id: String, chunks: Int, version: Int = 1)
-        -> (StoredDocument, [StoredChunk])
-    {
+    static func document(
+        _ tenant: TenantID = acme, _ collection: CollectionName = notes, _ id: String, chunks: Int, version: Int = 1, dataClass: String = "internal"
+    ) -> (StoredDocument, [StoredChunk]) {
         let documentID = DocumentID(unchecked: id)
         let document = StoredDocument(
-            tenant: tenant, collection: collection, id: documentID, dataClass: DataClass(unchecked: "internal"), kekVersion: version,
+            tenant: tenant, collection: collection, id: documentID, dataClass: DataClass(unchecked: dataClass), kekVersion: version,
             wrappedDEK: Data("dek-\(id)-\(version)".utf8), sealedTitle: Data([1, 2, 3, UInt8(truncatingIfNeeded: chunks)]), sealedMetadata: Data([0, 255]),
             chunkCount: chunks, embedder: "hash-384", createdAt: Date(timeIntervalSince1970: 1_800_000_000.25))
         let stored = (0..<chunks).map { index in
@@ -53,6 +53,33 @@ struct DocumentStoreConformanceTests {
         #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: b.id) == b2)
         #expect(try await store.chunks(tenant: Self.acme, collection: Self.notes, documentID: b.id) == b2Chunks)
         #expect(try await store.documents(tenant: Self.acme, collection: Self.notes).count == 2)
+    }
+
+    @Test("A replace or delete limited to some classes leaves a document of another class as it was, in the same step", arguments: Backend.enabled)
+    func classBoundWrites(_ backend: Backend) async throws {
+        let (store, close) = try await backend.documentStore()
+        defer { Task { await close() } }
+        let (restricted, public_) = (DataClass(unchecked: "restricted"), DataClass(unchecked: "public"))
+        let (secret, secretChunks) = Self.document(Self.acme, Self.notes, "d", chunks: 2, dataClass: "restricted")
+        try await store.put(secret, chunks: secretChunks)
+        let (mine, mineChunks) = Self.document(Self.acme, Self.notes, "d", chunks: 1, version: 2, dataClass: "public")
+        await #expect(throws: (any Error).self) { try await store.put(mine, chunks: mineChunks, replacingOnly: [public_]) }
+        #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: secret.id) == secret)
+        #expect(try await store.chunks(tenant: Self.acme, collection: Self.notes, documentID: secret.id) == secretChunks)
+        #expect(try await !store.delete(tenant: Self.acme, collection: Self.notes, id: secret.id, onlyOf: [public_]))
+        #expect(try await !store.delete(tenant: Self.acme, collection: Self.notes, id: secret.id, onlyOf: []))
+        #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: secret.id) == secret)
+
+        // A class in the set: replaced, chunks and all; then deleted by a caller limited to the new class.
+        try await store.put(mine, chunks: mineChunks, replacingOnly: [public_, restricted])
+        #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: mine.id) == mine)
+        #expect(try await store.chunks(tenant: Self.acme, collection: Self.notes, documentID: mine.id) == mineChunks)
+        #expect(try await store.delete(tenant: Self.acme, collection: Self.notes, id: mine.id, onlyOf: [public_]))
+        #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: mine.id) == nil)
+        #expect(try await store.chunks(tenant: Self.acme, collection: Self.notes, documentID: mine.id).isEmpty)
+        // A new id is stored whatever the limit.
+        try await store.put(mine, chunks: mineChunks, replacingOnly: [])
+        #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: mine.id) == mine)
     }
 
     @Test("Chunks read by location come with their documents: present ones once, missing and other tenants' absent, past the batch size", arguments: Backend.enabled)

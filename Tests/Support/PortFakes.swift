@@ -23,8 +23,14 @@ public final class InMemoryDocumentStore: DocumentStore {
     /// Runs `action` once, the next time `chunks(tenant:)` has read its snapshot.
     public func onNextChunksRead(_ action: @escaping @Sendable () async -> Void) { hook.withLock { $0 = action } }
 
-    public func put(_ document: StoredDocument, chunks: [StoredChunk]) async throws {
-        rows.withLock { $0[Key(tenant: document.tenant, collection: document.collection, id: document.id)] = (document, chunks) }
+    public func put(_ document: StoredDocument, chunks: [StoredChunk], replacingOnly classes: Set<DataClass>?) async throws {
+        let replaced = rows.withLock { rows -> Bool in
+            let key = Key(tenant: document.tenant, collection: document.collection, id: document.id)
+            if let existing = rows[key]?.0, let classes, !classes.contains(existing.dataClass) { return false }
+            rows[key] = (document, chunks)
+            return true
+        }
+        if !replaced { throw SealgateError(.storageUnavailable, "a document of another class has this id (test store)") }
     }
 
     public func document(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> StoredDocument? {
@@ -61,8 +67,13 @@ public final class InMemoryDocumentStore: DocumentStore {
         rows.withLock { $0[Key(tenant: tenant, collection: collection, id: documentID)]?.1.first { $0.index == index } }
     }
 
-    public func delete(tenant: TenantID, collection: CollectionName, id: DocumentID) async throws -> Bool {
-        rows.withLock { $0.removeValue(forKey: Key(tenant: tenant, collection: collection, id: id)) != nil }
+    public func delete(tenant: TenantID, collection: CollectionName, id: DocumentID, onlyOf classes: Set<DataClass>?) async throws -> Bool {
+        rows.withLock { rows in
+            let key = Key(tenant: tenant, collection: collection, id: id)
+            guard let existing = rows[key]?.0, classes?.contains(existing.dataClass) ?? true else { return false }
+            rows[key] = nil
+            return true
+        }
     }
 
     public func rewrap(tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, to: Int, wrappedDEK: Data) async throws -> Bool {
