@@ -179,20 +179,30 @@ public struct ModelLoader: Sendable {
             resource: resource, digest: manifest.modelDigest, fileNames: signed.map(\.name), storage: storage, statistics: statistics)
     }
 
-    /// A regular file (not a symbolic link) directly under `directory`, opened for reading, and its size.
+    /// A regular file (not a symbolic link) directly under `directory`, opened for reading, and its size — both from
+    /// the descriptor itself: opened with `O_NOFOLLOW` (a link swapped in after a check is not followed) and
+    /// `O_NONBLOCK` (a FIFO does not block the open), then `fstat`ed, so what is checked is what is read.
     static func openRegularFile(_ directory: URL, _ name: String) throws -> (handle: FileHandle, size: Int64) {
-        let url = directory.appendingPathComponent(name)
+        let path = directory.appendingPathComponent(name).path
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw ModelLoadError(.truncated, "\(name) is missing from the sealed model") }
+            if errno == ELOOP { throw ModelLoadError(.pathInvalid, "\(name) is not a regular file (a symbolic link?)") }
+            throw ModelLoadError(.unreadable, "cannot read \(name)")
+        }
         var info = stat()
-        guard lstat(url.path, &info) == 0 else { throw ModelLoadError(.truncated, "\(name) is missing from the sealed model") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw ModelLoadError(.pathInvalid, "\(name) is not a regular file (a symbolic link?)") }
-        guard let handle = try? FileHandle(forReadingFrom: url) else { throw ModelLoadError(.unreadable, "cannot read \(name)") }
-        return (handle, Int64(info.st_size))
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw ModelLoadError(.pathInvalid, "\(name) is not a regular file (a symbolic link?)")
+        }
+        return (FileHandle(fileDescriptor: fd, closeOnDealloc: true), Int64(info.st_size))
     }
 
+    /// A small file read whole, at most `limit` bytes (more refuses it, whatever its size said when it was opened).
     static func readSmallFile(_ directory: URL, _ name: String, limit: Int) throws -> Data {
         let file = try openRegularFile(directory, name)
         defer { try? file.handle.close() }
-        guard file.size <= limit, let data = try? file.handle.readToEnd() ?? Data() else {
+        guard file.size <= limit, let data = try? file.handle.read(upToCount: limit + 1) ?? Data(), data.count <= limit else {
             throw ModelLoadError(.manifestInvalid, "\(name) is larger than \(limit) bytes or unreadable")
         }
         return data

@@ -141,6 +141,36 @@ struct ModelLoaderTests {
         }
     }
 
+    @Test("A manifest or sealed file that is a symbolic link or a FIFO is refused model_path_invalid, never followed or waited on")
+    func linksAndFIFOs() async throws {
+        try await withFixture { f in
+            let loader = ModelLoader(trust: try f.trust(), keys: f.keys)
+            let sealed = try await f.sealed("a")
+            let manifest = sealed.appendingPathComponent(SealedModelFormat.manifestName)
+            let original = try Data(contentsOf: manifest)
+            let elsewhere = f.root.appendingPathComponent("elsewhere.json")
+            try original.write(to: elsewhere)
+            try FileManager.default.removeItem(at: manifest)
+            try FileManager.default.createSymbolicLink(at: manifest, withDestinationURL: elsewhere)
+            #expect(refusal(await loader.load(sealed)) == .pathInvalid)
+            try FileManager.default.removeItem(at: manifest)
+            // Checked on the open descriptor (O_NOFOLLOW, O_NONBLOCK, fstat): a file swapped for one of these after a
+            // check is refused the same way, not waited on or read without end.
+            #expect(mkfifo(manifest.path, 0o600) == 0)
+            #expect(refusal(await loader.load(sealed)) == .pathInvalid)
+            try FileManager.default.removeItem(at: manifest)
+            try original.write(to: manifest)
+            let weights = sealed.appendingPathComponent(SealedModelFormat.blobName(1))
+            let blob = try Data(contentsOf: weights)
+            try FileManager.default.removeItem(at: weights)
+            try FileManager.default.createSymbolicLink(at: weights, withDestinationURL: elsewhere)
+            #expect(refusal(await loader.load(sealed)) == .pathInvalid)
+            try FileManager.default.removeItem(at: weights)
+            try blob.write(to: weights)
+            #expect(refusal(await loader.load(sealed)) == nil)
+        }
+    }
+
     @Test("A sealed file swapped in from another model, or files reordered in the manifest, does not open")
     func swappedBetweenModels() async throws {
         try await withFixture { f in
