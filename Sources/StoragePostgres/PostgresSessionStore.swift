@@ -34,9 +34,15 @@ public struct PostgresSessionStore: SessionStore {
         return BrokerSessionRecord(idDigest: id, attested: attested, expires: Date(timeIntervalSince1970: expires), sealedState: sealed)
     }
 
+    /// The advisory lock key that serialises session opens (an arbitrary constant: "sealgate sessions").
+    static let openLockKey: Int64 = 0x5345_414C_5345_5353
+
     public func open(_ record: BrokerSessionRecord, now: Date, limit: Int) async throws -> Bool {
         let cutoff = now.timeIntervalSince1970
         return try await storage.transaction("open session") { connection, logger in
+            // One open at a time across every broker on the database (held to the end of this short transaction):
+            // otherwise two brokers could each count below the limit and both insert.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.openLockKey))", logger: logger)
             try await connection.query("DELETE FROM broker_sessions WHERE expires_at <= \(cutoff)", logger: logger)
             var live = 0
             for try await count in try await connection.query("SELECT count(*) FROM broker_sessions", logger: logger).decode(Int.self) {
