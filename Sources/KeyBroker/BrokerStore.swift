@@ -137,4 +137,7 @@ public protocol BrokerStore: Sendable {
     func setting(_ name: String) async throws -> Data?
     /// Stores or replaces a named setting.
     func putSetting(_ name: String, _ value: Data) async throws
+    /// Sets `name` to `value` only if it still holds `expected` (`nil`: only if it is absent), in one statement;
+    /// whether it did. Several brokers changing one record (proposals) each see the other's change or fail.
+    func replaceSetting(_ name: String, _ value: Data, ifCurrent expected: Data?) async throws -> Bool
 }

@@ -112,10 +112,10 @@ extension KeyBroker {
     public func proposals() async throws -> [Proposal] {
         await proposalLock.lock()
         do {
-            var all = try await loadProposals()
-            if try await expire(&all) { try await saveProposals(all) }
+            var record = try await loadProposals()
+            if try await expire(&record.all) { try await saveProposals(&record) }
             await proposalLock.unlock()
-            return all.filter { $0.state == "pending" } + all.filter { $0.state != "pending" }.reversed()
+            return record.all.filter { $0.state == "pending" } + record.all.filter { $0.state != "pending" }.reversed()
         } catch {
             await proposalLock.unlock()
             throw error
@@ -129,17 +129,17 @@ extension KeyBroker {
             guard OperationsPolicy.proposable.contains(action) else { throw ReleaseDecision.deny(.malformedRequest, "admin.proposal.action") }
             let text = payload.map { String(decoding: $0, as: UTF8.self) } ?? ""
             try await validateProposal(action: action, target: target, payload: payload)
-            var all = try await loadProposals()
-            _ = try await expire(&all)
-            guard all.filter({ $0.state == "pending" }).count < 100 else { throw ReleaseDecision.deny(.conflict, "admin.proposal.too_many_pending") }
+            var record = try await loadProposals()
+            _ = try await expire(&record.all)
+            guard record.all.filter({ $0.state == "pending" }).count < 100 else { throw ReleaseDecision.deny(.conflict, "admin.proposal.too_many_pending") }
             let created = now()
             var proposal = Proposal(
                 id: Self.proposalID(), action: action, target: target, payload: text, proposer: principal.name,
                 createdAt: AuditRecord.timestamp(created), expiresAt: AuditRecord.timestamp(created.addingTimeInterval(TimeInterval(operationsPolicy.expirySeconds))),
                 digest: "", approvals: [], required: operationsPolicy.approvals, state: "pending", outcome: nil)
             proposal.digest = proposal.contentDigest
-            all.append(proposal)
-            try await saveProposals(all)
+            record.all.append(proposal)
+            try await saveProposals(&record)
             return proposal
         }
         await proposalLock.unlock()
@@ -157,11 +157,10 @@ extension KeyBroker {
         await proposalLock.lock()
         var executing: Proposal?
         var result: AdminResult<Proposal> = await adminAction("approve", by: principal, target: id) {
-            var all = try await loadProposals()
-            let expired = try await expire(&all)
-            if expired { try await saveProposals(all) }
-            guard let index = all.firstIndex(where: { $0.id == id }) else { throw ReleaseDecision.deny(.unknownResource, "admin.proposal") }
-            var proposal = all[index]
+            var record = try await loadProposals()
+            if try await expire(&record.all) { try await saveProposals(&record) }
+            guard let index = record.all.firstIndex(where: { $0.id == id }) else { throw ReleaseDecision.deny(.unknownResource, "admin.proposal") }
+            var proposal = record.all[index]
             if proposal.state == "expired" { throw ReleaseDecision.deny(.proposalExpired, "admin.proposal.expiry") }
             guard proposal.state == "pending" else { throw ReleaseDecision.deny(.proposalClosed, "admin.proposal.state") }
             guard proposal.contentDigest == proposal.digest, digest.lowercased() == proposal.digest else {
@@ -182,17 +181,20 @@ extension KeyBroker {
                 proposal.state = "executing"
                 executing = proposal
             }
-            all[index] = proposal
-            try await saveProposals(all)
+            record.all[index] = proposal
+            // Compare-and-swap: of two brokers completing the same quorum at once, one moves it to `executing`.
+            try await saveProposals(&record)
             return proposal
         }
         if case .success(var proposal) = result, executing != nil {
             let outcome = await execute(proposal)
             proposal.state = outcome == nil ? "executed" : "failed"
             proposal.outcome = outcome?.reason.rawValue
-            if var all = try? await loadProposals(), let index = all.firstIndex(where: { $0.id == proposal.id }) {
-                all[index] = proposal
-                try? await saveProposals(all)
+            // The outcome is recorded whatever other changes the record saw meanwhile (a few tries).
+            for _ in 0..<5 {
+                guard var record = try? await loadProposals(), let index = record.all.firstIndex(where: { $0.id == proposal.id }) else { break }
+                record.all[index] = proposal
+                if (try? await saveProposals(&record)) != nil { break }
             }
             result = .success(proposal)
         }
@@ -237,15 +239,28 @@ extension KeyBroker {
         return try JSONDecoder().decode([String: String].self, from: data)
     }
 
-    private func loadProposals() async throws -> [Proposal] {
-        guard let data = try await store.setting(Self.proposalsSetting) else { return [] }
-        return try JSONDecoder().decode([Proposal].self, from: data)
+    /// The proposals as read, with the stored bytes they were read from (what a save must still find there).
+    struct ProposalsRecord {
+        var all: [Proposal]
+        var stored: Data?
     }
 
-    private func saveProposals(_ all: [Proposal]) async throws {
-        let closed = all.filter { $0.state != "pending" && $0.state != "executing" }
-        let kept = all.filter { $0.state == "pending" || $0.state == "executing" } + closed.suffix(Self.keptClosedProposals)
-        try await store.putSetting(Self.proposalsSetting, try Self.canonical(kept))
+    private func loadProposals() async throws -> ProposalsRecord {
+        guard let data = try await store.setting(Self.proposalsSetting) else { return ProposalsRecord(all: [], stored: nil) }
+        return ProposalsRecord(all: try JSONDecoder().decode([Proposal].self, from: data), stored: data)
+    }
+
+    /// Writes the proposals if the store still holds what `record` was read from (another broker on the database
+    /// may have changed them since: the in-process lock does not reach it); else `409 conflict`
+    /// (`admin.proposal.concurrent`), and the caller tries again.
+    private func saveProposals(_ record: inout ProposalsRecord) async throws {
+        let closed = record.all.filter { $0.state != "pending" && $0.state != "executing" }
+        let kept = record.all.filter { $0.state == "pending" || $0.state == "executing" } + closed.suffix(Self.keptClosedProposals)
+        let data = try Self.canonical(kept)
+        guard try await store.replaceSetting(Self.proposalsSetting, data, ifCurrent: record.stored) else {
+            throw ReleaseDecision.deny(.conflict, "admin.proposal.concurrent")
+        }
+        record.stored = data
     }
 
     /// Closes pending proposals past their expiry, recording each; returns whether any closed.

@@ -177,6 +177,18 @@ public struct PostgresBrokerStore: BrokerStore {
         try await putRawSetting("x." + name, value)
     }
 
+    public func replaceSetting(_ name: String, _ value: Data, ifCurrent expected: Data?) async throws -> Bool {
+        let key = "x." + name
+        if let expected {
+            return try await !storage.query(
+                "UPDATE broker_settings SET value = \(value) WHERE name = \(key) AND value = \(expected) RETURNING name", "replace setting"
+            ).isEmpty
+        }
+        return try await !storage.query(
+            "INSERT INTO broker_settings (name, value) VALUES (\(key), \(value)) ON CONFLICT (name) DO NOTHING RETURNING name", "replace setting"
+        ).isEmpty
+    }
+
     func rawSetting(_ name: String) async throws -> Data? {
         try await storage.query("SELECT value FROM broker_settings WHERE name = \(name)", "setting").first.flatMap { try? $0.decode(Data.self) }
     }

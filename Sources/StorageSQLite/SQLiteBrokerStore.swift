@@ -156,6 +156,18 @@ public struct SQLiteBrokerStore: BrokerStore {
         try await db.transaction([("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", [.text("x." + name), .bytes(value)])])
     }
 
+    public func replaceSetting(_ name: String, _ value: Data, ifCurrent expected: Data?) async throws -> Bool {
+        let rows: [SQLiteRow]
+        if let expected {
+            rows = try await db.query(
+                "UPDATE settings SET value = ? WHERE name = ? AND value = ? RETURNING name", [.bytes(value), .text("x." + name), .bytes(expected)])
+        } else {
+            rows = try await db.query(
+                "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING RETURNING name", [.text("x." + name), .bytes(value)])
+        }
+        return !rows.isEmpty
+    }
+
     static func credential(_ row: SQLiteRow) -> AdminCredential? {
         guard let name = row.column("name")?.string, let hash = row.column("token_sha256")?.string,
             let roles = row.column("roles")?.string, let created = row.column("created_at")?.double

@@ -82,6 +82,13 @@ struct BrokerStoreConformanceTests {
         #expect(try await store.setting("workload_ca") == Data([2]))
         #expect(try await store.setting("none") == nil)
 
+        // Compare-and-swap: absent → set once; then only from the value it holds; a stale expectation changes nothing.
+        #expect(try await store.replaceSetting("proposals", Data([1]), ifCurrent: nil))
+        #expect(try await !store.replaceSetting("proposals", Data([9]), ifCurrent: nil))
+        #expect(try await store.replaceSetting("proposals", Data([2]), ifCurrent: Data([1])))
+        #expect(try await !store.replaceSetting("proposals", Data([3]), ifCurrent: Data([1])))
+        #expect(try await store.setting("proposals") == Data([2]))
+
         let admin = AdminCredential(name: "root", tokenSHA256: String(repeating: "a", count: 64), roles: [.admin], createdAt: Self.created)
         let reader = AdminCredential(name: "audit", tokenSHA256: String(repeating: "b", count: 64), roles: [.reader, .shredder], createdAt: Self.created)
         try await store.insertCredential(admin)
