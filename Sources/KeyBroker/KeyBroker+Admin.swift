@@ -173,7 +173,25 @@ extension KeyBroker {
 
     /// Stops releasing one version. The newest active version cannot be retired (nothing would wrap new data).
     public func retire(tenant: String, dataClass: String, version: Int, by principal: AdminCredential) async -> AdminResult<KEKInfo> {
-        await adminAction("retire", by: principal, tenant: tenant, target: "\(tenant)/kek/\(dataClass)#\(version)") {
+        let target = Self.kekVersionTarget(tenant: tenant, dataClass: dataClass, version: version)
+        if let refusal = await quorumRefusal("retire", tenant: tenant, target: target, by: principal) { return .failure(refusal) }
+        return await performRetire(tenant: tenant, dataClass: dataClass, version: version, by: principal)
+    }
+
+    /// `<tenant>/kek/<class>#<version>`: how a retirement is named in records and proposals.
+    static func kekVersionTarget(tenant: String, dataClass: String, version: Int) -> String { "\(tenant)/kek/\(dataClass)#\(version)" }
+
+    /// The tenant, class and version a retirement's target names, if it is one.
+    static func kekVersion(_ target: String) -> (tenant: String, dataClass: String, version: Int)? {
+        let parts = target.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1] == "kek", let hash = parts[2].lastIndex(of: "#"), let version = Int(parts[2][parts[2].index(after: hash)...]),
+            version > 0
+        else { return nil }
+        return (String(parts[0]), String(parts[2][..<hash]), version)
+    }
+
+    func performRetire(tenant: String, dataClass: String, version: Int, by principal: AdminCredential) async -> AdminResult<KEKInfo> {
+        await adminAction("retire", by: principal, tenant: tenant, target: Self.kekVersionTarget(tenant: tenant, dataClass: dataClass, version: version)) {
             let (tenantID, _) = try await existingTenant(tenant)
             guard let dataClass = DataClass(dataClass) else { throw ReleaseDecision.deny(.malformedRequest, "admin.kek.data_class") }
             let existing = try await store.keks(tenant: tenantID, dataClass: dataClass)

@@ -291,6 +291,16 @@ extension KeyBroker {
             guard let payload, (try? ReleasePolicyLoader.decode(payload)) != nil else { throw ReleaseDecision.deny(.malformedRequest, "admin.proposal.payload") }
         case "delete_policy":
             guard policySet.policies.contains(where: { $0.id == target }) else { throw ReleaseDecision.deny(.unknownResource, "admin.policy") }
+        case "retire":
+            guard let kek = Self.kekVersion(target), let dataClass = DataClass(kek.dataClass) else {
+                throw ReleaseDecision.deny(.malformedRequest, "admin.proposal.target")
+            }
+            let (tenantID, _) = try await existingTenant(kek.tenant)
+            let versions = try await store.keks(tenant: tenantID, dataClass: dataClass)
+            guard let version = versions.first(where: { $0.version == kek.version }), version.state == .active else {
+                throw ReleaseDecision.deny(.unknownResource, "admin.kek.version")
+            }
+            guard versions.last(where: { $0.state == .active })?.version != kek.version else { throw ReleaseDecision.deny(.conflict, "admin.kek.retire_current") }
         case "create_credential":
             guard let request = payload.flatMap(Self.credentialRequest), Self.validCredential(name: target, roles: request.roles) else {
                 throw ReleaseDecision.deny(.malformedRequest, "admin.proposal.payload")
@@ -334,6 +344,12 @@ extension KeyBroker {
                 outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
             }
         case "delete_policy": outcome = await performDeletePolicy(proposal.target, by: principal).map { _ in () }
+        case "retire":
+            if let kek = Self.kekVersion(proposal.target) {
+                outcome = await performRetire(tenant: kek.tenant, dataClass: kek.dataClass, version: kek.version, by: principal).map { _ in () }
+            } else {
+                outcome = .failure(.deny(.malformedRequest, "admin.proposal.target"))
+            }
         case "create_credential":
             if let request = Self.credentialRequest(payload) {
                 outcome = await performCreateCredential(name: proposal.target, roles: request.roles, tokenSHA256: request.tokenSHA256, by: principal)

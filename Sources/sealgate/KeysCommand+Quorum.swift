@@ -10,18 +10,19 @@ extension KeysCommand {
             abstract: "Propose a destructive or trust-changing action for approval (needs the action's role); prints the proposal with its id and digest.",
             discussion: """
                 Actions: shred TENANT, revoke-credential NAME, rotate-ca, put-reference-values FILE (JSON), put-policy FILE (JSON), \
-                delete-policy ID, create-credential NAME --role R… --token-out FILE (the token is made here and written to FILE; \
+                delete-policy ID, retire TENANT/CLASS/VERSION, create-credential NAME --role R… --token-out FILE (the token is made here and written to FILE; \
                 the broker sees only its hash, and it works once the proposal executes). It executes once the operations \
                 policy's quorum of credentials other than the proposer, each older than the proposal, ran `sealgate keys approve`.
                 """)
         @OptionGroup var connection: Connection
-        @Argument(help: "shred, revoke-credential, rotate-ca, put-reference-values, put-policy, delete-policy or create-credential.") var action: String
+        @Argument(help: "shred, revoke-credential, rotate-ca, put-reference-values, put-policy, delete-policy, retire or create-credential.")
+        var action: String
         @Argument(help: "The tenant, credential name, policy id, or JSON file the action takes.") var operand: String?
         @Option(name: .customLong("role"), help: "create-credential: a role (repeatable).") var roles: [String] = []
         @Option(name: .customLong("token-out"), help: "create-credential: the file the new credential's token is written to (mode 0600).")
         var tokenOut: String?
 
-        static let actions = "shred, revoke-credential, rotate-ca, put-reference-values, put-policy, delete-policy or create-credential"
+        static let actions = "shred, revoke-credential, rotate-ca, put-reference-values, put-policy, delete-policy, retire or create-credential"
 
         func run() async throws {
             var body: [String: Any] = [:]
@@ -31,6 +32,10 @@ extension KeysCommand {
                 body = ["action": action.replacingOccurrences(of: "-", with: "_"), "target": operand]
             case "rotate-ca":
                 body = ["action": "rotate_ca"]
+            case "retire":
+                let parts = operand?.split(separator: "/").map(String.init) ?? []
+                guard parts.count == 3, let version = Int(parts[2]) else { throw ValidationError("retire needs TENANT/CLASS/VERSION, e.g. acme/internal/1") }
+                body = ["action": "retire", "target": "\(parts[0])/kek/\(parts[1])#\(version)"]
             case "put-reference-values", "put-policy":
                 guard let operand, let data = FileManager.default.contents(atPath: operand),
                     let payload = try? JSONSerialization.jsonObject(with: data)

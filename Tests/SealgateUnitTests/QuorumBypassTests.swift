@@ -58,6 +58,26 @@ struct QuorumBypassTests {
         }
     }
 
+    @Test("Retiring a KEK version (not undoable) is a quorum action: direct is quorum_required, the current version cannot be proposed, two approvals retire it")
+    func retireNeedsQuorum() async throws {
+        try await KeyBrokerTests.withBroker { s in
+            _ = try await s.broker.rotate(tenant: "acme", dataClass: "internal", by: s.admin).get()
+            let keeper = try await Self.credential(s, "keeper", [.keyManager])
+            let alice = try await Self.credential(s, "alice", [.keyManager])
+            let bob = try await Self.credential(s, "bob", [.keyManager])
+            await s.broker.setOperationsPolicy(try Self.quorum2())
+            #expect(await s.broker.retire(tenant: "acme", dataClass: "internal", version: 1, by: keeper).failureReason == .quorumRequired)
+            #expect(await s.broker.propose(action: "retire", target: "acme/kek/internal#2", payload: nil, by: keeper).failureReason == .conflict)
+            #expect(await s.broker.propose(action: "retire", target: "acme/kek/internal", payload: nil, by: keeper).failureReason == .malformedRequest)
+            s.clock.advance(1)
+            let proposal = try await s.broker.propose(action: "retire", target: "acme/kek/internal#1", payload: nil, by: keeper).get()
+            _ = try await s.broker.approve(id: proposal.id, digest: proposal.digest, by: alice).get()
+            #expect(try await s.broker.approve(id: proposal.id, digest: proposal.digest, by: bob).get().state == "executed")
+            let versions = try await s.store.keks(tenant: TenantID(unchecked: "acme"), dataClass: DataClass(unchecked: "internal"))
+            #expect(versions.map(\.state) == [.retired, .active])
+        }
+    }
+
     @Test("create_credential as a proposal: the proposer's token hash is stored once two older credentials approve; bad payloads are refused")
     func createCredentialProposal() async throws {
         try await KeyBrokerTests.withBroker { s in
