@@ -251,6 +251,11 @@ extension KeyBroker {
 
     /// Enrols (or re-enrols) a workload class: the names its certificates carry. Validated before it is stored.
     public func enrol(_ enrolment: WorkloadEnrolment, by principal: AdminCredential) async -> AdminResult<WorkloadEnrolment> {
+        if let refusal = await quorumRefusal("enrol_workload", target: enrolment.workload.description, by: principal) { return .failure(refusal) }
+        return await performEnrol(enrolment, by: principal)
+    }
+
+    func performEnrol(_ enrolment: WorkloadEnrolment, by principal: AdminCredential) async -> AdminResult<WorkloadEnrolment> {
         await adminAction("enrol_workload", by: principal, target: enrolment.workload.description) {
             try await storeEnrolment(enrolment)
             return enrolment

@@ -55,6 +55,12 @@ extension KeyBroker {
     /// (`unknown_resource` when there is none; role key-manager).
     public func setModelDigest(resource path: String, digest: String, by principal: AdminCredential) async -> AdminResult<ModelKeyInfo> {
         let tenant = ModelKeyResource(path)?.scope.rawValue ?? "-"
+        if let refusal = await quorumRefusal("set_model_digest", tenant: tenant, target: path, by: principal) { return .failure(refusal) }
+        return await performSetModelDigest(resource: path, digest: digest, by: principal)
+    }
+
+    func performSetModelDigest(resource path: String, digest: String, by principal: AdminCredential) async -> AdminResult<ModelKeyInfo> {
+        let tenant = ModelKeyResource(path)?.scope.rawValue ?? "-"
         return await adminAction("set_model_digest", by: principal, tenant: tenant, target: ModelKeyResource(path)?.description) {
             guard let resource = ModelKeyResource(path) else { throw ReleaseDecision.deny(.malformedRequest, "admin.model.resource") }
             guard let normalized = try Self.modelDigest(digest) else { throw ReleaseDecision.deny(.malformedRequest, "admin.model.digest") }
@@ -114,7 +120,7 @@ extension KeyBroker {
     }
 
     /// `nil` for no digest; the normalised `sha256:<hex>` otherwise (`malformed_request` when it is not one).
-    private static func modelDigest(_ digest: String?) throws -> String? {
+    static func modelDigest(_ digest: String?) throws -> String? {
         guard let digest else { return nil }
         guard let normalized = ImageRequirement.normalized(digest) else { throw ReleaseDecision.deny(.malformedRequest, "admin.model.digest") }
         return normalized

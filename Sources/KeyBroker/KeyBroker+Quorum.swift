@@ -291,6 +291,15 @@ extension KeyBroker {
             guard let payload, (try? ReleasePolicyLoader.decode(payload)) != nil else { throw ReleaseDecision.deny(.malformedRequest, "admin.proposal.payload") }
         case "delete_policy":
             guard policySet.policies.contains(where: { $0.id == target }) else { throw ReleaseDecision.deny(.unknownResource, "admin.policy") }
+        case "set_model_digest":
+            guard let resource = ModelKeyResource(target), let digest = payload.flatMap(Self.digestPayload), (try? Self.modelDigest(digest)) != nil
+            else { throw ReleaseDecision.deny(.malformedRequest, "admin.proposal.payload") }
+            _ = try await existingTenant(resource.scope.rawValue)
+            guard try await modelKeyRecord(resource) != nil else { throw ReleaseDecision.deny(.unknownResource, "admin.model") }
+        case "enrol_workload":
+            guard let enrolment = payload.flatMap({ try? JSONDecoder().decode(WorkloadEnrolment.self, from: $0) }),
+                enrolment.workload.description == target, (try? enrolment.alternativeNames()) != nil
+            else { throw ReleaseDecision.deny(.malformedRequest, "admin.proposal.payload") }
         case "retire":
             guard let kek = Self.kekVersion(target), let dataClass = DataClass(kek.dataClass) else {
                 throw ReleaseDecision.deny(.malformedRequest, "admin.proposal.target")
@@ -308,6 +317,12 @@ extension KeyBroker {
             guard try await !store.credentials().contains(where: { $0.name == target }) else { throw ReleaseDecision.deny(.alreadyExists, "admin.credential") }
         default: break
         }
+    }
+
+    /// A `set_model_digest` proposal's payload: `{"digest": "sha256:<64 hex>"}`.
+    static func digestPayload(_ payload: Data) -> String? {
+        guard let object = (try? JSONSerialization.jsonObject(with: payload)) as? [String: Any], Set(object.keys) == ["digest"] else { return nil }
+        return object["digest"] as? String
     }
 
     /// A `create_credential` proposal's payload: `{"roles": [...], "token_sha256": "<64 hex>"}` — the proposer made
@@ -344,6 +359,18 @@ extension KeyBroker {
                 outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
             }
         case "delete_policy": outcome = await performDeletePolicy(proposal.target, by: principal).map { _ in () }
+        case "set_model_digest":
+            if let digest = Self.digestPayload(payload) {
+                outcome = await performSetModelDigest(resource: proposal.target, digest: digest, by: principal).map { _ in () }
+            } else {
+                outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
+            }
+        case "enrol_workload":
+            if let enrolment = try? JSONDecoder().decode(WorkloadEnrolment.self, from: payload) {
+                outcome = await performEnrol(enrolment, by: principal).map { _ in () }
+            } else {
+                outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
+            }
         case "retire":
             if let kek = Self.kekVersion(proposal.target) {
                 outcome = await performRetire(tenant: kek.tenant, dataClass: kek.dataClass, version: kek.version, by: principal).map { _ in () }

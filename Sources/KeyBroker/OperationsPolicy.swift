@@ -30,9 +30,11 @@ public struct OperationsPolicy: Sendable, Equatable, Encodable {
     /// The actions a proposal can carry: destructive or trust-changing ones.
     /// Deleting a release policy loosens release (applicable policies are AND-ed), creating a credential mints an
     /// approver, and retiring a KEK version cannot be undone (data still wrapped under it becomes unreadable), so under
-    /// a quorum they need one too.
+    /// a quorum they need one too; so do changing the model digest a model key is released for and the names a
+    /// workload class's certificates carry (both change what is trusted).
     public static let proposable = [
         "shred", "set_reference_values", "put_policy", "delete_policy", "rotate_ca", "revoke_credential", "create_credential", "retire",
+        "set_model_digest", "enrol_workload",
     ]
 
     /// The built-in role of every admin action.

@@ -10,19 +10,22 @@ extension KeysCommand {
             abstract: "Propose a destructive or trust-changing action for approval (needs the action's role); prints the proposal with its id and digest.",
             discussion: """
                 Actions: shred TENANT, revoke-credential NAME, rotate-ca, put-reference-values FILE (JSON), put-policy FILE (JSON), \
-                delete-policy ID, retire TENANT/CLASS/VERSION, create-credential NAME --role R… --token-out FILE (the token is made here and written to FILE; \
+                delete-policy ID, retire TENANT/CLASS/VERSION, set-model-digest SCOPE/model/NAME --digest sha256:…, \
+                enrol-workload FILE (JSON: workload, names, scope, max_validity_seconds), create-credential NAME --role R… --token-out FILE (the token is made here and written to FILE; \
                 the broker sees only its hash, and it works once the proposal executes). It executes once the operations \
                 policy's quorum of credentials other than the proposer, each older than the proposal, ran `sealgate keys approve`.
                 """)
         @OptionGroup var connection: Connection
-        @Argument(help: "shred, revoke-credential, rotate-ca, put-reference-values, put-policy, delete-policy, retire or create-credential.")
-        var action: String
+        @Argument(help: "One of: \(Propose.actions).") var action: String
         @Argument(help: "The tenant, credential name, policy id, or JSON file the action takes.") var operand: String?
         @Option(name: .customLong("role"), help: "create-credential: a role (repeatable).") var roles: [String] = []
         @Option(name: .customLong("token-out"), help: "create-credential: the file the new credential's token is written to (mode 0600).")
         var tokenOut: String?
 
-        static let actions = "shred, revoke-credential, rotate-ca, put-reference-values, put-policy, delete-policy, retire or create-credential"
+        @Option(help: "set-model-digest: the model digest (sha256:<64 hex>).") var digest: String?
+
+        static let actions =
+            "shred, revoke-credential, rotate-ca, put-reference-values, put-policy, delete-policy, retire, set-model-digest, enrol-workload or create-credential"
 
         func run() async throws {
             var body: [String: Any] = [:]
@@ -32,6 +35,14 @@ extension KeysCommand {
                 body = ["action": action.replacingOccurrences(of: "-", with: "_"), "target": operand]
             case "rotate-ca":
                 body = ["action": "rotate_ca"]
+            case "set-model-digest":
+                guard let operand, let digest else { throw ValidationError("set-model-digest needs SCOPE/model/NAME and --digest") }
+                body = ["action": "set_model_digest", "target": operand, "payload": ["digest": digest]]
+            case "enrol-workload":
+                guard let operand, let data = FileManager.default.contents(atPath: operand),
+                    let payload = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let workload = payload["workload"] as? String
+                else { throw ValidationError("enrol-workload needs a readable JSON file with workload, names, scope, max_validity_seconds") }
+                body = ["action": "enrol_workload", "target": workload, "payload": payload]
             case "retire":
                 let parts = operand?.split(separator: "/").map(String.init) ?? []
                 guard parts.count == 3, let version = Int(parts[2]) else { throw ValidationError("retire needs TENANT/CLASS/VERSION, e.g. acme/internal/1") }

@@ -78,6 +78,35 @@ struct QuorumBypassTests {
         }
     }
 
+    @Test("A model key's digest and a workload's certificate names change what is trusted: quorum actions, executed after two approvals")
+    func modelDigestAndEnrolment() async throws {
+        try await KeyBrokerTests.withBroker { s in
+            let digest = "sha256:" + String(repeating: "ab", count: 32)
+            _ = try await s.broker.createModelKey(resource: "acme/model/llm", digest: "sha256:" + String(repeating: "cd", count: 32), by: s.admin).get()
+            let keeper = try await Self.credential(s, "keeper", [.admin])
+            let alice = try await Self.credential(s, "alice", [.admin])
+            let bob = try await Self.credential(s, "bob", [.admin])
+            await s.broker.setOperationsPolicy(try Self.quorum2())
+            let workload = try #require(WorkloadClass("model:llm"))
+            let enrolment = WorkloadEnrolment(workload: workload, names: ["llm.internal"])
+            #expect(await s.broker.setModelDigest(resource: "acme/model/llm", digest: digest, by: keeper).failureReason == .quorumRequired)
+            #expect(await s.broker.enrol(enrolment, by: keeper).failureReason == .quorumRequired)
+            #expect(await s.broker.propose(action: "set_model_digest", target: "acme/model/llm", payload: Data(#"{"digest": "md5:1"}"#.utf8), by: keeper)
+                .failureReason == .malformedRequest)
+            #expect(await s.broker.propose(action: "set_model_digest", target: "acme/model/none", payload: Data(#"{"digest": "\#(digest)"}"#.utf8), by: keeper)
+                .failureReason == .unknownResource)
+            s.clock.advance(1)
+            let change = try await s.broker.propose(action: "set_model_digest", target: "acme/model/llm", payload: Data(#"{"digest": "\#(digest)"}"#.utf8), by: keeper).get()
+            let enrol = try await s.broker.propose(action: "enrol_workload", target: "model:llm", payload: try JSONEncoder().encode(enrolment), by: keeper).get()
+            for proposal in [change, enrol] {
+                _ = try await s.broker.approve(id: proposal.id, digest: proposal.digest, by: alice).get()
+                #expect(try await s.broker.approve(id: proposal.id, digest: proposal.digest, by: bob).get().state == "executed", "\(proposal.action)")
+            }
+            #expect(try await s.broker.modelKeys(tenant: "acme").first?.digest == digest)
+            #expect(try await s.broker.enrolments()[workload]?.names == ["llm.internal"])
+        }
+    }
+
     @Test("create_credential as a proposal: the proposer's token hash is stored once two older credentials approve; bad payloads are refused")
     func createCredentialProposal() async throws {
         try await KeyBrokerTests.withBroker { s in
