@@ -19,6 +19,13 @@ extension KeyBroker {
         loadedGeneration = token
     }
 
+    /// The stored reference values with their image signers verified, if any are stored (start-up and reloads).
+    func storedReferenceValues() async throws -> (ReferenceValues, VerifiedImageSigners)? {
+        guard let data = try await store.referenceValues() else { return nil }
+        let values = try JSONDecoder().decode(ReferenceValues.self, from: data)
+        return (values, try ReferenceImages.verify(values, baseDirectory: nil).signers)
+    }
+
     /// Reloads the policies and reference values from the store when another broker changed them. `nil` when this
     /// broker is current (or has reloaded); else the refusal: a decision is never taken on values that may be stale
     /// because the store could not be read, or holds values that no longer load.
@@ -30,11 +37,7 @@ extension KeyBroker {
             var documents: [ReleasePolicyDocument] = []
             for (_, json) in try await store.policies() { documents += try ReleasePolicyLoader.decode(json) }
             let policies = try PolicySet(documents)
-            var values: (ReferenceValues, VerifiedImageSigners)?
-            if let data = try await store.referenceValues() {
-                let decoded = try JSONDecoder().decode(ReferenceValues.self, from: data)
-                values = (decoded, try ReferenceImages.verify(decoded, baseDirectory: nil).signers)
-            }
+            let values = try await storedReferenceValues()
             policySet = policies
             if let (decoded, signers) = values { appraiser = Self.appraiser(decoded, verifiers: verifiers, images: signers) }
             loadedGeneration = current

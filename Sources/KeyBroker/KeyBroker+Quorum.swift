@@ -341,48 +341,33 @@ extension KeyBroker {
     private func execute(_ proposal: Proposal) async -> ReleaseDecision? {
         let principal = AdminCredential(name: "quorum:" + proposal.id, tokenSHA256: "", roles: [.admin], createdAt: now())
         let payload = Data(proposal.payload.utf8)
+        // The action's input, parsed again from the approved payload (or target): unparsable is `malformed_request`.
+        func run<Input: Sendable, Output: Sendable>(
+            _ input: Input?, _ rule: String = "admin.proposal.payload", _ body: (Input) async -> AdminResult<Output>
+        ) async -> Result<Void, ReleaseDecision> {
+            guard let input else { return .failure(.deny(.malformedRequest, rule)) }
+            return await body(input).map { _ in () }
+        }
         let outcome: Result<Void, ReleaseDecision>
         switch proposal.action {
-        case "shred": outcome = await performShred(tenant: proposal.target, by: principal).map { _ in () }
-        case "revoke_credential": outcome = await performRevoke(name: proposal.target, by: principal).map { _ in () }
-        case "rotate_ca": outcome = await performRotateCA(by: principal).map { _ in () }
+        case "shred": outcome = await run(proposal.target) { await performShred(tenant: $0, by: principal) }
+        case "revoke_credential": outcome = await run(proposal.target) { await performRevoke(name: $0, by: principal) }
+        case "rotate_ca": outcome = await run(()) { await performRotateCA(by: principal) }
+        case "delete_policy": outcome = await run(proposal.target) { await performDeletePolicy($0, by: principal) }
         case "set_reference_values":
-            if let values = try? JSONDecoder().decode(ReferenceValues.self, from: payload) {
-                outcome = await performSetReferenceValues(values, by: principal).map { _ in () }
-            } else {
-                outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
-            }
-        case "put_policy":
-            if let documents = try? ReleasePolicyLoader.decode(payload) {
-                outcome = await performPutPolicies(documents, by: principal).map { _ in () }
-            } else {
-                outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
-            }
-        case "delete_policy": outcome = await performDeletePolicy(proposal.target, by: principal).map { _ in () }
+            outcome = await run(try? JSONDecoder().decode(ReferenceValues.self, from: payload)) { await performSetReferenceValues($0, by: principal) }
+        case "put_policy": outcome = await run(try? ReleasePolicyLoader.decode(payload)) { await performPutPolicies($0, by: principal) }
         case "set_model_digest":
-            if let digest = Self.digestPayload(payload) {
-                outcome = await performSetModelDigest(resource: proposal.target, digest: digest, by: principal).map { _ in () }
-            } else {
-                outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
-            }
+            outcome = await run(Self.digestPayload(payload)) { await performSetModelDigest(resource: proposal.target, digest: $0, by: principal) }
         case "enrol_workload":
-            if let enrolment = try? JSONDecoder().decode(WorkloadEnrolment.self, from: payload) {
-                outcome = await performEnrol(enrolment, by: principal).map { _ in () }
-            } else {
-                outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
-            }
+            outcome = await run(try? JSONDecoder().decode(WorkloadEnrolment.self, from: payload)) { await performEnrol($0, by: principal) }
         case "retire":
-            if let kek = Self.kekVersion(proposal.target) {
-                outcome = await performRetire(tenant: kek.tenant, dataClass: kek.dataClass, version: kek.version, by: principal).map { _ in () }
-            } else {
-                outcome = .failure(.deny(.malformedRequest, "admin.proposal.target"))
+            outcome = await run(Self.kekVersion(proposal.target), "admin.proposal.target") {
+                await performRetire(tenant: $0.tenant, dataClass: $0.dataClass, version: $0.version, by: principal)
             }
         case "create_credential":
-            if let request = Self.credentialRequest(payload) {
-                outcome = await performCreateCredential(name: proposal.target, roles: request.roles, tokenSHA256: request.tokenSHA256, by: principal)
-                    .map { _ in () }
-            } else {
-                outcome = .failure(.deny(.malformedRequest, "admin.proposal.payload"))
+            outcome = await run(Self.credentialRequest(payload)) {
+                await performCreateCredential(name: proposal.target, roles: $0.roles, tokenSHA256: $0.tokenSHA256, by: principal)
             }
         default: outcome = .failure(.deny(.malformedRequest, "admin.proposal.action"))
         }

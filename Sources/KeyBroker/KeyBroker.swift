@@ -130,14 +130,10 @@ public actor KeyBroker {
         if overrideReferenceValues {
             try await store.putReferenceValues(try Self.canonical(appraiser.referenceValues))
             try await publishGeneration()
-        } else if let data = try await store.referenceValues() {
-            let values = try JSONDecoder().decode(ReferenceValues.self, from: data)
-            let verified = try ReferenceImages.verify(values, baseDirectory: nil)
-            appraiser = Self.appraiser(values, verifiers: verifiers, images: verified.signers)
-            loadedGeneration = try await store.setting(Self.generationSetting)
-        } else {
-            loadedGeneration = try await store.setting(Self.generationSetting)
+            return
         }
+        if let (values, signers) = try await storedReferenceValues() { appraiser = Self.appraiser(values, verifiers: verifiers, images: signers) }
+        loadedGeneration = try await store.setting(Self.generationSetting)
     }
 
     /// Checks reference values before a broker takes them: the mock signers are P-256 keys, and every pinned image
