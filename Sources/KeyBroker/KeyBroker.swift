@@ -51,7 +51,8 @@ public actor KeyBroker {
     let verifiers: [any AttestationVerifier]
     var appraiser: Appraiser
     var policySet: PolicySet
-    let store: any BrokerStore
+    /// The store, its release-controlling records sealed under ``protector`` (``SealedBrokerStore``).
+    let store: SealedBrokerStore
     let protector: any KeyProtector
     let tokenKey: P256.Signing.PrivateKey
     /// The `iss` of this broker's tokens: names the token key, so a token from another broker never verifies here.
@@ -99,7 +100,7 @@ public actor KeyBroker {
         self.verifiers = verifiers
         self.appraiser = Self.appraiser(referenceValues, verifiers: verifiers)
         self.policySet = policies
-        self.store = store
+        self.store = SealedBrokerStore(base: store, protector: protector)
         self.protector = protector
         self.tokenKey = tokenKey
         self.issuer = "sealgate-broker:" + Base64URL.encode(Data(SHA256.hash(data: tokenKey.publicKey.x963Representation))).prefix(22)
@@ -118,9 +119,13 @@ public actor KeyBroker {
     /// The release policies in force.
     public var policies: [ReleasePolicyDocument] { policySet.policies }
 
-    /// Loads persisted policies, and persisted reference values unless `overrideReferenceValues` (they are then
-    /// stored instead).
-    public func load(overrideReferenceValues: Bool) async throws {
+    /// Checks the stored records (``establishStoredRecords(adoptUnsealed:)``), then loads persisted policies, and
+    /// persisted reference values unless `overrideReferenceValues` (they are then stored instead).
+    /// - Parameter adoptUnsealed: take records found in clear (an earlier release's tables) as the operator's own.
+    /// - Returns: what the check found and did.
+    @discardableResult
+    public func load(overrideReferenceValues: Bool, adoptUnsealed: Bool = false) async throws -> StoredRecordsReport {
+        let report = try await establishStoredRecords(adoptUnsealed: adoptUnsealed)
         let stored = try await store.policies()
         if !stored.isEmpty {
             var documents: [ReleasePolicyDocument] = []
@@ -130,10 +135,11 @@ public actor KeyBroker {
         if overrideReferenceValues {
             try await store.putReferenceValues(try Self.canonical(appraiser.referenceValues))
             try await publishGeneration()
-            return
+            return report
         }
         if let (values, signers) = try await storedReferenceValues() { appraiser = Self.appraiser(values, verifiers: verifiers, images: signers) }
         loadedGeneration = try await store.setting(Self.generationSetting)
+        return report
     }
 
     /// Checks reference values before a broker takes them: the mock signers are P-256 keys, and every pinned image

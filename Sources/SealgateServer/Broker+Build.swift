@@ -52,6 +52,9 @@ public struct BrokerOptions: Sendable {
     public var databaseURL: String?
     /// This broker's name among several (`--replica`): its audit log's origin is `sealgate-broker/<replica>`.
     public var replica: String?
+    /// Seal records found in clear in the store as they are (`--adopt-unsealed-records`; an earlier release's
+    /// tables), instead of refusing to start (``KeyBroker/establishStoredRecords(adoptUnsealed:)``).
+    public var adoptUnsealedRecords = false
 
     public init(
         host: String = "127.0.0.1", port: Int = 8081, dataDir: String = ".sealgate-broker", referenceValuesPath: String? = nil,
@@ -195,7 +198,15 @@ public enum SealgateBroker {
         await broker.setOperationsPolicy(operationsPolicy)
         var bootstrapPath: String?
         do {
-            try await broker.load(overrideReferenceValues: override)
+            let records = try await broker.load(overrideReferenceValues: override, adoptUnsealed: options.adoptUnsealedRecords)
+            if !records.adopted.isEmpty {
+                logger.warning("sealed records found in clear, as the operator vouched for them", metadata: ["broker.adopted": "\(records.adopted)"])
+            }
+            if !records.created.isEmpty { logger.notice("created the sealed records of a new database", metadata: ["broker.created": "\(records.created)"]) }
+            if !records.ignored.isEmpty {
+                logger.warning(
+                    "rows of an earlier release's tables are not read (their sealed record exists)", metadata: ["broker.ignored": "\(records.ignored)"])
+            }
             if !filePolicies.isEmpty {
                 let system = AdminCredential(name: "startup", tokenSHA256: "", roles: [.admin], createdAt: options.now())
                 if case .failure(let denial) = await broker.putPolicies(filePolicies, by: system) {

@@ -45,6 +45,10 @@ struct BrokerCommand: AsyncParsableCommand {
     var database: String?
     @Option(help: "This broker's name among several on one database: its audit log's origin is sealgate-broker/<replica>.")
     var replica: String?
+    @Flag(
+        name: .customLong("adopt-unsealed-records"),
+        help: "Seal release policies, reference values, admin credentials and settings found in clear in the database (an earlier release's, docs/broker.md) as they are; only after checking them.")
+    var adoptUnsealedRecords = false
     @OptionGroup(title: "Listener") var listener: ListenerOptions
 
     func run() async throws {
@@ -71,6 +75,7 @@ struct BrokerCommand: AsyncParsableCommand {
         options.tlsKeyPath = tlsKey
         options.requireClientCertificate = requireClientCert
         options.listener = listener.limits
+        options.adoptUnsealedRecords = adoptUnsealedRecords
         let instance = try await SealgateBroker.build(options)
         let scheme = tlsCert == nil ? "http" : "https"
         var banner = "Sealgate broker listening on \(scheme)://\(host):\(port)  issuer \(instance.broker.issuer)\n"

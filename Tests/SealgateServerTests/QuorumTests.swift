@@ -147,16 +147,27 @@ struct QuorumTests {
         #expect(events.contains("proposal_self_approval") && events.contains("credential_revoked"))
         #expect(!events.contains(admin))
 
-        // The proposal's content is changed in the store while the broker is down: after a restart it is still
-        // listed, and the digest its approvers saw is refused.
+        // The proposals are sealed in the store: one byte changed while the broker is down refuses its start.
         let pendingDigest = kept.withLock { $0 }
         let store = try await SQLiteBrokerStore(path: dir.path + "/broker/broker.sqlite", logger: Logger(label: "test"))
-        let stored = try #require(try await store.setting("admin.proposals"))
-        let text = String(decoding: stored, as: UTF8.self)
+        let sealed = try #require(try await store.setting("admin.proposals"))
+        #expect(!String(decoding: sealed, as: UTF8.self).contains(pendingDigest))
+        var flipped = sealed
+        flipped[flipped.count - 1] ^= 1
+        try await store.putSetting("admin.proposals", flipped)
+        await #expect(throws: KeyBrokerError.self) { _ = try await SealgateBroker.build(options) }
+        // The same proposals written in clear (with another target) as an earlier release kept them: refused at
+        // start too, until the operator adopts them; the digest the approvers saw is then refused.
+        let master = try MasterKey.load(path: dir.path + "/broker/master.key")
+        let plain = try master.open(Data(sealed.dropFirst(4)), aad: Data("sealgate-broker-record-v1|admin.proposals".utf8))
+        let text = String(decoding: plain, as: UTF8.self)
         #expect(text.contains(pendingDigest))
         try await store.putSetting("admin.proposals", Data(text.replacingOccurrences(of: #""target":"umbrella""#, with: #""target":"initech""#).utf8))
+        await #expect(throws: KeyBrokerError.self) { _ = try await SealgateBroker.build(options) }
         await store.close()
-        let restarted = try await SealgateBroker.build(options)
+        var adopting = options
+        adopting.adoptUnsealedRecords = true
+        let restarted = try await SealgateBroker.build(adopting)
         try await restarted.application.test(.live) { client in
             let listed = try await client.send(.get, "/admin/v0/proposals", key: admin)
             let pending = (try JSONSerialization.jsonObject(with: Data(listed.text.utf8)) as? [[String: Any]] ?? []).filter { $0["state"] as? String == "pending" }

@@ -57,6 +57,8 @@ struct KeyBrokerTests {
             verifiers: [], referenceValues: values, policies: try PolicySet(try ReleasePolicyLoader.decode(Data(json.utf8))), store: store,
             protector: try MasterKey(raw: Data(repeating: 7, count: 32)), tokenKey: P256.Signing.PrivateKey(), tokenTTL: 60, now: clock.now,
             onEvent: { e in events.withLock { $0.append("\(e.kind.rawValue) \(e.resource ?? "-") \(e.decision.reason)") } })
+        // As a broker's start-up does, before anything is stored.
+        _ = try await broker.establishStoredRecords(adoptUnsealed: false)
         for resource in [acmeInternal, acmeRestricted, globexInternal] {
             try await broker.provision(tenant: resource.tenant, dataClass: resource.dataClass)
         }

@@ -19,6 +19,7 @@ struct SharedBrokerTests {
         let b: KeyBroker
         let tee: MockTEE
         let admin: AdminCredential
+        let url: String
         let close: @Sendable () async -> Void
     }
 
@@ -44,12 +45,14 @@ struct SharedBrokerTests {
                     verifiers: [], referenceValues: values, policies: try PolicySet([]), store: try await PostgresBrokerStore(storage: storage),
                     protector: master, tokenKey: tokenKey, tokenTTL: 60, sessions: try await PostgresSessionStore(storage: storage)))
         }
+        // As `sealgate broker` starts: the sealed records are begun (by A) and found (by B) before anything is stored.
+        for broker in brokers { _ = try await broker.establishStoredRecords(adoptUnsealed: false) }
         for tenant in ["acme", "globex"] {
             try await brokers[0].provision(tenant: TenantID(unchecked: tenant), dataClass: DataClass(unchecked: "internal"))
         }
         let pools = storages
         return Pair(
-            a: brokers[0], b: brokers[1], tee: tee, admin: AdminCredential(name: "t", tokenSHA256: "", roles: [.admin], createdAt: Date()),
+            a: brokers[0], b: brokers[1], tee: tee, admin: AdminCredential(name: "t", tokenSHA256: "", roles: [.admin], createdAt: Date()), url: url,
             close: { for storage in pools { await storage.close() } })
     }
 
@@ -136,5 +139,34 @@ struct SharedBrokerTests {
         }
         #expect(denial.reason == .tenantShredded)
         #expect(try Self.releasedVersions(await p.a.resource(.token(token), path: "globex/kek/internal"), key: key) == [1])
+    }
+
+    @Test("Sealed records in PostgreSQL: credentials created at A and B at once are all kept; a row inserted into broker_credentials is no credential")
+    func sealedRecordsShared() async throws {
+        let p = try await Self.pair()
+        defer { Task { await p.close() } }
+        let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+            for i in 0..<12 {
+                let broker = i.isMultiple(of: 2) ? p.a : p.b
+                group.addTask { try await broker.createCredential(name: "admin-\(i)", roles: [.reader], by: p.admin).get() }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(tokens.count == 12)
+        for token in tokens {
+            #expect(try await p.a.authenticate(token).get().roles == [.reader])
+            #expect(try await p.b.authenticate(token).get().roles == [.reader])
+        }
+        let storage = try PostgresStorage(url: p.url, logger: Logger(label: "writer"))
+        defer { Task { await storage.close() } }
+        let raw = try await PostgresBrokerStore(storage: storage)
+        let forged = "sgk_forged"
+        try await raw.insertCredential(
+            AdminCredential(name: "intruder", tokenSHA256: Hex.encode(SHA256.hash(data: Data(forged.utf8))), roles: [.admin], createdAt: Date()))
+        guard case .failure(let denial) = await p.b.authenticate(forged) else {
+            Issue.record("a credential row inserted into the table authenticated")
+            return
+        }
+        #expect(denial.reason == .adminUnauthenticated)
     }
 }

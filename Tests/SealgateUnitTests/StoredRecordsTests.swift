@@ -1,0 +1,189 @@
+import Attestation
+import Crypto
+import Foundation
+import KeyBroker
+import Logging
+import ReleasePolicy
+import SealgateCore
+import StorageSQLite
+import Testing
+
+/// The broker's release-controlling records (policies, reference values, admin credentials, settings) are sealed
+/// under its master key, so whoever can write its database but does not hold the key cannot add an admin, loosen
+/// or drop a policy, or approve a proposal (review finding: they were stored in clear). Real SQLite files; the
+/// "database writer" is the store itself, used without the broker.
+@Suite("Broker records sealed under the master key: forged, changed, moved or removed records are refused")
+struct StoredRecordsTests {
+    static let masterKey = Data(repeating: 7, count: 32)
+    static let policyJSON = #"""
+        [{"id": "acme-internal-hardware", "applies_to": {"tenant": "acme", "data_class": "internal"},
+          "rule": {"field": "status", "equals": "affirming", "reason": "mock_evidence_not_permitted"}}]
+        """#
+
+    /// A broker on the store at `path` (with `key` as master key), loaded as `sealgate broker` loads it.
+    static func broker(_ store: SQLiteBrokerStore, key: Data = masterKey) throws -> KeyBroker {
+        KeyBroker(
+            verifiers: [], referenceValues: ReferenceValues(sets: [], acceptMockEvidence: false), policies: try PolicySet([]), store: store,
+            protector: try MasterKey(raw: key), tokenKey: P256.Signing.PrivateKey())
+    }
+
+    static func withStore(_ body: (String, SQLiteBrokerStore) async throws -> Void) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("records-\(UUID().uuidString)").path + "/broker.sqlite"
+        let store = try await SQLiteBrokerStore(path: path, logger: Logger(label: "test"))
+        do { try await body(path, store) } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+    }
+
+    static let system = AdminCredential(name: "startup", tokenSHA256: "", roles: [.admin], createdAt: Date())
+
+    /// A broker that started on an empty store, stored a policy, a tenant and its bootstrap admin.
+    static func populated(_ store: SQLiteBrokerStore) async throws -> (KeyBroker, String) {
+        let broker = try broker(store)
+        let report = try await broker.load(overrideReferenceValues: false)
+        #expect(Set(report.created) == ["trust.policies", "trust.reference_values", "trust.admin_credentials"] && report.adopted.isEmpty)
+        _ = try await broker.putPolicies(try ReleasePolicyLoader.decode(Data(policyJSON.utf8)), by: system).get()
+        _ = try await broker.createTenant("acme", by: system).get()
+        let token = try #require(try await broker.bootstrapAdmin())
+        return (broker, token)
+    }
+
+    @Test("Nothing release-controlling is in clear; a credential row added to the table is no credential; a restart loads the sealed records")
+    func sealedAtRest() async throws {
+        try await Self.withStore { path, store in
+            let (_, token) = try await Self.populated(store)
+            // The tables an earlier release wrote are not used: no policy or credential row, and no setting in clear.
+            #expect(try await store.policies().isEmpty)
+            #expect(try await store.credentials().isEmpty)
+            for name in ["trust.policies", "trust.admin_credentials", "trust.reference_values"] {
+                let stored = try #require(try await store.setting(name))
+                #expect(stored.starts(with: Data("SGS1".utf8)), "\(name) not sealed")
+            }
+            let file = try Data(contentsOf: URL(fileURLWithPath: path))
+            #expect(file.range(of: Data("acme-internal-hardware".utf8)) == nil && file.range(of: Data("bootstrap-admin".utf8)) == nil)
+
+            // A database writer inserts an admin credential of its own: it authenticates nothing.
+            let forged = "sgk_forged-token"
+            try await store.insertCredential(
+                AdminCredential(name: "intruder", tokenSHA256: Hex.encode(SHA256.hash(data: Data(forged.utf8))), roles: [.admin], createdAt: Date()))
+            let restarted = try Self.broker(store)
+            let report = try await restarted.load(overrideReferenceValues: false)
+            #expect(report.ignored == ["credentials: 1"] && report.adopted.isEmpty && report.created.isEmpty)
+            guard case .failure(let denial) = await restarted.authenticate(forged) else {
+                Issue.record("a credential inserted into the table authenticated")
+                return
+            }
+            #expect(denial.reason == .adminUnauthenticated)
+            #expect(try await restarted.authenticate(token).get().name == "bootstrap-admin")
+            #expect(await restarted.policies.map(\.id) == ["acme-internal-hardware"])
+        }
+    }
+
+    @Test("A changed record, one moved to another name, one sealed under another key, or one rewritten in clear refuses start")
+    func tamperedRefused() async throws {
+        try await Self.withStore { _, store in
+            _ = try await Self.populated(store)
+            let policies = try #require(try await store.setting("trust.policies"))
+            let credentials = try #require(try await store.setting("trust.admin_credentials"))
+            func refused(_ key: Data = Self.masterKey, adopt: Bool = false) async -> String? {
+                do {
+                    _ = try await Self.broker(store, key: key).load(overrideReferenceValues: false, adoptUnsealed: adopt)
+                    return nil
+                } catch { return "\(error)" }
+            }
+            #expect(await refused() == nil)
+            #expect(await refused(Data(repeating: 8, count: 32))?.contains("failed authentication") == true)
+
+            var changed = policies
+            changed[changed.count / 2] ^= 0x20
+            try await store.putSetting("trust.policies", changed)
+            #expect(await refused()?.contains("trust.policies failed authentication") == true)
+            // Even on the operator's word: a sealed record that does not open is never adopted.
+            #expect(await refused(adopt: true)?.contains("failed authentication") == true)
+
+            // The (valid) credentials record copied over the policies record: bound to its name, it does not open there.
+            try await store.putSetting("trust.policies", credentials)
+            #expect(await refused()?.contains("trust.policies failed authentication") == true)
+
+            try await store.putSetting("trust.policies", policies)
+            #expect(await refused() == nil)
+            // An empty policy set written in clear over it (every policy dropped at once).
+            try await store.putSetting("trust.policies", Data("{}".utf8))
+            #expect(await refused()?.contains("in clear") == true)
+        }
+    }
+
+    @Test("A record removed while a broker runs is refused by it, not read as empty")
+    func removedWhileRunning() async throws {
+        try await Self.withStore { path, store in
+            let (broker, token) = try await Self.populated(store)
+            #expect(try await broker.authenticate(token).get().name == "bootstrap-admin")
+            let before = try #require(try await store.setting("trust.admin_credentials"))
+            try Self.sqlite(path, "DELETE FROM settings WHERE name = 'x.trust.admin_credentials'")
+            guard case .failure(let denial) = await broker.authenticate(token) else {
+                Issue.record("a removed credentials record still authenticated")
+                return
+            }
+            #expect(denial.reason == .storageUnavailable)
+            // A new broker refuses to start on it (tenants exist); the operator may restore it, or begin it empty.
+            await #expect(throws: KeyBrokerError.self) { _ = try await Self.broker(store).load(overrideReferenceValues: false) }
+            let adopting = try Self.broker(store)
+            let report = try await adopting.load(overrideReferenceValues: false, adoptUnsealed: true)
+            #expect(report.created == ["trust.admin_credentials"])
+            #expect(try await adopting.bootstrapAdmin() != nil)
+            #expect(before.starts(with: Data("SGS1".utf8)))
+        }
+    }
+
+    @Test("An earlier release's database (records in clear) refuses start until adopted; adoption seals them as found and empties the old tables")
+    func adoption() async throws {
+        try await Self.withStore { _, store in
+            // What an earlier release left: a policy and a credential in their tables, reference values, a tenant,
+            // and a setting in clear.
+            let policy = try #require(try ReleasePolicyLoader.decode(Data(Self.policyJSON.utf8)).first)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try await store.putPolicy(id: policy.id, json: try encoder.encode(policy))
+            let token = "sgk_old-admin"
+            try await store.insertCredential(
+                AdminCredential(name: "old-admin", tokenSHA256: Hex.encode(SHA256.hash(data: Data(token.utf8))), roles: [.admin], createdAt: Date()))
+            let values = ReferenceValues(sets: [ReferenceValueSet(id: "kept", tee: .mock, measurements: [String(repeating: "ab", count: 48)])], acceptMockEvidence: true)
+            try await store.putReferenceValues(try encoder.encode(values))
+            try await store.insertTenant(BrokerTenant(id: "acme", createdAt: Date()))
+            try await store.putSetting("admin.revoked_credentials", Data("{}".utf8))
+
+            do {
+                _ = try await Self.broker(store).load(overrideReferenceValues: false)
+                Issue.record("records in clear were loaded without --adopt-unsealed-records")
+            } catch {
+                let message = "\(error)"
+                #expect(message.contains("in clear") && message.contains("--adopt-unsealed-records") && message.contains("trust.policies"))
+            }
+            let broker = try Self.broker(store)
+            let report = try await broker.load(overrideReferenceValues: false, adoptUnsealed: true)
+            #expect(Set(report.adopted) == ["admin.revoked_credentials", "trust.policies", "trust.admin_credentials", "trust.reference_values"])
+            #expect(await broker.policies.map(\.id) == ["acme-internal-hardware"])
+            #expect(await broker.referenceValues.sets.map(\.id) == ["kept"])
+            #expect(try await broker.authenticate(token).get().name == "old-admin")
+            #expect(try await store.policies().isEmpty)
+            #expect(try await store.credentials().isEmpty)
+            #expect(try #require(try await store.setting("admin.revoked_credentials")).starts(with: Data("SGS1".utf8)))
+            // The next start needs nothing more.
+            let next = try await Self.broker(store).load(overrideReferenceValues: false)
+            #expect(next.adopted.isEmpty && next.created.isEmpty && next.ignored.isEmpty)
+        }
+    }
+
+    /// Runs one SQL statement on the file (Python's `sqlite3` module: the store has no call that removes a setting).
+    static func sqlite(_ path: String, _ sql: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", path, sql]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "sqlite3 \(sql)")
+    }
+}
