@@ -43,6 +43,10 @@ extension Sealgate {
     /// store, the mock TEE, the broker (in-process or over HTTP), the lease manager, embedder and models, and the
     /// gateway's stages.
     static func assemble(_ config: Configuration, options: ServeOptions) async throws -> GatewayParts {
+        // Before anything is opened. The command line checks this too; a caller of this API gets the same rule.
+        if let url = options.brokerURL, !options.insecureBrokerHTTP, let problem = BrokerTransport.problem(url) {
+            throw SealgateError(.malformedRequest, problem)
+        }
         let logger = options.logger
         let dataDir = options.dataDir
         // First: a refused model file stops start-up before any store is opened (a sealed one is checked here and

@@ -30,6 +30,8 @@ public struct ServeOptions: Sendable {
     public var brokerURL: String?
     /// CA certificates (PEM) to trust for an `https` broker instead of the system trust store.
     public var brokerCAPath: String?
+    /// Reach a plain-HTTP `brokerURL` off loopback anyway (`--insecure-broker-http`; ``BrokerTransport``).
+    public var insecureBrokerHTTP = false
     /// Serve the gateway API over TLS with this certificate chain and private key (PEM files).
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?

@@ -45,6 +45,8 @@ public struct TEEProxyOptions: Sendable {
     public var executablePath = MockMeasurement.runningExecutablePath
     /// An init-data document the proxy's workload was started with (`--init-data`), sent with the evidence.
     public var initDataPath: String?
+    /// Reach a plain-HTTP broker off loopback anyway (`--insecure-broker-http`; ``BrokerTransport``).
+    public var insecureBrokerHTTP = false
 
     public init(upstream: String, workload: WorkloadClass, brokerURL: String) {
         self.upstream = upstream
@@ -77,6 +79,13 @@ public enum TEEProxy {
         let logger = options.logger
         guard let upstream = URL(string: options.upstream), ["http", "https"].contains(upstream.scheme ?? ""), upstream.host != nil else {
             throw SealgateError(.malformedRequest, "--upstream must be an http(s) URL of the local model server")
+        }
+        // The command line checks these too; a caller of this API gets the same rules.
+        if !options.insecureBrokerHTTP, let problem = BrokerTransport.problem(options.brokerURL) { throw SealgateError(.malformedRequest, problem) }
+        if let model = options.model {
+            guard BrokerTransport.isLoopbackURL(options.upstream), model.command.contains(where: { $0.contains("{model}") }) else {
+                throw SealgateError(.malformedRequest, "with a sealed model the upstream must be the model server this proxy starts on it, on loopback")
+            }
         }
         let initData = try options.initDataPath.map(Sealgate.loadInitData(path:))
         let tee = MockTEE(

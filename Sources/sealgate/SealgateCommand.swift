@@ -110,6 +110,7 @@ struct Serve: AsyncParsableCommand {
         var options = ServeOptions(dataDir: dataDir, host: host, port: port, configPath: config, demo: demo, leaseSeconds: leaseSeconds)
         options.brokerURL = broker
         options.brokerCAPath = brokerCA
+        options.insecureBrokerHTTP = insecureBrokerHTTP
         options.tlsCertificatePath = tlsCert
         options.tlsKeyPath = tlsKey
         options.attestedTLS = attestedTLS

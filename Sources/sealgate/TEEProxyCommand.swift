@@ -70,6 +70,7 @@ struct TEEProxyCommand: AsyncParsableCommand {
         guard let workloadClass = WorkloadClass(workload) else { throw ValidationError("--workload must be model:<id>") }
         var options = TEEProxyOptions(upstream: upstream, workload: workloadClass, brokerURL: broker)
         options.brokerCAPath = brokerCA
+        options.insecureBrokerHTTP = insecureBrokerHTTP
         options.host = host
         options.port = port
         options.dataDir = dataDir

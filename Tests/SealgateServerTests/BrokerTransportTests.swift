@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import KeyBroker
 import Logging
 import SealgateServer
 import Testing
@@ -31,6 +32,24 @@ struct BrokerTransportTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/gw"), "nothing was started or written")
         let proxy = try await runCLI(["tee-proxy", "--upstream", "http://127.0.0.1:9", "--workload", "model:m", "--broker", "http://10.1.2.3:8081"])
         #expect(proxy.status != 0 && proxy.stderr.contains("plain HTTP"), "\(proxy.both)")
+    }
+
+    @Test("The library entry points apply the same rule: Sealgate.build and TEEProxy.build refuse a plain-HTTP broker off loopback unless told")
+    func library() async throws {
+        let fixture = try Fixture()
+        var options = fixture.options()
+        options.brokerURL = "http://192.0.2.7:8081"
+        do {
+            _ = try await Sealgate.build(options)
+            Issue.record("Sealgate.build took a plain-HTTP broker off loopback")
+        } catch { #expect("\(error)".contains("plain HTTP") && "\(error)".contains("--insecure-broker-http"), "\(error)") }
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir + "/audit"), "nothing was opened")
+        var proxy = TEEProxyOptions(upstream: "http://127.0.0.1:9", workload: try #require(WorkloadClass("model:m")), brokerURL: "http://10.1.2.3:8081")
+        proxy.dataDir = fixture.dir + "/proxy"
+        do {
+            _ = try await TEEProxy.build(proxy)
+            Issue.record("TEEProxy.build took a plain-HTTP broker off loopback")
+        } catch { #expect("\(error)".contains("plain HTTP"), "\(error)") }
     }
 }
 
