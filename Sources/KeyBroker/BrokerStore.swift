@@ -5,13 +5,13 @@ import SealgateCore
 public enum KEKState: String, Sendable, Codable, Equatable {
     /// Released; the newest active version wraps new DEKs.
     case active
-    /// No longer released (data still wrapped under it is unreadable until re-wrapped).
+    /// No longer released, its material zeroed (data still wrapped under it is unreadable: re-wrap before).
     case retired
     /// Key material destroyed by shredding.
     case destroyed
 }
 
-/// One KEK version as the broker stores it: sealed under the master key (empty once destroyed).
+/// One KEK version as the broker stores it: sealed under the master key (empty once retired or destroyed).
 public struct StoredKEK: Sendable, Equatable {
     public let tenant: TenantID
     public let dataClass: DataClass
@@ -114,13 +114,17 @@ public protocol BrokerStore: Sendable {
     func keks(tenant: TenantID) async throws -> [StoredKEK]
     /// Inserts a new version; fails if that version exists.
     func insert(_ kek: StoredKEK) async throws
-    /// Changes one version's state (key material is kept unless `destroyed`).
+    /// Changes one version's state; the key material is zeroed unless the state is `active` (a retired version is
+    /// never released again, so nothing — not even its state set back by a database writer — can release it).
     func setState(_ state: KEKState, tenant: TenantID, dataClass: DataClass, version: Int) async throws
     func secret(tenant: TenantID, name: String) async throws -> StoredSecret?
     func secretNames(tenant: TenantID) async throws -> [String]
     func putSecret(_ secret: StoredSecret) async throws
     /// In one transaction: destroys every KEK version's material, deletes every secret, marks the tenant shredded.
     func shred(tenant: TenantID) async throws
+    /// Whether any KEK version or secret is stored, whatever tenant rows say (a database that holds key material
+    /// is never taken for a new one).
+    func holdsKeyMaterial() async throws -> Bool
     /// Release policies as stored JSON, by id.
     func policies() async throws -> [(id: String, json: Data)]
     func putPolicy(id: String, json: Data) async throws
@@ -140,4 +144,41 @@ public protocol BrokerStore: Sendable {
     /// Sets `name` to `value` only if it still holds `expected` (`nil`: only if it is absent), in one statement;
     /// whether it did. Several brokers changing one record (proposals) each see the other's change or fail.
     func replaceSetting(_ name: String, _ value: Data, ifCurrent expected: Data?) async throws -> Bool
+}
+
+/// A store that passes every call to ``base`` unless it implements the call itself (``SealedBrokerStore``, and
+/// stores in tests that interpose on a few calls).
+public protocol ForwardingBrokerStore: BrokerStore {
+    /// The store calls go to.
+    var base: any BrokerStore { get }
+}
+
+extension ForwardingBrokerStore {
+    public func tenants() async throws -> [BrokerTenant] { try await base.tenants() }
+    public func insertTenant(_ tenant: BrokerTenant) async throws { try await base.insertTenant(tenant) }
+    public func keks(tenant: TenantID, dataClass: DataClass) async throws -> [StoredKEK] { try await base.keks(tenant: tenant, dataClass: dataClass) }
+    public func keks(tenant: TenantID) async throws -> [StoredKEK] { try await base.keks(tenant: tenant) }
+    public func insert(_ kek: StoredKEK) async throws { try await base.insert(kek) }
+    public func setState(_ state: KEKState, tenant: TenantID, dataClass: DataClass, version: Int) async throws {
+        try await base.setState(state, tenant: tenant, dataClass: dataClass, version: version)
+    }
+    public func secret(tenant: TenantID, name: String) async throws -> StoredSecret? { try await base.secret(tenant: tenant, name: name) }
+    public func secretNames(tenant: TenantID) async throws -> [String] { try await base.secretNames(tenant: tenant) }
+    public func putSecret(_ secret: StoredSecret) async throws { try await base.putSecret(secret) }
+    public func shred(tenant: TenantID) async throws { try await base.shred(tenant: tenant) }
+    public func holdsKeyMaterial() async throws -> Bool { try await base.holdsKeyMaterial() }
+    public func policies() async throws -> [(id: String, json: Data)] { try await base.policies() }
+    public func putPolicy(id: String, json: Data) async throws { try await base.putPolicy(id: id, json: json) }
+    public func deletePolicy(id: String) async throws -> Bool { try await base.deletePolicy(id: id) }
+    public func referenceValues() async throws -> Data? { try await base.referenceValues() }
+    public func putReferenceValues(_ json: Data) async throws { try await base.putReferenceValues(json) }
+    public func credential(tokenSHA256: String) async throws -> AdminCredential? { try await base.credential(tokenSHA256: tokenSHA256) }
+    public func credentials() async throws -> [AdminCredential] { try await base.credentials() }
+    public func insertCredential(_ credential: AdminCredential) async throws { try await base.insertCredential(credential) }
+    public func deleteCredential(name: String) async throws -> Bool { try await base.deleteCredential(name: name) }
+    public func setting(_ name: String) async throws -> Data? { try await base.setting(name) }
+    public func putSetting(_ name: String, _ value: Data) async throws { try await base.putSetting(name, value) }
+    public func replaceSetting(_ name: String, _ value: Data, ifCurrent expected: Data?) async throws -> Bool {
+        try await base.replaceSetting(name, value, ifCurrent: expected)
+    }
 }

@@ -151,18 +151,21 @@ extension KeyBroker {
     /// ``authorities()`` for a caller that holds ``caLock``.
     func openedAuthorities() async throws -> [WorkloadCA] {
         if let workloadCAs { return workloadCAs }
-        var opened: [WorkloadCA] = []
-        if let data = try await store.setting(Self.caSetting) {
-            let stored = try JSONDecoder().decode([StoredCA].self, from: data)
-            opened = try stored.map { try WorkloadCA.open($0, protector: protector) }
-        }
-        if !opened.contains(where: { $0.stored.state == .active }) {
+        for _ in 0..<8 {
+            let data = try await store.setting(Self.caSetting)
+            var opened: [WorkloadCA] = []
+            if let data {
+                let stored = try JSONDecoder().decode([StoredCA].self, from: data)
+                opened = try stored.map { try WorkloadCA.open($0, protector: protector) }
+            }
+            workloadCAs = opened
+            workloadCAsStored = data
+            guard !opened.contains(where: { $0.stored.state == .active }) else { return opened }
             let ca = try WorkloadCA.create(version: (opened.last?.stored.version ?? 0) + 1, issuerID: issuerID, now: now(), protector: protector)
-            opened.append(ca)
-            try await saveAuthorities(opened)
+            // Another broker on the store creating one at the same time: its version is read and used instead.
+            if (try? await saveAuthorities(opened + [ca])) != nil { return opened + [ca] }
         }
-        workloadCAs = opened
-        return opened
+        throw KeyBrokerError(.storageUnavailable, "the workload CA versions kept changing under concurrent writers")
     }
 
     func activeCA() async throws -> WorkloadCA {
@@ -172,9 +175,17 @@ extension KeyBroker {
         return ca
     }
 
+    /// Saves the versions if the store still holds those they were derived from (another broker may have created,
+    /// rotated or retired one since), and tells the other brokers; else forgets the cached ones and refuses.
     private func saveAuthorities(_ versions: [WorkloadCA]) async throws {
-        try await store.putSetting(Self.caSetting, try Self.canonical(versions.map(\.stored)))
+        let data = try Self.canonical(versions.map(\.stored))
+        guard try await store.replaceSetting(Self.caSetting, data, ifCurrent: workloadCAsStored) else {
+            workloadCAs = nil
+            throw KeyBrokerError(.conflict, "the workload CA versions were changed by another broker; try again")
+        }
         workloadCAs = versions
+        workloadCAsStored = data
+        try await publishGeneration()
     }
 
     var issuerID: String { String(issuer.dropFirst("sealgate-broker:".count)) }
@@ -182,6 +193,7 @@ extension KeyBroker {
     /// The CA certificates clients and gateways trust (PEM, newest first): the active version and every retiring
     /// version whose certificates may still be valid.
     public func caCertificates() async throws -> [String] {
+        if let denial = await refreshIfChanged() { throw KeyBrokerError(denial.reason, "workload CA versions: \(denial.rule)") }
         let current = now().timeIntervalSince1970
         var versions = try await authorities()
         guard versions.contains(where: { $0.stored.state == .retiring && ($0.stored.retiresAt ?? 0) <= current }) else {
@@ -240,13 +252,19 @@ extension KeyBroker {
 
     /// The enrolled workload classes.
     public func enrolments() async throws -> [WorkloadClass: WorkloadEnrolment] {
+        if let denial = await refreshIfChanged() { throw KeyBrokerError(denial.reason, "workload enrolments: \(denial.rule)") }
         if let enrolmentCache { return enrolmentCache }
-        var loaded: [WorkloadClass: WorkloadEnrolment] = [:]
-        if let data = try await store.setting(Self.enrolmentSetting) {
-            for item in try JSONDecoder().decode([WorkloadEnrolment].self, from: data) { loaded[item.workload] = item }
+        let loaded = Self.enrolmentsByClass(try await store.setting(Self.enrolmentSetting))
+        enrolmentCache = try loaded.get()
+        return try loaded.get()
+    }
+
+    static func enrolmentsByClass(_ data: Data?) -> Result<[WorkloadClass: WorkloadEnrolment], any Error> {
+        Result {
+            var loaded: [WorkloadClass: WorkloadEnrolment] = [:]
+            if let data { for item in try JSONDecoder().decode([WorkloadEnrolment].self, from: data) { loaded[item.workload] = item } }
+            return loaded
         }
-        enrolmentCache = loaded
-        return loaded
     }
 
     /// Enrols (or re-enrols) a workload class: the names its certificates carry. Validated before it is stored.
@@ -265,12 +283,20 @@ extension KeyBroker {
     /// Enrols a workload class without an admin credential (the embedded broker's start-up).
     public func enrolAtStartUp(_ enrolment: WorkloadEnrolment) async throws { try await storeEnrolment(enrolment) }
 
+    /// Read, change and compare-and-swap: an enrolment another broker stored in between is kept, not overwritten.
     private func storeEnrolment(_ enrolment: WorkloadEnrolment) async throws {
         _ = try enrolment.alternativeNames()
-        var all = try await enrolments()
-        all[enrolment.workload] = enrolment
-        let sorted = all.values.sorted { $0.workload.description < $1.workload.description }
-        try await store.putSetting(Self.enrolmentSetting, try Self.canonical(sorted))
-        enrolmentCache = all
+        for _ in 0..<8 {
+            let data = try await store.setting(Self.enrolmentSetting)
+            var all = try Self.enrolmentsByClass(data).get()
+            all[enrolment.workload] = enrolment
+            let sorted = all.values.sorted { $0.workload.description < $1.workload.description }
+            if try await store.replaceSetting(Self.enrolmentSetting, try Self.canonical(sorted), ifCurrent: data) {
+                enrolmentCache = all
+                try await publishGeneration()
+                return
+            }
+        }
+        throw KeyBrokerError(.storageUnavailable, "the workload enrolments kept changing under concurrent writers")
     }
 }

@@ -6,13 +6,14 @@ import ReleasePolicy
 /// Several brokers on one database (the Kubernetes base runs two) must decide under the same release policies and
 /// reference values: a change at one must hold at every other before its next decision, or a tightened policy
 /// would keep releasing at the replica that did not receive it. The store is the source of truth; a random token
-/// in the setting ``KeyBroker/generationSetting``, written with every change, tells each broker to reload.
+/// in the setting ``KeyBroker/generationSetting``, written with every change, tells each broker to reload. The
+/// same holds for workload enrolments and the workload CA versions, which each broker caches.
 extension KeyBroker {
     /// The store setting whose value changes with every change of policies or reference values.
     static let generationSetting = "broker.config_generation"
 
-    /// Records a change of the stored policies or reference values: a new generation, which every broker on the
-    /// store picks up before its next decision (this one is current).
+    /// Records a change of the stored policies, reference values, enrolments or workload CA versions: a new
+    /// generation, which every broker on the store picks up before its next decision (this one is current).
     func publishGeneration() async throws {
         let token = Data(Self.randomToken().utf8)
         try await store.putSetting(Self.generationSetting, token)
@@ -33,6 +34,12 @@ extension KeyBroker {
         let current: Data?
         do { current = try await store.setting(Self.generationSetting) } catch { return .deny(.storageUnavailable, "broker.config_generation") }
         guard current != loadedGeneration else { return nil }
+        guard configurationFromStore else {
+            enrolmentCache = nil
+            workloadCAs = nil
+            loadedGeneration = current
+            return nil
+        }
         do {
             var documents: [ReleasePolicyDocument] = []
             for (_, json) in try await store.policies() { documents += try ReleasePolicyLoader.decode(json) }
@@ -40,6 +47,9 @@ extension KeyBroker {
             let values = try await storedReferenceValues()
             policySet = policies
             if let (decoded, signers) = values { appraiser = Self.appraiser(decoded, verifiers: verifiers, images: signers) }
+            // Read again on next use (the CA versions under their lock, which a reader here does not hold).
+            enrolmentCache = nil
+            workloadCAs = nil
             loadedGeneration = current
             return nil
         } catch {

@@ -94,8 +94,11 @@ extension KeyBroker {
     func quorumRefusal(_ action: String, tenant: String = "-", target: String?, by principal: AdminCredential) async -> ReleaseDecision? {
         guard operationsPolicy.requiresQuorum(action), !principal.tokenSHA256.isEmpty else { return nil }
         let current = now()
-        if let glass = ((try? await breakGlasses()) ?? []).first(where: {
-            $0.credential == principal.name && (Self.parseTime($0.expiresAt) ?? .distantPast) > current
+        // An override counts only for a credential the operations policy allows one, and no longer than it allows.
+        let latest = current.addingTimeInterval(TimeInterval(operationsPolicy.breakGlassMaxSeconds))
+        if operationsPolicy.breakGlassCredentials.contains(principal.name), let glass = ((try? await breakGlasses()) ?? []).first(where: {
+            let expires = Self.parseTime($0.expiresAt) ?? .distantPast
+            return $0.credential == principal.name && expires > current && expires <= latest
         }) {
             await emit(
                 .admin, ReleaseDecision(allowed: true, reason: .granted, rule: "admin.break_glass.\(glass.name)", result: nil), tee: "-", tenant: tenant,

@@ -1,12 +1,30 @@
+import Attestation
+import Crypto
 import Foundation
+import SealgateCore
 
-/// What ``KeyBroker/establishStoredRecords(adoptUnsealed:)`` found and did, for the start-up log.
+/// What a broker does with records it finds in clear in a database none of whose records is sealed yet (one an
+/// earlier release wrote). In a database that holds a sealed record, a record in clear is always refused.
+public enum UnsealedRecords: Sendable, Equatable {
+    /// Refuse to start, describing what was found and the digest that adopts exactly that.
+    case refuse
+    /// Seal what was found, if it is still exactly what the refusal described (`--adopt-unsealed-records DIGEST`):
+    /// a flag left in a unit file adopts nothing a database writer changed since.
+    case adopt(digest: String)
+    /// Seal whatever is found (the gateway's embedded broker: its database and master key share a directory, and it
+    /// takes its policies and reference values from the configuration, never from the store).
+    case adoptAny
+}
+
+/// What ``KeyBroker/establishStoredRecords(_:)`` found and did, for the start-up log.
 public struct StoredRecordsReport: Sendable, Equatable {
-    /// Records found in clear and sealed on the operator's word (`--adopt-unsealed-records`).
+    /// Records found in clear and sealed as found.
     public var adopted: [String] = []
-    /// Release-controlling records created empty (a new database).
+    /// Pending state found in clear and not carried over (proposals, break-glass overrides).
+    public var dropped: [String] = []
+    /// Release-controlling records created empty.
     public var created: [String] = []
-    /// An earlier release's table rows left unread because their sealed record exists (`policies: 2`, say).
+    /// An earlier release's table rows left unread because the database's records are sealed (`policies: 2`, say).
     public var ignored: [String] = []
 
     /// An empty report.
@@ -19,17 +37,22 @@ extension KeyBroker {
         SealedBrokerStore.trustRecords + [generationSetting, proposalsSetting, breakGlassSetting, revokedSetting, caSetting, enrolmentSetting]
     }
 
-    /// Checks every release-controlling record of the store before the broker decides anything:
-    /// - a sealed record that does not open under the master key (changed, moved between names, or written under
-    ///   another key) refuses start;
-    /// - a record in clear — a setting, or a row of an earlier release's `policies` / `credentials` tables or its
-    ///   `reference_values` — refuses start unless `adoptUnsealed`, which seals it as found (the operator vouches
-    ///   for the database at that moment; an earlier release's rows are then removed from its tables);
-    /// - a missing policies, reference-values or credentials record is created empty on a database that holds no
-    ///   tenant yet (a new broker); on one that does, it was removed, and start is refused unless `adoptUnsealed`.
-    /// From then on this broker refuses a record of these that disappears.
-    /// - Throws: ``KeyBrokerError`` `storage_unavailable` naming the records, and what to do.
-    public func establishStoredRecords(adoptUnsealed: Bool) async throws -> StoredRecordsReport {
+    /// Settings that hold pending state: not carried over from records in clear (a planted approval or override
+    /// could not be told from a real one), but begun empty.
+    static var transientSettings: Set<String> { [proposalsSetting, breakGlassSetting] }
+
+    /// Checks every release-controlling record of the store before the broker decides anything.
+    ///
+    /// - A database with a sealed record: every record must open under the master key (a changed one, one copied
+    ///   under another name, or one sealed under another key refuses start); a record in clear, or a missing
+    ///   policies / reference-values / credentials record, refuses start (restore from a backup); rows in an
+    ///   earlier release's `policies` / `credentials` tables are not read (counted in ``StoredRecordsReport/ignored``).
+    /// - A database with no record, tenant or key material at all: the three records are created empty.
+    /// - A database an earlier release wrote (nothing sealed, something stored): refused, naming what would be
+    ///   adopted and its digest, unless `unsealed` adopts it (``UnsealedRecords``).
+    /// From then on this broker refuses a release-controlling record that disappears.
+    /// - Throws: ``KeyBrokerError`` `storage_unavailable` (or `conflict` when another broker adopted meanwhile).
+    public func establishStoredRecords(_ unsealed: UnsealedRecords) async throws -> StoredRecordsReport {
         var report = StoredRecordsReport()
         let base = store.base
         var inClear: [(name: String, stored: Data)] = []
@@ -43,73 +66,144 @@ extension KeyBroker {
                 inClear.append((name, stored))
             }
         }
-        // An earlier release's tables: adopted only where the sealed record does not exist yet.
         let legacyPolicies = try await base.policies()
         let legacyCredentials = try await base.credentials()
         let legacyValues = try await base.referenceValues()
-        var legacy: [String: Data] = [:]
-        func take(_ record: String, _ count: Int, _ label: String, _ value: () throws -> Data) throws {
-            guard count > 0 else { return }
-            if present.contains(record) { report.ignored.append("\(label): \(count)") } else { legacy[record] = try value() }
-        }
-        try take(SealedBrokerStore.policiesRecord, legacyPolicies.count, "policies") {
-            try Self.canonical(Dictionary(legacyPolicies.map { ($0.id, $0.json) }, uniquingKeysWith: { _, last in last }))
-        }
-        try take(SealedBrokerStore.credentialsRecord, legacyCredentials.count, "credentials") {
-            try Self.canonical(legacyCredentials.map(CredentialRecord.init).sorted { $0.name < $1.name })
-        }
-        // (The earlier release's reference-values row is kept — the store has no call to remove it — and is not
-        // reported: after adoption it is simply the value adopted.)
-        if let legacyValues, !present.contains(SealedBrokerStore.referenceValuesRecord) {
-            legacy[SealedBrokerStore.referenceValuesRecord] = try Self.canonical(ReferenceValuesRecord(json: legacyValues))
-        }
-        let clearNames = Set(inClear.map(\.name))
-        let missing = SealedBrokerStore.trustRecords.filter { !present.contains($0) && legacy[$0] == nil && !clearNames.contains($0) }
-        let hasTenants = try await !base.tenants().isEmpty
-        if !adoptUnsealed {
-            let unsealed = inClear.map(\.name) + legacy.keys.sorted()
-            if !unsealed.isEmpty {
+
+        if !present.isEmpty {
+            // Sealed before: nothing in clear is anyone's but a database writer's.
+            if !inClear.isEmpty {
                 throw KeyBrokerError(
                     .storageUnavailable,
-                    "the broker database holds records in clear (\(unsealed.joined(separator: ", "))), written by a release before records "
-                        + "were sealed or by hand; check them (sealgate keys policies / credentials / reference values), then start once "
-                        + "with --adopt-unsealed-records")
+                    "records in clear (\(inClear.map(\.name).joined(separator: ", "))) in a database whose records are sealed: "
+                        + "written by hand or by whoever can write the database; restore them from a backup")
             }
-            if hasTenants && !missing.isEmpty {
+            let missing = SealedBrokerStore.trustRecords.filter { !present.contains($0) }
+            guard missing.isEmpty else {
                 throw KeyBrokerError(
                     .storageUnavailable,
-                    "the broker database holds tenants but not the sealed records \(missing.joined(separator: ", ")): they were removed; "
-                        + "restore the database, or start once with --adopt-unsealed-records to begin them empty")
+                    "the sealed records \(missing.joined(separator: ", ")) are missing from a database whose records are sealed: "
+                        + "they were removed; restore the database from a backup")
             }
+            if !legacyPolicies.isEmpty { report.ignored.append("policies: \(legacyPolicies.count)") }
+            if !legacyCredentials.isEmpty { report.ignored.append("credentials: \(legacyCredentials.count)") }
+            for name in present { store.markEstablished(name) }
+            return report
         }
-        for (name, stored) in inClear {
-            // Sealed as found, by compare-and-swap: a value another broker sealed meanwhile is kept.
-            _ = try await base.replaceSetting(name, try store.seal(name, stored), ifCurrent: stored)
-            report.adopted.append(name)
+
+        if let planted = inClear.first(where: { SealedBrokerStore.trustRecords.contains($0.name) }) {
+            // No earlier release wrote these names in clear.
+            throw KeyBrokerError(.storageUnavailable, "the record \(planted.name) is in clear: written by hand or by whoever can write the database")
         }
-        for (record, value) in legacy.sorted(by: { $0.key < $1.key }) {
-            _ = try await store.replaceSetting(record, value, ifCurrent: nil)
-            report.adopted.append(record)
-        }
-        if legacy[SealedBrokerStore.policiesRecord] != nil { for policy in legacyPolicies { _ = try await base.deletePolicy(id: policy.id) } }
-        if legacy[SealedBrokerStore.credentialsRecord] != nil {
+        let noTenants = try await base.tenants().isEmpty
+        let noKeys = try await !base.holdsKeyMaterial()
+        let isNew = inClear.isEmpty && legacyPolicies.isEmpty && legacyCredentials.isEmpty && legacyValues == nil && noTenants && noKeys
+        if !isNew {
+            let candidates = try Self.adoptionCandidates(inClear: inClear, policies: legacyPolicies, credentials: legacyCredentials, values: legacyValues)
+            let nothingInClear = inClear.isEmpty && legacyPolicies.isEmpty && legacyCredentials.isEmpty && legacyValues == nil
+            if nothingInClear && unsealed != .adoptAny {
+                // Tenants or keys with no record at all: a standalone broker always stored a credential, so its
+                // records were removed (and beginning them empty would drop every policy).
+                throw KeyBrokerError(
+                    .storageUnavailable,
+                    "the broker database holds tenants or keys but no policies, reference values or credentials record: "
+                        + "they were removed; restore the database from a backup")
+            }
+            switch unsealed {
+            case .adoptAny: break
+            case .adopt(let digest) where digest.lowercased() == candidates.digest: break
+            case .adopt:
+                throw KeyBrokerError(
+                    .storageUnavailable,
+                    "the records in clear are not those the digest given to --adopt-unsealed-records describes (now: "
+                        + "\(candidates.description); digest \(candidates.digest))")
+            case .refuse:
+                throw KeyBrokerError(
+                    .storageUnavailable,
+                    "the broker database holds records in clear, written by a release before records were sealed: \(candidates.description). "
+                        + "If that is what you stored, start once with --adopt-unsealed-records \(candidates.digest)")
+            }
+            for (name, stored) in inClear {
+                let transient = Self.transientSettings.contains(name)
+                // Compare-and-swap against what was read: another broker adopting at the same time is noticed.
+                guard try await base.replaceSetting(name, try store.seal(name, transient ? Data("[]".utf8) : stored), ifCurrent: stored) else {
+                    throw KeyBrokerError(.conflict, "the record \(name) changed while it was adopted (another broker?); start again")
+                }
+                if transient { report.dropped.append(name) } else { report.adopted.append(name) }
+            }
+            let legacy: [(String, Data?)] = [
+                (SealedBrokerStore.policiesRecord, legacyPolicies.isEmpty ? nil : try Self.canonical(Dictionary(legacyPolicies.map { ($0.id, $0.json) }, uniquingKeysWith: { _, last in last }))),
+                (SealedBrokerStore.credentialsRecord, legacyCredentials.isEmpty ? nil : try Self.canonical(legacyCredentials.map(CredentialRecord.init).sorted { $0.name < $1.name })),
+                (SealedBrokerStore.referenceValuesRecord, try legacyValues.map { try Self.canonical(ReferenceValuesRecord(json: $0)) }),
+            ]
+            for case (let record, let value?) in legacy {
+                guard try await store.replaceSetting(record, value, ifCurrent: nil) else {
+                    throw KeyBrokerError(.conflict, "the record \(record) was created while it was adopted (another broker?); start again")
+                }
+                report.adopted.append(record)
+            }
+            // The earlier release's rows, now sealed, leave its tables (its reference-values row has no call to
+            // remove it; it is never read again: the database's records are sealed).
+            for policy in legacyPolicies { _ = try await base.deletePolicy(id: policy.id) }
             for credential in legacyCredentials { _ = try await base.deleteCredential(name: credential.name) }
         }
-        for record in missing {
+        for record in SealedBrokerStore.trustRecords where !report.adopted.contains(record) {
             let empty = try record == SealedBrokerStore.referenceValuesRecord
                 ? Self.canonical(ReferenceValuesRecord(json: nil))
                 : record == SealedBrokerStore.policiesRecord ? Self.canonical([String: Data]()) : Self.canonical([CredentialRecord]())
+            // Another broker starting on the same new database may create it first; it is then read below.
             if try await store.replaceSetting(record, empty, ifCurrent: nil) { report.created.append(record) }
         }
-        // Every record (adopted, created, or another broker's) must now open; it is established from here on.
         for record in SealedBrokerStore.trustRecords {
-            guard let stored = try await base.setting(record) else {
-                throw KeyBrokerError(.storageUnavailable, "the stored record \(record) is missing")
-            }
+            guard let stored = try await base.setting(record) else { throw KeyBrokerError(.storageUnavailable, "the stored record \(record) is missing") }
             _ = try store.open(record, stored)
             store.markEstablished(record)
         }
-        for name in Self.sealedSettings where present.contains(name) || report.adopted.contains(name) { store.markEstablished(name) }
+        for name in report.adopted + report.dropped { store.markEstablished(name) }
         return report
+    }
+
+    /// Zeroes the material of retired KEK versions an earlier release kept (it zeroes at retirement now), so a
+    /// database writer who sets such a version `active` again gets a version that does not open, not a release.
+    func zeroRetiredMaterial() async throws {
+        for tenant in try await store.tenants() {
+            guard let id = TenantID(tenant.id) else { continue }
+            for kek in try await store.keks(tenant: id) where kek.state == .retired && !kek.sealedKey.isEmpty {
+                try await store.setState(.retired, tenant: id, dataClass: kek.dataClass, version: kek.version)
+            }
+        }
+    }
+
+    /// What adopting an earlier release's records would take, in words an operator can check (ids, names, roles,
+    /// reference sets — no token digests or policy bodies) and as one digest over every byte of it.
+    static func adoptionCandidates(
+        inClear: [(name: String, stored: Data)], policies: [(id: String, json: Data)], credentials: [AdminCredential], values: Data?
+    ) throws -> (description: String, digest: String) {
+        var parts: [String] = []
+        var hashed: [String: String] = [:]
+        func digest(_ data: Data) -> String { Hex.encode(SHA256.hash(data: data)) }
+        if !policies.isEmpty {
+            parts.append("policies \(policies.map(\.id).sorted().joined(separator: ", "))")
+            for policy in policies { hashed["policy:" + policy.id] = digest(policy.json) }
+        }
+        if !credentials.isEmpty {
+            parts.append(
+                "admin credentials " + credentials.sorted { $0.name < $1.name }.map { "\($0.name) (\($0.roles.map(\.rawValue).joined(separator: ",")))" }
+                    .joined(separator: ", "))
+            for credential in credentials { hashed["credential:" + credential.name] = digest(try canonical(CredentialRecord(credential))) }
+        }
+        if let values {
+            let decoded = try? JSONDecoder().decode(ReferenceValues.self, from: values)
+            let sets = decoded.map { $0.sets.map(\.id).joined(separator: ", ") } ?? "unreadable"
+            let mock = decoded.map { "accept_mock_evidence \($0.acceptMockEvidence), \($0.mockSigners.count) mock signer(s)" } ?? ""
+            parts.append("reference values (sets \(sets); \(mock))")
+            hashed["reference_values"] = digest(values)
+        }
+        let kept = inClear.filter { !transientSettings.contains($0.name) }.map(\.name)
+        let dropped = inClear.filter { transientSettings.contains($0.name) }.map(\.name)
+        if !kept.isEmpty { parts.append("settings \(kept.joined(separator: ", "))") }
+        if !dropped.isEmpty { parts.append("pending state not carried over: \(dropped.joined(separator: ", "))") }
+        for (name, stored) in inClear { hashed["setting:" + name] = digest(stored) }
+        return (parts.joined(separator: "; "), digest(try canonical(hashed)))
     }
 }

@@ -63,13 +63,16 @@ public actor KeyBroker {
     let onEvent: @Sendable (BrokerEvent) async -> Void
     /// RCAR sessions: in memory, or shared with other brokers through the database.
     let sessions: any SessionStore
-    /// The workload CA versions (newest last), opened on first use; `nil` until then.
+    /// The workload CA versions (newest last), opened on first use; `nil` until then, and again when another broker
+    /// on the store changed them (``refreshIfChanged()``).
     var workloadCAs: [WorkloadCA]?
+    /// The stored value ``workloadCAs`` was opened from: a change is saved only if the store still holds it.
+    var workloadCAsStored: Data?
     /// Serialises opening, creating and changing the workload CA versions across the actor's suspension points: two
     /// first certificate requests at once must not each create a version 1 (the loser's certificates would chain to a
     /// CA that is neither stored nor served).
     let caLock = AsyncMutex()
-    /// Workload enrolments by class, read on first use; `nil` until then.
+    /// Workload enrolments by class, read on first use; `nil` until then, and again when another broker changed them.
     var enrolmentCache: [WorkloadClass: WorkloadEnrolment]?
     /// Serialises credential changes across the actor's suspension points (check-then-act on the credential table).
     let credentialLock = AsyncMutex()
@@ -77,6 +80,10 @@ public actor KeyBroker {
     let proposalLock = AsyncMutex()
     /// The operational access policy: roles per admin action, quorum, break-glass.
     var operationsPolicy = OperationsPolicy.default
+    /// Whether the policies and reference values come from the store (``load(overrideReferenceValues:unsealed:)``),
+    /// and are reloaded when another broker changes them; `false` for a broker given them by its configuration (the
+    /// gateway's embedded broker), which never takes them from the store.
+    var configurationFromStore = false
     /// The store's ``generationSetting`` when this broker last loaded its policies and reference values.
     var loadedGeneration: Data?
     let maxSessions = 100_000
@@ -119,13 +126,16 @@ public actor KeyBroker {
     /// The release policies in force.
     public var policies: [ReleasePolicyDocument] { policySet.policies }
 
-    /// Checks the stored records (``establishStoredRecords(adoptUnsealed:)``), then loads persisted policies, and
-    /// persisted reference values unless `overrideReferenceValues` (they are then stored instead).
-    /// - Parameter adoptUnsealed: take records found in clear (an earlier release's tables) as the operator's own.
+    /// Checks the stored records (``establishStoredRecords(_:)``), then loads persisted policies, and persisted
+    /// reference values unless `overrideReferenceValues` (they are then stored instead). From then on this broker
+    /// takes its policies and reference values from the store, and reloads them when another broker changes them.
+    /// - Parameter unsealed: what to do with records an earlier release left in clear.
     /// - Returns: what the check found and did.
     @discardableResult
-    public func load(overrideReferenceValues: Bool, adoptUnsealed: Bool = false) async throws -> StoredRecordsReport {
-        let report = try await establishStoredRecords(adoptUnsealed: adoptUnsealed)
+    public func load(overrideReferenceValues: Bool, unsealed: UnsealedRecords = .refuse) async throws -> StoredRecordsReport {
+        let report = try await establishStoredRecords(unsealed)
+        configurationFromStore = true
+        try await zeroRetiredMaterial()
         let stored = try await store.policies()
         if !stored.isEmpty {
             var documents: [ReleasePolicyDocument] = []

@@ -14,13 +14,13 @@ import Synchronization
 ///   (``policiesRecord``, ``referenceValuesRecord``, ``credentialsRecord``), written by compare-and-swap, so a
 ///   policy or credential cannot be added, removed or replaced one row at a time, and two brokers on one database
 ///   do not lose each other's change;
-/// - once a record was seen sealed (``establish(adoptUnsealed:)`` at start-up), its absence is tampering too.
+/// - once a record was seen sealed (``KeyBroker/establishStoredRecords(_:)`` at start-up), its absence is tampering too.
 /// The tables of earlier releases (`policies`, `credentials`, the `reference_values` setting) are read only to
 /// adopt them, once, on the operator's word (`sealgate broker --adopt-unsealed-records`).
 ///
 /// Not covered: rolling the whole database (or one record) back to an earlier sealed state — no monotonic
 /// counter outside the database exists here; tenants and KEK states (the KEK material itself is sealed).
-final class SealedBrokerStore: BrokerStore {
+final class SealedBrokerStore: ForwardingBrokerStore {
     let base: any BrokerStore
     let protector: any KeyProtector
     /// The records this process has seen sealed: from then on their absence is refused, not read as empty.
@@ -176,20 +176,7 @@ final class SealedBrokerStore: BrokerStore {
         return try JSONDecoder().decode([CredentialRecord].self, from: plain)
     }
 
-    // MARK: sealed already (KEK material, secrets) or not release-controlling: the base store's
-
-    func tenants() async throws -> [BrokerTenant] { try await base.tenants() }
-    func insertTenant(_ tenant: BrokerTenant) async throws { try await base.insertTenant(tenant) }
-    func keks(tenant: TenantID, dataClass: DataClass) async throws -> [StoredKEK] { try await base.keks(tenant: tenant, dataClass: dataClass) }
-    func keks(tenant: TenantID) async throws -> [StoredKEK] { try await base.keks(tenant: tenant) }
-    func insert(_ kek: StoredKEK) async throws { try await base.insert(kek) }
-    func setState(_ state: KEKState, tenant: TenantID, dataClass: DataClass, version: Int) async throws {
-        try await base.setState(state, tenant: tenant, dataClass: dataClass, version: version)
-    }
-    func secret(tenant: TenantID, name: String) async throws -> StoredSecret? { try await base.secret(tenant: tenant, name: name) }
-    func secretNames(tenant: TenantID) async throws -> [String] { try await base.secretNames(tenant: tenant) }
-    func putSecret(_ secret: StoredSecret) async throws { try await base.putSecret(secret) }
-    func shred(tenant: TenantID) async throws { try await base.shred(tenant: tenant) }
+    // Tenants, KEKs (their material sealed), secrets (sealed) and shredding: the base store's (``ForwardingBrokerStore``).
 }
 
 /// The stored reference values, or none (a record that exists either way, so that its removal is noticed).

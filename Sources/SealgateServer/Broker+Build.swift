@@ -52,9 +52,9 @@ public struct BrokerOptions: Sendable {
     public var databaseURL: String?
     /// This broker's name among several (`--replica`): its audit log's origin is `sealgate-broker/<replica>`.
     public var replica: String?
-    /// Seal records found in clear in the store as they are (`--adopt-unsealed-records`; an earlier release's
-    /// tables), instead of refusing to start (``KeyBroker/establishStoredRecords(adoptUnsealed:)``).
-    public var adoptUnsealedRecords = false
+    /// Seal the records an earlier release left in clear, if they are still what the start-up refusal described
+    /// by this digest (`--adopt-unsealed-records DIGEST`; ``KeyBroker/establishStoredRecords(_:)``).
+    public var adoptUnsealedDigest: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8081, dataDir: String = ".sealgate-broker", referenceValuesPath: String? = nil,
@@ -198,14 +198,17 @@ public enum SealgateBroker {
         await broker.setOperationsPolicy(operationsPolicy)
         var bootstrapPath: String?
         do {
-            let records = try await broker.load(overrideReferenceValues: override, adoptUnsealed: options.adoptUnsealedRecords)
-            if !records.adopted.isEmpty {
-                logger.warning("sealed records found in clear, as the operator vouched for them", metadata: ["broker.adopted": "\(records.adopted)"])
+            let records = try await broker.load(
+                overrideReferenceValues: override, unsealed: options.adoptUnsealedDigest.map { .adopt(digest: $0) } ?? .refuse)
+            if !records.adopted.isEmpty || !records.dropped.isEmpty {
+                logger.warning(
+                    "sealed the records an earlier release kept in clear, as the operator vouched for them",
+                    metadata: ["broker.adopted": "\(records.adopted)", "broker.dropped": "\(records.dropped)"])
             }
             if !records.created.isEmpty { logger.notice("created the sealed records of a new database", metadata: ["broker.created": "\(records.created)"]) }
             if !records.ignored.isEmpty {
                 logger.warning(
-                    "rows of an earlier release's tables are not read (their sealed record exists)", metadata: ["broker.ignored": "\(records.ignored)"])
+                    "rows in an earlier release's tables are not read (this database's records are sealed)", metadata: ["broker.ignored": "\(records.ignored)"])
             }
             if !filePolicies.isEmpty {
                 let system = AdminCredential(name: "startup", tokenSHA256: "", roles: [.admin], createdAt: options.now())

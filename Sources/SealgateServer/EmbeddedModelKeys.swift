@@ -28,7 +28,7 @@ public struct EmbeddedModelKeys: Sendable {
                 verifiers: [], referenceValues: ReferenceValues(sets: [], acceptMockEvidence: false), policies: try PolicySet([]), store: store,
                 protector: try MasterKey.load(path: dataDir + "/broker/master.key"), tokenKey: P256.Signing.PrivateKey())
             // As the gateway's own start-up does (its database and master key share this directory).
-            _ = try await broker.establishStoredRecords(adoptUnsealed: true)
+            _ = try await broker.establishStoredRecords(.adoptAny)
             let admin = AdminCredential(name: "local:" + dataDir, tokenSHA256: "", roles: [.admin], createdAt: Date())
             return EmbeddedModelKeys(broker: broker, store: store, admin: admin)
         } catch {

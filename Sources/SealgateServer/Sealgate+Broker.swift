@@ -29,9 +29,10 @@ extension Sealgate {
             policies: try PolicySet(try classPolicies(config)), store: store,
             protector: try MasterKey.load(path: options.dataDir + "/broker/master.key"),
             tokenKey: P256.Signing.PrivateKey(), tokenTTL: config.lease.ttlSeconds, now: options.now)
-        // Its database and master key share the gateway's data directory: whoever can write one can read the other,
-        // so records an earlier release kept in clear are sealed as found.
-        _ = try await broker.establishStoredRecords(adoptUnsealed: true)
+        // Records an earlier release kept in clear are sealed as found (once: in a database with a sealed record a
+        // record in clear refuses start). Its policies and reference values come from the configuration, never from
+        // the store, so what it adopts decides nothing here.
+        _ = try await broker.establishStoredRecords(.adoptAny)
         for tenant in config.tenants {
             for rule in config.dataClasses { try await broker.provision(tenant: tenant.id, dataClass: rule.name) }
             try await broker.provisionSecret(tenant: tenant.id, name: KeyRing.tenantSecretName)

@@ -84,6 +84,10 @@ public struct PostgresBrokerStore: BrokerStore {
         ).compactMap(Self.kek)
     }
 
+    public func holdsKeyMaterial() async throws -> Bool {
+        try await !storage.query("SELECT 1 FROM broker_keks UNION ALL SELECT 1 FROM broker_secrets LIMIT 1", "key_material").isEmpty
+    }
+
     public func insert(_ kek: StoredKEK) async throws {
         _ = try await storage.query(
             """
@@ -94,13 +98,13 @@ public struct PostgresBrokerStore: BrokerStore {
     }
 
     public func setState(_ state: KEKState, tenant: TenantID, dataClass: DataClass, version: Int) async throws {
-        let material = state == .destroyed ? ", sealed_key = ''::bytea" : ""
+        let material = state == .active ? "" : ", sealed_key = ''::bytea"
         _ = try await storage.query(
             """
             UPDATE broker_keks SET state = \(state.rawValue)\(unescaped: material)
             WHERE tenant = \(tenant.rawValue) AND data_class = \(dataClass.rawValue) AND version = \(version)
             """, "kek state")
-        if state == .destroyed { await compactDestroyed() }
+        if state != .active { await compactDestroyed() }
     }
 
     /// An UPDATE or DELETE leaves the old row version, sealed key and all, in the table's file until it is vacuumed

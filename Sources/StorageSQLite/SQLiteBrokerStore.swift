@@ -67,6 +67,10 @@ public struct SQLiteBrokerStore: BrokerStore {
         ).compactMap(Self.kek)
     }
 
+    public func holdsKeyMaterial() async throws -> Bool {
+        try await !db.query("SELECT 1 FROM keks UNION ALL SELECT 1 FROM secrets LIMIT 1").isEmpty
+    }
+
     public func keks(tenant: TenantID) async throws -> [StoredKEK] {
         try await db.query("SELECT * FROM keks WHERE tenant = ? ORDER BY data_class, version", [.text(tenant.rawValue)]).compactMap(Self.kek)
     }
@@ -84,7 +88,7 @@ public struct SQLiteBrokerStore: BrokerStore {
     }
 
     public func setState(_ state: KEKState, tenant: TenantID, dataClass: DataClass, version: Int) async throws {
-        let material = state == .destroyed ? ", sealed_key = x''" : ""
+        let material = state == .active ? "" : ", sealed_key = x''"
         try await db.transaction([
             (
                 "UPDATE keks SET state = ?\(material) WHERE tenant = ? AND data_class = ? AND version = ?",

@@ -45,10 +45,10 @@ struct BrokerCommand: AsyncParsableCommand {
     var database: String?
     @Option(help: "This broker's name among several on one database: its audit log's origin is sealgate-broker/<replica>.")
     var replica: String?
-    @Flag(
+    @Option(
         name: .customLong("adopt-unsealed-records"),
-        help: "Seal release policies, reference values, admin credentials and settings found in clear in the database (an earlier release's, docs/broker.md) as they are; only after checking them.")
-    var adoptUnsealedRecords = false
+        help: "Once, after an upgrade: seal the policies, reference values, admin credentials and settings an earlier release kept in clear, if they are still what the refusal at start described by this digest (docs/broker.md).")
+    var adoptUnsealedRecords: String?
     @OptionGroup(title: "Listener") var listener: ListenerOptions
 
     func run() async throws {
@@ -75,7 +75,10 @@ struct BrokerCommand: AsyncParsableCommand {
         options.tlsKeyPath = tlsKey
         options.requireClientCertificate = requireClientCert
         options.listener = listener.limits
-        options.adoptUnsealedRecords = adoptUnsealedRecords
+        if let digest = adoptUnsealedRecords, digest.count != 64 || !digest.allSatisfy(\.isHexDigit) {
+            throw ValidationError("--adopt-unsealed-records takes the 64-hex-digit digest the refusal at start printed")
+        }
+        options.adoptUnsealedDigest = adoptUnsealedRecords
         let instance = try await SealgateBroker.build(options)
         let scheme = tlsCert == nil ? "http" : "https"
         var banner = "Sealgate broker listening on \(scheme)://\(host):\(port)  issuer \(instance.broker.issuer)\n"

@@ -51,4 +51,81 @@ struct BrokerReplicaTests {
             #expect(await b.broker.referenceValues.sets.isEmpty)
         }
     }
+
+    @Test("An enrolment made at A holds at B; enrolments made at A and B at once are both kept; a CA rotated at A is in B's bundle")
+    func enrolmentsAndCAPropagate() async throws {
+        try await KeyBrokerTests.withBroker { a in
+            let b = try await Self.replicas(a)
+            #expect(try await b.broker.caCertificates().count == 1)
+            #expect(try await b.broker.enrolments().isEmpty)
+            _ = try await a.broker.enrol(WorkloadEnrolment(workload: .gateway, names: ["gateway.example"], maxValiditySeconds: 600), by: a.admin).get()
+            #expect(try await b.broker.enrolments()[.gateway]?.names == ["gateway.example"])
+
+            let models = try ["model:alpha", "model:beta", "model:gamma", "model:delta"].map { try #require(WorkloadClass($0)) }
+            await withTaskGroup(of: Void.self) { group in
+                for (i, workload) in models.enumerated() {
+                    let broker = i.isMultiple(of: 2) ? a.broker : b.broker
+                    let admin = a.admin
+                    group.addTask { _ = await broker.enrol(WorkloadEnrolment(workload: workload, names: ["\(i).model.example"], maxValiditySeconds: 600), by: admin) }
+                }
+            }
+            #expect(Set(try await a.broker.enrolments().keys) == Set(models + [.gateway]))
+            #expect(Set(try await b.broker.enrolments().keys) == Set(models + [.gateway]))
+
+            let before = try await b.broker.caCertificates()
+            #expect(try await a.broker.rotateCA(by: a.admin).get() == 2)
+            let after = try await b.broker.caCertificates()
+            let atA = try await a.broker.caCertificates()
+            #expect(after.count == 2 && after[1] == before[0] && after == atA)
+        }
+    }
+
+    @Test("Two brokers that read the same enrolments or policies before writing keep both changes (compare-and-swap)")
+    func readModifyWriteRaces() async throws {
+        try await KeyBrokerTests.withBroker { s in
+            let held = HeldReadStore(base: s.store)
+            func broker() throws -> KeyBroker {
+                KeyBroker(
+                    verifiers: [], referenceValues: ReferenceValues(sets: [], acceptMockEvidence: false), policies: try PolicySet([]), store: held,
+                    protector: try MasterKey(raw: Data(repeating: 7, count: 32)), tokenKey: P256.Signing.PrivateKey())
+            }
+            let (a, b) = (try broker(), try broker())
+            let (modelOne, modelTwo) = (try #require(WorkloadClass("model:one")), try #require(WorkloadClass("model:two")))
+            held.holdReads(of: "workload_enrolments", readers: 2)
+            async let first = a.enrol(WorkloadEnrolment(workload: modelOne, names: ["one.example"], maxValiditySeconds: 600), by: s.admin)
+            async let second = b.enrol(WorkloadEnrolment(workload: modelTwo, names: ["two.example"], maxValiditySeconds: 600), by: s.admin)
+            _ = try await (first.get(), second.get())
+            #expect(Set(try await a.enrolments().keys.map(\.description)) == ["model:one", "model:two"])
+
+            // (Credentials go through the same read-modify-write of their record as policies; a credential's own
+            // check-then-insert is serialised per broker and re-checked inside the record's update.)
+            let policies = try ReleasePolicyLoader.decode(Data(#"""
+                [{"id": "p-one", "applies_to": {"tenant": "acme"}, "rule": {"field": "status", "equals": "affirming"}},
+                 {"id": "p-two", "applies_to": {"tenant": "globex"}, "rule": {"field": "status", "equals": "affirming"}}]
+                """#.utf8))
+            held.holdReads(of: "trust.policies", readers: 2)
+            async let put1 = a.putPolicies([policies[0]], by: s.admin)
+            async let put2 = b.putPolicies([policies[1]], by: s.admin)
+            _ = try await (put1.get(), put2.get())
+            let c = try broker()
+            try await c.load(overrideReferenceValues: false)
+            #expect(Set(await c.policies.map(\.id)).isSuperset(of: ["p-one", "p-two"]))
+        }
+    }
+
+    @Test("A broker given its policies by configuration (the gateway's embedded one) never takes policies from the store, whatever generation it finds")
+    func configuredBrokerKeepsItsPolicies() async throws {
+        try await KeyBrokerTests.withBroker { a in
+            // `a` was given its policies (acme's restricted class needs hardware evidence) and never loaded them from
+            // the store, like the embedded broker; another broker on the store stores an unrelated policy set.
+            let other = KeyBroker(
+                verifiers: [], referenceValues: await a.broker.referenceValues, policies: try PolicySet([]), store: a.store,
+                protector: try MasterKey(raw: Data(repeating: 7, count: 32)), tokenKey: P256.Signing.PrivateKey())
+            try await other.load(overrideReferenceValues: false)
+            let loose = try ReleasePolicyLoader.decode(Data(#"[{"id": "globex-any", "applies_to": {"tenant": "globex"}, "rule": {"field": "status", "equals": "warning"}}]"#.utf8))
+            _ = try await other.putPolicies(loose, by: a.admin).get()
+            #expect(try await Self.release(a, "acme/kek/restricted") == .mockEvidenceNotPermitted)
+            #expect(await a.broker.policies.map(\.id) == ["acme-restricted-hardware"])
+        }
+    }
 }

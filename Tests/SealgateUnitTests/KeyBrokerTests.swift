@@ -58,7 +58,7 @@ struct KeyBrokerTests {
             protector: try MasterKey(raw: Data(repeating: 7, count: 32)), tokenKey: P256.Signing.PrivateKey(), tokenTTL: 60, now: clock.now,
             onEvent: { e in events.withLock { $0.append("\(e.kind.rawValue) \(e.resource ?? "-") \(e.decision.reason)") } })
         // As a broker's start-up does, before anything is stored.
-        _ = try await broker.establishStoredRecords(adoptUnsealed: false)
+        _ = try await broker.establishStoredRecords(.refuse)
         for resource in [acmeInternal, acmeRestricted, globexInternal] {
             try await broker.provision(tenant: resource.tenant, dataClass: resource.dataClass)
         }
@@ -281,6 +281,14 @@ struct KeyBrokerTests {
             }
             let retired = try JSONDecoder().decode(KEKRelease.self, from: try JWE.decrypt(after, with: .ec(key)))
             #expect(retired.versions.map(\.version) == [2])
+            // Its material is gone: a database writer who sets it active again gets no release of it.
+            let stored = try await s.store.keks(tenant: Self.acmeInternal.tenant, dataClass: Self.acmeInternal.dataClass)
+            #expect(stored.map(\.state) == [.retired, .active] && stored[0].sealedKey.isEmpty && !stored[1].sealedKey.isEmpty)
+            try await s.store.setState(.active, tenant: Self.acmeInternal.tenant, dataClass: Self.acmeInternal.dataClass, version: 1)
+            if case .released(let again, _, _) = await s.broker.resource(.token(token), path: "acme/kek/internal") {
+                let versions = try JSONDecoder().decode(KEKRelease.self, from: try JWE.decrypt(again, with: .ec(key))).versions.map(\.version)
+                #expect(!versions.contains(1), "a retired version was released again")
+            }
         }
     }
 

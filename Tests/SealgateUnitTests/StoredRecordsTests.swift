@@ -40,13 +40,13 @@ struct StoredRecordsTests {
 
     static let system = AdminCredential(name: "startup", tokenSHA256: "", roles: [.admin], createdAt: Date())
 
-    /// A broker that started on an empty store, stored a policy, a tenant and its bootstrap admin.
+    /// A broker that started on an empty store, stored a policy, a tenant with a KEK, and its bootstrap admin.
     static func populated(_ store: SQLiteBrokerStore) async throws -> (KeyBroker, String) {
         let broker = try broker(store)
         let report = try await broker.load(overrideReferenceValues: false)
         #expect(Set(report.created) == ["trust.policies", "trust.reference_values", "trust.admin_credentials"] && report.adopted.isEmpty)
         _ = try await broker.putPolicies(try ReleasePolicyLoader.decode(Data(policyJSON.utf8)), by: system).get()
-        _ = try await broker.createTenant("acme", by: system).get()
+        try await broker.provision(tenant: TenantID(unchecked: "acme"), dataClass: DataClass(unchecked: "internal"))
         let token = try #require(try await broker.bootstrapAdmin())
         return (broker, token)
     }
@@ -88,21 +88,21 @@ struct StoredRecordsTests {
             _ = try await Self.populated(store)
             let policies = try #require(try await store.setting("trust.policies"))
             let credentials = try #require(try await store.setting("trust.admin_credentials"))
-            func refused(_ key: Data = Self.masterKey, adopt: Bool = false) async -> String? {
+            func refused(key: Data = Self.masterKey, _ unsealed: UnsealedRecords = .refuse) async -> String? {
                 do {
-                    _ = try await Self.broker(store, key: key).load(overrideReferenceValues: false, adoptUnsealed: adopt)
+                    _ = try await Self.broker(store, key: key).load(overrideReferenceValues: false, unsealed: unsealed)
                     return nil
                 } catch { return "\(error)" }
             }
             #expect(await refused() == nil)
-            #expect(await refused(Data(repeating: 8, count: 32))?.contains("failed authentication") == true)
+            #expect(await refused(key: Data(repeating: 8, count: 32))?.contains("failed authentication") == true)
 
             var changed = policies
             changed[changed.count / 2] ^= 0x20
             try await store.putSetting("trust.policies", changed)
             #expect(await refused()?.contains("trust.policies failed authentication") == true)
-            // Even on the operator's word: a sealed record that does not open is never adopted.
-            #expect(await refused(adopt: true)?.contains("failed authentication") == true)
+            // Whatever the broker is told: a sealed record that does not open is never adopted.
+            #expect(await refused(.adoptAny)?.contains("failed authentication") == true)
 
             // The (valid) credentials record copied over the policies record: bound to its name, it does not open there.
             try await store.putSetting("trust.policies", credentials)
@@ -110,9 +110,11 @@ struct StoredRecordsTests {
 
             try await store.putSetting("trust.policies", policies)
             #expect(await refused() == nil)
-            // An empty policy set written in clear over it (every policy dropped at once).
+            // An empty policy set written in clear over it (every policy dropped at once): in a database whose records
+            // are sealed, nothing in clear is adopted, whatever the broker is told.
             try await store.putSetting("trust.policies", Data("{}".utf8))
             #expect(await refused()?.contains("in clear") == true)
+            #expect(await refused(.adoptAny)?.contains("in clear") == true)
         }
     }
 
@@ -128,13 +130,32 @@ struct StoredRecordsTests {
                 return
             }
             #expect(denial.reason == .storageUnavailable)
-            // A new broker refuses to start on it (tenants exist); the operator may restore it, or begin it empty.
-            await #expect(throws: KeyBrokerError.self) { _ = try await Self.broker(store).load(overrideReferenceValues: false) }
-            let adopting = try Self.broker(store)
-            let report = try await adopting.load(overrideReferenceValues: false, adoptUnsealed: true)
-            #expect(report.created == ["trust.admin_credentials"])
-            #expect(try await adopting.bootstrapAdmin() != nil)
+            // A new broker refuses to start on it, whatever it is told: only a backup brings it back.
+            for unsealed in [UnsealedRecords.refuse, .adoptAny] {
+                do {
+                    _ = try await Self.broker(store).load(overrideReferenceValues: false, unsealed: unsealed)
+                    Issue.record("a broker started without its credentials record (\(unsealed))")
+                } catch { #expect("\(error)".contains("missing") && "\(error)".contains("restore"), "\(error)") }
+            }
             #expect(before.starts(with: Data("SGS1".utf8)))
+        }
+    }
+
+    @Test("Emptying the tenants table, or every sealed record, does not make a used database look new")
+    func notNewAgain() async throws {
+        try await Self.withStore { path, store in
+            _ = try await Self.populated(store)
+            // The tenants and the policies record removed: the other records are sealed, so the policies were removed.
+            try Self.sqlite(path, "DELETE FROM tenants")
+            try Self.sqlite(path, "DELETE FROM settings WHERE name = 'x.trust.policies'")
+            await #expect(throws: KeyBrokerError.self) { _ = try await Self.broker(store).load(overrideReferenceValues: false) }
+            // Every sealed record removed too: the KEKs left say the database was used; nothing is begun empty.
+            try Self.sqlite(path, "DELETE FROM settings WHERE name LIKE 'x.%'")
+            do {
+                _ = try await Self.broker(store).load(overrideReferenceValues: false)
+                Issue.record("a database with keys and no records was taken for a new one")
+            } catch { #expect("\(error)".contains("removed"), "\(error)") }
+            #expect(try await store.setting("trust.policies") == nil)
         }
     }
 
@@ -155,25 +176,72 @@ struct StoredRecordsTests {
             try await store.insertTenant(BrokerTenant(id: "acme", createdAt: Date()))
             try await store.putSetting("admin.revoked_credentials", Data("{}".utf8))
 
-            do {
-                _ = try await Self.broker(store).load(overrideReferenceValues: false)
-                Issue.record("records in clear were loaded without --adopt-unsealed-records")
-            } catch {
-                let message = "\(error)"
-                #expect(message.contains("in clear") && message.contains("--adopt-unsealed-records") && message.contains("trust.policies"))
+            // A pending proposal in clear (approvals could be planted in it): not carried over.
+            try await store.putSetting("admin.proposals", Data(#"[{"id":"planted","approvals":["a","b"]}]"#.utf8))
+            func refusal(_ unsealed: UnsealedRecords) async -> String {
+                do {
+                    _ = try await Self.broker(store).load(overrideReferenceValues: false, unsealed: unsealed)
+                    return ""
+                } catch { return "\(error)" }
             }
+            let message = await refusal(.refuse)
+            for part in ["policies acme-internal-hardware", "admin credentials old-admin (admin)", "sets kept", "accept_mock_evidence true",
+                         "settings admin.revoked_credentials", "not carried over: admin.proposals", "--adopt-unsealed-records "] {
+                #expect(message.contains(part), "\(part) not in: \(message)")
+            }
+            let digest = try #require(message.split(separator: " ").last.map(String.init))
+            #expect(digest.count == 64 && !message.contains("sgk_") && !message.contains("ab" + String(repeating: "ab", count: 10)))
+            // A digest of other content (the database changed since the refusal) adopts nothing.
+            #expect(await refusal(.adopt(digest: String(repeating: "0", count: 64))).contains("not those the digest"))
+            try await store.putSetting("admin.break_glass", Data("[]".utf8))
+            #expect(await refusal(.adopt(digest: digest)).contains("not those the digest"))
+            try await store.putSetting("admin.break_glass", Data(#"[{"credential":"old-admin","name":"x","expires_at":"2099-01-01T00:00:00Z"}]"#.utf8))
+            let again = await refusal(.refuse)
+            let current = try #require(again.split(separator: " ").last.map(String.init))
+
             let broker = try Self.broker(store)
-            let report = try await broker.load(overrideReferenceValues: false, adoptUnsealed: true)
+            let report = try await broker.load(overrideReferenceValues: false, unsealed: .adopt(digest: current))
             #expect(Set(report.adopted) == ["admin.revoked_credentials", "trust.policies", "trust.admin_credentials", "trust.reference_values"])
+            #expect(Set(report.dropped) == ["admin.proposals", "admin.break_glass"])
             #expect(await broker.policies.map(\.id) == ["acme-internal-hardware"])
             #expect(await broker.referenceValues.sets.map(\.id) == ["kept"])
             #expect(try await broker.authenticate(token).get().name == "old-admin")
+            #expect(try await broker.proposals().isEmpty)
             #expect(try await store.policies().isEmpty)
             #expect(try await store.credentials().isEmpty)
             #expect(try #require(try await store.setting("admin.revoked_credentials")).starts(with: Data("SGS1".utf8)))
-            // The next start needs nothing more.
-            let next = try await Self.broker(store).load(overrideReferenceValues: false)
-            #expect(next.adopted.isEmpty && next.created.isEmpty && next.ignored.isEmpty)
+            // The next start needs nothing more; the same flag left in place adopts nothing later.
+            let next = try await Self.broker(store).load(overrideReferenceValues: false, unsealed: .adopt(digest: current))
+            #expect(next.adopted.isEmpty && next.created.isEmpty && next.ignored.isEmpty && next.dropped.isEmpty)
+            try await store.putSetting("admin.revoked_credentials", Data("{}".utf8))
+            #expect(await refusal(.adopt(digest: current)).contains("in a database whose records are sealed"))
+        }
+    }
+
+    @Test("A break-glass override counts only for a credential the operations policy allows one, and no longer than it allows")
+    func breakGlassBounded() async throws {
+        try await KeyBrokerTests.withBroker { s in
+            await s.broker.setOperationsPolicy(
+                try OperationsPolicy.decode(Data(#"{"version": 1, "quorum": {"approvals": 2, "actions": ["shred"]}, "break_glass": {"credentials": ["oncall"], "max_seconds": 3600}}"#.utf8)))
+            let master = try MasterKey(raw: Self.masterKey)
+            func plant(_ json: String) async throws {
+                // Written with the master key: what only a broker (or a bug) could store.
+                let sealed = try master.seal(Data(json.utf8), aad: Data("sealgate-broker-record-v1|admin.break_glass".utf8))
+                try await s.store.putSetting("admin.break_glass", Data("SGS1".utf8) + sealed)
+            }
+            func shredReason(_ name: String) async -> BrokerReason? {
+                let credential = AdminCredential(name: name, tokenSHA256: String(repeating: "ab", count: 32), roles: [.admin], createdAt: s.clock.now())
+                if case .failure(let denial) = await s.broker.shred(tenant: "globex", by: credential) { return denial.reason }
+                return nil
+            }
+            let soon = AuditRecord.timestamp(s.clock.now().addingTimeInterval(600))
+            let late = AuditRecord.timestamp(s.clock.now().addingTimeInterval(86_400 * 365))
+            try await plant(#"[{"credential": "intruder", "name": "x", "expires_at": "\#(soon)"}]"#)
+            #expect(await shredReason("intruder") == .quorumRequired)
+            try await plant(#"[{"credential": "oncall", "name": "x", "expires_at": "\#(late)"}]"#)
+            #expect(await shredReason("oncall") == .quorumRequired)
+            try await plant(#"[{"credential": "oncall", "name": "x", "expires_at": "\#(soon)"}]"#)
+            #expect(await shredReason("oncall") == nil)
         }
     }
 

@@ -46,7 +46,7 @@ struct SharedBrokerTests {
                     protector: master, tokenKey: tokenKey, tokenTTL: 60, sessions: try await PostgresSessionStore(storage: storage)))
         }
         // As `sealgate broker` starts: the sealed records are begun (by A) and found (by B) before anything is stored.
-        for broker in brokers { _ = try await broker.establishStoredRecords(adoptUnsealed: false) }
+        for broker in brokers { _ = try await broker.establishStoredRecords(.refuse) }
         for tenant in ["acme", "globex"] {
             try await brokers[0].provision(tenant: TenantID(unchecked: tenant), dataClass: DataClass(unchecked: "internal"))
         }
