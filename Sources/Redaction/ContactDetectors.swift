@@ -60,11 +60,16 @@ public struct EmailDetector: Detector {
     /// For streaming: a run of local-part scalars touching the end of the text that may outgrow the holdback (32 or
     /// more, up to ``localCap``) is held whole until it ends, so that an `@` after it masks all of it, as in the whole
     /// text (before, a stream emitted the front of a long local part before its `@` arrived).
+    /// The same while its domain is still arriving (`local@exam`): the local part is held from its start.
     public func unfinishedMatchStart(in t: [Unicode.Scalar]) -> Int? {
-        var j = t.count
-        while j > 0, t.count - j < Self.localCap, Self.isLocal(t[j - 1]) { j -= 1 }
-        let run = t.count - j
-        return run >= 32 && run < Self.localCap ? j : nil
+        var at = t.count
+        var d = t.count
+        while d > 0, t.count - d < 255, Self.isDomain(t[d - 1]) { d -= 1 }
+        if d > 0, t[d - 1] == "@" { at = d - 1 }
+        var j = at
+        while j > 0, at - j < Self.localCap, Self.isLocal(t[j - 1]) { j -= 1 }
+        let local = at - j
+        return t.count - j >= 32 && local < Self.localCap && (at == t.count || local > 0) ? j : nil
     }
 }
 

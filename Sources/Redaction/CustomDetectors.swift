@@ -246,6 +246,16 @@ public struct PatternDetector: Detector {
         return j
     }
 
+    /// For streaming: a pattern whose matches may be longer than 32 scalars holds a run of 32 or more non-space
+    /// scalars touching the end, up to its longest match, so that a stream never emits the front of a match still
+    /// arriving (a stream cuts inside a long word otherwise).
+    public func unfinishedMatchStart(in t: [Unicode.Scalar]) -> Int? {
+        guard maxLength > 32 else { return nil }
+        var j = t.count
+        while j > 0, t.count - j < maxLength, !isSpace(t[j - 1]) { j -= 1 }
+        return t.count - j >= 32 && t.count - j < maxLength ? j : nil
+    }
+
     public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
         var spans: [DetectedSpan] = []
         var i = 0

@@ -123,6 +123,12 @@ public struct RedactionEngine: OutputRedactor {
     /// the profile's own detectors find nothing: the other detectors only suppress the profile's spans, so then the
     /// result is empty whatever they find and they do not run (most texts have nothing a narrow profile redacts).
     func resolve(_ scalars: [Unicode.Scalar], plan: Plan) -> [DetectedSpan] {
+        // Detection sees look-alike scalars folded to ASCII (`FoldedText`); the spans are the original text's.
+        if let folded = FoldedText.fold(scalars) { return resolveFolded(folded.scalars, plan: plan).map(folded.original) }
+        return resolveFolded(scalars, plan: plan)
+    }
+
+    func resolveFolded(_ scalars: [Unicode.Scalar], plan: Plan) -> [DetectedSpan] {
         if plan.redactsEverything { return resolve(scalars, detectors: plan.detectors) }
         var known = [[DetectedSpan]?](repeating: nil, count: plan.detectors.count)
         var candidates = false

@@ -15,10 +15,14 @@ public struct SecretDetector: Detector {
     public let label = "SECRET"
     public let priority = 100
     /// The longest PEM block, in scalars. A block with no END line within it is redacted from BEGIN over its base64
-    /// body, up to this cap (fail closed); a stream holds an unfinished block at most this long.
-    public static let pemCap = 8192
-    /// The longest token a stream holds back while it may still become a secret (a long JWT).
+    /// body, up to this cap (fail closed); a stream holds an unfinished block at most this long. 64 Ki: an 8192-bit
+    /// RSA key (~6.4 K) or a PGP key with subkeys (~10–20 K) leaked their tail past the earlier 8 Ki (review finding).
+    public static let pemCap = 65_536
+    /// The longest token a stream holds back while it may still become a secret.
     public static let tokenCap = 4096
+    /// The longest part (header, payload, signature) of a JWT: tokens with many group claims exceed 4 Ki (review
+    /// finding: a 6,000-scalar payload was not masked at all). A stream holds a run that begins `eyJ` this long × 3.
+    public static let jwtPartCap = 16_384
     public init() {}
 
     public func detect(_ t: [Unicode.Scalar]) -> [DetectedSpan] {
@@ -91,10 +95,19 @@ public struct SecretDetector: Detector {
             }
             k -= 1
         }
-        // A long run of token characters touching the end.
+        // A long run of token characters touching the end (a JWT's run, `eyJ…`, as long as its three parts may be).
         var j = n
-        while j > 0, n - j < Self.tokenCap, Self.isTokenChar(t[j - 1]) { j -= 1 }
-        if n - j >= 32, n - j < Self.tokenCap { return j }
+        while j > 0, n - j < 3 * Self.jwtPartCap + 2, Self.isTokenChar(t[j - 1]) { j -= 1 }
+        guard n - j >= 32 else { return nil }
+        if n - j < Self.tokenCap { return j }
+        // The run may begin after a scalar `isTokenChar` takes (`token=eyJ…`): its JWT starts at the last `eyJ`.
+        var e = n - 3
+        while e >= j {
+            if t[e] == "e", t[e + 1] == "y", t[e + 2] == "J", e == j || !Self.isBase64URL(t[e - 1]) {
+                return n - e < 3 * Self.jwtPartCap + 2 ? e : nil
+            }
+            e -= 1
+        }
         return nil
     }
 
@@ -154,12 +167,12 @@ public struct SecretDetector: Detector {
     /// `header.payload.signature` in base64url, header starting `eyJ`; the signature may be empty (`alg: none`).
     func jwt(_ t: [Unicode.Scalar], _ i: Int) -> Int {
         let n = t.count
-        let h = run(t, i, limit: Self.tokenCap, Self.isBase64URL)
+        let h = run(t, i, limit: Self.jwtPartCap, Self.isBase64URL)
         guard h >= 10, i + h < n, t[i + h] == "." else { return 0 }
-        let p = run(t, i + h + 1, limit: Self.tokenCap, Self.isBase64URL)
+        let p = run(t, i + h + 1, limit: Self.jwtPartCap, Self.isBase64URL)
         guard p >= 10, i + h + 1 + p < n, t[i + h + 1 + p] == "." else { return 0 }
         let sigStart = i + h + p + 2
-        let s = run(t, sigStart, limit: Self.tokenCap, Self.isBase64URL)
+        let s = run(t, sigStart, limit: Self.jwtPartCap, Self.isBase64URL)
         return sigStart + s
     }
 
@@ -193,7 +206,9 @@ public struct SecretDetector: Detector {
                     return e
                 }
                 j += 1
-            } else if isASCIIAlnum(s) || s == "+" || s == "/" || s == "=" || s == ":" || s == "," || isSpace(s) {
+            } else if isASCIIAlnum(s) || s == "+" || s == "/" || s == "=" || s == ":" || s == "," || isSpace(s) || Self.isQuoting(s) {
+                // (Quoting scalars: a key in a JSON string, `\n` between its lines, or in a `> ` block quote, a
+                // `# ` comment or a string concatenation kept its body in clear after the BEGIN line.)
                 j += 1
             } else {
                 break
@@ -202,18 +217,26 @@ public struct SecretDetector: Detector {
         return j
     }
 
+    /// What may stand between a PEM block's lines besides whitespace: escapes, quotes, quote and comment marks.
+    @inline(__always) static func isQuoting(_ s: Unicode.Scalar) -> Bool {
+        s == "\\" || s == "\"" || s == "'" || s == ">" || s == "#" || s == "*" || s == "|" || s == ";"
+    }
+
     /// The value assigned to a key-like name by the operator at `i` (`=`, `:`, `=>`, `:=`).
     func assignedValue(_ t: [Unicode.Scalar], _ op: Int) -> Range<Int>? {
         let n = t.count
         // Not a time (`14:20`), the second scalar of `==`, `:=`, `::`, nor a URL scheme `://`.
         if t[op] == ":", op > 0, op + 1 < n, isDigit(t[op - 1]), isDigit(t[op + 1]) { return nil }
-        if op == 0 || !(isASCIIAlnum(t[op - 1]) || t[op - 1] == " " || t[op - 1] == "\"" || t[op - 1] == "'" || t[op - 1] == "_") {
+        // Markdown emphasis between the name and the operator (`**Password**: …`), as answers format it.
+        var left = op - 1
+        while left >= 0, op - left <= 3, t[left] == "*" { left -= 1 }
+        if left < 0 || !(isASCIIAlnum(t[left]) || t[left] == " " || t[left] == "\"" || t[left] == "'" || t[left] == "_") {
             return nil
         }
         if op + 1 < n, t[op + 1] == "=" || t[op + 1] == ":" || t[op + 1] == "/" { return nil }
         if op > 0, t[op - 1] == "=" || t[op - 1] == "!" || t[op - 1] == "<" || t[op - 1] == ">" { return nil }
         // The name before it: `name =`, `"name":`, `NAME=`.
-        var k = op - 1
+        var k = left
         if k >= 0, t[k] == ":" { k -= 1 }  // `:=`
         while k >= 0, op - k < 4, t[k] == " " { k -= 1 }
         if k >= 0, t[k] == "\"" || t[k] == "'" { k -= 1 }
@@ -221,7 +244,9 @@ public struct SecretDetector: Detector {
         while k >= 0, nameEnd - k <= 48, isASCIIAlnum(t[k]) || t[k] == "_" || t[k] == "-" || t[k] == "." { k -= 1 }
         let nameStart = k + 1
         guard nameEnd - nameStart >= 3, nameEnd - nameStart <= 48 else { return nil }
-        var passwordLike = false
+        // `pass` as a whole name or its last part (`pass`, `DB_PASS`, `mysql.pass`), not inside a word (`bypass`).
+        var passwordLike = hasPrefix(t, at: nameEnd - 4, "pass", ignoringCase: true)
+            && (nameEnd - 4 == nameStart || [Unicode.Scalar("_"), "-", "."].contains(t[nameEnd - 5]))
         var keyLike = false
         for k in nameStart..<nameEnd {
             switch lowerASCII(t[k]) {
@@ -249,7 +274,9 @@ public struct SecretDetector: Detector {
         // The value after it.
         var v = op + 1
         if v < n, t[v] == ">" { v += 1 }
-        while v < n, v - op < 4, t[v] == " " || t[v] == "\t" { v += 1 }
+        while v < n, v - op <= 3, t[v] == "*" { v += 1 }  // `**Password:** …`
+        let afterOperator = v
+        while v < n, v - afterOperator < 4, t[v] == " " || t[v] == "\t" { v += 1 }
         var quote: Unicode.Scalar? = nil
         if v < n, t[v] == "\"" || t[v] == "'" || t[v] == "`" {
             quote = t[v]
@@ -260,13 +287,14 @@ public struct SecretDetector: Detector {
             v += scheme.utf8.count
         }
         var e = v
-        while e < n, e - v < 512, !isSpace(t[e]), t[e] != quote, quote != nil || (t[e] != "," && t[e] != ";") {
+        // A quoted value runs to its closing quote, spaces and all (`password: "correct horse battery staple"`).
+        while e < n, e - v < 512, quote != nil ? (t[e] != quote && t[e] != "\n") : (!isSpace(t[e]) && t[e] != "," && t[e] != ";") {
             if quote == nil, t[e] == "\"" || t[e] == "'" { break }
             e += 1
         }
         while e > v, t[e - 1] == "," || t[e - 1] == ";" || t[e - 1] == ")" || (quote == nil && t[e - 1] == ".") { e -= 1 }
         let length = e - v
-        guard length >= 4, length < 512, !placeholder(t, v, e), !looksLikeCode(t, v, e) else { return nil }
+        guard length >= 4, length < 512, !placeholder(t, v, e), !looksLikeCode(t, v, e, passwordLike: passwordLike) else { return nil }
         if passwordLike { return v..<e }
         return length >= 16 && highEntropy(t, v, e) ? v..<e : nil
     }
@@ -294,14 +322,26 @@ public struct SecretDetector: Detector {
     }
 
     /// Expressions rather than literals: calls, interpolations, dotted identifiers (`request.token`), type names
-    /// (`String`, `Data?`).
-    func looksLikeCode(_ t: [Unicode.Scalar], _ v: Int, _ e: Int) -> Bool {
+    /// (`String`, `Data?`). For a password-like name only a whole call (`getPassword()`), an interpolation (`\(pw)`),
+    /// a dotted identifier or a type name is code: brackets and backslashes are common in passwords (review
+    /// finding: `password: Tr0ub(4)dor&3`, `s3cr3t[2024]`, `C:\Users\pw99` were left in clear).
+    func looksLikeCode(_ t: [Unicode.Scalar], _ v: Int, _ e: Int, passwordLike: Bool = false) -> Bool {
         var digits = 0
         var dots = 0
         var other = 0
+        if passwordLike {
+            var k = v
+            while k < e, isASCIIAlnum(t[k]) || t[k] == "_" || t[k] == "." { k += 1 }
+            // (The value's trailing `)` may have been trimmed: `getPassword(user` then holds no `)`.)
+            if k > v, k < e, t[k] == "(", t[e - 1] == ")" || !t[k..<e].contains(")") { return true }
+            for k in v..<(e - 1) where t[k] == "\\" && t[k + 1] == "(" { return true }
+        }
         for k in v..<e {
             let s = t[k]
-            if s == "(" || s == ")" || s == "\\" || s == "[" || s == "]" { return true }
+            if s == "(" || s == ")" || s == "\\" || s == "[" || s == "]" {
+                if passwordLike { other += 1; continue }
+                return true
+            }
             if isDigit(s) { digits += 1 } else if s == "." { dots += 1 } else if !isASCIIAlpha(s) && s != "_" && s != "?" { other += 1 }
         }
         if digits == 0, other == 0, dots > 0 { return true }  // a.b.c
@@ -349,10 +389,15 @@ public struct SecretDetector: Detector {
         var k = colon - 1
         while k >= 2, colon - k <= 64, t[k] != "/", t[k] != "@", !isSpace(t[k]), t[k] != ":" { k -= 1 }
         guard k >= 2, k < colon - 1, t[k] == "/", t[k - 1] == "/", t[k - 2] == ":" else { return nil }
+        // To the last `@` of the authority: a password may hold `@` itself (`P@ssw0rd!@db`).
         var e = colon + 1
-        while e < t.count, e - colon <= 128, t[e] != "@", t[e] != "/", !isSpace(t[e]) { e += 1 }
-        guard e < t.count, t[e] == "@", e - colon > 1, e + 1 < t.count, isASCIIAlnum(t[e + 1]) || t[e + 1] == "[" else { return nil }
-        return (colon + 1)..<e
+        var at = -1
+        while e < t.count, e - colon <= 128, t[e] != "/", t[e] != "?", t[e] != "#", !isSpace(t[e]) {
+            if t[e] == "@" { at = e }
+            e += 1
+        }
+        guard at > colon + 1, at + 1 < t.count, isASCIIAlnum(t[at + 1]) || t[at + 1] == "[" else { return nil }
+        return (colon + 1)..<at
     }
 }
 

@@ -73,20 +73,26 @@ public struct StreamRedactor: StreamingRedaction {
                 if window.count - start > 1024 { heldAt = window.count }
             }
         }
+        // Cut after whitespace if there is some within reach, else between words if within reach; a word longer
+        // than the holdback is cut inside (the detectors that match long tokens hold their start through
+        // `unfinishedMatchStart`). Searched once: walking back again from each boundary found nothing in a long run
+        // of letters or digits, held all of it, and rescanned all of it on every delta (review finding: a 40,000-
+        // scalar run took 14 s to stream, and emitted nothing until it ended).
+        let floor = max(emitted, cut - holdback)
+        var c = cut
+        while c > floor, c < window.count, !isSpace(window[c - 1]) { c -= 1 }
+        if c > floor || (c == floor && c > 0 && isSpace(window[c - 1])) {
+            cut = c
+        } else {
+            var w = cut
+            while w > floor, w < window.count, isWordScalar(window[w - 1]), isWordScalar(window[w]) { w -= 1 }
+            if w > floor { cut = w }
+        }
+        // Never cut inside or right after a match: it could still grow.
         var previous = -1
         while cut != previous, cut > emitted {
             previous = cut
-            // Never cut inside or right after a match: it could still grow.
             for span in spans.reversed() where span.start < cut && span.end >= cut { cut = span.start }
-            // Cut after whitespace if there is some within reach, else at least between words.
-            let floor = max(emitted, cut - holdback)
-            var c = cut
-            while c > floor, c < window.count, !isSpace(window[c - 1]) { c -= 1 }
-            if c > floor || (c == floor && c > 0 && isSpace(window[c - 1])) {
-                cut = c
-            } else {
-                while cut > floor, cut < window.count, isWordScalar(window[cut - 1]), isWordScalar(window[cut]) { cut -= 1 }
-            }
         }
         guard cut > emitted else { return "" }
         let text = emit(spans, upTo: cut)

@@ -1,0 +1,119 @@
+import Redaction
+import SealgateCore
+import Testing
+
+/// Shapes a model's answer can take that passed the detectors (review findings): look-alike scalars (no-break and
+/// thin spaces, Unicode dashes, fullwidth digits and `＠`, zero-width and combining scalars inside an entity), and
+/// long runs that a stream held whole and rescanned on every delta.
+@Suite("Redaction: look-alike scalars and long runs")
+struct EvasionTests {
+    let engine = RedactionEngine()
+
+    /// The text redacted whole and streamed in pieces of 1, 4 and 40 scalars: the same, and `leak` in neither (with the
+    /// profiles whose labels include `label`: `basic` has no IBAN or SSN).
+    func check(_ text: String, hides leak: String, label: String, profiles: [String] = ["all", "basic"], sourceLocation: SourceLocation = #_sourceLocation) {
+        for profile in profiles {
+            let whole = engine.redact(text, profile: profile)
+            // (A profile may mask a label partly, `************1111`: the leak must be gone and the label counted.)
+            #expect(!whole.text.contains(leak) && whole.counts[label, default: 0] > 0, "\(profile): \(whole.text)", sourceLocation: sourceLocation)
+            for (seed, piece) in [1, 4, 40].enumerated() {
+                let (out, _, _) = stream(engine, text, profile: profile, seed: UInt64(seed), maxPiece: piece)
+                #expect(out == whole.text, "\(profile) pieces of ≤\(piece): \(out)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    @Test("Separators other than ASCII space and hyphen: cards, phones, IBANs and SSNs are still found")
+    func unicodeSeparators() {
+        for separator in ["\u{00A0}", "\u{2009}", "\u{202F}", "\u{2011}", "\u{2013}"] {
+            check("Card 4111\(separator)1111\(separator)1111\(separator)1111 ok", hides: "1111\(separator)1111", label: "CREDIT_CARD")
+            check("Call +1\(separator)650\(separator)577\(separator)2881 now", hides: "577\(separator)2881", label: "PHONE")
+        }
+        check("IBAN DE89\u{00A0}3704\u{00A0}0044\u{00A0}0532\u{00A0}0130\u{00A0}00 ok", hides: "0532", label: "IBAN", profiles: ["all"])
+        check("SSN 123\u{00A0}45\u{00A0}6789 ok", hides: "6789", label: "US_SSN", profiles: ["all"])
+    }
+
+    @Test("Fullwidth digits and a fullwidth @ are found as their ASCII forms")
+    func fullwidth() {
+        check("カード番号：４１１１　１１１１　１１１１　１１１１", hides: "１１１１　１１１１", label: "CREDIT_CARD")
+        check("電話番号：+１　６５０　５７７　２８８１", hides: "５７７", label: "PHONE")
+        check("Contact john.doe\u{FF20}example.com today", hides: "john.doe", label: "EMAIL")
+        check("メール：taro.yamada＠example.co.jp まで", hides: "taro", label: "EMAIL")
+    }
+
+    @Test("Zero-width, soft-hyphen and combining scalars inside an entity do not split it")
+    func invisibleScalars() {
+        check("Contact jo\u{200B}hn@example.com today", hides: "jo\u{200B}", label: "EMAIL")
+        check("Mail jo\u{0301}hn.doe@example.com now", hides: "jo\u{0301}", label: "EMAIL")
+        check("Mail john.doe\u{00AD}smith@example.com now", hides: "john.doe", label: "EMAIL")
+        check("Card 4111\u{200B}1111\u{200B}1111\u{200B}1111 ok", hides: "4111", label: "CREDIT_CARD")
+        check("key AKIA\u{200B}IOSFODNN7EXAMPLE ok", hides: "IOSFODNN7", label: "SECRET", profiles: ["all"])
+    }
+
+    @Test("A run of letters or digits longer than the hold-back streams out as it comes, equal to the whole text")
+    func longRuns() {
+        let hexDigits: [Character] = Array("0123456789abcdef")
+        var hex = ""
+        for i in 0..<20_000 { hex.append(hexDigits[(i * 7 + i / 3) % 16]) }
+        let runs: [String] = [String(repeating: "7", count: 20_000), String(repeating: "A", count: 20_000), hex]
+        for run in runs {
+            let text = "Here is the dump: \(run) end."
+            for profile in ["all", "basic"] {
+                let whole = engine.redact(text, profile: profile)
+                let (out, _, held) = stream(engine, text, profile: profile, seed: 3, maxPiece: 4)
+                #expect(out == whole.text)
+                // Bounded by the longest token a detector waits for, not by the run (it held all 20,000 before).
+                #expect(held <= SecretDetector.tokenCap + 2 * engine.holdback + 256, "\(profile): held \(held)")
+            }
+        }
+    }
+
+    @Test("A private key in a JSON string, a block quote, or longer than 8 Ki is masked through its END line")
+    func privateKeys() {
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
+        check(#""private_key": "-----BEGIN PRIVATE KEY-----\n\#(body)\n-----END PRIVATE KEY-----\n","#, hides: body, label: "SECRET", profiles: ["all"])
+        check("> -----BEGIN RSA PRIVATE KEY-----\n> \(body)\n> -----END RSA PRIVATE KEY-----", hides: body, label: "SECRET", profiles: ["all"])
+        let lines = (0..<150).map { i in String(repeating: Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")[i % 26], count: 63) + "\(i % 10)" }
+        let big = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + lines.joined(separator: "\n") + "\n-----END PGP PRIVATE KEY BLOCK-----"
+        #expect(big.unicodeScalars.count > 9_000)
+        check("key:\n\(big)\nthanks", hides: String(lines[149].prefix(20)), label: "SECRET", profiles: ["all"])
+    }
+
+    @Test("Passwords with brackets or backslashes, under a Markdown label, quoted with spaces, under DB_PASS")
+    func passwords() {
+        for (text, leak) in [
+            ("password: Tr0ub(4)dor&3", "Tr0ub"), ("password: s3cr3t[2024]", "s3cr3t"), (#"password: C:\Users\pw99"#, "pw99"),
+            ("- **Password**: hunter2horse", "hunter2horse"), ("**Password**: `Hunter2!`", "Hunter2!"), ("**Password:** hunter2horse", "hunter2horse"),
+            (#"password="Correct Horse Battery Staple""#, "Horse Battery"), ("DB_PASS=hunter2xyz", "hunter2xyz"), ("pass: Hunter2xyz9", "Hunter2xyz9"),
+        ] {
+            check(text, hides: leak, label: "SECRET", profiles: ["all"])
+        }
+        // Still code, not a secret: a call, an interpolation, a type name; `bypass` is no password.
+        for text in ["password: getPassword()", #"password: "\(pw)""#, "password: String", "bypass: enabled1"] {
+            #expect(engine.redact(text, profile: "all").text == text, "\(text)")
+        }
+    }
+
+    @Test("A URL password holding an @, and a JWT with a payload over 4 Ki, are masked whole")
+    func urlPasswordAndLongJWT() {
+        check("postgres://admin:P@ssw0rd!@db.internal:5432/app", hides: "ssw0rd", label: "SECRET", profiles: ["all"])
+        let payload = String(repeating: "eyJzdWIiOiIxMjM0NTY3ODkwIn0", count: 230)
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.\(payload).SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+        check("Your session token is \(jwt) thanks.", hides: "SflKxwRJSMeKK", label: "SECRET", profiles: ["all"])
+    }
+
+    @Test("A tenant pattern longer than the hold-back is held until it ends, streamed in any pieces")
+    func longTenantPattern() throws {
+        // A profile of this label alone, above every built-in priority: no other detector's hold covers it.
+        let pattern = try PatternDetector(label: "CASE_KEY", pattern: "ck#[a-z0-9]{150,250}", priority: 200)
+        let engine = RedactionEngine(extraDetectors: [pattern], profiles: [RedactionProfile(name: "cases", labels: ["CASE_KEY"])])
+        let key = "ck#" + String(repeating: "a1b2c3d4e5", count: 20)
+        let text = "The case key is \(key) and nothing else."
+        let whole = engine.redact(text, profile: "cases")
+        #expect(whole.text == "The case key is [CASE_KEY] and nothing else.")
+        for (seed, piece) in [1, 3, 16, 70].enumerated() {
+            let (out, _, _) = stream(engine, text, profile: "cases", seed: UInt64(seed), maxPiece: piece)
+            #expect(out == whole.text, "pieces of ≤\(piece): \(out)")
+        }
+    }
+}
