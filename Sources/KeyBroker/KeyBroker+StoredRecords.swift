@@ -44,12 +44,14 @@ extension KeyBroker {
     /// Checks every release-controlling record of the store before the broker decides anything.
     ///
     /// - A database with a sealed record: every record must open under the master key (a changed one, one copied
-    ///   under another name, or one sealed under another key refuses start); a record in clear, or a missing
-    ///   policies / reference-values / credentials record, refuses start (restore from a backup); rows in an
+    ///   under another name, or one sealed under another key refuses start); a missing policies / reference-values /
+    ///   credentials record refuses start (restore from a backup); a setting in clear refuses start unless the
+    ///   digest of exactly those settings is given (completing an adoption that stopped half-way); rows in an
     ///   earlier release's `policies` / `credentials` tables are not read (counted in ``StoredRecordsReport/ignored``).
     /// - A database with no record, tenant or key material at all: the three records are created empty.
-    /// - A database an earlier release wrote (nothing sealed, something stored): refused, naming what would be
-    ///   adopted and its digest, unless `unsealed` adopts it (``UnsealedRecords``).
+    /// - A database an earlier release wrote (nothing sealed, an admin credential in its table): refused, naming
+    ///   what would be adopted and its digest, unless `unsealed` adopts it (``UnsealedRecords``). Without an admin
+    ///   credential it is refused whatever `unsealed` says, except `adoptAny`.
     /// From then on this broker refuses a release-controlling record that disappears.
     /// - Throws: ``KeyBrokerError`` `storage_unavailable` (or `conflict` when another broker adopted meanwhile).
     public func establishStoredRecords(_ unsealed: UnsealedRecords) async throws -> StoredRecordsReport {
@@ -70,14 +72,13 @@ extension KeyBroker {
         let legacyCredentials = try await base.credentials()
         let legacyValues = try await base.referenceValues()
 
+        if let planted = inClear.first(where: { SealedBrokerStore.trustRecords.contains($0.name) }) {
+            // No release wrote these names in clear.
+            throw KeyBrokerError(.storageUnavailable, "the record \(planted.name) is in clear: written by hand or by whoever can write the database")
+        }
         if !present.isEmpty {
-            // Sealed before: nothing in clear is anyone's but a database writer's.
-            if !inClear.isEmpty {
-                throw KeyBrokerError(
-                    .storageUnavailable,
-                    "records in clear (\(inClear.map(\.name).joined(separator: ", "))) in a database whose records are sealed: "
-                        + "written by hand or by whoever can write the database; restore them from a backup")
-            }
+            // Sealed before: a missing record was removed; a setting in clear is either the rest of an adoption
+            // that stopped half-way (its trust records are sealed first) or a database writer's.
             let missing = SealedBrokerStore.trustRecords.filter { !present.contains($0) }
             guard missing.isEmpty else {
                 throw KeyBrokerError(
@@ -85,30 +86,43 @@ extension KeyBroker {
                     "the sealed records \(missing.joined(separator: ", ")) are missing from a database whose records are sealed: "
                         + "they were removed; restore the database from a backup")
             }
+            if !inClear.isEmpty {
+                let candidates = try Self.adoptionCandidates(inClear: inClear, policies: [], credentials: [], values: nil, createdEmpty: [])
+                guard case .adopt(let digest) = unsealed, digest.lowercased() == candidates.digest else {
+                    throw KeyBrokerError(
+                        .storageUnavailable,
+                        "records in clear in a database whose records are sealed (\(candidates.description)): written by hand or by "
+                            + "whoever can write the database — restore them from a backup — or left by an adoption that stopped "
+                            + "half-way, which --adopt-unsealed-records \(candidates.digest) completes")
+                }
+                try await adopt(inClear, into: &report)
+            }
             if !legacyPolicies.isEmpty { report.ignored.append("policies: \(legacyPolicies.count)") }
             if !legacyCredentials.isEmpty { report.ignored.append("credentials: \(legacyCredentials.count)") }
-            for name in present { store.markEstablished(name) }
+            for name in present.union(report.adopted + report.dropped) { store.markEstablished(name) }
             return report
         }
 
-        if let planted = inClear.first(where: { SealedBrokerStore.trustRecords.contains($0.name) }) {
-            // No earlier release wrote these names in clear.
-            throw KeyBrokerError(.storageUnavailable, "the record \(planted.name) is in clear: written by hand or by whoever can write the database")
-        }
         let noTenants = try await base.tenants().isEmpty
         let noKeys = try await !base.holdsKeyMaterial()
         let isNew = inClear.isEmpty && legacyPolicies.isEmpty && legacyCredentials.isEmpty && legacyValues == nil && noTenants && noKeys
         if !isNew {
-            let candidates = try Self.adoptionCandidates(inClear: inClear, policies: legacyPolicies, credentials: legacyCredentials, values: legacyValues)
-            let nothingInClear = inClear.isEmpty && legacyPolicies.isEmpty && legacyCredentials.isEmpty && legacyValues == nil
-            if nothingInClear && unsealed != .adoptAny {
-                // Tenants or keys with no record at all: a standalone broker always stored a credential, so its
-                // records were removed (and beginning them empty would drop every policy).
+            if legacyCredentials.isEmpty && unsealed != .adoptAny {
+                // A standalone broker always stored an admin credential: a database without one had its records
+                // removed (and beginning them empty would drop every policy and admin), whatever else it holds.
                 throw KeyBrokerError(
                     .storageUnavailable,
-                    "the broker database holds tenants or keys but no policies, reference values or credentials record: "
-                        + "they were removed; restore the database from a backup")
+                    "the broker database holds tenants, keys or settings but no admin credential, sealed or not: its records "
+                        + "were removed; restore the database from a backup")
             }
+            let legacy: [(String, Data?)] = [
+                (SealedBrokerStore.policiesRecord, legacyPolicies.isEmpty ? nil : try Self.canonical(Dictionary(legacyPolicies.map { ($0.id, $0.json) }, uniquingKeysWith: { _, last in last }))),
+                (SealedBrokerStore.credentialsRecord, legacyCredentials.isEmpty ? nil : try Self.canonical(legacyCredentials.map(CredentialRecord.init).sorted { $0.name < $1.name })),
+                (SealedBrokerStore.referenceValuesRecord, try legacyValues.map { try Self.canonical(ReferenceValuesRecord(json: $0)) }),
+            ]
+            let candidates = try Self.adoptionCandidates(
+                inClear: inClear, policies: legacyPolicies, credentials: legacyCredentials, values: legacyValues,
+                createdEmpty: legacy.filter { $0.1 == nil }.map(\.0))
             switch unsealed {
             case .adoptAny: break
             case .adopt(let digest) where digest.lowercased() == candidates.digest: break
@@ -121,31 +135,17 @@ extension KeyBroker {
                 throw KeyBrokerError(
                     .storageUnavailable,
                     "the broker database holds records in clear, written by a release before records were sealed: \(candidates.description). "
-                        + "If that is what you stored, start once with --adopt-unsealed-records \(candidates.digest)")
+                        + "If that is what you stored, stop every broker of the earlier release and start once with --adopt-unsealed-records \(candidates.digest)")
             }
-            for (name, stored) in inClear {
-                let transient = Self.transientSettings.contains(name)
-                // Compare-and-swap against what was read: another broker adopting at the same time is noticed.
-                guard try await base.replaceSetting(name, try store.seal(name, transient ? Data("[]".utf8) : stored), ifCurrent: stored) else {
-                    throw KeyBrokerError(.conflict, "the record \(name) changed while it was adopted (another broker?); start again")
-                }
-                if transient { report.dropped.append(name) } else { report.adopted.append(name) }
-            }
-            let legacy: [(String, Data?)] = [
-                (SealedBrokerStore.policiesRecord, legacyPolicies.isEmpty ? nil : try Self.canonical(Dictionary(legacyPolicies.map { ($0.id, $0.json) }, uniquingKeysWith: { _, last in last }))),
-                (SealedBrokerStore.credentialsRecord, legacyCredentials.isEmpty ? nil : try Self.canonical(legacyCredentials.map(CredentialRecord.init).sorted { $0.name < $1.name })),
-                (SealedBrokerStore.referenceValuesRecord, try legacyValues.map { try Self.canonical(ReferenceValuesRecord(json: $0)) }),
-            ]
+            // The trust records first: an adoption that stops after them is completed by the same flag (above).
             for case (let record, let value?) in legacy {
                 guard try await store.replaceSetting(record, value, ifCurrent: nil) else {
                     throw KeyBrokerError(.conflict, "the record \(record) was created while it was adopted (another broker?); start again")
                 }
                 report.adopted.append(record)
             }
-            // The earlier release's rows, now sealed, leave its tables (its reference-values row has no call to
-            // remove it; it is never read again: the database's records are sealed).
-            for policy in legacyPolicies { _ = try await base.deletePolicy(id: policy.id) }
-            for credential in legacyCredentials { _ = try await base.deleteCredential(name: credential.name) }
+            // The earlier release's rows stay in its tables, unread from now on: a broker of that release still
+            // running during an upgrade keeps deciding under them instead of under none.
         }
         for record in SealedBrokerStore.trustRecords where !report.adopted.contains(record) {
             let empty = try record == SealedBrokerStore.referenceValuesRecord
@@ -154,6 +154,7 @@ extension KeyBroker {
             // Another broker starting on the same new database may create it first; it is then read below.
             if try await store.replaceSetting(record, empty, ifCurrent: nil) { report.created.append(record) }
         }
+        if !isNew { try await adopt(inClear, into: &report) }
         for record in SealedBrokerStore.trustRecords {
             guard let stored = try await base.setting(record) else { throw KeyBrokerError(.storageUnavailable, "the stored record \(record) is missing") }
             _ = try store.open(record, stored)
@@ -174,23 +175,44 @@ extension KeyBroker {
         }
     }
 
-    /// What adopting an earlier release's records would take, in words an operator can check (ids, names, roles,
-    /// reference sets — no token digests or policy bodies) and as one digest over every byte of it.
+    /// Seals settings found in clear as found (pending state — proposals, break-glass — begun empty instead), each
+    /// by compare-and-swap against what was read, so another broker adopting at the same time is noticed.
+    func adopt(_ inClear: [(name: String, stored: Data)], into report: inout StoredRecordsReport) async throws {
+        for (name, stored) in inClear {
+            let transient = Self.transientSettings.contains(name)
+            guard try await store.base.replaceSetting(name, try store.seal(name, transient ? Data("[]".utf8) : stored), ifCurrent: stored) else {
+                throw KeyBrokerError(.conflict, "the record \(name) changed while it was adopted (another broker?); start again")
+            }
+            if transient { report.dropped.append(name) } else { report.adopted.append(name) }
+        }
+    }
+
+    /// What adopting would take, in words an operator can check — policy ids with the first 8 hex digits of each
+    /// body's SHA-256, credential names and roles with the first 8 of their token's SHA-256 (`printf %s "$TOKEN" |
+    /// sha256sum`), reference sets, settings, and what would be begun empty — and as one digest over every byte.
     static func adoptionCandidates(
-        inClear: [(name: String, stored: Data)], policies: [(id: String, json: Data)], credentials: [AdminCredential], values: Data?
+        inClear: [(name: String, stored: Data)], policies: [(id: String, json: Data)], credentials: [AdminCredential], values: Data?,
+        createdEmpty: [String]
     ) throws -> (description: String, digest: String) {
         var parts: [String] = []
         var hashed: [String: String] = [:]
         func digest(_ data: Data) -> String { Hex.encode(SHA256.hash(data: data)) }
         if !policies.isEmpty {
-            parts.append("policies \(policies.map(\.id).sorted().joined(separator: ", "))")
+            let sorted = policies.sorted { $0.id < $1.id }
+            parts.append("policies " + sorted.map { "\($0.id) (body \(digest($0.json).prefix(8)))" }.joined(separator: ", "))
             for policy in policies { hashed["policy:" + policy.id] = digest(policy.json) }
         }
         if !credentials.isEmpty {
             parts.append(
-                "admin credentials " + credentials.sorted { $0.name < $1.name }.map { "\($0.name) (\($0.roles.map(\.rawValue).joined(separator: ",")))" }
-                    .joined(separator: ", "))
+                "admin credentials "
+                    + credentials.sorted { $0.name < $1.name }.map {
+                        "\($0.name) (\($0.roles.map(\.rawValue).joined(separator: ",")); token \($0.tokenSHA256.prefix(8)))"
+                    }.joined(separator: ", "))
             for credential in credentials { hashed["credential:" + credential.name] = digest(try canonical(CredentialRecord(credential))) }
+        }
+        if !createdEmpty.isEmpty {
+            parts.append("begun empty: " + createdEmpty.joined(separator: ", "))
+            for record in createdEmpty { hashed["empty:" + record] = "" }
         }
         if let values {
             let decoded = try? JSONDecoder().decode(ReferenceValues.self, from: values)

@@ -1,6 +1,7 @@
 /// Credentials and keys:
 /// - AWS access key ids (`AKIA`/`ASIA`/`AGPA`/`AIDA`/`AROA`/`ANPA`/`ANVA`/`AIPA` + 16 upper-case letters/digits),
-/// - GitHub tokens (`ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` + 36+ alphanumerics, `github_pat_…`),
+/// - GitHub tokens (`ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` + 36+ alphanumerics, `github_pat_…`), GitLab tokens (`glpat-…`),
+///   OpenAI and Anthropic keys (`sk-…`, `sk-proj-…`, `sk-ant-…`: 32+ base64url scalars with digits),
 /// - Slack tokens (`xoxa-`/`xoxb-`/`xoxp-`/`xoxr-`/`xoxs-…`), Stripe secret and restricted keys
 ///   (`sk_live_`/`sk_test_`/`rk_live_`/`rk_test_`), Google API keys (`AIza` + 35),
 /// - JWTs (`eyJ…​.​…​.​…`), PEM private-key blocks (`-----BEGIN … PRIVATE KEY-----` to the END line),
@@ -48,6 +49,10 @@ public struct SecretDetector: Detector {
             case "-":
                 if i >= 4, hasPrefix(t, at: i - 4, "xox") {
                     start = i - 4
+                } else if i >= 2, hasPrefix(t, at: i - 2, "sk") {
+                    start = i - 2
+                } else if i >= 5, hasPrefix(t, at: i - 5, "glpat") {
+                    start = i - 5
                 } else if i >= lastEnd, hasPrefix(t, at: i, "-----BEGIN ") {
                     end = pem(t, i)
                     if end > i {
@@ -121,59 +126,6 @@ public struct SecretDetector: Detector {
         var j = i
         while j < t.count, j - i < limit, ok(t[j]) { j += 1 }
         return j - i
-    }
-
-    /// The end of a prefixed token starting at `i`, or 0.
-    func token(_ t: [Unicode.Scalar], _ i: Int) -> Int {
-        let n = t.count
-        func bounded(_ end: Int) -> Int { end >= n || !(isASCIIAlnum(t[end]) || t[end] == "_") ? end : 0 }
-        switch t[i] {
-        case "A":
-            for p in Self.awsPrefixes where hasPrefix(t, at: i, p) {
-                let r = run(t, i + 4, limit: 17) { isUpper($0) || isDigit($0) }
-                return r == 16 ? bounded(i + 20) : 0
-            }
-            if hasPrefix(t, at: i, "AIza") {
-                let r = run(t, i + 4, limit: 36, Self.isBase64URL)
-                return r == 35 ? bounded(i + 39) : 0
-            }
-        case "g":
-            if hasPrefix(t, at: i, "github_pat_") {
-                let r = run(t, i + 11, limit: 256) { isASCIIAlnum($0) || $0 == "_" }
-                return r >= 22 ? bounded(i + 11 + r) : 0
-            }
-            if i + 4 < n, t[i + 1] == "h", (t[i + 2] == "p" || t[i + 2] == "o" || t[i + 2] == "u" || t[i + 2] == "s" || t[i + 2] == "r"), t[i + 3] == "_" {
-                let r = run(t, i + 4, limit: 256, isASCIIAlnum)
-                return r >= 36 ? bounded(i + 4 + r) : 0
-            }
-        case "x":
-            if hasPrefix(t, at: i, "xox"), i + 4 < n, ["a", "b", "p", "r", "s"].contains(t[i + 3]), t[i + 4] == "-" {
-                let r = run(t, i + 5, limit: 256) { isASCIIAlnum($0) || $0 == "-" }
-                return r >= 10 ? bounded(i + 5 + r) : 0
-            }
-        case "s", "r":
-            if hasPrefix(t, at: i + 1, "k_live_") || hasPrefix(t, at: i + 1, "k_test_") {
-                let r = run(t, i + 8, limit: 256, isASCIIAlnum)
-                return r >= 10 ? bounded(i + 8 + r) : 0
-            }
-        case "e":
-            if hasPrefix(t, at: i, "eyJ") { return jwt(t, i) }
-        default:
-            break
-        }
-        return 0
-    }
-
-    /// `header.payload.signature` in base64url, header starting `eyJ`; the signature may be empty (`alg: none`).
-    func jwt(_ t: [Unicode.Scalar], _ i: Int) -> Int {
-        let n = t.count
-        let h = run(t, i, limit: Self.jwtPartCap, Self.isBase64URL)
-        guard h >= 10, i + h < n, t[i + h] == "." else { return 0 }
-        let p = run(t, i + h + 1, limit: Self.jwtPartCap, Self.isBase64URL)
-        guard p >= 10, i + h + 1 + p < n, t[i + h + 1 + p] == "." else { return 0 }
-        let sigStart = i + h + p + 2
-        let s = run(t, sigStart, limit: Self.jwtPartCap, Self.isBase64URL)
-        return sigStart + s
     }
 
     /// The end of a PEM private-key block at `i` (through its END line, or over its body up to the cap), or 0.

@@ -94,6 +94,16 @@ struct EvasionTests {
         }
     }
 
+    @Test("OpenAI, Anthropic and GitLab keys are secrets; a hyphenated word after sk- is not")
+    func providerKeys() {
+        let openai = "sk-proj-" + String(repeating: "Ab3dE_f9Gh-iJ2kL", count: 10)
+        check("export OPENAI_API_KEY_VALUE \(openai) now", hides: "Ab3dE", label: "SECRET", profiles: ["all"])
+        check("use sk-ant-api03-Zx81Kq0Lm2Nn3Pp4Qq5Rr6Ss7Tt8Uu9Vv0WwXxYy here", hides: "Zx81Kq0", label: "SECRET", profiles: ["all"])
+        check("token glpat-xZ9kQ2mN4pL7rT1vW3yB5 here", hides: "xZ9kQ2", label: "SECRET", profiles: ["all"])
+        let prose = "the sk-learn-style-pipeline-with-many-words-in-it is a library"
+        #expect(engine.redact(prose, profile: "all").text == prose)
+    }
+
     @Test("A URL password holding an @, and a JWT with a payload over 4 Ki, are masked whole")
     func urlPasswordAndLongJWT() {
         check("postgres://admin:P@ssw0rd!@db.internal:5432/app", hides: "ssw0rd", label: "SECRET", profiles: ["all"])

@@ -185,7 +185,7 @@ struct StoredRecordsTests {
                 } catch { return "\(error)" }
             }
             let message = await refusal(.refuse)
-            for part in ["policies acme-internal-hardware", "admin credentials old-admin (admin)", "sets kept", "accept_mock_evidence true",
+            for part in ["policies acme-internal-hardware", "admin credentials old-admin (admin; token \(Hex.encode(SHA256.hash(data: Data(token.utf8))).prefix(8)))", "sets kept", "accept_mock_evidence true",
                          "settings admin.revoked_credentials", "not carried over: admin.proposals", "--adopt-unsealed-records "] {
                 #expect(message.contains(part), "\(part) not in: \(message)")
             }
@@ -207,12 +207,12 @@ struct StoredRecordsTests {
             #expect(await broker.referenceValues.sets.map(\.id) == ["kept"])
             #expect(try await broker.authenticate(token).get().name == "old-admin")
             #expect(try await broker.proposals().isEmpty)
-            #expect(try await store.policies().isEmpty)
-            #expect(try await store.credentials().isEmpty)
+            // The earlier release's rows stay (a broker of that release still running keeps its policies), unread.
+            #expect(try await store.policies().count == 1)
             #expect(try #require(try await store.setting("admin.revoked_credentials")).starts(with: Data("SGS1".utf8)))
             // The next start needs nothing more; the same flag left in place adopts nothing later.
             let next = try await Self.broker(store).load(overrideReferenceValues: false, unsealed: .adopt(digest: current))
-            #expect(next.adopted.isEmpty && next.created.isEmpty && next.ignored.isEmpty && next.dropped.isEmpty)
+            #expect(next.adopted.isEmpty && next.created.isEmpty && next.ignored == ["policies: 1", "credentials: 1"] && next.dropped.isEmpty)
             try await store.putSetting("admin.revoked_credentials", Data("{}".utf8))
             #expect(await refusal(.adopt(digest: current)).contains("in a database whose records are sealed"))
         }
@@ -242,6 +242,40 @@ struct StoredRecordsTests {
             #expect(await shredReason("oncall") == .quorumRequired)
             try await plant(#"[{"credential": "oncall", "name": "x", "expires_at": "\#(soon)"}]"#)
             #expect(await shredReason("oncall") == nil)
+        }
+    }
+
+    @Test("With its sealed records removed and one harmless setting planted in clear, a database is not taken for an earlier release's")
+    func plantedSettingIsNoUpgrade() async throws {
+        try await Self.withStore { path, store in
+            _ = try await Self.populated(store)
+            try Self.sqlite(path, "DELETE FROM settings WHERE name LIKE 'x.%'")
+            try await store.putSetting("admin.proposals", Data("[]".utf8))
+            for unsealed in [UnsealedRecords.refuse, .adopt(digest: String(repeating: "a", count: 64))] {
+                do {
+                    _ = try await Self.broker(store).load(overrideReferenceValues: false, unsealed: unsealed)
+                    Issue.record("adopted a database whose records were removed")
+                } catch { #expect("\(error)".contains("no admin credential") && !"\(error)".contains("--adopt-unsealed-records"), "\(error)") }
+            }
+        }
+    }
+
+    @Test("An adoption that stopped after sealing the trust records is completed by the digest of the settings left in clear")
+    func interruptedAdoption() async throws {
+        try await Self.withStore { _, store in
+            _ = try await Self.populated(store)
+            // As a crash half-way leaves it: trust records sealed, a setting still in clear.
+            try await store.putSetting("workload_enrolments", Data("[]".utf8))
+            let message: String
+            do {
+                _ = try await Self.broker(store).load(overrideReferenceValues: false)
+                message = ""
+            } catch { message = "\(error)" }
+            #expect(message.contains("half-way") && message.contains("settings workload_enrolments"), "\(message)")
+            let digest = try #require(message.split(separator: " ").first { $0.count == 64 }.map(String.init))
+            let report = try await Self.broker(store).load(overrideReferenceValues: false, unsealed: .adopt(digest: digest))
+            #expect(report.adopted == ["workload_enrolments"])
+            #expect(try #require(try await store.setting("workload_enrolments")).starts(with: Data("SGS1".utf8)))
         }
     }
 
