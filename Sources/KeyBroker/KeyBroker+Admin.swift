@@ -348,8 +348,8 @@ extension KeyBroker {
             if target.roles.contains(.admin), all.filter({ $0.roles.contains(.admin) }).count == 1 {
                 throw ReleaseDecision.deny(.conflict, "admin.credential.last_admin")
             }
+            _ = try await store.deleteCredential(name: name, keepingAnAdmin: true)
             try await rememberRevoked(target)
-            _ = try await store.deleteCredential(name: name)
             return name
         }
         await credentialLock.unlock()

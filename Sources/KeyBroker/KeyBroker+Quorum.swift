@@ -219,8 +219,12 @@ extension KeyBroker {
             }
             let current = now()
             let glass = BreakGlass(credential: principal.name, name: name, expiresAt: AuditRecord.timestamp(current.addingTimeInterval(TimeInterval(seconds))))
-            let open = try await breakGlasses().filter { (Self.parseTime($0.expiresAt) ?? .distantPast) > current && $0.credential != principal.name }
-            try await store.putSetting(Self.breakGlassSetting, try Self.canonical(open + [glass]))
+            // Compare-and-swap: another broker's override opened meanwhile is kept.
+            try await store.update(Self.breakGlassSetting) { plain in
+                let all = try plain.map { try JSONDecoder().decode([BreakGlass].self, from: $0) } ?? []
+                let open = all.filter { (Self.parseTime($0.expiresAt) ?? .distantPast) > current && $0.credential != principal.name }
+                return try Self.canonical(open + [glass])
+            }
             return glass
         }
     }
@@ -232,9 +236,11 @@ extension KeyBroker {
 
     /// Remembers a revoked credential's token hash, so presenting it again is refused `credential_revoked` and audited.
     func rememberRevoked(_ credential: AdminCredential) async throws {
-        var revoked = try await revokedCredentials()
-        revoked[credential.tokenSHA256] = credential.name
-        try await store.putSetting(Self.revokedSetting, try Self.canonical(revoked))
+        try await store.update(Self.revokedSetting) { plain in
+            var revoked = try plain.map { try JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
+            revoked[credential.tokenSHA256] = credential.name
+            return try Self.canonical(revoked)
+        }
     }
 
     func revokedCredentials() async throws -> [String: String] {

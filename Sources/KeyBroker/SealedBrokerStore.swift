@@ -69,7 +69,7 @@ final class SealedBrokerStore: ForwardingBrokerStore {
     }
 
     /// Read-modify-write of one record by compare-and-swap (another broker's change in between is re-read).
-    private func update(_ name: String, _ change: (Data?) throws -> Data) async throws {
+    func update(_ name: String, _ change: (Data?) throws -> Data) async throws {
         for _ in 0..<16 {
             let current = try await read(name)
             let next = try seal(name, try change(current.plain))
@@ -160,12 +160,20 @@ final class SealedBrokerStore: ForwardingBrokerStore {
         }
     }
 
-    func deleteCredential(name: String) async throws -> Bool {
+    func deleteCredential(name: String) async throws -> Bool { try await deleteCredential(name: name, keepingAnAdmin: false) }
+
+    /// Deletes a credential; with `keepingAnAdmin`, refuses (`conflict`, `admin.credential.last_admin`) when that
+    /// would leave no credential holding `admin` — checked inside the compare-and-swap, so two brokers revoking the
+    /// last two admins at once cannot both succeed.
+    func deleteCredential(name: String, keepingAnAdmin: Bool) async throws -> Bool {
         var deleted = false
         try await update(Self.credentialsRecord) { plain in
             var all = try decodeCredentials(plain)
             deleted = all.contains { $0.name == name }
             all.removeAll { $0.name == name }
+            if keepingAnAdmin, deleted, !all.contains(where: { $0.roles.contains(AdminRole.admin.rawValue) }) {
+                throw ReleaseDecision.deny(.conflict, "admin.credential.last_admin")
+            }
             return try KeyBroker.canonical(all)
         }
         return deleted

@@ -80,7 +80,7 @@ struct BrokerReplicaTests {
         }
     }
 
-    @Test("Two brokers that read the same enrolments or policies before writing keep both changes (compare-and-swap)")
+    @Test("Two brokers that read the same enrolments, policies or admins before writing keep both changes, or refuse the one that would leave no admin")
     func readModifyWriteRaces() async throws {
         try await KeyBrokerTests.withBroker { s in
             let held = HeldReadStore(base: s.store)
@@ -97,8 +97,20 @@ struct BrokerReplicaTests {
             _ = try await (first.get(), second.get())
             #expect(Set(try await a.enrolments().keys.map(\.description)) == ["model:one", "model:two"])
 
-            // (Credentials go through the same read-modify-write of their record as policies; a credential's own
-            // check-then-insert is serialised per broker and re-checked inside the record's update.)
+            // Two brokers revoking the last two admins at once: both pass their own check, the record's update
+            // refuses the second, and one admin remains.
+            _ = try await a.createCredential(name: "admin-one", roles: [.admin], by: s.admin).get()
+            _ = try await a.createCredential(name: "admin-two", roles: [.admin], by: s.admin).get()
+            held.holdReads(of: "trust.admin_credentials", readers: 2)
+            async let revokeOne = a.revokeCredential(name: "admin-one", by: s.admin)
+            async let revokeTwo = b.revokeCredential(name: "admin-two", by: s.admin)
+            let outcomes = await [revokeOne, revokeTwo]
+            let refused = outcomes.compactMap { outcome -> BrokerReason? in
+                if case .failure(let denial) = outcome { return denial.reason }
+                return nil
+            }
+            #expect(refused == [.conflict], "\(outcomes)")
+            #expect(try await b.credentialSummaries().count == 1)
             let policies = try ReleasePolicyLoader.decode(Data(#"""
                 [{"id": "p-one", "applies_to": {"tenant": "acme"}, "rule": {"field": "status", "equals": "affirming"}},
                  {"id": "p-two", "applies_to": {"tenant": "globex"}, "rule": {"field": "status", "equals": "affirming"}}]
