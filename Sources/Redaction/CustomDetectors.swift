@@ -20,7 +20,9 @@ public struct CustomDictionaryDetector: Detector {
         self.priority = priority
         var nodes = [Node()]
         for term in terms {
-            let scalars = term.unicodeScalars.map(Self.fold)
+            // Folded as the text is before detection (`FoldedText`: a term with an en dash or a no-break space
+            // matches the text's folded form), then case-folded.
+            let scalars = term.unicodeScalars.compactMap { FoldedText.fold($0) ?? nil }.map(Self.fold)
             guard scalars.contains(where: { !isSpace(Unicode.Scalar($0) ?? " ") }) else { continue }
             var at = 0
             for s in scalars {
@@ -128,6 +130,27 @@ public struct PatternDetector: Detector {
             case .set(let ranges, let negated): return ranges.contains { $0.contains(s.value) } != negated
             }
         }
+
+        /// As the text is folded before detection (`FoldedText`): a literal `：` or `–` matches its folded `:` or `-`,
+        /// and a set also takes the folded forms of its members (`[０-９]` then matches `0`–`9`).
+        var folded: Class {
+            switch self {
+            case .scalar(let c):
+                guard let mapped = FoldedText.fold(c), let scalar = mapped else { return self }
+                return .scalar(scalar)
+            case .set(let ranges, let negated):
+                var all = ranges
+                for range in ranges {
+                    guard let lo = Unicode.Scalar(range.lowerBound), let hi = Unicode.Scalar(range.upperBound),
+                        let foldedLo = FoldedText.fold(lo) ?? nil, let foldedHi = FoldedText.fold(hi) ?? nil,
+                        foldedLo != lo || foldedHi != hi, foldedLo.value <= foldedHi.value
+                    else { continue }
+                    all.append(foldedLo.value...foldedHi.value)
+                }
+                return .set(all, negated: negated)
+            default: return self
+            }
+        }
     }
     struct Item: Sendable {
         let what: Class
@@ -224,7 +247,7 @@ public struct PatternDetector: Detector {
                 default: break
                 }
             }
-            items.append(Item(what: what, min: lo, max: hi))
+            items.append(Item(what: what.folded, min: lo, max: hi))
         }
         guard !items.isEmpty else { throw fail("empty pattern") }
         guard items.contains(where: { $0.min > 0 }) else { throw fail("matches the empty string") }

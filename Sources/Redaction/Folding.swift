@@ -47,6 +47,20 @@ struct FoldedText {
         return FoldedText(scalars: folded, origin: origin, originalCount: scalars.count)
     }
 
+    /// The original index of folded index `i` (the original's end for the folded end).
+    func originalIndex(_ i: Int) -> Int { i < origin.count ? Int(origin[i]) : originalCount }
+
+    /// The first folded index whose original index is at least `i`.
+    func foldedIndex(_ i: Int) -> Int {
+        var lo = 0
+        var hi = origin.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if Int(origin[mid]) < i { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
     /// A span of the folded text as a span of the original: from its first scalar's origin to the next folded
     /// scalar's origin (so scalars removed inside or right after it are covered), or to the end.
     func original(_ span: DetectedSpan) -> DetectedSpan {

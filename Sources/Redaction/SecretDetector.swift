@@ -105,13 +105,14 @@ public struct SecretDetector: Detector {
         while j > 0, n - j < 3 * Self.jwtPartCap + 2, Self.isTokenChar(t[j - 1]) { j -= 1 }
         guard n - j >= 32 else { return nil }
         if n - j < Self.tokenCap { return j }
-        // The run may begin after a scalar `isTokenChar` takes (`token=eyJ…`): its JWT starts at the last `eyJ`.
-        var e = n - 3
-        while e >= j {
-            if t[e] == "e", t[e + 1] == "y", t[e + 2] == "J", e == j || !Self.isBase64URL(t[e - 1]) {
+        // The run may begin with scalars `isTokenChar` takes (`token=eyJ…`): its JWT starts at the first `eyJ` after
+        // a boundary (not the payload's, which also begins `eyJ`, after the header's `.`).
+        var e = j
+        while e + 3 <= n {
+            if t[e] == "e", t[e + 1] == "y", t[e + 2] == "J", e == j || !Self.isBase64URL(t[e - 1]) && t[e - 1] != "." {
                 return n - e < 3 * Self.jwtPartCap + 2 ? e : nil
             }
-            e -= 1
+            e += 1
         }
         return nil
     }
@@ -246,6 +247,9 @@ public struct SecretDetector: Detector {
         }
         while e > v, t[e - 1] == "," || t[e - 1] == ";" || t[e - 1] == ")" || (quote == nil && t[e - 1] == ".") { e -= 1 }
         let length = e - v
+        // A quoted value with spaces is a passphrase only when short and not a sentence (`"Please enter your
+        // password, then press OK"` is a prompt).
+        if quote != nil, t[v..<e].contains(" "), length > 64 || t[v..<e].contains(",") || t[v..<e].contains(".") { return nil }
         guard length >= 4, length < 512, !placeholder(t, v, e), !looksLikeCode(t, v, e, passwordLike: passwordLike) else { return nil }
         if passwordLike { return v..<e }
         return length >= 16 && highEntropy(t, v, e) ? v..<e : nil
@@ -283,9 +287,20 @@ public struct SecretDetector: Detector {
         var other = 0
         if passwordLike {
             var k = v
-            while k < e, isASCIIAlnum(t[k]) || t[k] == "_" || t[k] == "." { k += 1 }
-            // (The value's trailing `)` may have been trimmed: `getPassword(user` then holds no `)`.)
-            if k > v, k < e, t[k] == "(", t[e - 1] == ")" || !t[k..<e].contains(")") { return true }
+            var dotted = false
+            var hasDigit = false
+            while k < e, isASCIIAlnum(t[k]) || t[k] == "_" || t[k] == "." {
+                dotted = dotted || t[k] == "."
+                hasDigit = hasDigit || isDigit(t[k])
+                k += 1
+            }
+            if k > v, k < e, t[k] == "(" || t[k] == "[" {
+                // A call or subscript of a dotted or digit-free identifier (`request.form["password"]`,
+                // `sys.argv[1]`, `getPassword(user)`, `config["db"]`) is code; `Tr0ub(4)dor&3`, `s3cr3t[2024]` are not.
+                if dotted || !hasDigit { return true }
+                // (The value's trailing `)` may have been trimmed: `sha256(pw` then holds no `)`.)
+                if t[k] == "(", t[e - 1] == ")" || !t[k..<e].contains(")") { return true }
+            }
             for k in v..<(e - 1) where t[k] == "\\" && t[k + 1] == "(" { return true }
         }
         for k in v..<e {
@@ -344,7 +359,8 @@ public struct SecretDetector: Detector {
         // To the last `@` of the authority: a password may hold `@` itself (`P@ssw0rd!@db`).
         var e = colon + 1
         var at = -1
-        while e < t.count, e - colon <= 128, t[e] != "/", t[e] != "?", t[e] != "#", !isSpace(t[e]) {
+        // (Not stopping at `?` or `#`: generated passwords hold them unencoded, `app:MKhJ3015#mow@db`.)
+        while e < t.count, e - colon <= 128, t[e] != "/", t[e] != "\"", t[e] != "'", !isSpace(t[e]) {
             if t[e] == "@" { at = e }
             e += 1
         }

@@ -66,8 +66,13 @@ public struct StreamRedactor: StreamingRedaction {
         heldAt = -1
         let spans = resolveWindow()
         var cut = window.count - holdback
+        // The detectors' holds see the window folded as detection does (a zero-width space inside a long local
+        // part ended the hold on the raw text while detection found one address: review finding).
+        let folded = FoldedText.fold(window)
         for detector in detectors {
-            if let start = detector.unfinishedMatchStart(in: window), start < cut {
+            if let found = detector.unfinishedMatchStart(in: folded?.scalars ?? window),
+                case let start = folded.map { $0.originalIndex(found) } ?? found, start < cut
+            {
                 cut = start
                 // A long hold (a PEM body) is rescanned every 256 scalars, not on every delta: linear overall.
                 if window.count - start > 1024 { heldAt = window.count }
@@ -92,7 +97,12 @@ public struct StreamRedactor: StreamingRedaction {
         var previous = -1
         while cut != previous, cut > emitted {
             previous = cut
-            for span in spans.reversed() where span.start < cut && span.end >= cut { cut = span.start }
+            for span in spans.reversed() where span.start < cut && span.end >= cut {
+                cut = span.start
+                // A long match held only by its span (no detector's hold: a block its hold does not see) is rescanned
+                // every 256 scalars too, not on every delta.
+                if window.count - span.start > 1024 { heldAt = window.count }
+            }
         }
         guard cut > emitted else { return "" }
         let text = emit(spans, upTo: cut)
@@ -127,9 +137,12 @@ public struct StreamRedactor: StreamingRedaction {
         let offset = pinned.count
         let scanned = pinned.isEmpty ? window : pinned + window
         var header: Range<Int>? = nil
+        // Folded as detection sees it (a header with a fullwidth comma or a no-break space is a table only then).
+        let folded = FoldedText.fold(scanned)
         for detector in detectors {
-            if let range = detector.retainedContext(in: scanned, from: offset + emitted) {
-                header = range
+            let from = folded.map { $0.foldedIndex(offset + emitted) } ?? offset + emitted
+            if let range = detector.retainedContext(in: folded?.scalars ?? scanned, from: from) {
+                header = folded.map { $0.originalIndex(range.lowerBound)..<$0.originalIndex(range.upperBound) } ?? range
                 break
             }
         }

@@ -107,6 +107,7 @@ struct EvasionTests {
     @Test("A URL password holding an @, and a JWT with a payload over 4 Ki, are masked whole")
     func urlPasswordAndLongJWT() {
         check("postgres://admin:P@ssw0rd!@db.internal:5432/app", hides: "ssw0rd", label: "SECRET", profiles: ["all"])
+        check(#"DATABASE_URL = "postgresql://app:MKhJCP3015#mow@192.168.225.10:5432/db""#, hides: "MKhJCP3015", label: "SECRET", profiles: ["all"])
         let payload = String(repeating: "eyJzdWIiOiIxMjM0NTY3ODkwIn0", count: 230)
         let jwt = "eyJhbGciOiJIUzI1NiJ9.\(payload).SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
         check("Your session token is \(jwt) thanks.", hides: "SflKxwRJSMeKK", label: "SECRET", profiles: ["all"])
@@ -125,5 +126,37 @@ struct EvasionTests {
             let (out, _, _) = stream(engine, text, profile: "cases", seed: UInt64(seed), maxPiece: piece)
             #expect(out == whole.text, "pieces of ≤\(piece): \(out)")
         }
+    }
+
+    @Test("Tenant terms and patterns holding scalars that detection folds still match (an en dash, a no-break space, a fullwidth colon)")
+    func foldedTenantDetectors() throws {
+        let terms = CustomDictionaryDetector(label: "PROJECT", terms: ["Projekt Nord–Süd", "Acme\u{00A0}Labs"])
+        let number = try PatternDetector(label: "EMPLOYEE", pattern: "社員番号：\\d{6}")
+        let cases = try PatternDetector(label: "CASE", pattern: "CASE–\\d{6}")
+        let engine = RedactionEngine(extraDetectors: [terms, number, cases])
+        #expect(engine.redact("Status of Projekt Nord–Süd today", profile: "all").text == "Status of [PROJECT] today")
+        #expect(engine.redact("Status of Projekt Nord-Süd today", profile: "all").text == "Status of [PROJECT] today")
+        #expect(engine.redact("Acme\u{00A0}Labs said", profile: "all").text == "[PROJECT] said")
+        #expect(engine.redact("社員番号：123456 です", profile: "all").text == "[EMPLOYEE] です")
+        #expect(engine.redact("see CASE–123456 now", profile: "all").text == "see [CASE] now")
+    }
+
+    @Test("Code after a password name is not a password: subscripts, calls, a prompt in quotes")
+    func passwordCodeStaysCode() {
+        for text in [#"password = request.form["password"]"#, "password = sys.argv[1]", "password = hashlib.sha256(pw).hexdigest()",
+                     #"password = config["db"]["password"]"#, #"let password = keychain["api"] ?? """#,
+                     #"The form shows password: "Please enter your password, then press OK" on screen"#] {
+            #expect(engine.redact(text, profile: "all").text == text, "\(text)")
+        }
+    }
+
+    @Test("Streams hold what detection finds on the folded text: a JWT with a long header, a long local part with a zero-width space, a table whose header has a fullwidth comma")
+    func streamedFolded() {
+        let header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InByb2Qta2V5LTIwMjYifQ"
+        let payload = "eyJzdWIiOiJ1c2VyMTIzIiwiZ3JvdXBzIjpb" + String(repeating: "ImdycC1hYmNkZWYiLC", count: 300) + "XX0"
+        check("Authorization: Bearer \(header).\(payload).C9jC11yXpxcj3OOdt6EFcc-Nw7lHJznNryr_54QnBHN done", hides: "kpXVCIsImtp", label: "SECRET", profiles: ["all"])
+        check("Mail " + String(repeating: "a", count: 200) + "\u{200B}bbbbbbbbbb@example.com ok", hides: "aaaa", label: "EMAIL")
+        let rows = (0..<12).map { i in "Person number \(i) with a longish name\u{FF0C}\(519 + i)48\(1243 + i)\u{FF0C}ok" }
+        check("Name\u{FF0C}SSN\u{FF0C}Note\n" + rows.joined(separator: "\n"), hides: "5194", label: "US_SSN", profiles: ["all"])
     }
 }
