@@ -95,6 +95,7 @@ extension KeyBroker {
                             + "whoever can write the database — restore them from a backup — or left by an adoption that stopped "
                             + "half-way, which --adopt-unsealed-records \(candidates.digest) completes")
                 }
+                try await zeroRetiredMaterial()
                 try await adopt(inClear, into: &report)
             }
             if !legacyPolicies.isEmpty { report.ignored.append("policies: \(legacyPolicies.count)") }
@@ -137,6 +138,8 @@ extension KeyBroker {
                     "the broker database holds records in clear, written by a release before records were sealed: \(candidates.description). "
                         + "If that is what you stored, stop every broker of the earlier release and start once with --adopt-unsealed-records \(candidates.digest)")
             }
+            // Before anything is sealed, so an adoption that stops half-way has done it.
+            try await zeroRetiredMaterial()
             // The trust records first: an adoption that stops after them is completed by the same flag (above).
             for case (let record, let value?) in legacy {
                 guard try await store.replaceSetting(record, value, ifCurrent: nil) else {
@@ -148,11 +151,8 @@ extension KeyBroker {
             // running during an upgrade keeps deciding under them instead of under none.
         }
         for record in SealedBrokerStore.trustRecords where !report.adopted.contains(record) {
-            let empty = try record == SealedBrokerStore.referenceValuesRecord
-                ? Self.canonical(ReferenceValuesRecord(json: nil))
-                : record == SealedBrokerStore.policiesRecord ? Self.canonical([String: Data]()) : Self.canonical([CredentialRecord]())
             // Another broker starting on the same new database may create it first; it is then read below.
-            if try await store.replaceSetting(record, empty, ifCurrent: nil) { report.created.append(record) }
+            if try await store.replaceSetting(record, try SealedBrokerStore.emptyRecord(record), ifCurrent: nil) { report.created.append(record) }
         }
         if !isNew { try await adopt(inClear, into: &report) }
         for record in SealedBrokerStore.trustRecords {
@@ -166,6 +166,7 @@ extension KeyBroker {
 
     /// Zeroes the material of retired KEK versions an earlier release kept (it zeroes at retirement now), so a
     /// database writer who sets such a version `active` again gets a version that does not open, not a release.
+    /// Run when an earlier release's database is adopted (it reads every tenant's KEKs), not at every start.
     func zeroRetiredMaterial() async throws {
         for tenant in try await store.tenants() {
             guard let id = TenantID(tenant.id) else { continue }

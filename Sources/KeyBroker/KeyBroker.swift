@@ -135,7 +135,6 @@ public actor KeyBroker {
     public func load(overrideReferenceValues: Bool, unsealed: UnsealedRecords = .refuse) async throws -> StoredRecordsReport {
         let report = try await establishStoredRecords(unsealed)
         configurationFromStore = true
-        try await zeroRetiredMaterial()
         let stored = try await store.policies()
         if !stored.isEmpty {
             var documents: [ReleasePolicyDocument] = []

@@ -33,6 +33,15 @@ final class SealedBrokerStore: ForwardingBrokerStore {
     /// The sealed setting holding every admin credential (token digests, roles, creation times).
     static let credentialsRecord = "trust.admin_credentials"
     static let trustRecords = [policiesRecord, referenceValuesRecord, credentialsRecord]
+    /// The value a trust record begins with in a new database: no policy, no reference values, no credential.
+    static func emptyRecord(_ name: String) throws -> Data {
+        switch name {
+        case referenceValuesRecord: return try KeyBroker.canonical(ReferenceValuesRecord(json: nil))
+        case policiesRecord: return try KeyBroker.canonical([String: Data]())
+        case credentialsRecord: return try KeyBroker.canonical([CredentialRecord]())
+        default: throw KeyBrokerError(.storageUnavailable, "\(name) is no trust record")
+        }
+    }
     /// What a sealed value begins with; a value without it was written in clear (by an earlier release, or by hand).
     static let marker = Data("SGS1".utf8)
 

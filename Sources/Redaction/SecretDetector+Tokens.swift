@@ -3,7 +3,7 @@ extension SecretDetector {
     /// The end of a prefixed token starting at `i`, or 0.
     func token(_ t: [Unicode.Scalar], _ i: Int) -> Int {
         let n = t.count
-        func bounded(_ end: Int) -> Int { end >= n || !(isASCIIAlnum(t[end]) || t[end] == "_") ? end : 0 }
+        func bounded(_ end: Int) -> Int { boundedToken(t, end, hyphen: false) }
         switch t[i] {
         case "A":
             for p in Self.awsPrefixes where hasPrefix(t, at: i, p) {
@@ -51,9 +51,10 @@ extension SecretDetector {
         return 0
     }
 
-    /// `end` if no token scalar follows it (a token is not the front of a longer run).
-    @inline(__always) func boundedToken(_ t: [Unicode.Scalar], _ end: Int) -> Int {
-        end >= t.count || !(isASCIIAlnum(t[end]) || t[end] == "_" || t[end] == "-") ? end : 0
+    /// `end` if no token scalar follows it (a token is not the front of a longer run); with `hyphen`, a `-` is a
+    /// token scalar too (keys whose alphabet is base64url).
+    @inline(__always) func boundedToken(_ t: [Unicode.Scalar], _ end: Int, hyphen: Bool = true) -> Int {
+        end >= t.count || !(isASCIIAlnum(t[end]) || t[end] == "_" || (hyphen && t[end] == "-")) ? end : 0
     }
 
     @inline(__always) func digits(_ t: [Unicode.Scalar], _ from: Int, _ to: Int) -> Int {

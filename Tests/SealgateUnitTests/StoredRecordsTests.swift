@@ -159,7 +159,7 @@ struct StoredRecordsTests {
         }
     }
 
-    @Test("An earlier release's database (records in clear) refuses start until adopted; adoption seals them as found and empties the old tables")
+    @Test("An earlier release's database (records in clear) refuses start until adopted; adoption seals them as found, leaves the old tables unread and zeroes retired key material")
     func adoption() async throws {
         try await Self.withStore { _, store in
             // What an earlier release left: a policy and a credential in their tables, reference values, a tenant,
@@ -174,6 +174,10 @@ struct StoredRecordsTests {
             let values = ReferenceValues(sets: [ReferenceValueSet(id: "kept", tee: .mock, measurements: [String(repeating: "ab", count: 48)])], acceptMockEvidence: true)
             try await store.putReferenceValues(try encoder.encode(values))
             try await store.insertTenant(BrokerTenant(id: "acme", createdAt: Date()))
+            // A retired KEK version whose material that release kept: a writer setting it `active` again re-released it.
+            let acme = TenantID(unchecked: "acme")
+            try await store.insert(
+                StoredKEK(tenant: acme, dataClass: DataClass(unchecked: "internal"), version: 1, sealedKey: Data(repeating: 9, count: 60), createdAt: Date(), state: .retired))
             try await store.putSetting("admin.revoked_credentials", Data("{}".utf8))
 
             // A pending proposal in clear (approvals could be planted in it): not carried over.
@@ -207,6 +211,7 @@ struct StoredRecordsTests {
             #expect(await broker.referenceValues.sets.map(\.id) == ["kept"])
             #expect(try await broker.authenticate(token).get().name == "old-admin")
             #expect(try await broker.proposals().isEmpty)
+            #expect(try await store.keks(tenant: acme).map(\.sealedKey) == [Data()])
             // The earlier release's rows stay (a broker of that release still running keeps its policies), unread.
             #expect(try await store.policies().count == 1)
             #expect(try #require(try await store.setting("admin.revoked_credentials")).starts(with: Data("SGS1".utf8)))
