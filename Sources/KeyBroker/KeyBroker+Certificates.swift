@@ -158,12 +158,16 @@ extension KeyBroker {
                 let stored = try JSONDecoder().decode([StoredCA].self, from: data)
                 opened = try stored.map { try WorkloadCA.open($0, protector: protector) }
             }
-            workloadCAs = opened
-            workloadCAsStored = data
-            guard !opened.contains(where: { $0.stored.state == .active }) else { return opened }
+            if opened.contains(where: { $0.stored.state == .active }) {
+                workloadCAs = opened
+                workloadCAsStored = data
+                return opened
+            }
+            // Not cached until an active version exists: ``authorities()`` returns the cache without the lock, and a
+            // request meeting the versions without an active one while the new one is saved would be refused.
             let ca = try WorkloadCA.create(version: (opened.last?.stored.version ?? 0) + 1, issuerID: issuerID, now: now(), protector: protector)
             // Another broker on the store creating one at the same time: its version is read and used instead.
-            if (try? await saveAuthorities(opened + [ca])) != nil { return opened + [ca] }
+            if (try? await saveAuthorities(opened + [ca], replacing: data)) != nil { return opened + [ca] }
         }
         throw KeyBrokerError(.storageUnavailable, "the workload CA versions kept changing under concurrent writers")
     }
@@ -177,9 +181,9 @@ extension KeyBroker {
 
     /// Saves the versions if the store still holds those they were derived from (another broker may have created,
     /// rotated or retired one since), and tells the other brokers; else forgets the cached ones and refuses.
-    private func saveAuthorities(_ versions: [WorkloadCA]) async throws {
+    private func saveAuthorities(_ versions: [WorkloadCA], replacing expected: Data?) async throws {
         let data = try Self.canonical(versions.map(\.stored))
-        guard try await store.replaceSetting(Self.caSetting, data, ifCurrent: workloadCAsStored) else {
+        guard try await store.replaceSetting(Self.caSetting, data, ifCurrent: expected) else {
             workloadCAs = nil
             throw KeyBrokerError(.conflict, "the workload CA versions were changed by another broker; try again")
         }
@@ -202,6 +206,7 @@ extension KeyBroker {
         // A retiring version has run out: marked retired under the lock, from the versions as they are now.
         return try await withCALock {
             versions = try await self.openedAuthorities()
+            let expected = self.workloadCAsStored
             var changed = false
             for index in versions.indices where versions[index].stored.state == .retiring && (versions[index].stored.retiresAt ?? 0) <= current {
                 var stored = versions[index].stored
@@ -209,7 +214,7 @@ extension KeyBroker {
                 versions[index] = WorkloadCA(stored: stored, key: versions[index].key, certificate: versions[index].certificate)
                 changed = true
             }
-            if changed { try await self.saveAuthorities(versions) }
+            if changed { try await self.saveAuthorities(versions, replacing: expected) }
             return Self.bundle(versions)
         }
     }
@@ -235,6 +240,7 @@ extension KeyBroker {
     /// Adds a new active version and marks the active one retiring; returns the new version (caller holds ``caLock``).
     private func rotatedAuthorities() async throws -> Int {
         var versions = try await openedAuthorities()
+        let expected = workloadCAsStored
         let retiresAt = now().addingTimeInterval(TimeInterval(WorkloadEnrolment.validityCap) + 60).timeIntervalSince1970
         for index in versions.indices where versions[index].stored.state == .active {
             var stored = versions[index].stored
@@ -244,7 +250,7 @@ extension KeyBroker {
         }
         let next = try WorkloadCA.create(version: (versions.last?.stored.version ?? 0) + 1, issuerID: issuerID, now: now(), protector: protector)
         versions.append(next)
-        try await saveAuthorities(versions)
+        try await saveAuthorities(versions, replacing: expected)
         return next.stored.version
     }
 
@@ -286,17 +292,13 @@ extension KeyBroker {
     /// Read, change and compare-and-swap: an enrolment another broker stored in between is kept, not overwritten.
     private func storeEnrolment(_ enrolment: WorkloadEnrolment) async throws {
         _ = try enrolment.alternativeNames()
-        for _ in 0..<8 {
-            let data = try await store.setting(Self.enrolmentSetting)
-            var all = try Self.enrolmentsByClass(data).get()
+        var all: [WorkloadClass: WorkloadEnrolment] = [:]
+        try await store.update(Self.enrolmentSetting) { data in
+            all = try Self.enrolmentsByClass(data).get()
             all[enrolment.workload] = enrolment
-            let sorted = all.values.sorted { $0.workload.description < $1.workload.description }
-            if try await store.replaceSetting(Self.enrolmentSetting, try Self.canonical(sorted), ifCurrent: data) {
-                enrolmentCache = all
-                try await publishGeneration()
-                return
-            }
+            return try Self.canonical(all.values.sorted { $0.workload.description < $1.workload.description })
         }
-        throw KeyBrokerError(.storageUnavailable, "the workload enrolments kept changing under concurrent writers")
+        enrolmentCache = all
+        try await publishGeneration()
     }
 }

@@ -5,6 +5,7 @@ import JOSE
 import KeyBroker
 import KeyLease
 import Logging
+import ReleasePolicy
 import SealgateCore
 import SwiftASN1
 import Testing
@@ -142,6 +143,46 @@ struct WorkloadCertificateTests {
                 #expect(ca.publicKey.isValidSignature(leaf.signature, for: leaf), "a certificate of a CA the broker does not serve")
                 #expect(certificate.trust == bundle)
             }
+        }
+    }
+
+    @Test("A request arriving while the first CA version is being saved waits for it instead of being refused")
+    func requestDuringFirstCASave() async throws {
+        try await S.withBroker { s in
+            // A broker whose store holds the first CA version's write until the second request has come in.
+            let held = HeldWriteStore(base: s.store)
+            let broker = KeyBroker(
+                verifiers: [], referenceValues: await s.broker.referenceValues, policies: try PolicySet([]), store: held,
+                protector: try MasterKey(raw: Data(repeating: 7, count: 32)), tokenKey: P256.Signing.PrivateKey(), tokenTTL: 60, now: s.clock.now)
+            let b = S.Setup(broker: broker, tee: s.tee, clock: s.clock, store: s.store, admin: s.admin, events: s.events)
+            try await broker.enrolAtStartUp(WorkloadEnrolment(workload: .gateway, names: ["gateway.example"], maxValiditySeconds: 600))
+            var requests: [WorkloadCertificateRequest] = []
+            var tokens: [String] = []
+            for _ in 0..<2 {
+                let identity = WorkloadIdentity(workload: .gateway, now: s.clock.now)
+                tokens.append(try await Self.attest(b, workloadKey: identity.publicJWK))
+                requests.append(WorkloadCertificateRequest(workload: .gateway, publicKey: identity.publicJWK))
+            }
+            held.holdNextWrite(of: "workload_ca")
+            let (token, request) = (tokens[0], requests[0])
+            let first = Task { await broker.workloadCertificate(.token(token), request) }
+            await held.writeHeld()
+            let (secondToken, secondRequest) = (tokens[1], requests[1])
+            let second = Task { await broker.workloadCertificate(.token(secondToken), secondRequest) }
+            // Time for the second request to reach the CA versions (before, it found them cached without an active
+            // version and was refused `certificate_issue_failed` at once); it must wait for the save instead.
+            for _ in 0..<40 {
+                try await Task.sleep(nanoseconds: 5_000_000)
+                await Task.yield()
+            }
+            held.release()
+            for outcome in [await first.value, await second.value] {
+                guard case .issued = outcome else {
+                    Issue.record("refused: \(String(describing: Self.reason(outcome)))")
+                    continue
+                }
+            }
+            #expect(try await broker.caCertificates().count == 1)
         }
     }
 
