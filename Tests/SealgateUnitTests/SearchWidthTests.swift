@@ -52,11 +52,15 @@ struct SearchWidthTests {
         #expect(wide > narrow, "grown \(wide) against fixed \(narrow)")
     }
 
+    /// The quiet period after a write for the indexes ``warmUp(_:queries:)`` measures: the production 2 s (tested in
+    /// ``measurementQuietAndCompaction()``) kept a loaded parallel run from measuring within its wait.
+    static let quiet = Duration.milliseconds(50)
+
     /// Asks `queries` one at a time, in rounds, until the sub-index's `auto` width has been decided on them (the
-    /// measurements run off the request's path, one at a time); returns the evidence, nil after a minute without.
+    /// measurements run off the request's path, one at a time); returns the evidence, nil after three minutes without.
     static func warmUp(_ index: VectorIndex, queries: [[Float]]) async throws -> WidthEvidence? {
         let (cs, ks) = ([CollectionName(unchecked: "c")], Set([DataClass(unchecked: "internal")]))
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(180)
         var round = 0
         while ContinuousClock.now < deadline {
             round += 1
@@ -86,7 +90,7 @@ struct SearchWidthTests {
             let options = IndexOptions(
                 m: 8, efConstruction: 32, efSearch: efSearch, efSearchGrows: grows, bruteForceBelow: 256, rescoreFactor: 2, rescoreMinimum: 10,
                 buildThreads: 1)
-            let ann = VectorIndex(dimensions: dims, idfWeighting: false, options: options)
+            let ann = VectorIndex(dimensions: dims, idfWeighting: false, options: options, measurementQuiet: Self.quiet)
             await ann.replace(tenant: ANNTests.tenant, entries: ANNTests.entries(vectors), epoch: 1)
             return ann
         }
@@ -124,7 +128,7 @@ struct SearchWidthTests {
         let queries = ANNTests.clustered(count: 100, dims: dims, clusters: 30, seed: 42)
         for grows in [true, false] {
             let options = IndexOptions(m: 16, efConstruction: 64, efSearch: 128, efSearchGrows: grows, bruteForceBelow: 256, buildThreads: 1)
-            let ann = VectorIndex(dimensions: dims, idfWeighting: false, options: options)
+            let ann = VectorIndex(dimensions: dims, idfWeighting: false, options: options, measurementQuiet: Self.quiet)
             await ann.replace(tenant: ANNTests.tenant, entries: ANNTests.entries(vectors), epoch: 1)
             if grows {
                 let evidence = try #require(try await Self.warmUp(ann, queries: queries))

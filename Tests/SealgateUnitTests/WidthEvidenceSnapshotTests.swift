@@ -15,7 +15,7 @@ struct WidthEvidenceSnapshotTests {
     static func measured() async throws -> ClassIndex {
         let vectors = ANNTests.clustered(count: 3_000, dims: 16, clusters: 30, seed: 61)
         let queries = ANNTests.clustered(count: 100, dims: 16, clusters: 30, seed: 62)
-        let index = VectorIndex(dimensions: 16, idfWeighting: false, options: options)
+        let index = VectorIndex(dimensions: 16, idfWeighting: false, options: options, measurementQuiet: SearchWidthTests.quiet)
         await index.replace(tenant: ANNTests.tenant, entries: ANNTests.entries(vectors), epoch: 1)
         _ = try #require(try await SearchWidthTests.warmUp(index, queries: queries))
         return try #require(await index.subIndexes(tenant: ANNTests.tenant).values.first)
