@@ -103,11 +103,22 @@ public final class TenantIndex: Sendable {
     /// - Throws: ``SealgateError`` when the store fails or a candidate's embedding fails authentication.
     /// `read`, if given, keeps the store rows of the rescored candidates, so the caller opens the hits without reading
     /// them again.
+    /// A renewal that changes the key set clears every index; a question that made sure of its index just before
+    /// (``ensure(tenant:)``) and searches after that clear builds again and searches that, rather than answering
+    /// "nothing matches" (a rotation or a retirement landing mid-question gave answers without context).
+    /// - Throws: also `key_lease_unavailable` when the index is cleared under every build attempt.
     func search(_ grant: RetrievalQuery, query: [Float], read: RowsRead? = nil) async throws -> [IndexHit] {
         let tenant = grant.tenant
-        return try await vectors.search(
-            tenant: tenant, collections: grant.collections, classes: grant.classes, query: query, topK: grant.topK,
-            vectors: { refs in try await self.fullVectors(tenant: tenant, refs, read: read) })
+        for attempt in 1...Self.buildAttempts {
+            if attempt > 1 { try await ensure(tenant: tenant) }
+            if let hits = try await vectors.searchInstalled(
+                tenant: tenant, collections: grant.collections, classes: grant.classes, query: query, topK: grant.topK,
+                vectors: { refs in try await self.fullVectors(tenant: tenant, refs, read: read) })
+            {
+                return hits
+            }
+        }
+        throw SealgateError(.keyLeaseUnavailable, "the tenant index was replaced under every search")
     }
 
     /// The full-precision embeddings of candidates, opened from the store in one batched read (`nil` for a chunk gone

@@ -15,6 +15,15 @@ extension VectorIndex {
     public nonisolated func search(
         tenant: TenantID, collections: [CollectionName], classes: Set<DataClass>, query: [Float], topK: Int, vectors: @escaping VectorSource
     ) async throws -> [IndexHit] {
+        try await run(tenant: tenant, collections: collections, classes: classes, query: query, topK: topK, vectors: vectors) ?? []
+    }
+
+    /// ``search(tenant:collections:classes:query:topK:vectors:)``, or `nil` when the tenant has no index installed
+    /// (never built, or dropped by ``clear()`` — the key set changed — after the caller made sure it was built): an
+    /// empty answer then would say "nothing matches" where the index was merely being replaced.
+    public nonisolated func searchInstalled(
+        tenant: TenantID, collections: [CollectionName], classes: Set<DataClass>, query: [Float], topK: Int, vectors: @escaping VectorSource
+    ) async throws -> [IndexHit]? {
         try await run(tenant: tenant, collections: collections, classes: classes, query: query, topK: topK, vectors: vectors)
     }
 
@@ -23,14 +32,15 @@ extension VectorIndex {
     public nonisolated func search(
         tenant: TenantID, collections: [CollectionName], classes: Set<DataClass>, query: [Float], topK: Int
     ) async -> [IndexHit] {
-        (try? await run(tenant: tenant, collections: collections, classes: classes, query: query, topK: topK, vectors: nil)) ?? []
+        ((try? await run(tenant: tenant, collections: collections, classes: classes, query: query, topK: topK, vectors: nil)) ?? nil) ?? []
     }
 
+    /// The search; `nil` when the tenant has no index installed.
     nonisolated func run(
         tenant: TenantID, collections: [CollectionName], classes: Set<DataClass>, query: [Float], topK: Int, vectors: VectorSource?
-    ) async throws -> [IndexHit] {
+    ) async throws -> [IndexHit]? {
+        guard let selected = await snapshot(tenant: tenant, collections: collections) else { return nil }
         guard query.count == dimensions, topK > 0 else { return [] }
-        let selected = await snapshot(tenant: tenant, collections: collections)
         let total = selected.reduce(0) { $0 + $1.partition.count }
         guard total > 0 else { return [] }
         var weight = [Float](repeating: 1, count: dimensions)

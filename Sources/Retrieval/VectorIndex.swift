@@ -297,9 +297,10 @@ public actor VectorIndex {
         tenants[tenant]?.values.reduce(0) { $0 + $1.count } ?? 0
     }
 
-    /// The partitions to search (copy-on-write: taking them is O(1)), so scoring runs outside the actor.
-    func snapshot(tenant: TenantID, collections: [CollectionName]) -> [(collection: CollectionName, partition: Partition)] {
-        guard let partitions = tenants[tenant] else { return [] }
+    /// The partitions to search (copy-on-write: taking them is O(1)), so scoring runs outside the actor; `nil` when
+    /// the tenant has no index installed (a built tenant has an entry, if an empty one, until ``clear()``).
+    func snapshot(tenant: TenantID, collections: [CollectionName]) -> [(collection: CollectionName, partition: Partition)]? {
+        guard let partitions = tenants[tenant] else { return nil }
         return Set(collections).sorted { $0.rawValue < $1.rawValue }.compactMap { c in partitions[c].map { (c, $0) } }
     }
 
