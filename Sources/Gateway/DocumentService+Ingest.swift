@@ -73,15 +73,20 @@ extension DocumentService {
             }
             return await fail(.storageUnavailable, "The document could not be stored.")
         }
-        await index.upsert(
-            tenant: principal.tenant, collection: collection, documentID: id,
-            entries: vectors.enumerated().map {
-                IndexEntry(
-                    collection: collection, documentID: id, chunkIndex: $0.offset, dataClass: dataClass, vector: $0.element,
-                    version: TenantIndex.versionTag(sealed.document))
-            })
+        // A renewal while this document was sealed may have made a newer version current (and listed the documents
+        // for its re-wrap already), or taken the key away (a shredded tenant, a retired version).
+        let version = await keyRing.rewrapIfSuperseded(sealed.document, kek: kek, store: store, recorder: recorder)
+        if await keyRing.keks(principal.tenant, dataClass)?.contains(where: { $0.version == version }) == true {
+            await index.upsert(
+                tenant: principal.tenant, collection: collection, documentID: id,
+                entries: vectors.enumerated().map {
+                    IndexEntry(
+                        collection: collection, documentID: id, chunkIndex: $0.offset, dataClass: dataClass, vector: $0.element,
+                        version: TenantIndex.versionTag(sealed.document))
+                })
+        }
         return .success(
-            IngestResult(id: id, collection: collection, dataClass: dataClass, chunks: pieces.count, kekVersion: kek.version, auditIndex: auditIndex))
+            IngestResult(id: id, collection: collection, dataClass: dataClass, chunks: pieces.count, kekVersion: version, auditIndex: auditIndex))
     }
 
     /// The data classes whose documents `grants` may replace or delete (`nil`: every class).

@@ -1,4 +1,5 @@
 import Foundation
+import KeyLease
 import Logging
 import SealgateCore
 import Sealing
@@ -13,48 +14,63 @@ extension KeyRing {
     /// documents this call re-wrapped; each batch of at most ``rewrapBatch`` documents of a tenant is audited through
     /// `recorder` and counted in `sealgate_dek_rewraps_total`.
     ///
+    /// Runs at every renewal, not once per key set: a document can still be written under the older version after
+    /// a pass listed the documents — by a replica whose lease has not brought the newer version yet (up to ⅔ of its
+    /// TTL), or by an ingest that chose its key before the renewal — and a pass per key set left it there until the
+    /// version was retired, and the document unreadable with it. A pass that finds nothing to move lists each leased
+    /// tenant's documents (their rows, no chunks).
+    ///
     /// `proceed` is asked before the first batch and after each one; when it says no (the replica lost the job lease
-    /// on a shared database), the run stops and is left incomplete, so it runs again under the same keys later.
+    /// on a shared database), the run stops, and what is left moves at a later pass.
     @discardableResult
     public func rewrapDEKs(store: any DocumentStore, recorder: OutcomeRecorder, proceed: @Sendable () async -> Bool = { true }) async -> Int {
-        let epoch = await leases.epoch
-        guard await leases.isValid, rewrappedEpoch.withLock({ $0 }) != epoch, await proceed() else { return 0 }
+        guard await leases.isValid, await proceed() else { return 0 }
         var total = 0
-        var complete = true
-        defer { if complete { rewrappedEpoch.withLock { $0 = epoch } } }
         for tenant in tenants {
-            guard let documents = try? await store.documents(tenant: tenant) else {
-                complete = false
-                continue
-            }
+            guard let documents = try? await store.documents(tenant: tenant) else { continue }
             var batch = RewrapBatch()
             for document in documents {
                 guard let keys = await keks(tenant, document.dataClass),
                     let current = keys.first(where: \.isCurrent) ?? keys.last, current.version > document.dekVersion
                 else { continue }
-                // From here the document needs moving: any failure leaves the run incomplete, so it is retried. A
-                // compare-and-set that finds the row already moved (by another replica) is not counted here.
+                // From here the document needs moving: a failure leaves it to the next pass. A compare-and-set that finds
+                // the row moved (by another replica) or replaced (re-ingested under its id) is not counted here.
                 guard let old = keys.first(where: { $0.version == document.dekVersion }),
                     let dek = try? Envelope.unwrap(document.wrappedDEK, kek: old.key, context: document.dekContext()),
                     let wrapped = try? Envelope.wrap(dek: dek, kek: current.key, context: document.dekContext(version: current.version)),
                     (try? await store.rewrap(
                         tenant: tenant, collection: document.collection, id: document.id, from: document.dekVersion,
-                        to: current.version, wrappedDEK: wrapped)) == true
-                else {
-                    complete = false
-                    continue
-                }
+                        replacing: document.wrappedDEK, to: current.version, wrappedDEK: wrapped)) == true
+                else { continue }
                 batch.add(from: old.keyID, to: current.keyID)
                 guard batch.count >= Self.rewrapBatch else { continue }
                 total += await batch.flush(tenant: tenant, recorder: recorder)
-                guard await proceed() else {
-                    complete = false
-                    return total
-                }
+                guard await proceed() else { return total }
             }
             total += await batch.flush(tenant: tenant, recorder: recorder)
         }
         return total
+    }
+}
+
+extension KeyRing {
+    /// Moves a document just written under `kek` to its class's current version if a renewal made a newer one
+    /// current while it was sealed (that renewal's pass may have listed the documents before this one was stored);
+    /// audited as a re-wrap. Returns the version the document's DEK is wrapped under now (`kek`'s when nothing moved;
+    /// a failed move is left to the next pass).
+    func rewrapIfSuperseded(_ document: StoredDocument, kek: LeasedKey, store: any DocumentStore, recorder: OutcomeRecorder) async -> Int {
+        guard let keys = await keks(document.tenant, document.dataClass), let current = keys.first(where: \.isCurrent) ?? keys.last,
+            current.version > kek.version,
+            let dek = try? Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: document.dekContext()),
+            let wrapped = try? Envelope.wrap(dek: dek, kek: current.key, context: document.dekContext(version: current.version)),
+            (try? await store.rewrap(
+                tenant: document.tenant, collection: document.collection, id: document.id, from: kek.version, replacing: document.wrappedDEK,
+                to: current.version, wrappedDEK: wrapped)) == true
+        else { return kek.version }
+        var batch = RewrapBatch()
+        batch.add(from: kek.keyID, to: current.keyID)
+        _ = await batch.flush(tenant: document.tenant, recorder: recorder)
+        return current.version
     }
 }
 

@@ -118,7 +118,7 @@ public struct QueryPipeline: Sendable {
             else { continue }
             let document = row.document
             let text = try cipher.open(row.chunk.sealedText, context: document.contentContext.with(field: .text, chunkIndex: row.chunk.index))
-            keyIDs.insert("\(tenant)/kek/\(document.dataClass)#\(document.kekVersion)")
+            keyIDs.insert("\(tenant)/kek/\(document.dataClass)#\(document.dekVersion)")
             passages.append(
                 ContextPassage(
                     citation: Citation(

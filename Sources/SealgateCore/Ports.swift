@@ -89,9 +89,11 @@ public protocol DocumentStore: Sendable {
     /// Deletes a document and its chunks if its data class is in `classes` (`nil`: any), in one step; returns whether
     /// such a document existed.
     func delete(tenant: TenantID, collection: CollectionName, id: DocumentID, onlyOf classes: Set<DataClass>?) async throws -> Bool
-    /// Replaces a document's wrapped DEK if it is still wrapped under `from` (compare-and-set); returns whether it was.
+    /// Replaces a document's wrapped DEK if it is still `replacing`, wrapped under `from` (compare-and-set on both:
+    /// a document re-ingested under the same id since it was read has a DEK of its own, which a version check alone
+    /// would overwrite with the old document's); returns whether it was.
     func rewrap(
-        tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, to: Int, wrappedDEK: Data
+        tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, replacing: Data, to: Int, wrappedDEK: Data
     ) async throws -> Bool
 }
 

@@ -155,7 +155,7 @@ public struct PostgresDocumentStore: DocumentStore {
     }
 
     public func rewrap(
-        tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, to: Int, wrappedDEK: Data
+        tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, replacing: Data, to: Int, wrappedDEK: Data
     ) async throws -> Bool {
         try await storage.transaction("rewrap") { connection, logger in
             let t = tenant.rawValue
@@ -163,7 +163,8 @@ public struct PostgresDocumentStore: DocumentStore {
             for try await _ in try await connection.query(
                 """
                 UPDATE documents SET wrapped_dek = \(wrappedDEK), dek_version = \(to)
-                WHERE tenant = \(t) AND collection = \(collection.rawValue) AND id = \(id.rawValue) AND dek_version = \(from) RETURNING id
+                WHERE tenant = \(t) AND collection = \(collection.rawValue) AND id = \(id.rawValue) AND dek_version = \(from)
+                  AND wrapped_dek = \(replacing) RETURNING id
                 """, logger: logger)
             {
                 changed += 1

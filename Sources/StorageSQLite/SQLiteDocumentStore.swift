@@ -140,13 +140,15 @@ public struct SQLiteDocumentStore: DocumentStore {
     }
 
     public func rewrap(
-        tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, to: Int, wrappedDEK: Data
+        tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, replacing: Data, to: Int, wrappedDEK: Data
     ) async throws -> Bool {
-        let binds: [SQLiteData] = [.text(tenant.rawValue), .text(collection.rawValue), .text(id.rawValue), .integer(from)]
-        let where_ = "tenant = ? AND collection = ? AND id = ? AND COALESCE(dek_version, kek_version) = ?"
-        guard try await !db.query("SELECT id FROM documents WHERE \(where_)", binds).isEmpty else { return false }
-        try await db.transaction([("UPDATE documents SET wrapped_dek = ?, dek_version = ? WHERE \(where_)", [.bytes(wrappedDEK), .integer(to)] + binds)])
-        return true
+        let rows = try await db.query(
+            """
+            UPDATE documents SET wrapped_dek = ?, dek_version = ?
+            WHERE tenant = ? AND collection = ? AND id = ? AND COALESCE(dek_version, kek_version) = ? AND wrapped_dek = ? RETURNING id
+            """,
+            [.bytes(wrappedDEK), .integer(to), .text(tenant.rawValue), .text(collection.rawValue), .text(id.rawValue), .integer(from), .bytes(replacing)])
+        return !rows.isEmpty
     }
 
     static func document(_ row: SQLiteRow) -> StoredDocument? {

@@ -71,6 +71,66 @@ struct RewrapTests {
     }
 }
 
+/// Documents written under the older version after a pass listed the documents (review finding: the pass ran once
+/// per key set, so such a document stayed under the older version, and retiring it lost the document).
+@Suite("DEK re-wrap: documents written under the older version after the pass")
+struct LateRewrapTests {
+    @Test("A document written under v1 after the pass (a replica whose lease lagged) is moved by the next pass under the same keys")
+    func laterPassMovesLateWrite() async throws {
+        let h = try await Harness.make()
+        defer { Task { await h.close() } }
+        #expect(await h.lease())
+        _ = await h.ingest("early", "The early document is about item one.")
+        _ = await h.ingest("late", "The late document is about the zanzibar kumquat.")
+        // What a lagging replica writes after the pass: the row as written under v1.
+        let row = try #require(try await h.store.document(tenant: Harness.acme, collection: Harness.notes, id: DocumentID(unchecked: "late")))
+        let chunks = try await h.store.chunks(tenant: Harness.acme, collection: Harness.notes, documentID: row.id)
+        let token = try #require(try await h.broker.bootstrapAdmin())
+        let admin = try await h.broker.authenticate(token).get()
+        _ = try await h.broker.rotate(tenant: "acme", dataClass: "internal", by: admin).get()
+        #expect(await h.lease())
+        #expect(await h.gateway.rewrapDEKs() == 2)
+        try await h.store.put(row, chunks: chunks)
+        #expect(try await RewrapTests.versions(h).sorted() == [1, 2])
+        #expect(await h.gateway.rewrapDEKs() == 1, "the next pass under the same keys moves it")
+        #expect(try await RewrapTests.versions(h) == [2, 2])
+        _ = try await h.broker.retire(tenant: "acme", dataClass: "internal", version: 1, by: admin).get()
+        #expect(await h.lease())
+        #expect(await h.retrieved("zanzibar kumquat", topK: 1) == ["late"])
+    }
+
+    @Test("An ingest that chose v1 before a renewal brought v2 (and retired v1) moves its own document: stored, answered, audited")
+    func ingestAcrossRenewal() async throws {
+        let embedder = ClearDuringQueryTests.HookedEmbedder()
+        let h = try await Harness.make(embedder: embedder)
+        defer { Task { await h.close() } }
+        #expect(await h.lease())
+        let token = try #require(try await h.broker.bootstrapAdmin())
+        let admin = try await h.broker.authenticate(token).get()
+        let (broker, leases) = (h.broker, h.leases)
+        let resources = h.gateway.keyRing.resources
+        let secrets = h.gateway.keyRing.secretResources
+        // While the document is embedded (its key chosen, nothing sealed yet): rotate, renew, retire v1, renew.
+        embedder.hook.withLock {
+            $0 = {
+                _ = await broker.rotate(tenant: "acme", dataClass: "internal", by: admin)
+                _ = await leases.acquire(resources: resources, secrets: secrets)
+                _ = await broker.retire(tenant: "acme", dataClass: "internal", version: 1, by: admin)
+                _ = await leases.acquire(resources: resources, secrets: secrets)
+            }
+        }
+        guard case .success(let result) = await h.ingest("straddle", "The straddling document names the quince-harbour token.") else {
+            Issue.record("ingest refused")
+            return
+        }
+        #expect(embedder.hook.withLock { $0 == nil })
+        #expect(result.kekVersion == 2)
+        #expect(try await RewrapTests.versions(h) == [2])
+        #expect(await h.retrieved("quince-harbour token", topK: 1) == ["straddle"])
+        #expect(RewrapTests.rewrapRecords(h).last?.keyIDs == ["acme/kek/internal#1", "acme/kek/internal#2"])
+    }
+}
+
 /// A job lease held for a number of asks, then lost.
 final class JobHold: Sendable {
     let left: Mutex<Int>

@@ -130,19 +130,33 @@ struct DocumentStoreConformanceTests {
         #expect(try await store.chunks(tenant: Self.globex) == gChunks)
     }
 
-    @Test("Re-wrap is a compare-and-set on the DEK's version: a second re-wrap from the old version does nothing", arguments: Backend.enabled)
+    @Test("Re-wrap is a compare-and-set on the DEK's version and bytes: a second re-wrap, or one of a document re-ingested since it was read, does nothing", arguments: Backend.enabled)
     func rewrap(_ backend: Backend) async throws {
         let (store, close) = try await backend.documentStore()
         defer { Task { await close() } }
         let (a, aChunks) = Self.document(Self.acme, Self.notes, "a", chunks: 1)
         try await store.put(a, chunks: aChunks)
-        #expect(try await store.rewrap(tenant: Self.acme, collection: Self.notes, id: a.id, from: 1, to: 2, wrappedDEK: Data("v2".utf8)))
-        #expect(try await !store.rewrap(tenant: Self.acme, collection: Self.notes, id: a.id, from: 1, to: 2, wrappedDEK: Data("other".utf8)))
-        #expect(try await !store.rewrap(tenant: Self.acme, collection: Self.notes, id: DocumentID(unchecked: "none"), from: 1, to: 2, wrappedDEK: Data()))
+        let old = a.wrappedDEK
+        #expect(try await store.rewrap(tenant: Self.acme, collection: Self.notes, id: a.id, from: 1, replacing: old, to: 2, wrappedDEK: Data("v2".utf8)))
+        #expect(try await !store.rewrap(tenant: Self.acme, collection: Self.notes, id: a.id, from: 1, replacing: old, to: 2, wrappedDEK: Data("other".utf8)))
+        #expect(try await !store.rewrap(tenant: Self.acme, collection: Self.notes, id: DocumentID(unchecked: "none"), from: 1, replacing: old, to: 2, wrappedDEK: Data()))
         let stored = try #require(try await store.document(tenant: Self.acme, collection: Self.notes, id: a.id))
         #expect(stored.dekVersion == 2)
         #expect(stored.kekVersion == 1)
         #expect(stored.wrappedDEK == Data("v2".utf8))
+
+        // Read under v1, then re-ingested under v1 with a DEK of its own before the re-wrap's write: the write misses.
+        let (b, bChunks) = Self.document(Self.acme, Self.notes, "b", chunks: 1)
+        try await store.put(b, chunks: bChunks)
+        let read = try #require(try await store.document(tenant: Self.acme, collection: Self.notes, id: b.id))
+        let again = StoredDocument(
+            tenant: b.tenant, collection: b.collection, id: b.id, dataClass: b.dataClass, kekVersion: 1, wrappedDEK: Data("dek-b-new".utf8),
+            sealedTitle: b.sealedTitle, sealedMetadata: b.sealedMetadata, chunkCount: 1, embedder: b.embedder, createdAt: b.createdAt)
+        try await store.put(again, chunks: bChunks)
+        #expect(try await !store.rewrap(
+            tenant: Self.acme, collection: Self.notes, id: b.id, from: read.dekVersion, replacing: read.wrappedDEK, to: 2, wrappedDEK: Data("old-dek-v2".utf8)))
+        let kept = try #require(try await store.document(tenant: Self.acme, collection: Self.notes, id: b.id))
+        #expect(kept.wrappedDEK == Data("dek-b-new".utf8) && kept.dekVersion == 1)
     }
 
     @Test("Index snapshots: save, replace, list per tenant, delete", arguments: Backend.enabled)

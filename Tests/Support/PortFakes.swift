@@ -76,10 +76,12 @@ public final class InMemoryDocumentStore: DocumentStore {
         }
     }
 
-    public func rewrap(tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, to: Int, wrappedDEK: Data) async throws -> Bool {
+    public func rewrap(
+        tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, replacing: Data, to: Int, wrappedDEK: Data
+    ) async throws -> Bool {
         rows.withLock { rows in
             let key = Key(tenant: tenant, collection: collection, id: id)
-            guard let (document, chunks) = rows[key], document.dekVersion == from else { return false }
+            guard let (document, chunks) = rows[key], document.dekVersion == from, document.wrappedDEK == replacing else { return false }
             rows[key] = (
                 StoredDocument(
                     tenant: document.tenant, collection: document.collection, id: document.id, dataClass: document.dataClass,
