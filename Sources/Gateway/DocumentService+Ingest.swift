@@ -75,18 +75,22 @@ extension DocumentService {
         }
         // A renewal while this document was sealed may have made a newer version current (and listed the documents
         // for its re-wrap already), or taken the key away (a shredded tenant, a retired version).
-        let version = await keyRing.rewrapIfSuperseded(sealed.document, kek: kek, store: store, recorder: recorder)
-        if await keyRing.keks(principal.tenant, dataClass)?.contains(where: { $0.version == version }) == true {
-            await index.upsert(
-                tenant: principal.tenant, collection: collection, documentID: id,
-                entries: vectors.enumerated().map {
-                    IndexEntry(
-                        collection: collection, documentID: id, chunkIndex: $0.offset, dataClass: dataClass, vector: $0.element,
-                        version: TenantIndex.versionTag(sealed.document))
-                })
+        let result = IngestResult(id: id, collection: collection, dataClass: dataClass, chunks: pieces.count, kekVersion: kek.version, auditIndex: auditIndex)
+        // Replaced or deleted by another request since: the index entries are that request's to make.
+        guard let version = await keyRing.rewrapIfSuperseded(sealed.document, kek: kek, store: store, recorder: recorder) else { return .success(result) }
+        guard await keyRing.keks(principal.tenant, dataClass)?.contains(where: { $0.version == version }) == true else {
+            // Stored under a version no longer leased, and not moved: no key this gateway holds opens it (fail closed).
+            let reason = await keyRing.missingKeyReason()
+            return await fail(reason, "The document was stored under a key version that is no longer leased (retired or shredded meanwhile); ingest it again.")
         }
-        return .success(
-            IngestResult(id: id, collection: collection, dataClass: dataClass, chunks: pieces.count, kekVersion: version, auditIndex: auditIndex))
+        await index.upsert(
+            tenant: principal.tenant, collection: collection, documentID: id,
+            entries: vectors.enumerated().map {
+                IndexEntry(
+                    collection: collection, documentID: id, chunkIndex: $0.offset, dataClass: dataClass, vector: $0.element,
+                    version: TenantIndex.versionTag(sealed.document))
+            })
+        return .success(result)
     }
 
     /// The data classes whose documents `grants` may replace or delete (`nil`: every class).

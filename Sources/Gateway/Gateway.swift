@@ -129,19 +129,13 @@ public final class Gateway: Sendable {
         store = deps.store
     }
 
-    /// Re-wraps DEKs still under an older KEK version (see ``KeyRing/rewrapDEKs(store:recorder:proceed:)``, at every
-    /// renewal), and the DEKs of sealed index snapshots (``TenantIndex/rewrapSnapshots()``, which reads every
-    /// snapshot whole) once per key set and again whenever documents were found under an older version, unless
-    /// `proceed` said stop. Returns the documents re-wrapped.
+    /// Re-wraps DEKs still under an older KEK version (see ``KeyRing/rewrapDEKs(store:recorder:proceed:)``), and the
+    /// DEKs of sealed index snapshots with them (``TenantIndex/rewrapSnapshots()``) unless `proceed` said stop; both
+    /// only for classes whose lease holds an older version. Returns the documents re-wrapped.
     @discardableResult
     public func rewrapDEKs(proceed: @Sendable () async -> Bool = { true }) async -> Int {
-        let epoch = await keyRing.leases.epoch
         let documents = await keyRing.rewrapDEKs(store: store, recorder: recorder, proceed: proceed)
-        let due = documents > 0 || keyRing.snapshotsRewrappedEpoch.withLock { $0 } != epoch
-        if due, await proceed() {
-            await index.rewrapSnapshots()
-            keyRing.snapshotsRewrappedEpoch.withLock { $0 = epoch }
-        }
+        if await proceed() { await index.rewrapSnapshots() }
         return documents
     }
 

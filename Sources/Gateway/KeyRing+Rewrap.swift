@@ -17,8 +17,9 @@ extension KeyRing {
     /// Runs at every renewal, not once per key set: a document can still be written under the older version after
     /// a pass listed the documents — by a replica whose lease has not brought the newer version yet (up to ⅔ of its
     /// TTL), or by an ingest that chose its key before the renewal — and a pass per key set left it there until the
-    /// version was retired, and the document unreadable with it. A pass that finds nothing to move lists each leased
-    /// tenant's documents (their rows, no chunks).
+    /// version was retired, and the document unreadable with it. Only tenants with a class whose lease holds an older
+    /// version besides the current one are listed (their document rows, no chunks): between a rotation and the
+    /// older version's retirement, every renewal reads those tenants' rows; otherwise a pass reads nothing.
     ///
     /// `proceed` is asked before the first batch and after each one; when it says no (the replica lost the job lease
     /// on a shared database), the run stops, and what is left moves at a later pass.
@@ -26,8 +27,12 @@ extension KeyRing {
     public func rewrapDEKs(store: any DocumentStore, recorder: OutcomeRecorder, proceed: @Sendable () async -> Bool = { true }) async -> Int {
         guard await leases.isValid, await proceed() else { return 0 }
         var total = 0
-        for tenant in tenants {
-            guard let documents = try? await store.documents(tenant: tenant) else { continue }
+        for tenant in tenants where await holdsOlderVersions(tenant) {
+            let documents: [StoredDocument]
+            do { documents = try await store.documents(tenant: tenant) } catch {
+                recorder.logger.warning("DEK re-wrap: the tenant's documents could not be listed; left to the next pass", metadata: ["tenant.id": "\(tenant)"])
+                continue
+            }
             var batch = RewrapBatch()
             for document in documents {
                 guard let keys = await keks(tenant, document.dataClass),
@@ -54,23 +59,38 @@ extension KeyRing {
 }
 
 extension KeyRing {
+    /// Whether the lease holds, for some class of `tenant`, a version older than the current one: only then can a
+    /// document (or an index snapshot) of the tenant need re-wrapping, and be re-wrapped.
+    func holdsOlderVersions(_ tenant: TenantID, dataClass: DataClass? = nil) async -> Bool {
+        for candidate in dataClass.map({ [$0] }) ?? classes where (await keks(tenant, candidate)?.count ?? 0) > 1 { return true }
+        return false
+    }
+
     /// Moves a document just written under `kek` to its class's current version if a renewal made a newer one
     /// current while it was sealed (that renewal's pass may have listed the documents before this one was stored);
-    /// audited as a re-wrap. Returns the version the document's DEK is wrapped under now (`kek`'s when nothing moved;
-    /// a failed move is left to the next pass).
-    func rewrapIfSuperseded(_ document: StoredDocument, kek: LeasedKey, store: any DocumentStore, recorder: OutcomeRecorder) async -> Int {
+    /// audited as a re-wrap. Returns the version the document's DEK is wrapped under now: the current one when moved
+    /// here; when the move missed, the stored row's (the pass moved it) or `kek`'s (the store failed: left to the next
+    /// pass, which needs that version leased); `nil` when the row is no longer this document (replaced by another
+    /// ingest of its id, or deleted).
+    func rewrapIfSuperseded(_ document: StoredDocument, kek: LeasedKey, store: any DocumentStore, recorder: OutcomeRecorder) async -> Int? {
         guard let keys = await keks(document.tenant, document.dataClass), let current = keys.first(where: \.isCurrent) ?? keys.last,
-            current.version > kek.version,
-            let dek = try? Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: document.dekContext()),
+            current.version > kek.version
+        else { return kek.version }
+        if let dek = try? Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: document.dekContext()),
             let wrapped = try? Envelope.wrap(dek: dek, kek: current.key, context: document.dekContext(version: current.version)),
             (try? await store.rewrap(
                 tenant: document.tenant, collection: document.collection, id: document.id, from: kek.version, replacing: document.wrappedDEK,
                 to: current.version, wrappedDEK: wrapped)) == true
-        else { return kek.version }
-        var batch = RewrapBatch()
-        batch.add(from: kek.keyID, to: current.keyID)
-        _ = await batch.flush(tenant: document.tenant, recorder: recorder)
-        return current.version
+        {
+            var batch = RewrapBatch()
+            batch.add(from: kek.keyID, to: current.keyID)
+            _ = await batch.flush(tenant: document.tenant, recorder: recorder)
+            return current.version
+        }
+        let row: StoredDocument?
+        do { row = try await store.document(tenant: document.tenant, collection: document.collection, id: document.id) } catch { return kek.version }
+        guard let row, row.sealedTitle == document.sealedTitle else { return nil }
+        return row.dekVersion
     }
 }
 

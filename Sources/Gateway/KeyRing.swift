@@ -17,8 +17,6 @@ public final class KeyRing: Sendable {
     let dekCache = DEKCache()
     /// Keys derived from each tenant's leased secret and each tenant's redactor, for the current lease epoch only.
     let derived: DerivedKeyCache
-    /// The lease epoch whose keys the index snapshots were last re-wrapped under (``Gateway/rewrapDEKs(proceed:)``).
-    let snapshotsRewrappedEpoch = Mutex<Int?>(nil)
 
     /// The name of each tenant's opaque secret (`<tenant>/secret/gateway-salt`): the key of audit HMACs and
     /// redaction hash tokens.

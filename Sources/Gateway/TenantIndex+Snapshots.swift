@@ -197,12 +197,14 @@ extension TenantIndex {
     /// Re-wraps the DEK of every snapshot still wrapped under an older KEK version of its class with the current
     /// one (after a rotation, with the documents' DEK re-wrap), so the older version can be retired. Returns how
     /// many snapshots were re-wrapped; one that does not open is left for the next build to refuse and rebuild.
+    /// A snapshot is read (whole) only while its class's lease holds an older version besides the current one.
     @discardableResult
     public func rewrapSnapshots() async -> Int {
         guard let snapshots else { return 0 }
         var moved = 0
-        for tenant in keyRing.tenants {
+        for tenant in keyRing.tenants where await keyRing.holdsOlderVersions(tenant) {
             for key in (try? await snapshots.keys(tenant: tenant)) ?? [] where key.embedder == embedderID {
+                guard await keyRing.holdsOlderVersions(tenant, dataClass: key.dataClass) else { continue }
                 // Read and written under the key's lock: a snapshot written meanwhile is never replaced by this older one.
                 let lock = snapshotLock(key)
                 await lock.lock()

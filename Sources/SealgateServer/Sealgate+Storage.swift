@@ -28,8 +28,8 @@ struct DocumentStorage: Sendable {
 
     /// The DEK re-wrap after a rotation, run by one replica for all: only while this one holds job `dek-rewrap`
     /// (taken for `seconds`), renewed between batches; losing it (a pause longer than the lease, the database
-    /// gone) stops the run, which the next holder finishes. The compare-and-set on each row's DEK version keeps a
-    /// DEK from being re-wrapped twice even by two holders.
+    /// gone) stops the run, which the next holder finishes. The compare-and-set on each row's DEK version and
+    /// wrapped bytes keeps a DEK from being re-wrapped twice even by two holders.
     func rewrapOnce(_ gateway: Gateway, seconds: Double) async {
         let job = "dek-rewrap"
         guard await shouldRun(job, seconds: seconds) else { return }

@@ -97,6 +97,35 @@ struct LateRewrapTests {
         _ = try await h.broker.retire(tenant: "acme", dataClass: "internal", version: 1, by: admin).get()
         #expect(await h.lease())
         #expect(await h.retrieved("zanzibar kumquat", topK: 1) == ["late"])
+        // The query's record names the version the DEK was opened under, not the one the content was sealed under.
+        #expect(h.audit.all.last { $0.kind == .query }?.keyIDs == ["acme/kek/internal#2"])
+    }
+
+    @Test("An ingest whose key was retired while it ran and whose document could not be moved is refused, not answered 201")
+    func unmovableIngestRefused() async throws {
+        let embedder = ClearDuringQueryTests.HookedEmbedder()
+        let h = try await Harness.make(embedder: embedder)
+        defer { Task { await h.close() } }
+        #expect(await h.lease())
+        let token = try #require(try await h.broker.bootstrapAdmin())
+        let admin = try await h.broker.authenticate(token).get()
+        let (broker, leases, store) = (h.broker, h.leases, h.store)
+        let resources = h.gateway.keyRing.resources
+        let secrets = h.gateway.keyRing.secretResources
+        embedder.hook.withLock {
+            $0 = {
+                _ = await broker.rotate(tenant: "acme", dataClass: "internal", by: admin)
+                _ = await broker.retire(tenant: "acme", dataClass: "internal", version: 1, by: admin)
+                _ = await leases.acquire(resources: resources, secrets: secrets)
+                store.rewrapFails.withLock { $0 = true }
+            }
+        }
+        guard case .failure(let failure) = await h.ingest("lost", "A document whose key went away while it was sealed.") else {
+            Issue.record("an ingest no key can open was answered as stored")
+            return
+        }
+        #expect(failure.denial.reason == .releaseDenied, "\(failure.denial.reason)")
+        #expect(h.audit.all.last?.outcome == .denied)
     }
 
     @Test("An ingest that chose v1 before a renewal brought v2 (and retired v1) moves its own document: stored, answered, audited")
@@ -124,7 +153,7 @@ struct LateRewrapTests {
             return
         }
         #expect(embedder.hook.withLock { $0 == nil })
-        #expect(result.kekVersion == 2)
+        #expect(result.kekVersion == 1, "the content is sealed under v1; its DEK moved")
         #expect(try await RewrapTests.versions(h) == [2])
         #expect(await h.retrieved("quince-harbour token", topK: 1) == ["straddle"])
         #expect(RewrapTests.rewrapRecords(h).last?.keyIDs == ["acme/kek/internal#1", "acme/kek/internal#2"])

@@ -14,6 +14,8 @@ public final class InMemoryDocumentStore: DocumentStore {
     private let rows = Mutex<[Key: (StoredDocument, [StoredChunk])]>([:])
     private let hook = Mutex<(@Sendable () async -> Void)?>(nil)
     private let bulkReads = Mutex(0)
+    /// While set, every `rewrap` throws (a store failing just then).
+    public let rewrapFails = Mutex(false)
 
     /// How many times `chunks(tenant:)` (every chunk of a tenant: a full index rebuild) was called.
     public var bulkChunkReads: Int { bulkReads.withLock { $0 } }
@@ -79,7 +81,8 @@ public final class InMemoryDocumentStore: DocumentStore {
     public func rewrap(
         tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, replacing: Data, to: Int, wrappedDEK: Data
     ) async throws -> Bool {
-        rows.withLock { rows in
+        if rewrapFails.withLock({ $0 }) { throw SealgateError(.storageUnavailable, "re-wrap failed (test)") }
+        return rows.withLock { rows in
             let key = Key(tenant: tenant, collection: collection, id: id)
             guard let (document, chunks) = rows[key], document.dekVersion == from, document.wrappedDEK == replacing else { return false }
             rows[key] = (
