@@ -67,7 +67,12 @@ public final class TenantIndex: Sendable {
 
     /// Marks a tenant's index stale because its documents changed elsewhere (another gateway replica on the same
     /// database): the next query rebuilds it from sealed snapshots and the store.
-    public func invalidate(tenant: TenantID) async { await vectors.invalidate(tenant: tenant) }
+    /// A tenant this gateway does not serve is ignored: the notification's tenant id comes from the database, and
+    /// each distinct id would otherwise be remembered for the process's life.
+    public func invalidate(tenant: TenantID) async {
+        guard keyRing.tenants.contains(tenant) else { return }
+        await vectors.invalidate(tenant: tenant)
+    }
 
     /// Marks every tenant's index stale (change notifications may have been missed).
     public func invalidateAll() async { await vectors.invalidateAll() }

@@ -244,6 +244,8 @@ public actor VectorIndex {
         tenants = [:]
         epochs = [:]
         journal = [:]
+        // Builds in flight are void (the generation below), so no build compares its ticket with these any more.
+        invalidated = [:]
         generation += 1
     }
 
@@ -277,12 +279,13 @@ public actor VectorIndex {
                 partition.classes[dataClass] = sub
             }
             partition.classes = partition.classes.filter { $0.value.count > 0 || !$0.value.versions.isEmpty }
-            partitions[collection] = partition
+            if !partition.classes.isEmpty { partitions[collection] = partition }
         case .remove(let collection, let documentID):
             guard var partition = partitions.removeValue(forKey: collection) else { return }
             for key in Array(partition.classes.keys) { partition.classes[key]?.remove(document: documentID) }
             partition.classes = partition.classes.filter { $0.value.count > 0 || !$0.value.versions.isEmpty }
-            partitions[collection] = partition
+            // A collection whose last document went is dropped, not kept as an empty partition until the next build.
+            if !partition.classes.isEmpty { partitions[collection] = partition }
         }
     }
 

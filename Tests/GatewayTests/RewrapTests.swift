@@ -101,25 +101,32 @@ struct LateRewrapTests {
         #expect(h.audit.all.last { $0.kind == .query }?.keyIDs == ["acme/kek/internal#2"])
     }
 
-    @Test("An ingest whose key was retired while it ran and whose document could not be moved is refused, not answered 201")
-    func unmovableIngestRefused() async throws {
+    /// A leased harness whose next ingest runs `change` while its text is embedded (its key chosen, nothing sealed
+    /// yet), with the broker, an admin, a lease renewal and the document store.
+    static func keysChangedWhileEmbedding(
+        _ change: @escaping @Sendable (KeyBroker, AdminCredential, @Sendable () async -> Void, InMemoryDocumentStore) async -> Void
+    ) async throws -> Harness {
         let embedder = ClearDuringQueryTests.HookedEmbedder()
         let h = try await Harness.make(embedder: embedder)
-        defer { Task { await h.close() } }
         #expect(await h.lease())
         let token = try #require(try await h.broker.bootstrapAdmin())
         let admin = try await h.broker.authenticate(token).get()
         let (broker, leases, store) = (h.broker, h.leases, h.store)
-        let resources = h.gateway.keyRing.resources
-        let secrets = h.gateway.keyRing.secretResources
-        embedder.hook.withLock {
-            $0 = {
-                _ = await broker.rotate(tenant: "acme", dataClass: "internal", by: admin)
-                _ = await broker.retire(tenant: "acme", dataClass: "internal", version: 1, by: admin)
-                _ = await leases.acquire(resources: resources, secrets: secrets)
-                store.rewrapFails.withLock { $0 = true }
-            }
+        let (resources, secrets) = (h.gateway.keyRing.resources, h.gateway.keyRing.secretResources)
+        let renew: @Sendable () async -> Void = { _ = await leases.acquire(resources: resources, secrets: secrets) }
+        embedder.hook.withLock { $0 = { await change(broker, admin, renew, store) } }
+        return h
+    }
+
+    @Test("An ingest whose key was retired while it ran and whose document could not be moved is refused, not answered 201")
+    func unmovableIngestRefused() async throws {
+        let h = try await Self.keysChangedWhileEmbedding { broker, admin, renew, store in
+            _ = await broker.rotate(tenant: "acme", dataClass: "internal", by: admin)
+            _ = await broker.retire(tenant: "acme", dataClass: "internal", version: 1, by: admin)
+            await renew()
+            store.rewrapFails.withLock { $0 = true }
         }
+        defer { Task { await h.close() } }
         guard case .failure(let failure) = await h.ingest("lost", "A document whose key went away while it was sealed.") else {
             Issue.record("an ingest no key can open was answered as stored")
             return
@@ -130,29 +137,17 @@ struct LateRewrapTests {
 
     @Test("An ingest that chose v1 before a renewal brought v2 (and retired v1) moves its own document: stored, answered, audited")
     func ingestAcrossRenewal() async throws {
-        let embedder = ClearDuringQueryTests.HookedEmbedder()
-        let h = try await Harness.make(embedder: embedder)
-        defer { Task { await h.close() } }
-        #expect(await h.lease())
-        let token = try #require(try await h.broker.bootstrapAdmin())
-        let admin = try await h.broker.authenticate(token).get()
-        let (broker, leases) = (h.broker, h.leases)
-        let resources = h.gateway.keyRing.resources
-        let secrets = h.gateway.keyRing.secretResources
-        // While the document is embedded (its key chosen, nothing sealed yet): rotate, renew, retire v1, renew.
-        embedder.hook.withLock {
-            $0 = {
-                _ = await broker.rotate(tenant: "acme", dataClass: "internal", by: admin)
-                _ = await leases.acquire(resources: resources, secrets: secrets)
-                _ = await broker.retire(tenant: "acme", dataClass: "internal", version: 1, by: admin)
-                _ = await leases.acquire(resources: resources, secrets: secrets)
-            }
+        let h = try await Self.keysChangedWhileEmbedding { broker, admin, renew, _ in
+            _ = await broker.rotate(tenant: "acme", dataClass: "internal", by: admin)
+            await renew()
+            _ = await broker.retire(tenant: "acme", dataClass: "internal", version: 1, by: admin)
+            await renew()
         }
+        defer { Task { await h.close() } }
         guard case .success(let result) = await h.ingest("straddle", "The straddling document names the quince-harbour token.") else {
             Issue.record("ingest refused")
             return
         }
-        #expect(embedder.hook.withLock { $0 == nil })
         #expect(result.kekVersion == 1, "the content is sealed under v1; its DEK moved")
         #expect(try await RewrapTests.versions(h) == [2])
         #expect(await h.retrieved("quince-harbour token", topK: 1) == ["straddle"])
