@@ -56,6 +56,8 @@ public struct PolicyTable: Sendable {
     public var maxTopK: Int
     /// The largest document accepted, in UTF-8 bytes.
     public var maxDocumentBytes: Int
+    /// The most chunks one tenant's documents may hold, or `nil` for no limit (`retrieval.max_chunks_per_tenant`).
+    public var maxChunksPerTenant: Int?
     /// The classes a remote embedder may see; `nil` when the embedder runs inside the boundary.
     public var remoteEmbedderClasses: Set<DataClass>?
     /// Model profiles whose plaintext stays inside attested TEEs: the built-in model (inside the gateway) and
@@ -65,8 +67,9 @@ public struct PolicyTable: Sendable {
     /// Creates a table.
     public init(
         classes: [ClassRule], models: Set<ModelProfileID>, defaultTopK: Int, maxTopK: Int = 50, maxDocumentBytes: Int,
-        remoteEmbedderClasses: Set<DataClass>?, attestedModels: Set<ModelProfileID> = []
+        maxChunksPerTenant: Int? = nil, remoteEmbedderClasses: Set<DataClass>?, attestedModels: Set<ModelProfileID> = []
     ) {
+        self.maxChunksPerTenant = maxChunksPerTenant
         self.attestedModels = attestedModels
         self.classes = classes
         self.models = models

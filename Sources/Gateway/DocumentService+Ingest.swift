@@ -29,8 +29,8 @@ extension DocumentService {
         }
         // Re-ingesting an id replaces that document: only one of a class the principal may use (a hidden document of
         // another class is neither overwritten nor moved into a class it can read).
+        var existing: StoredDocument?
         if let given = request.id {
-            let existing: StoredDocument?
             do { existing = try await store.document(tenant: principal.tenant, collection: collection, id: given) } catch {
                 return await fail(.storageUnavailable, "The store failed.")
             }
@@ -40,6 +40,18 @@ extension DocumentService {
         }
         let id = request.id ?? DocumentID(unchecked: OutcomeRecorder.newRequestID())
         let pieces = chunker.chunks(of: request.text)
+        if let limit = policy.table.maxChunksPerTenant {
+            // Before anything is embedded. Ingests running at once each see the count before the others' writes, so
+            // the limit can be passed by what they add together (a bound on memory, not an exact quota).
+            let held: Int
+            do { held = try await store.chunkCount(tenant: principal.tenant) } catch { return await fail(.storageUnavailable, "The store failed.") }
+            let after = held - (existing?.chunkCount ?? 0) + pieces.count
+            if after > limit {
+                return await fail(
+                    .quotaExceeded, "The tenant's documents hold \(held) chunks; this document's \(pieces.count) would pass retrieval.max_chunks_per_tenant (\(limit)).",
+                    rule: "retrieval.max_chunks_per_tenant")
+            }
+        }
         let vectors: [[Float]]
         do { vectors = try await embedder.embed(pieces.map { Self.embeddingInput(title: request.title, chunk: $0) }) } catch {
             return await fail(.embedderUnavailable, "The embedder failed.")

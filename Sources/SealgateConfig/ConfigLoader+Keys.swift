@@ -19,7 +19,7 @@ extension ConfigLoader {
         "server": ["host", "port", "body_limit_bytes", "tls", "tls_names"],
         "lease": ["ttl_seconds"],
         "attestation": ["tee", "reference_values"],
-        "retrieval": ["chunk_characters", "chunk_overlap", "top_k", "max_document_bytes", "embedder", "ef_search"],
+        "retrieval": ["chunk_characters", "chunk_overlap", "top_k", "max_document_bytes", "max_chunks_per_tenant", "embedder", "ef_search"],
         "retrieval.embedder": ["type", "artifact", "signer_key", "key_resource", "artifact_plain", "dimensions", "base_url", "model", "api_key_env", "timeout_seconds", "allowed_data_classes"],
         "data_classes[]": ["name", "models", "redaction_profile", "allow_mock_evidence", "require_attested_models"],
         "models[]": [

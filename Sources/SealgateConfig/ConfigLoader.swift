@@ -88,6 +88,7 @@ public enum ConfigLoader {
         }
         if !(1...50).contains(r.topK) { issue("retrieval.top_k", "must be between 1 and 50") }
         if r.maxDocumentBytes < 1 { issue("retrieval.max_document_bytes", "must be positive") }
+        if let limit = r.maxChunksPerTenant, limit < 1 { issue("retrieval.max_chunks_per_tenant", "must be positive (leave it out for no limit)") }
         if case .fixed(let n) = r.efSearch, !(10...4096).contains(n) { issue("retrieval.ef_search", "must be `auto` or between 10 and 4096") }
         if r.embedder.type == .openai {
             if r.embedder.baseURL.flatMap(httpURL) == nil { issue("retrieval.embedder.base_url", "an http(s) URL is required for type openai") }

@@ -161,6 +161,10 @@ public struct RetrievalSettings: Sendable, Codable, Equatable {
     public var topK: Int = 5
     /// Largest accepted document text in bytes.
     public var maxDocumentBytes: Int = 1 << 20
+    /// The most chunks one tenant's documents may hold (`nil`: no limit). Every tenant's chunks sit in the gateway's
+    /// memory once its index is built (about 2 KB each with the built-in embedder): without a limit, one tenant's
+    /// writer can exhaust the memory every tenant's questions need.
+    public var maxChunksPerTenant: Int?
     public var embedder: EmbedderSettings = .init()
     /// How wide the approximate index searches: `auto` (64, growing with the graph's size) or a fixed width.
     public var efSearch: SearchWidth = .auto
@@ -172,6 +176,7 @@ public struct RetrievalSettings: Sendable, Codable, Equatable {
         case chunkOverlap = "chunk_overlap"
         case topK = "top_k"
         case maxDocumentBytes = "max_document_bytes"
+        case maxChunksPerTenant = "max_chunks_per_tenant"
     }
     public init() {}
     public init(from decoder: any Decoder) throws {
@@ -180,6 +185,7 @@ public struct RetrievalSettings: Sendable, Codable, Equatable {
         chunkOverlap = try c.decodeIfPresent(Int.self, forKey: .chunkOverlap) ?? chunkOverlap
         topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? topK
         maxDocumentBytes = try c.decodeIfPresent(Int.self, forKey: .maxDocumentBytes) ?? maxDocumentBytes
+        maxChunksPerTenant = try c.decodeIfPresent(Int.self, forKey: .maxChunksPerTenant)
         embedder = try c.decodeIfPresent(EmbedderSettings.self, forKey: .embedder) ?? embedder
         efSearch = try c.decodeIfPresent(SearchWidth.self, forKey: .efSearch) ?? efSearch
     }

@@ -208,7 +208,7 @@ extension Configuration {
                 ClassRule(name: $0.name, models: $0.models, redactionProfile: $0.redactionProfile, requireAttestedModels: $0.requireAttestedModels)
             },
             models: Set(models.map(\.id)).intersection(servedModels), defaultTopK: retrieval.topK,
-            maxDocumentBytes: retrieval.maxDocumentBytes,
+            maxDocumentBytes: retrieval.maxDocumentBytes, maxChunksPerTenant: retrieval.maxChunksPerTenant,
             remoteEmbedderClasses: retrieval.embedder.type == .openai ? Set(retrieval.embedder.allowedDataClasses) : nil,
             attestedModels: Set(models.filter(\.isAttested).map(\.id)))
     }

@@ -89,6 +89,8 @@ public protocol DocumentStore: Sendable {
     /// Deletes a document and its chunks if its data class is in `classes` (`nil`: any), in one step; returns whether
     /// such a document existed.
     func delete(tenant: TenantID, collection: CollectionName, id: DocumentID, onlyOf classes: Set<DataClass>?) async throws -> Bool
+    /// The chunks the tenant's documents hold, summed over its documents' rows (no chunk is read).
+    func chunkCount(tenant: TenantID) async throws -> Int
     /// Replaces a document's wrapped DEK if it is still `replacing`, wrapped under `from` (compare-and-set on both:
     /// a document re-ingested under the same id since it was read has a DEK of its own, which a version check alone
     /// would overwrite with the old document's); returns whether it was.

@@ -67,6 +67,8 @@ extension ReasonCode {
     public static let scopeNotPermitted = ReasonCode("scope_not_permitted")
     /// The principal may not write to this collection.
     public static let writeNotPermitted = ReasonCode("write_not_permitted")
+    /// The document would take its tenant's chunks past `retrieval.max_chunks_per_tenant`.
+    public static let quotaExceeded = ReasonCode("quota_exceeded")
     // Keys and attestation
     /// The gateway holds no valid key lease for this tenant and data class.
     public static let keyLeaseUnavailable = ReasonCode("key_lease_unavailable")

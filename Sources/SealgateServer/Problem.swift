@@ -15,7 +15,8 @@ enum Problem {
         case .malformedRequest, .emptyQuestion, .emptyDocument, .unknownDataClass, .unknownModelProfile, .unknownTimeRange, .bucketCountOutOfRange:
             return .badRequest
         case .bodyTooLarge: return .contentTooLarge
-        case .dataClassNotPermitted, .modelNotPermitted, .modelNotAttested, .scopeNotPermitted, .writeNotPermitted, .releaseDenied, .tenantNotPermitted:
+        case .dataClassNotPermitted, .modelNotPermitted, .modelNotAttested, .scopeNotPermitted, .writeNotPermitted, .releaseDenied, .tenantNotPermitted,
+            .quotaExceeded:
             return .forbidden
         case .documentNotFound, .notFound: return .notFound
         case .keyLeaseUnavailable, .auditUnavailable, .receiptPending, .storageUnavailable, .attestationFailed, .attestationDenied, .brokerUnavailable:

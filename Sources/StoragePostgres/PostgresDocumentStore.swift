@@ -97,6 +97,12 @@ public struct PostgresDocumentStore: DocumentStore {
         ).compactMap(Self.document).first
     }
 
+    public func chunkCount(tenant: TenantID) async throws -> Int {
+        let rows = try await storage.query(
+            "SELECT COALESCE(SUM(chunk_count), 0)::BIGINT FROM documents WHERE tenant = \(tenant.rawValue)", "chunk count")
+        return try rows.first.map { Int(try $0.decode(Int64.self)) } ?? 0
+    }
+
     public func documents(tenant: TenantID, collection: CollectionName) async throws -> [StoredDocument] {
         try await storage.query(
             "SELECT \(unescaped: Self.columns) FROM documents WHERE tenant = \(tenant.rawValue) AND collection = \(collection.rawValue) ORDER BY id",

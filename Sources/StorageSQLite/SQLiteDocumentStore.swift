@@ -139,6 +139,11 @@ public struct SQLiteDocumentStore: DocumentStore {
         return (" AND data_class IN (" + sorted.map { _ in "?" }.joined(separator: ", ") + ")", sorted.map { .text($0) })
     }
 
+    public func chunkCount(tenant: TenantID) async throws -> Int {
+        let rows = try await db.query("SELECT COALESCE(SUM(chunk_count), 0) AS n FROM documents WHERE tenant = ?", [.text(tenant.rawValue)])
+        return rows.first?.column("n")?.integer.map { Int($0) } ?? 0
+    }
+
     public func rewrap(
         tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, replacing: Data, to: Int, wrappedDEK: Data
     ) async throws -> Bool {

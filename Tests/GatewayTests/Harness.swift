@@ -45,7 +45,7 @@ struct Harness {
     static func make(
         audit: RecordingAuditSink = RecordingAuditSink(), twoTenants: Bool = false, now: @escaping @Sendable () -> Date = { Date() },
         client: @Sendable (any BrokerClient) -> any BrokerClient = { $0 }, redactors: any RedactorFactory = NoRedaction(),
-        embedder: (any Embedder)? = nil, model: any ChatModel = PassageEchoModel()
+        embedder: (any Embedder)? = nil, model: any ChatModel = PassageEchoModel(), maxChunksPerTenant: Int? = nil
     ) async throws -> Harness {
         let classes = ["public", "internal", "confidential", "restricted"].map {
             ClassRule(name: DataClass(unchecked: $0), models: [ModelProfileID(unchecked: "extractive")], redactionProfile: "basic")
@@ -54,7 +54,7 @@ struct Harness {
             tenants: [(acme, [(Gateway.hashAPIKey("k"), caller)])] + (twoTenants ? [(globex, [(Gateway.hashAPIKey("g"), globexCaller)])] : []),
             policy: PolicyTable(
                 classes: classes, models: [ModelProfileID(unchecked: "extractive")], defaultTopK: 5, maxDocumentBytes: 1 << 20,
-                remoteEmbedderClasses: nil),
+                maxChunksPerTenant: maxChunksPerTenant, remoteEmbedderClasses: nil),
             policyDigest: "sha-256:test", knownModels: [ModelProfileID(unchecked: "extractive")], redactPromptModels: [],
             chunkCharacters: 800, chunkOverlap: 160)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)").path

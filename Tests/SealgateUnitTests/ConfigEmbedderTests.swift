@@ -10,6 +10,14 @@ struct ConfigEmbedderTests {
 
     func issues(_ yaml: String) -> [String] { configIssuePaths(yaml) }
 
+    @Test("retrieval.max_chunks_per_tenant: absent is no limit, a positive number is the limit, zero or less is refused")
+    func chunkLimit() throws {
+        #expect(try ConfigLoader.parse("{}", knownRedactionProfiles: profiles).retrieval.maxChunksPerTenant == nil)
+        let config = try ConfigLoader.parse("retrieval:\n  max_chunks_per_tenant: 500000\n", knownRedactionProfiles: profiles)
+        #expect(config.policyTable(servedModels: []).maxChunksPerTenant == 500_000)
+        #expect(issues("retrieval:\n  max_chunks_per_tenant: 0\n") == ["retrieval.max_chunks_per_tenant"])
+    }
+
     @Test("hashing stays the default; minilm takes a sealed artifact and its signer key, or a plain directory only when told")
     func minilmSelected() throws {
         #expect(try ConfigLoader.parse("{}", knownRedactionProfiles: profiles).retrieval.embedder.type == .builtin)

@@ -46,6 +46,9 @@ struct DocumentStoreConformanceTests {
         #expect(try await store.chunks(tenant: Self.acme, collection: Self.notes, documentID: b.id) == bChunks)
         #expect(try await store.chunk(tenant: Self.acme, collection: Self.notes, documentID: b.id, index: 2) == bChunks[2])
         #expect(try await store.chunk(tenant: Self.acme, collection: Self.notes, documentID: b.id, index: 3) == nil)
+        #expect(try await store.chunkCount(tenant: Self.acme) == 6)
+        #expect(try await store.chunkCount(tenant: Self.globex) == 1)
+        #expect(try await store.chunkCount(tenant: TenantID(unchecked: "nobody")) == 0)
 
         // Replacing a document replaces its chunks: none of the old ones survive.
         let (b2, b2Chunks) = Self.document(Self.acme, Self.notes, "b", chunks: 1, version: 2)
@@ -53,6 +56,7 @@ struct DocumentStoreConformanceTests {
         #expect(try await store.document(tenant: Self.acme, collection: Self.notes, id: b.id) == b2)
         #expect(try await store.chunks(tenant: Self.acme, collection: Self.notes, documentID: b.id) == b2Chunks)
         #expect(try await store.documents(tenant: Self.acme, collection: Self.notes).count == 2)
+        #expect(try await store.chunkCount(tenant: Self.acme) == 4)
     }
 
     @Test("A replace or delete limited to some classes leaves a document of another class as it was, in the same step", arguments: Backend.enabled)

@@ -78,6 +78,10 @@ public final class InMemoryDocumentStore: DocumentStore {
         }
     }
 
+    public func chunkCount(tenant: TenantID) async throws -> Int {
+        rows.withLock { rows in rows.filter { $0.key.tenant == tenant }.reduce(0) { $0 + $1.value.0.chunkCount } }
+    }
+
     public func rewrap(
         tenant: TenantID, collection: CollectionName, id: DocumentID, from: Int, replacing: Data, to: Int, wrappedDEK: Data
     ) async throws -> Bool {
