@@ -159,11 +159,12 @@ public final class KeyRing: Sendable {
         await tenantSecret(tenant, info: "question-digest").map { $0.withUnsafeBytes { Data($0) } }
     }
 
-    /// The digest of a question under the tenant's question key (plain SHA-256 when no key is leased).
-    func questionDigest(_ question: String, tenant: TenantID) async -> String {
-        let bytes = Data(question.utf8)
-        guard let key = await tenantSecret(tenant, info: "question-digest") else { return "sha-256:" + Hex.encode(SHA256.hash(data: bytes)) }
-        return "hmac-sha256:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: bytes, using: key))
+    /// The digest of a question under the tenant's question key; `nil` when the tenant's secret is not leased (a KEK
+    /// can be released without it): a plain SHA-256 of a short question would let anyone who reads the audit log
+    /// confirm a guess of it, so none is written.
+    func questionDigest(_ question: String, tenant: TenantID) async -> String? {
+        guard let key = await tenantSecret(tenant, info: "question-digest") else { return nil }
+        return "hmac-sha256:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(question.utf8), using: key))
     }
 
     /// The redactor of a tenant, with its hash-token key when the tenant's keys are leased.

@@ -1,4 +1,5 @@
 import Foundation
+import SealgateCore
 
 /// What the transport to a standalone key broker must be. A release is a JWE to the TEE's ephemeral key, which
 /// keeps it secret but says nothing of who sent it: whoever sits on a plain-HTTP path to the broker can pass
@@ -15,14 +16,14 @@ public enum BrokerTransport {
     /// Why `url` may not be used without `--insecure-broker-http`, naming what plain HTTP would expose (`exposure`).
     public static func problem(_ url: String, exposure: String) -> String? {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host, !host.isEmpty
-        else { return "the broker URL \(url) is not an http(s) URL with a host" }
+        else { return "the broker URL \(URLOrigin.of(url)) is not an http(s) URL with a host" }
         switch scheme {
         case "https": return nil
         case "http":
             if isLoopback(host) { return nil }
-            return "the broker at \(url) would be reached over plain HTTP: \(exposure). "
+            return "the broker at \(URLOrigin.of(url)) would be reached over plain HTTP: \(exposure). "
                 + "Use https:// (with a CA option for a private CA), or say --insecure-broker-http"
-        default: return "the broker URL \(url) must be http or https"
+        default: return "the broker URL \(URLOrigin.of(url)) must be http or https"
         }
     }
 

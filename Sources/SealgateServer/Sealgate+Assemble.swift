@@ -89,7 +89,9 @@ extension Sealgate {
             if let ca = options.brokerCAPath {
                 // A client of its own that trusts only the broker's CA; shut down with the gateway.
                 let tls = try TLSFiles.client(caPath: ca)
-                let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+                var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+                configuration.redirectConfiguration = .disallow
+                let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
                 client = HTTPBrokerClient(client: http, baseURL: url, identity: identity, tls: tls)
                 closeBroker = { try? await http.shutdown() }
                 trust = TrustBundle(.broker(url: url, client: http, identity: identity))
@@ -101,7 +103,7 @@ extension Sealgate {
             events.emit(
                 SecurityEvent(
                     type: "dev.sealgate.policy.loaded", time: options.now(),
-                    data: ["policy_digest": measurement.policyDigest, "measurement": measurement.measurement, "broker": url]))
+                    data: ["policy_digest": measurement.policyDigest, "measurement": measurement.measurement, "broker": URLOrigin.of(url)]))
         } else {
             let (broker, store) = try await embeddedBroker(config, tee: tee, measurement: measurement, options: options)
             if identity != nil {

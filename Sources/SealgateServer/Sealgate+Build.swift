@@ -113,7 +113,7 @@ public enum Sealgate {
             while identity.certificate == nil {
                 logger.error(
                     "attested TLS: no workload certificate yet, not listening; retrying",
-                    metadata: ["retry.seconds": "\(delay)", "broker": "\(options.brokerURL ?? "embedded")"])
+                    metadata: ["retry.seconds": "\(delay)", "broker": "\(options.brokerURL.map(URLOrigin.of) ?? "embedded")"])
                 try? await Task.sleep(nanoseconds: delay * 1_000_000_000)
                 delay = min(delay * 2, 30)
                 leased = await parts.leases.acquire(resources: gateway.keyRing.resources, secrets: gateway.keyRing.secretResources)

@@ -56,8 +56,10 @@ extension Sealgate {
                 throw SealgateError(.embedderUnavailable, "retrieval.embedder.artifact: \(error)")
             }
         case .openai:
+            // The upstream client follows no redirect: a 307 from the endpoint (or whoever answers for it) would
+            // have had every question and every chunk's text re-sent to the host it named.
             let embedder = OpenAIEmbedder(
-                client: HTTPClient.shared, baseURL: settings.baseURL ?? "", model: settings.model ?? "",
+                client: Sealgate.upstreamClient, baseURL: settings.baseURL ?? "", model: settings.model ?? "",
                 apiKey: settings.apiKeyEnv.flatMap { ProcessInfo.processInfo.environment[$0] },
                 dimensions: settings.dimensions, timeoutSeconds: settings.timeoutSeconds)
             return ConfiguredEmbedder(embedder: embedder, dimensions: settings.dimensions, digest: nil)

@@ -61,7 +61,7 @@ extension Sealgate {
                 logger.info("document store on PostgreSQL", metadata: ["db.endpoint": "\(storage.endpoint)"])
                 return DocumentStorage(
                     store: store, close: { await storage.close() },
-                    unavailable: { await storage.ping() ? nil : "PostgreSQL at \(storage.endpoint) does not answer" }, postgres: store)
+                    unavailable: { await storage.ping() ? nil : "PostgreSQL does not answer" }, postgres: store)
             } catch {
                 await storage.close()
                 throw error

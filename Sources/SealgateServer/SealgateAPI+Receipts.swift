@@ -40,7 +40,7 @@ extension SealgateAPI {
                 return await refuseAuditRead(.notFound, "Auditors have no question key; it belongs to a tenant.", context)
             }
             guard let key = await gateway.keyRing.questionKey(for: caller.principal.tenant) else {
-                return await refuseAuditRead(.keyLeaseUnavailable, "The tenant's keys are not leased; its question digests are plain SHA-256.", context)
+                return await refuseAuditRead(.keyLeaseUnavailable, "The tenant's secret is not leased; its records carry no question digest.", context)
             }
             return json(["algorithm": "hmac-sha256", "key": key.base64EncodedString(), "tenant": caller.principal.tenant.rawValue])
         }
@@ -61,7 +61,11 @@ extension SealgateAPI {
             let index = Int(raw), let entry = await auditLog.entry(index)
         else { return await refuseAuditRead(.notFound, "No such receipt.", context) }
         if case .caller(let caller) = context.identity {
-            guard let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: entry), leaf.record.tenant == caller.principal.tenant.rawValue else {
+            // The caller's own records only: another principal of the tenant may hold classes this one may not read,
+            // and with the tenant's question key it could test guesses of that principal's questions.
+            guard let leaf = try? JSONDecoder().decode(AuditLeaf.self, from: entry), leaf.record.tenant == caller.principal.tenant.rawValue,
+                leaf.record.principal == caller.principal.id.rawValue
+            else {
                 return await refuseAuditRead(.notFound, "No such receipt.", context)
             }
         }

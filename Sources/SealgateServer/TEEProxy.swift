@@ -93,7 +93,11 @@ public enum TEEProxy {
             initDataDigest: initData?.digest(for: .mock))
         let attester: any Attester = options.attester == "configfs-tsm" ? try ConfigfsTSMAttester(root: options.tsmRoot, certificates: nil) : tee
         let brokerTLS = try options.brokerCAPath.map { try TLSFiles.client(caPath: $0) }
-        let brokerHTTP = brokerTLS.map { HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: $0)) }
+        let brokerHTTP = brokerTLS.map { tls in
+            var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+            configuration.redirectConfiguration = .disallow
+            return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        }
         let identity = WorkloadIdentity(workload: options.workload)
         // The sealed model's digest (its signature verified, no key needed) goes into every evidence's runtime data,
         // so the workload certificate certifies which model this proxy serves.

@@ -1,7 +1,8 @@
 import AsyncHTTPClient
 
 extension Sealgate {
-    /// The one HTTP client of the OpenAI-compatible model profiles without attestation (`insecure_unattested`), for
+    /// The one HTTP client of the OpenAI-compatible model profiles without attestation (`insecure_unattested`) and of
+    /// the OpenAI-compatible embedder, for
     /// the process's life (never shut down, like `HTTPClient.shared`, whose settings it keeps otherwise: connection
     /// pool, timeouts, full certificate verification for `https`). It differs where the answer path gains nothing:
     /// - redirects are not followed: the prompt, with the passages retrieved for it, goes to the configured

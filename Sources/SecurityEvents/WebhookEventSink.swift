@@ -117,6 +117,6 @@ public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
         }
         state.withLock { $0.dropped += 1 }
         onDrop()
-        logger.warning("security event dropped after retries", metadata: ["events.url": "\(url)"])
+        logger.warning("security event dropped after retries", metadata: ["events.url": "\(URLOrigin.of(url))"])
     }
 }

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SealgateCore
 import SealgateServer
 
 /// `sealgate keys …`: drives the broker's admin API. Prints the broker's JSON; never handles key material.
@@ -72,7 +73,7 @@ struct KeysCommand: AsyncParsableCommand {
             do {
                 let response = try await (client ?? HTTPClient.shared).execute(request, timeout: .seconds(max(1, timeout)))
                 if (300..<400).contains(Int(response.status.code)) {
-                    FileHandle.standardError.write(Data("sealgate keys: the broker at \(broker) answered with a redirect (\(response.status.code)), which is not followed\n".utf8))
+                    FileHandle.standardError.write(Data("sealgate keys: the broker at \(URLOrigin.of(broker)) answered with a redirect (\(response.status.code)), which is not followed\n".utf8))
                 }
                 answer = (response, Data((try await response.body.collect(upTo: 16 << 20)).readableBytesView))
             } catch {
@@ -82,9 +83,9 @@ struct KeysCommand: AsyncParsableCommand {
                 // The transport error names the cause (refused, timed out, TLS handshake or certificate), never a token.
                 let message: String
                 if let failure = error as? HTTPClientError, failure == .deadlineExceeded || failure == .connectTimeout {
-                    message = "no answer from the broker at \(broker) within \(max(1, timeout)) s (--timeout): is `sealgate broker` running there?"
+                    message = "no answer from the broker at \(URLOrigin.of(broker)) within \(max(1, timeout)) s (--timeout): is `sealgate broker` running there?"
                 } else {
-                    message = "cannot reach the broker at \(broker) within --timeout \(max(1, timeout)) s: \(error)"
+                    message = "cannot reach the broker at \(URLOrigin.of(broker)) within --timeout \(max(1, timeout)) s: \(error)"
                 }
                 FileHandle.standardError.write(Data("sealgate keys: \(message)\n".utf8))
             }

@@ -52,6 +52,8 @@ struct AuditLogTests {
                 let suffix = width == 256 ? "" : ".p/\(width)"
                 let bundle = try await client.send(.get, "/audit/tile/entries/\(TlogTiles.encodeIndex(tile))\(suffix)", key: auditor)
                 #expect(bundle.status == .ok)
+                // A full entry bundle holds whole records: cacheable by the auditor's client, never by a shared cache.
+                #expect(bundle.headers[.cacheControl] == (width == 256 ? "private, max-age=31536000, immutable" : "no-store"))
                 entries += try TlogTiles.parseBundle(Data(buffer: bundle.body))
                 tile += 1
             }
@@ -59,6 +61,7 @@ struct AuditLogTests {
             #expect(tree.root == checkpoint.root)
             // The level-0 hash tile equals the leaf hashes.
             let hashes = try await client.send(.get, "/audit/tile/0/000", key: auditor)
+            #expect(hashes.headers[.cacheControl] == "public, max-age=31536000, immutable")
             #expect(Data(buffer: hashes.body) == entries.prefix(256).map(MerkleHash.leaf).reduce(Data(), +))
             // An inclusion proof for a query's own audit index verifies against the checkpoint.
             let proof = try await client.send(.get, "/audit/proof/inclusion?index=7&size=\(checkpoint.size)", key: auditor).object

@@ -90,6 +90,9 @@ struct ReceiptTests {
             let query = try await client.send(.post, "/v1/query", key: Keys.acme, json: queryJSON("Anything?"))
             let receipt = try Receipt(header: try #require(query.headers[Self.receiptField]))
             let foreign = try await client.send(.get, "/v1/receipts/\(receipt.index)", key: Keys.globex)
+            // Another principal of the same tenant (who holds the tenant's question key) does not get it either.
+            let colleague = try await client.send(.get, "/v1/receipts/\(receipt.index)", key: Keys.acmeReader)
+            #expect(colleague.status == .notFound && colleague.text == foreign.text)
             let beyond = try await client.send(.get, "/v1/receipts/99999", key: Keys.acme)
             let malformed = try await client.send(.get, "/v1/receipts/-1", key: Keys.acme)
             for answer in [foreign, beyond, malformed] {
@@ -105,7 +108,7 @@ struct ReceiptTests {
             // Each refusal names the audit record written for it: kind audit_read, the reason, the caller's tenant
             // (none for an auditor or without a credential), and nothing of the record asked for.
             let expected: [(TestResponse, tenant: String, reason: String)] = [
-                (foreign, "globex", "not_found"), (beyond, "acme", "not_found"), (malformed, "acme", "not_found"),
+                (foreign, "globex", "not_found"), (colleague, "acme", "not_found"), (beyond, "acme", "not_found"), (malformed, "acme", "not_found"),
                 (anonymous, "-", "missing_credentials"), (auditorKey, "-", "not_found"),
             ]
             for (answer, tenant, reason) in expected {
@@ -120,7 +123,7 @@ struct ReceiptTests {
             let metrics = try await client.send(.get, "/metrics", key: nil).text
             for line in [
                 #"sealgate_denials_total{reason="not_found",tenant="globex",data_class="-",route="audit_read"} 1"#,
-                #"sealgate_denials_total{reason="not_found",tenant="acme",data_class="-",route="audit_read"} 2"#,
+                #"sealgate_denials_total{reason="not_found",tenant="acme",data_class="-",route="audit_read"} 3"#,
                 #"sealgate_denials_total{reason="not_found",tenant="-",data_class="-",route="audit_read"} 1"#,
                 #"sealgate_denials_total{reason="missing_credentials",tenant="-",data_class="-",route="audit_read"} 1"#,
             ] {

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import SealgateConfig
 import Synchronization
 import Testing
 
@@ -40,6 +41,10 @@ func fakeUpstream(seen: Seen) -> some ApplicationProtocol {
     // A model endpoint that moved: it redirects to the real one, which a model client must not follow.
     router.post("/moved/v1/chat/completions") { _, _ -> Response in
         Response(status: .temporaryRedirect, headers: [.location: "/v1/chat/completions"])
+    }
+    // An embeddings endpoint that moved: the embedder must not re-send the texts to the location it names.
+    router.post("/moved/v1/embeddings") { _, _ -> Response in
+        Response(status: .temporaryRedirect, headers: [.location: "/v1/embeddings"])
     }
     router.post("/v1/embeddings") { request, _ -> Response in
         let body = try await request.body.collect(upTo: 1 << 20)
@@ -189,6 +194,28 @@ struct UpstreamTests {
         }
         #expect(seen.acceptEncodings.withLock { $0 }.count >= 2)
         #expect(seen.acceptEncodings.withLock { $0 }.allSatisfy { $0 == nil })
+        }
+    }
+
+    @Test("The OpenAI-compatible embedder follows no redirect: a 307 fails the call and the texts go nowhere else")
+    func embedderFollowsNoRedirect() async throws {
+        let seen = Seen()
+        let upstream = fakeUpstream(seen: seen)
+        try await upstream.test(.live) { upstreamClient in
+            let port = try #require(upstreamClient.port)
+            var settings = EmbedderSettings()
+            settings.type = .openai
+            settings.baseURL = "http://127.0.0.1:\(port)/moved/v1"
+            settings.model = "fake-embed"
+            settings.dimensions = 16
+            settings.timeoutSeconds = 5
+            let embedder = try #require(try Sealgate.makeEmbedder(settings)).embedder
+            await #expect(throws: (any Error).self) { _ = try await embedder.embed(["the question, in confidence"]) }
+            #expect(seen.bodies.withLock { $0 }.isEmpty, "the texts were re-sent to the redirect's location")
+            // The same embedder at the endpoint itself works (the redirect, not the client, failed the call).
+            settings.baseURL = "http://127.0.0.1:\(port)/v1"
+            let direct = try #require(try Sealgate.makeEmbedder(settings)).embedder
+            #expect(try await direct.embed(["a text"]).first?.count == 16)
         }
     }
 
