@@ -25,6 +25,16 @@ public struct HTTPBrokerClient: BrokerClient {
     /// Mutual TLS: once this workload identity holds a certificate, requests to an `https` broker present it.
     let clientTLS: ClientTLS?
 
+    /// The client for a broker reached without a CA of its own (public `https`, or loopback): `HTTPClient.shared`'s
+    /// settings except that no redirect is followed — a redirect of `/kbs/v0/workload-ca` would have made the
+    /// gateway trust whatever CA the named host serves, and with it any "attested" upstream. Lives as long as the
+    /// process.
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     /// Creates a client for the broker at `baseURL` (e.g. `http://127.0.0.1:8081`).
     ///
     /// AsyncHTTPClient keeps retrying a refused connection until the request deadline, so the deadline bounds how long
@@ -34,7 +44,7 @@ public struct HTTPBrokerClient: BrokerClient {
     ///   - identity: a workload identity whose certificate, once issued, is presented on every request to an
     ///     `https` broker (mutual TLS); `tls` is the client configuration it is added to (the broker CA's trust).
     public init(
-        client: HTTPClient = .shared, baseURL: String, timeoutSeconds: Double = 2, attempts: Int = 3, identity: WorkloadIdentity? = nil,
+        client: HTTPClient = HTTPBrokerClient.sharedClient, baseURL: String, timeoutSeconds: Double = 2, attempts: Int = 3, identity: WorkloadIdentity? = nil,
         tls: TLSConfiguration? = nil
     ) {
         let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL

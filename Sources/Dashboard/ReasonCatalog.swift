@@ -28,6 +28,7 @@ public enum ReasonCatalog {
         "model_not_attested": Entry(meaning: "The class requires an attested model and this one did not prove it.", section: problems),
         "scope_not_permitted": Entry(meaning: "Empty scope, or a collection the principal may not read.", section: problems),
         "write_not_permitted": Entry(meaning: "The principal has no write grant for the collection.", section: problems),
+        "quota_exceeded": Entry(meaning: "The document would take its tenant past retrieval.max_chunks_per_tenant.", section: problems),
         "release_denied": Entry(meaning: "The broker did not release this tenant and class's key.", section: problems),
         "key_lease_unavailable": Entry(meaning: "The gateway holds no valid attested key lease.", section: problems),
         "attestation_denied": Entry(meaning: "The key broker refused the gateway's attestation.", section: problems),

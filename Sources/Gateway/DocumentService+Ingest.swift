@@ -48,7 +48,8 @@ extension DocumentService {
             let after = held - (existing?.chunkCount ?? 0) + pieces.count
             if after > limit {
                 return await fail(
-                    .quotaExceeded, "The tenant's documents hold \(held) chunks; this document's \(pieces.count) would pass retrieval.max_chunks_per_tenant (\(limit)).",
+                    // The count is not named: a writer of one collection would learn of documents it may not see.
+                    .quotaExceeded, "This document's \(pieces.count) chunks would take the tenant past retrieval.max_chunks_per_tenant (\(limit)).",
                     rule: "retrieval.max_chunks_per_tenant")
             }
         }

@@ -144,12 +144,11 @@ public final class KeyRing: Sendable {
     }
 
     /// `hmac-sha256:<hex>` of the sorted items under the tenant's audit salt, so low-entropy values (collection
-    /// names, chunk ids) cannot be confirmed by guessing; plain SHA-256 only when no key is leased.
-    func auditDigest(_ items: [String], tenant: TenantID) async -> String {
+    /// names, chunk ids — document ids are often file paths) cannot be confirmed by guessing; `nil` (no digest in the
+    /// record) when the tenant's secret is not leased, never a plain hash anyone could confirm a guess against.
+    func auditDigest(_ items: [String], tenant: TenantID) async -> String? {
+        guard let salt = await tenantSecret(tenant, info: "audit-salt") else { return nil }
         let joined = Data(items.sorted().joined(separator: "\n").utf8)
-        guard let salt = await tenantSecret(tenant, info: "audit-salt") else {
-            return "sha-256:" + Hex.encode(SHA256.hash(data: joined))
-        }
         return "hmac-sha256:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: joined, using: salt))
     }
 

@@ -98,7 +98,7 @@ extension Sealgate {
             } else {
                 client = HTTPBrokerClient(baseURL: url, identity: identity)
                 closeBroker = {}
-                trust = TrustBundle(.broker(url: url, client: .shared, identity: identity))
+                trust = TrustBundle(.broker(url: url, client: HTTPBrokerClient.sharedClient, identity: identity))
             }
             events.emit(
                 SecurityEvent(

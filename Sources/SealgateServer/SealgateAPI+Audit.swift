@@ -36,10 +36,9 @@ extension SealgateAPI {
                 } else {
                     data = try await auditLog.entryBundle(index: path.index, width: path.width)
                 }
-                // Full tiles never change; partial ones are replaced by wider ones. Entry bundles hold whole records,
-                // read only with an auditor key: a shared cache must not keep them for callers without one.
-                let visibility = path.level == nil ? "private" : "public"
-                let cache = path.width == TlogTiles.width ? "\(visibility), max-age=31536000, immutable" : "no-store"
+                // Full tiles never change; partial ones are replaced by wider ones. Tiles are read with an auditor key
+                // (entry bundles hold whole records): a shared cache must not keep them for callers without one.
+                let cache = path.width == TlogTiles.width ? "private, max-age=31536000, immutable" : "no-store"
                 return Response(
                     status: .ok, headers: [.contentType: "application/octet-stream", .cacheControl: cache],
                     body: .init(byteBuffer: ByteBuffer(bytes: data)))

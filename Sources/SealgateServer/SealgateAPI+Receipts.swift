@@ -30,7 +30,8 @@ extension SealgateAPI {
     }
 
     /// `GET /v1/receipts/key` and `GET /v1/receipts/{index}`: the tenant's question key, and the C2SP `tlog-proof` of
-    /// a record for the tenant that owns it or an auditor (another tenant's record is the same 404 as a missing one).
+    /// a record for the principal whose request it records or an auditor (another tenant's or principal's record is
+    /// the same 404 as a missing one).
     /// Every refusal is audited (kind `audit_read`, no index or content in the record) and counted in
     /// `sealgate_denials_total`, like the authentication refusals of these routes.
     func registerReceipts(on router: Router<Context>) {
@@ -42,7 +43,9 @@ extension SealgateAPI {
             guard let key = await gateway.keyRing.questionKey(for: caller.principal.tenant) else {
                 return await refuseAuditRead(.keyLeaseUnavailable, "The tenant's secret is not leased; its records carry no question digest.", context)
             }
-            return json(["algorithm": "hmac-sha256", "key": key.base64EncodedString(), "tenant": caller.principal.tenant.rawValue])
+            var response = json(["algorithm": "hmac-sha256", "key": key.base64EncodedString(), "tenant": caller.principal.tenant.rawValue])
+            response.headers[.cacheControl] = "no-store"
+            return response
         }
         group.get("/v1/receipts/:index") { _, context -> Response in
             await proof(context)

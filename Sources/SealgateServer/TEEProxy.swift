@@ -103,7 +103,7 @@ public enum TEEProxy {
         // so the workload certificate certifies which model this proxy serves.
         let modelDigest = try options.model.map { try Self.boundModelDigest($0, logger: logger) }
         let leases = LeaseManager(
-            client: HTTPBrokerClient(client: brokerHTTP ?? .shared, baseURL: options.brokerURL, identity: identity, tls: brokerTLS),
+            client: HTTPBrokerClient(client: brokerHTTP ?? HTTPBrokerClient.sharedClient, baseURL: options.brokerURL, identity: identity, tls: brokerTLS),
             attester: attester, maxLease: options.leaseSeconds, logger: logger, identity: identity, initData: initData, modelDigest: modelDigest)
         var delay: UInt64 = 1
         while await !leases.acquire(resources: []) {

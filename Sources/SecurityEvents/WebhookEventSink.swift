@@ -25,11 +25,18 @@ public final class WebhookEventSink: SecurityEventSink, Service, Sendable {
     let client: HTTPClient
     let logger: Logger
     let state = Mutex(State())
+    /// `HTTPClient.shared`'s settings except that no redirect is followed: events go to the configured URL or nowhere.
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     /// Called with each dropped event (to count it in a metric).
     let onDrop: @Sendable () -> Void
 
     public init(
-        url: String, source: String, client: HTTPClient = .shared, capacity: Int = 10_000, attempts: Int = 5, logger: Logger,
+        url: String, source: String, client: HTTPClient = WebhookEventSink.sharedClient, capacity: Int = 10_000, attempts: Int = 5, logger: Logger,
         onDrop: @escaping @Sendable () -> Void = {}
     ) {
         self.onDrop = onDrop

@@ -67,7 +67,11 @@ struct ReceiptCommand: AsyncParsableCommand {
                     throw RuntimeFailure("--question-key is not base64 of 32 bytes")
                 }
                 let digest = "hmac-sha256:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: question, using: SymmetricKey(data: keyBytes)))
-                guard let recorded = verified.leaf?.record.questionDigest, recorded == digest else {
+                guard let recorded = verified.leaf?.record.questionDigest else {
+                    throw RuntimeFailure(
+                        "no_question_digest: the record carries no question digest (the tenant's secret was not leased when it was written)")
+                }
+                guard recorded == digest else {
                     throw RuntimeFailure("question_mismatch: the record's question digest is not that question's under that key")
                 }
             }

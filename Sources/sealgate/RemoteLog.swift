@@ -31,6 +31,8 @@ struct RemoteLog {
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
+        // A redirect would re-send a POST's body (a document's text for `sealgate ingest`) to the host it names.
+        configuration.redirectConfiguration = .disallow
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeyBroker
 import Logging
+import SealgateCore
 import SealgateServer
 import Sigstore
 
@@ -102,7 +103,7 @@ struct TEEProxyCommand: AsyncParsableCommand {
         }
         options.logger = Logger(label: "sealgate-tee-proxy")
         let application = try await TEEProxy.build(options)
-        FileHandle.standardError.write(Data("sealgate tee-proxy: https://\(host):\(port) → \(upstream) as \(workload)\n".utf8))
+        FileHandle.standardError.write(Data("sealgate tee-proxy: https://\(host):\(port) → \(URLOrigin.of(upstream)) as \(workload)\n".utf8))
         try await application.runService()
     }
 }

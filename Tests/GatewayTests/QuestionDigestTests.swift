@@ -8,7 +8,7 @@ import Testing
 /// confirm a guess against.
 @Suite("Audit: a question's digest is keyed or absent")
 struct QuestionDigestTests {
-    @Test("With the tenant's secret leased the digest is an HMAC; with only its KEKs leased there is none")
+    @Test("With the tenant's secret leased the question, scope and chunk-id digests are HMACs; with only its KEKs leased there are none")
     func keyedOrAbsent() async throws {
         for secretLeased in [true, false] {
             let h = try await Harness.make()
@@ -17,10 +17,12 @@ struct QuestionDigestTests {
             _ = await h.ingest("doc", "The lantern festival starts at dusk.")
             #expect(await h.retrieved("When does the lantern festival start?", topK: 1) == ["doc"])
             let record = try #require(h.audit.all.last { $0.kind == .query })
-            if secretLeased {
-                #expect(record.questionDigest?.hasPrefix("hmac-sha256:") == true)
-            } else {
-                #expect(record.questionDigest == nil, "\(record.questionDigest ?? "")")
+            for digest in [record.questionDigest, record.scopeDigest, record.chunkIDsDigest] {
+                if secretLeased {
+                    #expect(digest?.hasPrefix("hmac-sha256:") == true)
+                } else {
+                    #expect(digest == nil, "\(digest ?? "")")
+                }
             }
         }
     }

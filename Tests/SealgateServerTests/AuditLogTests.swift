@@ -61,7 +61,7 @@ struct AuditLogTests {
             #expect(tree.root == checkpoint.root)
             // The level-0 hash tile equals the leaf hashes.
             let hashes = try await client.send(.get, "/audit/tile/0/000", key: auditor)
-            #expect(hashes.headers[.cacheControl] == "public, max-age=31536000, immutable")
+            #expect(hashes.headers[.cacheControl] == "private, max-age=31536000, immutable")
             #expect(Data(buffer: hashes.body) == entries.prefix(256).map(MerkleHash.leaf).reduce(Data(), +))
             // An inclusion proof for a query's own audit index verifies against the checkpoint.
             let proof = try await client.send(.get, "/audit/proof/inclusion?index=7&size=\(checkpoint.size)", key: auditor).object

@@ -39,7 +39,9 @@ struct ReceiptTests {
             try await client.send(
                 .post, "/v1/collections/handbook/documents", key: Keys.acme, json: documentJSON(id: "p", text: "Visitors park on level two of the east garage."))
             let key = try NoteVerifier(encoded: try await client.send(.get, "/audit/key", key: nil).text)
-            let keyText = try #require(try await client.send(.get, "/v1/receipts/key", key: Keys.acme).object["key"] as? String)
+            let keyAnswer = try await client.send(.get, "/v1/receipts/key", key: Keys.acme)
+            #expect(keyAnswer.headers[.cacheControl] == "no-store")
+            let keyText = try #require(keyAnswer.object["key"] as? String)
             let questionKey = try #require(Data(base64Encoded: keyText))
 
             let question = "Where do visitors park?"

@@ -78,6 +78,31 @@ struct SecurityEventTests {
         }
     }
 
+    @Test("The webhook sink follows no redirect: an event goes to the configured URL or nowhere")
+    func webhookFollowsNoRedirect() async throws {
+        let received = Mutex(0)
+        let router = Router()
+        router.post("/moved") { _, _ -> Response in Response(status: .permanentRedirect, headers: [.location: "/elsewhere"]) }
+        router.post("/elsewhere") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 1 << 20)
+            received.withLock { $0 += 1 }
+            return Response(status: .accepted)
+        }
+        let receiver = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await receiver.test(.live) { client in
+            let port = try #require(client.port)
+            let sink = WebhookEventSink(url: "http://127.0.0.1:\(port)/moved", source: "/sealgate/test", capacity: 10, attempts: 1, logger: Logger(label: "test"))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await sink.run() }
+                sink.emit(SecurityEvent(type: "dev.sealgate.test", data: ["n": "1"]))
+                for _ in 0..<100 where sink.counts.dropped + sink.counts.delivered < 1 { try await Task.sleep(nanoseconds: 50_000_000) }
+                group.cancelAll()
+            }
+            #expect(sink.counts.dropped == 1 && sink.counts.delivered == 0)
+            #expect(received.withLock { $0 } == 0, "the event was re-sent to the redirect's location")
+        }
+    }
+
     @Test("A full webhook queue drops the oldest events and counts them")
     func boundedQueue() {
         let sink = WebhookEventSink(url: "http://127.0.0.1:1/unreachable", source: "/sealgate/test", capacity: 3, logger: Logger(label: "test"))
