@@ -77,8 +77,10 @@ try:
     for name in ("b1", "b2"):
         port = free_port()
         brokers[name] = f"http://127.0.0.1:{port}"
+        # b1 takes the URL (with its password) from the environment, b2 on the command line: both forms work.
+        database = ["--database-env", "BROKER_DB_URL"] if name == "b1" else ["--database", url]
         start(name, [BIN, "broker", "--port", str(port), "--data-dir", "br-" + name, "--reference-values", "rv.json",
-                     "--database", url, "--replica", name], master)
+                     *database, "--replica", name], {**master, "BROKER_DB_URL": url})
         wait_for(brokers[name] + "/healthz", "broker " + name)
     for tenant in ("acme", "globex"):
         steps = [["create-tenant", tenant]] + [["create", tenant, c] for c in ("public", "internal", "confidential", "restricted")]

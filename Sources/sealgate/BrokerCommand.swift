@@ -43,6 +43,9 @@ struct BrokerCommand: AsyncParsableCommand {
     var requireClientCert = false
     @Option(help: "A PostgreSQL URL (postgres://user@host:port/db) for the store, sessions and token key, shared by several brokers; default: SQLite in --data-dir. Every broker on one database needs the same SEALGATE_BROKER_MASTER_KEY.")
     var database: String?
+    @Option(
+        help: "The name of an environment variable holding the PostgreSQL URL, instead of --database: a URL with a password on the command line is readable by every local user (/proc/<pid>/cmdline).")
+    var databaseEnv: String?
     @Option(help: "This broker's name among several on one database: its audit log's origin is sealgate-broker/<replica>.")
     var replica: String?
     @Option(
@@ -62,7 +65,15 @@ struct BrokerCommand: AsyncParsableCommand {
         var options = BrokerOptions(
             host: host, port: port, dataDir: dataDir, referenceValuesPath: referenceValues, policiesPath: policies, tokenTTL: tokenTTL)
         options.tdxCollateralPath = tdxCollateral
-        options.databaseURL = database
+        switch (database, databaseEnv) {
+        case (.some, .some): throw ValidationError("give --database or --database-env, not both")
+        case (let url, nil): options.databaseURL = url
+        case (nil, let name?):
+            guard let url = ProcessInfo.processInfo.environment[name], !url.isEmpty else {
+                throw ValidationError("--database-env \(name): that environment variable is not set")
+            }
+            options.databaseURL = url
+        }
         if let replica, replica.isEmpty || !replica.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
             throw ValidationError("--replica takes ASCII letters, digits, '.', '_' and '-'")
         }

@@ -58,7 +58,7 @@ for name, d in deployments.items():
 broker = deployments.get("sealgate-broker", {}).get("spec", {})
 expect(broker.get("replicas") == 2, "the broker does not run two replicas")
 args = broker.get("template", {}).get("spec", {}).get("containers", [{}])[0].get("args", [])
-expect("--database=$(SEALGATE_BROKER_DATABASE_URL)" in args, "the broker is not given --database")
+expect("--database-env=SEALGATE_BROKER_DATABASE_URL" in args, "the broker is not given --database-env")
 # The broker serves HTTPS under generate.py's CA and the gateway trusts only that CA for it: on plain HTTP anyone
 # on the Pod network could hand the gateway keys of their own (a release is encrypted to the TEE, not signed).
 expect("--tls-cert=/etc/sealgate-broker-tls/tls.crt" in args and "--tls-key=/etc/sealgate-broker-tls/tls.key" in args,
