@@ -41,11 +41,7 @@ extension KeyRing {
                 // From here the document needs moving: a failure leaves it to the next pass. A compare-and-set that finds
                 // the row moved (by another replica) or replaced (re-ingested under its id) is not counted here.
                 guard let old = keys.first(where: { $0.version == document.dekVersion }),
-                    let dek = try? Envelope.unwrap(document.wrappedDEK, kek: old.key, context: document.dekContext()),
-                    let wrapped = try? Envelope.wrap(dek: dek, kek: current.key, context: document.dekContext(version: current.version)),
-                    (try? await store.rewrap(
-                        tenant: tenant, collection: document.collection, id: document.id, from: document.dekVersion,
-                        replacing: document.wrappedDEK, to: current.version, wrappedDEK: wrapped)) == true
+                    await Self.move(document, from: old, to: current, store: store)
                 else { continue }
                 batch.add(from: old.keyID, to: current.keyID)
                 guard batch.count >= Self.rewrapBatch else { continue }
@@ -76,12 +72,7 @@ extension KeyRing {
         guard let keys = await keks(document.tenant, document.dataClass), let current = keys.first(where: \.isCurrent) ?? keys.last,
             current.version > kek.version
         else { return kek.version }
-        if let dek = try? Envelope.unwrap(document.wrappedDEK, kek: kek.key, context: document.dekContext()),
-            let wrapped = try? Envelope.wrap(dek: dek, kek: current.key, context: document.dekContext(version: current.version)),
-            (try? await store.rewrap(
-                tenant: document.tenant, collection: document.collection, id: document.id, from: kek.version, replacing: document.wrappedDEK,
-                to: current.version, wrappedDEK: wrapped)) == true
-        {
+        if await Self.move(document, from: kek, to: current, store: store) {
             var batch = RewrapBatch()
             batch.add(from: kek.keyID, to: current.keyID)
             _ = await batch.flush(tenant: document.tenant, recorder: recorder)
@@ -91,6 +82,20 @@ extension KeyRing {
         do { row = try await store.document(tenant: document.tenant, collection: document.collection, id: document.id) } catch { return kek.version }
         guard let row, row.sealedTitle == document.sealedTitle else { return nil }
         return row.dekVersion
+    }
+}
+
+extension KeyRing {
+    /// Re-wraps `document`'s DEK from `old` (the version it is under) to `current` by the store's compare-and-set on
+    /// its version and wrapped bytes; whether the row changed (not when another replica moved it first, or the id was
+    /// re-ingested, or unwrapping or the store failed). The one move the re-wrap pass and an ingest's own move share.
+    static func move(_ document: StoredDocument, from old: LeasedKey, to current: LeasedKey, store: any DocumentStore) async -> Bool {
+        guard let dek = try? Envelope.unwrap(document.wrappedDEK, kek: old.key, context: document.dekContext()),
+            let wrapped = try? Envelope.wrap(dek: dek, kek: current.key, context: document.dekContext(version: current.version))
+        else { return false }
+        return (try? await store.rewrap(
+            tenant: document.tenant, collection: document.collection, id: document.id, from: old.version, replacing: document.wrappedDEK,
+            to: current.version, wrappedDEK: wrapped)) == true
     }
 }
 
